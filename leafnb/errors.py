@@ -1,0 +1,127 @@
+"""The one exception and warning tree of leafnb."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptFile",
+    "FormatError",
+    "InvalidRequest",
+    "LeafnbError",
+    "LeafnbWarning",
+    "MissingProperties",
+    "NoPointsPassed",
+    "NotFound",
+    "PluginLoadWarning",
+    "ReaderRegistrationError",
+    "SkippedRecordsWarning",
+    "StoreError",
+    "TiedClassesWarning",
+    "UnsafeArchive",
+    "UnsupportedFormat",
+    "WorkspaceBusy",
+]
+
+
+class LeafnbError(Exception):
+    """Root of every leafnb error."""
+
+    @property
+    def step_message(self) -> str:
+        """Text recorded as the failed step's ``message`` (Leaf's wording where Leaf has one)."""
+        return str(self)
+
+
+class InvalidRequest(LeafnbError, ValueError):
+    """What Leaf answers with HTTP 400: a bad filter, page size, config value or merge."""
+
+
+class NotFound(LeafnbError, LookupError):
+    """Unknown batch, file, operation or field id (HTTP 404)."""
+
+
+class UnsafeArchive(InvalidRequest):
+    """An uploaded archive that cannot be extracted safely (traversal, bomb, size...)."""
+
+
+class FormatError(LeafnbError):
+    """A problem with one input file; carries the path and reader name when known."""
+
+    def __init__(self, message: str, *, path: object = None, reader: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.reader = reader
+
+
+class UnsupportedFormat(FormatError):
+    """Unknown format, or recognised but not decodable (proprietary)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: object = None,
+        reader: str | None = None,
+        provider: str | None = None,
+        format_name: str | None = None,
+    ):
+        super().__init__(message, path=path, reader=reader)
+        self.provider = provider
+        self.format_name = format_name
+
+
+class CorruptFile(FormatError, ValueError):
+    """Bytes or XML that cannot be decoded."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: object = None,
+        reader: str | None = None,
+        offset: int | None = None,
+    ):
+        super().__init__(message, path=path, reader=reader)
+        self.offset = offset
+
+
+class MissingProperties(FormatError):
+    """Required standard properties could not be found (Leaf's message text)."""
+
+    def __init__(self, properties: list[str], **kw):
+        self.properties = list(properties)
+        super().__init__(f"missing required properties: {', '.join(self.properties)}", **kw)
+
+
+class NoPointsPassed(LeafnbError):
+    """Every point was removed by cleanup: a cancelled step, not a crash."""
+
+    def __init__(self, message: str = "no points passed the filter"):
+        super().__init__(message)
+
+
+class StoreError(LeafnbError, OSError):
+    """Catalog or artifact I/O failed."""
+
+
+class WorkspaceBusy(StoreError):
+    """The workspace lock is held by another process for too long."""
+
+
+class ReaderRegistrationError(LeafnbError):
+    """A malformed reader plugin (bad class, bad name)."""
+
+
+class LeafnbWarning(UserWarning):
+    """Root of leafnb warnings."""
+
+
+class SkippedRecordsWarning(LeafnbWarning):
+    """Malformed records were skipped and counted."""
+
+
+class PluginLoadWarning(LeafnbWarning, RuntimeWarning):
+    """A reader plugin failed to load and was skipped."""
+
+
+class TiedClassesWarning(LeafnbWarning):
+    """Quantile class edges tied; the tie rule was applied."""

@@ -1,0 +1,136 @@
+"""The reader contract: what every format converter (built-in or plugin) provides.
+
+A reader turns one detected dataset into a :class:`RawRead`: an Arrow table of the
+records *as the source wrote them* (source column names, source units) plus metadata
+saying how each source column maps to a standard property. The pipeline does the rest
+(renaming, unit conversion, area and yield, cleanup, summary), so a reader never
+needs to know about unit systems, cleanup rules or the catalog.
+
+Table conventions (every reader):
+
+- ``lon``, ``lat``: float64, WGS84 degrees (reproject before returning);
+- ``timestamp`` (optional): ``timestamp[ms, tz=UTC]``;
+- any number of source columns, named as in the source (or e.g. ``DDI0054`` for ISOXML).
+
+``meta`` keys the pipeline understands (all optional except ``columns``):
+
+- ``columns``: ``{source_column: Column(property, unit)}`` — the mapping to standard
+  properties; ``unit`` is a Leaf unit string or any pint-parsable string
+  (see :func:`leafnb.standard.units.parse_unit`), ``None`` for unitless values;
+- ``operation_type``: ``"harvested" | "planted" | "applied" | "tillage"`` when the
+  reader knows it (otherwise detected from the mapped properties);
+- ``original_operation_type``, ``operation_description``, ``crop``, ``variety``
+  (file-wide values used when no per-point column maps to them);
+- ``machinery``: list of ``{"name", "type": "machine"|"implement", "brand", "serialNumber"?}``;
+- ``operators``: list of ``{"id", "name"}``; ``products``: list of
+  ``{"name", "type", "rate": {"value", "unit"}}``;
+- ``original_operation_data``: ``{originalOperationFarm, originalOperationField, ...}``;
+- ``machine_totals``: ``{summary_total_key: {"value", "unit"}}`` totals the machine
+  itself recorded (e.g. ``{"totalArea": {"value": 12.0, "unit": "m2"}}``), reconciled
+  against leafnb's own totals;
+- ``partfields``: list of GeoJSON Features (polygons) the source carried as fields;
+- ``crs``: the source CRS (string) before reprojection;
+- ``record_count``: records read; ``skipped_records``: malformed records passed over;
+- ``provider`` / ``file_format``: refine the reader's class-level values for this file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+__all__ = ["Column", "RawRead", "Reader"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one source column maps to a standard property.
+
+    Parameters
+    ----------
+    property : str
+        Standard property name (spec §1), e.g. ``"wetMass"``.
+    unit : str or None
+        Unit of the source values (Leaf unit string or pint-parsable), ``None`` if unitless.
+    """
+
+    property: str
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class RawRead:
+    """The result of :meth:`Reader.read`: source records plus metadata."""
+
+    table: pa.Table
+    meta: dict[str, Any] = field(default_factory=dict)
+    issues: tuple[str, ...] = ()
+
+
+class Reader:
+    """Base class of every format reader.
+
+    Subclasses set the class attributes and implement :meth:`sniff` and :meth:`read`.
+    Readers are stateless; the registry creates one instance per class.
+    """
+
+    #: registry name (snake_case; equals the entry-point name for plugins)
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    url: ClassVar[str] = ""
+    #: Leaf provider string (``AgLeader``, ``JohnDeere``, ...) or None when unknown
+    provider: ClassVar[str | None] = None
+    #: Leaf ``fileFormat`` value, e.g. ``SHAPEFILE``, ``ISO11783``
+    file_format: ClassVar[str] = ""
+    #: False for recognised-only (proprietary) formats: read() raises UnsupportedFormat
+    decodes: ClassVar[bool] = True
+    #: lower-case file name endings this reader's main file can have, e.g. (".shp",)
+    extensions: ClassVar[tuple[str, ...]] = ()
+
+    def sniff(self, path: Path) -> float:
+        """Return 0.0–1.0 confidence that *path* is the main file of this format.
+
+        Must be cheap (read at most a few KB) and should not raise; the registry turns
+        exceptions into a warning and a score of 0.
+        """
+        return 0.0
+
+    def sidecars(self, path: Path) -> list[Path]:
+        """Return the companion files that belong to the dataset whose main file is *path*.
+
+        They are claimed together with it, so detection does not offer them to other readers.
+        """
+        return []
+
+    def parts(self, path: Path) -> list[str | None]:
+        """Split one dataset into several leaf files (e.g. one per ISOXML task).
+
+        Each returned value is passed back to :meth:`read` as ``part``; the default is
+        one leaf file for the dataset.
+        """
+        return [None]
+
+    def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
+        """Return cheap facts known before reading: ``provider``, ``file_format``, ``operation_type``.
+
+        Used to fill the file resource at detection time; the default is the class values.
+        """
+        return {"provider": self.provider, "file_format": self.file_format}
+
+    def read(
+        self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> RawRead:
+        """Read the dataset whose main file is *path* and return a :class:`RawRead`.
+
+        Raises
+        ------
+        leafnb.errors.CorruptFile
+            The bytes cannot be decoded.
+        leafnb.errors.UnsupportedFormat
+            The format is recognised but cannot be decoded.
+        """
+        raise NotImplementedError

@@ -1,0 +1,147 @@
+"""Walk an extracted upload and find every machine dataset in it.
+
+Each file is offered to the readers whose extensions match; the highest-scoring
+claims win, and a winning reader also claims its sidecars (a shapefile's .dbf/.shx,
+a TASKDATA folder's time logs), so no file belongs to two datasets. A dataset may
+split into several leaf files (``Reader.parts``). Files no reader claims are
+reported as ignored, never silently turned into leaf files.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leafnb.errors import LeafnbWarning
+from leafnb.formats.base import Reader
+from leafnb.formats.registry import list_readers
+
+__all__ = ["Candidate", "Detection", "detect", "is_junk"]
+
+_JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".localized"}
+
+
+def is_junk(rel: Path) -> bool:
+    """True for OS litter: ``.DS_Store``, ``Thumbs.db``, ``__MACOSX/``, ``._*`` forks."""
+    return (
+        rel.name.lower() in _JUNK_NAMES
+        or rel.name.startswith("._")
+        or any(p == "__MACOSX" for p in rel.parts)
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One detected leaf file: a dataset (or a part of one) and the reader that claimed it."""
+
+    path: Path
+    reader: str
+    confidence: float
+    relpath: str
+    sidecars: tuple[Path, ...] = ()
+    part: str | None = None
+    provider: str | None = None
+    file_format: str = ""
+    operation_type: str | None = None
+
+    @property
+    def file_name(self) -> str:
+        """Leaf's ``fileName``: the dataset's path inside the upload (plus the part)."""
+        return f"{self.relpath}#{self.part}" if self.part else self.relpath
+
+    @property
+    def size_in_bytes(self) -> int:
+        """Bytes of the main file and its sidecars."""
+        return sum(p.stat().st_size for p in (self.path, *self.sidecars) if p.is_file())
+
+
+@dataclass
+class Detection:
+    """Result of :func:`detect`."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _sniff(reader: Reader, path: Path) -> float:
+    try:
+        return float(reader.sniff(path))
+    except Exception as exc:  # a reader bug must not stop detection
+        warnings.warn(
+            f"reader {reader.name!r} failed to sniff {path.name}: {type(exc).__name__}: {exc}",
+            LeafnbWarning,
+            stacklevel=3,
+        )
+        return 0.0
+
+
+def _matches(reader: Reader, name: str) -> bool:
+    return not reader.extensions or name.lower().endswith(tuple(reader.extensions))
+
+
+def detect(root: str | Path, readers: Mapping[str, Reader] | None = None) -> Detection:
+    """Find every machine dataset under *root*, best claims first.
+
+    Parameters
+    ----------
+    root : path
+        Folder holding an extracted upload.
+    readers : mapping, optional
+        Readers to consider (default: every installed reader).
+    """
+    root = Path(root)
+    readers = dict(list_readers() if readers is None else readers)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    result = Detection()
+    offers: list[tuple[float, int, str, Path]] = []
+    for path in files:
+        rel = path.relative_to(root)
+        if is_junk(rel):
+            continue
+        for order, (name, reader) in enumerate(readers.items()):
+            if _matches(reader, path.name):
+                score = _sniff(reader, path)
+                if score > 0:
+                    offers.append((score, order, name, path))
+    # Highest confidence first; registry order breaks ties (built-ins before plugins);
+    # shallower paths first so a TASKDATA folder claims its own contents.
+    offers.sort(key=lambda o: (-o[0], o[1], len(o[3].parts), str(o[3])))
+    claimed: set[Path] = set()
+    for score, _order, name, path in offers:
+        if path in claimed:
+            continue
+        reader = readers[name]
+        sidecars = tuple(p for p in reader.sidecars(path) if p != path and p not in claimed)
+        claimed.add(path)
+        claimed.update(sidecars)
+        rel = path.relative_to(root).as_posix()
+        try:
+            parts = reader.parts(path) or [None]
+        except Exception:  # parts() problems surface later as a failed rawGeojson step
+            parts = [None]
+        for part in parts:
+            try:
+                facts = reader.describe(path, part) or {}
+            except Exception:
+                facts = {}
+            result.candidates.append(
+                Candidate(
+                    path=path,
+                    reader=name,
+                    confidence=score,
+                    relpath=rel,
+                    sidecars=sidecars,
+                    part=part,
+                    provider=facts.get("provider") or reader.provider,
+                    file_format=facts.get("file_format") or reader.file_format,
+                    operation_type=facts.get("operation_type"),
+                )
+            )
+    for path in files:
+        rel = path.relative_to(root)
+        if path not in claimed and not is_junk(rel):
+            result.ignored.append(rel.as_posix())
+    result.candidates.sort(key=lambda c: (c.relpath, c.part or ""))
+    return result

@@ -1,0 +1,274 @@
+"""Summaries of standard points (spec §2.2): statistics, totals, varieties, products, geometry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+from pyproj import CRS, Transformer
+
+from leafnb.standard.optype import OperationType
+from leafnb.standard.points import PointSet
+from leafnb.standard.units import UnitSystem, convert, leaf_unit, parse_unit, ureg
+
+__all__ = ["STAT_PROPERTIES", "coverage_geometry", "summarize", "units_map"]
+
+STAT_PROPERTIES = (
+    "elevation", "speed", "seedRate", "seedRateTarget", "seedDepth", "singulation", "downForce",
+    "skips", "doubles", "appliedRate", "appliedRateTarget", "harvestMoisture", "wetMass", "dryMass",
+    "wetMassPerArea", "dryMassPerArea", "wetVolume", "dryVolume", "wetVolumePerArea",
+    "dryVolumePerArea", "tillageDepthActual", "tillageDepthTarget",
+)
+_TOTALS = {"totalWetMass": "wetMass", "totalDryMass": "dryMass", "totalWetVolume": "wetVolume", "totalDryVolume": "dryVolume", "totalFuelUsed": "fuelUsed"}
+_AREA_UNIT = {UnitSystem.DEFAULT: "m2", UnitSystem.METRIC: "ha", UnitSystem.IMPERIAL: "ac"}
+FALLBACK_WIDTH_M = 30 * 0.3048  # spec §2.4: 30 ft when the width is unknown
+
+
+def _iso(ms: float) -> str:
+    return np.datetime_as_string(np.datetime64(int(ms), "ms"), unit="ms") + "Z"
+
+
+def _stat(values: np.ndarray, unit: str | None) -> dict[str, Any] | None:
+    v = values[np.isfinite(values)]
+    if not len(v):
+        return None
+    out = {"avg": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
+    if unit:
+        out["unit"] = unit
+    return out
+
+
+def units_map(points: PointSet) -> dict[str, str]:
+    """``GET /files/{id}/units``: ``{property: unit}`` for the numeric properties present."""
+    return {p: u for p, u in points.units.items() if p in points.table.column_names and points.has(p)}
+
+
+def _rate_total(rates: np.ndarray, area_m2: np.ndarray, rate_unit: str) -> tuple[float, str] | None:
+    """Total of a per-area rate: sum(rate × area), in the rate's numerator unit (gal/ac -> gal)."""
+    unit = parse_unit(rate_unit)
+    area_units = [u for u, exp in unit._units.items() if exp < 0 and ureg.Unit(u).dimensionality == ureg.m.dimensionality ** 2]
+    length_units = [u for u, exp in unit._units.items() if exp == -2 and ureg.Unit(u).dimensionality == ureg.m.dimensionality]
+    if area_units:
+        denom = ureg.Unit(area_units[0])
+    elif length_units:
+        denom = ureg.Unit(length_units[0]) ** 2
+    else:
+        return None
+    ok = np.isfinite(rates) & np.isfinite(area_m2)
+    area_in_denom = area_m2[ok] * ureg.Quantity(1.0, "m**2").to(denom).magnitude
+    total = float(np.sum(rates[ok] * area_in_denom))
+    numerator = unit * denom
+    return total, leaf_unit(ureg.Unit(numerator))
+
+
+def coverage_geometry(points: PointSet, method: str = "BUFFER") -> dict[str, Any] | None:
+    """Covered area as a GeoJSON MultiPolygon (spec §2.4).
+
+    ``BUFFER``: the track, split into passes at gaps, buffered by half the equipment width
+    on each side (the swath footprint; 30 ft when the width is unknown), computed in the
+    local UTM zone and dissolved. ``CONVEX_HULL``: the hull of all points.
+    """
+    n = len(points)
+    if n == 0:
+        return None
+    lon, lat = points.array("lon"), points.array("lat")
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    lon, lat = lon[ok], lat[ok]
+    if not len(lon):
+        return None
+    zone = int((np.median(lon) + 180) // 6) + 1
+    utm = CRS.from_epsg((32600 if np.median(lat) >= 0 else 32700) + zone)
+    fwd = Transformer.from_crs("EPSG:4326", utm, always_xy=True)
+    inv = Transformer.from_crs(utm, "EPSG:4326", always_xy=True)
+    x, y = fwd.transform(lon, lat)
+    if method == "CONVEX_HULL":
+        geom = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+    else:
+        width = points.array("equipmentWidth")[ok] if points.has("equipmentWidth") else np.full(len(x), np.nan)
+        unit = points.units.get("equipmentWidth", "m")
+        width = convert(width, unit, "m") if points.has("equipmentWidth") else width
+        w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
+        w = w if w > 0 else FALLBACK_WIDTH_M
+        step = np.hypot(np.diff(x), np.diff(y))
+        # a new pass starts where the machine jumps more than 5 swath widths (or 50 m)
+        breaks = np.flatnonzero(step > max(5 * w, 50.0)) + 1
+        coords = np.column_stack([x, y])
+        pieces = []
+        for seg in np.split(coords, breaks):
+            pieces.append(shapely.points(seg[0]) if len(seg) == 1 else shapely.linestrings(seg))
+        lines = shapely.simplify(np.array(pieces), w / 4)
+        geom = shapely.union_all(shapely.buffer(lines, w / 2, quad_segs=4))
+    geom = shapely.transform(geom, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))
+    if geom.geom_type == "Polygon":
+        geom = shapely.MultiPolygon([geom])
+    elif geom.geom_type != "MultiPolygon":
+        polys = [g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"]
+        geom = shapely.MultiPolygon(polys)
+    return shapely.geometry.mapping(geom)
+
+
+def _strings(points: PointSet, prop: str) -> list[str]:
+    if not points.has(prop):
+        return []
+    return sorted(v for v in pc.unique(points.table.column(prop)).to_pylist() if v)
+
+
+def summarize(points: PointSet, *, unit_system: str = "DEFAULT", geometry: str = "BUFFER", original_operation_data: bool = True) -> dict[str, Any]:
+    """Return the summary Feature of *points* (already in the requested unit system)."""
+    system = UnitSystem(unit_system)
+    props: dict[str, Any] = {"operationType": points.operation_type}
+    table = points.table
+    if points.has("timestamp"):
+        ts = pc.cast(table.column("timestamp"), pa.int64())
+        props["startTime"] = _iso(pc.min(ts).as_py())
+        props["endTime"] = _iso(pc.max(ts).as_py())
+    if points.has("originalOperationType"):
+        props["originalOperationType"] = _strings(points, "originalOperationType")[0]
+    elif points.meta.get("original_operation_type"):
+        props["originalOperationType"] = points.meta["original_operation_type"]
+    if points.meta.get("operation_description"):
+        props["operationDescription"] = points.meta["operation_description"]
+    for prop in STAT_PROPERTIES:
+        if points.has(prop):
+            stat = _stat(points.array(prop), points.units.get(prop))
+            if stat:
+                props[prop] = stat
+    area_m2 = points.array("area") if points.has("area") else None
+    if area_m2 is not None:
+        area_unit = _AREA_UNIT[system]
+        props["totalArea"] = {"value": float(np.nansum(convert(area_m2, "m2", area_unit))), "unit": area_unit}
+    if points.has("distance"):
+        props["totalDistance"] = {"value": float(np.nansum(points.array("distance"))), "unit": points.units.get("distance", "m")}
+    for key, prop in _TOTALS.items():
+        if points.has(prop):
+            props[key] = {"value": float(np.nansum(points.array(prop))), "unit": points.units.get(prop)}
+    if area_m2 is not None:
+        if points.has("seedRate"):
+            total = _rate_total(points.array("seedRate"), area_m2, points.units["seedRate"])
+            if total:
+                props["totalPlanted"] = {"value": total[0], "unit": total[1]}
+        if points.has("appliedRate"):
+            total = _rate_total(points.array("appliedRate"), area_m2, points.units["appliedRate"])
+            if total:
+                props["totalApplied"] = {"value": total[0], "unit": total[1]}
+    props["crop"] = _strings(points, "crop")
+    if points.operation_type == OperationType.TILLAGE or points.has("tillType"):
+        props["tillType"] = sorted({t for lst in table.column("tillType").to_pylist() for t in (lst or [])}) if points.has("tillType") else []
+    varieties = _varieties(points, area_m2, system)
+    if varieties:
+        props["varieties"] = varieties
+    if points.operation_type == OperationType.APPLIED:
+        products = _products(points, area_m2, system)
+        props["products"] = products
+        props["tankMix"] = len(products) > 1 or any(" + " in p["name"] for p in products)
+    machinery = points.meta.get("machinery") or []
+    props["machinery"] = [
+        {"name": m["name"], "type": m.get("type", "machine"), "brand": m.get("brand") or "unknown",
+         **({"serialNumber": m["serialNumber"]} if m.get("serialNumber") else {})}
+        if isinstance(m, dict) else {"name": str(m), "type": "machine", "brand": "unknown"}
+        for m in machinery
+    ]
+    if original_operation_data:
+        props["originalOperationData"] = points.meta.get("original_operation_data") or {}
+    props["recordCount"] = len(points)
+    reconciliation = reconcile(props, points.meta.get("machine_totals") or {})
+    if reconciliation:
+        props["machineTotals"] = reconciliation
+    return {"type": "Feature", "geometry": coverage_geometry(points, geometry), "properties": props}
+
+
+def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
+    if not points.has("variety"):
+        return []
+    names = points.table.column("variety").to_numpy(zero_copy_only=False).astype(str)
+    out = []
+    area_unit = _AREA_UNIT[system]
+    for name in sorted(set(names) - {"None", ""}):
+        sel = names == name
+        sub = points.filter(sel)
+        entry: dict[str, Any] = {"name": name}
+        a = area_m2[sel] if area_m2 is not None else None
+        if a is not None:
+            entry["area"] = {"value": float(np.nansum(convert(a, "m2", area_unit))), "unit": area_unit}
+        if points.operation_type == OperationType.PLANTED and sub.has("seedRate"):
+            rate = _stat(sub.array("seedRate"), sub.units.get("seedRate")) or {}
+            if sub.has("seedRateTarget"):
+                t = _stat(sub.array("seedRateTarget"), None) or {}
+                rate.update(minTarget=t.get("min"), maxTarget=t.get("max"), avgTarget=t.get("avg"))
+            entry["rate"] = rate
+            if a is not None:
+                total = _rate_total(sub.array("seedRate"), a, sub.units["seedRate"])
+                if total:
+                    entry["totalPlanted"] = {"value": total[0], "unit": total[1]}
+        if points.operation_type == OperationType.HARVESTED:
+            if sub.has("harvestMoisture"):
+                entry["harvestMoisture"] = _stat(sub.array("harvestMoisture"), sub.units.get("harvestMoisture"))
+            for prop in ("wetMass", "wetVolume", "dryMass", "dryVolume"):
+                if sub.has(prop):
+                    entry[prop] = {"value": float(np.nansum(sub.array(prop))), "unit": sub.units.get(prop)}
+            # per-area values of a variety: its total over its own area (spec §2.2 [gap])
+            for prop in ("wetMassPerArea", "dryMassPerArea", "wetVolumePerArea", "dryVolumePerArea"):
+                total_prop = prop.replace("PerArea", "")
+                if sub.has(prop) and sub.has(total_prop) and a is not None and np.nansum(a) > 0:
+                    unit = sub.units[prop]
+                    denom = _rate_total(np.ones(1), np.array([np.nansum(a)]), unit)
+                    total_unit = denom[1] if denom else None
+                    if total_unit:
+                        tv = convert(np.array([np.nansum(sub.array(total_prop))]), sub.units[total_prop], total_unit)[0]
+                        entry[prop] = {"value": float(tv / denom[0]), "unit": unit}
+        out.append(entry)
+    return out
+
+
+def _products(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
+    if not points.has("products"):
+        return []
+    col = points.table.column("products").combine_chunks()
+    flat = col.flatten()
+    names = pc.struct_field(flat, [0]).to_numpy(zero_copy_only=False).astype(str)
+    rates = pc.struct_field(pc.struct_field(flat, [1]), [0]).to_numpy(zero_copy_only=False).astype(float)
+    parent = col.value_parent_indices().to_numpy()
+    unit = points.units.get("appliedRate")
+    area_unit = _AREA_UNIT[system]
+    out = []
+    for name in sorted(set(names)):
+        sel = names == name
+        entry: dict[str, Any] = {"name": name, "type": "Component" if len(set(names)) > 1 else "Carrier"}
+        r = rates[sel]
+        entry["rate"] = {"value": float(np.nanmean(r)) if np.isfinite(r).any() else None, "unit": unit}
+        if area_m2 is not None:
+            a = area_m2[parent[sel]]
+            entry["area"] = {"value": float(np.nansum(convert(a, "m2", area_unit))), "unit": area_unit}
+            if unit:
+                total = _rate_total(r, a, unit)
+                if total:
+                    entry["totalApplied"] = {"value": total[0], "unit": total[1]}
+        out.append(entry)
+    return out
+
+
+def reconcile(summary_props: dict[str, Any], machine_totals: dict[str, Any]) -> list[dict[str, Any]]:
+    """Compare totals the machine recorded with leafnb's own summary totals.
+
+    Returns ``[{key, value, unit, leafnbValue, relativeDifference}]`` for every machine
+    total whose key the summary also has (values converted to the machine's unit), and
+    the rest with ``leafnbValue: None``.
+    """
+    rows = []
+    for key, total in machine_totals.items():
+        row = {"key": key, "value": total.get("value"), "unit": total.get("unit"), "leafnbValue": None, "relativeDifference": None}
+        mine = summary_props.get(key)
+        if isinstance(mine, dict) and mine.get("value") is not None and total.get("unit") and mine.get("unit"):
+            try:
+                value = float(convert(np.array([mine["value"]]), mine["unit"], total["unit"])[0])
+            except Exception:  # incompatible units: report without a comparison
+                value = None
+            if value is not None:
+                row["leafnbValue"] = value
+                if total.get("value"):
+                    row["relativeDifference"] = (value - total["value"]) / total["value"]
+        rows.append(row)
+    return rows

@@ -1,0 +1,226 @@
+"""The per-file conversion: Leaf's steps in order, each with a status and a message (spec §3).
+
+:func:`convert_file` is a pure function of a :class:`FileJob` (paths + config) that
+writes artifacts into the job's folder and returns a :class:`FileOutcome`; it touches
+no catalog, so it can run in a worker process or on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from leafnb.clean.cleanup import cleanup_mask
+from leafnb.errors import LeafnbError, MissingProperties, NoPointsPassed
+from leafnb.formats.base import RawRead
+from leafnb.formats.registry import get_reader
+from leafnb.keys import FILE_STEPS, Step, StepStatus
+from leafnb.operations.summary import summarize, units_map
+from leafnb.standard.area_yield import compute_area_and_yield, to_unit_system
+from leafnb.standard.normalize import normalize
+from leafnb.standard.optype import OperationType
+from leafnb.standard.points import PointSet
+from leafnb.standard.schema import REQUIRED
+from leafnb.store.artifacts import write_geoparquet, write_json
+
+__all__ = ["FileJob", "FileOutcome", "StepResult", "convert_file", "missing_required"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """Everything needed to convert one detected file."""
+
+    file_id: str
+    reader: str
+    path: str
+    part: str | None
+    out_dir: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step's status and message."""
+
+    step: str
+    status: str
+    message: str = ""
+
+
+@dataclass
+class FileOutcome:
+    """What converting one file produced: step results plus facts for the file resource."""
+
+    steps: list[StepResult] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """True when any step failed."""
+        return any(s.status == StepStatus.FAILED for s in self.steps)
+
+    @property
+    def message(self) -> str:
+        """The first failure message ('' when processed)."""
+        return next((s.message for s in self.steps if s.status == StepStatus.FAILED), "")
+
+
+def missing_required(points: PointSet, config: dict[str, Any]) -> list[str]:
+    """Required properties (spec §1 ``*``) absent from *points*, honouring cropOptional/seedRateOptional."""
+    optype = OperationType(points.operation_type)
+    required = list(REQUIRED[optype])
+    planted_opts = {}
+    for key in ("cropOptional", "seedRateOptional"):
+        value = config.get(key)
+        if isinstance(value, dict):
+            planted_opts.update(value.get("standardGeoJson", {}).get("planted", {}))
+        elif value == "optional":
+            planted_opts[{"cropOptional": "crop", "seedRateOptional": "seedRate"}[key]] = "optional"
+    if optype is OperationType.PLANTED:
+        required = [p for p in required if planted_opts.get(p) != "optional"]
+    if optype is OperationType.HARVESTED and points.has("crop") and set(points.table.column("crop").to_pylist()) <= {"sugar cane"}:
+        required = [p for p in required if "Volume" not in p]  # spec "$": not for sugarcane
+    return [p for p in required if not points.has(p)]
+
+
+
+def convert_file(job: FileJob) -> FileOutcome:
+    """Run every step for one file; a failing step marks the later ones skipped."""
+    out = Path(job.out_dir)
+    outcome = FileOutcome()
+    state: dict[str, Any] = {}
+    config = job.config
+
+    def step_original():
+        if not Path(job.path).exists():
+            raise LeafnbError(f"original file {Path(job.path).name} is missing from the workspace")
+        return "ok"
+
+    def step_raw():
+        reader = get_reader(job.reader)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            raw = reader.read(Path(job.path), part=job.part, options=config)
+        meta = raw.meta
+        outcome.facts["recordCount"] = int(meta.get("record_count", raw.table.num_rows))
+        outcome.facts["skippedRecords"] = int(meta.get("skipped_records", 0))
+        for key in ("provider", "file_format"):
+            if meta.get(key):
+                outcome.facts[key] = meta[key]
+        if meta.get("partfields"):
+            outcome.facts["partfields"] = meta["partfields"]
+        write_geoparquet(out / "raw.parquet", raw.table)
+        state["raw"] = raw
+        notes = list(raw.issues) + [str(w.message) for w in caught]
+        if raw.table.num_rows == 0:
+            raise NoPointsPassed(f"no records could be read from {Path(job.path).name}")
+        msg = f"ok: {raw.table.num_rows} records"
+        if outcome.facts["skippedRecords"]:
+            msg += f", {outcome.facts['skippedRecords']} malformed records skipped"
+        return msg + (f" ({'; '.join(notes[:5])})" if notes else "")
+
+    def step_normalized():
+        points = normalize(state["raw"])
+        outcome.facts["operationType"] = points.operation_type
+        state["points"] = points
+        return "ok"
+
+    def step_area_yield():
+        state["points"] = compute_area_and_yield(state["points"])
+        return "ok"
+
+    def step_cleanup():
+        points = state["points"]
+        if not config.get("cleanupStandardGeojson", True):
+            state["keep"] = np.ones(len(points), dtype=bool)
+            return None  # skipped by configuration
+        keep, removed = cleanup_mask(points, config.get("cleanupRules") or {})
+        state["keep"] = keep
+        outcome.facts["cleanup"] = {"removed": removed, "kept": int(keep.sum()), "total": len(points)}
+        if not removed:
+            return "ok"
+        detail = ", ".join(f"{k}: {v}" for k, v in removed.items())
+        return f"ok: removed {int((~keep).sum())} of {len(points)} points ({detail})"
+
+    def step_standard():
+        points = state["points"]
+        missing = missing_required(points, config)
+        if missing and not config.get("outOfStandardOperations"):
+            raise MissingProperties(missing)
+        points = points.filter(state["keep"])
+        if len(points) == 0:
+            raise NoPointsPassed()
+        points = to_unit_system(points, config.get("unitMeasurement", "DEFAULT"))
+        state["points"] = points
+        meta = {"units": points.units, "operation_type": points.operation_type}
+        if missing:
+            meta["outOfStandard"] = missing
+            outcome.facts["outOfStandard"] = missing
+        write_geoparquet(out / "standard.parquet", points.table, meta)
+        return "ok"
+
+    def step_summary():
+        points = state["points"]
+        summary = summarize(
+            points,
+            unit_system=config.get("unitMeasurement", "DEFAULT"),
+            geometry=config.get("summaryGeometry", "BUFFER"),
+            original_operation_data=config.get("originalOperationData", True),
+        )
+        write_json(out / "summary.json", summary)
+        props = summary["properties"]
+        outcome.facts.update(
+            startTime=props.get("startTime"), endTime=props.get("endTime"),
+            crop=(props.get("crop") or [None])[0],
+        )
+        area = props.get("totalArea")
+        if area:
+            from leafnb.standard.units import convert
+
+            outcome.facts["totalAreaM2"] = float(convert(np.array([area["value"]]), area["unit"], "m2")[0])
+        return "ok"
+
+    def step_units():
+        write_json(out / "units.json", units_map(state["points"]))
+        return "ok"
+
+    runners = {
+        Step.ORIGINAL_FILE: step_original,
+        Step.RAW_GEOJSON: step_raw,
+        Step.NORMALIZED_GEOJSON: step_normalized,
+        Step.AREA_AND_YIELD: step_area_yield,
+        Step.CLEANUP_GEOJSON: step_cleanup,
+        Step.STANDARD_GEOJSON: step_standard,
+        Step.SUMMARY: step_summary,
+        Step.UNITS: step_units,
+    }
+    failed = False
+    for step in FILE_STEPS:
+        if failed:
+            outcome.steps.append(StepResult(step.value, StepStatus.SKIPPED.value, "skipped"))
+            continue
+        try:
+            message = runners[step]()
+        except LeafnbError as exc:
+            outcome.steps.append(StepResult(step.value, StepStatus.FAILED.value, exc.step_message))
+            failed = True
+            continue
+        except Exception as exc:  # never escapes: becomes this file's failure
+            log.error("internal error in %s of %s:\n%s", step, job.file_id, traceback.format_exc())
+            outcome.steps.append(StepResult(step.value, StepStatus.FAILED.value, f"internal error: {type(exc).__name__}: {exc}"))
+            failed = True
+            continue
+        if message is None:
+            outcome.steps.append(StepResult(step.value, StepStatus.SKIPPED.value, "skipped: disabled by configuration"))
+        else:
+            outcome.steps.append(StepResult(step.value, StepStatus.PROCESSED.value, message))
+    return outcome

@@ -1,0 +1,155 @@
+"""Raw reader output -> standard property names (the ``normalizedGeojson`` step)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leafnb.errors import FormatError, LeafnbWarning
+from leafnb.formats.base import Column, RawRead
+from leafnb.standard.crops import normalize_crop
+from leafnb.standard.optype import OperationType, detect_operation_type
+from leafnb.standard.points import PointSet
+from leafnb.standard.schema import LIST_PROPERTIES, NUMERIC_PROPERTIES, PROPERTIES, properties_for
+from leafnb.standard.units import parse_unit
+
+__all__ = ["UnsupportedOperationType", "normalize"]
+
+# Pseudo-properties a reader may map that the pipeline turns into a standard one.
+PRODUCT_NAME = "productName"
+
+_ON = {"on", "true", "1", "yes", "y", "logging", "down", "recording", "1.0"}
+
+
+class UnsupportedOperationType(FormatError):
+    """The content shows no planting, application, harvest or tillage data (Leaf's message)."""
+
+    def __init__(self, found: str = "unknown"):
+        super().__init__(f"unsupported operation type: {found}")
+
+
+def _on_off(col: pa.ChunkedArray) -> pa.Array:
+    """recordingStatus as Leaf's strings ``On``/``Off`` (spec §1.2 [conflict]: strings win)."""
+    values = pc.cast(col, pa.string()).to_numpy(zero_copy_only=False)
+    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    mapped = np.array(["On" if u.strip().lower() in _ON else "Off" for u in uniq], dtype=object)[inv]
+    nulls = pc.is_null(col).to_numpy(zero_copy_only=False)
+    return pa.array(mapped, mask=nulls, type=pa.string())
+
+
+def _crop(col: pa.ChunkedArray) -> pa.Array:
+    values = pc.cast(col, pa.string()).to_numpy(zero_copy_only=False)
+    uniq, inv = np.unique(values.astype(str), return_inverse=True)
+    mapped = np.array([normalize_crop(u) for u in uniq], dtype=object)[inv]
+    return pa.array(mapped, type=pa.string())
+
+
+def normalize(raw: RawRead) -> PointSet:
+    """Rename mapped source columns to standard properties and attach their units.
+
+    File-wide facts in ``raw.meta`` (crop, variety, originalOperationType, machinery)
+    fill the matching properties when no column carries them. The operation type comes
+    from ``meta["operation_type"]`` or is detected from the mapped properties.
+
+    Raises
+    ------
+    UnsupportedOperationType
+        No planting, application, harvest or tillage property was found.
+    FormatError
+        A column declares a unit pint cannot parse.
+    """
+    meta = dict(raw.meta)
+    table = raw.table
+    mapping: dict[str, Column] = dict(meta.get("columns") or {})
+    chosen: dict[str, tuple[str, Column]] = {}
+    for src, col in mapping.items():
+        if src not in table.column_names:
+            continue
+        if col.property in chosen:  # first mapping in the table wins; others are ignored
+            continue
+        if col.property != PRODUCT_NAME and col.property not in PROPERTIES:
+            warnings.warn(f"column {src!r} maps to unknown property {col.property!r}; ignored", LeafnbWarning, stacklevel=2)
+            continue
+        if col.unit is not None:
+            try:
+                parse_unit(col.unit)
+            except ValueError:
+                raise FormatError(f"column {src!r} has unit {col.unit!r}, which leafnb cannot interpret") from None
+        chosen[col.property] = (src, col)
+
+    optype_value = meta.get("operation_type") or detect_operation_type(chosen)
+    if optype_value is None:
+        raise UnsupportedOperationType(str(meta.get("original_operation_type") or "unknown"))
+    try:
+        optype = OperationType(optype_value)
+    except ValueError:
+        raise UnsupportedOperationType(str(optype_value)) from None
+    allowed = properties_for(optype)
+    n = table.num_rows
+
+    out = {"lon": pc.cast(table.column("lon"), pa.float64()), "lat": pc.cast(table.column("lat"), pa.float64())}
+    units: dict[str, str] = {}
+    if "timestamp" in table.column_names:
+        out["timestamp"] = pc.cast(table.column("timestamp"), pa.timestamp("ms", tz="UTC"))
+    for prop, (src, col) in chosen.items():
+        if prop == PRODUCT_NAME or prop not in allowed or prop == "timestamp":
+            continue
+        arr = table.column(src)
+        if prop == "recordingStatus":
+            arr = _on_off(arr)
+        elif prop == "crop":
+            arr = _crop(arr)
+        elif prop in NUMERIC_PROPERTIES:
+            target = allowed[prop][0]
+            if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+                arr = pc.cast(pc.utf8_trim_whitespace(arr), pa.float64(), safe=False)
+            arr = pc.cast(arr, pa.float64(), safe=False)
+            if pa.types.is_integer(target):
+                arr = pc.cast(pc.round(arr), target, safe=False)
+        elif prop in LIST_PROPERTIES:
+            pass
+        else:
+            arr = pc.cast(arr, allowed[prop][0], safe=False)
+        out[prop] = arr
+        if col.unit is not None and prop in NUMERIC_PROPERTIES:
+            units[prop] = col.unit
+
+    def constant(value, typ):
+        return pa.array([value] * n, type=typ)
+
+    out["operationType"] = constant(optype.value, pa.string())
+    for key, prop in (("original_operation_type", "originalOperationType"), ("crop", "crop"), ("variety", "variety")):
+        if prop in allowed and prop not in out and meta.get(key):
+            value = normalize_crop(meta[key]) if prop == "crop" else str(meta[key])
+            out[prop] = constant(value, pa.string())
+    if "machinery" not in out and meta.get("machinery"):
+        names = [m["name"] if isinstance(m, dict) else str(m) for m in meta["machinery"]]
+        out["machinery"] = constant(names, pa.list_(pa.string()))
+    if optype is OperationType.APPLIED and "products" not in out:
+        products = _products(table, chosen, meta, out)
+        if products is not None:
+            out["products"] = products
+
+    result = pa.table(out)
+    return PointSet(result, optype.value, units=units, source_units=dict(units), meta=meta)
+
+
+def _products(table: pa.Table, chosen, meta, out) -> pa.Array | None:
+    """Build Leaf's per-point ``products`` list: one product per point (the tank mix)."""
+    n = table.num_rows
+    rate = out.get("appliedRate")
+    rates = pc.cast(rate, pa.float64()).to_numpy(zero_copy_only=False) if rate is not None else np.full(n, np.nan)
+    if PRODUCT_NAME in chosen:
+        names = pc.fill_null(pc.cast(table.column(chosen[PRODUCT_NAME][0]), pa.string()), "unknown").combine_chunks()
+    elif meta.get("products"):
+        # several products in a tank mix share the combined rate: name the mix
+        name = " + ".join(p["name"] for p in meta["products"])
+        names = pa.array([name] * n, type=pa.string())
+    else:
+        return None
+    rate_struct = pa.StructArray.from_arrays([pa.array(rates, mask=np.isnan(rates))], names=["value"])
+    items = pa.StructArray.from_arrays([names, rate_struct], names=["name", "rate"])
+    return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), items)

@@ -1,0 +1,62 @@
+"""The in-memory standard point set that flows between pipeline steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["PointSet"]
+
+
+@dataclass(frozen=True)
+class PointSet:
+    """Standard points of one file or operation.
+
+    ``table`` has ``lon``, ``lat`` (WGS84) and standard property columns; ``units`` maps
+    each numeric property to the unit its values are in now; ``source_units`` remembers
+    the unit the source file used (what ``unitMeasurement = DEFAULT`` reports);
+    ``meta`` carries file-wide facts from the reader (machinery, products, totals...).
+    """
+
+    table: pa.Table
+    operation_type: str
+    units: dict[str, str] = field(default_factory=dict)
+    source_units: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def columns(self) -> list[str]:
+        """Standard property columns present (without lon/lat)."""
+        return [c for c in self.table.column_names if c not in ("lon", "lat")]
+
+    def has(self, prop: str) -> bool:
+        """True when *prop* is a column with at least one non-null value."""
+        return prop in self.table.column_names and self.table.column(prop).null_count < len(self)
+
+    def array(self, prop: str) -> np.ndarray:
+        """Return a numeric column as float64 numpy (nulls as NaN)."""
+        col = self.table.column(prop)
+        return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype("float64", copy=False)
+
+    def with_column(self, prop: str, values, unit: str | None = None, arrow_type=None) -> PointSet:
+        """Return a copy with *prop* set (added or replaced) and its unit recorded."""
+        arr = values if isinstance(values, pa.ChunkedArray | pa.Array) else pa.array(values, type=arrow_type, from_pandas=True)
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            arr = pa.array(values, mask=np.isnan(values), type=arrow_type or pa.float64())
+        names = self.table.column_names
+        table = self.table.set_column(names.index(prop), prop, arr) if prop in names else self.table.append_column(prop, arr)
+        units = dict(self.units)
+        if unit is not None:
+            units[prop] = unit
+        return replace(self, table=table, units=units)
+
+    def filter(self, mask: np.ndarray) -> PointSet:
+        """Return the points where *mask* is True."""
+        return replace(self, table=self.table.filter(pa.array(mask)))

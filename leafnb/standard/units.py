@@ -1,0 +1,255 @@
+"""Units: Leaf's unit strings, a pint registry, and the DEFAULT/METRIC/IMPERIAL systems (spec §2.3).
+
+Values are stored in the unit the source gave (``DEFAULT``) or converted to one unit
+system. Leaf writes units as short strings (``ft``, ``mi/hr``, ``arcdeg``, ``bu/ac``,
+``seeds/ac``, ``prcnt``...); this module parses those (and the usual spellings found in
+machine-file headers) into pint units, and converts whole arrays with one factor.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from enum import StrEnum
+
+import numpy as np
+import pint
+
+__all__ = [
+    "UnitSystem",
+    "conversion_factor",
+    "convert",
+    "dimension_of",
+    "leaf_unit",
+    "parse_unit",
+    "target_unit",
+    "ureg",
+]
+
+
+class UnitSystem(StrEnum):
+    """``unitMeasurement`` values (spec §2.3, §12)."""
+
+    DEFAULT = "DEFAULT"
+    METRIC = "METRIC"
+    IMPERIAL = "IMPERIAL"
+
+
+ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+# Seeds are counted things: their own dimension keeps seeds/ac apart from 1/ac.
+ureg.define("seed = [seed_count] = seeds")
+ureg.define("percentage = percent = prcnt")
+ureg.define("kiloseed = 1000 * seed = ksds")
+
+# Leaf strings and spellings from machine-file headers -> pint expression.
+# Keys are compared after lower-casing and removing spaces.
+_ALIASES: dict[str, str] = {
+    "m2": "m**2",
+    "m²": "m**2",
+    "sqm": "m**2",
+    "ft2": "ft**2",
+    "ft²": "ft**2",
+    "sqft": "ft**2",
+    "m3": "m**3",
+    "m³": "m**3",
+    "m3/ha": "m**3/ha",
+    "m³/ha": "m**3/ha",
+    "m³/s": "m**3/s",
+    "m3/s": "m**3/s",
+    "mm3/m2": "mm**3/m**2",
+    "mi/hr": "mi/hour",
+    "mph": "mi/hour",
+    "km/h": "km/hour",
+    "km/hr": "km/hour",
+    "kph": "km/hour",
+    "ft/s": "ft/s",
+    "ft/sec": "ft/s",
+    "m/s": "m/s",
+    "arcdeg": "degree",
+    "deg": "degree",
+    "degrees": "degree",
+    "°": "degree",
+    "%": "percent",
+    "prcnt": "percent",
+    "percentage": "percent",
+    "pct": "percent",
+    "bu": "bushel",
+    "bu/ac": "bushel/acre",
+    "bu/a": "bushel/acre",
+    "bu/ha": "bushel/ha",
+    "lb/ac": "lb/acre",
+    "lbs/ac": "lb/acre",
+    "lb/a": "lb/acre",
+    "gal/ac": "gallon/acre",
+    "gal/a": "gallon/acre",
+    "floz/ac": "fluid_ounce/acre",
+    "fl.oz/ac": "fluid_ounce/acre",
+    "qt/ac": "quart/acre",
+    "t": "tonne",
+    "t/ha": "tonne/ha",
+    "tonne/ha": "tonne/ha",
+    "tonne/h": "tonne/hour",
+    "t/h": "tonne/hour",
+    "l": "liter",
+    "l/ha": "liter/ha",
+    "l/m2": "liter/m**2",
+    "kg/ha": "kg/ha",
+    "seeds/ac": "seed/acre",
+    "sds/ac": "seed/acre",
+    "ksds/ac": "kiloseed/acre",
+    "ac": "acre",
+    "ha": "hectare",
+    "seeds/ha": "seed/ha",
+    "seeds/m2": "seed/m**2",
+    "seeds": "seed",
+    "lb/s": "lb/s",
+    "lb/sec": "lb/s",
+    "kg/s": "kg/s",
+    "usgal": "gallon",
+    "gal": "gallon",
+    "in": "inch",
+    "lbf": "lbf",
+    "kgf": "kgf",
+}
+
+# Canonical Leaf spelling for pint units we emit or meet (inverse direction).
+_LEAF_SPELLING: dict[str, str] = {
+    "meter ** 2": "m2",
+    "foot ** 2": "ft2",
+    "meter": "m",
+    "foot": "ft",
+    "inch": "in",
+    "centimeter": "cm",
+    "millimeter": "mm",
+    "mile / hour": "mi/hr",
+    "kilometer / hour": "km/hr",
+    "kiloseed / acre": "ksds/ac",
+    "meter / second": "m/s",
+    "foot / second": "ft/s",
+    "degree": "arcdeg",
+    "percent": "percentage",
+    "bushel": "bu",
+    "bushel / acre": "bu/ac",
+    "pound / acre": "lb/ac",
+    "gallon / acre": "gal/ac",
+    "fluid_ounce / acre": "floz/ac",
+    "quart / acre": "qt/ac",
+    "metric_ton": "t",
+    "metric_ton / hectare": "t/ha",
+    "meter ** 3": "m3",
+    "meter ** 3 / hectare": "m3/ha",
+    "liter": "L",
+    "liter / hectare": "L/ha",
+    "kilogram / hectare": "kg/ha",
+    "seed / acre": "seeds/ac",
+    "seed / hectare": "seeds/ha",
+    "seed": "seeds",
+    "pound": "lb",
+    "kilogram": "kg",
+    "gallon": "gal",
+    "hectare": "ha",
+    "acre": "ac",
+    "force_pound": "lbf",
+    "force_kilogram": "kgf",
+    "pound / second": "lb/s",
+    "second": "s",
+    "liter / hour": "L/hr",
+    "gallon / hour": "gal/hr",
+    "kilogram / second": "kg/s",
+}
+
+
+@functools.cache
+def parse_unit(unit: str) -> pint.Unit:
+    """Parse a Leaf or machine-header unit string into a pint unit.
+
+    Raises
+    ------
+    ValueError
+        The string is not a unit pint or the alias table knows.
+
+    Examples
+    --------
+    >>> str(parse_unit("bu/ac"))
+    'bushel / acre'
+    >>> str(parse_unit("mi/hr"))
+    'mile / hour'
+    """
+    key = re.sub(r"\s+", "", unit).lower()
+    expr = _ALIASES.get(key, unit.strip())
+    try:
+        q = ureg.Quantity(1, expr)
+    except Exception as exc:  # pint raises several unrelated types
+        raise ValueError(f"unknown unit {unit!r}") from exc
+    return q.units
+
+
+def leaf_unit(unit: str | pint.Unit) -> str:
+    """Return Leaf's spelling of *unit* (e.g. ``mile / hour`` -> ``mi/hr``)."""
+    u = parse_unit(unit) if isinstance(unit, str) else unit
+    return _LEAF_SPELLING.get(str(u), str(u).replace(" ", ""))
+
+
+@functools.cache
+def conversion_factor(from_unit: str, to_unit: str) -> float:
+    """Return the multiplier that converts values in *from_unit* to *to_unit*."""
+    return float(ureg.Quantity(1.0, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude)
+
+
+def convert(values, from_unit: str, to_unit: str) -> np.ndarray:
+    """Convert an array of values between units (vectorised: one factor)."""
+    arr = np.asarray(values, dtype="float64")
+    if from_unit == to_unit:
+        return arr
+    return arr * conversion_factor(from_unit, to_unit)
+
+
+def dimension_of(unit: str) -> str:
+    """Return pint's dimensionality of *unit* as a string, e.g. ``'[length]'``."""
+    return str(parse_unit(unit).dimensionality)
+
+
+# Target units per schema dimension (see standard.schema) and unit system.
+# Tuples list alternatives by pint dimensionality: the first whose dimensionality
+# matches the source unit wins (application rates are volume or mass per area).
+_TARGETS: dict[str, dict[UnitSystem, tuple[str, ...]]] = {
+    "length": {UnitSystem.METRIC: ("m",), UnitSystem.IMPERIAL: ("ft",)},
+    "depth": {UnitSystem.METRIC: ("cm",), UnitSystem.IMPERIAL: ("in",)},
+    "area": {UnitSystem.METRIC: ("m2",), UnitSystem.IMPERIAL: ("m2",)},
+    "speed": {UnitSystem.METRIC: ("m/s",), UnitSystem.IMPERIAL: ("ft/s",)},
+    "angle": {UnitSystem.METRIC: ("arcdeg",), UnitSystem.IMPERIAL: ("arcdeg",)},
+    "percent": {UnitSystem.METRIC: ("percentage",), UnitSystem.IMPERIAL: ("percentage",)},
+    "mass": {UnitSystem.METRIC: ("t",), UnitSystem.IMPERIAL: ("lb",)},
+    "mass_per_area": {UnitSystem.METRIC: ("t/ha",), UnitSystem.IMPERIAL: ("lb/ac",)},
+    "grain_volume": {UnitSystem.METRIC: ("m3",), UnitSystem.IMPERIAL: ("bu",)},
+    "grain_volume_per_area": {UnitSystem.METRIC: ("m3/ha",), UnitSystem.IMPERIAL: ("bu/ac",)},
+    "volume": {UnitSystem.METRIC: ("L",), UnitSystem.IMPERIAL: ("gal",)},
+    "volume_rate": {UnitSystem.METRIC: ("L/hr",), UnitSystem.IMPERIAL: ("gal/hr",)},
+    "seed_rate": {UnitSystem.METRIC: ("seeds/ha",), UnitSystem.IMPERIAL: ("seeds/ac",)},
+    "application_rate": {
+        UnitSystem.METRIC: ("L/ha", "kg/ha", "seeds/ha"),
+        UnitSystem.IMPERIAL: ("gal/ac", "lb/ac", "seeds/ac"),
+    },
+    "force": {UnitSystem.METRIC: ("kgf",), UnitSystem.IMPERIAL: ("lbf",)},
+    "mass_flow": {UnitSystem.METRIC: ("kg/s",), UnitSystem.IMPERIAL: ("lb/s",)},
+    "time": {UnitSystem.METRIC: ("s",), UnitSystem.IMPERIAL: ("s",)},
+}
+
+
+def target_unit(dimension: str | None, source_unit: str | None, system: UnitSystem | str) -> str | None:
+    """Return the unit a property of schema *dimension* is reported in under *system*.
+
+    ``DEFAULT`` keeps the source unit (in Leaf's spelling). A source unit whose
+    dimensionality matches none of the system's targets is also kept, so a value is
+    never converted into a unit of another kind.
+    """
+    if source_unit is None or dimension is None:
+        return source_unit
+    system = UnitSystem(system)
+    if system is UnitSystem.DEFAULT or dimension not in _TARGETS:
+        return leaf_unit(source_unit)
+    src_dim = parse_unit(source_unit).dimensionality
+    for candidate in _TARGETS[dimension][system]:
+        if parse_unit(candidate).dimensionality == src_dim:
+            return candidate
+    return leaf_unit(source_unit)

@@ -1,0 +1,105 @@
+"""Artifact files (GeoParquet, JSON, GeoJSON) written atomically under the workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
+
+__all__ = ["geoparquet_metadata", "read_json", "read_points_table", "write_bytes", "write_geojson", "write_geoparquet", "write_json"]
+
+
+def _atomic(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write *data* to *path* atomically (temp file + rename)."""
+    return _atomic(Path(path), lambda tmp: Path(tmp).write_bytes(data))
+
+
+def write_json(path: str | Path, doc: Any) -> Path:
+    """Write *doc* as JSON atomically."""
+    return write_bytes(path, json.dumps(doc, indent=1, default=str).encode("utf-8"))
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON artifact."""
+    return json.loads(Path(path).read_text("utf-8"))
+
+
+def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
+    """GeoParquet 1.1 ``geo`` metadata for a WKB point column in WGS84."""
+    lon = table.column("lon").to_numpy(zero_copy_only=False) if table.num_rows else np.array([])
+    lat = table.column("lat").to_numpy(zero_copy_only=False) if table.num_rows else np.array([])
+    bbox = [float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))] if len(lon) else []
+    col = {"encoding": "WKB", "geometry_types": ["Point"], "crs": None}  # crs None = OGC:CRS84 per spec
+    if bbox:
+        col["bbox"] = bbox
+    return {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": col}}
+
+
+def write_geoparquet(path: str | Path, table: pa.Table, extra_metadata: dict[str, Any] | None = None) -> Path:
+    """Write a points table (``lon``/``lat`` columns) as GeoParquet with a WKB ``geometry`` column.
+
+    ``lon``/``lat`` stay as plain columns too: they make filters and rasterising cheap
+    without decoding WKB.
+    """
+    lon = table.column("lon").to_numpy(zero_copy_only=False)
+    lat = table.column("lat").to_numpy(zero_copy_only=False)
+    wkb = shapely.to_wkb(shapely.points(lon, lat))
+    out = table.append_column("geometry", pa.array(wkb, type=pa.binary()))
+    meta = dict(out.schema.metadata or {})
+    meta[b"geo"] = json.dumps(geoparquet_metadata(table)).encode()
+    for key, value in (extra_metadata or {}).items():
+        meta[f"leafnb.{key}".encode()] = json.dumps(value).encode()
+    out = out.replace_schema_metadata(meta)
+    return _atomic(Path(path), lambda tmp: pq.write_table(out, tmp, compression="zstd"))
+
+
+def read_points_table(path: str | Path) -> tuple[pa.Table, dict[str, Any]]:
+    """Read a GeoParquet points artifact: (table without the WKB column, leafnb metadata)."""
+    table = pq.read_table(path)
+    meta = {
+        k.decode()[len("leafnb."):]: json.loads(v)
+        for k, v in (table.schema.metadata or {}).items()
+        if k.startswith(b"leafnb.")
+    }
+    if "geometry" in table.column_names:
+        table = table.drop_columns(["geometry"])
+    return table.replace_schema_metadata(None), meta
+
+
+def write_geojson(path: str | Path, table: pa.Table) -> Path:
+    """Write a points table as a GeoJSON FeatureCollection (export on request only)."""
+    import pandas as pd
+
+    df = table.drop_columns(["lon", "lat"]).to_pandas()
+    for col in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[col]):
+            df[col] = df[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+    records = json.loads(df.to_json(orient="records", date_format="iso", default_handler=str))
+    lon = table.column("lon").to_pylist()
+    lat = table.column("lat").to_pylist()
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": props}
+        for x, y, props in zip(lon, lat, records, strict=True)
+    ]
+    doc = {"type": "FeatureCollection", "features": features}
+    return write_bytes(path, json.dumps(doc, separators=(",", ":")).encode("utf-8"))
