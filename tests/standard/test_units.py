@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from leafnb.standard.units import UnitSystem, conversion_factor, convert, leaf_unit, parse_unit, target_unit
+
+
+@pytest.mark.parametrize(
+    ("leaf", "pint_name"),
+    [("ft", "foot"), ("mi/hr", "mile / hour"), ("arcdeg", "degree"), ("prcnt", "percent"),
+     ("percentage", "percent"), ("bu/ac", "bushel / acre"), ("seeds/ac", "seed / acre"), ("lbf", "force_pound"),
+     ("m2", "meter ** 2"), ("gal/ac", "gallon / acre"), ("t/ha", "metric_ton / hectare"), ("in", "inch")],
+)
+def test_leaf_unit_strings_parse(leaf, pint_name):
+    assert str(parse_unit(leaf)) == pint_name
+
+
+def test_round_trip_spelling():
+    for leaf in ("ft", "mi/hr", "arcdeg", "bu/ac", "seeds/ac", "lb/ac", "gal/ac", "m2", "t/ha", "lbf"):
+        assert leaf_unit(leaf) == leaf
+
+
+def test_factors_against_independent_constants():
+    assert conversion_factor("mi/hr", "m/s") == pytest.approx(0.44704)
+    assert conversion_factor("ft", "m") == pytest.approx(0.3048)
+    assert conversion_factor("ac", "m2") == pytest.approx(4046.87, rel=1e-5)
+    assert conversion_factor("bu", "L") == pytest.approx(35.2391, rel=1e-5)
+    assert conversion_factor("seeds/ac", "seeds/ha") == pytest.approx(2.47105, rel=1e-5)
+    assert conversion_factor("lb/ac", "kg/ha") == pytest.approx(1.12085, rel=1e-5)
+    np.testing.assert_allclose(convert([1.0, np.nan], "in", "cm"), [2.54, np.nan])
+
+
+def test_unknown_unit_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown unit 'bananas/ac'"):
+        parse_unit("bananas/ac")
+
+
+def test_target_units_by_system():
+    assert target_unit("speed", "mi/hr", UnitSystem.METRIC) == "m/s"
+    assert target_unit("speed", "mph", UnitSystem.DEFAULT) == "mi/hr"
+    assert target_unit("mass", "kg", "IMPERIAL") == "lb"
+    assert target_unit("application_rate", "lb/ac", "METRIC") == "kg/ha"
+    assert target_unit("application_rate", "gal/ac", "METRIC") == "L/ha"
+    assert target_unit("grain_volume_per_area", "bu/ac", "METRIC") == "m3/ha"
