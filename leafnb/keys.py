@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["BatchStatus", "Event", "Origin", "Step", "StepStatus", "FILE_STEPS", "STATUS_DETAILS"]
+__all__ = ["FILE_STEPS", "STATUS_DETAILS", "BatchStatus", "Event", "Origin", "Step", "StepStatus"]
 
 
 class Step(StrEnum):

@@ -12,8 +12,15 @@ from leafnb.errors import InvalidRequest
 from leafnb.events import utc_now
 from leafnb.formats.archive import extract_zip
 from leafnb.formats.detect import Candidate, detect
-from leafnb.keys import PROVIDERS, STATUS_DETAILS, BatchStatus, Event, Origin, StepStatus
-from leafnb.pipeline.steps import FileJob, FileOutcome, convert_file
+from leafnb.keys import (
+    PROVIDERS,
+    STATUS_DETAILS,
+    BatchStatus,
+    Event,
+    Origin,
+    StepStatus,
+)
+from leafnb.pipeline.steps import FileJob, FileOutcome
 
 if TYPE_CHECKING:
     from leafnb.workspace import Workspace

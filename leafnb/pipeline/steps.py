@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from leafnb.clean.cleanup import cleanup_mask
 from leafnb.errors import LeafnbError, MissingProperties, NoPointsPassed
-from leafnb.formats.base import RawRead
 from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.operations.summary import summarize, units_map

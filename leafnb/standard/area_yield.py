@@ -29,7 +29,13 @@ from leafnb.standard.crops import get_crop
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
 from leafnb.standard.schema import PROPERTIES
-from leafnb.standard.units import UnitSystem, convert, leaf_unit, parse_unit, target_unit
+from leafnb.standard.units import (
+    UnitSystem,
+    convert,
+    leaf_unit,
+    parse_unit,
+    target_unit,
+)
 
 __all__ = ["CANONICAL", "compute_area_and_yield", "haversine", "initial_bearing", "to_canonical", "to_unit_system"]
 
@@ -176,7 +182,7 @@ def _harvest(points: PointSet) -> PointSet:
 
     # Repeat the rule set until nothing new appears (each pass can unlock another).
     for _ in range(4):
-        before = set(c for c in points.columns if points.has(c))
+        before = {c for c in points.columns if points.has(c)}
         for prefix in ("wet", "dry"):
             per_area_pair(f"{prefix}Mass", f"{prefix}MassPerArea", "kg", "kg/ha")
             per_area_pair(f"{prefix}Volume", f"{prefix}VolumePerArea", "m3", "m3/ha")
@@ -194,7 +200,7 @@ def _harvest(points: PointSet) -> PointSet:
         flow, interval = _get(points, "cropFlow"), _get(points, "samplingInterval")
         if flow is not None and interval is not None:
             points = _fill(points, "wetMass", flow * interval, "kg")
-        if set(c for c in points.columns if points.has(c)) == before:
+        if {c for c in points.columns if points.has(c)} == before:
             break
     return points
 

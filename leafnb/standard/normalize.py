@@ -13,7 +13,12 @@ from leafnb.formats.base import Column, RawRead
 from leafnb.standard.crops import normalize_crop
 from leafnb.standard.optype import OperationType, detect_operation_type
 from leafnb.standard.points import PointSet
-from leafnb.standard.schema import LIST_PROPERTIES, NUMERIC_PROPERTIES, PROPERTIES, properties_for
+from leafnb.standard.schema import (
+    LIST_PROPERTIES,
+    NUMERIC_PROPERTIES,
+    PROPERTIES,
+    properties_for,
+)
 from leafnb.standard.units import parse_unit
 
 __all__ = ["UnsupportedOperationType", "normalize"]

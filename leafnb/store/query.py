@@ -8,7 +8,7 @@ from typing import Any
 
 from leafnb.errors import InvalidRequest
 
-__all__ = ["FILE_QUERY", "BATCH_QUERY", "Query", "Filter", "page_params"]
+__all__ = ["BATCH_QUERY", "FILE_QUERY", "Filter", "Query", "page_params"]
 
 MAX_PAGE_SIZE = 100
 

@@ -5,8 +5,8 @@ import pytest
 from leafnb.clean.cleanup import cleanup_mask, validate_rules
 from leafnb.config import DEFAULT_CLEANUP_RULES
 from leafnb.errors import InvalidRequest
-from leafnb.standard.normalize import normalize
 from leafnb.formats.base import Column, RawRead
+from leafnb.standard.normalize import normalize
 from leafnb.standard.points import PointSet
 
 

@@ -64,7 +64,7 @@ def test_plugin_cannot_replace_builtin(fake_entry_points):
 
 def test_explicit_class_path_and_unknown_name():
     assert isinstance(registry.get_reader(f"{__name__}:FakeReader"), FakeReader)
-    with pytest.raises(UnsupportedFormat, match="installed readers: .*leafnb.readers"):
+    with pytest.raises(UnsupportedFormat, match=r"installed readers: .*leafnb.readers"):
         registry.get_reader("nope")
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -111,7 +111,7 @@ def test_unsafe_and_invalid_uploads_leave_workspace_intact(workspace, tmp_path, 
     trunc.write_bytes(harvest_csv_zip.read_bytes()[:100])
     with pytest.raises(InvalidRequest, match="not a valid zip"):
         workspace.upload_batch(trunc, "g")
-    with pytest.raises(InvalidRequest, match="only .zip"):
+    with pytest.raises(InvalidRequest, match=r"only \.zip"):
         workspace.upload_batch(tmp_path / "data.csv", "g") if (tmp_path / "data.csv").write_text("x") else None
     assert len(workspace.get_batches()) == 1
     assert not list(tmp_path.rglob("escape.csv"))

@@ -2,7 +2,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from leafnb.standard.area_yield import compute_area_and_yield, haversine, initial_bearing, to_unit_system
+from leafnb.standard.area_yield import (
+    compute_area_and_yield,
+    haversine,
+    initial_bearing,
+    to_unit_system,
+)
 from leafnb.standard.crops import get_crop, list_crops, normalize_crop
 from leafnb.standard.optype import OperationType, detect_operation_type
 from leafnb.standard.points import PointSet

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from leafnb.standard.units import UnitSystem, conversion_factor, convert, leaf_unit, parse_unit, target_unit
+from leafnb.standard.units import (
+    UnitSystem,
+    conversion_factor,
+    convert,
+    leaf_unit,
+    parse_unit,
+    target_unit,
+)
 
 
 @pytest.mark.parametrize(
