@@ -207,7 +207,7 @@ def _harvest(points: PointSet) -> PointSet:
 
 def unit_family(units: dict[str, str]) -> UnitSystem:
     """IMPERIAL when the source used any imperial unit, else METRIC (for derived values)."""
-    imperial = {"foot", "mile", "inch", "pound", "bushel", "acre", "gallon", "fluid_ounce", "quart", "force_pound"}
+    imperial = {"foot", "mile", "inch", "pound", "bushel", "acre", "intl_acre", "gallon", "fluid_ounce", "quart", "force_pound"}
     for unit in units.values():
         try:
             names = {str(k) for k in parse_unit(unit)._units}

@@ -40,6 +40,9 @@ ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 ureg.define("seed = [seed_count] = seeds")
 ureg.define("percentage = percent = prcnt")
 ureg.define("kiloseed = 1000 * seed = ksds")
+# Farm data means the international acre (43,560 ft² of 0.3048 m); pint's `acre` is the
+# US survey acre (4 ppm larger), which would bias every per-acre total.
+ureg.define("intl_acre = 43560 * foot ** 2")
 
 # Leaf strings and spellings from machine-file headers -> pint expression.
 # Keys are compared after lower-casing and removing spaces.
@@ -74,17 +77,17 @@ _ALIASES: dict[str, str] = {
     "percentage": "percent",
     "pct": "percent",
     "bu": "bushel",
-    "bu/ac": "bushel/acre",
-    "bu/a": "bushel/acre",
+    "bu/ac": "bushel/intl_acre",
+    "bu/a": "bushel/intl_acre",
     "bu/ha": "bushel/ha",
-    "lb/ac": "lb/acre",
-    "lbs/ac": "lb/acre",
-    "lb/a": "lb/acre",
-    "gal/ac": "gallon/acre",
-    "gal/a": "gallon/acre",
-    "floz/ac": "fluid_ounce/acre",
-    "fl.oz/ac": "fluid_ounce/acre",
-    "qt/ac": "quart/acre",
+    "lb/ac": "lb/intl_acre",
+    "lbs/ac": "lb/intl_acre",
+    "lb/a": "lb/intl_acre",
+    "gal/ac": "gallon/intl_acre",
+    "gal/a": "gallon/intl_acre",
+    "floz/ac": "fluid_ounce/intl_acre",
+    "fl.oz/ac": "fluid_ounce/intl_acre",
+    "qt/ac": "quart/intl_acre",
     "t": "tonne",
     "t/ha": "tonne/ha",
     "tonne/ha": "tonne/ha",
@@ -94,10 +97,12 @@ _ALIASES: dict[str, str] = {
     "l/ha": "liter/ha",
     "l/m2": "liter/m**2",
     "kg/ha": "kg/ha",
-    "seeds/ac": "seed/acre",
-    "sds/ac": "seed/acre",
-    "ksds/ac": "kiloseed/acre",
-    "ac": "acre",
+    "seeds/ac": "seed/intl_acre",
+    "sds/ac": "seed/intl_acre",
+    "ksds/ac": "kiloseed/intl_acre",
+    "ac": "intl_acre",
+    "acre": "intl_acre",
+    "acres": "intl_acre",
     "ha": "hectare",
     "seeds/ha": "seed/ha",
     "seeds/m2": "seed/m**2",
@@ -123,17 +128,17 @@ _LEAF_SPELLING: dict[str, str] = {
     "millimeter": "mm",
     "mile / hour": "mi/hr",
     "kilometer / hour": "km/hr",
-    "kiloseed / acre": "ksds/ac",
+    "kiloseed / intl_acre": "ksds/ac",
     "meter / second": "m/s",
     "foot / second": "ft/s",
     "degree": "arcdeg",
     "percent": "percentage",
     "bushel": "bu",
-    "bushel / acre": "bu/ac",
-    "pound / acre": "lb/ac",
-    "gallon / acre": "gal/ac",
-    "fluid_ounce / acre": "floz/ac",
-    "quart / acre": "qt/ac",
+    "bushel / intl_acre": "bu/ac",
+    "pound / intl_acre": "lb/ac",
+    "gallon / intl_acre": "gal/ac",
+    "fluid_ounce / intl_acre": "floz/ac",
+    "quart / intl_acre": "qt/ac",
     "metric_ton": "t",
     "metric_ton / hectare": "t/ha",
     "meter ** 3": "m3",
@@ -141,14 +146,14 @@ _LEAF_SPELLING: dict[str, str] = {
     "liter": "L",
     "liter / hectare": "L/ha",
     "kilogram / hectare": "kg/ha",
-    "seed / acre": "seeds/ac",
+    "seed / intl_acre": "seeds/ac",
     "seed / hectare": "seeds/ha",
     "seed": "seeds",
     "pound": "lb",
     "kilogram": "kg",
     "gallon": "gal",
     "hectare": "ha",
-    "acre": "ac",
+    "intl_acre": "ac",
     "force_pound": "lbf",
     "force_kilogram": "kgf",
     "pound / second": "lb/s",
@@ -171,12 +176,15 @@ def parse_unit(unit: str) -> pint.Unit:
     Examples
     --------
     >>> str(parse_unit("bu/ac"))
-    'bushel / acre'
+    'bushel / intl_acre'
     >>> str(parse_unit("mi/hr"))
     'mile / hour'
     """
     key = re.sub(r"\s+", "", unit).lower()
-    expr = _ALIASES.get(key, unit.strip())
+    expr = _ALIASES.get(key)
+    if expr is None:
+        # any other spelling of the acre is the international acre too
+        expr = re.sub(r"\b(acres?|ac)\b", "intl_acre", unit.strip())
     try:
         q = ureg.Quantity(1, expr)
     except Exception as exc:  # pint raises several unrelated types

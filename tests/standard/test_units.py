@@ -14,8 +14,8 @@ from leafnb.standard.units import (
 @pytest.mark.parametrize(
     ("leaf", "pint_name"),
     [("ft", "foot"), ("mi/hr", "mile / hour"), ("arcdeg", "degree"), ("prcnt", "percent"),
-     ("percentage", "percent"), ("bu/ac", "bushel / acre"), ("seeds/ac", "seed / acre"), ("lbf", "force_pound"),
-     ("m2", "meter ** 2"), ("gal/ac", "gallon / acre"), ("t/ha", "metric_ton / hectare"), ("in", "inch")],
+     ("percentage", "percent"), ("bu/ac", "bushel / intl_acre"), ("seeds/ac", "seed / intl_acre"), ("lbf", "force_pound"),
+     ("m2", "meter ** 2"), ("gal/ac", "gallon / intl_acre"), ("t/ha", "metric_ton / hectare"), ("in", "inch")],
 )
 def test_leaf_unit_strings_parse(leaf, pint_name):
     assert str(parse_unit(leaf)) == pint_name
@@ -29,7 +29,8 @@ def test_round_trip_spelling():
 def test_factors_against_independent_constants():
     assert conversion_factor("mi/hr", "m/s") == pytest.approx(0.44704)
     assert conversion_factor("ft", "m") == pytest.approx(0.3048)
-    assert conversion_factor("ac", "m2") == pytest.approx(4046.87, rel=1e-5)
+    assert conversion_factor("ac", "m2") == pytest.approx(4046.8564224, rel=1e-12)
+    assert conversion_factor("bu/acre", "bu/ac") == 1.0
     assert conversion_factor("bu", "L") == pytest.approx(35.2391, rel=1e-5)
     assert conversion_factor("seeds/ac", "seeds/ha") == pytest.approx(2.47105, rel=1e-5)
     assert conversion_factor("lb/ac", "kg/ha") == pytest.approx(1.12085, rel=1e-5)
