@@ -26,11 +26,19 @@ def points_png(lon: np.ndarray, lat: np.ndarray, values: np.ndarray, size: int =
     """Render points coloured by *values* (Leaf ramp, 2nd–98th percentile) as PNG bytes.
 
     Pixels hold the mean of the points that fall in them (vectorised ``bincount``); each
-    point is drawn as a (2·radius+1)² square so sparse tracks stay visible.
+    point is drawn as a (2·radius+1)² square so sparse tracks stay visible. The frame is
+    the 0.5–99.5th percentile box of the positions plus 10 %, so isolated GPS jumps are
+    left out of the picture (they stay in the data).
     """
     from PIL import Image
 
     ok = np.isfinite(lon) & np.isfinite(lat) & np.isfinite(values)
+    if ok.any():
+        # frame the bulk of the data: a lone GPS jump must not shrink the field to a corner
+        for c in (lon, lat):
+            lo, hi = np.percentile(c[ok], [0.5, 99.5])
+            pad = (hi - lo) * 0.1 + 1e-9
+            ok &= (c >= lo - pad) & (c <= hi + pad)
     lon, lat, values = lon[ok], lat[ok], values[ok]
     if not len(lon):
         return b""

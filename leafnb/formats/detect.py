@@ -18,7 +18,25 @@ from leafnb.errors import LeafnbWarning
 from leafnb.formats.base import Reader
 from leafnb.formats.registry import list_readers
 
-__all__ = ["Candidate", "Detection", "detect", "is_junk"]
+__all__ = ["PROVIDER_FAMILIES", "Candidate", "Detection", "detect", "is_junk", "provider_contradicts"]
+
+#: providers that name the same data source: asking for one while the content is the
+#: other is not a contradiction (20|20 monitor files are Precision Planting hardware
+#: synced through Climate FieldView).
+PROVIDER_FAMILIES: tuple[frozenset[str], ...] = (
+    frozenset({"ClimateFieldView", "PrecisionPlanting"}),
+)
+
+
+def provider_contradicts(requested: str | None, detected: str | None) -> bool:
+    """True when the batch's ``provider`` parameter contradicts the detected content.
+
+    ``Other`` and ``Leaf`` (auto-detect) and an undetected provider never contradict;
+    providers of one family (:data:`PROVIDER_FAMILIES`) are compatible.
+    """
+    if not requested or not detected or requested in ("Other", "Leaf") or requested == detected:
+        return False
+    return not any(requested in fam and detected in fam for fam in PROVIDER_FAMILIES)
 
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".localized"}
 
@@ -105,8 +123,10 @@ def detect(root: str | Path, readers: Mapping[str, Reader] | None = None) -> Det
                 score = _sniff(reader, path)
                 if score > 0:
                     offers.append((score, order, name, path))
-    # Highest confidence first; registry order breaks ties (built-ins before plugins);
-    # shallower paths first so a TASKDATA folder claims its own contents.
+    # Highest confidence first, so a decoder plugin that sniffs e.g. 0.9 beats a
+    # recognised-only built-in (<= 0.5) for the same file; registry order breaks ties
+    # (built-ins before plugins); shallower paths first so a TASKDATA folder, an RCD card
+    # or a .cn1 folder is claimed by its top-most file, which takes the rest as sidecars.
     offers.sort(key=lambda o: (-o[0], o[1], len(o[3].parts), str(o[3])))
     claimed: set[Path] = set()
     for score, _order, name, path in offers:

@@ -22,6 +22,19 @@ BUILTIN_READERS: dict[str, str] = {
     "geojson": "leafnb.formats.geojson:GeoJSONReader",
     "csv": "leafnb.formats.delimited:CsvReader",
     "agleader_text": "leafnb.formats.delimited:AgLeaderTextReader",
+    # recognised-only proprietary formats (decodes=False, score <= 0.5; plugins can outbid them)
+    "jd_gs2": "leafnb.formats.proprietary:JdGs2Reader",
+    "jd_gs3": "leafnb.formats.proprietary:JdGs3Reader",
+    "jd_gen4": "leafnb.formats.proprietary:JdGen4Reader",
+    "climate_dat": "leafnb.formats.proprietary:ClimateDatReader",
+    "pp2020": "leafnb.formats.proprietary:Pp2020Reader",
+    "cnh_cn1": "leafnb.formats.proprietary:CnhCn1Reader",
+    "agleader_agdata": "leafnb.formats.proprietary:AgleaderAgdataReader",
+    "agleader_ilf": "leafnb.formats.proprietary:AgleaderIlfReader",
+    "agleader_yld": "leafnb.formats.proprietary:AgleaderYldReader",
+    "trimble_agdata": "leafnb.formats.proprietary:TrimbleAgdataReader",
+    "raven_fmis": "leafnb.formats.proprietary:RavenFmisReader",
+    "raven_jdp": "leafnb.formats.proprietary:RavenJdpReader",
 }
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from leafnb.errors import InvalidRequest
 from leafnb.events import utc_now
 from leafnb.formats.archive import extract_zip
-from leafnb.formats.detect import Candidate, detect
+from leafnb.formats.detect import Candidate, detect, provider_contradicts
 from leafnb.keys import (
     PROVIDERS,
     STATUS_DETAILS,
@@ -33,7 +33,7 @@ def _provider_for(candidate: Candidate, requested: str) -> tuple[str, str | None
     detected = candidate.provider
     if requested in ("Other", "Leaf"):
         return detected or "Leaf", None
-    if detected and detected != requested:
+    if provider_contradicts(requested, detected):
         note = (f"batch provider {requested!r} contradicts the content: {candidate.file_name} "
                 f"looks like {detected} {candidate.file_format}; recorded as {detected}")
         return detected, note

@@ -1,0 +1,113 @@
+"""Point GeoJSON: Farmobile exports and generic point FeatureCollections.
+
+Farmobile GeoJSON carries no units; Leaf assumes "Farmobile default units" (spec §4.4).
+No public Farmobile property list could be found, so the ``farmobile`` rules in
+:mod:`leafnb.formats.columns` are an **assumed** schema (snake_case names such as
+``yield_dry_volume`` bu/ac, ``yield_wet_mass`` lb/ac, ``moisture`` %, ``speed_mph``,
+``swath_width_ft``, ``distance_ft``, ``elevation_ft``, ``seed_rate`` seeds/ac,
+``applied_rate`` gal/ac, ``operation`` = ``harvest``/``planting``/``application``,
+ISO ``timestamp``); :func:`leafnb.testing.write_as` writes exactly these. Generic point
+GeoJSON maps properties named like standard properties (spec §1) with Leaf's imperial
+defaults. Polygon/line GeoJSON (boundaries) sniffs 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from leafnb.formats.base import RawRead, Reader
+from leafnb.formats.columns import finish_table, match_columns
+from leafnb.formats.shapefile import read_ogr_points
+from leafnb.standard.optype import OperationType
+
+__all__ = ["GeoJSONReader"]
+
+_GEOM_TYPE = re.compile(r'"type"\s*:\s*"(Point|MultiPoint|Polygon|MultiPolygon|LineString|MultiLineString)"')
+_PROPS = re.compile(r'"properties"\s*:\s*\{(.*?)\}', re.S)
+_KEY = re.compile(r'"([^"\\]+)"\s*:')
+
+
+def _head(path: Path, n: int = 8192) -> str:
+    with open(path, "rb") as fh:
+        return fh.read(n).decode("utf-8", errors="replace")
+
+
+def _property_names(text: str) -> list[str]:
+    m = _PROPS.search(text)
+    return _KEY.findall(m.group(1)) if m else []
+
+
+class GeoJSONReader(Reader):
+    """Point FeatureCollections (Farmobile and generic)."""
+
+    name: ClassVar[str] = "geojson"
+    description: ClassVar[str] = "Point GeoJSON (Farmobile exports, generic point features)"
+    url: ClassVar[str] = "https://datatracker.ietf.org/doc/html/rfc7946"
+    provider: ClassVar[str | None] = None
+    file_format: ClassVar[str] = "GEOJSON"
+    extensions: ClassVar[tuple[str, ...]] = (".geojson", ".json")
+
+    def sniff(self, path: Path) -> float:
+        try:
+            path = Path(path)
+            if path.suffix.lower() not in self.extensions or not path.is_file():
+                return 0.0
+            text = _head(path)
+            if '"Feature' not in text:
+                return 0.0
+            types = _GEOM_TYPE.findall(text)
+            if not types or "Point" not in types[0]:
+                return 0.0
+            m = match_columns(_property_names(text))
+            if m.family == "farmobile" and m.recognised >= 3:
+                return 0.9
+            if "farmobile" in text.lower():
+                return 0.8
+            return 0.6 if m.columns else 0.3
+        except Exception:
+            return 0.0
+
+    def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"provider": None, "file_format": self.file_format}
+        try:
+            text = _head(Path(path))
+            m = match_columns(_property_names(text))
+            out["provider"] = "Farmobile" if (m.family == "farmobile" or "farmobile" in text.lower()) else m.provider
+            if m.operation_type:
+                out["operation_type"] = m.operation_type
+        except Exception:
+            pass
+        return out
+
+    def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
+        path = Path(path)
+        table, lon, lat, ogr_meta, issues = read_ogr_points(path, layer=None, reader=self.name)
+        meta: dict[str, Any] = {"crs": ogr_meta.get("crs")}
+        optype = None
+        if options and options.get("operation_type"):
+            optype = str(OperationType(options["operation_type"]))
+        pre = match_columns(table.column_names)
+        if pre.family == "farmobile" or "farmobile" in _head(path).lower():
+            meta["provider"] = "Farmobile"
+            for name in table.column_names:
+                if name.lower() in ("operation", "operation_type", "type"):
+                    vals = Counter(v for v in table[name].to_pylist() if isinstance(v, str))
+                    if vals:
+                        val = vals.most_common(1)[0][0]
+                        try:
+                            optype = optype or str(OperationType(val))
+                            meta["original_operation_type"] = val
+                        except ValueError:
+                            pass
+            if optype:
+                meta["operation_type"] = optype
+        match = match_columns(
+            table.column_names,
+            family="farmobile" if meta.get("provider") == "Farmobile" else None,
+            operation_type=optype,
+        )
+        return finish_table(table, lon, lat, match, path=path, reader=self.name, meta=meta, issues=issues)

@@ -1,0 +1,352 @@
+"""Point shapefiles: Ag Leader SMS, John Deere Operations Center, Trimble AgGPS, generic.
+
+Columns are mapped with the one table in :mod:`leafnb.formats.columns`. Geometry is read
+Arrow-first with :func:`pyogrio.read_arrow` and reprojected to WGS84 with pyproj.
+
+John Deere metadata JSON
+    A ``<stem>.json`` next to a JD shapefile is read when present. No public schema of
+    that file was found; leafnb reads these keys (case-insensitive, all optional) and
+    :func:`leafnb.testing.write_as` writes them: ``OperationType`` (e.g. ``Harvest``,
+    ``Seeding``, ``Application``), ``Crop``, ``Variety``, ``Units``
+    (``{column: unit}``), ``Machines`` (list of ``{Name, Type, Brand, SerialNumber}``),
+    ``Client``/``Farm``/``Field`` names. Units given there win over the JD defaults.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import struct
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from leafnb.errors import CorruptFile, UnsupportedFormat
+from leafnb.formats.base import RawRead, Reader
+from leafnb.formats.columns import (
+    dedupe_names,
+    finish_table,
+    match_columns,
+    normalise_crop,
+    normalise_key,
+)
+from leafnb.standard.optype import OperationType
+from leafnb.standard.units import parse_unit
+
+__all__ = ["ShapefileReader"]
+
+_SIDECAR_SUFFIXES = (".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qpj", ".shp.xml", ".json")
+# shapefile shape types: point, pointZ, pointM, multipoint(Z/M)
+_POINT_TYPES = {1, 11, 21, 8, 18, 28}
+
+
+def _sibling(path: Path, suffix: str) -> Path | None:
+    """Find ``<stem><suffix>`` next to *path*, ignoring case."""
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    exact = path.with_name(stem + suffix)
+    if exact.exists():
+        return exact
+    want = (stem + suffix).lower()
+    try:
+        for p in path.parent.iterdir():
+            if p.name.lower() == want:
+                return p
+    except OSError:
+        return None
+    return None
+
+
+def _shp_shape_type(path: Path) -> int | None:
+    with open(path, "rb") as fh:
+        head = fh.read(100)
+    if len(head) < 36 or struct.unpack(">i", head[:4])[0] != 9994:
+        return None
+    return struct.unpack("<i", head[32:36])[0]
+
+
+def dbf_field_names(path: Path, limit: int = 255) -> list[str]:
+    """Read the field names of a DBF header (cheap: header only)."""
+    names = []
+    with open(path, "rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            return names
+        header_len = struct.unpack("<H", head[8:10])[0]
+        body = fh.read(max(0, min(header_len, 32 * (limit + 1)) - 32))
+    for i in range(0, len(body) - 31, 32):
+        rec = body[i : i + 32]
+        if rec[0] == 0x0D:
+            break
+        names.append(rec[:11].split(b"\x00")[0].decode("latin-1").strip())
+    return names
+
+
+def _jd_metadata(path: Path) -> dict[str, Any] | None:
+    js = _sibling(path, ".json")
+    if js is None:
+        return None
+    try:
+        data = json.loads(js.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _ci(d: Mapping[str, Any], *keys: str) -> Any:
+    low = {str(k).lower(): v for k, v in d.items()}
+    for k in keys:
+        if k.lower() in low:
+            return low[k.lower()]
+    return None
+
+
+def jd_meta_to_leaf(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Turn a JD metadata JSON into (RawRead meta entries, unit overrides)."""
+    meta: dict[str, Any] = {"provider": "JohnDeere"}
+    op = _ci(data, "OperationType", "operation_type", "operation")
+    if isinstance(op, str):
+        meta["original_operation_type"] = op
+        with contextlib.suppress(ValueError):
+            meta["operation_type"] = str(OperationType(op))
+    crop = _ci(data, "Crop", "CropName")
+    if isinstance(crop, str) and normalise_crop(crop):
+        meta["crop"] = normalise_crop(crop)
+    variety = _ci(data, "Variety")
+    if isinstance(variety, str):
+        meta["variety"] = variety
+    machines = _ci(data, "Machines", "Machinery") or []
+    if isinstance(machines, list):
+        mach = []
+        for m in machines:
+            if isinstance(m, Mapping) and _ci(m, "Name"):
+                item = {
+                    "name": str(_ci(m, "Name")),
+                    "type": "implement" if str(_ci(m, "Type") or "").lower() == "implement" else "machine",
+                    "brand": _ci(m, "Brand") or "John Deere",
+                }
+                if _ci(m, "SerialNumber"):
+                    item["serialNumber"] = str(_ci(m, "SerialNumber"))
+                mach.append(item)
+        if mach:
+            meta["machinery"] = mach
+    ood = {}
+    for key, leaf in (("Client", "originalOperationClient"), ("Farm", "originalOperationFarm"), ("Field", "originalOperationField")):
+        v = _ci(data, key)
+        if isinstance(v, str):
+            ood[leaf] = v
+    if ood:
+        meta["original_operation_data"] = ood
+    units: dict[str, str] = {}
+    raw_units = _ci(data, "Units") or {}
+    if isinstance(raw_units, Mapping):
+        for col, unit in raw_units.items():
+            try:
+                parse_unit(str(unit))
+            except ValueError:
+                continue
+            units[str(col)] = str(unit)
+    return meta, units
+
+
+def _geometry_column(table: pa.Table) -> str:
+    for f in table.schema:
+        md = f.metadata or {}
+        if md.get(b"ARROW:extension:name", b"").startswith(b"geoarrow"):
+            return f.name
+    for name in ("wkb_geometry", "geometry", "geom"):
+        if name in table.column_names:
+            return name
+    raise CorruptFile("no geometry column found")
+
+
+def read_ogr_points(path: Path, *, layer: str | None, reader: str) -> tuple[pa.Table, np.ndarray, np.ndarray, dict[str, Any], list[str]]:
+    """Read a point layer with pyogrio → (attribute table, lon, lat, pyogrio meta, issues).
+
+    Reprojects to WGS84; without a CRS, degrees are assumed when the coordinates look
+    like degrees, otherwise :class:`~leafnb.errors.CorruptFile`.
+    """
+    import pyogrio
+    import shapely
+
+    issues: list[str] = []
+    try:
+        meta, table = pyogrio.read_arrow(path, layer=layer)
+    except Exception as exc:  # pyogrio/GDAL raise several types
+        raise CorruptFile(f"{reader}: cannot read {path.name}: {exc}", path=path, reader=reader) from exc
+    gtype = str(meta.get("geometry_type") or "")
+    if gtype and "point" not in gtype.lower() and gtype.lower() != "unknown":
+        raise UnsupportedFormat(
+            f"{path.name} holds {gtype} geometries (a boundary or guidance line), not machine points",
+            path=path,
+            reader=reader,
+        )
+    gcol = _geometry_column(table)
+    geoms = shapely.from_wkb(table[gcol].to_numpy(zero_copy_only=False))
+    table = table.drop_columns([gcol])
+    multi = shapely.get_type_id(geoms) == 4
+    if multi.any():
+        geoms = np.where(multi, shapely.centroid(geoms), geoms)
+    x = shapely.get_x(geoms).astype("float64")
+    y = shapely.get_y(geoms).astype("float64")
+    crs = meta.get("crs")
+    if crs is None:
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(x) & np.isfinite(y)
+            degrees = finite.any() and bool(
+                np.all(np.abs(x[finite]) <= 180) and np.all(np.abs(y[finite]) <= 90)
+            )
+        if not degrees:
+            raise CorruptFile(
+                f"{path.name} has no CRS (.prj missing) and its coordinates are not degrees; "
+                "cannot place the points",
+                path=path,
+                reader=reader,
+            )
+        issues.append(f"{path.name}: no CRS (.prj missing); coordinates read as WGS84 degrees")
+    elif crs.upper() not in ("EPSG:4326", "OGC:CRS84"):
+        from pyproj import CRS, Transformer
+
+        src = CRS.from_user_input(crs)
+        if not src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+            tr = Transformer.from_crs(src, 4326, always_xy=True)
+            x, y = tr.transform(x, y)
+            x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    # de-duplicate names deterministically (the data of every column is kept)
+    names = dedupe_names(table.column_names)
+    if names != table.column_names:
+        table = table.rename_columns(names)
+    meta = dict(meta)
+    meta["crs"] = crs
+    return table, x, y, meta, issues
+
+
+def duration_column(names: list[str]) -> str | None:
+    """The SMS per-record duration column (``Duration_s``/``Duration(s)``) if any."""
+    for n in names:
+        if normalise_key(n) in ("durations", "duration"):
+            return n
+    return None
+
+
+class ShapefileReader(Reader):
+    """Point shapefiles from SMS, John Deere, Trimble AgGPS and any tool using spec §4.4 names."""
+
+    name: ClassVar[str] = "shapefile"
+    description: ClassVar[str] = "Point shapefile (Ag Leader SMS, John Deere, Trimble AgGPS, generic)"
+    url: ClassVar[str] = "https://www.esri.com/content/dam/esrisites/sitecore-archive/Files/Pdfs/library/whitepapers/pdfs/shapefile.pdf"
+    provider: ClassVar[str | None] = None
+    file_format: ClassVar[str] = "SHAPEFILE"
+    extensions: ClassVar[tuple[str, ...]] = (".shp",)
+
+    def sniff(self, path: Path) -> float:
+        try:
+            path = Path(path)
+            if path.suffix.lower() != ".shp" or not path.is_file():
+                return 0.0
+            stype = _shp_shape_type(path)
+            if stype is None or stype not in _POINT_TYPES:
+                return 0.0
+            dbf = _sibling(path, ".dbf")
+            if dbf is None or _sibling(path, ".shx") is None:
+                return 0.2  # claim it, so reading reports the missing part
+            match = match_columns(dbf_field_names(dbf))
+            if match.family not in (None, "generic") and match.recognised >= 3:
+                return 0.9
+            if match.columns:
+                return 0.6
+            return 0.3
+        except Exception:
+            return 0.0
+
+    def sidecars(self, path: Path) -> list[Path]:
+        path = Path(path)
+        out = []
+        for suf in _SIDECAR_SUFFIXES:
+            p = _sibling(path, suf)
+            if p is not None:
+                out.append(p)
+        return out
+
+    def _provider(self, path: Path, family: str | None) -> str | None:
+        if any(part.lower() == "aggps" for part in path.parts):
+            return "Trimble"
+        if family in ("jd", "generic", None) and _jd_metadata(path) is not None:
+            return "JohnDeere"
+        return {"sms": "AgLeader", "agleader": "AgLeader", "jd": "JohnDeere"}.get(family or "")
+
+    def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
+        path = Path(path)
+        out: dict[str, Any] = {"provider": None, "file_format": self.file_format}
+        try:
+            if _shp_shape_type(path) not in _POINT_TYPES:
+                return out
+            dbf = _sibling(path, ".dbf")
+            match = match_columns(dbf_field_names(dbf)) if dbf else None
+            out["provider"] = self._provider(path, match.family if match else None)
+            js = _jd_metadata(path)
+            if js:
+                jm, _ = jd_meta_to_leaf(js)
+                if "operation_type" in jm:
+                    out["operation_type"] = jm["operation_type"]
+            elif match and match.operation_type:
+                out["operation_type"] = match.operation_type
+        except Exception:
+            pass
+        return out
+
+    def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
+        path = Path(path)
+        for suf in (".dbf", ".shx"):
+            if _sibling(path, suf) is None:
+                raise CorruptFile(
+                    f"shapefile {path.name} is missing its {suf} part ({path.stem}{suf}); "
+                    "a shapefile needs .shp, .shx and .dbf together",
+                    path=path,
+                    reader=self.name,
+                )
+        table, lon, lat, ogr_meta, issues = read_ogr_points(path, layer=None, reader=self.name)
+        meta: dict[str, Any] = {"crs": ogr_meta.get("crs")}
+        units: dict[str, str] = {}
+        optype = None
+        family = None
+        js = _jd_metadata(path)
+        if js is not None:
+            jm, units = jd_meta_to_leaf(js)
+            meta.update(jm)
+            optype = jm.get("operation_type")
+            family = "jd"
+            meta["jd_metadata"] = js
+        if options and options.get("operation_type"):
+            optype = str(OperationType(options["operation_type"]))
+        match = match_columns(
+            table.column_names, family=family, operation_type=optype, unit_overrides=units
+        )
+        if js is None and match.family == "sms":
+            meta.update(_sms_file_facts(table))
+        provider = self._provider(path, match.family)
+        meta["provider"] = provider
+        return finish_table(
+            table,
+            lon,
+            lat,
+            match,
+            path=path,
+            reader=self.name,
+            duration_column=duration_column(table.column_names),
+            meta=meta,
+            issues=issues,
+        )
+
+
+def _sms_file_facts(table: pa.Table) -> dict[str, Any]:
+    """File-wide facts of an SMS export: the field name when one value fills the column."""
+    out: dict[str, Any] = {}
+    for name in table.column_names:
+        if normalise_key(name) == "field":
+            vals = {v for v in table[name].to_pylist() if v}
+            if len(vals) == 1:
+                out["original_operation_data"] = {"originalOperationField": vals.pop()}
+    return out
