@@ -12,13 +12,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from leafnb.clean.api import FilteringAPI
 from leafnb.config import defaults, validate
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.events import EventBus
 from leafnb.keys import FILE_STEPS, BatchStatus, StepStatus
+from leafnb.operations.api import OperationsAPI
 from leafnb.pipeline import batch as batch_mod
 from leafnb.pipeline.steps import FileJob, FileOutcome, convert_file
+from leafnb.render.api import RenderingAPI
 from leafnb.resources import Batch, File, Resource, ResourceList, StatusMap
+from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.catalog import Catalog
 from leafnb.store.query import BATCH_QUERY, FILE_QUERY
@@ -28,7 +32,7 @@ __all__ = ["Workspace"]
 API_OWNER = "local"
 
 
-class Workspace:
+class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
     """A local Leaf: upload machine-file zips, convert them, query the results.
 
     Parameters
@@ -266,18 +270,31 @@ class Workspace:
         path = self._artifact(file_id, "standard.parquet")
         return Resource(standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri())
 
-    def points(self, file_id: str, filtered: bool = False):
-        """Standard points of a file as a GeoDataFrame (EPSG:4326), units in ``.attrs["units"]``."""
+    def _points_path(self, resource_id: str, kind: str = "standard") -> Path:
+        """The ``<kind>.parquet`` artifact (standard | filtered) of a file or an operation."""
+        for folder in ("files", "operations"):
+            path = self.path / folder / resource_id / f"{kind}.parquet"
+            if path.exists():
+                return path
+        if (self.path / "files" / resource_id).is_dir() or self.catalog.query("SELECT 1 FROM files WHERE id=?", (resource_id,)):
+            return self._artifact(resource_id, f"{kind}.parquet")
+        raise NotFound(f"no {kind} points for {resource_id!r} (unknown id, or not processed)")
+
+    def load_points(self, resource_id: str, filtered: bool = False) -> PointSet:
+        """Standard (or filtered) points of a file or operation as a :class:`PointSet` (Arrow + units)."""
+        table, meta = read_points_table(self._points_path(resource_id, "filtered" if filtered else "standard"))
+        return PointSet(table, meta.get("operation_type", ""), units=meta.get("units", {}), meta=meta)
+
+    def points(self, resource_id: str, filtered: bool = False):
+        """Points of a file or operation as a GeoDataFrame (EPSG:4326), units in ``.attrs["units"]``."""
         import geopandas as gpd
         import shapely
 
-        if filtered:
-            raise InvalidRequest("filtered points exist for field operations; files have standard points only")
-        table, meta = read_points_table(self._artifact(file_id, "standard.parquet"))
-        df = table.to_pandas()
+        points = self.load_points(resource_id, filtered)
+        df = points.table.to_pandas()
         geom = shapely.points(df["lon"].to_numpy(), df["lat"].to_numpy())
         gdf = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=geom, crs="EPSG:4326")
-        gdf.attrs["units"] = meta.get("units", {})
+        gdf.attrs["units"] = dict(points.units)
         return gdf
 
     # ------------------------------------------------------------------ config & events

@@ -102,6 +102,7 @@ def process_batch(ws: Workspace, batch_id: str, *, only_failed: bool = False, pr
     for job, outcome in ws._run_jobs(jobs, progress=progress):
         _record_outcome(ws, job, outcome, batch["leaf_user_id"])
     _settle(ws, batch_id)
+    ws._after_batch(batch_id)
 
 
 def _record_outcome(ws: Workspace, job: FileJob, outcome: FileOutcome, leaf_user_id: str) -> None:
