@@ -1,0 +1,786 @@
+"""ISO 11783-10 binary time logs (``TLGnnnnn.xml`` header + ``TLGnnnnn.bin`` records).
+
+Record layout (little endian), as declared by the header's ``TIM``/``PTN``/``DLV``:
+
+``TimeStart ms (uint32)``, ``days since 1980-01-01 (uint16)``, then for every ``PTN``
+attribute given as ``""`` in the header (A north int32 1e-7 deg, B east int32 1e-7 deg,
+C up int32 mm, D status uint8, E PDOP uint16 x0.1, F HDOP uint16 x0.1, G satellites
+uint8, H GPS UTC time uint32 ms, I GPS UTC date uint16), a ``uint8`` DLV count and that
+many ``(uint8 DLV index, int32 value)`` pairs. PTN attributes that carry a value in
+the header are constants and are not written per record.
+
+The decoder is vectorised; no Python object is created per record:
+
+1. **Framing** (record start offsets; the only sequential part of the format). The
+   chunk is cut into segments of :data:`SEGMENT_BYTES`; one cursor per segment walks
+   records *speculatively* from the segment's first byte, all cursors in lock step (one
+   numpy op over all segments per step). A speculative walk that starts mid-record
+   soon lands on a true record boundary and from there on equals the true walk
+   (the walk is a function of the position only). The true chain is then verified
+   segment by segment in bulk: segment *k+1* is accepted when the exit of segment *k*
+   is one of its speculated positions. Where that fails (a walk that never
+   synchronised, or a malformed record) the true walk continues record by record until
+   it meets a speculated position again. Malformed records (DLV count larger than the
+   header's DLV list, DLV index out of range, time of day >= 24 h, record past the end)
+   are passed over by *resynchronising*: the next offset where a plausible record
+   (plausible time/day/count/indices/position) is followed by another plausible record.
+   Each resynchronisation counts one skipped record.
+2. **Gather**: fixed fields through unaligned strided views (one fancy-index per field),
+   the DLV pairs through one flat index array built with ``np.repeat``/``cumsum``.
+3. **Per DLV**: pairs are split by DLV index with a stable (radix) argsort; a DLV's
+   values are kept as (record index, raw value) so a caller can count values *as
+   logged* and fill forward cheaply (:meth:`DecodedLog.filled`).
+
+Files are read in chunks of :data:`CHUNK_BYTES` (memory bounded by the output arrays,
+not the file); a record split by a chunk boundary is carried to the next chunk.
+
+Records whose position is impossible (|lat| > 90, |lon| > 180, or exactly 0,0) are
+framed correctly but are dropped from the output and counted in ``skipped``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from defusedxml import ElementTree as DET
+from defusedxml.common import DefusedXmlException
+
+from leafnb.errors import CorruptFile
+
+__all__ = [
+    "CHUNK_BYTES",
+    "PTN_FIELDS",
+    "DecodedLog",
+    "Dlv",
+    "TlgHeader",
+    "decode_tlg",
+    "parse_tlg_header",
+]
+
+#: bytes read per chunk of a .bin file
+CHUNK_BYTES = 32 * 1024 * 1024
+#: bytes per speculative framing segment
+SEGMENT_BYTES = 4096
+#: milliseconds in a day
+MS_PER_DAY = 86_400_000
+#: TimeStart must be below this (a day plus a leap second; some loggers write 86,400,000)
+MS_LIMIT = MS_PER_DAY + 1001
+#: 1980-01-01T00:00Z in Unix milliseconds
+EPOCH_1980_MS = 315_532_800_000
+#: bytes searched per resynchronisation window
+RESYNC_WINDOW = 65536
+
+#: PTN attribute -> (field name, numpy dtype, scale to physical units)
+PTN_FIELDS: dict[str, tuple[str, str, float]] = {
+    "A": ("north", "<i4", 1e-7),
+    "B": ("east", "<i4", 1e-7),
+    "C": ("up", "<i4", 1.0),
+    "D": ("status", "u1", 1.0),
+    "E": ("pdop", "<u2", 0.1),
+    "F": ("hdop", "<u2", 0.1),
+    "G": ("satellites", "u1", 1.0),
+    "H": ("gps_utc_time", "<u4", 1.0),
+    "I": ("gps_utc_date", "<u2", 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Dlv:
+    """One ``DLV`` of a time-log header."""
+
+    ddi: int
+    det: str | None = None
+    #: header value (B) when given: used as the value before the first logged one
+    value: int | None = None
+    pgn: int | None = None
+    start_bit: int | None = None
+    stop_bit: int | None = None
+
+
+@dataclass
+class TlgHeader:
+    """Parsed ``TIM`` element of a TLG header."""
+
+    name: str
+    #: PTN attributes written per record, in record order
+    logged: tuple[str, ...]
+    #: PTN attributes given as constants in the header (physical units, as written)
+    constants: dict[str, float]
+    dlvs: list[Dlv]
+    has_ptn: bool = True
+
+    @property
+    def prefix(self) -> int:
+        """Bytes before the DLV count byte."""
+        return 6 + sum(np.dtype(PTN_FIELDS[a][1]).itemsize for a in self.logged)
+
+    def offsets(self) -> dict[str, int]:
+        """Byte offset of each logged PTN field from the record start."""
+        out, off = {}, 6
+        for a in self.logged:
+            out[a] = off
+            off += np.dtype(PTN_FIELDS[a][1]).itemsize
+        return out
+
+
+def _int_or_none(text: str | None, base: int = 10) -> int | None:
+    if text is None or text.strip() == "":
+        return None
+    try:
+        return int(text.strip(), base)
+    except ValueError:
+        return None
+
+
+def parse_tlg_header(path: Path, name: str | None = None) -> TlgHeader:
+    """Parse a TLG header XML (entity expansion off).
+
+    Raises
+    ------
+    CorruptFile
+        Malformed XML, entities, or no ``TIM`` root.
+    """
+    name = name or path.stem
+    try:
+        root = DET.parse(str(path)).getroot()
+    except DefusedXmlException as exc:
+        raise CorruptFile(
+            f"{path.name}: time-log header declares XML entities/DTD ({type(exc).__name__}); "
+            "entity expansion is disabled, the log is not read",
+            path=path,
+            reader="isoxml",
+        ) from exc
+    except DET.ParseError as exc:
+        raise CorruptFile(
+            f"{path.name}: time-log header is not well-formed XML ({exc})",
+            path=path,
+            reader="isoxml",
+        ) from exc
+    except OSError as exc:
+        raise CorruptFile(
+            f"{path.name}: cannot read time-log header ({exc})",
+            path=path,
+            reader="isoxml",
+        ) from exc
+    if root.tag != "TIM":
+        raise CorruptFile(
+            f"{path.name}: time-log header root is <{root.tag}>, expected <TIM>",
+            path=path,
+            reader="isoxml",
+        )
+    ptn = root.find("PTN")
+    logged: list[str] = []
+    constants: dict[str, float] = {}
+    if ptn is not None:
+        for attr in PTN_FIELDS:
+            if attr not in ptn.attrib:
+                continue
+            val = ptn.attrib[attr].strip()
+            if val == "":
+                logged.append(attr)
+            else:
+                try:
+                    constants[attr] = float(val)
+                except ValueError:
+                    raise CorruptFile(
+                        f"{path.name}: PTN attribute {attr}={val!r} is not a number",
+                        path=path,
+                        reader="isoxml",
+                    ) from None
+    dlvs: list[Dlv] = []
+    for el in root.findall("DLV"):
+        ddi = _int_or_none(el.get("A"), 16)
+        if ddi is None:
+            raise CorruptFile(
+                f"{path.name}: DLV without a valid DDI (A={el.get('A')!r})",
+                path=path,
+                reader="isoxml",
+            )
+        dlvs.append(
+            Dlv(
+                ddi=ddi,
+                det=(el.get("C") or None),
+                value=_int_or_none(el.get("B")),
+                pgn=_int_or_none(el.get("D")),
+                start_bit=_int_or_none(el.get("E")),
+                stop_bit=_int_or_none(el.get("F")),
+            )
+        )
+    if len(dlvs) > 256:
+        raise CorruptFile(
+            f"{path.name}: {len(dlvs)} DLVs (at most 256 can be indexed)",
+            path=path,
+            reader="isoxml",
+        )
+    return TlgHeader(
+        name=name,
+        logged=tuple(logged),
+        constants=constants,
+        dlvs=dlvs,
+        has_ptn=ptn is not None,
+    )
+
+
+@dataclass
+class DecodedLog:
+    """A decoded time log: per-record arrays plus per-DLV (record, value) pairs.
+
+    ``time_ms``, ``ptn`` and the record indices in ``dlv_rec`` refer to the *kept*
+    records (valid positions), in file order.
+    """
+
+    header: TlgHeader
+    #: records framed in the binary (including those dropped for their position)
+    n_framed: int
+    #: malformed records passed over + records dropped for an impossible position
+    skipped: int
+    time_ms: np.ndarray  # int64 Unix ms
+    ptn: dict[str, np.ndarray]  # logged PTN fields, raw integers
+    dlv_rec: list[np.ndarray]  # per DLV: int64 record indices (sorted, unique)
+    dlv_val: list[np.ndarray]  # per DLV: int32 raw values
+    #: values counted as logged (before dropping bad positions), per DLV
+    dlv_count_all: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: raw min/max over all framed records per DLV (NaN when never logged)
+    dlv_min_all: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dlv_max_all: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Records kept."""
+        return len(self.time_ms)
+
+    def lat_lon(self) -> tuple[np.ndarray, np.ndarray]:
+        """WGS84 degrees of the kept records (constants from the header broadcast)."""
+        return self._coord("A"), self._coord("B")
+
+    def _coord(self, attr: str) -> np.ndarray:
+        if attr in self.ptn:
+            return self.ptn[attr].astype(np.float64) * 1e-7
+        return np.full(
+            self.n, self.header.constants.get(attr, np.nan), dtype=np.float64
+        )
+
+    def filled(self, i: int, scale: float = 1.0) -> np.ndarray:
+        """DLV *i* as float64 per kept record, forward filled after its first value.
+
+        Before the first logged value the header's constant (DLV B) is used when given,
+        otherwise NaN.
+        """
+        n = self.n
+        rec, val = self.dlv_rec[i], self.dlv_val[i]
+        init = self.header.dlvs[i].value
+        out = np.empty(n, dtype=np.float64)
+        first = int(rec[0]) if len(rec) else n
+        out[:first] = np.nan if init is None else init * scale
+        if len(rec):
+            lengths = np.diff(rec, append=n)
+            out[first:] = np.repeat(val.astype(np.float64) * scale, lengths)
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# framing
+
+
+class _Framer:
+    """Record framing of one chunk (see module docstring)."""
+
+    def __init__(self, b: np.ndarray, header: TlgHeader, day_ref: int | None):
+        self.b = b
+        self.B = len(b)
+        self.P = header.prefix
+        self.n_dlv = len(header.dlvs)
+        self.header = header
+        self.day_ref = day_ref
+        offs = header.offsets()
+        self.off_north = offs.get("A")
+        self.off_east = offs.get("B")
+        self.u4 = _view(b, "<u4")
+        self.u2 = _view(b, "<u2")
+        self.i4 = _view(b, "<i4")
+        self.skipped = 0
+        self.notes: list[str] = []
+
+    # -- scalar checks (slow path only) ---------------------------------------------
+    def _fits_head(self, p: int) -> bool:
+        return p + self.P + 1 <= self.B
+
+    def _record_end(self, p: int) -> int:
+        return p + self.P + 1 + 5 * int(self.b[p + self.P])
+
+    def _plausible(self, p: int, check_next: bool) -> bool:
+        """Full plausibility of a record at *p* (and optionally of the next one)."""
+        if not self._fits_head(p):
+            return False
+        c = int(self.b[p + self.P])
+        end = p + self.P + 1 + 5 * c
+        if c > self.n_dlv or end > self.B:
+            return False
+        if int(self.u4[p]) >= MS_LIMIT:
+            return False
+        if c and int(self.b[p + self.P + 1 : end : 5].max()) >= self.n_dlv:
+            return False
+        if self.off_north is not None and self.off_east is not None:
+            lat = int(self.i4[p + self.off_north]) * 1e-7
+            lon = int(self.i4[p + self.off_east]) * 1e-7
+            if abs(lat) > 90 or abs(lon) > 180:
+                return False
+        if check_next and end < self.B:
+            return self._plausible(end, check_next=False) or not self._fits_head(end)
+        return True
+
+    def _incomplete(self, p: int) -> bool:
+        """True when the bytes from *p* are a record cut by the end of the buffer."""
+        if not self._fits_head(p):
+            return True
+        c = int(self.b[p + self.P])
+        return c <= self.n_dlv and self._record_end(p) > self.B
+
+    def resync(self, p: int) -> int:
+        """Return the next plausible record start after the malformed record at *p*."""
+        q0 = p + 1
+        B, P = self.B, self.P
+        while q0 < B - P:
+            hi = min(q0 + RESYNC_WINDOW, B - P - 1)
+            if hi <= q0:
+                break
+            q = np.arange(q0, hi, dtype=np.int64)
+            c = self.b[q + P].astype(np.int64)
+            ok = (c <= self.n_dlv) & (q + P + 1 + 5 * c <= B)
+            ok &= self.u4[np.minimum(q, B - 4)] < MS_LIMIT
+            days = self.u2[np.minimum(q + 4, B - 2)].astype(np.int64)
+            if self.day_ref is not None:
+                ok &= np.abs(days - self.day_ref) <= 1
+            else:
+                ok &= (days > 3650) & (days < 40000)
+            for cand in q[ok]:
+                if self._plausible(int(cand), check_next=True):
+                    return int(cand)
+            q0 = hi
+        return B
+
+    # -- vectorised speculative walk ---------------------------------------------------
+    def speculate(self, p0: int, dlo: int, dhi: int):
+        """Walk one cursor per segment in lock step.
+
+        A cursor on an implausible record moves on by one byte (it is scanning for a
+        record boundary); those positions are returned as ``fails``. A cursor that scans
+        more than one maximal record without finding a plausible one stops (its segment
+        is then framed by the exact walk). The walk is a function of the position, so
+        once a cursor meets the true chain it follows it. Only active cursors are
+        processed at each step.
+        """
+        b, B, P, n_dlv = self.b, self.B, self.P, self.n_dlv
+        seg_start = np.arange(p0, B, SEGMENT_BYTES, dtype=np.int64)
+        K = len(seg_start)
+        seg_end = np.minimum(seg_start + SEGMENT_BYTES, B)
+        max_scan = P + 1 + 5 * n_dlv + 8
+        u4, u2 = self.u4, self.u2
+        n4, n2 = len(u4) - 1, len(u2) - 1
+        cur = np.arange(K, dtype=np.int64)  # active cursor ids
+        pos = seg_start.copy()
+        end = seg_end.copy()
+        scanned = np.zeros(K, dtype=np.int64)
+        exits = np.full(K, -1, dtype=np.int64)
+        got_cur, got_pos, fail_pos = [], [], []
+        while len(cur):
+            c = b[np.minimum(pos + P, B - 1)].astype(np.int64)
+            nxt = pos + P + 1 + 5 * c
+            ok = (
+                (pos + P + 1 <= B)
+                & (c <= n_dlv)
+                & (nxt <= B)
+                & (u4[np.minimum(pos, n4)] < MS_LIMIT)
+            )
+            c2 = b[np.minimum(nxt + P, B - 1)].astype(np.int64)
+            ok2 = (
+                (nxt + P + 1 <= B)
+                & (c2 <= n_dlv)
+                & (nxt + P + 1 + 5 * c2 <= B)
+                & (u4[np.minimum(nxt, n4)] < MS_LIMIT)
+                & (
+                    np.abs(
+                        u2[np.minimum(pos + 4, n2)].astype(np.int64)
+                        - u2[np.minimum(nxt + 4, n2)]
+                    )
+                    <= 1
+                )
+            )
+            d1 = u2[np.minimum(pos + 4, n2)].astype(np.int64)
+            # the day must lie in the chunk's day range (first record .. last record):
+            # misaligned cursors in periodic data would otherwise pass the successor test
+            ok &= (ok2 | (nxt == B)) & (d1 >= dlo) & (d1 <= dhi)
+            if ok.all():
+                got_cur.append(cur)
+                got_pos.append(pos)
+                scanned[:] = 0
+                pos = nxt
+            else:
+                got_cur.append(cur[ok])
+                got_pos.append(pos[ok])
+                fail_pos.append(pos[~ok])
+                scanned = np.where(ok, 0, scanned + 1)
+                pos = np.where(ok, nxt, pos + 1)
+            done = pos >= end
+            gave_up = scanned > max_scan
+            if done.any() or gave_up.any():
+                exits[cur[done & ~gave_up]] = pos[done & ~gave_up]
+                keep = ~(done | gave_up)
+                cur, pos, end, scanned = cur[keep], pos[keep], end[keep], scanned[keep]
+        if got_cur:
+            gc = np.concatenate(got_cur)
+            gp = np.concatenate(got_pos)
+            order = np.argsort(gc.astype(np.int16) if K < 32768 else gc, kind="stable")
+            flat = gp[order]
+            counts = np.bincount(gc, minlength=K)
+        else:
+            flat = np.zeros(0, dtype=np.int64)
+            counts = np.zeros(K, dtype=np.int64)
+        fails = np.sort(np.concatenate(fail_pos)) if fail_pos else np.zeros(0, np.int64)
+        return seg_start, seg_end, flat, np.cumsum(counts), exits, fails
+
+    def frame(self, p0: int, final: bool) -> tuple[np.ndarray, int]:
+        """Return (record starts from *p0*, consumed bytes).
+
+        Speculation assumes the day of the record at its start (+-1, following the day as
+        the cursors move); when the true chain reaches a record of another day that the
+        cursors could not follow, speculation restarts from there.
+        """
+        parts: list[np.ndarray] = []
+        p = p0
+        while True:
+            sub, p, restart = self._frame_once(p, final)
+            parts.append(sub)
+            if not restart:
+                break
+        starts = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return starts, p
+
+    def _frame_once(self, p0: int, final: bool) -> tuple[np.ndarray, int, bool]:
+        B = self.B
+        if self._plausible(p0, check_next=False):
+            self.day_ref = int(self.u2[p0 + 4])
+        d_first = self.day_ref if self.day_ref is not None else 0
+        # day of the chunk's last records: first plausible record pair near the end
+        saved, self.day_ref = self.day_ref, None
+        q = self.resync(max(p0, B - 2 * (self.P + 1 + 5 * self.n_dlv) - 64))
+        self.day_ref = saved
+        d_last = int(self.u2[q + 4]) if q < B - 6 else d_first
+        dlo, dhi = min(d_first, d_last) - 1, max(d_first, d_last) + 1
+        seg_start, seg_end, flat, seg_hi, exits, fails = self.speculate(p0, dlo, dhi)
+        K = len(seg_start)
+        nf = len(flat)
+
+        def member(x: np.ndarray) -> np.ndarray:
+            if nf == 0:
+                return np.zeros(len(x), bool)
+            j = np.minimum(np.searchsorted(flat, x), nf - 1)
+            return flat[j] == x
+
+        # segment k >= 1 is entered at exits[k-1]; it is "good" when that entry is a
+        # speculated position of k and no implausible record follows it inside k
+        entry = np.concatenate([[p0], exits[:-1]])
+        link_ok = member(entry) | (entry >= B)
+        link_ok[0] = True
+        if len(fails):
+            jf = np.searchsorted(fails, entry)
+            nxt_fail = np.where(
+                jf < len(fails), fails[np.minimum(jf, len(fails) - 1)], B + 1
+            )
+            clean = nxt_fail >= seg_end
+        else:
+            clean = np.ones(K, bool)
+        bad_segs = np.flatnonzero(~(link_ok & clean))
+        seg_of = np.repeat(np.arange(K), np.diff(np.concatenate([[0], seg_hi])))
+
+        parts: list[np.ndarray] = []
+        p = p0
+        while p < B:
+            i = int(np.searchsorted(flat, p)) if nf else 0
+            if i < nf and flat[i] == p:
+                k = int(seg_of[i])
+                jf = int(np.searchsorted(fails, p)) if len(fails) else 0
+                f = int(fails[jf]) if jf < len(fails) else B + 1
+                if f < seg_end[k]:
+                    # an implausible record inside this segment: accept up to it
+                    hi = int(np.searchsorted(flat, f))
+                    parts.append(flat[i:hi])
+                    p = f
+                else:
+                    nb = int(np.searchsorted(bad_segs, k, side="right"))
+                    m = int(bad_segs[nb]) if nb < len(bad_segs) else K
+                    hi = int(seg_hi[m - 1])
+                    sl = flat[i:hi]
+                    if m - 1 > k:
+                        keep = sl >= entry[seg_of[i:hi]]
+                        keep[: int(seg_hi[k]) - i] = True
+                        sl = sl[keep]
+                    parts.append(sl)
+                    p = int(exits[m - 1])
+                    if len(sl):
+                        self.day_ref = int(self.u2[int(sl[-1]) + 4])
+                    continue
+                if len(parts[-1]):
+                    self.day_ref = int(self.u2[int(parts[-1][-1]) + 4])
+            if self._incomplete(p):
+                if final:
+                    self.skipped += 1
+                    self.notes.append(
+                        f"truncated record at byte {p} ({B - p} bytes) passed over"
+                    )
+                    p = B
+                break
+            if self._plausible(p, check_next=False):
+                parts.append(np.array([p], dtype=np.int64))
+                self.day_ref = int(self.u2[p + 4])
+                p = self._record_end(p)
+                if not dlo <= self.day_ref <= dhi and p < B:
+                    starts = np.concatenate(parts)
+                    return starts, p, True
+                continue
+            q = self.resync(p)
+            self.skipped += 1
+            self.notes.append(
+                f"malformed record at byte {p}; resynchronised at byte {q} ({q - p} bytes passed over)"
+            )
+            p = q
+        starts = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return starts, min(p, B), False
+
+
+def _view(b: np.ndarray, dtype: str) -> np.ndarray:
+    """An unaligned view giving the value of *dtype* starting at every byte offset."""
+    size = np.dtype(dtype).itemsize
+    n = max(len(b) - size + 1, 0)
+    if n == 0:
+        return np.zeros(1, dtype=dtype)
+    return np.ndarray((n,), dtype=dtype, buffer=b, offset=0, strides=(1,))
+
+
+# ---------------------------------------------------------------------------------------
+# decoding
+
+
+def _gather_pairs(b: np.ndarray, starts: np.ndarray, P: int):
+    counts = b[starts + P].astype(np.int64)
+    total = int(counts.sum())
+    rec = np.repeat(np.arange(len(starts), dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts
+    j = np.arange(total, dtype=np.int64) - np.repeat(first, counts)
+    off = np.repeat(starts + (P + 1), counts) + 5 * j
+    idx = b[off]
+    val = _view(b, "<i4")[off + 1] if total else np.zeros(0, np.int32)
+    return counts, rec, idx, val
+
+
+def decode_tlg(
+    bin_path: Path, header: TlgHeader, *, chunk_bytes: int = CHUNK_BYTES
+) -> DecodedLog:
+    """Decode the records of *bin_path* described by *header*.
+
+    Raises
+    ------
+    CorruptFile
+        The file cannot be read, has no position definition, or holds no usable record.
+    """
+    name = header.name
+    if not header.has_ptn or not (
+        ("A" in header.logged or "A" in header.constants)
+        and ("B" in header.logged or "B" in header.constants)
+    ):
+        raise CorruptFile(
+            f"{name}: header has no position (PTN A/B); records cannot be placed",
+            path=bin_path,
+            reader="isoxml",
+        )
+    P = header.prefix
+    n_dlv = len(header.dlvs)
+    offs = header.offsets()
+    try:
+        size = os.path.getsize(bin_path)
+        fh = open(bin_path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise CorruptFile(
+            f"{name}: cannot read binary ({exc})", path=bin_path, reader="isoxml"
+        ) from exc
+
+    times: list[np.ndarray] = []
+    ptn_parts: dict[str, list[np.ndarray]] = {a: [] for a in header.logged}
+    keep_parts: list[np.ndarray] = []
+    pair_rec: list[np.ndarray] = []
+    pair_idx: list[np.ndarray] = []
+    pair_val: list[np.ndarray] = []
+    skipped = 0
+    notes: list[str] = []
+    n_framed = 0
+    day_ref: int | None = None
+    carry = np.zeros(0, dtype=np.uint8)
+    read_total = 0
+    with fh:
+        while True:
+            data = fh.read(chunk_bytes)
+            read_total += len(data)
+            final = read_total >= size or not data
+            b = (
+                np.concatenate([carry, np.frombuffer(data, dtype=np.uint8)])
+                if len(carry)
+                else np.frombuffer(data, dtype=np.uint8)
+            )
+            if len(b) == 0:
+                break
+            framer = _Framer(b, header, day_ref)
+            p0 = 0
+            starts_all: list[np.ndarray] = []
+            consumed = 0
+            gathered = None
+            while True:
+                starts, consumed = framer.frame(p0, final)
+                if len(starts) == 0:
+                    break
+                # post-checks the fast framing does not do: DLV indices in range
+                counts, rec, idx, val = _gather_pairs(b, starts, P)
+                bad_pairs = idx >= n_dlv
+                if not bad_pairs.any():
+                    starts_all.append(starts)
+                    if len(starts_all) == 1:
+                        gathered = (counts, rec, idx, val)
+                    break
+                r = int(rec[np.argmax(bad_pairs)])
+                starts_all.append(starts[:r])
+                p = int(starts[r])
+                q = framer.resync(p)
+                framer.skipped += 1
+                framer.notes.append(
+                    f"record at byte {p} names a DLV index >= {n_dlv}; resynchronised at byte {q}"
+                )
+                if q >= len(b):
+                    consumed = len(b)
+                    break
+                p0 = q
+            skipped += framer.skipped
+            notes.extend(framer.notes)
+            starts = np.concatenate(starts_all) if starts_all else np.zeros(0, np.int64)
+            if len(starts):
+                n0 = n_framed
+                ms = _view(b, "<u4")[starts].astype(np.int64)
+                days = _view(b, "<u2")[starts + 4].astype(np.int64)
+                t = EPOCH_1980_MS + days * MS_PER_DAY + ms
+                fields = {}
+                for a in header.logged:
+                    fields[a] = _view(b, PTN_FIELDS[a][1])[starts + offs[a]]
+                lat = (
+                    fields["A"] * 1e-7
+                    if "A" in fields
+                    else np.full(len(starts), header.constants.get("A", np.nan))
+                )
+                lon = (
+                    fields["B"] * 1e-7
+                    if "B" in fields
+                    else np.full(len(starts), header.constants.get("B", np.nan))
+                )
+                keep = (
+                    (np.abs(lat) <= 90)
+                    & (np.abs(lon) <= 180)
+                    & ~((lat == 0) & (lon == 0))
+                )
+                counts, rec, idx, val = (
+                    gathered if gathered is not None else _gather_pairs(b, starts, P)
+                )
+                times.append(t)
+                for a in header.logged:
+                    ptn_parts[a].append(fields[a])
+                keep_parts.append(keep)
+                pair_rec.append(rec + n0)
+                pair_idx.append(idx)
+                pair_val.append(val)
+                n_framed += len(starts)
+                day_ref = int(days[-1])
+            carry = b[consumed:].copy() if consumed < len(b) else np.zeros(0, np.uint8)
+            if final:
+                if len(carry):
+                    skipped += 1
+                    notes.append(f"{len(carry)} trailing bytes passed over")
+                break
+
+    t = np.concatenate(times) if times else np.zeros(0, np.int64)
+    keep = np.concatenate(keep_parts) if keep_parts else np.zeros(0, bool)
+    rec = np.concatenate(pair_rec) if pair_rec else np.zeros(0, np.int64)
+    idx = np.concatenate(pair_idx) if pair_idx else np.zeros(0, np.uint8)
+    val = np.concatenate(pair_val) if pair_val else np.zeros(0, np.int32)
+
+    # statistics over every framed record (what an independent decoder reports)
+    count_all = (
+        np.bincount(idx, minlength=n_dlv).astype(np.int64)[:n_dlv]
+        if n_dlv
+        else np.zeros(0, np.int64)
+    )
+    order = np.argsort(idx, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(count_all)])
+    vmin = np.full(n_dlv, np.nan)
+    vmax = np.full(n_dlv, np.nan)
+    if len(val) and n_dlv:
+        sval = val[order]
+        nz = count_all > 0
+        vmin[nz] = np.minimum.reduceat(sval, bounds[:-1][nz])
+        vmax[nz] = np.maximum.reduceat(sval, bounds[:-1][nz])
+
+    n_bad_pos = int((~keep).sum())
+    if n_bad_pos:
+        skipped += n_bad_pos
+        notes.append(
+            f"{n_bad_pos} records with an impossible position (0,0 or out of range) dropped"
+        )
+    if not keep.all():
+        new_index = np.cumsum(keep) - 1
+        pk = keep[rec]
+        rec, idx, val = new_index[rec[pk]], idx[pk], val[pk]
+        t = t[keep]
+        ptn = {a: np.concatenate(ptn_parts[a])[keep] for a in header.logged}
+    else:
+        ptn = {
+            a: (np.concatenate(ptn_parts[a]) if ptn_parts[a] else np.zeros(0))
+            for a in header.logged
+        }
+
+    if n_bad_pos:
+        order = np.argsort(idx, kind="stable")
+    cnt = np.bincount(idx, minlength=n_dlv)[:n_dlv] if n_dlv else np.zeros(0, np.int64)
+    bounds = np.concatenate([[0], np.cumsum(cnt)]).astype(np.int64)
+    srec, sval = rec[order], val[order]
+    dlv_rec, dlv_val = [], []
+    for i in range(n_dlv):
+        r = srec[bounds[i] : bounds[i + 1]]
+        v = sval[bounds[i] : bounds[i + 1]]
+        if len(r) > 1:
+            last = np.empty(len(r), bool)  # one value per record: the last one written
+            last[:-1] = r[1:] != r[:-1]
+            last[-1] = True
+            if not last.all():
+                r, v = r[last], v[last]
+        dlv_rec.append(r)
+        dlv_val.append(v)
+
+    if len(t) == 0:
+        why = "; ".join(notes) if notes else "no records"
+        raise CorruptFile(
+            f"{name}: no usable record ({n_framed} framed, {skipped} skipped: {why})",
+            path=bin_path,
+            reader="isoxml",
+        )
+    return DecodedLog(
+        header=header,
+        n_framed=n_framed,
+        skipped=skipped,
+        time_ms=t,
+        ptn=ptn,
+        dlv_rec=dlv_rec,
+        dlv_val=dlv_val,
+        dlv_count_all=count_all,
+        dlv_min_all=vmin,
+        dlv_max_all=vmax,
+        notes=notes,
+    )
