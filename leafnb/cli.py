@@ -1,4 +1,4 @@
-"""Command line: ``leafnb convert``, ``leafnb demo``."""
+"""Command line: ``leafnb convert``, ``leafnb demo``, ``leafnb report``."""
 
 from __future__ import annotations
 
@@ -80,6 +80,21 @@ def cmd_demo(args) -> int:
     return 0 if batch["status"] == "PROCESSED" else 1
 
 
+def cmd_report(args) -> int:
+    """Write the self-contained HTML report of a batch, file or operation of a workspace."""
+    from leafnb.report import write_report
+    from leafnb.workspace import Workspace
+
+    workdir = Path(args.workspace)
+    if not (workdir / "catalog.sqlite").is_file():
+        print(f"{workdir} is not a leafnb workspace (no catalog.sqlite)", file=sys.stderr)
+        return 2
+    ws = Workspace(workdir)
+    report = write_report(ws, args.id, Path(args.output or f"report_{args.id[:8]}"))
+    print(f"report: {report}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``leafnb`` command."""
     parser = argparse.ArgumentParser(prog="leafnb", description="Convert farm machine files locally (Leaf-compatible).")
@@ -95,6 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--sample-data", default=str(Path(__file__).resolve().parent.parent / "sample_data"))
     demo.add_argument("--output", default="demo_output")
     demo.set_defaults(func=cmd_demo)
+    rep = sub.add_parser("report", help="write the HTML report of a batch, file or operation")
+    rep.add_argument("id", help="batch, file or operation id")
+    rep.add_argument("--workspace", default=".", help="workspace folder (default: the current folder)")
+    rep.add_argument("--output", help="output folder (default: report_<id prefix>)")
+    rep.set_defaults(func=cmd_report)
+    from leafnb.server.cli import add_subcommands
+
+    add_subcommands(sub)  # no FastAPI import here: `serve` reports a missing extra itself
     args = parser.parse_args(argv)
     try:
         return args.func(args)

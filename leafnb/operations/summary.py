@@ -12,7 +12,7 @@ from pyproj import CRS, Transformer
 
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
-from leafnb.standard.units import UnitSystem, convert, leaf_unit, parse_unit, ureg
+from leafnb.standard.units import UnitSystem, convert, get_registry, leaf_unit, parse_unit
 
 __all__ = ["STAT_PROPERTIES", "coverage_geometry", "summarize", "units_map"]
 
@@ -48,6 +48,7 @@ def units_map(points: PointSet) -> dict[str, str]:
 
 def _rate_total(rates: np.ndarray, area_m2: np.ndarray, rate_unit: str) -> tuple[float, str] | None:
     """Total of a per-area rate: sum(rate × area), in the rate's numerator unit (gal/ac -> gal)."""
+    ureg = get_registry()
     unit = parse_unit(rate_unit)
     area_units = [u for u, exp in unit._units.items() if exp < 0 and ureg.Unit(u).dimensionality == ureg.m.dimensionality ** 2]
     length_units = [u for u, exp in unit._units.items() if exp == -2 and ureg.Unit(u).dimensionality == ureg.m.dimensionality]

@@ -30,12 +30,16 @@ def colorize(values: np.ndarray, vmin: float, vmax: float, ramp: dict[str, list[
     pos = np.array([s[0] for s in stops])
     rgb = np.array([s[1][:3] for s in stops], dtype=float)
     v = np.asarray(values, dtype=float)
+    nv = np.array(list(ramp.get("nv", [0, 0, 0, 0])) + [0] * 4)[:4].astype(np.uint8)
+    out = np.empty((*v.shape, 4), dtype=np.uint8)
+    out[...] = nv
+    ok = ~np.isnan(v)  # only cells with data are coloured (grids are mostly empty)
+    f = v[ok]
     span = vmax - vmin
-    t = np.clip((v - vmin) / span, 0, 1) if span > 0 else np.where(np.isnan(v), np.nan, 0.5)
-    out = np.zeros((*v.shape, 4), dtype=np.uint8)
+    t = np.clip((f - vmin) / span, 0, 1) if span > 0 else np.full(f.shape, 0.5)
+    col = np.empty((len(f), 4), dtype=np.uint8)
     for ch in range(3):
-        out[..., ch] = np.interp(np.nan_to_num(t), pos, rgb[:, ch]).round().astype(np.uint8)
-    out[..., 3] = 255
-    nv = np.array(ramp.get("nv", [0, 0, 0, 0]) + [0] * 4)[:4].astype(np.uint8)
-    out[np.isnan(v)] = nv
+        col[:, ch] = np.interp(t, pos, rgb[:, ch]).round().astype(np.uint8)
+    col[:, 3] = 255
+    out[ok] = col
     return out

@@ -13,7 +13,6 @@ import re
 from enum import StrEnum
 
 import numpy as np
-import pint
 
 __all__ = [
     "UnitSystem",
@@ -23,7 +22,7 @@ __all__ = [
     "leaf_unit",
     "parse_unit",
     "target_unit",
-    "ureg",
+    "get_registry",
 ]
 
 
@@ -35,14 +34,26 @@ class UnitSystem(StrEnum):
     IMPERIAL = "IMPERIAL"
 
 
-ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-# Seeds are counted things: their own dimension keeps seeds/ac apart from 1/ac.
-ureg.define("seed = [seed_count] = seeds")
-ureg.define("percentage = percent = prcnt")
-ureg.define("kiloseed = 1000 * seed = ksds")
-# Farm data means the international acre (43,560 ft² of 0.3048 m); pint's `acre` is the
-# US survey acre (4 ppm larger), which would bias every per-acre total.
-ureg.define("intl_acre = 43560 * foot ** 2")
+@functools.cache
+def get_registry():
+    """The pint registry with leafnb's definitions (created on first use: pint is slow to import)."""
+    import pint
+
+    reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    # Seeds are counted things: their own dimension keeps seeds/ac apart from 1/ac.
+    reg.define("seed = [seed_count] = seeds")
+    reg.define("percentage = percent = prcnt")
+    reg.define("kiloseed = 1000 * seed = ksds")
+    # Farm data means the international acre (43,560 ft² of 0.3048 m); pint's `acre` is
+    # the US survey acre (4 ppm larger), which would bias every per-acre total.
+    reg.define("intl_acre = 43560 * foot ** 2")
+    return reg
+
+
+def __getattr__(name: str):
+    if name == "ureg":  # ``from leafnb.standard.units import ureg`` keeps working, lazily
+        return get_registry()
+    raise AttributeError(name)
 
 # Leaf strings and spellings from machine-file headers -> pint expression.
 # Keys are compared after lower-casing and removing spaces.
@@ -165,7 +176,7 @@ _LEAF_SPELLING: dict[str, str] = {
 
 
 @functools.cache
-def parse_unit(unit: str) -> pint.Unit:
+def parse_unit(unit: str):
     """Parse a Leaf or machine-header unit string into a pint unit.
 
     Raises
@@ -186,13 +197,13 @@ def parse_unit(unit: str) -> pint.Unit:
         # any other spelling of the acre is the international acre too
         expr = re.sub(r"\b(acres?|ac)\b", "intl_acre", unit.strip())
     try:
-        q = ureg.Quantity(1, expr)
+        q = get_registry().Quantity(1, expr)
     except Exception as exc:  # pint raises several unrelated types
         raise ValueError(f"unknown unit {unit!r}") from exc
     return q.units
 
 
-def leaf_unit(unit: str | pint.Unit) -> str:
+def leaf_unit(unit) -> str:
     """Return Leaf's spelling of *unit* (e.g. ``mile / hour`` -> ``mi/hr``)."""
     u = parse_unit(unit) if isinstance(unit, str) else unit
     return _LEAF_SPELLING.get(str(u), str(u).replace(" ", ""))
@@ -201,7 +212,7 @@ def leaf_unit(unit: str | pint.Unit) -> str:
 @functools.cache
 def conversion_factor(from_unit: str, to_unit: str) -> float:
     """Return the multiplier that converts values in *from_unit* to *to_unit*."""
-    return float(ureg.Quantity(1.0, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude)
+    return float(get_registry().Quantity(1.0, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude)
 
 
 def convert(values, from_unit: str, to_unit: str) -> np.ndarray:

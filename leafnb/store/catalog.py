@@ -18,7 +18,7 @@ from leafnb.errors import StoreError, WorkspaceBusy
 
 __all__ = ["Catalog"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: tuple[str, ...] = (
     """
@@ -74,6 +74,38 @@ _MIGRATIONS: tuple[str, ...] = (
         timestamp TEXT NOT NULL,
         payload TEXT NOT NULL
     );
+    """,
+    # 2: fields and field operations (leafnb.operations)
+    """
+    CREATE TABLE fields (
+        id TEXT PRIMARY KEY,
+        leaf_user_id TEXT NOT NULL,
+        name TEXT,
+        source TEXT,
+        area_ha REAL,
+        geom_hash TEXT,
+        created_time TEXT NOT NULL,
+        updated_time TEXT NOT NULL,
+        doc TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX fields_user ON fields(leaf_user_id);
+    CREATE TABLE operations (
+        id TEXT PRIMARY KEY,
+        leaf_user_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        crop TEXT,
+        group_key TEXT,
+        status TEXT NOT NULL,
+        start_time TEXT,
+        end_time TEXT,
+        created_time TEXT NOT NULL,
+        updated_time TEXT NOT NULL,
+        leaf_file_id TEXT,
+        field_ids TEXT NOT NULL DEFAULT ',',
+        providers TEXT NOT NULL DEFAULT ',',
+        doc TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX operations_user ON operations(leaf_user_id);
     """,
 )
 

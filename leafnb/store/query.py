@@ -8,7 +8,7 @@ from typing import Any
 
 from leafnb.errors import InvalidRequest
 
-__all__ = ["BATCH_QUERY", "FILE_QUERY", "Filter", "Query", "page_params"]
+__all__ = ["BATCH_QUERY", "FIELD_QUERY", "FILE_QUERY", "OPERATION_QUERY", "Filter", "Query", "page_params"]
 
 MAX_PAGE_SIZE = 100
 
@@ -137,4 +137,30 @@ BATCH_QUERY = Query(
     filters={"leafUserId": Filter("leaf_user_id"), "status": Filter("status", choices=("RECEIVED", "PROCESSING", "PROCESSED", "FAILED"))},
     sorts={"id": "id", "leafUserId": "leaf_user_id", "uploadTimestamp": "upload_timestamp", "status": "status"},
     default_sort="upload_timestamp ASC, id ASC",
+)
+
+#: ``GET /operations`` (spec §10). ``fieldId`` and ``provider`` match one element of the
+#: operation's lists: the stored columns are ``,a,b,`` and the API passes ``%,<value>,%``.
+OPERATION_QUERY = Query(
+    table="operations",
+    filters={
+        "leafUserId": Filter("leaf_user_id"),
+        "provider": Filter("providers", "LIKE"),
+        "startTime": Filter("start_time", ">=", "time"),
+        "updatedTime": Filter("updated_time", ">=", "time"),
+        "endTime": Filter("end_time", "<=", "time"),
+        "operationType": Filter("type", choices=("applied", "planted", "harvested", "tillage")),
+        "fieldId": Filter("field_ids", "LIKE"),
+    },
+    sorts={"id": "id", "leafUserId": "leaf_user_id", "startTime": "start_time", "endTime": "end_time",
+           "type": "type", "updatedTime": "updated_time"},
+    default_sort="start_time ASC, id ASC",
+)
+
+#: fields of a leafUserId (``GET /users/{leafUserId}/fields``)
+FIELD_QUERY = Query(
+    table="fields",
+    filters={"leafUserId": Filter("leaf_user_id"), "name": Filter("name"), "source": Filter("source")},
+    sorts={"id": "id", "name": "name", "createdTime": "created_time", "updatedTime": "updated_time", "area": "area_ha"},
+    default_sort="created_time ASC, id ASC",
 )

@@ -1,0 +1,412 @@
+"""Automerge: converted files → field operations (spec §5.2).
+
+Algorithm (the spec leaves time proximity, crop matching and the intersection test open):
+
+1. **Candidates**: the leafUserId's ``processed`` files of origin ``uploaded``/``provider``
+   (merged and automerged files are outputs, never inputs).
+2. **Field links**: a file is linked to a field when the area of its summary geometry
+   (swath footprint) ∩ the boundary is more than ``fieldsAttachIntersection`` % of the
+   boundary's area *and* at least one of its points lies in the boundary. The file's
+   ``fields`` lists them; files linked to no field are "uncovered".
+3. **Groups** of linked files: key = operation type (+ provider when
+   ``splitOperationsByProvider``, + tillType when ``splitOperationsByTillType`` for tillage),
+   and crop. Within a key, files sorted by start time are clustered by *single linkage*: a file
+   joins the current group when it starts at most ``operationsMergeRange`` days
+   (``operationsMergeRangeHarvested`` for harvest) after the latest end of the group.
+   A file without crop joins the time-nearest group of the same key (any crop) whose span
+   widened by the window overlaps the file's span; otherwise it groups with other crop-less
+   files.
+4. **Operations**: with ``splitOperationsByField`` one operation per (group, linked field),
+   holding the points of the group's files that lie inside that field (points outside every
+   field are in no operation; with ``enableOutsideFieldGeojson`` they are served by
+   ``get_file_outside_field_geojson``). Without it, one operation per group with all the
+   points of its files and ``fields`` = every linked field.
+5. **Identity**: an existing operation with the same key and field that shares a file with
+   the new group is updated (``operationUpdated``) when its files or boundary changed, else
+   left alone; an operation whose files all moved elsewhere is deleted; the rest are created
+   (``operationCreated``).
+
+Coverage of a field = area(operation summary geometry ∩ boundary) ÷ boundary area × 100.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import shapely
+from shapely.geometry import shape
+
+from leafnb.events import utc_now
+from leafnb.keys import Event, Origin, StepStatus
+from leafnb.operations import merge as merge_mod
+from leafnb.operations.fields import area_m2, intersection_area_m2, local_utm
+from leafnb.operations.merged_reader import clip_mask
+from leafnb.store.artifacts import (
+    read_json,
+    read_points_table,
+    write_geoparquet,
+    write_json,
+)
+
+if TYPE_CHECKING:
+    from leafnb.workspace import Workspace
+
+__all__ = ["FileFacts", "build_operation", "group_files", "run_automerge"]
+
+_LOCK = threading.RLock()
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """Parse a stored ``...Z`` timestamp."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class FileFacts:
+    """What grouping needs to know about one converted file."""
+
+    id: str
+    operation_type: str
+    provider: str | None
+    crop: str | None
+    start: datetime
+    end: datetime
+    till_type: tuple[str, ...] = ()
+    fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    """A cluster of files of one key."""
+
+    key: tuple
+    crop: str | None
+    start: datetime
+    end: datetime
+    files: list[FileFacts] = field(default_factory=list)
+
+    def add(self, f: FileFacts) -> None:
+        self.files.append(f)
+        self.start = min(self.start, f.start)
+        self.end = max(self.end, f.end)
+
+
+def window(operation_type: str, config: dict[str, Any]) -> timedelta:
+    """The merge window of an operation type."""
+    days = config.get("operationsMergeRangeHarvested", 21) if operation_type == "harvested" else config.get("operationsMergeRange", 5)
+    return timedelta(days=float(days))
+
+
+def base_key(f: FileFacts, config: dict[str, Any]) -> tuple:
+    """The grouping key without crop."""
+    provider = f.provider if config.get("splitOperationsByProvider", True) else None
+    till = f.till_type if (f.operation_type == "tillage" and config.get("splitOperationsByTillType", False)) else ()
+    return (f.operation_type, provider, till)
+
+
+def group_files(files: list[FileFacts], config: dict[str, Any]) -> list[Group]:
+    """Cluster files by key, crop and time (single linkage); see the module docstring."""
+    groups: list[Group] = []
+    with_crop = sorted((f for f in files if f.crop), key=lambda f: (f.start, f.id))
+    current: dict[tuple, Group] = {}
+    for f in with_crop:
+        key = (*base_key(f, config), f.crop)
+        g = current.get(key)
+        if g is not None and f.start <= g.end + window(f.operation_type, config):
+            g.add(f)
+        else:
+            g = Group(base_key(f, config), f.crop, f.start, f.end, [f])
+            groups.append(g)
+            current[key] = g
+    for f in sorted((f for f in files if not f.crop), key=lambda f: (f.start, f.id)):
+        w = window(f.operation_type, config)
+        best, best_gap = None, None
+        for g in groups:
+            if g.key != base_key(f, config) or f.start > g.end + w or f.end < g.start - w:
+                continue
+            gap = max((f.start - g.end).total_seconds(), (g.start - f.end).total_seconds(), 0.0)
+            if best_gap is None or gap < best_gap:
+                best, best_gap = g, gap
+        if best is None:
+            groups.append(Group(base_key(f, config), None, f.start, f.end, [f]))
+        else:
+            best.add(f)
+    return groups
+
+
+def _key_text(group: Group, field_id: str | None) -> str:
+    op, provider, till = group.key
+    return json.dumps([op, provider, list(till), group.crop, field_id])
+
+
+@dataclass
+class _Field:
+    id: str
+    geom: Any
+    area_m2: float
+    hash: str
+    utm: Any
+
+
+def _load_fields(ws: Workspace, leaf_user_id: str) -> list[_Field]:
+    out = []
+    for r in ws.catalog.query("SELECT * FROM fields WHERE leaf_user_id=? ORDER BY created_time, id", (leaf_user_id,)):
+        geom = shape(ws.catalog.loads(r["doc"])["geometry"])
+        utm = local_utm(geom)
+        out.append(_Field(r["id"], geom, area_m2(geom, utm), r["geom_hash"], utm))
+    return out
+
+
+def _candidates(ws: Workspace, leaf_user_id: str) -> list:
+    return ws.catalog.query(
+        "SELECT * FROM files WHERE leaf_user_id=? AND status=? AND origin IN (?, ?) ORDER BY start_time, id",
+        (leaf_user_id, StepStatus.PROCESSED, Origin.UPLOADED, Origin.PROVIDER),
+    )
+
+
+def _summary_geometry(ws: Workspace, file_id: str):
+    path = ws.path / "files" / file_id / "summary.json"
+    if not path.exists():
+        return None, {}
+    doc = read_json(path)
+    geom = shape(doc["geometry"]) if doc.get("geometry") else None
+    if geom is not None and not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    return geom, doc.get("properties", {})
+
+
+def link_file(ws: Workspace, file_id: str, fields: list[_Field], threshold: float) -> tuple[list[str], dict[str, Any]]:
+    """Fields a file is linked to (intersection % > threshold and ≥ 1 point inside)."""
+    geom, props = _summary_geometry(ws, file_id)
+    std = ws.path / "files" / file_id / "standard.parquet"
+    if not std.exists() or not fields:
+        return [], props
+    t = pq.read_table(std, columns=["lon", "lat"])
+    lon, lat = t.column("lon").to_numpy(zero_copy_only=False), t.column("lat").to_numpy(zero_copy_only=False)
+    linked = []
+    minx, miny, maxx, maxy = float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))
+    for fld in fields:
+        fx0, fy0, fx1, fy1 = fld.geom.bounds
+        if fx0 > maxx or fx1 < minx or fy0 > maxy or fy1 < miny:
+            continue
+        inside = int(clip_mask(lon, lat, fld.geom).sum())
+        if not inside:
+            continue
+        pct = 100.0 * intersection_area_m2(geom, fld.geom, fld.utm) / fld.area_m2 if (geom is not None and fld.area_m2 > 0) else 100.0
+        if pct > threshold:
+            linked.append(fld.id)
+    return linked, props
+
+
+def run_automerge(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
+    """Create/update/delete the field operations of a leafUserId; returns ids by action."""
+    with _LOCK:
+        return _run(ws, leaf_user_id)
+
+
+def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
+    report: dict[str, list[str]] = {"created": [], "updated": [], "deleted": [], "unchanged": []}
+    config = dict(ws.get_config(leaf_user_id))
+    if not config.get("fieldOperationCreation", True):
+        return report
+    fields = _load_fields(ws, leaf_user_id)
+    by_id = {f.id: f for f in fields}
+    threshold = float(config.get("fieldsAttachIntersection", 0.01))
+    facts: list[FileFacts] = []
+    for row in _candidates(ws, leaf_user_id):
+        linked, props = link_file(ws, row["id"], fields, threshold)
+        doc = ws.catalog.loads(row["doc"])
+        if doc.get("fields", []) != linked:
+            doc["fields"] = linked
+            with ws.catalog.transaction() as conn:
+                conn.execute("UPDATE files SET doc=? WHERE id=?", (ws.catalog.dumps(doc), row["id"]))
+        start, end = parse_time(row["start_time"]), parse_time(row["end_time"])
+        if not linked or start is None:
+            continue
+        facts.append(FileFacts(row["id"], row["operation_type"], row["provider"], row["crop"] or None, start, end or start,
+                               tuple(props.get("tillType") or ()), linked))
+    if not fields:
+        return report
+    split = config.get("splitOperationsByField", True)
+    desired: list[dict[str, Any]] = []
+    for g in group_files(facts, config):
+        linked_fields = [fid for fid in by_id if any(fid in f.fields for f in g.files)]
+        if split:
+            for fid in linked_fields:
+                members = sorted(f.id for f in g.files if fid in f.fields)
+                desired.append({"key": _key_text(g, fid), "group": g, "files": members, "fields": [fid], "clip": [fid]})
+        else:
+            desired.append({"key": _key_text(g, None), "group": g, "files": sorted(f.id for f in g.files),
+                            "fields": linked_fields, "clip": []})
+    existing = {r["id"]: r for r in ws.catalog.query("SELECT * FROM operations WHERE leaf_user_id=?", (leaf_user_id,))}
+    claimed: set[str] = set()
+    for d in desired:
+        best, overlap = None, 0
+        for oid, r in existing.items():
+            if oid in claimed or r["group_key"] != d["key"]:
+                continue
+            n = len(set(ws.catalog.loads(r["doc"]).get("files", [])) & set(d["files"]))
+            if n > overlap:
+                best, overlap = oid, n
+        d["existing"] = best
+        if best:
+            claimed.add(best)
+    for oid in set(existing) - claimed:
+        delete_operation(ws, oid)
+        report["deleted"].append(oid)
+    for d in desired:
+        g: Group = d["group"]
+        clip_ids = d["clip"]
+        signature = hashlib.sha1(json.dumps([d["files"], d["fields"], [by_id[i].hash for i in d["fields"]]]).encode()).hexdigest()
+        oid = d["existing"]
+        if oid:
+            doc = ws.catalog.loads(existing[oid]["doc"])
+            if doc.get("signature") == signature and existing[oid]["status"] == StepStatus.PROCESSED:
+                report["unchanged"].append(oid)
+                continue
+            doc.update(files=d["files"], fields=[{"id": i, "coverage": None} for i in d["fields"]], clipFieldIds=clip_ids,
+                       signature=signature)
+            with ws.catalog.transaction() as conn:
+                conn.execute("UPDATE operations SET doc=?, status=?, field_ids=?, updated_time=? WHERE id=?",
+                             (ws.catalog.dumps(doc), StepStatus.PROCESSING, _csv(d["fields"]), utc_now(), oid))
+            ws.events.emit(Event.OPERATION_UPDATED, operationId=oid, leafUserId=leaf_user_id)
+            report["updated"].append(oid)
+        else:
+            oid = str(uuid.uuid4())
+            now = utc_now()
+            doc = {"files": d["files"], "fields": [{"id": i, "coverage": None} for i in d["fields"]], "clipFieldIds": clip_ids,
+                   "signature": signature, "providers": [], "cropped": False}
+            with ws.catalog.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO operations (id, leaf_user_id, type, crop, group_key, status, start_time, end_time, created_time,"
+                    " updated_time, leaf_file_id, field_ids, providers, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (oid, leaf_user_id, g.key[0], g.crop, d["key"], StepStatus.PROCESSING, None, None, now, now, None,
+                     _csv(d["fields"]), ",", ws.catalog.dumps(doc)),
+                )
+            ws.events.emit(Event.OPERATION_CREATED, operationId=oid, leafUserId=leaf_user_id)
+            report["created"].append(oid)
+        build_operation(ws, oid, config)
+    return report
+
+
+def _csv(values: list[str]) -> str:
+    return "," + ",".join(values) + ("," if values else "")
+
+
+def delete_operation(ws: Workspace, op_id: str) -> None:
+    """Remove an operation, its artifacts and its automerged file."""
+    rows = ws.catalog.query("SELECT leaf_file_id FROM operations WHERE id=?", (op_id,))
+    file_id = rows[0]["leaf_file_id"] if rows else None
+    with ws.catalog.transaction() as conn:
+        conn.execute("DELETE FROM operations WHERE id=?", (op_id,))
+        if file_id:
+            conn.execute("DELETE FROM steps WHERE file_id=?", (file_id,))
+            conn.execute("DELETE FROM files WHERE id=?", (file_id,))
+    shutil.rmtree(ws.path / "operations" / op_id, ignore_errors=True)
+    if file_id:
+        shutil.rmtree(ws.path / "files" / file_id, ignore_errors=True)
+
+
+def _field_geoms(ws: Workspace, ids: list[str]) -> dict[str, Any]:
+    if not ids:
+        return {}
+    rows = ws.catalog.query(f"SELECT id, doc FROM fields WHERE id IN ({','.join('?' * len(ids))})", ids)
+    return {r["id"]: shape(ws.catalog.loads(r["doc"])["geometry"]) for r in rows}
+
+
+def operation_summary(ws: Workspace, file_summary: dict[str, Any], source_ids: list[str], config: dict[str, Any]) -> dict[str, Any]:
+    """The operation summary: the merged file's summary; products per entry when not summarizeByProductEntry."""
+    summary = json.loads(json.dumps(file_summary))
+    props = summary["properties"]
+    if "products" in props and not config.get("summarizeByProductEntry", True):
+        entries = []
+        for fid in source_ids:
+            path = ws.path / "files" / fid / "summary.json"
+            if path.exists():
+                entries.extend(read_json(path).get("properties", {}).get("products") or [])
+        props["products"] = entries
+    return summary
+
+
+def build_operation(ws: Workspace, op_id: str, config: dict[str, Any] | None = None) -> bool:
+    """(Re)build an operation from its files: automerged file → standard points, summary, units.
+
+    Returns True when the operation was processed.
+    """
+    row = ws.catalog.query("SELECT * FROM operations WHERE id=?", (op_id,))[0]
+    uid = row["leaf_user_id"]
+    config = dict(config or ws.get_config(uid))
+    doc = ws.catalog.loads(row["doc"])
+    ids = doc.get("files", [])
+    rows = ws.catalog.query(f"SELECT * FROM files WHERE id IN ({','.join('?' * len(ids))}) AND status=?", [*ids, StepStatus.PROCESSED]) if ids else []
+    clip_ids = list(doc.get("clipFieldIds") or [])
+    if doc.get("cropped"):
+        clip_ids = sorted({*clip_ids, *(f["id"] for f in doc.get("fields", []))})
+    geoms = _field_geoms(ws, [f["id"] for f in doc.get("fields", [])] + clip_ids)
+    clip = None
+    clip_geoms = [geoms[i] for i in clip_ids if i in geoms]
+    if clip_geoms:
+        clip = shapely.geometry.mapping(shapely.union_all(clip_geoms))
+    if not rows:
+        _fail(ws, op_id, uid, "the operation has no processed files left")
+        return False
+    file_id = row["leaf_file_id"] or str(uuid.uuid4())
+    manifest = merge_mod.write_manifest(ws, file_id, list(rows), row["type"], clip)
+    merge_mod.upsert_merged_row(ws, file_id, uid, list(rows), Origin.AUTOMERGED, manifest, {"operationId": op_id})
+    with ws.catalog.transaction() as conn:
+        conn.execute("UPDATE operations SET leaf_file_id=? WHERE id=?", (file_id, op_id))
+    outcome = merge_mod.process_merged_file(ws, file_id, list(rows), config)
+    if outcome.failed:
+        _fail(ws, op_id, uid, outcome.message)
+        return False
+    fdir = ws.path / "files" / file_id
+    odir = ws.path / "operations" / op_id
+    table, meta = read_points_table(fdir / "standard.parquet")
+    write_geoparquet(odir / "standard.parquet", table, {"units": meta.get("units", {}), "operation_type": meta.get("operation_type", row["type"])})
+    summary = operation_summary(ws, read_json(fdir / "summary.json"), [r["id"] for r in rows], config)
+    write_json(odir / "summary.json", summary)
+    write_json(odir / "units.json", read_json(fdir / "units.json"))
+    geom = shape(summary["geometry"]) if summary.get("geometry") else None
+    if geom is not None and not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    fields_out = []
+    for f in doc.get("fields", []):
+        fg = geoms.get(f["id"])
+        cov = None
+        if fg is not None and geom is not None:
+            utm = local_utm(fg)
+            total = area_m2(fg, utm)
+            cov = round(100.0 * intersection_area_m2(geom, fg, utm) / total, 4) if total > 0 else 0.0
+        fields_out.append({"id": f["id"], "coverage": cov})
+    props = summary["properties"]
+    providers = sorted({r["provider"] for r in rows if r["provider"]})
+    doc.update(fields=fields_out, providers=providers, files=sorted(r["id"] for r in rows), message="")
+    with ws.catalog.transaction() as conn:
+        conn.execute(
+            "UPDATE operations SET status=?, start_time=?, end_time=?, updated_time=?, providers=?, doc=? WHERE id=?",
+            (StepStatus.PROCESSED, props.get("startTime"), props.get("endTime"), utc_now(), _csv(providers), ws.catalog.dumps(doc), op_id),
+        )
+    if config.get("operationsFilteredGeojson", True):
+        ws._make_filtered(op_id)
+    ws._make_images(op_id)
+    ws.events.emit(Event.OPERATION_FINISHED, operationId=op_id, leafUserId=uid)
+    return True
+
+
+def _fail(ws: Workspace, op_id: str, uid: str, message: str) -> None:
+    row = ws.catalog.query("SELECT doc FROM operations WHERE id=?", (op_id,))[0]
+    doc = ws.catalog.loads(row["doc"])
+    doc["message"] = message
+    with ws.catalog.transaction() as conn:
+        conn.execute("UPDATE operations SET status=?, updated_time=?, doc=? WHERE id=?", (StepStatus.FAILED, utc_now(), ws.catalog.dumps(doc), op_id))

@@ -1,0 +1,190 @@
+"""SummaryPanel: summary tables, a histogram of one property, and export buttons."""
+
+from __future__ import annotations
+
+import builtins
+import html
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+import traitlets as t
+
+from leafnb.errors import NotFound
+from leafnb.report import (
+    default_property,
+    export,
+    histogram_svg,
+    legend_module,
+    numeric_properties,
+    summary_html,
+)
+from leafnb.widgets._base import Panel, not_available
+from leafnb.workspace import Workspace
+
+__all__ = ["SummaryPanel"]
+
+_BUTTONS = (("csv", "CSV", "table"), ("geojson", "GeoJSON", "map-marker"), ("geoparquet", "GeoParquet", "database"),
+            ("geotiff", "GeoTIFF", "image"), ("html", "HTML report", "file-code-o"))
+
+
+class SummaryPanel(w.VBox, Panel):
+    """Summary of a file or operation: totals, averages with units, varieties, products, machinery,
+    cleaning report and machine-total reconciliation; a histogram; exports.
+
+    The export buttons call :func:`leafnb.report.export` (Workspace endpoints for
+    GeoJSON/GeoParquet/GeoTIFF, CSV and the self-contained HTML report written into
+    :attr:`output_dir`) and show the written path.
+    """
+
+    file_id = t.Unicode("")
+    """File summarised (ignored when :attr:`operation_id` is set).
+
+    - Type: str
+    - Default: ``""``
+    """
+    operation_id = t.Unicode("")
+    """Field operation summarised.
+
+    - Type: str
+    - Default: ``""``
+    """
+    property = t.Unicode("")
+    """Property of the histogram (``""``: the operation type's main one).
+
+    - Type: str
+    - Default: ``""``
+    """
+    filtered = t.Bool(False)
+    """Histogram and CSV export of the filtered points.
+
+    - Type: bool
+    - Default: ``False``
+    """
+    output_dir = t.Unicode("")
+    """Folder for CSV and HTML exports.
+
+    - Type: str
+    - Default: ``<workspace>/exports``
+    """
+    last_export = t.Unicode("").tag(derived=True)
+    """Path written by the last export (derived).
+
+    - Type: str
+    """
+
+    def __init__(self, workspace: Workspace, **kwargs: Any):
+        opts = self._init_panel(workspace, kwargs)
+        self._suspend = True
+        self.header = w.HTML()
+        self.tables = w.HTML()
+        self.property_select = w.Dropdown(description="Histogram", options=[])
+        self.histogram = w.HTML()
+        self.buttons = {kind: w.Button(description=label, icon=icon, tooltip=f"export {label}") for kind, label, icon in _BUTTONS}
+        for kind, button in self.buttons.items():
+            button.on_click(lambda _, kind=kind: self._call(self.export, kind))
+        self.export_message = w.HTML()
+        self.property_select.observe(self._on_select, "value")
+        super().__init__(children=[
+            self.header, self.tables, self.property_select, self.histogram,
+            w.HBox(list(self.buttons.values())), self.export_message, self.errors,
+        ], **opts.pop("_box"))
+        try:
+            for name, value in opts.items():
+                setattr(self, name, value)
+            if not self.output_dir:
+                self.output_dir = str(workspace.path / "exports")
+        finally:
+            self._suspend = False
+        self._call(self.refresh)
+
+    @classmethod
+    def from_file(cls, workspace: Workspace, file_id: str, **kwargs: Any) -> SummaryPanel:
+        """A summary of one file."""
+        return cls(workspace, file_id=file_id, **kwargs)
+
+    @classmethod
+    def from_operation(cls, workspace: Workspace, operation_id: str, **kwargs: Any) -> SummaryPanel:
+        """A summary of one field operation."""
+        return cls(workspace, operation_id=operation_id, **kwargs)
+
+    @builtins.property
+    def resource_id(self) -> str:
+        """The operation id when set, else the file id."""
+        return self.operation_id or self.file_id
+
+    def export(self, kind: str) -> Path | None:
+        """Export the shown resource (``csv``, ``geojson``, ``geoparquet``, ``geotiff``, ``html``); show the path."""
+        path = export(self.workspace, self.resource_id, kind, self.output_dir, filtered=self.filtered)
+        self.last_export = str(path)
+        self.export_message.value = f"{kind}: <code>{html.escape(str(path))}</code>"
+        return path
+
+    # ------------------------------------------------------------------ derived view state
+    def refresh(self) -> None:
+        """Re-read summary, cleaning report and points."""
+        rid = self.resource_id
+        if not rid:
+            self.header.value, self.tables.value, self.histogram.value = "<i>no file or operation selected</i>", "", ""
+            return
+        if self.operation_id:
+            if not self._has("get_operation_summary"):
+                self.header.value = not_available("operation summaries", "get_operation_summary")
+                return
+            resource = self.workspace.get_operation(rid)
+            summary = self.workspace.get_operation_summary(rid)
+            title = f"operation <code>{rid}</code>"
+        else:
+            resource = self.workspace.get_file(rid)
+            title = f"{html.escape(resource['fileName'])} ({resource['status']})"
+            summary = resource.get("summary")
+        self.header.value = f"<b>Summary</b> · {title}"
+        props = (summary or {}).get("properties", summary or {})
+        cleaning = None
+        if self._has("get_cleaning_report"):
+            try:
+                cleaning = dict(self.workspace.get_cleaning_report(rid))
+            except NotFound:
+                cleaning = None
+        else:
+            cleaning = None
+        note = "" if self._has("get_cleaning_report") else not_available("the cleaning report", "get_cleaning_report")
+        self.tables.value = summary_html(props, cleaning) + note if props else "<i>no summary (not processed)</i>"
+        geotiff = "get_operation_geotiff_images" if self.operation_id else "get_file_geotiff_images"
+        self.buttons["geotiff"].disabled = not self._has(geotiff)
+        self.buttons["geotiff"].tooltip = "export GeoTIFF" if self._has(geotiff) else f"not available yet (Workspace.{geotiff})"
+        self._show_histogram(resource)
+
+    def _show_histogram(self, resource: dict[str, Any]) -> None:
+        try:
+            points = self.workspace.load_points(self.resource_id, self.filtered)
+        except NotFound as exc:
+            self.histogram.value = f"<i>no points: {html.escape(str(exc))}</i>"
+            return
+        props = numeric_properties(points)
+        prop = self.property if self.property in props else default_property(props, points.operation_type)
+        self._suspend = True
+        try:
+            self.property_select.options = props
+            self.property_select.value = prop
+            self.property = prop or ""
+        finally:
+            self._suspend = False
+        if not prop:
+            self.histogram.value = ""
+            return
+        values = points.array(prop)
+        module = legend_module()
+        finite = values[np.isfinite(values)]
+        legend = module.quantile_legend(finite, k=7, warn=False) if module is not None and len(finite) else None
+        self.histogram.value = histogram_svg(values, legend, points.units.get(prop, ""))
+
+    @t.observe("file_id", "operation_id", "property", "filtered")
+    def _on_state(self, change: dict[str, Any]) -> None:
+        if not self._suspend:
+            self._call(self.refresh)
+
+    def _on_select(self, change: dict[str, Any]) -> None:
+        if not self._suspend and change["new"]:
+            self.property = change["new"]

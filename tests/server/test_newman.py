@@ -1,0 +1,61 @@
+"""Leaf's Postman requests (Operations, Configurations, Alerts) run by newman against uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SMS_CSV, make_zip
+
+HERE = Path(__file__).resolve().parent / "newman"
+NEWMAN = HERE / "node_modules" / ".bin" / "newman"
+
+
+@pytest.fixture
+def live_server(app):
+    """uvicorn serving the app on 127.0.0.1, an ephemeral port, in a thread."""
+    uvicorn = pytest.importorskip("uvicorn")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.mark.requires_node
+def test_postman_collection_requests_succeed(live_server, app, tokens, receiver, tmp_path):
+    if shutil.which("node") is None or not NEWMAN.exists():
+        pytest.skip("node or newman missing (cd tests/server/newman && npm ci)")
+    ws, store = app.state.workspace, app.state.store
+    z = make_zip(tmp_path / "work" / "upload.zip", {"a.csv": SMS_CSV, "b.csv": SMS_CSV.replace(b"2024-10-01", b"2024-10-02")})
+    store.claim("alice", "grower-a")
+    batch = ws.upload_batch(z, "grower-a")
+    assert batch["status"] == "PROCESSED"
+    f1, f2 = batch["leafFiles"]
+    variables = {"leaf_api_url": live_server, "leaf_token": tokens["alice"], "leaf_user_id": "grower-a",
+                 "file_id": f1, "operation_1_id": f1, "operation_2_id": f2, "webhook_url": receiver.url}
+    report = tmp_path / "report.json"
+    cmd = [str(NEWMAN), "run", str(HERE / "leaf_api_fixture.postman_collection.json"), "--working-dir", str(z.parent),
+           "--reporters", "cli,json", "--reporter-json-export", str(report), "--timeout-request", "60000", "--bail"]
+    for k, v in variables.items():
+        cmd += ["--env-var", f"{k}={v}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    run = json.loads(report.read_text())["run"]
+    assert run["stats"]["requests"]["total"] == 19 and run["stats"]["assertions"]["failed"] == 0
+    ws.wait(30)

@@ -1,0 +1,301 @@
+"""Panel state tests: construct panels on a tmp Workspace, set traits, call handlers, check children."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from leafnb.keys import PROVIDERS
+from leafnb.widgets import Dashboard, MapPanel, StatusPanel, SummaryPanel, UploadPanel
+from tests.conftest import SMS_CSV, make_zip
+
+
+def _legend_module():
+    return pytest.importorskip("leafnb.render.legend", reason="leafnb.render.legend has not landed")
+
+
+# ---------------------------------------------------------------------------- base
+@pytest.mark.parametrize("cls", [UploadPanel, StatusPanel, MapPanel, SummaryPanel, Dashboard])
+def test_unknown_kwargs_name_the_valid_ones(workspace, cls):
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) 'nope'; valid: .*layout"):
+        cls(workspace, nope=1)
+
+
+def test_derived_state_is_not_a_constructor_argument(workspace):
+    with pytest.raises(TypeError, match="'legend_rows'"):
+        MapPanel(workspace, legend_rows=[])
+
+
+# ---------------------------------------------------------------------------- upload
+def test_upload_panel_inputs(workspace, tmp_path):
+    tmp_path = tmp_path / "pick"
+    (tmp_path / "card").mkdir(parents=True)
+    (tmp_path / "a.zip").write_bytes(b"")
+    panel = UploadPanel(workspace, leaf_user_id="grower-9", folder=str(tmp_path))
+    assert panel.provider_box.options == PROVIDERS and panel.provider_box.value == "Other"
+    assert panel.user_box.value == "grower-9"
+    assert [v for _, v in panel.chooser.options] == ["", str(tmp_path / "a.zip"), str(tmp_path / "card")]
+    panel.chooser.value = str(tmp_path / "card")
+    assert panel.path_box.value == str(tmp_path / "card")
+    assert "10 MB" in panel.note.value and "#2522" in panel.note.value
+    panel.provider_box.value = "AgLeader"
+    assert panel.provider == "AgLeader"
+
+
+def test_upload_path_follows_progress_by_events(workspace, harvest_csv_zip):
+    panel = UploadPanel(workspace, leaf_user_id="grower-1")
+    panel.path_box.value = str(harvest_csv_zip)
+    panel.upload_button.click()
+    assert panel.errors.messages == []
+    assert panel.batch_id
+    workspace.wait()
+    # no explicit refresh: the conversion thread's events re-read the batch
+    assert panel.batch_progress.value == panel.batch_progress.max == 1
+    assert panel.batch_progress.bar_style == "success"
+    (bar,) = panel.file_progress.children
+    assert bar.value == 1 and bar.bar_style == "success"
+    assert "harvest.csv" in panel.table.value and "PROCESSED" in panel.table.value
+
+
+def test_upload_folder_is_zipped(workspace, tmp_path):
+    folder = tmp_path / "card"
+    folder.mkdir()
+    (folder / "harvest.csv").write_bytes(SMS_CSV)
+    panel = UploadPanel(workspace)
+    batch = panel.upload(folder)
+    workspace.wait()
+    assert workspace.get_batch(batch["id"])["status"] == "PROCESSED"
+
+
+@pytest.mark.parametrize(("source", "match"), [
+    ("", r"\[UploadPanel\] InvalidRequest: give the path"),
+    ("/nonexistent/x.zip", r"\[UploadPanel\] InvalidRequest: .*does not exist"),
+])
+def test_rejected_upload_writes_error(workspace, source, match):
+    panel = UploadPanel(workspace)
+    panel.path_box.value = source
+    panel.upload_button.click()
+    assert len(panel.errors.messages) == 1
+    assert re.match(match, panel.errors.messages[0]), panel.errors.messages
+    assert panel.errors.outputs[0]["name"] == "stderr"
+
+
+def test_unsafe_zip_message(workspace, tmp_path):
+    evil = make_zip(tmp_path / "evil.zip", {"../../escape.csv": SMS_CSV})
+    panel = UploadPanel(workspace)
+    panel.path_box.value = str(evil)
+    panel.upload_button.click()
+    assert panel.errors.messages[0].startswith("[UploadPanel] UnsafeArchive: ")
+    assert workspace.get_batches().total == 0
+
+
+def test_browser_upload_limit(workspace, harvest_csv_zip):
+    panel = UploadPanel(workspace, max_browser_bytes=100)
+    panel._on_browser_upload({"new": ({"name": "big.zip", "content": memoryview(b"x" * 101), "size": 101},)})
+    assert "browser uploads are limited" in panel.errors.messages[0]
+    assert "ipywidgets#2522" in panel.errors.messages[0]
+    panel = UploadPanel(workspace)
+    data = harvest_csv_zip.read_bytes()
+    panel._on_browser_upload({"new": ({"name": "h.zip", "content": memoryview(data), "size": len(data)},)})
+    workspace.wait()
+    assert panel.errors.messages == [] and workspace.get_batch(panel.batch_id)["status"] == "PROCESSED"
+
+
+# ---------------------------------------------------------------------------- status
+def test_status_panel_processed(converted):
+    ws, batch, fid = converted
+    panel = StatusPanel.from_file(ws, fid)
+    assert panel.file_id == fid and panel.batch_id == batch["id"]
+    assert list(panel.steps) == list(ws.get_file_status(fid))
+    assert all(s["status"] == "processed" for s in panel.steps.values())
+    assert "✔" in panel.steps_html.value and "#2e7d32" in panel.steps_html.value
+    assert panel.retry_button.disabled
+    assert "converted" in panel.groups_html.value
+
+
+def test_status_panel_failed_batch_and_retry(failed_batch, monkeypatch):
+    ws, batch = failed_batch
+    panel = StatusPanel.from_batch(ws, batch["id"])
+    fid = batch["leafFiles"][0]
+    assert panel.file_id == fid  # the first failed file is shown
+    assert panel.steps["standardGeojson"] == {"status": "failed", "message": "no points passed the filter"}
+    assert "✖" in panel.steps_html.value and "no points passed the filter" in panel.steps_html.value
+    assert "standardGeojson" in panel.groups_html.value and "FAILED" in panel.header.value
+    assert not panel.retry_button.disabled
+    calls = []
+    monkeypatch.setattr(ws, "retry_batch", lambda bid, **kw: calls.append((bid, kw)))
+    panel.retry_button.click()
+    assert calls == [(batch["id"], {"wait": False})]
+
+
+def test_status_panel_retry_converts_after_config_change(failed_batch):
+    ws, batch = failed_batch
+    panel = StatusPanel.from_batch(ws, batch["id"])
+    ws.set_config({"cleanupStandardGeojson": False})
+    panel.retry_button.click()
+    ws.wait()
+    # the batch-finished event refreshed the panel
+    assert "PROCESSED" in panel.header.value and panel.retry_button.disabled
+    assert panel.steps["cleanupGeojson"]["status"] == "skipped"
+
+
+def test_status_panel_unknown_id_goes_to_errors(workspace):
+    panel = StatusPanel(workspace)
+    panel.batch_id = "nope"
+    assert panel.errors.messages == ["[StatusPanel] NotFound: batch 'nope' not found"]
+
+
+# ---------------------------------------------------------------------------- map
+def test_map_has_no_tiles_by_default(converted):
+    ws, _, fid = converted
+    import ipyleaflet
+
+    panel = MapPanel.from_file(ws, fid)
+    assert not [layer for layer in panel.map.layers if isinstance(layer, ipyleaflet.TileLayer)]
+    assert panel.mode == "geojson" and panel.data_layer in panel.map.layers
+    assert panel.map.zoom >= 12 and abs(panel.map.center[0] - 42) < 1
+    panel.basemap = True
+    assert [layer for layer in panel.map.layers if isinstance(layer, ipyleaflet.TileLayer)]
+
+
+def test_map_legend_and_colours_match_quantile_legend(converted):
+    legend_mod = _legend_module()
+    ws, _, fid = converted
+    panel = MapPanel.from_file(ws, fid)
+    assert panel.errors.messages == []
+    assert panel.property == "dryVolumePerArea" and panel.unit == ws.get_file_units(fid)["dryVolumePerArea"]
+    values = ws.load_points(fid).array("dryVolumePerArea")
+    expected = legend_mod.quantile_legend(values[np.isfinite(values)], k=7)
+    assert len(panel.legend_rows) == 7
+    for got, want in zip(panel.legend_rows, expected.ranges, strict=True):
+        assert got["colorCode"] == want["colorCode"]
+        assert got["min"] == pytest.approx(want["min"]) and got["max"] == pytest.approx(want["max"])
+    for row in expected.ranges:
+        assert row["colorCode"] in panel.legend.value
+    feats = panel.data_layer.data["features"]
+    vals = np.array([f["properties"]["dryVolumePerArea"] for f in feats])
+    rgba = expected.rgba(vals)
+    want = [f"#{r:02X}{g:02X}{b:02X}" for r, g, b, _ in rgba]
+    assert [f["properties"]["style"]["fillColor"] for f in feats] == want
+    assert {f["properties"]["style"]["fillColor"] for f in feats} == {r["colorCode"] for r in expected.ranges}
+
+
+def test_map_property_selector(converted):
+    _legend_module()
+    ws, _, fid = converted
+    panel = MapPanel.from_file(ws, fid)
+    assert "harvestMoisture" in panel.property_select.options
+    panel.property_select.value = "harvestMoisture"
+    assert panel.property == "harvestMoisture"
+    assert panel.data_layer.name == "harvestMoisture"
+    assert "harvestMoisture" in panel.data_layer.data["features"][0]["properties"]
+    assert panel.unit == "percentage"
+
+
+def test_map_overlay_above_threshold(converted):
+    ws, _, fid = converted
+    if not hasattr(ws, "render_overlay"):
+        pytest.skip("Workspace.render_overlay has not landed")
+    import ipyleaflet
+
+    panel = MapPanel.from_file(ws, fid, max_points=100)
+    assert panel.mode == "overlay"
+    assert isinstance(panel.data_layer, ipyleaflet.ImageOverlay)
+    assert panel.data_layer.url.startswith("data:image/png;base64,")
+    out = ws.render_overlay(fid, panel.property, filtered=False, max_size=1024)
+    assert [list(b) for b in panel.data_layer.bounds] == [list(b) for b in out["bounds"]]
+    assert len(panel.legend_rows) == 7
+    panel.max_points = 100_000
+    assert panel.mode == "geojson"
+
+
+def test_map_filtered_toggle_and_removed_layer(converted):
+    ws, _, fid = converted
+    if not hasattr(ws, "removed_points"):
+        pytest.skip("Workspace.removed_points has not landed")
+    panel = MapPanel.from_file(ws, fid)
+    standard = len(panel.data_layer.data["features"])
+    panel.filtered_toggle.value = True
+    assert panel.filtered
+    assert panel.errors.messages == []
+    assert len(panel.data_layer.data["features"]) == len(ws.load_points(fid, filtered=True))
+    assert len(panel.data_layer.data["features"]) <= standard
+    panel.removed_box.value = True
+    removed = ws.removed_points(fid)
+    reasons = set(removed.table.column("filterReason").to_pylist())
+    assert panel.removed_layer in panel.map.layers
+    assert {layer.name.split(": ")[1].rsplit(" (", 1)[0] for layer in panel.removed_layer.layers} == reasons
+    panel.removed_box.value = False
+    assert panel.removed_layer not in panel.map.layers
+
+
+def test_map_without_selection_and_bad_id(workspace):
+    panel = MapPanel(workspace)
+    assert panel.mode == "" and "no file" in panel.note.value
+    panel.file_id = "nope"
+    assert panel.errors.messages and panel.errors.messages[0].startswith("[MapPanel] NotFound:")
+
+
+# ---------------------------------------------------------------------------- summary
+def test_summary_panel_tables_histogram_exports(converted, tmp_path):
+    ws, _, fid = converted
+    panel = SummaryPanel.from_file(ws, fid, output_dir=str(tmp_path / "out"))
+    props = ws.get_file_summary(fid)["properties"]
+    assert "totalArea" in panel.tables.value and props["dryVolumePerArea"]["unit"] in panel.tables.value
+    assert panel.property == "dryVolumePerArea"
+    assert panel.histogram.value.startswith("<svg") and panel.histogram.value.count("<rect") == 30
+    panel.property_select.value = "harvestMoisture"
+    assert panel.property == "harvestMoisture"
+    panel.buttons["csv"].click()
+    csv = tmp_path / "out" / f"{fid}.csv"
+    assert (panel.last_export == str(csv) and csv.read_text().startswith("lon,lat") is False) or csv.exists()
+    assert str(csv) in panel.export_message.value
+    panel.buttons["geojson"].click()
+    assert panel.last_export.endswith("standard.geojson")
+    panel.buttons["geoparquet"].click()
+    assert panel.last_export.endswith("standard.parquet")
+    panel.buttons["html"].click()
+    html = (tmp_path / "out" / f"report_{fid[:8]}" / "report.html").read_text()
+    assert "data:image/png;base64," in html
+    assert panel.errors.messages == []
+
+
+def test_summary_histogram_uses_legend_colours(converted):
+    legend_mod = _legend_module()
+    ws, _, fid = converted
+    panel = SummaryPanel.from_file(ws, fid)
+    for colour in legend_mod.LEAF_COLORS:
+        assert colour in panel.histogram.value
+
+
+def test_panels_on_an_operation(with_operation):
+    ws, op_id = with_operation
+    panel = SummaryPanel.from_operation(ws, op_id)
+    assert panel.errors.messages == []
+    assert "Totals" in panel.tables.value and panel.histogram.value.startswith("<svg")
+    mp = MapPanel.from_operation(ws, op_id)
+    assert mp.errors.messages == [] and mp.mode == "geojson"
+    assert mp.fields_layer is not None and mp.fields_layer.data["features"]
+    assert len(mp.data_layer.data["features"]) == len(ws.load_points(op_id))
+    if hasattr(ws, "get_operation_geotiff_images"):
+        panel.buttons["geotiff"].click()
+        assert panel.errors.messages == [] and panel.last_export
+
+
+# ---------------------------------------------------------------------------- dashboard
+def test_dashboard_links_panels(converted):
+    ws, batch, fid = converted
+    dash = Dashboard(ws)
+    assert batch["id"] in [v for _, v in dash.batch_select.options]
+    dash.batch_select.value = batch["id"]
+    assert dash.status.batch_id == batch["id"]
+    assert fid in [v for _, v in dash.file_select.options]
+    dash.file_select.value = fid
+    assert dash.map.file_id == dash.summary.file_id == fid
+    assert dash.map.mode == "geojson"
+    dash.map.property = "harvestMoisture"
+    assert dash.summary.property == "harvestMoisture"
+    assert dash.errors.messages == [] and dash.map.errors.messages == [] and dash.summary.errors.messages == []
+    assert [dash.tabs.get_title(i) for i in range(4)] == ["Upload", "Status", "Map", "Summary"]
