@@ -83,6 +83,20 @@ def _any(v):
     return v
 
 
+def _filter_profile(v):
+    from leafnb.clean.profiles import PROFILES
+
+    return _choice("filterProfile", *PROFILES)(v)
+
+
+def _filter_pipeline(v):
+    if v is None:
+        return None
+    from leafnb.clean.profiles import FilterPipeline
+
+    return FilterPipeline.from_config(v).to_config()
+
+
 _OPTIONS = [
     Option("cleanupStandardGeojson", True, "drop invalid points (spec §6.1)", _bool("cleanupStandardGeojson")),
     Option("cleanupRules", DEFAULT_CLEANUP_RULES, "valid-point rules; a custom set replaces the defaults", _cleanup_rules),
@@ -90,13 +104,19 @@ _OPTIONS = [
     Option("originalOperationData", True, "add originalOperationData to file summaries", _bool("originalOperationData")),
     Option("cropOptional", "required", "crop not required for planted", _any),
     Option("seedRateOptional", "required", "seedRate not required for planted", _any),
-    Option("outOfStandardOperations", False, "let files missing required properties through, flagged", _bool("outOfStandardOperations")),
+    # leafnb deviates from Leaf's default (false): real monitor logs routinely lack a
+    # Leaf-required property (height in ISOXML position logs, crop in generic CSVs), and
+    # users want their map anyway. Files still fail when they lack what makes them an
+    # operation at all (a yield, seed rate or applied rate). Set false for Leaf's rule.
+    Option("outOfStandardOperations", True, "convert files missing Leaf-required properties, flagged as outOfStandard", _bool("outOfStandardOperations")),
     Option("summarizeByProductEntry", True, "aggregate products by name in operation summaries", _bool("summarizeByProductEntry")),
     Option("fieldOperationCreation", True, "create field operations", _bool("fieldOperationCreation")),
     Option("fieldsAttachIntersection", 0.01, "minimum % intersection to link a field", _number("fieldsAttachIntersection", 0, 100)),
     Option("operationsFilteredGeojson", True, "produce filteredGeojson", _bool("operationsFilteredGeojson")),
     Option("operationsRemoveOutliers", True, "harvest outlier removal in filteredGeojson", _bool("operationsRemoveOutliers")),
     Option("operationsOutliersLimit", 3, "outlier threshold in standard deviations", _positive("operationsOutliersLimit")),
+    Option("filterProfile", "leaf", "leafnb extension: filter profile of filteredGeojson (leaf = Leaf's two rules; standard, aggressive, custom)", _filter_profile),
+    Option("filterPipeline", None, "leafnb extension: the custom profile's filters, [{filter, params, name}]", _filter_pipeline),
     Option("operationsMergeRange", 5, "merge window (days), non-harvest", _positive("operationsMergeRange")),
     Option("operationsMergeRangeHarvested", 21, "merge window (days), harvest", _positive("operationsMergeRangeHarvested")),
     Option("splitOperationsByField", True, "one operation per intersecting boundary", _bool("splitOperationsByField")),
@@ -113,6 +133,11 @@ _OPTIONS = [
     Option("geoimagesShape", "SQUARE", "V1 point shape", _choice("geoimagesShape", "SQUARE", "ROUND")),
     Option("geoimagesProjection", "EPSG:3857", "V1 image projection", _choice("geoimagesProjection", "EPSG:3857", "EPSG:4326")),
     Option("geoimagesColorRamp", None, "V1 colour ramp (None = Leaf's ramp)", _any),
+    Option("filesImageAttributeCreation", {}, "per-property flags for file V1 images (historical, spec §7.1)", _any),
+    Option("automaticFixBoundary", True, "repair invalid field boundaries (shapely make_valid)", _bool("automaticFixBoundary")),
+    Option("fieldsAutoSync", True, "provider field sync (accepted for compatibility; no providers locally)", _bool("fieldsAutoSync")),
+    Option("fieldsAutoMerge", False, "merge overlapping fields (accepted for compatibility; not implemented)", _bool("fieldsAutoMerge")),
+    Option("fieldsMergeIntersection", 0.01, "field merge threshold % (accepted for compatibility)", _number("fieldsMergeIntersection", 0, 100)),
     Option("summaryGeometry", "BUFFER", "summary geometry construction", _choice("summaryGeometry", "BUFFER", "CONVEX_HULL")),
 ]
 

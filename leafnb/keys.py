@@ -16,6 +16,7 @@ class Step(StrEnum):
     AREA_AND_YIELD = "areaAndYield"
     CLEANUP_GEOJSON = "cleanupGeojson"
     STANDARD_GEOJSON = "standardGeojson"
+    FILTERED_GEOJSON = "filteredGeojson"
     SUMMARY = "summary"
     UNITS = "units"
 
@@ -64,6 +65,7 @@ class Event(StrEnum):
     OPERATION_CREATED = "operationCreated"
     OPERATION_UPDATED = "operationUpdated"
     OPERATION_FINISHED = "operationProcessingFinished"
+    FIELD_CREATED = "fieldCreated"
 
 
 STATUS_DETAILS = {

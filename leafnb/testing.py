@@ -414,7 +414,11 @@ def _jd(points: pa.Table, path: Path) -> None:
 
 
 def _sms_csv(points: pa.Table, path: Path) -> None:
-    """SMS-style CSV, metric units in headers, Latin-1 encoded, d/mm/yyyy dates."""
+    """SMS-style CSV, metric units in headers, Latin-1 encoded, local date order.
+
+    Dates are written as SMS writes them where the field is: m/dd/yyyy in the Americas,
+    d/mm/yyyy elsewhere (the reader resolves ambiguous files the same way).
+    """
     import pandas as pd
 
     op = _op(points)
@@ -444,6 +448,7 @@ def _sms_csv(points: pa.Table, path: Path) -> None:
     elif op == "planted":
         cols |= {
             "Product": points["variety"].to_pylist(),
+            "Crop": [c.capitalize() for c in points["crop"].to_pylist()],
             "Rt Apd Ct(seeds/ha)": _col(points, "seedRate", "seeds/ha"),
         }
     elif op == "applied":
@@ -454,7 +459,10 @@ def _sms_csv(points: pa.Table, path: Path) -> None:
         }
     else:
         raise ValueError("SMS CSV is written for harvested, planted and applied points")
-    cols["DateStamp"] = [f"{t.day}/{t.month:02d}/{t.year}" for t in ts]
+    if np.nanmedian(_col(points, "lon")) < -30:
+        cols["DateStamp"] = [f"{t.month}/{t.day:02d}/{t.year}" for t in ts]
+    else:
+        cols["DateStamp"] = [f"{t.day}/{t.month:02d}/{t.year}" for t in ts]
     cols["TimeStamp"] = [f"{t.hour}:{t.minute:02d}:{t.second:02d}" for t in ts]
     pd.DataFrame(cols).to_csv(path, index=False, encoding="latin-1", float_format="%.10g")
 

@@ -2,14 +2,134 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from leafnb.clean.output import FILTERED, REMOVED, REPORT, make_filtered, write_filtered
+from leafnb.clean.profiles import FilterPipeline, resolve_pipeline
+from leafnb.clean.report import CleaningReport
+from leafnb.errors import NotFound
+from leafnb.resources import Resource
+from leafnb.standard.points import PointSet
+from leafnb.store.artifacts import read_json, read_points_table, write_geojson
+
 
 class FilteringAPI:
-    """Mixin of :class:`leafnb.Workspace`: filteredGeojson/filteredGeoparquet and filter pipelines."""
+    """Mixin of :class:`leafnb.Workspace`: filteredGeojson/filteredGeoparquet and filter pipelines.
 
-    def _make_filtered(self, resource_id: str) -> dict | None:
-        """Build ``filtered.parquet`` (+ cleaning report) beside a file's or operation's standard points.
+    The filtered points of a file or operation are its standard points after the filter
+    pipeline of the config's ``filterProfile`` (``leaf`` by default: Leaf's two rules,
+    spec §6.2). Every removed point is kept in ``removed.parquet`` with the name of the
+    first filter that removed it (``filterReason``); ``cleaning.json`` is the report.
+    """
+
+    # ------------------------------------------------------------------ internals
+    def _resource_config(self, resource_id: str) -> dict[str, Any]:
+        """Effective config of the owner of a file or operation (workspace config when unknown)."""
+        uid = None
+        rows = self.catalog.query("SELECT leaf_user_id FROM files WHERE id=?", (resource_id,))
+        if rows:
+            uid = rows[0]["leaf_user_id"]
+        else:
+            try:
+                rows = self.catalog.query("SELECT leaf_user_id FROM operations WHERE id=?", (resource_id,))
+                uid = rows[0]["leaf_user_id"] if rows else None
+            except Exception:  # no operations table (yet)
+                uid = None
+        return dict(self.get_config(uid))
+
+    def _make_filtered(self, resource_id: str, boundary: Any = None) -> dict | None:
+        """Build ``filtered.parquet`` (+ ``removed.parquet``, ``cleaning.json``) beside a file's or
+        operation's standard points, with the owner's ``filterProfile``.
 
         Called by the operations pipeline after an operation's standard points are written.
-        Returns the cleaning report, or None when filtering is off.
+        Returns the cleaning report, or None when ``operationsFilteredGeojson`` is false.
+        *boundary* (shapely geometry in lon/lat) adds the boundary filter when given.
         """
-        return None
+        config = self._resource_config(resource_id)
+        if not config.get("operationsFilteredGeojson", True):
+            return None
+        points = self.load_points(resource_id)
+        return make_filtered(points, config, self._points_path(resource_id).parent, boundary=boundary)
+
+    def _filtered_artifact(self, resource_id: str, name: str = FILTERED) -> Path:
+        """Path of a filtering artifact, building it from the standard points when missing."""
+        folder = self._points_path(resource_id).parent  # NotFound when there are no standard points
+        path = folder / name
+        if not path.exists() and self._make_filtered(resource_id) is None:
+            raise NotFound(f"{resource_id} has no filtered points: operationsFilteredGeojson is false")
+        return path
+
+    def _check_kind(self, resource_id: str, folder: str) -> None:
+        path = self._points_path(resource_id)
+        if path.parent.parent.name != folder:
+            raise NotFound(f"{resource_id!r} is not {'a file' if folder == 'files' else 'an operation'}")
+
+    def _filtered_geojson(self, resource_id: str, folder: str) -> Resource:
+        self._check_kind(resource_id, folder)
+        source = self._filtered_artifact(resource_id)
+        target = source.with_suffix(".geojson")
+        if not target.exists():
+            table, _ = read_points_table(source)
+            write_geojson(target, table)
+        return Resource(filteredGeojson=str(target), downloadFilteredGeojson=target.as_uri())
+
+    def _filtered_geoparquet(self, resource_id: str, folder: str) -> Resource:
+        self._check_kind(resource_id, folder)
+        path = self._filtered_artifact(resource_id)
+        return Resource(downloadFilteredGeoparquet=path.as_uri(), filteredGeoparquet=str(path))
+
+    # ------------------------------------------------------------------ Leaf-style endpoints
+    def get_file_filtered_geojson(self, file_id: str) -> Resource:
+        """Write (once) and return the filteredGeojson export of a file (built on demand when missing)."""
+        return self._filtered_geojson(file_id, "files")
+
+    def get_operation_filtered_geojson(self, operation_id: str) -> Resource:
+        """``GET /operations/{id}/filteredGeojson``: the filtered points as a GeoJSON export."""
+        return self._filtered_geojson(operation_id, "operations")
+
+    def get_file_filtered_geoparquet(self, file_id: str) -> Resource:
+        """The filtered GeoParquet of a file."""
+        return self._filtered_geoparquet(file_id, "files")
+
+    def get_operation_filtered_geoparquet(self, operation_id: str) -> Resource:
+        """``GET /operations/{id}/filteredGeoparquet``."""
+        return self._filtered_geoparquet(operation_id, "operations")
+
+    # ------------------------------------------------------------------ leafnb extensions
+    def get_cleaning_report(self, resource_id: str) -> CleaningReport:
+        """The cleaning report of a file or operation: per filter, points removed, % of points, % of mass."""
+        return CleaningReport(read_json(self._filtered_artifact(resource_id, REPORT)))
+
+    def removed_points(self, resource_id: str) -> PointSet:
+        """The points the filters removed, with ``filterReason`` (first filter that removed each point)."""
+        table, meta = read_points_table(self._filtered_artifact(resource_id, REMOVED))
+        return PointSet(table, meta.get("operation_type", ""), units=meta.get("units", {}), meta=meta)
+
+    def filter_points(self, resource_id: str, profile: str | FilterPipeline | list | None = None, save: bool = False,
+                      boundary: Any = None) -> tuple[PointSet, PointSet, CleaningReport]:
+        """Try a filter pipeline on a file's or operation's standard points.
+
+        Parameters
+        ----------
+        resource_id : str
+            File or operation id.
+        profile : str, FilterPipeline or list, optional
+            ``"leaf"``, ``"standard"``, ``"aggressive"``, ``"custom"`` (the config's
+            ``filterPipeline``), a :class:`~leafnb.clean.profiles.FilterPipeline` built in
+            code, or its JSON form. Default: the config's ``filterProfile``.
+        save : bool
+            Also replace the stored filtered points, removed points and report.
+        boundary : shapely geometry, optional
+            Field boundary (lon/lat) for the ``boundary`` filter.
+
+        Returns
+        -------
+        (kept, removed, report)
+            PointSets (``removed`` has ``filterReason``) and the :class:`CleaningReport`.
+        """
+        config = self._resource_config(resource_id)
+        result = resolve_pipeline(profile, config).run(self.load_points(resource_id), boundary=boundary)
+        if save:
+            write_filtered(self._points_path(resource_id).parent, result)
+        return result.kept, result.removed, result.report

@@ -90,6 +90,28 @@ def missing_required(points: PointSet, config: dict[str, Any]) -> list[str]:
     return [p for p in required if not points.has(p)]
 
 
+# What makes a file an operation of its type at all: without one of these there is
+# nothing to convert, whatever ``outOfStandardOperations`` says.
+ESSENTIAL: dict[OperationType, tuple[tuple[str, ...], ...]] = {
+    OperationType.HARVESTED: (("wetMass", "wetMassPerArea", "wetVolume", "wetVolumePerArea",
+                               "dryMass", "dryMassPerArea", "dryVolume", "dryVolumePerArea"),),
+    OperationType.PLANTED: (("seedRate",),),
+    OperationType.APPLIED: (("appliedRate",),),
+    OperationType.TILLAGE: (),
+}
+
+
+def missing_essential(points: PointSet, config: dict[str, Any]) -> list[str]:
+    """Essential properties absent from *points* (one name per unmet group)."""
+    optype = OperationType(points.operation_type)
+    missing = []
+    for group in ESSENTIAL[optype]:
+        if not any(points.has(p) for p in group):
+            missing.append(group[0] if len(group) == 1 else " or ".join(group[:2]))
+    if optype is OperationType.PLANTED and "seedRate" in missing and "seedRate" not in missing_required(points, config):
+        missing.remove("seedRate")  # seedRateOptional
+    return missing
+
 
 def convert_file(job: FileJob) -> FileOutcome:
     """Run every step for one file; a failing step marks the later ones skipped."""
@@ -114,8 +136,9 @@ def convert_file(job: FileJob) -> FileOutcome:
         for key in ("provider", "file_format"):
             if meta.get(key):
                 outcome.facts[key] = meta[key]
-        if meta.get("partfields"):
-            outcome.facts["partfields"] = meta["partfields"]
+        for key in ("partfields", "operators"):
+            if meta.get(key):
+                outcome.facts[key] = meta[key]
         write_geoparquet(out / "raw.parquet", raw.table)
         state["raw"] = raw
         notes = list(raw.issues) + [str(w.message) for w in caught]
@@ -151,8 +174,11 @@ def convert_file(job: FileJob) -> FileOutcome:
 
     def step_standard():
         points = state["points"]
+        essential = missing_essential(points, config)
+        if essential:
+            raise MissingProperties(essential)
         missing = missing_required(points, config)
-        if missing and not config.get("outOfStandardOperations"):
+        if missing and not config.get("outOfStandardOperations", True):
             raise MissingProperties(missing)
         points = points.filter(state["keep"])
         if len(points) == 0:
@@ -164,7 +190,18 @@ def convert_file(job: FileJob) -> FileOutcome:
             meta["outOfStandard"] = missing
             outcome.facts["outOfStandard"] = missing
         write_geoparquet(out / "standard.parquet", points.table, meta)
+        if missing:
+            return f"ok (out of standard: missing {', '.join(missing)})"
         return "ok"
+
+    def step_filtered():
+        if not config.get("operationsFilteredGeojson", True):
+            return None  # skipped by configuration
+        from leafnb.clean.output import make_filtered
+
+        report = make_filtered(state["points"], config, out)
+        outcome.facts["cleaning"] = {"profile": report["profile"], "kept": report["kept"], "total": report["total"]}
+        return f"ok: kept {report['kept']} of {report['total']} points (profile {report['profile']})"
 
     def step_summary():
         points = state["points"]
@@ -198,6 +235,7 @@ def convert_file(job: FileJob) -> FileOutcome:
         Step.AREA_AND_YIELD: step_area_yield,
         Step.CLEANUP_GEOJSON: step_cleanup,
         Step.STANDARD_GEOJSON: step_standard,
+        Step.FILTERED_GEOJSON: step_filtered,
         Step.SUMMARY: step_summary,
         Step.UNITS: step_units,
     }

@@ -21,7 +21,7 @@ def test_upload_converts_and_records_every_step(workspace, harvest_csv_zip):
     assert f["batchId"] == batch["id"] and f["origin"] == "uploaded" and f["leafUserId"] == "grower-1"
     steps = workspace.get_file_status(fid)
     assert list(steps) == ["originalFile", "rawGeojson", "normalizedGeojson", "areaAndYield",
-                           "cleanupGeojson", "standardGeojson", "summary", "units"]
+                           "cleanupGeojson", "standardGeojson", "filteredGeojson", "summary", "units"]
     assert all(s["status"] == "processed" for s in steps.values())
     summary = workspace.get_file_summary(fid)
     assert summary["type"] == "Feature" and summary["geometry"]["type"] == "MultiPolygon"
@@ -82,11 +82,25 @@ def test_retry_redoes_only_failed_files(workspace, tmp_path):
 
 def test_missing_required_properties_message(workspace, tmp_path):
     csv = b"Longitude,Latitude,Yld Vol(Dry)(bu/ac)\n-93.6,42.0,150\n-93.6001,42.0,151\n"
-    batch = workspace.upload_batch(make_zip(tmp_path / "m.zip", {"m.csv": csv}), "g")
-    fid = batch["leafFiles"][0]
+    z = make_zip(tmp_path / "m.zip", {"m.csv": csv})
+    # leafnb default: converted, flagged out of standard
+    fid = workspace.upload_batch(z, "g")["leafFiles"][0]
+    f = workspace.get_file(fid)
+    assert f["status"] == "processed" and {"timestamp", "crop", "elevation"} <= set(f["outOfStandard"])
+    assert "out of standard: missing timestamp" in workspace.get_file_status(fid)["standardGeojson"]["message"]
+    # Leaf's strict rule
+    workspace.set_config({"outOfStandardOperations": False})
+    fid = workspace.upload_batch(z, "g")["leafFiles"][0]
     msg = workspace.get_file_status(fid)["standardGeojson"]["message"]
     assert msg.startswith("missing required properties: ")
     assert "timestamp" in msg and "crop" in msg
+
+
+def test_essential_properties_always_required(workspace, tmp_path):
+    csv = b"Longitude,Latitude,Moisture(%),Crop\n-93.6,42.0,15,corn\n-93.6001,42.0,16,corn\n"
+    fid = workspace.upload_batch(make_zip(tmp_path / "e.zip", {"e.csv": csv}), "g")["leafFiles"][0]
+    assert workspace.get_file_status(fid)["standardGeojson"] == {
+        "status": "failed", "message": "missing required properties: wetMass or wetMassPerArea"}
 
 
 def test_empty_zip_and_junk_only(workspace, tmp_path):

@@ -36,8 +36,8 @@ CASES: dict[str, tuple[list[str], str, int]] = {
     "csv_area1_logger": ([f"{CSV}/area1_yield_ascii_wgs84.csv"], "harvested", 14756),
 }
 
-# Files that lack a property Leaf requires: by default they fail standardGeojson with Leaf's
-# message naming what is missing; with outOfStandardOperations they convert, flagged.
+# Files that lack a property Leaf requires: leafnb converts them and flags them
+# (outOfStandard); with outOfStandardOperations=false they fail as Leaf's do.
 MISSING = {
     "gpkg_planted": "crop",  # the planter export names hybrids, not the crop
     "csv_area2_latin1": "crop, wetVolume, wetVolumePerArea, dryVolume, dryVolumePerArea",
@@ -60,13 +60,13 @@ def test_real_file_converts(workspace, tmp_path, case):
     f = workspace.get_file(batch["leafFiles"][0])
     steps = workspace.get_file_status(f["id"])
     if case in MISSING:
-        message = f"missing required properties: {MISSING[case]}"
-        assert steps["standardGeojson"] == {"status": "failed", "message": message}
-        assert f["operationType"] == optype and f["recordCount"] + f["skippedRecords"] == count
-        workspace.set_config({"outOfStandardOperations": True})
-        workspace.retry_batch(batch["id"])
-        f = workspace.get_file(f["id"])
+        # converted by default, flagged; Leaf's strict rule fails them naming what is missing
         assert f["outOfStandard"] == MISSING[case].split(", ")
+        strict = workspace.set_config({"outOfStandardOperations": False}, leaf_user_id="strict")
+        assert strict["outOfStandardOperations"] is False
+        sid = workspace.upload_batch(_zip(tmp_path, rels), "strict", progress=False)["leafFiles"][0]
+        message = f"missing required properties: {MISSING[case]}"
+        assert workspace.get_file_status(sid)["standardGeojson"] == {"status": "failed", "message": message}
     assert f["status"] == "processed", steps
     assert f["operationType"] == optype
     assert f["recordCount"] + f["skippedRecords"] == count

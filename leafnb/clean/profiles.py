@@ -1,0 +1,265 @@
+"""Filter pipelines and named profiles (``leaf``, ``standard``, ``aggressive``, ``custom``).
+
+>>> from leafnb.clean.profiles import FilterPipeline
+>>> p = FilterPipeline.profile("leaf")
+>>> [s.filter for s in p.steps]
+['minVelocity', 'globalSD']
+>>> p = FilterPipeline().add("minVelocity", threshold=3, unit="mi/hr").add("globalSD", k=2.5, iterative=True)
+>>> p.to_config()[0]
+{'filter': 'minVelocity', 'params': {'threshold': 3, 'unit': 'mi/hr'}}
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from leafnb.clean.filters import FILTERS, mass_weights
+from leafnb.clean.passes import Track
+from leafnb.clean.report import CleaningReport
+from leafnb.errors import InvalidRequest
+from leafnb.standard.points import PointSet
+
+__all__ = ["PROFILES", "FilterPipeline", "FilterResult", "FilterStep", "filter_pointset", "resolve_pipeline"]
+
+PROFILES = ("leaf", "standard", "aggressive", "custom")
+
+
+@dataclass(frozen=True)
+class FilterStep:
+    """One filter of a pipeline: the registered filter name, its parameters and an optional label."""
+
+    filter: str
+    params: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+    def __post_init__(self):
+        if self.filter not in FILTERS:
+            raise InvalidRequest(f"unknown filter {self.filter!r}; filters: {', '.join(FILTERS)}")
+        accepted = set(inspect.signature(FILTERS[self.filter].func).parameters) - {"track", "alive"}
+        bad = set(self.params) - accepted
+        if bad:
+            raise InvalidRequest(f"filter {self.filter}: unknown parameter(s) {', '.join(sorted(bad))}; "
+                                 f"accepted: {', '.join(sorted(accepted))}")
+
+    @property
+    def label(self) -> str:
+        """The name recorded as ``filterReason`` and in the report."""
+        return self.name or self.filter
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """Kept points, removed points (with ``filterReason``) and the report of one pipeline run."""
+
+    kept: PointSet
+    removed: PointSet
+    report: CleaningReport
+
+    def __iter__(self):
+        return iter((self.kept, self.removed, self.report))
+
+
+@dataclass(frozen=True)
+class FilterPipeline:
+    """An ordered list of filters. Build one in code, or take a named profile.
+
+    Every point removed is attributed to the first filter that removed it.
+    """
+
+    steps: tuple[FilterStep, ...] = ()
+    name: str = "custom"
+    boundary: Any = None
+
+    # -------------------------------------------------------------- construction
+    def add(self, filter: str, name: str | None = None, **params: Any) -> FilterPipeline:
+        """Return a copy with one more filter at the end."""
+        return replace(self, steps=(*self.steps, FilterStep(filter, params, name)))
+
+    def without(self, *labels: str) -> FilterPipeline:
+        """Return a copy without the filters labelled *labels*."""
+        return replace(self, steps=tuple(s for s in self.steps if s.label not in labels))
+
+    def with_params(self, label: str, **params: Any) -> FilterPipeline:
+        """Return a copy with *params* updated on the filter labelled *label*."""
+        if label not in [s.label for s in self.steps]:
+            raise InvalidRequest(f"no filter {label!r} in this pipeline ({', '.join(s.label for s in self.steps)})")
+        return replace(self, steps=tuple(
+            FilterStep(s.filter, {**s.params, **params}, s.name) if s.label == label else s for s in self.steps))
+
+    def with_boundary(self, geometry: Any, buffer_m: float = 0.0) -> FilterPipeline:
+        """Return a copy that also removes points outside *geometry* (shapely, WKT or GeoJSON; lon/lat) or within *buffer_m* of its edge."""
+        pipe = replace(self, boundary=geometry)
+        if not any(s.filter == "boundary" for s in self.steps):
+            pipe = replace(pipe, steps=(FilterStep("boundary", {"buffer_m": buffer_m}), *self.steps))
+        return pipe
+
+    def to_config(self) -> list[dict[str, Any]]:
+        """The JSON form stored in the ``filterPipeline`` config option."""
+        out = []
+        for s in self.steps:
+            d: dict[str, Any] = {"filter": s.filter, "params": {k: v for k, v in s.params.items() if k != "geometry"}}
+            if s.name:
+                d["name"] = s.name
+            out.append(d)
+        return out
+
+    @classmethod
+    def from_config(cls, items: Any, name: str = "custom") -> FilterPipeline:
+        """Build a pipeline from its JSON form (list of ``{"filter", "params"?, "name"?}``); raise InvalidRequest."""
+        if not isinstance(items, list):
+            raise InvalidRequest("filterPipeline must be a list of {filter, params, name}")
+        steps = []
+        for item in items:
+            if isinstance(item, str):
+                item = {"filter": item}
+            if not isinstance(item, dict) or "filter" not in item or set(item) - {"filter", "params", "name"}:
+                raise InvalidRequest(f"filterPipeline item must be {{filter, params, name}}, got {item!r}")
+            params = item.get("params") or {}
+            if not isinstance(params, dict):
+                raise InvalidRequest(f"filterPipeline: params of {item['filter']} must be an object")
+            steps.append(FilterStep(item["filter"], dict(params), item.get("name")))
+        return cls(tuple(steps), name)
+
+    @classmethod
+    def profile(cls, name: str = "leaf", config: dict[str, Any] | None = None) -> FilterPipeline:
+        """A named profile; ``leaf`` reads ``operationsRemoveOutliers``/``operationsOutliersLimit``
+        and ``custom`` reads ``filterPipeline`` from *config*."""
+        config = config or {}
+        if name == "leaf":
+            steps = [FilterStep("minVelocity", {"threshold": 0.5, "unit": "m/s"})]
+            if config.get("operationsRemoveOutliers", True):
+                steps.append(FilterStep("globalSD", {"k": config.get("operationsOutliersLimit", 3), "iterative": False,
+                                                     "harvest_only": True}))
+            return cls(tuple(steps), "leaf")
+        if name == "standard":
+            return cls(tuple(FilterStep(f, p) for f, p in _STANDARD), "standard")
+        if name == "aggressive":
+            return cls(tuple(FilterStep(f, p) for f, p in _AGGRESSIVE), "aggressive")
+        if name == "custom":
+            items = config.get("filterPipeline")
+            if not items:
+                raise InvalidRequest("filterProfile 'custom' needs a filterPipeline (list of {filter, params})")
+            return cls.from_config(items, "custom")
+        raise InvalidRequest(f"unknown filter profile {name!r}; profiles: {', '.join(PROFILES)}")
+
+    # -------------------------------------------------------------- running
+    def run(self, points: PointSet, boundary: Any = None) -> FilterResult:
+        """Apply the pipeline to *points* (pure: nothing is written)."""
+        return filter_pointset(points, self, boundary=boundary)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each filter with its parameters (defaults filled in) and description — for menus and docs."""
+        return [{"name": s.label, "filter": s.filter, "params": {**FILTERS[s.filter].defaults, **s.params},
+                 "operationTypes": list(FILTERS[s.filter].operation_types), "description": FILTERS[s.filter].description}
+                for s in self.steps]
+
+
+_STANDARD: list[tuple[str, dict[str, Any]]] = [
+    ("recordingStatus", {}),
+    ("gpsQuality", {"min_quality": 1}),
+    ("duplicatePosition", {"tolerance_m": 0.01}),
+    ("position", {"jump_factor": 5.0, "min_jump_m": 10.0, "radius_factor": 4.0}),
+    ("flowDelay", {"seconds": "auto", "max_seconds": 20}),
+    ("minVelocity", {"threshold": "auto", "percentile": 10, "factor": 0.5}),
+    ("maxVelocity", {"threshold": "auto", "percentile": 90, "factor": 1.5}),
+    ("smoothVelocity", {"max_change": 0.25}),
+    ("startPassDelay", {"seconds": 4}),
+    ("endPassDelay", {"seconds": 2}),
+    ("minSwath", {"threshold": "auto", "percentile": 95, "factor": 0.5}),
+    ("overlap", {"max_overlap": 0.5}),
+    ("minYield", {"threshold": "auto", "percentile": 2, "factor": 0.5}),
+    ("maxYield", {"threshold": "auto", "percentile": 98, "factor": 1.5}),
+    ("globalSD", {"k": 3.0, "iterative": False}),
+    ("localSD", {"k": 3.0, "min_neighbours": 5}),
+]
+
+_AGGRESSIVE: list[tuple[str, dict[str, Any]]] = [
+    ("recordingStatus", {}),
+    ("gpsQuality", {"min_quality": 2, "max_pdop": 4.0, "max_hdop": 2.0}),
+    ("duplicatePosition", {"tolerance_m": 0.05}),
+    ("position", {"jump_factor": 3.0, "min_jump_m": 5.0, "radius_factor": 3.0}),
+    ("flowDelay", {"seconds": "auto", "max_seconds": 20}),
+    ("moistureDelay", {"seconds": "auto", "max_seconds": 30}),
+    ("minVelocity", {"threshold": "auto", "percentile": 10, "factor": 0.7}),
+    ("maxVelocity", {"threshold": "auto", "percentile": 90, "factor": 1.3}),
+    ("smoothVelocity", {"max_change": 0.15, "max_heading_change": 20.0}),
+    ("startPassDelay", {"seconds": "auto", "max_seconds": 15}),
+    ("endPassDelay", {"seconds": 3}),
+    ("minSwath", {"threshold": "auto", "percentile": 95, "factor": 0.75}),
+    ("overlap", {"max_overlap": 0.25}),
+    ("minYield", {"threshold": "auto", "percentile": 5, "factor": 0.6}),
+    ("maxYield", {"threshold": "auto", "percentile": 95, "factor": 1.3}),
+    ("globalSD", {"k": 2.5, "iterative": True}),
+    ("localSD", {"k": 2.5, "min_neighbours": 5}),
+]
+
+
+def resolve_pipeline(profile: str | FilterPipeline | list | None, config: dict[str, Any] | None = None) -> FilterPipeline:
+    """A pipeline from a profile name, a pipeline object, a JSON list, or (None) the config's ``filterProfile``."""
+    config = config or {}
+    if isinstance(profile, FilterPipeline):
+        return profile
+    if isinstance(profile, list):
+        return FilterPipeline.from_config(profile)
+    return FilterPipeline.profile(profile or config.get("filterProfile", "leaf"), config)
+
+
+def filter_pointset(points: PointSet, pipeline: FilterPipeline, boundary: Any = None) -> FilterResult:
+    """Run *pipeline* over *points*: the pure core shared by files (pipeline step) and operations."""
+    n = len(points)
+    track = Track.from_points(points)
+    alive = np.ones(n, dtype=bool)
+    reason = np.full(n, "", dtype=object)
+    weights = mass_weights(track)
+    total_mass = float(weights.sum()) if weights is not None else 0.0
+    boundary = boundary if boundary is not None else pipeline.boundary
+    entries, not_applied = [], []
+    for step in pipeline.steps:
+        spec = FILTERS[step.filter]
+        if points.operation_type not in spec.operation_types:
+            not_applied.append({"name": step.label, "reason": f"only for {', '.join(spec.operation_types)}"})
+            continue
+        params = {**spec.defaults, **step.params}
+        if step.filter == "boundary" and params.get("geometry") is None:
+            params["geometry"] = boundary
+        out = spec.func(track, alive.copy(), **params) if n else "no points"
+        if isinstance(out, str):
+            not_applied.append({"name": step.label, "reason": out})
+            continue
+        remove, resolved = out
+        new = alive & np.asarray(remove, dtype=bool)
+        reason[new] = step.label
+        alive &= ~new
+        removed = int(new.sum())
+        entry = {
+            "name": step.label, "filter": step.filter, "parameters": resolved, "removed": removed,
+            "percentRemoved": round(100.0 * removed / n, 4) if n else 0.0,
+            "percentMass": round(100.0 * float(weights[new].sum()) / total_mass, 4) if weights is not None and total_mass > 0 else None,
+        }
+        entries.append(entry)
+    report = CleaningReport(profile=pipeline.name, operationType=points.operation_type, total=n, kept=int(alive.sum()),
+                            removed=int(n - alive.sum()), filters=entries)
+    for key in ("flowDelay", "moistureDelay"):
+        if key in track.info:
+            report[key] = track.info[key]
+    if not_applied:
+        report["notApplied"] = not_applied
+    # back to table order
+    keep = np.empty(n, dtype=bool)
+    keep[track.order] = alive
+    reasons = np.empty(n, dtype=object)
+    reasons[track.order] = reason
+    shifted = points
+    for col in sorted(track.modified):
+        arr = np.empty(n)
+        arr[track.order] = track.values[col]
+        shifted = shifted.with_column(col, arr)
+    kept = shifted.filter(keep)
+    removed_ps = points.filter(~keep)
+    removed_ps = removed_ps.with_column("filterReason", pa.array(list(reasons[~keep]), pa.string()))
+    return FilterResult(kept, removed_ps, report)
