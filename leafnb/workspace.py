@@ -19,7 +19,8 @@ from leafnb.events import EventBus
 from leafnb.keys import FILE_STEPS, BatchStatus, StepStatus
 from leafnb.operations.api import OperationsAPI
 from leafnb.pipeline import batch as batch_mod
-from leafnb.pipeline.steps import FileJob, FileOutcome, convert_file
+from leafnb.pipeline.executors import resolve_executor
+from leafnb.pipeline.steps import FileJob, FileOutcome
 from leafnb.render.api import RenderingAPI
 from leafnb.resources import Batch, File, Resource, ResourceList, StatusMap
 from leafnb.standard.points import PointSet
@@ -40,6 +41,12 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
     path : str or Path
         Folder of the workspace (created if missing). Several Workspace objects, in one
         or several processes, may open the same folder.
+    executor : optional
+        Where per-file conversions run (see :mod:`leafnb.pipeline.executors`): None
+        (default) — local worker processes, ``os.cpu_count()`` of them, 1-file batches
+        in-process; an int — that many worker processes; ``"inline"`` — in this
+        process; a ``dask.distributed.Client`` or a scheduler address — a Dask cluster;
+        or any ``concurrent.futures.Executor``. Results are the same on every executor.
 
     Examples
     --------
@@ -49,8 +56,9 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
     []
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, executor: Any = None):
         self.path = Path(path).resolve()
+        self.executor = resolve_executor(executor)
         self.path.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(self.path / "catalog.sqlite")
         self.events = EventBus(self.catalog.record_event)
@@ -113,18 +121,24 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         self._threads = [t for t in self._threads if t.is_alive()]
 
     def _run_jobs(self, jobs: list[FileJob], progress: bool | None = None) -> Iterator[tuple[FileJob, FileOutcome]]:
+        """Convert *jobs* on the workspace's executor, yielding ``(job, outcome)`` as each completes.
+
+        Workers only write artifacts into ``files/<id>/``; the caller (this process)
+        records outcomes in the catalog, so progress and events stay here.
+        """
         bar = None
         if progress or (progress is None and len(jobs) > 1):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(jobs), desc="converting", unit="file", leave=False, disable=None if progress is None else False)
-        for job in jobs:
-            outcome = convert_file(job)
+        try:
+            for job, outcome in self.executor.run(jobs):
+                if bar is not None:
+                    bar.update(1)
+                yield job, outcome
+        finally:
             if bar is not None:
-                bar.update(1)
-            yield job, outcome
-        if bar is not None:
-            bar.close()
+                bar.close()
 
     def _batch_row(self, batch_id: str):
         rows = self.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))
@@ -210,6 +224,8 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             rawGeoparquet=str(raw_parquet) if raw_parquet.exists() else None, downloadRawGeoparquet=url(raw_parquet),
             standardGeoparquet=str(std_parquet) if std_parquet.exists() else None, downloadStandardGeoparquet=url(std_parquet),
             standardGeojson=str(std_geojson) if std_geojson.exists() else None, downloadStandardGeojson=url(std_geojson),
+            filteredGeoparquet=str(fdir / "filtered.parquet") if (fdir / "filtered.parquet").exists() else None,
+            downloadFilteredGeoparquet=url(fdir / "filtered.parquet"),
             summary=read_json(summary_path) if summary_path.exists() else None,
         )
         for key in ("providerMismatch", "outOfStandard", "sources"):

@@ -138,23 +138,7 @@ def summarize(points: PointSet, *, unit_system: str = "DEFAULT", geometry: str =
             if stat:
                 props[prop] = stat
     area_m2 = points.array("area") if points.has("area") else None
-    if area_m2 is not None:
-        area_unit = _AREA_UNIT[system]
-        props["totalArea"] = {"value": float(np.nansum(convert(area_m2, "m2", area_unit))), "unit": area_unit}
-    if points.has("distance"):
-        props["totalDistance"] = {"value": float(np.nansum(points.array("distance"))), "unit": points.units.get("distance", "m")}
-    for key, prop in _TOTALS.items():
-        if points.has(prop):
-            props[key] = {"value": float(np.nansum(points.array(prop))), "unit": points.units.get(prop)}
-    if area_m2 is not None:
-        if points.has("seedRate"):
-            total = _rate_total(points.array("seedRate"), area_m2, points.units["seedRate"])
-            if total:
-                props["totalPlanted"] = {"value": total[0], "unit": total[1]}
-        if points.has("appliedRate"):
-            total = _rate_total(points.array("appliedRate"), area_m2, points.units["appliedRate"])
-            if total:
-                props["totalApplied"] = {"value": total[0], "unit": total[1]}
+    props.update(totals(points, system))
     props["crop"] = _strings(points, "crop")
     if points.operation_type == OperationType.TILLAGE or points.has("tillType"):
         props["tillType"] = sorted({t for lst in table.column("tillType").to_pylist() for t in (lst or [])}) if points.has("tillType") else []
@@ -175,10 +159,36 @@ def summarize(points: PointSet, *, unit_system: str = "DEFAULT", geometry: str =
     if original_operation_data:
         props["originalOperationData"] = points.meta.get("original_operation_data") or {}
     props["recordCount"] = len(points)
-    reconciliation = reconcile(props, points.meta.get("machine_totals") or {})
+    reconciliation = reconcile(props, points.meta.get("machine_totals") or {}, points.meta.get("all_record_totals"))
     if reconciliation:
         props["machineTotals"] = reconciliation
     return {"type": "Feature", "geometry": coverage_geometry(points, geometry), "properties": props}
+
+
+def totals(points: PointSet, unit_system: UnitSystem | str = "DEFAULT") -> dict[str, dict[str, Any]]:
+    """The summary's total objects ``{value, unit}`` (totalArea, totalDistance, totalWetMass, ...).
+
+    ``totalArea`` is the sum of per-point areas; ``totalPlanted``/``totalApplied`` are
+    Σ rate × area in the rate's numerator unit (seeds/ac × ac -> seeds).
+    """
+    system = UnitSystem(unit_system)
+    out: dict[str, dict[str, Any]] = {}
+    area_m2 = points.array("area") if points.has("area") else None
+    if area_m2 is not None:
+        area_unit = _AREA_UNIT[system]
+        out["totalArea"] = {"value": float(np.nansum(convert(area_m2, "m2", area_unit))), "unit": area_unit}
+    if points.has("distance"):
+        out["totalDistance"] = {"value": float(np.nansum(points.array("distance"))), "unit": points.units.get("distance", "m")}
+    for key, prop in _TOTALS.items():
+        if points.has(prop):
+            out[key] = {"value": float(np.nansum(points.array(prop))), "unit": points.units.get(prop)}
+    if area_m2 is not None:
+        for key, prop in (("totalPlanted", "seedRate"), ("totalApplied", "appliedRate")):
+            if points.has(prop):
+                total = _rate_total(points.array(prop), area_m2, points.units[prop])
+                if total:
+                    out[key] = {"value": total[0], "unit": total[1]}
+    return out
 
 
 def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
@@ -251,25 +261,34 @@ def _products(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
     return out
 
 
-def reconcile(summary_props: dict[str, Any], machine_totals: dict[str, Any]) -> list[dict[str, Any]]:
-    """Compare totals the machine recorded with leafnb's own summary totals.
+def _in_unit(mine: Any, unit: str | None) -> float | None:
+    if not isinstance(mine, dict) or mine.get("value") is None or not unit or not mine.get("unit"):
+        return None
+    try:
+        return float(convert(np.array([mine["value"]]), mine["unit"], unit)[0])
+    except Exception:  # incompatible units: report without a comparison
+        return None
 
-    Returns ``[{key, value, unit, leafnbValue, relativeDifference}]`` for every machine
-    total whose key the summary also has (values converted to the machine's unit), and
-    the rest with ``leafnbValue: None``.
+
+def reconcile(summary_props: dict[str, Any], machine_totals: dict[str, Any],
+              all_record_totals: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Compare totals the machine recorded with leafnb's own totals.
+
+    Returns one row per machine total: ``{key, value, unit, leafnbValue,
+    relativeDifference, leafnbAllRecordsValue, allRecordsRelativeDifference}``.
+    ``leafnbValue`` is the summary's total (standard points, after cleanup);
+    ``leafnbAllRecordsValue`` is the total over every decoded record before cleanup —
+    the like-for-like check of the decoding, since the machine counts every record.
+    Values are converted to the machine's unit; ``None`` where leafnb has no such total.
     """
     rows = []
     for key, total in machine_totals.items():
-        row = {"key": key, "value": total.get("value"), "unit": total.get("unit"), "leafnbValue": None, "relativeDifference": None}
-        mine = summary_props.get(key)
-        if isinstance(mine, dict) and mine.get("value") is not None and total.get("unit") and mine.get("unit"):
-            try:
-                value = float(convert(np.array([mine["value"]]), mine["unit"], total["unit"])[0])
-            except Exception:  # incompatible units: report without a comparison
-                value = None
-            if value is not None:
-                row["leafnbValue"] = value
-                if total.get("value"):
-                    row["relativeDifference"] = (value - total["value"]) / total["value"]
+        unit, machine = total.get("unit"), total.get("value")
+        row = {"key": key, "value": machine, "unit": unit}
+        for name, source in (("leafnbValue", summary_props), ("leafnbAllRecordsValue", all_record_totals or {})):
+            value = _in_unit(source.get(key), unit)
+            diff = "relativeDifference" if name == "leafnbValue" else "allRecordsRelativeDifference"
+            row[name] = value
+            row[diff] = (value - machine) / machine if value is not None and machine else None
         rows.append(row)
     return rows

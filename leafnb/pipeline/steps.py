@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,11 @@ def convert_file(job: FileJob) -> FileOutcome:
         missing = missing_required(points, config)
         if missing and not config.get("outOfStandardOperations", True):
             raise MissingProperties(missing)
+        if points.meta.get("machine_totals"):
+            # the machine counts every record: keep all-record totals for the reconciliation
+            from leafnb.operations.summary import totals
+
+            points = replace(points, meta={**points.meta, "all_record_totals": totals(points, "METRIC")})
         points = points.filter(state["keep"])
         if len(points) == 0:
             raise NoPointsPassed()

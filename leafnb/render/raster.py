@@ -270,7 +270,8 @@ def rasterize(spec: GridSpec, x: np.ndarray, y: np.ndarray, values: dict[str, np
             sel = key == k
             gr_x, gr_y = divmod(k, MAX_RADIUS + 1)
             m = sel & finite
-            sums = _spread(np.bincount(idx[m], weights=v[m], minlength=size).reshape(shape2), gr_x, gr_y, round_shape)
+            # float64 even when the group is empty (bincount of nothing returns int64)
+            sums = _spread(np.bincount(idx[m], weights=v[m], minlength=size).astype(float, copy=False).reshape(shape2), gr_x, gr_y, round_shape)
             if m.sum() == sel.sum():  # no NaN in this group: counts shared between properties
                 if k not in shared_counts:
                     shared_counts[k] = _spread(_count(idx[sel], size).reshape(shape2), gr_x, gr_y, round_shape)
@@ -291,7 +292,7 @@ def rasterize(spec: GridSpec, x: np.ndarray, y: np.ndarray, values: dict[str, np
 
 def _count(idx: np.ndarray, size: int) -> np.ndarray:
     """Points per cell as float64 (no int64 -> float copy of the whole grid)."""
-    return np.bincount(idx, weights=np.ones(len(idx)), minlength=size)
+    return np.bincount(idx, weights=np.ones(len(idx)), minlength=size).astype(float, copy=False)
 
 
 def _rasterize_cells(spec: GridSpec, idx: np.ndarray, inside: np.ndarray, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -227,12 +227,18 @@ def to_unit_system(points: PointSet, system: UnitSystem | str) -> PointSet:
     """
     system = UnitSystem(system)
     family = unit_family(points.source_units)
+    sibling: dict[str | None, str] = {}
+    for prop, unit in points.source_units.items():
+        if prop in PROPERTIES and prop != "area":
+            sibling.setdefault(PROPERTIES[prop][1], unit)
     for prop, unit in list(points.units.items()):
         if prop not in points.table.column_names or prop == "area":
             continue
         dim = PROPERTIES[prop][1]
         if system is UnitSystem.DEFAULT:
-            source = points.source_units.get(prop)
+            # the source's own unit; for a derived value, the unit of a source value of the
+            # same kind (dryMass follows wetMass), else the source's unit family
+            source = points.source_units.get(prop) or sibling.get(dim)
             target = leaf_unit(source) if source else target_unit(dim, unit, family)
         else:
             target = target_unit(dim, unit, system)

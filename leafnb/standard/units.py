@@ -170,6 +170,9 @@ _LEAF_SPELLING: dict[str, str] = {
     "pound / second": "lb/s",
     "second": "s",
     "liter / hour": "L/hr",
+    "milliliter": "mL",
+    "gram": "g",
+    "millimeter / second": "mm/s",
     "gallon / hour": "gal/hr",
     "kilogram / second": "kg/s",
 }

@@ -1,0 +1,445 @@
+"""Where per-file conversions run: in-process, local worker processes, or a Dask cluster.
+
+:func:`resolve_executor` turns the ``executor`` argument of :class:`leafnb.Workspace`
+into a *runner*: an object whose ``run(jobs)`` yields ``(job, outcome)`` pairs **as
+they complete**. Runners only call :func:`leafnb.pipeline.steps.convert_file` (a pure
+function of a :class:`FileJob`); workers write artifacts into their own
+``files/<id>/`` folder and never touch the catalog — the parent process records every
+outcome, so progress bars, events and SQLite writes stay in one process.
+
+``executor=`` accepts
+
+- ``None`` / ``"processes"`` — a local :class:`ProcessPoolRunner` with
+  ``os.cpu_count()`` spawned workers (shared by every Workspace of the process, started
+  on the first batch with at least 2 files; 1-file batches run in-process);
+- an ``int`` *n* — *n* local worker processes (``1`` or ``0``: in-process);
+- ``"inline"`` — everything in the calling process (debugging, tiny batches);
+- a ``dask.distributed.Client`` or a scheduler address (``"tcp://host:8786"``) — a
+  :class:`DaskRunner` (workers must import the same leafnb and see the workspace folder
+  at the same path, e.g. a shared file system);
+- any :class:`concurrent.futures.Executor` (used as is, never shut down by leafnb);
+- any object with a ``run(jobs)`` method (a custom runner).
+
+A worker that dies (segfault in a native library, out-of-memory kill, ``os._exit``)
+fails only the file it was converting: its outcome is ``failed`` with an
+``internal error: WorkerCrashed: ...`` step message; the rest of the batch goes on.
+
+Dask is imported only when a Dask executor is used.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import os
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from leafnb.keys import FILE_STEPS, StepStatus
+from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult, convert_file
+
+__all__ = [
+    "DaskRunner",
+    "ExecutorRunner",
+    "InlineRunner",
+    "ProcessPoolRunner",
+    "crash_outcome",
+    "resolve_executor",
+]
+
+log = logging.getLogger(__name__)
+
+ConvertFn = Callable[[FileJob], FileOutcome]
+Pair = tuple[FileJob, FileOutcome]
+
+#: marker a worker writes into the job's folder while it converts (crash forensics)
+RUNNING_MARKER = ".converting"
+
+_DASK_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
+
+
+# ----------------------------------------------------------------------------- outcomes
+def crash_outcome(job: FileJob, error: BaseException | str) -> FileOutcome:
+    """The outcome of a file whose conversion never returned (worker died or task errored).
+
+    ``originalFile`` is processed when the original exists; the step after the last one
+    whose artifact is on disk is ``failed`` with ``internal error: ...``; later steps are
+    ``skipped``.
+    """
+    if isinstance(error, BaseException):
+        message = f"internal error: {type(error).__name__}: {error}"
+    else:
+        message = f"internal error: {error}"
+    out = Path(job.out_dir)
+    done = 0
+    if Path(job.path).exists():
+        done = 1
+        if (out / "raw.parquet").exists():
+            done = 2
+    steps = [StepResult(s.value, StepStatus.PROCESSED.value, "ok") for s in FILE_STEPS[:done]]
+    steps.append(StepResult(FILE_STEPS[done].value, StepStatus.FAILED.value, message))
+    steps += [StepResult(s.value, StepStatus.SKIPPED.value, "skipped") for s in FILE_STEPS[done + 1:]]
+    return FileOutcome(steps=steps)
+
+
+def _call(fn: ConvertFn, job: FileJob) -> FileOutcome:
+    """Run *fn* in this process; an escaping exception becomes the file's failure."""
+    try:
+        return fn(job)
+    except Exception as exc:  # convert_file catches per step; this is the last net
+        log.error("conversion of %s raised:\n%s", job.file_id, traceback.format_exc())
+        return crash_outcome(job, exc)
+
+
+def _marked_call(fn: ConvertFn, job: FileJob) -> FileOutcome:
+    """Worker-side wrapper: write a marker into the job folder while converting."""
+    marker = Path(job.out_dir) / RUNNING_MARKER
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(str(os.getpid()))
+    except OSError:
+        marker = None
+    try:
+        return fn(job)
+    finally:
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+
+
+def _was_running(job: FileJob) -> bool:
+    return (Path(job.out_dir) / RUNNING_MARKER).exists()
+
+
+def _clear_marker(job: FileJob) -> None:
+    (Path(job.out_dir) / RUNNING_MARKER).unlink(missing_ok=True)
+
+
+def _input_bytes(jobs: Sequence[FileJob], stop: int) -> int:
+    """Approximate input size of *jobs* (main file + same-stem sidecars, ISOXML .bin files)."""
+    total = 0
+    for job in jobs:
+        path = Path(job.path)
+        try:
+            if path.suffix.lower() == ".xml":
+                total += sum(p.stat().st_size for p in path.parent.iterdir() if p.suffix.lower() in (".bin", ".xml"))
+            else:
+                stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+                total += sum(p.stat().st_size for p in path.parent.glob(f"{stem}.*"))
+        except OSError:
+            continue
+        if total >= stop:
+            break
+    return total
+
+
+# ----------------------------------------------------------------------------- runners
+class InlineRunner:
+    """Convert files one after another in the calling process."""
+
+    workers = 1
+
+    def __init__(self, fn: ConvertFn | None = None):
+        self.fn = fn
+
+    def run(self, jobs: Sequence[FileJob], fn: ConvertFn | None = None) -> Iterator[Pair]:
+        fn = fn or self.fn or convert_file
+        for job in jobs:
+            yield job, _call(fn, job)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __repr__(self) -> str:
+        return "InlineRunner()"
+
+
+def _drain(futures: dict[Future, FileJob]) -> Iterator[tuple[FileJob, Future]]:
+    """Yield (job, future) as futures complete; cancel the rest if the consumer stops."""
+    try:
+        for fut in as_completed(futures):
+            yield futures[fut], fut
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+class ExecutorRunner:
+    """Run conversions on a user-supplied :class:`concurrent.futures.Executor` (not owned)."""
+
+    def __init__(self, executor: Executor, fn: ConvertFn | None = None):
+        self.executor = executor
+        self.fn = fn
+        self.workers = getattr(executor, "_max_workers", None) or 1
+
+    def run(self, jobs: Sequence[FileJob], fn: ConvertFn | None = None) -> Iterator[Pair]:
+        fn = fn or self.fn or convert_file
+        futures = {self.executor.submit(_call, fn, job): job for job in jobs}
+        for job, fut in _drain(futures):
+            try:
+                yield job, fut.result()
+            except Exception as exc:
+                yield job, crash_outcome(job, exc)
+
+    def close(self) -> None:
+        """The executor belongs to the caller: nothing to do."""
+
+    def __repr__(self) -> str:
+        return f"ExecutorRunner({self.executor!r})"
+
+
+class ProcessPoolRunner:
+    """Local worker processes (``spawn`` start method: safe with threads and Jupyter).
+
+    Parameters
+    ----------
+    max_workers : int, optional
+        Worker processes (default ``os.cpu_count()``).
+    min_jobs : int
+        Batches with fewer jobs run in-process (no pool start-up cost). Default 2.
+    min_bytes : int
+        While the pool is not started yet, batches whose input files total fewer bytes
+        run in-process: starting workers (spawn + imports, 2-5 s) costs more than
+        converting a few MB. Default 32 MB; 0 always uses the pool.
+    mp_context : str
+        Multiprocessing start method, ``"spawn"`` (default) or ``"forkserver"``.
+    fn : callable, optional
+        The per-file function (default :func:`convert_file`; tests substitute it).
+
+    The pool starts on first use and is reused by later batches; :meth:`close` (or
+    interpreter exit) shuts it down. Scripts that convert batches at import time need the
+    usual ``if __name__ == "__main__":`` guard, as with any ``spawn`` multiprocessing.
+
+    When a worker dies, :class:`~concurrent.futures.ProcessPoolExecutor` breaks and every
+    unfinished job of the pool comes back as ``BrokenProcessPool``. Jobs that were
+    converting at that moment (they left a marker in their folder) are re-run one at a
+    time in a fresh single-worker process, so the culprit is identified and fails alone;
+    jobs that had not started are resubmitted to a new pool.
+    """
+
+    def __init__(self, max_workers: int | None = None, *, min_jobs: int = 2, min_bytes: int = 32 * 2**20,
+                 mp_context: str = "spawn", fn: ConvertFn | None = None):
+        self.workers = max(1, int(max_workers or os.cpu_count() or 1))
+        self.min_jobs = min_jobs
+        self.min_bytes = min_bytes
+        self.mp_context = mp_context
+        self.fn = fn
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    def __repr__(self) -> str:
+        return f"ProcessPoolRunner(max_workers={self.workers}, mp_context={self.mp_context!r})"
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.mp_context))
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._new_pool(self.workers)
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Shut the worker processes down (a later batch starts a new pool)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, jobs: Sequence[FileJob], fn: ConvertFn | None = None) -> Iterator[Pair]:
+        fn = fn or self.fn or convert_file
+        jobs = list(jobs)
+        small = self._pool is None and self.min_bytes > 0 and _input_bytes(jobs, self.min_bytes) < self.min_bytes
+        if len(jobs) < self.min_jobs or self.workers <= 1 or small:
+            yield from InlineRunner(fn).run(jobs)
+            return
+        pending = jobs
+        while pending:
+            for job in pending:
+                _clear_marker(job)
+            pool = self._get_pool()
+            futures = {}
+            unresolved: list[FileJob] = []
+            try:
+                for job in pending:
+                    futures[pool.submit(_marked_call, fn, job)] = job
+            except (BrokenProcessPool, RuntimeError):
+                submitted = set(futures.values())
+                unresolved += [j for j in pending if j not in submitted]
+            for job, fut in _drain(futures):
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    unresolved.append(job)
+                    continue
+                except Exception as exc:  # e.g. the job or outcome failed to pickle
+                    outcome = crash_outcome(job, exc)
+                yield job, outcome
+            if not unresolved:
+                return
+            self._discard(pool)
+            suspects = [j for j in unresolved if _was_running(j)]
+            if not suspects:  # the pool broke before anything ran: do not loop forever
+                suspects = unresolved
+            log.warning("a leafnb worker process died; re-running %d file(s) in isolation", len(suspects))
+            for job in suspects:
+                yield job, self._isolated(fn, job)
+            pending = [j for j in unresolved if j not in suspects]
+
+    def _isolated(self, fn: ConvertFn, job: FileJob) -> FileOutcome:
+        """Convert one job alone in a fresh process; if that process dies too, the job failed."""
+        _clear_marker(job)
+        pool = self._new_pool(1)
+        try:
+            return pool.submit(_marked_call, fn, job).result()
+        except BrokenProcessPool:
+            _clear_marker(job)
+            return crash_outcome(job, "WorkerCrashed: the worker process converting this file died "
+                                      "(out of memory, or a crash in a native library)")
+        except Exception as exc:
+            return crash_outcome(job, exc)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+class DaskRunner:
+    """Run conversions on a Dask cluster (``dask.distributed``).
+
+    Parameters
+    ----------
+    client : distributed.Client or str
+        A client, or a scheduler address (a client is then created on first use and
+        closed by :meth:`close`).
+
+    Each file is one task (``pure=False``; the key names the file). Results come back as
+    they complete. A task whose worker keeps dying ends as ``KilledWorker`` after the
+    scheduler's ``distributed.scheduler.allowed-failures`` retries and fails only that
+    file. Workers must import the same leafnb version and see the workspace folder at the
+    same path.
+    """
+
+    def __init__(self, client: Any, fn: ConvertFn | None = None):
+        self._address = client if isinstance(client, str) else None
+        self._client = None if isinstance(client, str) else client
+        self._owned = isinstance(client, str)
+        self.fn = fn
+
+    @property
+    def client(self):
+        """The ``distributed.Client`` (created from the address on first use)."""
+        if self._client is None:
+            from distributed import Client
+
+            self._client = Client(self._address)
+        return self._client
+
+    @property
+    def workers(self) -> int:
+        try:
+            return sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()) or 1
+        except Exception:
+            return 1
+
+    def __repr__(self) -> str:
+        return f"DaskRunner({self._address or self._client!r})"
+
+    def run(self, jobs: Sequence[FileJob], fn: ConvertFn | None = None) -> Iterator[Pair]:
+        from distributed import as_completed as dask_completed
+
+        fn = fn or self.fn or convert_file
+        jobs = list(jobs)
+        if not jobs:
+            return
+        client = self.client
+        tag = uuid.uuid4().hex[:8]
+        keys = [f"leafnb-convert-{job.file_id}-{tag}" for job in jobs]
+        futures = client.map(_call, [fn] * len(jobs), jobs, key=keys, pure=False)
+        by_key = {f.key: job for f, job in zip(futures, jobs, strict=True)}
+        try:
+            for fut in dask_completed(futures):
+                job = by_key[fut.key]
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # KilledWorker, CancelledError, ...
+                    outcome = crash_outcome(job, exc)
+                fut.release()
+                yield job, outcome
+        finally:
+            for fut in futures:
+                if not fut.done():
+                    fut.cancel()
+
+    def close(self) -> None:
+        """Close the client if leafnb created it from an address."""
+        if self._owned and self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+# ----------------------------------------------------------------------------- resolution
+_DEFAULT: ProcessPoolRunner | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_runner() -> ProcessPoolRunner:
+    """The process-wide pool (``os.cpu_count()`` workers) shared by Workspaces by default."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = ProcessPoolRunner()
+        return _DEFAULT
+
+
+def _is_dask_client(obj: Any) -> bool:
+    mod = type(obj).__module__ or ""
+    return mod.split(".")[0] == "distributed" and hasattr(obj, "submit") and hasattr(obj, "scheduler_info")
+
+
+def resolve_executor(spec: Any = None):
+    """Return the runner for a Workspace ``executor`` argument (see module docstring).
+
+    The environment variable ``LEAFNB_EXECUTOR`` (``inline``, ``processes``, a worker
+    count or a scheduler address) gives the default when *spec* is None.
+    """
+    if spec is None:
+        spec = os.environ.get("LEAFNB_EXECUTOR") or None
+        if spec is not None and spec.strip().isdigit():
+            spec = int(spec)
+    if spec is None or spec in ("processes", "process", "auto", "local"):
+        return default_runner()
+    if isinstance(spec, bool):
+        raise TypeError("executor must be None, an int, a name, a Client or an Executor, not a bool")
+    if isinstance(spec, int):
+        return InlineRunner() if spec <= 1 else ProcessPoolRunner(spec)
+    if isinstance(spec, str):
+        if spec in ("inline", "sync", "serial", "synchronous"):
+            return InlineRunner()
+        if spec.startswith(_DASK_SCHEMES) or ":" in spec:
+            return DaskRunner(spec)
+        raise ValueError(f"unknown executor {spec!r}: use 'processes', 'inline', a worker count, "
+                         "a dask scheduler address or a distributed.Client")
+    if _is_dask_client(spec):
+        return DaskRunner(spec)
+    if isinstance(spec, Executor):
+        return ExecutorRunner(spec)
+    if hasattr(spec, "run") and callable(spec.run):
+        return spec
+    raise TypeError(f"cannot run conversions on {spec!r}")
+
+
+def run_jobs(jobs: Iterable[FileJob], executor: Any = None) -> Iterator[Pair]:
+    """Convert *jobs* on *executor* (anything :func:`resolve_executor` accepts), yielding as they complete."""
+    yield from resolve_executor(executor).run(list(jobs))

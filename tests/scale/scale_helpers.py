@@ -1,0 +1,21 @@
+"""Module-level functions for worker processes (importable by spawned children)."""
+
+from __future__ import annotations
+
+import os
+
+from leafnb.pipeline.steps import FileJob, FileOutcome, convert_file
+
+
+def crash_on_marker(job: FileJob) -> FileOutcome:
+    """convert_file, except that a file whose name contains 'crash' kills its worker process."""
+    if "crash" in os.path.basename(job.path):
+        os._exit(13)
+    return convert_file(job)
+
+
+def raise_on_marker(job: FileJob) -> FileOutcome:
+    """convert_file, except that a file whose name contains 'crash' raises outside any step."""
+    if "crash" in os.path.basename(job.path):
+        raise MemoryError("simulated")
+    return convert_file(job)

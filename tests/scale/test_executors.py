@@ -1,0 +1,137 @@
+"""Batch conversion on every executor gives the same results; a dying worker fails one file."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from scale_helpers import crash_on_marker, raise_on_marker
+
+from leafnb import Workspace
+from leafnb.pipeline.executors import (
+    DaskRunner,
+    ExecutorRunner,
+    InlineRunner,
+    ProcessPoolRunner,
+    resolve_executor,
+)
+
+
+def _results(ws: Workspace, batch: dict) -> dict[str, tuple]:
+    """fileName -> (status, step statuses, recordCount, summary properties)."""
+    out = {}
+    for fid in batch["leafFiles"]:
+        f = ws.get_file(fid)
+        steps = tuple((k, v["status"], v["message"]) for k, v in ws.get_file_status(fid).items())
+        props = (f["summary"] or {}).get("properties")
+        geom = (f["summary"] or {}).get("geometry")
+        out[f["fileName"]] = (f["status"], steps, f["recordCount"], props, geom)
+    return out
+
+
+@pytest.fixture(scope="module")
+def inline_results(season_zip, tmp_path_factory):
+    ws = Workspace(tmp_path_factory.mktemp("inline"), executor="inline")
+    batch = ws.upload_batch(season_zip, "grower-1", progress=False)
+    assert batch["status"] == "PROCESSED"
+    return _results(ws, batch)
+
+
+def test_resolve_executor():
+    assert isinstance(resolve_executor("inline"), InlineRunner)
+    assert isinstance(resolve_executor(1), InlineRunner)
+    assert isinstance(resolve_executor(None), ProcessPoolRunner)
+    assert resolve_executor(None) is resolve_executor("processes")  # one shared default pool
+    assert resolve_executor(3).workers == 3
+    assert isinstance(resolve_executor("tcp://127.0.0.1:8786"), DaskRunner)
+    with ThreadPoolExecutor(2) as pool:
+        assert isinstance(resolve_executor(pool), ExecutorRunner)
+    runner = InlineRunner()
+    assert resolve_executor(runner) is runner
+    with pytest.raises(ValueError):
+        resolve_executor("bogus")
+    with pytest.raises(TypeError):
+        resolve_executor(True)
+
+
+def test_processes_match_inline(season_zip, inline_results, tmp_path):
+    runner = ProcessPoolRunner(2, min_bytes=0)
+    try:
+        ws = Workspace(tmp_path / "ws", executor=runner)
+        batch = ws.upload_batch(season_zip, "grower-1", progress=False)
+        assert batch["status"] == "PROCESSED" and len(batch["leafFiles"]) == 12
+        assert _results(ws, batch) == inline_results
+        assert all(r[0] == "processed" for r in inline_results.values())
+        # the catalog was written by this process only; workers left no markers behind
+        assert not list((tmp_path / "ws" / "files").rglob(".converting"))
+    finally:
+        runner.close()
+
+
+def test_user_thread_pool_matches_inline(season_zip, inline_results, tmp_path):
+    with ThreadPoolExecutor(2) as pool:
+        ws = Workspace(tmp_path / "ws", executor=pool)
+        batch = ws.upload_batch(season_zip, "grower-1", progress=False)
+    assert _results(ws, batch) == inline_results
+
+
+def test_progress_bar_counts_completions(season_zip, tmp_path, capsys):
+    runner = ProcessPoolRunner(2, min_bytes=0)
+    try:
+        ws = Workspace(tmp_path / "ws", executor=runner)
+        ws.upload_batch(season_zip, "grower-1", progress=True)
+    finally:
+        runner.close()
+    err = capsys.readouterr().err
+    assert "converting" in err and ("11/12" in err or "12/12" in err)
+
+
+def _zip_with_crash(season_zip, tmp_path):
+    """The season plus a copy of one CSV named so that the test worker function crashes on it."""
+    target = tmp_path / "with_crash.zip"
+    shutil.copyfile(season_zip, target)
+    with zipfile.ZipFile(season_zip) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".csv"))
+        data = zf.read(name)
+    with zipfile.ZipFile(target, "a") as zf:
+        zf.writestr("crash/crash_me.csv", data)
+    return target
+
+
+@pytest.mark.parametrize("fn", [crash_on_marker, raise_on_marker], ids=["worker-dies", "escaping-exception"])
+def test_worker_crash_fails_only_that_file(season_zip, inline_results, tmp_path, fn):
+    upload = _zip_with_crash(season_zip, tmp_path)
+    runner = ProcessPoolRunner(2, min_bytes=0, fn=fn)
+    try:
+        ws = Workspace(tmp_path / "ws", executor=runner)
+        batch = ws.upload_batch(upload, "grower-1", progress=False)
+    finally:
+        runner.close()
+    assert batch["status"] == "PROCESSED" and len(batch["leafFiles"]) == 13
+    results = _results(ws, batch)
+    crashed = results.pop("crash/crash_me.csv")
+    assert results == inline_results  # every other file converted exactly as in-process
+    assert crashed[0] == "failed"
+    failed = [s for s in crashed[1] if s[1] == "failed"]
+    assert len(failed) == 1 and failed[0][2].startswith("internal error: ")
+    expected = "WorkerCrashed" if fn is crash_on_marker else "MemoryError: simulated"
+    assert expected in failed[0][2]
+    status = ws.get_batch_status(batch["id"])
+    assert len(status["converted"]["leafFiles"]) == 12
+
+
+@pytest.mark.slow  # ~40 s: cluster start-up + worker imports
+def test_dask_local_cluster_matches_inline(season_zip, inline_results, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        ws = Workspace(tmp_path / "ws", executor=client)
+        batch = ws.upload_batch(season_zip, "grower-1", progress=False)
+        assert _results(ws, batch) == inline_results
+        # a scheduler address works too (leafnb owns and closes that client)
+        ws2 = Workspace(tmp_path / "ws2", executor=cluster.scheduler_address)
+        batch2 = ws2.upload_batch(season_zip, "grower-1", progress=False)
+        assert _results(ws2, batch2) == inline_results
+        ws2.executor.close()
