@@ -228,7 +228,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             downloadFilteredGeoparquet=url(fdir / "filtered.parquet"),
             summary=read_json(summary_path) if summary_path.exists() else None,
         )
-        for key in ("providerMismatch", "outOfStandard", "sources"):
+        for key in ("providerMismatch", "outOfStandard", "sources", "machineTotals"):
             if doc.get(key):
                 out[key] = doc[key]
         return out

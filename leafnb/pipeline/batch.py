@@ -112,7 +112,7 @@ def _record_outcome(ws: Workspace, job: FileJob, outcome: FileOutcome, leaf_user
     with ws.catalog.transaction() as conn:
         row = conn.execute("SELECT doc, provider, file_format FROM files WHERE id=?", (job.file_id,)).fetchone()
         doc = ws.catalog.loads(row["doc"])
-        for key in ("recordCount", "skippedRecords", "cleanup", "cleaning", "outOfStandard", "partfields", "operators"):
+        for key in ("recordCount", "skippedRecords", "cleanup", "cleaning", "outOfStandard", "partfields", "operators", "machineTotals"):
             if key in facts:
                 doc[key] = facts[key]
         doc["message"] = outcome.message

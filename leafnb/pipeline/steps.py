@@ -136,9 +136,9 @@ def convert_file(job: FileJob) -> FileOutcome:
         for key in ("provider", "file_format"):
             if meta.get(key):
                 outcome.facts[key] = meta[key]
-        for key in ("partfields", "operators"):
+        for key, fact in (("partfields", "partfields"), ("operators", "operators"), ("machine_totals", "machineTotals")):
             if meta.get(key):
-                outcome.facts[key] = meta[key]
+                outcome.facts[fact] = meta[key]
         write_geoparquet(out / "raw.parquet", raw.table)
         state["raw"] = raw
         notes = list(raw.issues) + [str(w.message) for w in caught]
