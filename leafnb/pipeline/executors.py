@@ -33,6 +33,7 @@ import atexit
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import traceback
 import uuid
@@ -119,6 +120,17 @@ def _was_running(job: FileJob) -> bool:
 
 def _clear_marker(job: FileJob) -> None:
     (Path(job.out_dir) / RUNNING_MARKER).unlink(missing_ok=True)
+
+
+def _spawn_safe() -> bool:
+    """False when spawned workers could not re-import ``__main__`` (a script read from stdin).
+
+    ``spawn`` re-runs the parent's main module by path in each worker; ``python - < x.py``
+    has ``__file__ == "<stdin>"``, which would crash every worker, so such runs stay inline.
+    Notebooks and ``python -c`` have no ``__file__`` and are fine.
+    """
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return path is None or os.path.isfile(path)
 
 
 def _input_bytes(jobs: Sequence[FileJob], stop: int) -> int:
@@ -263,7 +275,7 @@ class ProcessPoolRunner:
         fn = fn or self.fn or convert_file
         jobs = list(jobs)
         small = self._pool is None and self.min_bytes > 0 and _input_bytes(jobs, self.min_bytes) < self.min_bytes
-        if len(jobs) < self.min_jobs or self.workers <= 1 or small:
+        if len(jobs) < self.min_jobs or self.workers <= 1 or small or not _spawn_safe():
             yield from InlineRunner(fn).run(jobs)
             return
         pending = jobs
@@ -277,8 +289,8 @@ class ProcessPoolRunner:
                 for job in pending:
                     futures[pool.submit(_marked_call, fn, job)] = job
             except (BrokenProcessPool, RuntimeError):
-                submitted = set(futures.values())
-                unresolved += [j for j in pending if j not in submitted]
+                submitted = {id(j) for j in futures.values()}  # FileJob holds a dict: not hashable
+                unresolved += [j for j in pending if id(j) not in submitted]
             for job, fut in _drain(futures):
                 try:
                     outcome = fut.result()
