@@ -203,9 +203,6 @@ class Track:
     x: np.ndarray
     y: np.ndarray
     t: np.ndarray
-    heading: np.ndarray
-    passes: np.ndarray
-    segments: np.ndarray
     values: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     modified: set[str] = field(default_factory=set)
@@ -226,6 +223,34 @@ class Track:
         order = np.argsort(t, kind="stable")
         t = t[order]
         x, y, _ = local_xy(lon[order], lat[order])
+        return cls(points, order, x, y, t)
+
+    # Heading and passes cost more than simple rules need (the ``leaf`` profile uses
+    # neither), so they are built on first use.
+    @property
+    def heading(self) -> np.ndarray:
+        """Heading in degrees per point (the column where present, else from positions)."""
+        if "heading" not in self._cache:
+            self._build_heading_and_passes()
+        return self._cache["heading"]
+
+    @property
+    def passes(self) -> np.ndarray:
+        """Pass id per point (see :func:`detect_passes`)."""
+        if "passes" not in self._cache:
+            self._build_heading_and_passes()
+        return self._cache["passes"]
+
+    @property
+    def segments(self) -> np.ndarray:
+        """Continuous-logging segment id per point."""
+        if "segments" not in self._cache:
+            self._build_heading_and_passes()
+        return self._cache["segments"]
+
+    def _build_heading_and_passes(self) -> None:
+        points, order, x, y, t = self.points, self.order, self.x, self.y, self.t
+        n = len(order)
         dx, dy = np.diff(x, prepend=np.nan), np.diff(y, prepend=np.nan)
         derived = (np.degrees(np.arctan2(dx, dy)) + 360.0) % 360.0
         derived = np.where(np.hypot(dx, dy) > 0, derived, np.nan)
@@ -247,7 +272,7 @@ class Track:
             breaks = np.zeros(n, dtype=bool)
             breaks[1:] = rec[1:] != rec[:-1]
         passes, segments = detect_passes(x, y, t, np.nan_to_num(heading), breaks=breaks)
-        return cls(points, order, x, y, t, heading, passes, segments)
+        self._cache.update(heading=heading, passes=passes, segments=segments)
 
     def __len__(self) -> int:
         return len(self.order)
