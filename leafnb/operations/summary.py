@@ -12,7 +12,13 @@ from pyproj import CRS, Transformer
 
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
-from leafnb.standard.units import UnitSystem, convert, get_registry, leaf_unit, parse_unit
+from leafnb.standard.units import (
+    UnitSystem,
+    convert,
+    get_registry,
+    leaf_unit,
+    parse_unit,
+)
 
 __all__ = ["STAT_PROPERTIES", "coverage_geometry", "summarize", "units_map"]
 

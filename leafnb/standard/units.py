@@ -19,10 +19,10 @@ __all__ = [
     "conversion_factor",
     "convert",
     "dimension_of",
+    "get_registry",
     "leaf_unit",
     "parse_unit",
     "target_unit",
-    "get_registry",
 ]
 
 

@@ -104,3 +104,22 @@ class Panel(t.HasTraits):
 
     def _has(self, method: str) -> bool:
         return hasattr(self.workspace, method)
+
+
+class ResourcePanel(Panel):
+    """A panel showing one file or one field operation (``file_id`` / ``operation_id`` traits)."""
+
+    @classmethod
+    def from_file(cls, workspace: Workspace, file_id: str, **kwargs: Any):
+        """The panel for one file."""
+        return cls(workspace, file_id=file_id, **kwargs)
+
+    @classmethod
+    def from_operation(cls, workspace: Workspace, operation_id: str, **kwargs: Any):
+        """The panel for one field operation."""
+        return cls(workspace, operation_id=operation_id, **kwargs)
+
+    @property
+    def resource_id(self) -> str:
+        """The operation id when set, else the file id."""
+        return self.operation_id or self.file_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import builtins
 import html
 import math
 from pathlib import Path
@@ -22,7 +21,7 @@ from leafnb.report import (
     legend_ranges,
     numeric_properties,
 )
-from leafnb.widgets._base import Panel, not_available
+from leafnb.widgets._base import ResourcePanel, not_available
 from leafnb.workspace import Workspace
 
 __all__ = ["MAX_POINTS", "MapPanel"]
@@ -65,7 +64,7 @@ def _view(lon: np.ndarray, lat: np.ndarray, px: int = 700) -> tuple[tuple[float,
     return (float((lo_y + hi_y) / 2), float((lo_x + hi_x) / 2)), zoom
 
 
-class MapPanel(w.VBox, Panel):
+class MapPanel(w.VBox, ResourcePanel):
     """Points of a file or operation on an ipyleaflet map, coloured like imagesV2.
 
     Up to :attr:`max_points` points are drawn as one GeoJSON layer whose per-feature
@@ -176,21 +175,6 @@ class MapPanel(w.VBox, Panel):
         finally:
             self._suspend = False
         self._call(self.redraw)
-
-    @classmethod
-    def from_file(cls, workspace: Workspace, file_id: str, **kwargs: Any) -> MapPanel:
-        """A map of one file's points."""
-        return cls(workspace, file_id=file_id, **kwargs)
-
-    @classmethod
-    def from_operation(cls, workspace: Workspace, operation_id: str, **kwargs: Any) -> MapPanel:
-        """A map of one field operation's points."""
-        return cls(workspace, operation_id=operation_id, **kwargs)
-
-    @builtins.property
-    def resource_id(self) -> str:
-        """The operation id when set, else the file id."""
-        return self.operation_id or self.file_id
 
     # ------------------------------------------------------------------ drawing
     def _set_layer(self, attr: str, layer: L.Layer | None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import html
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from leafnb.report import (
     numeric_properties,
     summary_html,
 )
-from leafnb.widgets._base import Panel, not_available
+from leafnb.widgets._base import ResourcePanel, not_available
 from leafnb.workspace import Workspace
 
 __all__ = ["SummaryPanel"]
@@ -29,7 +28,7 @@ _BUTTONS = (("csv", "CSV", "table"), ("geojson", "GeoJSON", "map-marker"), ("geo
             ("geotiff", "GeoTIFF", "image"), ("html", "HTML report", "file-code-o"))
 
 
-class SummaryPanel(w.VBox, Panel):
+class SummaryPanel(w.VBox, ResourcePanel):
     """Summary of a file or operation: totals, averages with units, varieties, products, machinery,
     cleaning report and machine-total reconciliation; a histogram; exports.
 
@@ -98,21 +97,6 @@ class SummaryPanel(w.VBox, Panel):
         finally:
             self._suspend = False
         self._call(self.refresh)
-
-    @classmethod
-    def from_file(cls, workspace: Workspace, file_id: str, **kwargs: Any) -> SummaryPanel:
-        """A summary of one file."""
-        return cls(workspace, file_id=file_id, **kwargs)
-
-    @classmethod
-    def from_operation(cls, workspace: Workspace, operation_id: str, **kwargs: Any) -> SummaryPanel:
-        """A summary of one field operation."""
-        return cls(workspace, operation_id=operation_id, **kwargs)
-
-    @builtins.property
-    def resource_id(self) -> str:
-        """The operation id when set, else the file id."""
-        return self.operation_id or self.file_id
 
     def export(self, kind: str) -> Path | None:
         """Export the shown resource (``csv``, ``geojson``, ``geoparquet``, ``geotiff``, ``html``); show the path."""
