@@ -2,8 +2,11 @@
 
 Generates a multi-million-record time log with leafnb's writer (temp dir), then times
 
-* leafnb: ``decode_tlg`` (framing, gather, per-DLV split) + forward-filled float64
-  columns for every DLV (what the reader puts in the table);
+* leafnb (C kernel): ``decode_tlg`` with the optional C extension
+  (``leafnb.formats.isoxml._tlgkernel``: framing + scatter in C) + forward-filled
+  float64 columns for every DLV (what the reader puts in the table); skipped when the
+  extension is not built;
+* leafnb (numpy): the same with the numpy fallback (``kernel=False``);
 * isoxml-js: ``ExtendedTimeLog.parseBinaryFile()`` on the same files (node, same run;
   skipped when node or tests/oracle/node_modules/isoxml is missing);
 * numpy.fromfile: reading the same bytes as uint8 (the I/O floor).
@@ -25,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from leafnb.formats.isoxml import tlg as tlg_mod
 from leafnb.formats.isoxml.ddi import ddi_entry
-from leafnb.formats.isoxml.tlg import decode_tlg, parse_tlg_header
+from leafnb.formats.isoxml.tlg import decode_tlg, kernel_available, parse_tlg_header
 from leafnb.formats.isoxml.writer import DlvSpec, TimeLogSpec, write_tlg
 
 ORACLE = Path(__file__).resolve().parents[1] / "tests" / "oracle"
@@ -89,16 +93,38 @@ def main(argv=None) -> int:
         header = parse_tlg_header(xml)
         scales = [ddi_entry(d.ddi).resolution for d in header.dlvs]
 
-        def leafnb_decode():
-            log = decode_tlg(binp, header)
-            cols = [log.filled(i, s) for i, s in enumerate(scales)]
+        def leafnb_decode(kernel: bool):
+            log = decode_tlg(binp, header, kernel=kernel)
+            assert log.decoder == ("kernel" if kernel else "numpy")
+            # filled() uses the kernel unless LEAFNB_TLG_KERNEL=0
+            saved = tlg_mod._KERNEL
+            if not kernel:
+                tlg_mod._KERNEL = None
+            try:
+                cols = [log.filled(i, s) for i, s in enumerate(scales)]
+            finally:
+                tlg_mod._KERNEL = saved
             lat, lon = log.lat_lon()
             return log, cols, lat, lon
 
         t_np, raw = best(lambda: np.fromfile(binp, dtype=np.uint8), args.repeats)
         assert len(raw) == size
-        t_leaf, (log, _, _, _) = best(leafnb_decode, args.repeats)
+        del raw
+        t_kernel = None
+        if kernel_available():
+            t_kernel, (log, cols_k, _, _) = best(
+                lambda: leafnb_decode(True), args.repeats
+            )
+            assert log.n == n and log.skipped == 0
+            del log
+        t_numpy, (log, cols_n, _, _) = best(lambda: leafnb_decode(False), args.repeats)
         assert log.n == n and log.skipped == 0
+        if t_kernel is not None:  # both paths give the same columns
+            for a, b in zip(cols_k, cols_n, strict=True):
+                np.testing.assert_array_equal(a, b)
+            del cols_k
+        del cols_n, log
+        t_leaf = t_kernel if t_kernel is not None else t_numpy
 
         t_js = None
         if shutil.which("node") and (ORACLE / "node_modules" / "isoxml").is_dir():
@@ -131,18 +157,20 @@ def main(argv=None) -> int:
     print(
         f"time log: {n:,} records, {len(header.dlvs)} DLVs, {size / 1e6:.1f} MB (written in {t_write:.2f} s)"
     )
-    rows = [
-        ("numpy.fromfile (bytes only)", t_np),
-        ("leafnb decode_tlg + filled columns", t_leaf),
-    ]
+    rows = [("numpy.fromfile (bytes only)", t_np)]
+    if t_kernel is not None:
+        rows.append(("leafnb C kernel + filled columns", t_kernel))
+    rows.append(("leafnb numpy + filled columns", t_numpy))
     if t_js is not None:
         rows.append(("isoxml-js parseBinaryFile", t_js))
+    label = "C kernel" if t_kernel is not None else "numpy (kernel not built)"
     print(f"{'decoder':38} {'seconds':>9} {'records/s':>14} {'vs leafnb':>10}")
     for name, t in rows:
         print(f"{name:38} {t:9.3f} {n / t:14,.0f} {t / t_leaf:9.2f}x")
     print(
-        f"leafnb is {t_leaf / t_np:.1f}x numpy.fromfile"
+        f"leafnb ({label}) is {t_leaf / t_np:.1f}x numpy.fromfile"
         + (f"; {t_js / t_leaf:.1f}x faster than isoxml-js" if t_js else "")
+        + (f"; numpy fallback {t_numpy / t_np:.1f}x numpy.fromfile" if t_kernel else "")
     )
     return 0
 

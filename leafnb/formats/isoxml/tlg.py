@@ -36,10 +36,28 @@ not the file); a record split by a chunk boundary is carried to the next chunk.
 
 Records whose position is impossible (|lat| > 90, |lon| > 180, or exactly 0,0) are
 framed correctly but are dropped from the output and counted in ``skipped``.
+
+The walk these steps implement is sequential and position-determined: at a record
+start it is *accepted* when its head and pairs lie inside the buffer, its DLV count is
+at most the header's DLVs, its time of day is below :data:`MS_LIMIT` and every DLV index
+is in range (the position is not an acceptance criterion, see above); a cut record at
+the end is carried (or, at the end of the file, counted as truncated); anything else is
+passed over by resynchronising (day reference: the last accepted record). Each passed
+over record is one event (one note, one ``skipped``), in file order.
+
+**C kernel.** ``leafnb/formats/isoxml/_tlgkernel.c`` (optional extension, built by
+``setup.py``) performs exactly this walk sequentially on the same chunk buffers (the
+file is memory mapped; chunk *k* is the window ``[base_k, min((k+1)*chunk, size))``),
+then scatters the records into exact, caller-allocated outputs; ``filled`` forward fills
+in C. It is used when built, unless ``LEAFNB_TLG_KERNEL=0`` (or ``kernel=False``); the
+numpy code above is the fallback and the reference (tests/formats/isoxml/test_kernel.py
+asserts identical results).
 """
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +68,17 @@ from defusedxml.common import DefusedXmlException
 
 from leafnb.errors import CorruptFile
 
+#: interface version of leafnb/formats/isoxml/_tlgkernel.c this module calls
+_KERNEL_ABI = 2
+
+try:  # optional C kernel (setup.py); numpy below is the fallback and the reference
+    from leafnb.formats.isoxml import _tlgkernel as _KERNEL
+
+    if getattr(_KERNEL, "ABI", None) != _KERNEL_ABI:  # a stale build
+        _KERNEL = None
+except ImportError:  # pragma: no cover - depends on the build
+    _KERNEL = None
+
 __all__ = [
     "CHUNK_BYTES",
     "PTN_FIELDS",
@@ -57,6 +86,7 @@ __all__ = [
     "Dlv",
     "TlgHeader",
     "decode_tlg",
+    "kernel_available",
     "parse_tlg_header",
 ]
 
@@ -72,6 +102,8 @@ MS_LIMIT = MS_PER_DAY + 1001
 EPOCH_1980_MS = 315_532_800_000
 #: bytes searched per resynchronisation window
 RESYNC_WINDOW = 65536
+#: why a record is passed over (also the event kinds of the C kernel)
+MALFORMED, BAD_INDEX, TRUNCATED = 1, 2, 3
 
 #: PTN attribute -> (field name, numpy dtype, scale to physical units)
 PTN_FIELDS: dict[str, tuple[str, str, float]] = {
@@ -247,6 +279,8 @@ class DecodedLog:
     dlv_min_all: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dlv_max_all: np.ndarray = field(default_factory=lambda: np.zeros(0))
     notes: list[str] = field(default_factory=list)
+    #: implementation that decoded the log: "kernel" (C) or "numpy"
+    decoder: str = "numpy"
 
     @property
     def n(self) -> int:
@@ -258,8 +292,8 @@ class DecodedLog:
         return self._coord("A"), self._coord("B")
 
     def _coord(self, attr: str) -> np.ndarray:
-        if attr in self.ptn:
-            return self.ptn[attr].astype(np.float64) * 1e-7
+        if attr in self.ptn:  # one float64 output, no int->float temporary
+            return np.multiply(self.ptn[attr], 1e-7, dtype=np.float64)
         return np.full(
             self.n, self.header.constants.get(attr, np.nan), dtype=np.float64
         )
@@ -270,12 +304,28 @@ class DecodedLog:
         Before the first logged value the header's constant (DLV B) is used when given,
         otherwise NaN.
         """
+        init = self.header.dlvs[i].value
+        before = np.nan if init is None else init * scale
+        K = _kernel()
+        if K is None:
+            return self._filled_numpy(i, scale, before)
+        out = np.empty(self.n, dtype=np.float64)
+        K.fill(
+            np.ascontiguousarray(self.dlv_rec[i], dtype=np.int64),
+            np.ascontiguousarray(self.dlv_val[i], dtype=np.int32),
+            self.n,
+            float(before),
+            float(scale),
+            out,
+        )
+        return out
+
+    def _filled_numpy(self, i: int, scale: float, before: float) -> np.ndarray:
         n = self.n
         rec, val = self.dlv_rec[i], self.dlv_val[i]
-        init = self.header.dlvs[i].value
         out = np.empty(n, dtype=np.float64)
         first = int(rec[0]) if len(rec) else n
-        out[:first] = np.nan if init is None else init * scale
+        out[:first] = before
         if len(rec):
             lengths = np.diff(rec, append=n)
             out[first:] = np.repeat(val.astype(np.float64) * scale, lengths)
@@ -302,8 +352,22 @@ class _Framer:
         self.u4 = _view(b, "<u4")
         self.u2 = _view(b, "<u2")
         self.i4 = _view(b, "<i4")
-        self.skipped = 0
-        self.notes: list[str] = []
+        #: (byte position, note) per record passed over, in walk order
+        self.events: list[tuple[int, str]] = []
+
+    @property
+    def skipped(self) -> int:
+        return len(self.events)
+
+    @property
+    def notes(self) -> list[str]:
+        return [note for _, note in self.events]
+
+    def note(self, why: int, p: int, q: int) -> str:
+        """Text of a record at *p* passed over (``why`` from :meth:`reason`) up to *q*."""
+        if why == BAD_INDEX:
+            return f"record at byte {p} names a DLV index >= {self.n_dlv}; resynchronised at byte {q}"
+        return f"malformed record at byte {p}; resynchronised at byte {q} ({q - p} bytes passed over)"
 
     # -- scalar checks (slow path only) ---------------------------------------------
     def _fits_head(self, p: int) -> bool:
@@ -312,23 +376,37 @@ class _Framer:
     def _record_end(self, p: int) -> int:
         return p + self.P + 1 + 5 * int(self.b[p + self.P])
 
-    def _plausible(self, p: int, check_next: bool) -> bool:
-        """Full plausibility of a record at *p* (and optionally of the next one)."""
+    def reason(self, p: int) -> int:
+        """Acceptance of a record at *p* on the walk: 0 acceptable, :data:`MALFORMED`
+        (head or record past the end, DLV count > header DLVs, time of day >= 24 h),
+        :data:`BAD_INDEX` (otherwise sound but a DLV index is out of range).
+
+        The position is *not* an acceptance criterion: records with an impossible
+        position are framed and then dropped (counted in ``skipped``).
+        """
         if not self._fits_head(p):
-            return False
+            return MALFORMED
         c = int(self.b[p + self.P])
         end = p + self.P + 1 + 5 * c
         if c > self.n_dlv or end > self.B:
-            return False
+            return MALFORMED
         if int(self.u4[p]) >= MS_LIMIT:
-            return False
+            return MALFORMED
         if c and int(self.b[p + self.P + 1 : end : 5].max()) >= self.n_dlv:
+            return BAD_INDEX
+        return 0
+
+    def _plausible(self, p: int, check_next: bool) -> bool:
+        """Full plausibility of a record at *p* (and optionally of the next one): used
+        to find resynchronisation points (acceptance plus a possible position)."""
+        if self.reason(p) != 0:
             return False
         if self.off_north is not None and self.off_east is not None:
             lat = int(self.i4[p + self.off_north]) * 1e-7
             lon = int(self.i4[p + self.off_east]) * 1e-7
             if abs(lat) > 90 or abs(lon) > 180:
                 return False
+        end = self._record_end(p)
         if check_next and end < self.B:
             return self._plausible(end, check_next=False) or not self._fits_head(end)
         return True
@@ -528,13 +606,13 @@ class _Framer:
                     self.day_ref = int(self.u2[int(parts[-1][-1]) + 4])
             if self._incomplete(p):
                 if final:
-                    self.skipped += 1
-                    self.notes.append(
-                        f"truncated record at byte {p} ({B - p} bytes) passed over"
+                    self.events.append(
+                        (p, f"truncated record at byte {p} ({B - p} bytes) passed over")
                     )
                     p = B
                 break
-            if self._plausible(p, check_next=False):
+            why = self.reason(p)
+            if why == 0:
                 parts.append(np.array([p], dtype=np.int64))
                 self.day_ref = int(self.u2[p + 4])
                 p = self._record_end(p)
@@ -543,10 +621,7 @@ class _Framer:
                     return starts, p, True
                 continue
             q = self.resync(p)
-            self.skipped += 1
-            self.notes.append(
-                f"malformed record at byte {p}; resynchronised at byte {q} ({q - p} bytes passed over)"
-            )
+            self.events.append((p, self.note(why, p, q)))
             p = q
         starts = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return starts, min(p, B), False
@@ -577,10 +652,91 @@ def _gather_pairs(b: np.ndarray, starts: np.ndarray, P: int):
     return counts, rec, idx, val
 
 
+def _kernel(use: bool | None = None):
+    """The C kernel module to use, or None for the numpy implementation.
+
+    ``use``: True requires the kernel (ImportError when it is not built), False forces
+    numpy, None (default) uses the kernel when built unless ``LEAFNB_TLG_KERNEL=0``.
+    """
+    if use is False:
+        return None
+    if use is None and os.environ.get("LEAFNB_TLG_KERNEL", "").strip() == "0":
+        return None
+    if _KERNEL is None and use:
+        raise ImportError(
+            "leafnb.formats.isoxml._tlgkernel is not built (pip install -e . with a C compiler)"
+        )
+    return _KERNEL
+
+
+def kernel_available() -> bool:
+    """True when the optional C kernel is built and importable."""
+    return _KERNEL is not None
+
+
+@dataclass
+class _Decoded:
+    """What both decoder implementations produce (before position-drop bookkeeping)."""
+
+    n_framed: int
+    n_kept: int
+    #: records passed over (malformed, truncated, trailing bytes)
+    skipped: int
+    notes: list[str]
+    time_ms: np.ndarray
+    ptn: dict[str, np.ndarray]
+    dlv_rec: list[np.ndarray]
+    dlv_val: list[np.ndarray]
+    count_all: np.ndarray
+    vmin: np.ndarray
+    vmax: np.ndarray
+
+
+def _read_chunks(fh, size: int, chunk_bytes: int):
+    """Yield ``(buffer, final)`` per chunk; ``send(consumed)`` after each chunk carries
+    the unconsumed bytes (a record cut by the chunk boundary) to the next one. Returns
+    the bytes left over after the final chunk."""
+    carry = np.zeros(0, dtype=np.uint8)
+    read_total = 0
+    while True:
+        data = fh.read(chunk_bytes)
+        read_total += len(data)
+        final = read_total >= size or not data
+        b = (
+            np.concatenate([carry, np.frombuffer(data, dtype=np.uint8)])
+            if len(carry)
+            else np.frombuffer(data, dtype=np.uint8)
+        )
+        if len(b) == 0:
+            return 0
+        consumed = yield b, final
+        carry = b[consumed:].copy() if consumed < len(b) else np.zeros(0, np.uint8)
+        if final:
+            return len(carry)
+
+
+def _drive(gen, step) -> int:
+    """Run :func:`_read_chunks` with ``step(b, final) -> consumed``; return left-over bytes."""
+    try:
+        b, final = next(gen)
+        while True:
+            b, final = gen.send(step(b, final))
+    except StopIteration as stop:
+        return int(stop.value or 0)
+
+
 def decode_tlg(
-    bin_path: Path, header: TlgHeader, *, chunk_bytes: int = CHUNK_BYTES
+    bin_path: Path,
+    header: TlgHeader,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    kernel: bool | None = None,
 ) -> DecodedLog:
     """Decode the records of *bin_path* described by *header*.
+
+    ``kernel``: None uses the C kernel when built (unless ``LEAFNB_TLG_KERNEL=0``),
+    False the numpy implementation, True requires the kernel. Both give identical
+    results.
 
     Raises
     ------
@@ -597,9 +753,9 @@ def decode_tlg(
             path=bin_path,
             reader="isoxml",
         )
-    P = header.prefix
-    n_dlv = len(header.dlvs)
-    offs = header.offsets()
+    if chunk_bytes < 1:
+        raise ValueError("chunk_bytes must be positive")
+    K = _kernel(kernel)
     try:
         size = os.path.getsize(bin_path)
         fh = open(bin_path, "rb")  # noqa: SIM115
@@ -607,104 +763,280 @@ def decode_tlg(
         raise CorruptFile(
             f"{name}: cannot read binary ({exc})", path=bin_path, reader="isoxml"
         ) from exc
+    with fh:
+        mm = _map_file(fh) if K is not None else None
+        if mm is None:  # numpy (also for files that cannot be mapped, e.g. empty)
+            d = _decode_numpy(fh, size, header, chunk_bytes)
+            decoder = "numpy"
+        else:
+            with mm:
+                d = _decode_kernel(K, mm, header, chunk_bytes)
+            decoder = "kernel"
 
+    skipped, notes = d.skipped, d.notes
+    n_bad_pos = d.n_framed - d.n_kept
+    if n_bad_pos:
+        skipped += n_bad_pos
+        notes.append(
+            f"{n_bad_pos} records with an impossible position (0,0 or out of range) dropped"
+        )
+    if d.n_kept == 0:
+        why = "; ".join(notes) if notes else "no records"
+        raise CorruptFile(
+            f"{name}: no usable record ({d.n_framed} framed, {skipped} skipped: {why})",
+            path=bin_path,
+            reader="isoxml",
+        )
+    return DecodedLog(
+        header=header,
+        n_framed=d.n_framed,
+        skipped=skipped,
+        time_ms=d.time_ms,
+        ptn=d.ptn,
+        dlv_rec=d.dlv_rec,
+        dlv_val=d.dlv_val,
+        dlv_count_all=d.count_all,
+        dlv_min_all=d.vmin,
+        dlv_max_all=d.vmax,
+        notes=notes,
+        decoder=decoder,
+    )
+
+
+# -- C kernel path ------------------------------------------------------------------------
+
+#: events buffer of one kernel call (the call returns early when it is full)
+_KERNEL_EVENTS = 4096
+
+
+def _map_file(fh):
+    """Read-only memory map of *fh* (None when it cannot be mapped, e.g. empty)."""
+    try:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
+        with contextlib.suppress(OSError):  # advisory only
+            mm.madvise(mmap.MADV_SEQUENTIAL)
+    return mm
+
+
+def _decode_kernel(K, mm, header: TlgHeader, chunk_bytes: int) -> _Decoded:
+    """Frame every chunk, then scatter into exact outputs, in C (``_tlgkernel``).
+
+    The file is memory mapped; chunk *k* of the numpy path (carried bytes + the next
+    ``chunk_bytes`` read) is the file window ``[base_k, min((k + 1) * chunk_bytes,
+    size))``, so both paths frame the same buffers. Record starts are kept per chunk
+    (8 bytes a record) between the two passes; no Python object per record.
+    """
+    buf = np.frombuffer(mm, dtype=np.uint8)
+    try:
+        return _decode_kernel_buf(K, buf, header, chunk_bytes)
+    finally:
+        del buf  # release the export so the map can be closed
+
+
+def _decode_kernel_buf(
+    K, buf: np.ndarray, header: TlgHeader, chunk_bytes: int
+) -> _Decoded:
+    size = len(buf)
+    P = header.prefix
+    n_dlv = len(header.dlvs)
+    offs = header.offsets()
+    off_n, off_e = offs.get("A", -1), offs.get("B", -1)
+    clat = float(header.constants.get("A", np.nan))
+    clon = float(header.constants.get("B", np.nan))
+
+    cnt_all = np.zeros(n_dlv, np.int64)
+    vmin = np.full(n_dlv, np.iinfo(np.int64).max, np.int64)
+    vmax = np.full(n_dlv, np.iinfo(np.int64).min, np.int64)
+    kcnt = np.zeros(n_dlv, np.int64)  # values kept per DLV (one per record)
+    events = np.empty(3 * _KERNEL_EVENTS, np.int64)
+    notes: list[str] = []
+    windows: list[tuple[int, np.ndarray]] = []  # (window end, absolute record starts)
+    n_framed = n_kept = 0
+    day_ref, base, read_end = -1, 0, 0
+    # pass 1: framing, per chunk window
+    while True:
+        read_end = min(read_end + chunk_bytes, size)
+        final = read_end >= size
+        if read_end - base <= 0:
+            break
+        view = buf[:read_end]
+        starts = np.empty((read_end - base) // (P + 1) + 1, np.int64)
+        p, ns = base, 0
+        while True:
+            status, p, ns, kept, day_ref, nev = K.frame(
+                view, P, n_dlv, off_n, off_e, clat, clon, day_ref, p, ns, final,
+                starts, events, cnt_all, vmin, vmax, kcnt,
+            )  # fmt: skip
+            n_kept += kept
+            for kind, ep, eq in events[: 3 * nev].reshape(-1, 3).tolist():
+                ep -= base  # byte positions in the chunk, as the numpy path reports
+                if kind == TRUNCATED:
+                    notes.append(
+                        f"truncated record at byte {ep} ({eq} bytes) passed over"
+                    )
+                elif kind == BAD_INDEX:
+                    notes.append(
+                        f"record at byte {ep} names a DLV index >= {n_dlv}; resynchronised at byte {eq - base}"
+                    )
+                else:
+                    eq -= base
+                    notes.append(
+                        f"malformed record at byte {ep}; resynchronised at byte {eq} ({eq - ep} bytes passed over)"
+                    )
+            if status == 0:
+                break
+            if status != 1:  # pragma: no cover - the capacity is an upper bound
+                raise RuntimeError(f"TLG kernel: record start buffer full at byte {p}")
+        if ns:
+            # untouched capacity of np.empty is not resident: no trimming copy
+            windows.append((read_end, starts[:ns]))
+            n_framed += ns
+        del starts, view
+        base = p
+        if final:
+            if read_end > base:
+                notes.append(f"{read_end - base} trailing bytes passed over")
+            break
+
+    # pass 2: scatter into exact outputs
+    fields = sorted(header.logged, key=lambda a: -np.dtype(PTN_FIELDS[a][1]).itemsize)
+    layout, dst = [], 0
+    for a in fields:
+        sz = np.dtype(PTN_FIELDS[a][1]).itemsize
+        layout += [offs[a], sz, dst]
+        dst += n_kept * sz
+    layout_arr = np.array(layout, np.int64)
+    ptn_block = np.empty(dst, np.uint8)
+    t = np.empty(n_kept, np.int64)
+    bounds = np.zeros(n_dlv + 1, np.int64)
+    np.cumsum(kcnt, out=bounds[1:])
+    cursor = bounds[:-1].copy()
+    rec = np.empty(int(bounds[-1]), np.int64)
+    val = np.empty(int(bounds[-1]), np.int32)
+    done = 0
+    for end, starts in windows:
+        done += K.extract(
+            buf[:end], P, n_dlv, off_n, off_e, clat, clon, layout_arr, starts,
+            len(starts), n_kept, done, bounds, cursor, t, ptn_block, rec, val,
+        )  # fmt: skip
+    if done != n_kept or not np.array_equal(cursor, bounds[1:]):  # pragma: no cover
+        raise RuntimeError("TLG kernel: framing and extraction disagree")
+
+    ptn = {}
+    for a, (_, sz, at) in zip(fields, layout_arr.reshape(-1, 3).tolist(), strict=True):
+        ptn[a] = ptn_block[at : at + n_kept * sz].view(PTN_FIELDS[a][1])
+    nz = cnt_all > 0
+    return _Decoded(
+        n_framed=n_framed,
+        n_kept=n_kept,
+        skipped=len(notes),
+        notes=notes,
+        time_ms=t,
+        ptn={a: ptn[a] for a in header.logged},
+        dlv_rec=[rec[bounds[i] : bounds[i + 1]] for i in range(n_dlv)],
+        dlv_val=[val[bounds[i] : bounds[i + 1]] for i in range(n_dlv)],
+        count_all=cnt_all,
+        vmin=np.where(nz, vmin, np.nan),
+        vmax=np.where(nz, vmax, np.nan),
+    )
+
+
+# -- numpy path (fallback and reference) ----------------------------------------------------
+
+
+def _decode_numpy(fh, size: int, header: TlgHeader, chunk_bytes: int) -> _Decoded:
+    """Vectorised framing/gather/split in numpy (see the module docstring)."""
+    P = header.prefix
+    n_dlv = len(header.dlvs)
+    offs = header.offsets()
     times: list[np.ndarray] = []
     ptn_parts: dict[str, list[np.ndarray]] = {a: [] for a in header.logged}
     keep_parts: list[np.ndarray] = []
     pair_rec: list[np.ndarray] = []
     pair_idx: list[np.ndarray] = []
     pair_val: list[np.ndarray] = []
-    skipped = 0
     notes: list[str] = []
-    n_framed = 0
-    day_ref: int | None = None
-    carry = np.zeros(0, dtype=np.uint8)
-    read_total = 0
-    with fh:
+    state: dict = {"n_framed": 0, "day_ref": None}
+
+    def step(b: np.ndarray, final: bool) -> int:
+        u2 = _view(b, "<u2")
+        framer = _Framer(b, header, state["day_ref"])
+        p0 = 0
+        starts_all: list[np.ndarray] = []
+        consumed = 0
+        gathered = None
+        #: day of the last accepted record (the resynchronisation reference)
+        last_day = state["day_ref"]
         while True:
-            data = fh.read(chunk_bytes)
-            read_total += len(data)
-            final = read_total >= size or not data
-            b = (
-                np.concatenate([carry, np.frombuffer(data, dtype=np.uint8)])
-                if len(carry)
-                else np.frombuffer(data, dtype=np.uint8)
+            starts, consumed = framer.frame(p0, final)
+            if len(starts) == 0:
+                break
+            # post-checks the fast framing does not do: DLV indices in range
+            counts, rec, idx, val = _gather_pairs(b, starts, P)
+            bad_pairs = idx >= n_dlv
+            if not bad_pairs.any():
+                starts_all.append(starts)
+                if len(starts_all) == 1:
+                    gathered = (counts, rec, idx, val)
+                break
+            # the walk stops at the first such record: what was framed after it is
+            # discarded (its events too) and the walk resumes at the resync point
+            r = int(rec[np.argmax(bad_pairs)])
+            starts_all.append(starts[:r])
+            p = int(starts[r])
+            if r:
+                last_day = int(u2[int(starts[r - 1]) + 4])
+            framer.events = [e for e in framer.events if e[0] < p]
+            framer.day_ref = last_day
+            q = framer.resync(p)
+            framer.events.append((p, framer.note(BAD_INDEX, p, q)))
+            if q >= len(b):
+                consumed = len(b)
+                break
+            p0 = q
+        notes.extend(framer.notes)
+        starts = np.concatenate(starts_all) if starts_all else np.zeros(0, np.int64)
+        if len(starts):
+            n0 = state["n_framed"]
+            ms = _view(b, "<u4")[starts].astype(np.int64)
+            days = u2[starts + 4].astype(np.int64)
+            t = EPOCH_1980_MS + days * MS_PER_DAY + ms
+            fields = {}
+            for a in header.logged:
+                fields[a] = _view(b, PTN_FIELDS[a][1])[starts + offs[a]]
+            lat = (
+                fields["A"] * 1e-7
+                if "A" in fields
+                else np.full(len(starts), header.constants.get("A", np.nan))
             )
-            if len(b) == 0:
-                break
-            framer = _Framer(b, header, day_ref)
-            p0 = 0
-            starts_all: list[np.ndarray] = []
-            consumed = 0
-            gathered = None
-            while True:
-                starts, consumed = framer.frame(p0, final)
-                if len(starts) == 0:
-                    break
-                # post-checks the fast framing does not do: DLV indices in range
-                counts, rec, idx, val = _gather_pairs(b, starts, P)
-                bad_pairs = idx >= n_dlv
-                if not bad_pairs.any():
-                    starts_all.append(starts)
-                    if len(starts_all) == 1:
-                        gathered = (counts, rec, idx, val)
-                    break
-                r = int(rec[np.argmax(bad_pairs)])
-                starts_all.append(starts[:r])
-                p = int(starts[r])
-                q = framer.resync(p)
-                framer.skipped += 1
-                framer.notes.append(
-                    f"record at byte {p} names a DLV index >= {n_dlv}; resynchronised at byte {q}"
-                )
-                if q >= len(b):
-                    consumed = len(b)
-                    break
-                p0 = q
-            skipped += framer.skipped
-            notes.extend(framer.notes)
-            starts = np.concatenate(starts_all) if starts_all else np.zeros(0, np.int64)
-            if len(starts):
-                n0 = n_framed
-                ms = _view(b, "<u4")[starts].astype(np.int64)
-                days = _view(b, "<u2")[starts + 4].astype(np.int64)
-                t = EPOCH_1980_MS + days * MS_PER_DAY + ms
-                fields = {}
-                for a in header.logged:
-                    fields[a] = _view(b, PTN_FIELDS[a][1])[starts + offs[a]]
-                lat = (
-                    fields["A"] * 1e-7
-                    if "A" in fields
-                    else np.full(len(starts), header.constants.get("A", np.nan))
-                )
-                lon = (
-                    fields["B"] * 1e-7
-                    if "B" in fields
-                    else np.full(len(starts), header.constants.get("B", np.nan))
-                )
-                keep = (
-                    (np.abs(lat) <= 90)
-                    & (np.abs(lon) <= 180)
-                    & ~((lat == 0) & (lon == 0))
-                )
-                counts, rec, idx, val = (
-                    gathered if gathered is not None else _gather_pairs(b, starts, P)
-                )
-                times.append(t)
-                for a in header.logged:
-                    ptn_parts[a].append(fields[a])
-                keep_parts.append(keep)
-                pair_rec.append(rec + n0)
-                pair_idx.append(idx)
-                pair_val.append(val)
-                n_framed += len(starts)
-                day_ref = int(days[-1])
-            carry = b[consumed:].copy() if consumed < len(b) else np.zeros(0, np.uint8)
-            if final:
-                if len(carry):
-                    skipped += 1
-                    notes.append(f"{len(carry)} trailing bytes passed over")
-                break
+            lon = (
+                fields["B"] * 1e-7
+                if "B" in fields
+                else np.full(len(starts), header.constants.get("B", np.nan))
+            )
+            keep = (
+                (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ~((lat == 0) & (lon == 0))
+            )
+            counts, rec, idx, val = (
+                gathered if gathered is not None else _gather_pairs(b, starts, P)
+            )
+            times.append(t)
+            for a in header.logged:
+                ptn_parts[a].append(fields[a])
+            keep_parts.append(keep)
+            pair_rec.append(rec + n0)
+            pair_idx.append(idx)
+            pair_val.append(val)
+            state["n_framed"] += len(starts)
+            state["day_ref"] = int(days[-1])
+        return consumed
+
+    left = _drive(_read_chunks(fh, size, chunk_bytes), step)
+    if left:
+        notes.append(f"{left} trailing bytes passed over")
 
     t = np.concatenate(times) if times else np.zeros(0, np.int64)
     keep = np.concatenate(keep_parts) if keep_parts else np.zeros(0, bool)
@@ -729,11 +1061,6 @@ def decode_tlg(
         vmax[nz] = np.maximum.reduceat(sval, bounds[:-1][nz])
 
     n_bad_pos = int((~keep).sum())
-    if n_bad_pos:
-        skipped += n_bad_pos
-        notes.append(
-            f"{n_bad_pos} records with an impossible position (0,0 or out of range) dropped"
-        )
     if not keep.all():
         new_index = np.cumsum(keep) - 1
         pk = keep[rec]
@@ -764,23 +1091,16 @@ def decode_tlg(
         dlv_rec.append(r)
         dlv_val.append(v)
 
-    if len(t) == 0:
-        why = "; ".join(notes) if notes else "no records"
-        raise CorruptFile(
-            f"{name}: no usable record ({n_framed} framed, {skipped} skipped: {why})",
-            path=bin_path,
-            reader="isoxml",
-        )
-    return DecodedLog(
-        header=header,
-        n_framed=n_framed,
-        skipped=skipped,
+    return _Decoded(
+        n_framed=state["n_framed"],
+        n_kept=len(t),
+        skipped=len(notes),
+        notes=notes,
         time_ms=t,
         ptn=ptn,
         dlv_rec=dlv_rec,
         dlv_val=dlv_val,
-        dlv_count_all=count_all,
-        dlv_min_all=vmin,
-        dlv_max_all=vmax,
-        notes=notes,
+        count_all=count_all,
+        vmin=vmin,
+        vmax=vmax,
     )
