@@ -174,3 +174,20 @@ def test_not_found(workspace):
         workspace.get_file("nope")
     with pytest.raises(NotFound, match="batch"):
         workspace.get_batch("nope")
+
+
+def test_shapefile_without_dbf_and_csv_without_coordinates_fail_alone(workspace, tmp_path, harvest_csv_zip):
+    from leafnb.testing import make_points, write_as
+
+    shp = write_as(make_points("harvested", 50, seed=1), "sms_shapefile", tmp_path / "shp", name="field1")
+    parts = {p.name: p for p in shp.parent.iterdir() if p.suffix != ".dbf"}
+    no_coords = b"Time,Yld Vol(Dry)(bu/ac),Moisture(%)\n2024-10-01T12:00:00Z,150,18\n"
+    z = make_zip(tmp_path / "bad.zip", {**parts, "nocoords.csv": no_coords, "good.csv": SMS_CSV})
+    batch = workspace.upload_batch(z, "g")
+    assert batch["status"] == "PROCESSED"  # the good file converts; the bad ones fail alone
+    by_name = {f["fileName"]: f for f in workspace.get_files(batchId=batch["id"])}
+    assert by_name["good.csv"]["status"] == "processed"
+    shp_msg = workspace.get_file_status(by_name["field1.shp"]["id"])["rawGeojson"]
+    assert shp_msg["status"] == "failed" and ".dbf" in shp_msg["message"]
+    csv_msg = workspace.get_file_status(by_name["nocoords.csv"]["id"])["rawGeojson"]
+    assert csv_msg["status"] == "failed" and "coordinate" in csv_msg["message"]
