@@ -64,6 +64,9 @@ def _view(lon: np.ndarray, lat: np.ndarray, px: int = 700) -> tuple[tuple[float,
     return (float((lo_y + hi_y) / 2), float((lo_x + hi_x) / 2)), zoom
 
 
+_PROFILES = [("configured", ""), ("leaf", "leaf"), ("standard", "standard"), ("aggressive", "aggressive"), ("custom", "custom")]
+
+
 class MapPanel(w.VBox, ResourcePanel):
     """Points of a file or operation on an ipyleaflet map, coloured like imagesV2.
 
@@ -101,6 +104,13 @@ class MapPanel(w.VBox, ResourcePanel):
 
     - Type: bool
     - Default: ``False``
+    """
+    profile = t.Unicode("")
+    """Filter profile for :meth:`apply_filters` (``leaf``, ``standard``, ``aggressive``, ``custom``;
+    ``""``: the configured ``filterProfile``).
+
+    - Type: str
+    - Default: ``""``
     """
     show_removed = t.Bool(False)
     """Add the points removed by filtering, one layer per filter reason.
@@ -149,6 +159,10 @@ class MapPanel(w.VBox, ResourcePanel):
         self.property_select = w.Dropdown(description="Property", options=[])
         self.filtered_toggle = w.ToggleButtons(options=[("standard", False), ("filtered", True)], value=False)
         self.removed_box = w.Checkbox(description="removed points (by reason)", indent=False)
+        self.profile_select = w.Dropdown(description="Filters", options=_PROFILES, value="")
+        self.apply_button = w.Button(description="Apply filters", icon="filter",
+                                     tooltip="re-run the filter pipeline with this profile and keep the result")
+        self.apply_button.on_click(lambda _: self._call(self.apply_filters))
         self.fields_box = w.Checkbox(description="field boundaries", value=True, indent=False)
         self.note = w.HTML()
         self.legend = w.HTML()
@@ -162,10 +176,12 @@ class MapPanel(w.VBox, ResourcePanel):
         self.fields_layer: L.GeoJSON | None = None
         t.link((self.filtered_toggle, "value"), (self, "filtered"))
         t.link((self.removed_box, "value"), (self, "show_removed"))
+        t.link((self.profile_select, "value"), (self, "profile"))
         t.link((self.fields_box, "value"), (self, "show_fields"))
         self.property_select.observe(self._on_property_select, "value")
         super().__init__(children=[
-            w.HBox([self.property_select, self.filtered_toggle]), w.HBox([self.removed_box, self.fields_box]),
+            w.HBox([self.property_select, self.filtered_toggle]),
+            w.HBox([self.profile_select, self.apply_button, self.removed_box, self.fields_box]),
             self.map, self.note, self.errors,
         ], **opts.pop("_box"))
         self._suspend = True  # one redraw for all constructor traits
@@ -175,6 +191,12 @@ class MapPanel(w.VBox, ResourcePanel):
         finally:
             self._suspend = False
         self._call(self.redraw)
+
+    def apply_filters(self) -> None:
+        """Re-filter the shown file or operation with :attr:`profile` (saved), then show the filtered points."""
+        self.workspace.filter_points(self.resource_id, self.profile or None, save=True)
+        self.filtered = True
+        self.redraw()  # the stored filtered points changed even when ``filtered`` did not
 
     # ------------------------------------------------------------------ drawing
     def _set_layer(self, attr: str, layer: L.Layer | None) -> None:

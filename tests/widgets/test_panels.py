@@ -231,6 +231,21 @@ def test_map_filtered_toggle_and_removed_layer(converted):
     assert panel.removed_layer not in panel.map.layers
 
 
+def test_map_applies_a_filter_profile(workspace, tmp_path):
+    from tests.widgets.conftest import upload_generated
+
+    batch = upload_generated(workspace, tmp_path)
+    fid = batch["leafFiles"][0]
+    panel = MapPanel.from_file(workspace, fid)
+    assert workspace.get_cleaning_report(fid)["profile"] == "leaf"
+    panel.profile_select.value = "standard"
+    panel.apply_button.click()
+    assert panel.errors.messages == []
+    report = workspace.get_cleaning_report(fid)
+    assert report["profile"] == "standard" and panel.filtered
+    assert len(panel.data_layer.data["features"]) == report["kept"]
+
+
 def test_map_without_selection_and_bad_id(workspace):
     panel = MapPanel(workspace)
     assert panel.mode == "" and "no file" in panel.note.value
