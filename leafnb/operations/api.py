@@ -217,6 +217,19 @@ class OperationsAPI:
         return Resource(fields=self.catalog.loads(row["doc"]).get("fields", []), featureCount=outside.num_rows,
                         outsideFieldGeojson=str(target), downloadOutsideFieldGeojson=target.as_uri())
 
+    def get_files_outside_field_geojson(self, leafUserId: str) -> list[Resource]:
+        """``GET /files/outsideFieldGeojson``: the outside-field points of every processed
+        uploaded/provider file of a leafUserId that has any, each with its file ``id``."""
+        rows = self.catalog.query(
+            "SELECT id FROM files WHERE leaf_user_id=? AND status='processed' AND origin IN ('uploaded', 'provider')"
+            " ORDER BY created_time, id", (leafUserId,))
+        out = []
+        for r in rows:
+            item = self.get_file_outside_field_geojson(r["id"])
+            if item["featureCount"]:
+                out.append(Resource(id=r["id"], **item))
+        return out
+
     # ------------------------------------------------------------------ operations
     def _operation_row(self, op_id: str):
         rows = self.catalog.query("SELECT * FROM operations WHERE id=?", (op_id,))

@@ -163,6 +163,8 @@ def test_split_by_field_coverage_and_outside_points(ws, tmp_path):
     out = ws.get_file_outside_field_geojson(ids["h"])
     assert out["featureCount"] == n_file - sum(n_ops) and sorted(out["fields"]) == sorted([west["id"], east["id"]])
     assert len(json.loads(Path(out["outsideFieldGeojson"]).read_text())["features"]) == out["featureCount"]
+    listing = ws.get_files_outside_field_geojson(UID)
+    assert [item["id"] for item in listing] == [ids["h"]] and listing[0]["featureCount"] == out["featureCount"]
 
 
 def test_new_files_update_the_operation_and_bridging(ws, tmp_path):
