@@ -59,8 +59,7 @@ def test_datacarpentry_planting_in_gpkg_boundary(ws, shared_data, tmp_path):
     folder = shared_data / "shapefile" / "datacarpentry_trial_lesson_gpkg"
     batch = ws.upload_batch(zip_files(tmp_path / "p.zip", [folder / "asplanted.gpkg", folder / "asapplied.gpkg"]), UID, progress=False)
     processed = [i for i in batch["leafFiles"] if ws.get_file(i)["status"] == "processed"]
-    if not processed:
-        pytest.skip("no datacarpentry file converts yet")
+    assert processed, "the datacarpentry GeoPackages must convert"
     field = ws.create_field(UID, path=folder / "boundary.gpkg")
     ops = ws.get_operations(leafUserId=UID)
     assert ops.total >= 1
@@ -76,8 +75,7 @@ def test_isoxml_partfields_become_fields(ws, shared_data, tmp_path):
     batch = ws.upload_batch(z, UID, progress=False)
     docs = [ws.catalog.loads(r["doc"]) for r in ws.catalog.query("SELECT doc FROM files WHERE batch_id=?", (batch["id"],))]
     reported = {(p["properties"].get("id"), json.dumps(p["geometry"])) for d in docs for p in d.get("partfields") or []}
-    if not reported:
-        pytest.skip("the ISOXML reader does not report partfields yet")
+    assert reported, "the CCI TASKDATA carries partfields"
     fields = ws.get_fields(leafUserId=UID, size=100)
     # one field per distinct partfield polygon (TASKDATA.XML has 21 PFDs; the reader reports those its tasks use)
     assert 0 < fields.total == len({g for _, g in reported}) <= 21 and {f["source"] for f in fields} == {"ISOXML"}

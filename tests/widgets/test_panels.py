@@ -196,8 +196,6 @@ def test_map_property_selector(converted):
 
 def test_map_overlay_above_threshold(converted):
     ws, _, fid = converted
-    if not hasattr(ws, "render_overlay"):
-        pytest.skip("Workspace.render_overlay has not landed")
     import ipyleaflet
 
     panel = MapPanel.from_file(ws, fid, max_points=100)
@@ -213,8 +211,6 @@ def test_map_overlay_above_threshold(converted):
 
 def test_map_filtered_toggle_and_removed_layer(converted):
     ws, _, fid = converted
-    if not hasattr(ws, "removed_points"):
-        pytest.skip("Workspace.removed_points has not landed")
     panel = MapPanel.from_file(ws, fid)
     standard = len(panel.data_layer.data["features"])
     panel.filtered_toggle.value = True
