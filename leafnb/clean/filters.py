@@ -190,10 +190,16 @@ def boundary(track: Track, alive: np.ndarray, geometry=None, buffer_m: float = 0
 
 # ----------------------------------------------------------------------------- velocity / swath / passes
 
-def _band(track, alive, values, threshold, percentile, factor):
+def _limit(values: np.ndarray, alive: np.ndarray, threshold: float | str, unit: str, base_unit: str,
+           percentile: float, factor: float) -> tuple[float, dict[str, Any]]:
+    """A filter threshold in *base_unit*: fixed (given in *unit*) or ``auto`` = factor × P(percentile)."""
+    from leafnb.standard.units import convert
+
     if threshold == "auto":
-        return factor * _pct(values, alive, percentile), True
-    return float(threshold), False
+        limit = factor * _pct(values, alive, percentile)
+        return limit, {"threshold": "auto", "percentile": percentile, "factor": factor, "resolved": round(limit, 4), "unit": base_unit}
+    limit = float(convert(np.array([float(threshold)]), unit, base_unit)[0]) if unit != base_unit else float(threshold)
+    return limit, {"threshold": threshold, "unit": unit}
 
 
 def min_velocity(track: Track, alive: np.ndarray, threshold: float | str = "auto", unit: str = "m/s",
@@ -203,15 +209,8 @@ def min_velocity(track: Track, alive: np.ndarray, threshold: float | str = "auto
     Speed is the ``speed`` column converted from the file's unit to m/s (derived from
     positions and time when the column is missing); points with unknown speed are kept.
     """
-    from leafnb.standard.units import convert
-
     v = track.speed_ms()
-    if threshold == "auto":
-        limit = factor * _pct(v, alive, percentile)
-        resolved = {"threshold": "auto", "percentile": percentile, "factor": factor, "resolved": round(limit, 4), "unit": "m/s"}
-    else:
-        limit = float(convert(np.array([float(threshold)]), unit, "m/s")[0]) if unit != "m/s" else float(threshold)
-        resolved = {"threshold": threshold, "unit": unit}
+    limit, resolved = _limit(v, alive, threshold, unit, "m/s", percentile, factor)
     with np.errstate(invalid="ignore"):
         return v < limit, resolved
 
@@ -219,15 +218,8 @@ def min_velocity(track: Track, alive: np.ndarray, threshold: float | str = "auto
 def max_velocity(track: Track, alive: np.ndarray, threshold: float | str = "auto", unit: str = "m/s",
                  percentile: float = 90, factor: float = 1.5):
     """Maximum velocity: remove points faster than *threshold* (in *unit*; ``auto`` = factor × P(percentile))."""
-    from leafnb.standard.units import convert
-
     v = track.speed_ms()
-    if threshold == "auto":
-        limit = factor * _pct(v, alive, percentile)
-        resolved = {"threshold": "auto", "percentile": percentile, "factor": factor, "resolved": round(limit, 4), "unit": "m/s"}
-    else:
-        limit = float(convert(np.array([float(threshold)]), unit, "m/s")[0]) if unit != "m/s" else float(threshold)
-        resolved = {"threshold": threshold, "unit": unit}
+    limit, resolved = _limit(v, alive, threshold, unit, "m/s", percentile, factor)
     with np.errstate(invalid="ignore"):
         return v > limit, resolved
 
@@ -313,17 +305,10 @@ def end_pass_delay(track: Track, alive: np.ndarray, seconds: float = 2.0):
 def min_swath(track: Track, alive: np.ndarray, threshold: float | str = "auto", unit: str = "m", percentile: float = 95,
               factor: float = 0.5):
     """Minimum swath: remove points whose ``equipmentWidth`` is below *threshold* (``auto`` = factor × P(percentile))."""
-    from leafnb.standard.units import convert
-
     if not track.points.has("equipmentWidth"):
         return "no equipmentWidth column"
     w = track.width_m()
-    if threshold == "auto":
-        limit = factor * _pct(w, alive, percentile)
-        resolved = {"threshold": "auto", "percentile": percentile, "factor": factor, "resolved": round(limit, 4), "unit": "m"}
-    else:
-        limit = float(convert(np.array([float(threshold)]), unit, "m")[0]) if unit != "m" else float(threshold)
-        resolved = {"threshold": threshold, "unit": unit}
+    limit, resolved = _limit(w, alive, threshold, unit, "m", percentile, factor)
     with np.errstate(invalid="ignore"):
         return w < limit, resolved
 
