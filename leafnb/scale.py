@@ -15,6 +15,8 @@ bounded by the largest row group plus the accumulators, never the whole operatio
   writing filtered partitions + the removed-per-rule counts.
 - :func:`grid_partitions` — a mean-value grid of one property (what map rendering and
   quantile-map preparation start from), accumulated with ``numpy.bincount``.
+- :func:`render_partitions` — the imagesV2 PNG + ``.aux.xml`` and item (7-class legend
+  from exact out-of-core quantiles, EPSG:4326 extent), identical to the in-memory imagesV2.
 
 Partitions are mapped independently and combined, so they also run on an executor:
 ``executor=`` takes anything with ``map`` (a :class:`concurrent.futures.Executor`) or a
@@ -51,7 +53,14 @@ from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
 from leafnb.standard.units import UnitSystem, convert
 
-__all__ = ["clean_partitions", "grid_partitions", "iter_point_batches", "partition_meta", "summarize_partitions"]
+__all__ = [
+    "clean_partitions",
+    "grid_partitions",
+    "iter_point_batches",
+    "partition_meta",
+    "render_partitions",
+    "summarize_partitions",
+]
 
 
 # ----------------------------------------------------------------------------- reading
@@ -580,3 +589,411 @@ def grid_partitions(paths: str | Path | Iterable[str | Path], prop: str, *, cell
         values = np.where(count > 0, total / count, np.nan)
     return {"values": values.reshape(rows, cols), "count": count.reshape(rows, cols).astype(np.int64),
             "bounds": bounds, "unit": units.get(prop)}
+
+
+# ----------------------------------------------------------------------------- imagesV2 rendering
+_HIST_BINS = 1 << 16
+
+
+def _rp_iter(path: str, prop: str, units: dict[str, str], batch_size: int, width: bool) -> Iterator[tuple]:
+    """``(nonnull widths, lon, lat, values, width_m | None)`` of one partition's positioned points, per batch.
+
+    Mirrors :func:`leafnb.render.images.prepare`: points without a finite lon/lat are
+    dropped; widths are converted to metres (an unknown unit is taken as metres).
+    """
+    cols = ["lon", "lat", prop] + (["equipmentWidth"] if width else [])
+    for pts in iter_point_batches(path, columns=cols, units=units, batch_size=batch_size):
+        names = pts.table.column_names
+        lon, lat = pts.array("lon"), pts.array("lat")
+        keep = np.isfinite(lon) & np.isfinite(lat)
+        n = int(keep.sum())
+        v = pts.array(prop)[keep] if prop in names else np.full(n, np.nan)
+        w = None
+        nonnull = 0
+        if width:
+            if "equipmentWidth" in names:
+                nonnull = _nonnull(pts, "equipmentWidth")
+                w = pts.array("equipmentWidth")[keep]
+                unit = units.get("equipmentWidth") or pts.units.get("equipmentWidth", "m")
+                if unit and unit != "m":
+                    import contextlib
+
+                    with contextlib.suppress(ValueError, KeyError, AttributeError):
+                        w = convert(w, unit, "m")
+            else:
+                w = np.full(n, np.nan)
+        yield nonnull, lon[keep], lat[keep], v, w
+
+
+def _rp_scan(args: tuple) -> dict[str, Any]:
+    """Pass 1 of one partition: counts, projected bounds, lat/value ranges, widest swath."""
+    from leafnb.render.raster import project
+
+    path, prop, units, batch_size, crs = args
+    out: dict[str, Any] = {"n": 0, "vn": 0, "wnonnull": 0, "wmax": 0.0, "x": [np.inf, -np.inf], "y": [np.inf, -np.inf],
+                           "lat": [np.inf, -np.inf], "v": [np.inf, -np.inf]}
+
+    def widen(key: str, a: np.ndarray) -> None:
+        if len(a):
+            out[key] = [min(out[key][0], float(a.min())), max(out[key][1], float(a.max()))]
+
+    for nonnull, lon, lat, v, w in _rp_iter(path, prop, units, batch_size, True):
+        out["n"] += len(lon)
+        out["wnonnull"] += nonnull
+        x, y = project(lon, lat, crs)
+        ok = np.isfinite(x) & np.isfinite(y)
+        widen("x", x[ok])
+        widen("y", y[ok])
+        widen("lat", lat)
+        fv = v[np.isfinite(v)]
+        out["vn"] += len(fv)
+        widen("v", fv)
+        if w is not None and len(w):
+            out["wmax"] = max(out["wmax"], float(np.clip(np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0), 0, None).max()))
+    return out
+
+
+def _bin_of(v: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Histogram bin (0 .. _HIST_BINS-1) of values in [a, b]; monotone non-decreasing in v."""
+    return np.clip(np.floor((v - a) / (b - a) * _HIST_BINS), 0, _HIST_BINS - 1).astype(np.int64)
+
+
+def _select_values(lat: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
+    return {"lat": lat, "v": v[np.isfinite(v)]}
+
+
+def _rp_hist(args: tuple) -> list[np.ndarray]:
+    """Histograms (``_HIST_BINS`` bins over ``[a, b]``) of one partition's values inside each window."""
+    path, prop, units, batch_size, windows = args
+    hists = [np.zeros(_HIST_BINS, dtype=np.int64) for _ in windows]
+    for _, _, lat, v, _ in _rp_iter(path, prop, units, batch_size, False):
+        cols = _select_values(lat, v)
+        for h, (col, a, b) in zip(hists, windows, strict=True):
+            x = cols[col]
+            x = x[(x >= a) & (x <= b)]
+            h += np.bincount(_bin_of(x, a, b), minlength=_HIST_BINS)
+    return hists
+
+
+def _rp_collect(args: tuple) -> list[Any]:
+    """One partition's values in each target bin (``collect``) or just their (min, max)."""
+    path, prop, units, batch_size, targets = args
+    got: list[Any] = [[] if collect else [np.inf, -np.inf] for *_, collect in targets]
+    for _, _, lat, v, _ in _rp_iter(path, prop, units, batch_size, False):
+        cols = _select_values(lat, v)
+        for i, (col, a, b, j, collect) in enumerate(targets):
+            x = cols[col]
+            x = x[(x >= a) & (x <= b)]
+            x = x[_bin_of(x, a, b) == j]
+            if collect:
+                got[i].append(x)
+            elif len(x):
+                got[i] = [min(got[i][0], float(x.min())), max(got[i][1], float(x.max()))]
+    return [np.concatenate(g) if collect else g for g, (*_, collect) in zip(got, targets, strict=True)]
+
+
+def _order_statistics(jobs: list[tuple], specs: dict[str, tuple[float, float, list[int]]], executor: Any,
+                      limit: int) -> dict[tuple[str, int], float]:
+    """Exact k-th smallest values (0-based ranks) of the columns in *specs*, out of core.
+
+    ``specs[col] = (min, max, ranks)``. Each round histograms the current window of every
+    pending rank into 2^16 bins (one pass), finds the bin holding the rank from the
+    cumulative counts, then (a second pass) either collects that bin's values when it
+    holds at most *limit* of them — and selects exactly — or narrows the window to the
+    bin's own [min, max] and repeats. Memory: 2^16 counts per window + at most *limit*
+    values per pending rank.
+    """
+    result: dict[tuple[str, int], float] = {}
+    pending: list[list] = []  # [col, rank, a, b, below]
+    for col, (lo, hi, ranks) in specs.items():
+        for r in sorted(set(ranks)):
+            if lo == hi:
+                result[col, r] = lo
+            else:
+                pending.append([col, r, lo, hi, 0])
+    while pending:
+        windows = sorted({(c, a, b) for c, _, a, b, _ in pending})
+        hists = [np.zeros(_HIST_BINS, dtype=np.int64) for _ in windows]
+        for part in _map(_rp_hist, [(*job, windows) for job in jobs], executor):
+            for h, ph in zip(hists, part, strict=True):
+                h += ph
+        counts: dict[tuple, int] = {}
+        placed = []
+        for c, r, a, b, below in pending:
+            h = hists[windows.index((c, a, b))]
+            cum = np.cumsum(h)
+            j = int(np.searchsorted(cum, r - below, side="right"))  # first bin with cum > local rank
+            below2 = below + (int(cum[j - 1]) if j else 0)
+            counts[(c, a, b, j)] = int(h[j])
+            placed.append((c, r, (c, a, b, j), below2))
+        targets = sorted(counts)
+        spec = [(*t, counts[t] <= limit) for t in targets]
+        merged: list[Any] = [[] if collect else [np.inf, -np.inf] for *_, collect in spec]
+        for part in _map(_rp_collect, [(*job, spec) for job in jobs], executor):
+            for i, (got, (*_, collect)) in enumerate(zip(part, spec, strict=True)):
+                if collect:
+                    merged[i].append(got)
+                else:
+                    merged[i] = [min(merged[i][0], got[0]), max(merged[i][1], got[1])]
+        merged = [np.sort(np.concatenate(m)) if collect else m for m, (*_, collect) in zip(merged, spec, strict=True)]
+        pending = []
+        for c, r, t, below in placed:
+            i = targets.index(t)
+            if spec[i][-1]:
+                result[c, r] = float(merged[i][r - below])
+            elif merged[i][0] == merged[i][1]:
+                result[c, r] = float(merged[i][0])
+            else:
+                pending.append([c, r, merged[i][0], merged[i][1], below])
+    return result
+
+
+def _quantile_plan(n: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ranks and weights of ``numpy.quantile(v, q)`` (method "linear") for *n* values.
+
+    The same arithmetic as numpy's ``_compute_virtual_index`` / ``_get_indexes`` /
+    ``_get_gamma``: virtual index ``(n - 1) * q``, neighbours ``floor`` and ``floor + 1``
+    (both the last element at or past the end), gamma ``virtual - previous``.
+    """
+    virtual = (n - 1) * q
+    prev = np.floor(virtual)
+    nxt = prev + 1
+    above = virtual >= n - 1
+    prev[above] = -1
+    nxt[above] = -1
+    below = virtual < 0
+    prev[below] = 0
+    nxt[below] = 0
+    gamma = np.asarray(virtual - prev, dtype=virtual.dtype)
+    prev_i = prev.astype(np.intp)
+    nxt_i = nxt.astype(np.intp)
+    return np.where(prev_i < 0, n + prev_i, prev_i), np.where(nxt_i < 0, n + nxt_i, nxt_i), gamma
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """numpy's quantile interpolation (``_lerp``), bit for bit."""
+    diff = b - a
+    out = np.add(a, diff * t)
+    np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5)
+    return out
+
+
+def render_partitions(
+    paths: str | Path | Iterable[str | Path],
+    property: str,
+    out_dir: str | Path,
+    *,
+    resolution: float | None = None,
+    crs: str = "EPSG:3857",
+    batch_rows: int = 262_144,
+    executor: Any = None,
+    max_size: int | None = None,
+    select_limit: int = 1 << 20,
+) -> dict[str, Any]:
+    """The imagesV2 PNG (+ ``.aux.xml``) and legend of *property*, built from GeoParquet partitions.
+
+    The same product as :meth:`leafnb.Workspace.get_operation_images_v2` (and
+    :func:`leafnb.render.images.build_v2`) of the concatenated points, without loading
+    them: every pass reads one record batch (*batch_rows* rows) at a time.
+
+    1. **scan**: positioned-point count, projected bounds, latitude/value ranges, widest swath;
+    2. **exact order statistics** (:func:`_order_statistics`): the median latitude
+       (it sets the cell size and the grid) and the ranks ``numpy.quantile`` interpolates
+       between for the 7 classes, via 2^16-bin histograms then an exact selection inside
+       the bins holding them (repeated on a narrower window while a bin holds more than
+       *select_limit* values); the edges are interpolated with numpy's own arithmetic
+       and turned into a :class:`~leafnb.render.legend.Legend` by
+       :func:`~leafnb.render.legend.legend_from_edges` (the same tie rule);
+    3. **raster**: per footprint size, point sums and counts per cell accumulated in point
+       order (``numpy.add.at``), then the spread / mean of :mod:`leafnb.render.raster`.
+
+    So the legend, extent and PNG equal the in-memory imagesV2 of the partitions
+    concatenated in the given order (tested pixel for pixel). With an *executor* the
+    partitions are mapped in parallel (only histograms, bin contents and per-partition
+    sparse cell sums travel back); per-cell sums of different partitions are then added
+    in partition order, which is bitwise the in-memory result when no cell holds points
+    of two partitions, and otherwise differs by float rounding of the sum only.
+
+    Parameters
+    ----------
+    paths : path or paths
+        ``standard.parquet``/``filtered.parquet`` files, or folders searched for ``*.parquet``;
+        values are converted to the first partition's units.
+    property : str
+        The numeric property to render.
+    out_dir : path
+        Where ``<property>.png`` and ``<property>.png.aux.xml`` are written.
+    resolution : float, optional
+        Cell size in degrees (Leaf's convention; default imagesV2's 0.00001°), converted
+        to *crs* units at the median latitude as imagesV2 does.
+    crs : str
+        Grid CRS (imagesV2: EPSG:3857).
+    batch_rows : int
+        Rows per record batch.
+    executor : optional
+        A ``concurrent.futures.Executor`` or ``distributed.Client`` mapping partitions.
+    max_size : int, optional
+        Cells per side before the resolution is raised (default imagesV2's 8192).
+    select_limit : int
+        Most values collected per quantile rank in the exact-selection pass.
+
+    Returns
+    -------
+    dict
+        ``{"property", "legend": {"ranges": [...] (, "tiedClasses")}, "extent": {xmin,
+        xmax, ymin, ymax} (EPSG:4326), "url", "downloadUrl"}``.
+    """
+    from leafnb.render.images import MAX_SIZE, V2_RESOLUTION_DEG, _extent_4326
+    from leafnb.render.legend import legend_from_edges
+    from leafnb.render.png import write_png
+    from leafnb.render.raster import degrees_to_crs_resolution, grid_spec
+
+    files = _expand(paths)
+    crs = crs.upper()
+    units: dict[str, str] = {}
+    for p in files:
+        for k, u in (partition_meta(p).get("units") or {}).items():
+            units.setdefault(k, u)
+    units = {k: u for k, u in units.items() if k in (property, "equipmentWidth")}
+    jobs = [(str(p), property, units, batch_rows) for p in files]
+
+    # pass 1: ranges
+    scans = _map(_rp_scan, [(*job, crs) for job in jobs], executor)
+    n = sum(s["n"] for s in scans)
+    if not n:
+        raise ValueError("no points with a position to render")
+    rng = {key: (min(s[key][0] for s in scans), max(s[key][1] for s in scans)) for key in ("x", "y", "lat", "v")}
+    vn = sum(s["vn"] for s in scans)
+    has_width = any(s["wnonnull"] for s in scans)
+
+    # passes 2-3: median latitude and quantile ranks, exactly
+    q = np.linspace(0.0, 1.0, 8)
+    specs: dict[str, tuple[float, float, list[int]]] = {"lat": (*rng["lat"], [(n - 1) // 2, n // 2])}
+    if vn:
+        prev, nxt, gamma = _quantile_plan(vn, q)
+        specs["v"] = (*rng["v"], [int(i) for i in (*prev, *nxt)])
+    stats = _order_statistics(jobs, specs, executor, select_limit)
+    mid = [stats["lat", r] for r in sorted({(n - 1) // 2, n // 2})]
+    lat0 = float(np.median(np.array(mid)))  # numpy's mean of the middle value(s)
+    if vn:
+        edges = _lerp(np.array([stats["v", int(i)] for i in prev]), np.array([stats["v", int(i)] for i in nxt]), gamma)
+        edges[0], edges[-1] = rng["v"]
+    else:
+        edges = np.full(8, np.nan)
+    legend = legend_from_edges(edges, count=vn, unit=units.get(property), property=property, warn=False)
+
+    # the grid, as images._raster
+    res = degrees_to_crs_resolution(V2_RESOLUTION_DEG if resolution is None else resolution, crs, lat0)
+    max_size = MAX_SIZE if max_size is None else max_size
+    bx, by = np.array(rng["x"]), np.array(rng["y"])
+    spec = grid_spec(bx, by, crs, res, max_size=max_size, lat=lat0)
+    if has_width:
+        from leafnb.render.raster import footprint_radii
+
+        wmax = np.array([max(s["wmax"] for s in scans)])
+        rx, ry = footprint_radii(wmax, spec, 1)
+        pad = int(max(rx.max(initial=0), ry.max(initial=0)))
+        if pad:
+            spec = grid_spec(bx, by, crs, res, max_size=max_size, pad=pad, lat=lat0)
+
+    # pass 4: cell sums and counts per footprint group
+    size = spec.width * spec.height
+    keys: set[int] = set()
+    sums: dict[int, np.ndarray] = {}
+    cnts: dict[int, np.ndarray] = {}
+    rjobs = [(*job, spec, has_width) for job in jobs]
+    if executor is None:
+        for rjob in rjobs:
+            for k, idx, v in _rp_cells(rjob):
+                keys.add(k)
+                if v is None:
+                    continue
+                if k not in sums:
+                    sums[k], cnts[k] = np.zeros(size), np.zeros(size, dtype=np.uint32)
+                np.add.at(sums[k], idx, v)
+                np.add.at(cnts[k], idx, 1)
+    else:
+        for part_keys, part in _map(_rp_raster_partial, rjobs, executor):
+            keys |= part_keys
+            for k, (cells, s, c) in part.items():
+                if k not in sums:
+                    sums[k], cnts[k] = np.zeros(size), np.zeros(size, dtype=np.uint32)
+                sums[k][cells] += s
+                cnts[k][cells] += c
+    mean = _cell_means(spec, sorted(keys), sums, cnts)
+
+    out_dir = Path(out_dir)
+    path = write_png(out_dir / f"{property}.png", legend.rgba(mean), spec, {"property": property})
+    return {"property": property, "legend": legend.to_dict(), "extent": _extent_4326(spec), "url": str(path),
+            "downloadUrl": path.resolve().as_uri()}
+
+
+def _rp_cells(args: tuple) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    """``(footprint group, cell indices, values)`` of one partition's points with a finite value, per batch and group.
+
+    Groups with no finite value in a batch yield ``values=None`` (the group still exists,
+    as in :func:`leafnb.render.raster.rasterize`).
+    """
+    from leafnb.render.raster import MAX_RADIUS, footprint_radii, project
+
+    path, prop, units, batch_size, spec, has_width = args
+    for _, lon, lat, v, w in _rp_iter(path, prop, units, batch_size, has_width):
+        if not len(lon):
+            continue
+        x, y = project(lon, lat, spec.crs)
+        row, col = spec.cell_of(x, y)
+        idx = row * spec.width + col
+        rx, ry = footprint_radii(w if has_width else None, spec, len(x))
+        key = rx * (MAX_RADIUS + 1) + ry
+        finite = np.isfinite(v)
+        for k in np.unique(key):
+            sel = key == int(k)
+            m = sel & finite
+            yield int(k), idx[m], (v[m] if m.any() else None)
+
+
+def _rp_raster_partial(args: tuple) -> tuple[set[int], dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Sparse per-group cell sums/counts of one partition (point order within the partition)."""
+    keys: set[int] = set()
+    acc: dict[int, list] = {}
+    for k, idx, v in _rp_cells(args):
+        keys.add(k)
+        if v is not None:
+            acc.setdefault(k, []).append((idx, v))
+    out = {}
+    for k, parts in acc.items():
+        idx = np.concatenate([p[0] for p in parts])
+        v = np.concatenate([p[1] for p in parts])
+        cells, inv = np.unique(idx, return_inverse=True)
+        out[k] = (cells, np.bincount(inv, weights=v, minlength=len(cells)),
+                  np.bincount(inv, minlength=len(cells)).astype(np.uint32))
+    return keys, out
+
+
+def _cell_means(spec: Any, groups: list[int], sums: dict[int, np.ndarray], cnts: dict[int, np.ndarray]) -> np.ndarray:
+    """The per-cell mean of :func:`leafnb.render.raster.rasterize` from per-group point sums/counts."""
+    from leafnb.render.raster import MAX_RADIUS, _spread
+
+    size = spec.width * spec.height
+    shape2 = (spec.height, spec.width)
+    mean = np.full(shape2, np.nan)
+    if groups in ([], [0]):  # no footprints: mean of each occupied cell
+        if 0 in sums:
+            flat = mean.reshape(-1)
+            has = cnts[0] > 0
+            flat[has] = sums[0][has] / cnts[0][has]
+        return mean
+    total_s = total_c = None
+    for k in groups:
+        gx, gy = divmod(k, MAX_RADIUS + 1)
+        s = sums.pop(k, None)
+        c = cnts.pop(k, None)
+        s = _spread((np.zeros(size) if s is None else s).reshape(shape2), gx, gy, False)
+        c = _spread((np.zeros(size) if c is None else c.astype(float)).reshape(shape2), gx, gy, False)
+        if total_s is None:
+            total_s, total_c = s, c
+        else:
+            total_s += s
+            total_c += c
+    np.divide(total_s, total_c, out=mean, where=total_c >= 0.5)
+    return mean

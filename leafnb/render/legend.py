@@ -38,7 +38,7 @@ import numpy as np
 
 from leafnb.errors import TiedClassesWarning
 
-__all__ = ["LEAF_COLORS", "Legend", "quantile_legend"]
+__all__ = ["LEAF_COLORS", "Legend", "legend_from_edges", "quantile_legend"]
 
 #: class colours, low -> high (hex of the seven V1 ramp stops, spec §7.2)
 LEAF_COLORS: tuple[str, ...] = ("#C80000", "#FF2800", "#FF9600", "#FFF000", "#00E600", "#00BE00", "#008200")
@@ -136,28 +136,45 @@ def quantile_legend(values, k: int = 7, *, unit: str | None = None, property: st
     NaN/inf values are ignored. Emits :class:`TiedClassesWarning` when the tie rule is
     applied (``warn=False`` to only record it in ``Legend.tied``).
     """
-    if k != len(LEAF_COLORS):
-        raise ValueError(f"Leaf's legend has {len(LEAF_COLORS)} classes")
     v = np.asarray(values, dtype=float).ravel()
     v = v[np.isfinite(v)]
-    tied = False
-    if not len(v):
-        edges = np.full(k + 1, np.nan)
-    else:
+    edges = np.full(k + 1, np.nan)
+    if len(v):
         edges = np.quantile(v, np.linspace(0.0, 1.0, k + 1))
         edges[0], edges[-1] = v.min(), v.max()
-        if np.any(np.diff(edges) <= 0):
-            tied = True
-            edges = np.full(k + 1, edges[0]) if edges[0] == edges[-1] else _untie(edges, k)
-            if warn:
-                warnings.warn(
-                    f"quantile class edges of {property or 'values'} tie; the tie rule was applied "
-                    f"(edges {', '.join(f'{x:.6g}' for x in edges)})",
-                    TiedClassesWarning,
-                    stacklevel=2,
-                )
+    return legend_from_edges(edges, k, count=len(v), unit=unit, property=property, warn=warn, _stacklevel=3)
+
+
+def legend_from_edges(edges, k: int = 7, *, count: int = 0, unit: str | None = None, property: str | None = None,
+                      warn: bool = True, _stacklevel: int = 2) -> Legend:
+    """The legend of precomputed class edges ``e0..ek`` (e.g. quantiles computed out of core).
+
+    *edges* must be what :func:`quantile_legend` computes before its tie check: the
+    ``numpy.quantile`` (linear) values at ``0, 1/k, ..., 1`` with ``e0``/``ek`` set to
+    the minimum/maximum; all NaN when there are no values (*count* = 0). The same tie
+    rule, warning and ranges as :func:`quantile_legend` apply, so
+    ``legend_from_edges(edges_of(v), count=n) == quantile_legend(v)``.
+    """
+    if k != len(LEAF_COLORS):
+        raise ValueError(f"Leaf's legend has {len(LEAF_COLORS)} classes")
+    edges = np.array(edges, dtype=float).ravel()
+    if len(edges) != k + 1:
+        raise ValueError(f"{k} classes need {k + 1} edges, got {len(edges)}")
+    tied = False
+    if not count:
+        edges = np.full(k + 1, np.nan)
+    elif np.any(np.diff(edges) <= 0):
+        tied = True
+        edges = np.full(k + 1, edges[0]) if edges[0] == edges[-1] else _untie(edges, k)
+        if warn:
+            warnings.warn(
+                f"quantile class edges of {property or 'values'} tie; the tie rule was applied "
+                f"(edges {', '.join(f'{x:.6g}' for x in edges)})",
+                TiedClassesWarning,
+                stacklevel=_stacklevel,
+            )
     ranges = [
         {"colorCode": LEAF_COLORS[i], "min": _num(edges[i]), "max": _num(edges[i + 1])}
         for i in range(k)
     ]
-    return Legend(ranges, unit=unit, property=property, tied=tied, count=len(v))
+    return Legend(ranges, unit=unit, property=property, tied=tied, count=int(count))
