@@ -66,6 +66,7 @@ class Event(StrEnum):
     OPERATION_UPDATED = "operationUpdated"
     OPERATION_FINISHED = "operationProcessingFinished"
     FIELD_CREATED = "fieldCreated"
+    FIELD_UPDATED = "fieldUpdated"
 
 
 STATUS_DETAILS = {

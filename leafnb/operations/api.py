@@ -148,6 +148,49 @@ class OperationsAPI:
         total = self.catalog.query(count_sql, count_params)[0][0]
         return ResourceList([self._field_resource(r) for r in rows], total, page, size)
 
+    def update_field(self, field_id: str, geometry: Any = None, *, path: str | Path | None = None,
+                     name: str | None = None, crs: str | None = None) -> Field:
+        """Change a field's boundary and/or name; operations follow (automerge re-runs on a new boundary).
+
+        Leaf updates operations when boundaries change (spec §5.2); the boundary is read like
+        :meth:`create_field`'s.
+        """
+        field = self.get_field(field_id)
+        uid = field["leafUserId"]
+        row = self.catalog.query("SELECT doc FROM fields WHERE id=?", (field_id,))[0]
+        doc = self.catalog.loads(row["doc"])
+        sets, params = ["updated_time=?"], [utc_now()]
+        if name is not None:
+            sets.append("name=?")
+            params.append(name)
+        moved = geometry is not None or path is not None
+        if moved:
+            fix = bool(self.get_config(uid).get("automaticFixBoundary", True))
+            geom, _found = load_boundary(geometry, path, crs, fix=fix)
+            doc["geometry"] = geojson(geom)
+            sets += ["area_ha=?", "geom_hash=?", "doc=?"]
+            params += [area_m2(geom) / 10_000.0, geometry_hash(geom), self.catalog.dumps(doc)]
+        with self.catalog.transaction() as conn:
+            conn.execute(f"UPDATE fields SET {', '.join(sets)} WHERE id=?", (*params, field_id))
+        if hasattr(Event, "FIELD_UPDATED"):
+            self.events.emit(Event.FIELD_UPDATED, fieldId=field_id, leafUserId=uid, source="REST")
+        if moved and self.get_config(uid).get("fieldOperationCreation", True):
+            self.run_automerge(uid)
+        return self.get_field(field_id)
+
+    def reprocess_field_operations(self, field_id: str) -> list[Resource]:
+        """Reprocess every operation of a field with the current config (``POST /operations/reprocess``, by field)."""
+        field = self.get_field(field_id)
+        ops = []
+        page = 0
+        while True:
+            batch = self.get_operations(leafUserId=field["leafUserId"], fieldId=field_id, page=page, size=100)
+            ops += [op["id"] for op in batch]
+            if (page + 1) * 100 >= batch.total:
+                break
+            page += 1
+        return [self.reprocess_operation(op_id) for op_id in ops]
+
     def delete_field(self, field_id: str) -> None:
         """Delete a field and re-run automerge (its operations are removed or regrouped)."""
         field = self.get_field(field_id)

@@ -91,6 +91,15 @@ class FieldRequest(BaseModel):
     name: str | None = None
 
 
+class FieldPatch(BaseModel):
+    geometry: dict[str, Any] | None = None
+    name: str | None = None
+
+
+class FieldRef(BaseModel):
+    fieldId: str
+
+
 class WebhookRequest(BaseModel):
     events: list[str]
     name: str
@@ -461,6 +470,11 @@ def create_app(
     def get_operation(request: Request, operation_id: str, owner: str = Owner):
         return reply(request, owner, own_operation(owner, operation_id))
 
+    @ops.post("/operations/reprocess", summary="Reprocess every operation of a field (body {fieldId})")
+    async def reprocess_by_field(request: Request, body: FieldRef, owner: str = Owner):
+        owns(owner, need("get_field")(body.fieldId), "field", body.fieldId)
+        return reply(request, owner, await run_in_threadpool(need("reprocess_field_operations"), body.fieldId))
+
     @ops.post("/operations/{operation_id}/reprocess", summary="Re-run an operation from the merge step")
     def reprocess(request: Request, operation_id: str, owner: str = Owner):
         own_operation(owner, operation_id)
@@ -644,6 +658,12 @@ def create_app(
     @flds.get("/users/{leaf_user_id}/fields/{field_id}", summary="A field")
     def get_field(request: Request, leaf_user_id: str, field_id: str, owner: str = Owner):
         return reply(request, owner, own_field(owner, leaf_user_id, field_id))
+
+    @flds.patch("/users/{leaf_user_id}/fields/{field_id}", summary="Change a field's boundary or name")
+    async def update_field(request: Request, leaf_user_id: str, field_id: str, body: FieldPatch, owner: str = Owner):
+        own_field(owner, leaf_user_id, field_id)
+        field = await run_in_threadpool(need("update_field"), field_id, body.geometry, name=body.name)
+        return reply(request, owner, field)
 
     @flds.delete("/users/{leaf_user_id}/fields/{field_id}", status_code=204, summary="Delete a field")
     def delete_field(leaf_user_id: str, field_id: str, owner: str = Owner):

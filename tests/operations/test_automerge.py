@@ -264,3 +264,27 @@ def test_machines_operators_sessions(ws, season):
     assert sum(s["area"]["value"] for s in ss) == pytest.approx(total_ha, rel=0.02)
     assert all(s["area"]["unit"] == "ha" for s in ss)
     assert np.all([s["endTime"] >= s["startTime"] for s in ss])
+
+
+def test_boundary_update_moves_operations_and_field_reprocess(ws, tmp_path):
+    h = shifted("harvested", 600, 1)
+    ids = upload(ws, {"h": (h, "sms_csv")}, tmp_path)
+    box = field_around(h, 5)
+    minx, miny, maxx, maxy = box.bounds
+    half = shapely.box(minx, miny, (minx + maxx) / 2, maxy)
+    f = ws.create_field(UID, half.wkt, name="west half")
+    (op,) = _ops(ws)
+    half_count = ws.get_operation_summary(op["id"])["properties"]["recordCount"]
+    events = []
+    ws.on("fieldUpdated", events.append)
+    updated = ws.update_field(f["id"], box.wkt, name="whole field")
+    assert updated["name"] == "whole field" and updated["area"]["value"] > f["area"]["value"]
+    assert [e["fieldId"] for e in events] == [f["id"]]
+    (op2,) = _ops(ws)
+    n_file = ws.get_file_summary(ids["h"])["properties"]["recordCount"]
+    whole = ws.get_operation_summary(op2["id"])["properties"]["recordCount"]
+    assert half_count < whole <= n_file  # the operation follows the new boundary
+    ws.set_config({"unitMeasurement": "METRIC"}, leaf_user_id=UID)
+    (resp,) = ws.reprocess_field_operations(f["id"])
+    assert resp["message"] == "Sent operation to be processed."
+    assert ws.get_operation_units(op2["id"])["wetMass"] == "t"

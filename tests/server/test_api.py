@@ -255,3 +255,15 @@ def test_token_cli_and_serve_wiring(tmp_path, capsys):
     assert main(["token", "create", "--owner", "bad owner!", "--workspace", str(tmp_path / "w")]) == 2
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
+
+
+def test_field_update_and_reprocess_by_field(client, tokens, alice_data):
+    from tests.server.test_cross_owner import FIELD_GEOMETRY, FIELDS
+
+    h, uid = auth(tokens["alice"]), alice_data["uid"]
+    field = client.post(f"{FIELDS}/users/{uid}/fields", json={"geometry": FIELD_GEOMETRY, "name": "north"}, headers=h).json()
+    r = client.patch(f"{FIELDS}/users/{uid}/fields/{field['id']}", json={"name": "north 40"}, headers=h)
+    assert r.status_code == 200 and r.json()["name"] == "north 40"
+    r = client.post(f"{OPS}/operations/reprocess", json={"fieldId": field["id"]}, headers=h)
+    assert r.status_code == 200 and isinstance(r.json(), list)
+    assert client.post(f"{OPS}/operations/reprocess", json={"fieldId": "nope"}, headers=h).status_code == 404

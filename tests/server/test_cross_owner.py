@@ -43,6 +43,8 @@ def routes(d):
     yield "POST", f"{FIELDS}/users/{uid}/fields", {"geometry": FIELD_GEOMETRY}
     yield "GET", f"{FIELDS}/fields?leafUserId={uid}", None
     yield "GET", f"{FIELDS}/users/{uid}/fields/{field}", None
+    yield "PATCH", f"{FIELDS}/users/{uid}/fields/{field}", {"name": "mine now"}
+    yield "POST", f"{OPS}/operations/reprocess", {"fieldId": field}
     yield "DELETE", f"{FIELDS}/users/{uid}/fields/{field}", None
     yield "GET", f"/services/alerts/api/alerts/webhooks/{d.get('webhook', 'none')}", None
     yield "DELETE", f"/services/alerts/api/alerts/webhooks/{d.get('webhook', 'none')}", None
