@@ -47,8 +47,15 @@ def test_postman_collection_requests_succeed(live_server, app, tokens, receiver,
     batch = ws.upload_batch(z, "grower-a")
     assert batch["status"] == "PROCESSED"
     f1, f2 = batch["leafFiles"]
+    # a field around the points makes the two files a field operation (spec §5.2)
+    import shapely
+
+    box = shapely.box(*ws.points(f1).total_bounds).buffer(0.001)
+    ws.create_field("grower-a", geometry=shapely.geometry.mapping(box), name="north")
+    (op,) = ws.get_operations(leafUserId="grower-a")
     variables = {"leaf_api_url": live_server, "leaf_token": tokens["alice"], "leaf_user_id": "grower-a",
-                 "file_id": f1, "operation_1_id": f1, "operation_2_id": f2, "webhook_url": receiver.url}
+                 "file_id": f1, "operation_1_id": f1, "operation_2_id": f2, "webhook_url": receiver.url,
+                 "operation_id": op["id"]}
     report = tmp_path / "report.json"
     cmd = [str(NEWMAN), "run", str(HERE / "leaf_api_fixture.postman_collection.json"), "--working-dir", str(z.parent),
            "--reporters", "cli,json", "--reporter-json-export", str(report), "--timeout-request", "60000", "--bail"]
@@ -57,5 +64,5 @@ def test_postman_collection_requests_succeed(live_server, app, tokens, receiver,
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     run = json.loads(report.read_text())["run"]
-    assert run["stats"]["requests"]["total"] == 19 and run["stats"]["assertions"]["failed"] == 0
+    assert run["stats"]["requests"]["total"] == 19 + 11 and run["stats"]["assertions"]["failed"] == 0
     ws.wait(30)
