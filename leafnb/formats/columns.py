@@ -370,6 +370,13 @@ class ColumnMatch:
         """Number of recognised columns of the chosen family (markers included)."""
         return self.scores.get(self.family or "generic", 0)
 
+    def facts(self, file_format: str, provider: str | None = None) -> dict[str, Any]:
+        """``Reader.describe`` facts this match implies: provider, file format, operation type."""
+        out: dict[str, Any] = {"provider": provider or self.provider, "file_format": file_format}
+        if self.operation_type:
+            out["operation_type"] = self.operation_type
+        return out
+
 
 def _candidates(name: str, header_units: bool) -> tuple[list[tuple[int, ColumnRule]], str | None]:
     if header_units:

@@ -233,17 +233,12 @@ class CsvReader(Reader):
             return 0.0
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"provider": None, "file_format": self.file_format}
         try:
             text = _head(Path(path))
             header, _ = _header_and_first(text, _delimiter(text))
-            m = match_columns(header, header_units=True)
-            out["provider"] = m.provider
-            if m.operation_type:
-                out["operation_type"] = m.operation_type
+            return match_columns(header, header_units=True).facts(self.file_format)
         except Exception:
-            pass
-        return out
+            return {"provider": None, "file_format": self.file_format}
 
     def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
         path = Path(path)

@@ -72,16 +72,13 @@ class GeoJSONReader(Reader):
             return 0.0
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"provider": None, "file_format": self.file_format}
         try:
             text = _head(Path(path))
             m = match_columns(_property_names(text))
-            out["provider"] = "Farmobile" if (m.family == "farmobile" or "farmobile" in text.lower()) else m.provider
-            if m.operation_type:
-                out["operation_type"] = m.operation_type
+            farmobile = m.family == "farmobile" or "farmobile" in text.lower()
+            return m.facts(self.file_format, "Farmobile" if farmobile else None)
         except Exception:
-            pass
-        return out
+            return {"provider": None, "file_format": self.file_format}
 
     def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
         path = Path(path)

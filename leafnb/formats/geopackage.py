@@ -82,18 +82,13 @@ class GeoPackageReader(Reader):
         return [None] if len(layers) <= 1 else [name for name, _ in layers]
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"provider": None, "file_format": self.file_format}
         try:
             for layer, cols in _point_layers(Path(path)):
                 if part is None or part == layer:
-                    m = match_columns(cols)
-                    out["provider"] = m.provider
-                    if m.operation_type:
-                        out["operation_type"] = m.operation_type
-                    break
+                    return match_columns(cols).facts(self.file_format)
         except Exception:
             pass
-        return out
+        return {"provider": None, "file_format": self.file_format}
 
     def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
         path = Path(path)

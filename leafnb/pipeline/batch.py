@@ -97,8 +97,10 @@ def process_batch(ws: Workspace, batch_id: str, *, only_failed: bool = False, pr
     for row in todo:
         doc = ws.catalog.loads(row["doc"])
         jobs.append(FileJob(row["id"], doc["reader"], str(ws.path / doc["path"]), doc.get("part"), str(ws.path / "files" / row["id"]), dict(config)))
-        with ws.catalog.transaction() as conn:
-            conn.execute("UPDATE files SET status=?, updated_time=? WHERE id=?", (StepStatus.PROCESSING, utc_now(), row["id"]))
+    now = utc_now()
+    with ws.catalog.transaction() as conn:
+        conn.executemany("UPDATE files SET status=?, updated_time=? WHERE id=?",
+                         [(StepStatus.PROCESSING, now, job.file_id) for job in jobs])
     for job, outcome in ws._run_jobs(jobs, progress=progress):
         _record_outcome(ws, job, outcome, batch["leaf_user_id"])
     _settle(ws, batch_id)
