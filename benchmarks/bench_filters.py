@@ -51,18 +51,39 @@ def main(argv=None) -> None:
     yld = ps.array("wetVolumePerArea")
 
     rows = [
-        ("numpy sort of the yield column (baseline)", best(lambda: np.sort(yld), args.repeat)),
-        ("pandas: Leaf's two rules (baseline)", best(lambda: pandas_leaf(df), args.repeat)),
-        ("leafnb: leaf profile", best(lambda: FilterPipeline.profile("leaf").run(ps), args.repeat)),
-        ("leafnb: standard profile", best(lambda: FilterPipeline.profile("standard").run(ps), args.repeat)),
-        ("leafnb: aggressive profile", best(lambda: FilterPipeline.profile("aggressive").run(ps), args.repeat)),
+        (
+            "numpy sort of the yield column (baseline)",
+            best(lambda: np.sort(yld), args.repeat),
+        ),
+        (
+            "pandas: Leaf's two rules (baseline)",
+            best(lambda: pandas_leaf(df), args.repeat),
+        ),
+        (
+            "leafnb: leaf profile",
+            best(lambda: FilterPipeline.profile("leaf").run(ps), args.repeat),
+        ),
+        (
+            "leafnb: standard profile",
+            best(lambda: FilterPipeline.profile("standard").run(ps), args.repeat),
+        ),
+        (
+            "leafnb: aggressive profile",
+            best(lambda: FilterPipeline.profile("aggressive").run(ps), args.repeat),
+        ),
     ]
     sort_t, pandas_t = rows[0][1], rows[1][1]
-    print(f"\n{'task':44} {'seconds':>9} {'points/s':>14} {'vs sort':>9} {'vs pandas':>10}")
+    print(
+        f"\n{'task':44} {'seconds':>9} {'points/s':>14} {'vs sort':>9} {'vs pandas':>10}"
+    )
     for name, sec in rows:
-        print(f"{name:44} {sec:9.3f} {n / sec:14,.0f} {sort_t / sec:9.3f} {pandas_t / sec:10.3f}")
+        print(
+            f"{name:44} {sec:9.3f} {n / sec:14,.0f} {sort_t / sec:9.3f} {pandas_t / sec:10.3f}"
+        )
     _, _, rep = FilterPipeline.profile("standard").run(ps)
-    print(f"\nstandard profile removed {rep['removed']:,} of {rep['total']:,} points; flow delay {rep['flowDelay']}")
+    print(
+        f"\nstandard profile removed {rep['removed']:,} of {rep['total']:,} points; flow delay {rep['flowDelay']}"
+    )
     for f in rep["filters"]:
         print(f"  {f['name']:18} {f['removed']:9,} {f['percentRemoved']:7.2f} %")
 

@@ -84,7 +84,9 @@ def main(argv=None):
     spec0 = grid_spec(x, y, "EPSG:3857", res)
     legend = quantile_legend(value)
     lo, hi = float(value.min()), float(value.max())
-    print(f"{n:,} points, grid {spec0.width} x {spec0.height} cells of {res:.3f} m (EPSG:3857)")
+    print(
+        f"{n:,} points, grid {spec0.width} x {spec0.height} cells of {res:.3f} m (EPSG:3857)"
+    )
 
     def leafnb_cells():
         grid = rasterize(spec0, x, y, {"v": value})["v"]
@@ -144,8 +146,10 @@ def main(argv=None):
     print(f"\n{'method':<56}{'seconds':>9}{'Mpts/s':>9}{'× leafnb':>10}")
     for name, t in rows:
         print(f"{name:<56}{t:>9.3f}{n / t / 1e6:>9.2f}{t / t_cells:>10.2f}")
-    print(f"\ncells with data: points only {np.isfinite(g_cells).mean():.1%}, swath-filled {filled:.1%} "
-          f"; leafnb point cells equal histogram2d's in {agree:.3%} of cells")
+    print(
+        f"\ncells with data: points only {np.isfinite(g_cells).mean():.1%}, swath-filled {filled:.1%} "
+        f"; leafnb point cells equal histogram2d's in {agree:.3%} of cells"
+    )
 
 
 if __name__ == "__main__":

@@ -51,16 +51,30 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (f"{cpu}, {os.cpu_count()} CPUs, {mem}; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}; load average at start {load}")
+    load = (
+        ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        if hasattr(os, "getloadavg")
+        else "?"
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {mem}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; load average at start {load}"
+    )
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--full", action="store_true", help="add the 10M-point end-to-end run (many minutes)")
-    ap.add_argument("--points", help="override the end-to-end sizes, e.g. 100000,1000000")
-    ap.add_argument("--skip-others", action="store_true", help="do not run bench_tlg/filters/render")
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="add the 10M-point end-to-end run (many minutes)",
+    )
+    ap.add_argument(
+        "--points", help="override the end-to-end sizes, e.g. 100000,1000000"
+    )
+    ap.add_argument(
+        "--skip-others", action="store_true", help="do not run bench_tlg/filters/render"
+    )
     ap.add_argument("--markdown", help="also write the table (markdown) to this file")
     args = ap.parse_args(argv)
     import bench_pipeline
@@ -73,8 +87,16 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="leafnb-bench-") as tmp:
         rows = bench_pipeline.run(sizes, Path(tmp), log=log)
         singles = bench_pipeline.one_file(1_000_000, Path(tmp), log=log)
-    lines = [f"Machine: {machine()}", "", "| benchmark | leafnb | baseline | ratio |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in bench_pipeline.table(rows, singles)]
+    lines = [
+        f"Machine: {machine()}",
+        "",
+        "| benchmark | leafnb | baseline | ratio |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {a} | {b} | {c} | {d} |"
+        for a, b, c, d in bench_pipeline.table(rows, singles)
+    ]
     extra = []
     if not args.skip_others:
         for name, extra_args in OTHERS.items():
@@ -83,8 +105,17 @@ def main(argv=None) -> int:
                 extra.append(f"{name}: not present (skipped)")
                 continue
             log(f"# running {name}")
-            res = subprocess.run([sys.executable, str(path), *extra_args], capture_output=True, text=True, cwd=HERE.parent)
-            out = res.stdout.strip() if res.returncode == 0 else f"FAILED ({res.returncode}): {res.stderr.strip()[-500:]}"
+            res = subprocess.run(
+                [sys.executable, str(path), *extra_args],
+                capture_output=True,
+                text=True,
+                cwd=HERE.parent,
+            )
+            out = (
+                res.stdout.strip()
+                if res.returncode == 0
+                else f"FAILED ({res.returncode}): {res.stderr.strip()[-500:]}"
+            )
             extra.append(f"### {name}\n\n```\n{out}\n```")
     lines += ["", *extra, "", f"Suite time: {time.perf_counter() - t0:.0f} s"]
     text = "\n".join(lines)

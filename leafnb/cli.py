@@ -20,7 +20,9 @@ def _batch_document(ws, batch) -> dict:
     for fid in batch["leafFiles"]:
         f = dict(ws.get_file(fid))
         f["status_steps"] = dict(ws.get_file_status(fid))
-        f["units"] = dict(ws.get_file_units(fid)) if f["status"] == "processed" else None
+        f["units"] = (
+            dict(ws.get_file_units(fid)) if f["status"] == "processed" else None
+        )
         files.append(f)
     return {"batch": dict(batch), "files": files}
 
@@ -31,16 +33,22 @@ def cmd_convert(args) -> int:
 
     workdir = args.workspace or tempfile.mkdtemp(prefix="leafnb-")
     ws = Workspace(workdir)
-    batch = ws.upload_batch(args.input, args.leaf_user_id, args.provider, progress=not args.json)
+    batch = ws.upload_batch(
+        args.input, args.leaf_user_id, args.provider, progress=not args.json
+    )
     doc = _batch_document(ws, batch)
     doc["workspace"] = str(ws.path)
     if args.json:
         json.dump(doc, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
     else:
-        print(f"batch {batch['id']}: {batch['status']} {batch.get('statusDetails', '')}")
+        print(
+            f"batch {batch['id']}: {batch['status']} {batch.get('statusDetails', '')}"
+        )
         for f in doc["files"]:
-            print(f"  {f['status']:9} {f['operationType'] or '?':9} {f['recordCount']:>8} records  {f['fileName']}")
+            print(
+                f"  {f['status']:9} {f['operationType'] or '?':9} {f['recordCount']:>8} records  {f['fileName']}"
+            )
         print(f"workspace: {ws.path}")
     return 0 if batch["status"] == "PROCESSED" else 1
 
@@ -49,7 +57,11 @@ def zip_folder(folder: Path, target: Path) -> Path:
     """Zip a folder (e.g. a monitor card or sample_data/) the way a user would."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix.lower() not in (".md", ".py") and "__pycache__" not in path.parts:
+            if (
+                path.is_file()
+                and path.suffix.lower() not in (".md", ".py")
+                and "__pycache__" not in path.parts
+            ):
                 zf.write(path, path.relative_to(folder).as_posix())
     return target
 
@@ -71,11 +83,15 @@ def cmd_demo(args) -> int:
     ws = Workspace(out / "workspace")
     batch = ws.upload_batch(upload, "demo-user", progress=True)
     report = write_report(ws, batch["id"], out)
-    (out / "batch.json").write_text(json.dumps(_batch_document(ws, batch), indent=1, default=str))
+    (out / "batch.json").write_text(
+        json.dumps(_batch_document(ws, batch), indent=1, default=str)
+    )
     print(f"batch {batch['id']}: {batch['status']}, {len(batch['leafFiles'])} files")
     for fid in batch["leafFiles"]:
         f = ws.get_file(fid)
-        print(f"  {f['status']:9} {f['operationType'] or '?':9} {f['recordCount']:>6} records  {f['fileName']}")
+        print(
+            f"  {f['status']:9} {f['operationType'] or '?':9} {f['recordCount']:>6} records  {f['fileName']}"
+        )
     print(f"report: {report}")
     return 0 if batch["status"] == "PROCESSED" else 1
 
@@ -87,7 +103,9 @@ def cmd_report(args) -> int:
 
     workdir = Path(args.workspace)
     if not (workdir / "catalog.sqlite").is_file():
-        print(f"{workdir} is not a leafnb workspace (no catalog.sqlite)", file=sys.stderr)
+        print(
+            f"{workdir} is not a leafnb workspace (no catalog.sqlite)", file=sys.stderr
+        )
         return 2
     ws = Workspace(workdir)
     report = write_report(ws, args.id, Path(args.output or f"report_{args.id[:8]}"))
@@ -97,27 +115,49 @@ def cmd_report(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``leafnb`` command."""
-    parser = argparse.ArgumentParser(prog="leafnb", description="Convert farm machine files locally (Leaf-compatible).")
+    parser = argparse.ArgumentParser(
+        prog="leafnb",
+        description="Convert farm machine files locally (Leaf-compatible).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     conv = sub.add_parser("convert", help="convert a zip of machine files")
     conv.add_argument("input", help="the .zip to convert")
     conv.add_argument("--provider", default="Other")
     conv.add_argument("--leaf-user-id", default="local-user")
-    conv.add_argument("--workspace", help="workspace folder (default: a new temporary one)")
-    conv.add_argument("--json", action="store_true", help="print the batch, files, steps, summaries and units as JSON")
+    conv.add_argument(
+        "--workspace", help="workspace folder (default: a new temporary one)"
+    )
+    conv.add_argument(
+        "--json",
+        action="store_true",
+        help="print the batch, files, steps, summaries and units as JSON",
+    )
     conv.set_defaults(func=cmd_convert)
-    demo = sub.add_parser("demo", help="convert the bundled sample data and write a report")
-    demo.add_argument("--sample-data", default=str(Path(__file__).resolve().parent.parent / "sample_data"))
+    demo = sub.add_parser(
+        "demo", help="convert the bundled sample data and write a report"
+    )
+    demo.add_argument(
+        "--sample-data",
+        default=str(Path(__file__).resolve().parent.parent / "sample_data"),
+    )
     demo.add_argument("--output", default="demo_output")
     demo.set_defaults(func=cmd_demo)
-    rep = sub.add_parser("report", help="write the HTML report of a batch, file or operation")
+    rep = sub.add_parser(
+        "report", help="write the HTML report of a batch, file or operation"
+    )
     rep.add_argument("id", help="batch, file or operation id")
-    rep.add_argument("--workspace", default=".", help="workspace folder (default: the current folder)")
+    rep.add_argument(
+        "--workspace",
+        default=".",
+        help="workspace folder (default: the current folder)",
+    )
     rep.add_argument("--output", help="output folder (default: report_<id prefix>)")
     rep.set_defaults(func=cmd_report)
     from leafnb.server.cli import add_subcommands
 
-    add_subcommands(sub)  # no FastAPI import here: `serve` reports a missing extra itself
+    add_subcommands(
+        sub
+    )  # no FastAPI import here: `serve` reports a missing extra itself
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -15,7 +15,10 @@ DEFAULT_CLEANUP_RULES: dict[str, list[dict[str, Any]]] = {
     "wetMassPerArea": [{"operator": "GT", "value": 0.0}],
     "wetVolume": [{"operator": "GT", "value": 0.0}],
     "wetVolumePerArea": [{"operator": "GT", "value": 0.0}],
-    "harvestMoisture": [{"operator": "GT", "value": 0.0}, {"operator": "LT", "value": 100.0}],
+    "harvestMoisture": [
+        {"operator": "GT", "value": 0.0},
+        {"operator": "LT", "value": 100.0},
+    ],
     "appliedRate": [{"operator": "GT", "value": 0.0}],
     "seedRate": [{"operator": "GT", "value": 0.0}],
     "tillageDepthActual": [{"operator": "GTE", "value": 0.0}],
@@ -48,7 +51,9 @@ def _choice(key, *choices):
     def check(v):
         if v in choices:
             return v
-        raise InvalidRequest(f"{v!r} is not a valid option for {key}, must be one of {', '.join(map(repr, choices))}")
+        raise InvalidRequest(
+            f"{v!r} is not a valid option for {key}, must be one of {', '.join(map(repr, choices))}"
+        )
 
     return check
 
@@ -98,47 +103,217 @@ def _filter_pipeline(v):
 
 
 _OPTIONS = [
-    Option("cleanupStandardGeojson", True, "drop invalid points (spec §6.1)", _bool("cleanupStandardGeojson")),
-    Option("cleanupRules", DEFAULT_CLEANUP_RULES, "valid-point rules; a custom set replaces the defaults", _cleanup_rules),
-    Option("unitMeasurement", "DEFAULT", "units of summaries and point outputs", _choice("unitMeasurement", "DEFAULT", "METRIC", "IMPERIAL")),
-    Option("originalOperationData", True, "add originalOperationData to file summaries", _bool("originalOperationData")),
+    Option(
+        "cleanupStandardGeojson",
+        True,
+        "drop invalid points (spec §6.1)",
+        _bool("cleanupStandardGeojson"),
+    ),
+    Option(
+        "cleanupRules",
+        DEFAULT_CLEANUP_RULES,
+        "valid-point rules; a custom set replaces the defaults",
+        _cleanup_rules,
+    ),
+    Option(
+        "unitMeasurement",
+        "DEFAULT",
+        "units of summaries and point outputs",
+        _choice("unitMeasurement", "DEFAULT", "METRIC", "IMPERIAL"),
+    ),
+    Option(
+        "originalOperationData",
+        True,
+        "add originalOperationData to file summaries",
+        _bool("originalOperationData"),
+    ),
     Option("cropOptional", "required", "crop not required for planted", _any),
     Option("seedRateOptional", "required", "seedRate not required for planted", _any),
     # leafnb deviates from Leaf's default (false): real monitor logs routinely lack a
     # Leaf-required property (height in ISOXML position logs, crop in generic CSVs), and
     # users want their map anyway. Files still fail when they lack what makes them an
     # operation at all (a yield, seed rate or applied rate). Set false for Leaf's rule.
-    Option("outOfStandardOperations", True, "convert files missing Leaf-required properties, flagged as outOfStandard", _bool("outOfStandardOperations")),
-    Option("summarizeByProductEntry", True, "aggregate products by name in operation summaries", _bool("summarizeByProductEntry")),
-    Option("fieldOperationCreation", True, "create field operations", _bool("fieldOperationCreation")),
-    Option("fieldsAttachIntersection", 0.01, "minimum % intersection to link a field", _number("fieldsAttachIntersection", 0, 100)),
-    Option("operationsFilteredGeojson", True, "produce filteredGeojson", _bool("operationsFilteredGeojson")),
-    Option("operationsRemoveOutliers", True, "harvest outlier removal in filteredGeojson", _bool("operationsRemoveOutliers")),
-    Option("operationsOutliersLimit", 3, "outlier threshold in standard deviations", _positive("operationsOutliersLimit")),
-    Option("filterProfile", "leaf", "leafnb extension: filter profile of filteredGeojson (leaf = Leaf's two rules; standard, aggressive, custom)", _filter_profile),
-    Option("filterPipeline", None, "leafnb extension: the custom profile's filters, [{filter, params, name}]", _filter_pipeline),
-    Option("operationsMergeRange", 5, "merge window (days), non-harvest", _positive("operationsMergeRange")),
-    Option("operationsMergeRangeHarvested", 21, "merge window (days), harvest", _positive("operationsMergeRangeHarvested")),
-    Option("splitOperationsByField", True, "one operation per intersecting boundary", _bool("splitOperationsByField")),
-    Option("splitOperationsByProvider", True, "provider is part of the merge key", _bool("splitOperationsByProvider")),
-    Option("splitOperationsByTillType", False, "tillage split by tillType", _bool("splitOperationsByTillType")),
-    Option("enableOutsideFieldGeojson", False, "keep points outside every boundary", _bool("enableOutsideFieldGeojson")),
-    Option("enableGeoparquetOutput", False, "GeoParquet copies of point outputs (leafnb always stores GeoParquet internally)", _bool("enableGeoparquetOutput")),
-    Option("enablePolygonOutput", False, "polygon GeoParquet output", _bool("enablePolygonOutput")),
-    Option("enableOperationsSession", False, "sessions view", _bool("enableOperationsSession")),
-    Option("operationsImageCreation", False, "V1 operation images", _bool("operationsImageCreation")),
-    Option("operationsImageAsGeoTiff", False, "GeoTIFF output", _bool("operationsImageAsGeoTiff")),
-    Option("operationsImageAttributeCreation", {}, "per type/property image flags (spec §7.4)", _any),
-    Option("geoimagesResolution", 0.00001, "V1 image pixel size in degrees", _positive("geoimagesResolution")),
-    Option("geoimagesShape", "SQUARE", "V1 point shape", _choice("geoimagesShape", "SQUARE", "ROUND")),
-    Option("geoimagesProjection", "EPSG:3857", "V1 image projection", _choice("geoimagesProjection", "EPSG:3857", "EPSG:4326")),
+    Option(
+        "outOfStandardOperations",
+        True,
+        "convert files missing Leaf-required properties, flagged as outOfStandard",
+        _bool("outOfStandardOperations"),
+    ),
+    Option(
+        "summarizeByProductEntry",
+        True,
+        "aggregate products by name in operation summaries",
+        _bool("summarizeByProductEntry"),
+    ),
+    Option(
+        "fieldOperationCreation",
+        True,
+        "create field operations",
+        _bool("fieldOperationCreation"),
+    ),
+    Option(
+        "fieldsAttachIntersection",
+        0.01,
+        "minimum % intersection to link a field",
+        _number("fieldsAttachIntersection", 0, 100),
+    ),
+    Option(
+        "operationsFilteredGeojson",
+        True,
+        "produce filteredGeojson",
+        _bool("operationsFilteredGeojson"),
+    ),
+    Option(
+        "operationsRemoveOutliers",
+        True,
+        "harvest outlier removal in filteredGeojson",
+        _bool("operationsRemoveOutliers"),
+    ),
+    Option(
+        "operationsOutliersLimit",
+        3,
+        "outlier threshold in standard deviations",
+        _positive("operationsOutliersLimit"),
+    ),
+    Option(
+        "filterProfile",
+        "leaf",
+        "leafnb extension: filter profile of filteredGeojson (leaf = Leaf's two rules; standard, aggressive, custom)",
+        _filter_profile,
+    ),
+    Option(
+        "filterPipeline",
+        None,
+        "leafnb extension: the custom profile's filters, [{filter, params, name}]",
+        _filter_pipeline,
+    ),
+    Option(
+        "operationsMergeRange",
+        5,
+        "merge window (days), non-harvest",
+        _positive("operationsMergeRange"),
+    ),
+    Option(
+        "operationsMergeRangeHarvested",
+        21,
+        "merge window (days), harvest",
+        _positive("operationsMergeRangeHarvested"),
+    ),
+    Option(
+        "splitOperationsByField",
+        True,
+        "one operation per intersecting boundary",
+        _bool("splitOperationsByField"),
+    ),
+    Option(
+        "splitOperationsByProvider",
+        True,
+        "provider is part of the merge key",
+        _bool("splitOperationsByProvider"),
+    ),
+    Option(
+        "splitOperationsByTillType",
+        False,
+        "tillage split by tillType",
+        _bool("splitOperationsByTillType"),
+    ),
+    Option(
+        "enableOutsideFieldGeojson",
+        False,
+        "keep points outside every boundary",
+        _bool("enableOutsideFieldGeojson"),
+    ),
+    Option(
+        "enableGeoparquetOutput",
+        False,
+        "GeoParquet copies of point outputs (leafnb always stores GeoParquet internally)",
+        _bool("enableGeoparquetOutput"),
+    ),
+    Option(
+        "enablePolygonOutput",
+        False,
+        "polygon GeoParquet output",
+        _bool("enablePolygonOutput"),
+    ),
+    Option(
+        "enableOperationsSession",
+        False,
+        "sessions view",
+        _bool("enableOperationsSession"),
+    ),
+    Option(
+        "operationsImageCreation",
+        False,
+        "V1 operation images",
+        _bool("operationsImageCreation"),
+    ),
+    Option(
+        "operationsImageAsGeoTiff",
+        False,
+        "GeoTIFF output",
+        _bool("operationsImageAsGeoTiff"),
+    ),
+    Option(
+        "operationsImageAttributeCreation",
+        {},
+        "per type/property image flags (spec §7.4)",
+        _any,
+    ),
+    Option(
+        "geoimagesResolution",
+        0.00001,
+        "V1 image pixel size in degrees",
+        _positive("geoimagesResolution"),
+    ),
+    Option(
+        "geoimagesShape",
+        "SQUARE",
+        "V1 point shape",
+        _choice("geoimagesShape", "SQUARE", "ROUND"),
+    ),
+    Option(
+        "geoimagesProjection",
+        "EPSG:3857",
+        "V1 image projection",
+        _choice("geoimagesProjection", "EPSG:3857", "EPSG:4326"),
+    ),
     Option("geoimagesColorRamp", None, "V1 colour ramp (None = Leaf's ramp)", _any),
-    Option("filesImageAttributeCreation", {}, "per-property flags for file V1 images (historical, spec §7.1)", _any),
-    Option("automaticFixBoundary", True, "repair invalid field boundaries (shapely make_valid)", _bool("automaticFixBoundary")),
-    Option("fieldsAutoSync", True, "provider field sync (accepted for compatibility; no providers locally)", _bool("fieldsAutoSync")),
-    Option("fieldsAutoMerge", False, "merge overlapping fields (accepted for compatibility; not implemented)", _bool("fieldsAutoMerge")),
-    Option("fieldsMergeIntersection", 0.01, "field merge threshold % (accepted for compatibility)", _number("fieldsMergeIntersection", 0, 100)),
-    Option("summaryGeometry", "BUFFER", "summary geometry construction", _choice("summaryGeometry", "BUFFER", "CONVEX_HULL")),
+    Option(
+        "filesImageAttributeCreation",
+        {},
+        "per-property flags for file V1 images (historical, spec §7.1)",
+        _any,
+    ),
+    Option(
+        "automaticFixBoundary",
+        True,
+        "repair invalid field boundaries (shapely make_valid)",
+        _bool("automaticFixBoundary"),
+    ),
+    Option(
+        "fieldsAutoSync",
+        True,
+        "provider field sync (accepted for compatibility; no providers locally)",
+        _bool("fieldsAutoSync"),
+    ),
+    Option(
+        "fieldsAutoMerge",
+        False,
+        "merge overlapping fields (accepted for compatibility; not implemented)",
+        _bool("fieldsAutoMerge"),
+    ),
+    Option(
+        "fieldsMergeIntersection",
+        0.01,
+        "field merge threshold % (accepted for compatibility)",
+        _number("fieldsMergeIntersection", 0, 100),
+    ),
+    Option(
+        "summaryGeometry",
+        "BUFFER",
+        "summary geometry construction",
+        _choice("summaryGeometry", "BUFFER", "CONVEX_HULL"),
+    ),
 ]
 
 #: key -> Option
@@ -159,6 +334,8 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
         if key in ("apiOwnerUsername", "leafUserId"):
             continue
         if key not in OPTIONS:
-            raise InvalidRequest(f"{key!r} is not a configuration key; valid keys: {', '.join(sorted(OPTIONS))}")
+            raise InvalidRequest(
+                f"{key!r} is not a configuration key; valid keys: {', '.join(sorted(OPTIONS))}"
+            )
         clean[key] = OPTIONS[key].validate(value)
     return clean

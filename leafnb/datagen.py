@@ -34,7 +34,14 @@ import pyarrow.compute as pc
 
 from leafnb.testing import FORMATS, make_points, write_as
 
-__all__ = ["ALL_FORMATS", "FileSpec", "file_specs", "generate", "write_isoxml", "zip_dataset"]
+__all__ = [
+    "ALL_FORMATS",
+    "FileSpec",
+    "file_specs",
+    "generate",
+    "write_isoxml",
+    "zip_dataset",
+]
 
 #: formats :func:`generate` writes (every :data:`leafnb.testing.FORMATS` entry + ``isoxml``)
 #: → operation types cycled through. SMS planting exports carry the variety but no crop
@@ -53,7 +60,12 @@ _VARIETIES = {
     "planted": ("DKC61-54RIB", "P1197AM", "NK0760"),
 }
 # season windows (month, day) per operation type
-_SEASON = {"planted": (4, 20), "applied": (6, 1), "harvested": (9, 25), "tillage": (11, 1)}
+_SEASON = {
+    "planted": (4, 20),
+    "applied": (6, 1),
+    "harvested": (9, 25),
+    "tillage": (11, 1),
+}
 _DAY_MS = 86_400_000
 
 
@@ -70,17 +82,23 @@ class FileSpec:
     day: int  # offset from the season window start
 
 
-def file_specs(points: int, files: int, formats: Sequence[str], seed: int = 0, min_points: int = 50) -> list[FileSpec]:
+def file_specs(
+    points: int, files: int, formats: Sequence[str], seed: int = 0, min_points: int = 50
+) -> list[FileSpec]:
     """Plan *files* files holding *points* points in total (log-normal sizes), cycling *formats*."""
     unknown = [f for f in formats if f not in ALL_FORMATS]
     if unknown:
-        raise ValueError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(ALL_FORMATS)}")
+        raise ValueError(
+            f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(ALL_FORMATS)}"
+        )
     if files < 1 or points < files:
         raise ValueError("need at least one file and one point per file")
     rng = np.random.default_rng(seed)
     weights = rng.lognormal(0.0, 0.6, files)
     min_points = min(min_points, points // files)
-    sizes = np.floor(min_points + weights / weights.sum() * (points - min_points * files)).astype(np.int64)
+    sizes = np.floor(
+        min_points + weights / weights.sum() * (points - min_points * files)
+    ).astype(np.int64)
     sizes[np.argmax(sizes)] += points - int(sizes.sum())
     n_fields = max(1, files // 6)
     out = []
@@ -88,7 +106,17 @@ def file_specs(points: int, files: int, formats: Sequence[str], seed: int = 0, m
         fmt = formats[i % len(formats)]
         ops = ALL_FORMATS[fmt]
         op = ops[(i // len(formats)) % len(ops)]
-        out.append(FileSpec(i, fmt, op, int(sizes[i]), seed * 1_000_003 + i, int(rng.integers(n_fields)), int(rng.integers(0, 21))))
+        out.append(
+            FileSpec(
+                i,
+                fmt,
+                op,
+                int(sizes[i]),
+                seed * 1_000_003 + i,
+                int(rng.integers(n_fields)),
+                int(rng.integers(0, 21)),
+            )
+        )
     return out
 
 
@@ -103,13 +131,19 @@ def _vary(points: pa.Table, spec: FileSpec) -> pa.Table:
     cols["lon"] = pc.add(points["lon"], gx * 0.036)
     cols["lat"] = pc.add(points["lat"], gy * 0.027)
     month, day = _SEASON[spec.operation_type]
-    start = dt.datetime(2023, month, day, 13, tzinfo=dt.UTC) + dt.timedelta(days=spec.day, hours=spec.index % 5)
+    start = dt.datetime(2023, month, day, 13, tzinfo=dt.UTC) + dt.timedelta(
+        days=spec.day, hours=spec.index % 5
+    )
     ts = points["timestamp"].cast(pa.int64()).to_numpy()
     shift = int(start.timestamp() * 1000) - int(ts[0])
-    cols["timestamp"] = pa.array(ts + shift, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+    cols["timestamp"] = pa.array(ts + shift, pa.int64()).cast(
+        pa.timestamp("ms", tz="UTC")
+    )
     varieties = _VARIETIES.get(spec.operation_type)
     if varieties and "variety" in points.column_names:
-        cols["variety"] = pa.array([varieties[spec.index % len(varieties)]] * points.num_rows, pa.string())
+        cols["variety"] = pa.array(
+            [varieties[spec.index % len(varieties)]] * points.num_rows, pa.string()
+        )
     for name, arr in cols.items():
         points = points.set_column(points.column_names.index(name), name, arr)
     return points.replace_schema_metadata(meta)
@@ -132,7 +166,9 @@ def write_isoxml(points: pa.Table, folder: Path, name: str = "TLG00001") -> Path
     changed[1:] = moist_ppm[1:] != moist_ppm[:-1]
     total_kg = np.floor(np.cumsum(np.nan_to_num(col("wetMass")))).astype(np.int64)
     dlvs = [
-        DlvSpec(84, values=np.round(col("wetMassPerArea") * 100).astype(np.int64)),  # kg/ha -> mg/m2
+        DlvSpec(
+            84, values=np.round(col("wetMassPerArea") * 100).astype(np.int64)
+        ),  # kg/ha -> mg/m2
         DlvSpec(99, values=moist_ppm, present=changed),
         DlvSpec(90, values=total_kg),
         DlvSpec(67, values=np.round(col("equipmentWidth") * 1000).astype(np.int64)),
@@ -140,11 +176,18 @@ def write_isoxml(points: pa.Table, folder: Path, name: str = "TLG00001") -> Path
         DlvSpec(141, values=on.astype(np.int64)),
     ]
     spec = TimeLogSpec(
-        name, points["timestamp"].cast(pa.int64()).to_numpy(), col("lat"), col("lon"), dlvs=dlvs, logged="ABC",
+        name,
+        points["timestamp"].cast(pa.int64()).to_numpy(),
+        col("lat"),
+        col("lon"),
+        dlvs=dlvs,
+        logged="ABC",
         ptn_values={"C": np.round(col("elevation") * 1000).astype(np.int64)},
     )
     variety = points["variety"][0].as_py() if "variety" in points.column_names else None
-    return write_taskdata(folder, [spec], crop="Corn", variety=variety, totals={90: int(total_kg[-1])})
+    return write_taskdata(
+        folder, [spec], crop="Corn", variety=variety, totals={90: int(total_kg[-1])}
+    )
 
 
 def _write_one(spec: FileSpec, out: str) -> list[str]:
@@ -159,8 +202,16 @@ def _write_one(spec: FileSpec, out: str) -> list[str]:
     return [str(p) for p in sorted(folder.iterdir()) if p.name.startswith(mstem + ".")]
 
 
-def generate(out: str | Path, points: int, files: int, formats: Sequence[str] = ("sms_shapefile", "sms_csv", "agleader_text", "isoxml"),
-             *, seed: int = 0, workers: int = 1, progress: bool = False) -> list[Path]:
+def generate(
+    out: str | Path,
+    points: int,
+    files: int,
+    formats: Sequence[str] = ("sms_shapefile", "sms_csv", "agleader_text", "isoxml"),
+    *,
+    seed: int = 0,
+    workers: int = 1,
+    progress: bool = False,
+) -> list[Path]:
     """Write the dataset into *out*; return every written file (main files and sidecars).
 
     A ``manifest.json`` in *out* lists each file's format, operation type and point count.
@@ -173,51 +224,108 @@ def generate(out: str | Path, points: int, files: int, formats: Sequence[str] = 
     if workers > 1 and len(specs) > 1:
         import multiprocessing
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for i, paths in enumerate(pool.map(_write_one, specs, [str(out)] * len(specs), chunksize=1)):
+        with ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            for i, paths in enumerate(
+                pool.map(_write_one, specs, [str(out)] * len(specs), chunksize=1)
+            ):
                 written += map(Path, paths)
                 if progress:
-                    print(f"\r{i + 1}/{len(specs)} files", end="", file=sys.stderr, flush=True)
+                    print(
+                        f"\r{i + 1}/{len(specs)} files",
+                        end="",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     else:
         for i, spec in enumerate(specs):
             written += map(Path, _write_one(spec, str(out)))
             if progress:
-                print(f"\r{i + 1}/{len(specs)} files", end="", file=sys.stderr, flush=True)
+                print(
+                    f"\r{i + 1}/{len(specs)} files", end="", file=sys.stderr, flush=True
+                )
     if progress:
-        print(f"\r{len(specs)} files, {points:,} points in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        print(
+            f"\r{len(specs)} files, {points:,} points in {time.perf_counter() - t0:.1f} s",
+            file=sys.stderr,
+        )
     manifest = {
-        "points": points, "files": files, "formats": list(formats), "seed": seed,
-        "entries": [{"index": s.index, "format": s.fmt, "operationType": s.operation_type, "points": s.points, "field": s.field} for s in specs],
+        "points": points,
+        "files": files,
+        "formats": list(formats),
+        "seed": seed,
+        "entries": [
+            {
+                "index": s.index,
+                "format": s.fmt,
+                "operationType": s.operation_type,
+                "points": s.points,
+                "field": s.field,
+            }
+            for s in specs
+        ],
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return sorted(set(written))
 
 
-def zip_dataset(out: str | Path, files: Sequence[Path] | None = None, name: str = "season.zip", compresslevel: int = 1) -> Path:
+def zip_dataset(
+    out: str | Path,
+    files: Sequence[Path] | None = None,
+    name: str = "season.zip",
+    compresslevel: int = 1,
+) -> Path:
     """Zip the generated files of *out* (default: every file but the manifest and zips)."""
     out = Path(out)
     if files is None:
-        files = [p for p in out.rglob("*") if p.is_file() and p.suffix.lower() != ".zip" and p.name != "manifest.json"]
+        files = [
+            p
+            for p in out.rglob("*")
+            if p.is_file() and p.suffix.lower() != ".zip" and p.name != "manifest.json"
+        ]
     target = out / name
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
+    with zipfile.ZipFile(
+        target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel
+    ) as zf:
         for p in sorted(files):
             zf.write(p, p.relative_to(out).as_posix())
     return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m leafnb.datagen", description="Write a large realistic machine-file dataset.")
-    ap.add_argument("--points", type=int, default=1_000_000, help="total points (default 1,000,000)")
-    ap.add_argument("--files", type=int, default=20, help="number of machine files (default 20)")
-    ap.add_argument("--formats", default="sms_shapefile,sms_csv,agleader_text,isoxml",
-                    help=f"comma-separated, from: {','.join(ALL_FORMATS)}")
+    ap = argparse.ArgumentParser(
+        prog="python -m leafnb.datagen",
+        description="Write a large realistic machine-file dataset.",
+    )
+    ap.add_argument(
+        "--points", type=int, default=1_000_000, help="total points (default 1,000,000)"
+    )
+    ap.add_argument(
+        "--files", type=int, default=20, help="number of machine files (default 20)"
+    )
+    ap.add_argument(
+        "--formats",
+        default="sms_shapefile,sms_csv,agleader_text,isoxml",
+        help=f"comma-separated, from: {','.join(ALL_FORMATS)}",
+    )
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="generator processes")
+    ap.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="generator processes"
+    )
     ap.add_argument("--zip", action="store_true", help="also write OUT/season.zip")
     args = ap.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    files = generate(args.out, args.points, args.files, formats, seed=args.seed, workers=args.workers, progress=True)
+    files = generate(
+        args.out,
+        args.points,
+        args.files,
+        formats,
+        seed=args.seed,
+        workers=args.workers,
+        progress=True,
+    )
     print(f"{len(files)} files written under {args.out}")
     if args.zip:
         print(zip_dataset(args.out, files))

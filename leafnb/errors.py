@@ -17,6 +17,7 @@ __all__ = [
     "StoreError",
     "TiedClassesWarning",
     "UnsafeArchive",
+    "UnsafeReference",
     "UnsupportedFormat",
     "WorkspaceBusy",
 ]
@@ -84,12 +85,22 @@ class CorruptFile(FormatError, ValueError):
         self.offset = offset
 
 
+class UnsafeReference(CorruptFile):
+    """A file reference inside an upload that is not a plain name of a file in that upload.
+
+    The message names neither the reference nor any path: it must not tell an uploader
+    which files exist outside the upload.
+    """
+
+
 class MissingProperties(FormatError):
     """Required standard properties could not be found (Leaf's message text)."""
 
     def __init__(self, properties: list[str], **kw):
         self.properties = list(properties)
-        super().__init__(f"missing required properties: {', '.join(self.properties)}", **kw)
+        super().__init__(
+            f"missing required properties: {', '.join(self.properties)}", **kw
+        )
 
 
 class NoPointsPassed(LeafnbError):

@@ -29,15 +29,21 @@ class EventBus:
 
     def __init__(self, record: Callable[[str, dict[str, Any]], None]):
         self._record = record
-        self._callbacks: dict[str, list[Callable[[dict[str, Any]], None]]] = defaultdict(list)
+        self._callbacks: dict[str, list[Callable[[dict[str, Any]], None]]] = (
+            defaultdict(list)
+        )
         self._lock = threading.Lock()
 
-    def on(self, event: str, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+    def on(
+        self, event: str, callback: Callable[[dict[str, Any]], None]
+    ) -> Callable[[], None]:
         """Call *callback(payload)* whenever *event* fires; returns a function that unsubscribes."""
         try:
             name = Event(event).value
         except ValueError:
-            raise InvalidRequest(f"{event!r} is not a valid event, must be one of {', '.join(e.value for e in Event)}") from None
+            raise InvalidRequest(
+                f"{event!r} is not a valid event, must be one of {', '.join(e.value for e in Event)}"
+            ) from None
         with self._lock:
             self._callbacks[name].append(callback)
 

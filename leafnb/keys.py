@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["FILE_STEPS", "STATUS_DETAILS", "BatchStatus", "Event", "Origin", "Step", "StepStatus"]
+__all__ = [
+    "FILE_STEPS",
+    "STATUS_DETAILS",
+    "BatchStatus",
+    "Event",
+    "Origin",
+    "Step",
+    "StepStatus",
+]
 
 
 class Step(StrEnum):
@@ -75,4 +83,15 @@ STATUS_DETAILS = {
     "internal": "Leaf internal error. Please contact Support",
 }
 
-PROVIDERS = ("Other", "Leaf", "ClimateFieldView", "CNHI", "JohnDeere", "Trimble", "AgLeader", "Farmobile", "PrecisionPlanting", "RavenSlingshot")
+PROVIDERS = (
+    "Other",
+    "Leaf",
+    "ClimateFieldView",
+    "CNHI",
+    "JohnDeere",
+    "Trimble",
+    "AgLeader",
+    "Farmobile",
+    "PrecisionPlanting",
+    "RavenSlingshot",
+)

@@ -46,12 +46,33 @@ __all__ = [
 ]
 
 # The property a map shows first, per operation type.
-MAP_PROPERTY = {"harvested": "dryVolumePerArea", "planted": "seedRate", "applied": "appliedRate", "tillage": "tillageDepthActual"}
+MAP_PROPERTY = {
+    "harvested": "dryVolumePerArea",
+    "planted": "seedRate",
+    "applied": "appliedRate",
+    "tillage": "tillageDepthActual",
+}
 
-STATUS_COLOURS = {"processed": "#2e7d32", "failed": "#c62828", "skipped": "#757575", "processing": "#1565c0",
-                  "PROCESSED": "#2e7d32", "FAILED": "#c62828", "PROCESSING": "#1565c0", "RECEIVED": "#6a1b9a"}
-STATUS_ICONS = {"processed": "✔", "failed": "✖", "skipped": "⏭", "processing": "⏳",
-                "PROCESSED": "✔", "FAILED": "✖", "PROCESSING": "⏳", "RECEIVED": "⏳"}
+STATUS_COLOURS = {
+    "processed": "#2e7d32",
+    "failed": "#c62828",
+    "skipped": "#757575",
+    "processing": "#1565c0",
+    "PROCESSED": "#2e7d32",
+    "FAILED": "#c62828",
+    "PROCESSING": "#1565c0",
+    "RECEIVED": "#6a1b9a",
+}
+STATUS_ICONS = {
+    "processed": "✔",
+    "failed": "✖",
+    "skipped": "⏭",
+    "processing": "⏳",
+    "PROCESSED": "✔",
+    "FAILED": "✖",
+    "PROCESSING": "⏳",
+    "RECEIVED": "⏳",
+}
 
 #: export kinds understood by :func:`export`
 EXPORT_KINDS = ("csv", "geojson", "geoparquet", "geotiff", "html")
@@ -95,9 +116,14 @@ def _hex(rgb: Iterable[int]) -> str:
 
 def _ramp_ranges(lo: float, hi: float) -> list[dict[str, Any]]:
     """Legend rows for the continuous ramp (used only when :mod:`leafnb.render.legend` is absent)."""
-    stops = sorted((float(k.rstrip("%")) / 100, v) for k, v in LEAF_RAMP.items() if k != "nv")
+    stops = sorted(
+        (float(k.rstrip("%")) / 100, v) for k, v in LEAF_RAMP.items() if k != "nv"
+    )
     edges = [lo + (hi - lo) * p for p, _ in stops] + [hi]
-    return [{"colorCode": _hex(v), "min": edges[i], "max": edges[i + 1]} for i, (_, v) in enumerate(stops)]
+    return [
+        {"colorCode": _hex(v), "min": edges[i], "max": edges[i + 1]}
+        for i, (_, v) in enumerate(stops)
+    ]
 
 
 def _fmt(value: Any) -> str:
@@ -109,7 +135,9 @@ def _fmt(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, dict | list):
         text = json.dumps(value, default=str)
-        return f"<code>{html.escape(text[:300] + ('…' if len(text) > 300 else ''))}</code>"
+        return (
+            f"<code>{html.escape(text[:300] + ('…' if len(text) > 300 else ''))}</code>"
+        )
     return html.escape(str(value))
 
 
@@ -155,7 +183,14 @@ def default_property(properties: list[str], operation_type: str | None) -> str |
     preferred = MAP_PROPERTY.get(operation_type or "")
     if preferred in properties:
         return preferred
-    skip = {"area", "distance", "heading", "elevation", "samplingInterval", "equipmentWidth"}
+    skip = {
+        "area",
+        "distance",
+        "heading",
+        "elevation",
+        "samplingInterval",
+        "equipmentWidth",
+    }
     rest = [p for p in properties if p not in skip]
     return (rest or properties or [None])[0]
 
@@ -171,7 +206,9 @@ def steps_table_html(steps: Mapping[str, Mapping[str, str]]) -> str:
     return f"<table class='steps'><tr><th>step</th><th>status</th><th>message</th></tr>{rows}</table>"
 
 
-def batch_groups_html(groups: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
+def batch_groups_html(
+    groups: Mapping[str, Any], names: Mapping[str, str] | None = None
+) -> str:
     """``get_batch_status`` as converted / processing / failed-by-step lists of file names."""
     names = names or {}
 
@@ -190,27 +227,44 @@ def batch_groups_html(groups: Mapping[str, Any], names: Mapping[str, str] | None
             f"{html.escape(names.get(fid, fid))}: {html.escape(messages.get(fid, group.get('message', '')))}"
             for fid in group["leafFiles"]
         )
-        rows.append(f"<tr><td>{status_html('failed')} at <code>{html.escape(step)}</code></td>"
-                    f"<td class='num'>{len(group['leafFiles'])}</td><td>{detail}</td></tr>")
+        rows.append(
+            f"<tr><td>{status_html('failed')} at <code>{html.escape(step)}</code></td>"
+            f"<td class='num'>{len(group['leafFiles'])}</td><td>{detail}</td></tr>"
+        )
     return f"<table class='groups'><tr><th>group</th><th>files</th><th>detail</th></tr>{''.join(rows)}</table>"
 
 
 def files_table_html(files: Iterable[Mapping[str, Any]]) -> str:
     """A compact table of file resources (name, provider, format, type, status, records)."""
-    keys = ("fileName", "provider", "fileFormat", "operationType", "status", "recordCount", "skippedRecords")
+    keys = (
+        "fileName",
+        "provider",
+        "fileFormat",
+        "operationType",
+        "status",
+        "recordCount",
+        "skippedRecords",
+    )
     head = "".join(f"<th>{k}</th>" for k in keys)
     body = "".join(
-        "<tr>" + "".join(
-            f"<td>{status_html(str(f.get(k)))}</td>" if k == "status" else
-            f"<td class='num'>{_fmt(f.get(k))}</td>" if k in ("recordCount", "skippedRecords") else
-            f"<td>{_fmt(f.get(k) or '–')}</td>"
-            for k in keys) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{status_html(str(f.get(k)))}</td>"
+            if k == "status"
+            else f"<td class='num'>{_fmt(f.get(k))}</td>"
+            if k in ("recordCount", "skippedRecords")
+            else f"<td>{_fmt(f.get(k) or '–')}</td>"
+            for k in keys
+        )
+        + "</tr>"
         for f in files
     )
     return f"<table class='files'><tr>{head}</tr>{body}</table>"
 
 
-def legend_html(ranges: list[Mapping[str, Any]], unit: str = "", title: str = "") -> str:
+def legend_html(
+    ranges: list[Mapping[str, Any]], unit: str = "", title: str = ""
+) -> str:
     """Legend rows: a colour swatch and the ``min – max unit`` value range of each class."""
     rows = "".join(
         f"<tr><td><span class='swatch' style='background:{html.escape(str(r['colorCode']))};display:inline-block;"
@@ -222,8 +276,14 @@ def legend_html(ranges: list[Mapping[str, Any]], unit: str = "", title: str = ""
     return f"<table class='legend' style='background:#fff;font-size:12px'>{head}{rows}</table>"
 
 
-def histogram_svg(values: np.ndarray, legend: Any = None, unit: str = "", bins: int = 30,
-                  width: int = 480, height: int = 160) -> str:
+def histogram_svg(
+    values: np.ndarray,
+    legend: Any = None,
+    unit: str = "",
+    bins: int = 30,
+    width: int = 480,
+    height: int = 160,
+) -> str:
     """An inline SVG histogram of *values* (numpy); bars take their legend class colour when given."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -245,45 +305,96 @@ def histogram_svg(values: np.ndarray, legend: Any = None, unit: str = "", bins: 
         f"height='{c / top * (height - 30):.1f}' fill='{colours[i]}'><title>{edges[i]:.4g}–{edges[i + 1]:.4g}: {c}</title></rect>"
         for i, c in enumerate(counts)
     )
-    axis = (f"<text x='{pad}' y='{height - 5}' font-size='10'>{lo:.4g}</text>"
-            f"<text x='{width - 10}' y='{height - 5}' font-size='10' text-anchor='end'>{hi:.4g} {html.escape(unit)}</text>"
-            f"<text x='{pad}' y='10' font-size='10'>n = {len(v):,}</text>")
+    axis = (
+        f"<text x='{pad}' y='{height - 5}' font-size='10'>{lo:.4g}</text>"
+        f"<text x='{width - 10}' y='{height - 5}' font-size='10' text-anchor='end'>{hi:.4g} {html.escape(unit)}</text>"
+        f"<text x='{pad}' y='10' font-size='10'>n = {len(v):,}</text>"
+    )
     return f"<svg class='histogram' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'>{bars}{axis}</svg>"
 
 
 def _kv_table(rows: Iterable[tuple[str, Any]]) -> str:
-    return "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in rows) + "</table>"
+    return (
+        "<table>"
+        + "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in rows
+        )
+        + "</table>"
+    )
 
 
-def summary_html(props: Mapping[str, Any], cleaning: Mapping[str, Any] | None = None) -> str:
+def summary_html(
+    props: Mapping[str, Any], cleaning: Mapping[str, Any] | None = None
+) -> str:
     """Summary tables: totals, averages with units, varieties, products, machinery, cleaning, machine totals."""
     parts = []
-    facts = [(k, props[k]) for k in ("operationType", "startTime", "endTime", "crop", "recordCount", "tankMix", "tillType") if k in props]
+    facts = [
+        (k, props[k])
+        for k in (
+            "operationType",
+            "startTime",
+            "endTime",
+            "crop",
+            "recordCount",
+            "tankMix",
+            "tillType",
+        )
+        if k in props
+    ]
     if facts:
         parts.append(_kv_table(facts))
-    totals = [(k, v) for k, v in props.items() if k.startswith("total") and isinstance(v, dict) and "value" in v]
+    totals = [
+        (k, v)
+        for k, v in props.items()
+        if k.startswith("total") and isinstance(v, dict) and "value" in v
+    ]
     if totals:
-        parts.append("<h4>Totals</h4><table><tr><th>total</th><th>value</th><th>unit</th></tr>" + "".join(
-            f"<tr><td>{html.escape(k)}</td><td class='num'>{_fmt(v['value'])}</td><td>{html.escape(str(v.get('unit', '')))}</td></tr>"
-            for k, v in totals) + "</table>")
+        parts.append(
+            "<h4>Totals</h4><table><tr><th>total</th><th>value</th><th>unit</th></tr>"
+            + "".join(
+                f"<tr><td>{html.escape(k)}</td><td class='num'>{_fmt(v['value'])}</td><td>{html.escape(str(v.get('unit', '')))}</td></tr>"
+                for k, v in totals
+            )
+            + "</table>"
+        )
     stats = [(k, v) for k, v in props.items() if isinstance(v, dict) and "avg" in v]
     if stats:
-        parts.append("<h4>Averages</h4><table><tr><th>property</th><th>avg</th><th>min</th><th>max</th><th>unit</th></tr>" + "".join(
-            f"<tr><td>{html.escape(k)}</td><td class='num'>{_fmt(v.get('avg'))}</td><td class='num'>{_fmt(v.get('min'))}</td>"
-            f"<td class='num'>{_fmt(v.get('max'))}</td><td>{html.escape(str(v.get('unit', '')))}</td></tr>"
-            for k, v in stats) + "</table>")
-    for key, title in (("varieties", "Varieties"), ("products", "Products"), ("machinery", "Machinery")):
+        parts.append(
+            "<h4>Averages</h4><table><tr><th>property</th><th>avg</th><th>min</th><th>max</th><th>unit</th></tr>"
+            + "".join(
+                f"<tr><td>{html.escape(k)}</td><td class='num'>{_fmt(v.get('avg'))}</td><td class='num'>{_fmt(v.get('min'))}</td>"
+                f"<td class='num'>{_fmt(v.get('max'))}</td><td>{html.escape(str(v.get('unit', '')))}</td></tr>"
+                for k, v in stats
+            )
+            + "</table>"
+        )
+    for key, title in (
+        ("varieties", "Varieties"),
+        ("products", "Products"),
+        ("machinery", "Machinery"),
+    ):
         items = props.get(key)
         if items:
             cols = list(dict.fromkeys(c for item in items for c in item))
-            parts.append(f"<h4>{title}</h4><table><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in cols)}</tr>" + "".join(
-                "<tr>" + "".join(f"<td>{_fmt(_unwrap(item.get(c)))}</td>" for c in cols) + "</tr>" for item in items) + "</table>")
+            parts.append(
+                f"<h4>{title}</h4><table><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in cols)}</tr>"
+                + "".join(
+                    "<tr>"
+                    + "".join(f"<td>{_fmt(_unwrap(item.get(c)))}</td>" for c in cols)
+                    + "</tr>"
+                    for item in items
+                )
+                + "</table>"
+            )
     if cleaning:
         parts.append("<h4>Cleaning report</h4>" + _kv_table(cleaning.items()))
     if props.get("machineTotals"):
         mt = props["machineTotals"]
         rows = mt.items() if isinstance(mt, dict) else enumerate(mt)
-        parts.append("<h4>Machine totals (reconciliation)</h4>" + _kv_table((str(k), v) for k, v in rows))
+        parts.append(
+            "<h4>Machine totals (reconciliation)</h4>"
+            + _kv_table((str(k), v) for k, v in rows)
+        )
     return "".join(parts) or "<i>no summary</i>"
 
 
@@ -299,12 +410,20 @@ def _rgba_for(values: np.ndarray, legend: Any) -> np.ndarray:
     """RGBA (n, 4) uint8 of finite *values* by the legend (its own ``rgba``)."""
     rgba = np.asarray(legend.rgba(values))
     if rgba.dtype != np.uint8:
-        rgba = np.clip(np.round(rgba * (255 if rgba.max(initial=0) <= 1 else 1)), 0, 255).astype(np.uint8)
+        rgba = np.clip(
+            np.round(rgba * (255 if rgba.max(initial=0) <= 1 else 1)), 0, 255
+        ).astype(np.uint8)
     return rgba.reshape(len(values), -1)[:, :4]
 
 
-def points_png(lon: np.ndarray, lat: np.ndarray, values: np.ndarray, size: int = 640, radius: int = 2,
-               legend: Any = None) -> bytes:
+def points_png(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    values: np.ndarray,
+    size: int = 640,
+    radius: int = 2,
+    legend: Any = None,
+) -> bytes:
     """Render points coloured by *values* as PNG bytes.
 
     With a *legend* (:func:`leafnb.render.legend.quantile_legend`) each pixel takes the
@@ -358,7 +477,9 @@ def points_png(lon: np.ndarray, lat: np.ndarray, values: np.ndarray, size: int =
     return buf.getvalue()
 
 
-def map_png(ws: Workspace, resource_id: str, prop: str, filtered: bool = False) -> tuple[bytes, list[dict[str, Any]], str]:
+def map_png(
+    ws: Workspace, resource_id: str, prop: str, filtered: bool = False
+) -> tuple[bytes, list[dict[str, Any]], str]:
     """PNG bytes, legend rows and unit of one property map of a file or operation.
 
     Uses the shared renderer (``ws.render_overlay``) when it exists, else the 7-class
@@ -387,7 +508,14 @@ def _is_operation(ws: Workspace, resource_id: str) -> bool:
     return resolve(ws, resource_id)[0] == "operation"
 
 
-def export(ws: Workspace, resource_id: str, kind: str, out_dir: str | Path, *, filtered: bool = False) -> Path:
+def export(
+    ws: Workspace,
+    resource_id: str,
+    kind: str,
+    out_dir: str | Path,
+    *,
+    filtered: bool = False,
+) -> Path:
     """Export a file or operation as ``csv``, ``geojson``, ``geoparquet``, ``geotiff`` or ``html``; return the path.
 
     GeoJSON/GeoParquet/GeoTIFF come from the Workspace endpoints (paths inside the
@@ -403,7 +531,9 @@ def export(ws: Workspace, resource_id: str, kind: str, out_dir: str | Path, *, f
     """
     out_dir = Path(out_dir)
     if kind not in EXPORT_KINDS:
-        raise InvalidRequest(f"{kind!r} is not a valid export, must be one of {', '.join(EXPORT_KINDS)}")
+        raise InvalidRequest(
+            f"{kind!r} is not a valid export, must be one of {', '.join(EXPORT_KINDS)}"
+        )
     rtype, _ = resolve(ws, resource_id)
     if kind == "html":
         return write_report(ws, resource_id, out_dir / f"report_{resource_id[:8]}")
@@ -420,13 +550,17 @@ def export(ws: Workspace, resource_id: str, kind: str, out_dir: str | Path, *, f
     if kind == "geotiff":
         method = getattr(ws, f"{prefix}_geotiff_images", None)
         if method is None:
-            raise InvalidRequest(f"GeoTIFF export is not available yet for a {rtype} ({prefix}_geotiff_images)")
+            raise InvalidRequest(
+                f"GeoTIFF export is not available yet for a {rtype} ({prefix}_geotiff_images)"
+            )
         result = method(resource_id)
         return Path(_first_path(result))
     key = "standardGeojson" if kind == "geojson" else "standardGeoparquet"
     method = getattr(ws, f"{prefix}_standard_{kind}", None)
     if method is None:
-        raise InvalidRequest(f"{kind} export is not available yet for a {rtype} ({prefix}_standard_{kind})")
+        raise InvalidRequest(
+            f"{kind} export is not available yet for a {rtype} ({prefix}_standard_{kind})"
+        )
     result = method(resource_id)
     return Path(result.get(key) or _first_path(result))
 
@@ -448,7 +582,9 @@ def _first_path(result: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- the report
-def _map_section(ws: Workspace, resource_id: str, operation_type: str | None, parts: list[str]) -> None:
+def _map_section(
+    ws: Workspace, resource_id: str, operation_type: str | None, parts: list[str]
+) -> None:
     points = ws.load_points(resource_id)
     prop = default_property(numeric_properties(points), operation_type)
     if not prop:
@@ -463,7 +599,11 @@ def _map_section(ws: Workspace, resource_id: str, operation_type: str | None, pa
         f"{legend_html(ranges, unit, prop)}</div>"
     )
     module = legend_module()
-    legend = module.quantile_legend(points.array(prop)[np.isfinite(points.array(prop))], k=7) if module else None
+    legend = (
+        module.quantile_legend(points.array(prop)[np.isfinite(points.array(prop))], k=7)
+        if module
+        else None
+    )
     parts.append(histogram_svg(points.array(prop), legend, unit))
 
 
@@ -480,7 +620,9 @@ def _file_section(ws: Workspace, f: Mapping[str, Any], parts: list[str]) -> None
     props = (f.get("summary") or ws.get_file_summary(f["id"]))["properties"]
     parts.append(summary_html(props, cleaning))
     _map_section(ws, f["id"], f["operationType"], parts)
-    parts.append(f"<details><summary>summary JSON</summary><pre>{html.escape(json.dumps(props, indent=1, default=str)[:20000])}</pre></details>")
+    parts.append(
+        f"<details><summary>summary JSON</summary><pre>{html.escape(json.dumps(props, indent=1, default=str)[:20000])}</pre></details>"
+    )
 
 
 def _maybe(ws: Workspace, method: str, *args: Any) -> Any:
@@ -496,12 +638,23 @@ def _maybe(ws: Workspace, method: str, *args: Any) -> Any:
 
 def _operation_section(ws: Workspace, op: Mapping[str, Any], parts: list[str]) -> None:
     op_id = op["id"]
-    parts.append(f"<h2>Operation {html.escape(str(op.get('operationType') or ''))} <code>{op_id}</code></h2>")
-    facts = [(k, v) for k, v in op.items() if k not in ("summary", "id") and not isinstance(v, dict)]
+    parts.append(
+        f"<h2>Operation {html.escape(str(op.get('operationType') or ''))} <code>{op_id}</code></h2>"
+    )
+    facts = [
+        (k, v)
+        for k, v in op.items()
+        if k not in ("summary", "id") and not isinstance(v, dict)
+    ]
     parts.append(_kv_table(facts))
     summary = _maybe(ws, "get_operation_summary", op_id)
     if summary:
-        parts.append(summary_html(summary.get("properties", summary), _maybe(ws, "get_cleaning_report", op_id)))
+        parts.append(
+            summary_html(
+                summary.get("properties", summary),
+                _maybe(ws, "get_cleaning_report", op_id),
+            )
+        )
     try:
         _map_section(ws, op_id, op.get("operationType"), parts)
     except NotFound as exc:
@@ -527,8 +680,10 @@ def write_report(ws: Workspace, resource_id: str, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     kind, resource = resolve(ws, resource_id)
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>leafnb {kind} report</title>"
-             f"<style>{_CSS}</style></head><body>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>leafnb {kind} report</title>"
+        f"<style>{_CSS}</style></head><body>"
+    ]
     if kind == "batch":
         parts.append(
             f"<h1>leafnb batch report</h1><p>Batch <code>{resource['id']}</code> · {html.escape(str(resource.get('fileName')))} · "
@@ -536,7 +691,12 @@ def write_report(ws: Workspace, resource_id: str, out_dir: str | Path) -> Path:
         )
         files = [ws.get_file(fid) for fid in resource["leafFiles"]]
         parts.append(files_table_html(files))
-        parts.append(batch_groups_html(ws.get_batch_status(resource_id), {f["id"]: f["fileName"] for f in files}))
+        parts.append(
+            batch_groups_html(
+                ws.get_batch_status(resource_id),
+                {f["id"]: f["fileName"] for f in files},
+            )
+        )
         for f in files:
             _file_section(ws, f, parts)
     elif kind == "file":

@@ -8,8 +8,16 @@ from typing import Any
 
 __all__ = ["Batch", "File", "Resource", "ResourceList", "StatusMap"]
 
-_STATUS_COLOURS = {"processed": "#2e7d32", "PROCESSED": "#2e7d32", "failed": "#c62828", "FAILED": "#c62828",
-                   "skipped": "#9e9e9e", "processing": "#1565c0", "PROCESSING": "#1565c0", "RECEIVED": "#6a1b9a"}
+_STATUS_COLOURS = {
+    "processed": "#2e7d32",
+    "PROCESSED": "#2e7d32",
+    "failed": "#c62828",
+    "FAILED": "#c62828",
+    "skipped": "#9e9e9e",
+    "processing": "#1565c0",
+    "PROCESSING": "#1565c0",
+    "RECEIVED": "#6a1b9a",
+}
 
 
 def _cell(value: Any) -> str:
@@ -31,7 +39,8 @@ class Resource(dict):
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td style='text-align:left'>{_cell(v)}</td></tr>"
-            for k, v in self.items() if k != "summary"
+            for k, v in self.items()
+            if k != "summary"
         )
         return f"<div><b>leafnb {self.kind}</b><table>{rows}</table></div>"
 
@@ -73,5 +82,10 @@ class ResourceList(list):
             return f"<i>no items (total {self.total})</i>"
         keys = [k for k in self[0] if k not in ("summary", "leafFiles")][:9]
         head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-        body = "".join("<tr>" + "".join(f"<td>{_cell(item.get(k, ''))}</td>" for k in keys) + "</tr>" for item in self)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{_cell(item.get(k, ''))}</td>" for k in keys)
+            + "</tr>"
+            for item in self
+        )
         return f"<div><b>{len(self)} of {self.total}</b> (page {self.page}, size {self.size})<table><tr>{head}</tr>{body}</table></div>"

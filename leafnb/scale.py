@@ -78,11 +78,19 @@ def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 def partition_meta(path: str | Path) -> dict[str, Any]:
     """leafnb metadata of one partition (``units``, ``operation_type``, ...) from its footer only."""
     md = pq.read_schema(path).metadata or {}
-    return {k.decode()[len("leafnb."):]: json.loads(v) for k, v in md.items() if k.startswith(b"leafnb.")}
+    return {
+        k.decode()[len("leafnb.") :]: json.loads(v)
+        for k, v in md.items()
+        if k.startswith(b"leafnb.")
+    }
 
 
-def iter_point_batches(path: str | Path, columns: Sequence[str] | None = None, units: dict[str, str] | None = None,
-                       batch_size: int = 262_144) -> Iterator[PointSet]:
+def iter_point_batches(
+    path: str | Path,
+    columns: Sequence[str] | None = None,
+    units: dict[str, str] | None = None,
+    batch_size: int = 262_144,
+) -> Iterator[PointSet]:
     """Yield a partition's points as PointSets of at most *batch_size* rows (WKB column not read).
 
     With *units*, numeric columns are converted to those units (partitions of one
@@ -90,7 +98,11 @@ def iter_point_batches(path: str | Path, columns: Sequence[str] | None = None, u
     """
     pf = pq.ParquetFile(path)
     meta = partition_meta(path)
-    names = [n for n in pf.schema_arrow.names if n != "geometry" and (columns is None or n in columns or n in ("lon", "lat"))]
+    names = [
+        n
+        for n in pf.schema_arrow.names
+        if n != "geometry" and (columns is None or n in columns or n in ("lon", "lat"))
+    ]
     src_units = dict(meta.get("units") or {})
     op = meta.get("operation_type", "")
     for batch in pf.iter_batches(batch_size=batch_size, columns=names):
@@ -100,7 +112,9 @@ def iter_point_batches(path: str | Path, columns: Sequence[str] | None = None, u
             for prop, unit in units.items():
                 have = src_units.get(prop)
                 if have and have != unit and prop in table.column_names:
-                    pts = pts.with_column(prop, convert(pts.array(prop), have, unit), unit)
+                    pts = pts.with_column(
+                        prop, convert(pts.array(prop), have, unit), unit
+                    )
         yield pts
 
 
@@ -169,8 +183,12 @@ class _Acc:
     t_lo: int | None = None
     t_hi: int | None = None
     stats: dict[str, _Stat] = field(default_factory=dict)
-    sums: dict[str, _Sum] = field(default_factory=dict)  # area(m2), distance, totals, planted, applied
-    strings: dict[str, set] = field(default_factory=dict)  # crop, originalOperationType, tillType
+    sums: dict[str, _Sum] = field(
+        default_factory=dict
+    )  # area(m2), distance, totals, planted, applied
+    strings: dict[str, set] = field(
+        default_factory=dict
+    )  # crop, originalOperationType, tillType
     varieties: dict[str, _Acc] = field(default_factory=dict)
     products: dict[str, _Acc] = field(default_factory=dict)
     geoms: list = field(default_factory=list)
@@ -223,19 +241,30 @@ def _accumulate(points: PointSet, geometry: str | None) -> _Acc:
         acc.sum("area").add(float(np.nansum(area)), "m2", _nonnull(points, "area"))
     for key, prop in (("totalDistance", "distance"), *_TOTALS.items()):
         if prop in cols:
-            acc.sum(key).add(float(np.nansum(points.array(prop))), points.units.get(prop, "m" if prop == "distance" else None), _nonnull(points, prop))
+            acc.sum(key).add(
+                float(np.nansum(points.array(prop))),
+                points.units.get(prop, "m" if prop == "distance" else None),
+                _nonnull(points, prop),
+            )
     if has_area:
-        for key, prop in (("totalPlanted", "seedRate"), ("totalApplied", "appliedRate")):
+        for key, prop in (
+            ("totalPlanted", "seedRate"),
+            ("totalApplied", "appliedRate"),
+        ):
             if _nonnull(points, prop):
                 total = _rate_total(points.array(prop), area, points.units[prop])
                 if total:
                     acc.sum(key).add(total[0], total[1], 1)
     for prop in ("crop", "originalOperationType"):
         if prop in cols:
-            acc.strings.setdefault(prop, set()).update(v for v in pc.unique(table.column(prop)).to_pylist() if v)
+            acc.strings.setdefault(prop, set()).update(
+                v for v in pc.unique(table.column(prop)).to_pylist() if v
+            )
     if "tillType" in cols:
         acc.has_till = _nonnull(points, "tillType") > 0
-        acc.strings.setdefault("tillType", set()).update(t for lst in table.column("tillType").to_pylist() for t in (lst or []))
+        acc.strings.setdefault("tillType", set()).update(
+            t for lst in table.column("tillType").to_pylist() for t in (lst or [])
+        )
     if _nonnull(points, "variety"):
         names = table.column("variety").to_numpy(zero_copy_only=False).astype(str)
         for name in set(names) - {"None", ""}:
@@ -244,25 +273,42 @@ def _accumulate(points: PointSet, geometry: str | None) -> _Acc:
             v = acc.varieties.setdefault(name, _Acc())
             v.n += int(sel.sum())
             if area is not None:
-                v.sum("area").add(float(np.nansum(area[sel])), "m2", _nonnull(sub, "area"))
+                v.sum("area").add(
+                    float(np.nansum(area[sel])), "m2", _nonnull(sub, "area")
+                )
             for prop in ("seedRate", "seedRateTarget", "harvestMoisture"):
                 if prop in cols:
                     v.stat(prop).add(sub.array(prop), _nonnull(sub, prop))
             if area is not None and _nonnull(sub, "seedRate"):
-                total = _rate_total(sub.array("seedRate"), area[sel], sub.units["seedRate"])
+                total = _rate_total(
+                    sub.array("seedRate"), area[sel], sub.units["seedRate"]
+                )
                 if total:
                     v.sum("totalPlanted").add(total[0], total[1], 1)
             for prop in ("wetMass", "wetVolume", "dryMass", "dryVolume"):
                 if prop in cols:
-                    v.sum(prop).add(float(np.nansum(sub.array(prop))), sub.units.get(prop), _nonnull(sub, prop))
-            for prop in ("wetMassPerArea", "dryMassPerArea", "wetVolumePerArea", "dryVolumePerArea"):
+                    v.sum(prop).add(
+                        float(np.nansum(sub.array(prop))),
+                        sub.units.get(prop),
+                        _nonnull(sub, prop),
+                    )
+            for prop in (
+                "wetMassPerArea",
+                "dryMassPerArea",
+                "wetVolumePerArea",
+                "dryVolumePerArea",
+            ):
                 if prop in cols:
                     v.stat(prop).add(np.empty(0), _nonnull(sub, prop))  # presence only
     if _nonnull(points, "products"):
         col = table.column("products").combine_chunks()
         flat = col.flatten()
         pnames = pc.struct_field(flat, [0]).to_numpy(zero_copy_only=False).astype(str)
-        rates = pc.struct_field(pc.struct_field(flat, [1]), [0]).to_numpy(zero_copy_only=False).astype(float)
+        rates = (
+            pc.struct_field(pc.struct_field(flat, [1]), [0])
+            .to_numpy(zero_copy_only=False)
+            .astype(float)
+        )
         parent = col.value_parent_indices().to_numpy()
         unit = points.units.get("appliedRate")
         for name in set(pnames):
@@ -304,7 +350,10 @@ def _partial(args: tuple) -> tuple[_Acc, dict[str, Any]]:
 
 
 def _area_value(acc: _Acc, area_unit: str) -> dict[str, Any]:
-    return {"value": float(convert(np.array([acc.sums["area"].value]), "m2", area_unit)[0]), "unit": area_unit}
+    return {
+        "value": float(convert(np.array([acc.sums["area"].value]), "m2", area_unit)[0]),
+        "unit": area_unit,
+    }
 
 
 def summarize_partitions(
@@ -353,7 +402,9 @@ def summarize_partitions(
     for m in metas:
         for prop, unit in (m.get("units") or {}).items():
             units.setdefault(prop, unit)
-    parts = _map(_partial, [(str(p), units, geometry, batch_size) for p in files], executor)
+    parts = _map(
+        _partial, [(str(p), units, geometry, batch_size) for p in files], executor
+    )
     acc = _Acc()
     for part, _ in parts:
         acc.merge(part)
@@ -380,7 +431,10 @@ def summarize_partitions(
     if has("area"):
         props["totalArea"] = _area_value(acc, area_unit)
     if has("totalDistance"):
-        props["totalDistance"] = {"value": acc.sums["totalDistance"].value, "unit": units.get("distance", "m")}
+        props["totalDistance"] = {
+            "value": acc.sums["totalDistance"].value,
+            "unit": units.get("distance", "m"),
+        }
     for key, prop in _TOTALS.items():
         if has(key):
             props[key] = {"value": acc.sums[key].value, "unit": units.get(prop)}
@@ -389,7 +443,9 @@ def summarize_partitions(
             props[key] = {"value": acc.sums[key].value, "unit": acc.sums[key].unit}
     props["crop"] = sorted(acc.strings.get("crop", ()))
     if op == OperationType.TILLAGE or acc.has_till:
-        props["tillType"] = sorted(acc.strings.get("tillType", ())) if acc.has_till else []
+        props["tillType"] = (
+            sorted(acc.strings.get("tillType", ())) if acc.has_till else []
+        )
     varieties = []
     for name in sorted(acc.varieties):
         v = acc.varieties[name]
@@ -401,24 +457,48 @@ def summarize_partitions(
             rate = v.stats["seedRate"].out(units.get("seedRate")) or {}
             if vhas("seedRateTarget"):
                 t = v.stats["seedRateTarget"].out(None) or {}
-                rate.update(minTarget=t.get("min"), maxTarget=t.get("max"), avgTarget=t.get("avg"))
+                rate.update(
+                    minTarget=t.get("min"),
+                    maxTarget=t.get("max"),
+                    avgTarget=t.get("avg"),
+                )
             entry["rate"] = rate
             if "totalPlanted" in v.sums:
-                entry["totalPlanted"] = {"value": v.sums["totalPlanted"].value, "unit": v.sums["totalPlanted"].unit}
+                entry["totalPlanted"] = {
+                    "value": v.sums["totalPlanted"].value,
+                    "unit": v.sums["totalPlanted"].unit,
+                }
         if op == OperationType.HARVESTED:
             if vhas("harvestMoisture"):
-                entry["harvestMoisture"] = v.stats["harvestMoisture"].out(units.get("harvestMoisture"))
+                entry["harvestMoisture"] = v.stats["harvestMoisture"].out(
+                    units.get("harvestMoisture")
+                )
             for prop in ("wetMass", "wetVolume", "dryMass", "dryVolume"):
                 if prop in v.sums and v.sums[prop].nonnull:
                     entry[prop] = {"value": v.sums[prop].value, "unit": units.get(prop)}
             a_m2 = v.sums["area"].value if "area" in v.sums else None
-            for prop in ("wetMassPerArea", "dryMassPerArea", "wetVolumePerArea", "dryVolumePerArea"):
+            for prop in (
+                "wetMassPerArea",
+                "dryMassPerArea",
+                "wetVolumePerArea",
+                "dryVolumePerArea",
+            ):
                 total_prop = prop.replace("PerArea", "")
-                if vhas(prop) and total_prop in v.sums and v.sums[total_prop].nonnull and a_m2 is not None and a_m2 > 0:
+                if (
+                    vhas(prop)
+                    and total_prop in v.sums
+                    and v.sums[total_prop].nonnull
+                    and a_m2 is not None
+                    and a_m2 > 0
+                ):
                     unit = units[prop]
                     denom = _rate_total(np.ones(1), np.array([a_m2]), unit)
                     if denom and denom[1]:
-                        tv = convert(np.array([v.sums[total_prop].value]), units[total_prop], denom[1])[0]
+                        tv = convert(
+                            np.array([v.sums[total_prop].value]),
+                            units[total_prop],
+                            denom[1],
+                        )[0]
                         entry[prop] = {"value": float(tv / denom[0]), "unit": unit}
         varieties.append(entry)
     if varieties:
@@ -428,21 +508,37 @@ def summarize_partitions(
         unit = units.get("appliedRate")
         for name in sorted(acc.products):
             p = acc.products[name]
-            entry = {"name": name, "type": "Component" if len(acc.products) > 1 else "Carrier"}
+            entry = {
+                "name": name,
+                "type": "Component" if len(acc.products) > 1 else "Carrier",
+            }
             st = p.stats.get("rate")
-            entry["rate"] = {"value": (st.s / st.n) if st and st.n else None, "unit": unit}
+            entry["rate"] = {
+                "value": (st.s / st.n) if st and st.n else None,
+                "unit": unit,
+            }
             if "area" in p.sums:
                 entry["area"] = _area_value(p, area_unit)
                 if "totalApplied" in p.sums:
-                    entry["totalApplied"] = {"value": p.sums["totalApplied"].value, "unit": p.sums["totalApplied"].unit}
+                    entry["totalApplied"] = {
+                        "value": p.sums["totalApplied"].value,
+                        "unit": p.sums["totalApplied"].unit,
+                    }
             products.append(entry)
         props["products"] = products
-        props["tankMix"] = len(products) > 1 or any(" + " in p["name"] for p in products)
+        props["tankMix"] = len(products) > 1 or any(
+            " + " in p["name"] for p in products
+        )
     machinery = meta.get("machinery") or []
     props["machinery"] = [
-        {"name": m["name"], "type": m.get("type", "machine"), "brand": m.get("brand") or "unknown",
-         **({"serialNumber": m["serialNumber"]} if m.get("serialNumber") else {})}
-        if isinstance(m, dict) else {"name": str(m), "type": "machine", "brand": "unknown"}
+        {
+            "name": m["name"],
+            "type": m.get("type", "machine"),
+            "brand": m.get("brand") or "unknown",
+            **({"serialNumber": m["serialNumber"]} if m.get("serialNumber") else {}),
+        }
+        if isinstance(m, dict)
+        else {"name": str(m), "type": "machine", "brand": "unknown"}
         for m in machinery
     ]
     if original_operation_data:
@@ -451,7 +547,11 @@ def summarize_partitions(
     rec = reconcile(props, meta.get("machine_totals") or {})
     if rec:
         props["machineTotals"] = rec
-    return {"type": "Feature", "geometry": _union_geojson(acc.geoms, geometry), "properties": props}
+    return {
+        "type": "Feature",
+        "geometry": _union_geojson(acc.geoms, geometry),
+        "properties": props,
+    }
 
 
 def _union_geojson(geoms: list, method: str | None) -> dict[str, Any] | None:
@@ -466,7 +566,9 @@ def _union_geojson(geoms: list, method: str | None) -> dict[str, Any] | None:
     if geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     elif geom.geom_type != "MultiPolygon":
-        geom = shapely.MultiPolygon([g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"])
+        geom = shapely.MultiPolygon(
+            [g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"]
+        )
     return shapely.geometry.mapping(geom)
 
 
@@ -484,7 +586,12 @@ def _clean_one(args: tuple) -> tuple[str, dict[str, int], int, int]:
     with pq.ParquetWriter(dst, schema, compression="zstd") as writer:
         for batch in pf.iter_batches(batch_size=batch_size):
             table = pa.Table.from_batches([batch], schema=schema)
-            pts = PointSet(table, meta.get("operation_type", ""), units=meta.get("units") or {}, meta=meta)
+            pts = PointSet(
+                table,
+                meta.get("operation_type", ""),
+                units=meta.get("units") or {},
+                meta=meta,
+            )
             keep, rem = cleanup_mask(pts, rules)
             for k, v in rem.items():
                 removed[k] = removed.get(k, 0) + v
@@ -494,8 +601,14 @@ def _clean_one(args: tuple) -> tuple[str, dict[str, int], int, int]:
     return dst, removed, kept, total
 
 
-def clean_partitions(paths: str | Path | Iterable[str | Path], rules: dict[str, list[dict[str, Any]]], out_dir: str | Path,
-                     *, executor: Any = None, batch_size: int = 262_144) -> dict[str, Any]:
+def clean_partitions(
+    paths: str | Path | Iterable[str | Path],
+    rules: dict[str, list[dict[str, Any]]],
+    out_dir: str | Path,
+    *,
+    executor: Any = None,
+    batch_size: int = 262_144,
+) -> dict[str, Any]:
     """Apply cleanup *rules* (Leaf's ``cleanupRules``) batch by batch; write ``out_dir/part-NNNNN.parquet``.
 
     Returns ``{"paths": [...], "removed": {property: count}, "kept": n, "total": n}``.
@@ -504,7 +617,10 @@ def clean_partitions(paths: str | Path | Iterable[str | Path], rules: dict[str, 
     """
     files = _expand(paths)
     out_dir = Path(out_dir)
-    jobs = [(str(p), str(out_dir / f"part-{i:05d}.parquet"), rules, batch_size) for i, p in enumerate(files)]
+    jobs = [
+        (str(p), str(out_dir / f"part-{i:05d}.parquet"), rules, batch_size)
+        for i, p in enumerate(files)
+    ]
     removed: dict[str, int] = {}
     kept = total = 0
     outs = []
@@ -534,7 +650,12 @@ def _bbox(files: list[Path]) -> tuple[float, float, float, float]:
             bbox = [*lo, *hi]
         boxes.append(bbox)
     b = np.array(boxes, dtype=float)
-    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+    return (
+        float(b[:, 0].min()),
+        float(b[:, 1].min()),
+        float(b[:, 2].max()),
+        float(b[:, 3].max()),
+    )
 
 
 def _grid_one(args: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -543,7 +664,9 @@ def _grid_one(args: tuple) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = shape
     total = np.zeros(rows * cols)
     count = np.zeros(rows * cols)
-    for pts in iter_point_batches(path, columns=["lon", "lat", prop], units=units, batch_size=batch_size):
+    for pts in iter_point_batches(
+        path, columns=["lon", "lat", prop], units=units, batch_size=batch_size
+    ):
         if prop not in pts.table.column_names:
             continue
         lon, lat, v = pts.array("lon"), pts.array("lat"), pts.array(prop)
@@ -556,9 +679,16 @@ def _grid_one(args: tuple) -> tuple[np.ndarray, np.ndarray]:
     return total, count
 
 
-def grid_partitions(paths: str | Path | Iterable[str | Path], prop: str, *, cell_size: float = 10.0,
-                    bounds: tuple[float, float, float, float] | None = None, executor: Any = None,
-                    batch_size: int = 262_144, max_cells: int = 50_000_000) -> dict[str, Any]:
+def grid_partitions(
+    paths: str | Path | Iterable[str | Path],
+    prop: str,
+    *,
+    cell_size: float = 10.0,
+    bounds: tuple[float, float, float, float] | None = None,
+    executor: Any = None,
+    batch_size: int = 262_144,
+    max_cells: int = 50_000_000,
+) -> dict[str, Any]:
     """Mean of *prop* per grid cell (about *cell_size* metres, north-up, WGS84 degrees).
 
     Returns ``{"values": 2-D float array (NaN = no points), "count": 2-D int array,
@@ -573,7 +703,9 @@ def grid_partitions(paths: str | Path | Iterable[str | Path], prop: str, *, cell
     cols = max(1, int(np.ceil((e - w) * m_per_deg * np.cos(lat0) / cell_size)))
     rows = max(1, int(np.ceil((n - s) * m_per_deg / cell_size)))
     if rows * cols > max_cells:
-        raise ValueError(f"grid of {rows}x{cols} cells exceeds max_cells={max_cells}; use a larger cell_size")
+        raise ValueError(
+            f"grid of {rows}x{cols} cells exceeds max_cells={max_cells}; use a larger cell_size"
+        )
     units: dict[str, str] = {}
     for p in files:
         for k, u in (partition_meta(p).get("units") or {}).items():
@@ -582,27 +714,49 @@ def grid_partitions(paths: str | Path | Iterable[str | Path], prop: str, *, cell
     b = (w - eps, s - eps, e + eps, n + eps)
     total = np.zeros(rows * cols)
     count = np.zeros(rows * cols)
-    for t, c in _map(_grid_one, [(str(p), prop, b, (rows, cols), {prop: units[prop]} if prop in units else None, batch_size) for p in files], executor):
+    for t, c in _map(
+        _grid_one,
+        [
+            (
+                str(p),
+                prop,
+                b,
+                (rows, cols),
+                {prop: units[prop]} if prop in units else None,
+                batch_size,
+            )
+            for p in files
+        ],
+        executor,
+    ):
         total += t
         count += c
     with np.errstate(invalid="ignore", divide="ignore"):
         values = np.where(count > 0, total / count, np.nan)
-    return {"values": values.reshape(rows, cols), "count": count.reshape(rows, cols).astype(np.int64),
-            "bounds": bounds, "unit": units.get(prop)}
+    return {
+        "values": values.reshape(rows, cols),
+        "count": count.reshape(rows, cols).astype(np.int64),
+        "bounds": bounds,
+        "unit": units.get(prop),
+    }
 
 
 # ----------------------------------------------------------------------------- imagesV2 rendering
 _HIST_BINS = 1 << 16
 
 
-def _rp_iter(path: str, prop: str, units: dict[str, str], batch_size: int, width: bool) -> Iterator[tuple]:
+def _rp_iter(
+    path: str, prop: str, units: dict[str, str], batch_size: int, width: bool
+) -> Iterator[tuple]:
     """``(nonnull widths, lon, lat, values, width_m | None)`` of one partition's positioned points, per batch.
 
     Mirrors :func:`leafnb.render.images.prepare`: points without a finite lon/lat are
     dropped; widths are converted to metres (an unknown unit is taken as metres).
     """
     cols = ["lon", "lat", prop] + (["equipmentWidth"] if width else [])
-    for pts in iter_point_batches(path, columns=cols, units=units, batch_size=batch_size):
+    for pts in iter_point_batches(
+        path, columns=cols, units=units, batch_size=batch_size
+    ):
         names = pts.table.column_names
         lon, lat = pts.array("lon"), pts.array("lat")
         keep = np.isfinite(lon) & np.isfinite(lat)
@@ -614,7 +768,9 @@ def _rp_iter(path: str, prop: str, units: dict[str, str], batch_size: int, width
             if "equipmentWidth" in names:
                 nonnull = _nonnull(pts, "equipmentWidth")
                 w = pts.array("equipmentWidth")[keep]
-                unit = units.get("equipmentWidth") or pts.units.get("equipmentWidth", "m")
+                unit = units.get("equipmentWidth") or pts.units.get(
+                    "equipmentWidth", "m"
+                )
                 if unit and unit != "m":
                     import contextlib
 
@@ -630,12 +786,23 @@ def _rp_scan(args: tuple) -> dict[str, Any]:
     from leafnb.render.raster import project
 
     path, prop, units, batch_size, crs = args
-    out: dict[str, Any] = {"n": 0, "vn": 0, "wnonnull": 0, "wmax": 0.0, "x": [np.inf, -np.inf], "y": [np.inf, -np.inf],
-                           "lat": [np.inf, -np.inf], "v": [np.inf, -np.inf]}
+    out: dict[str, Any] = {
+        "n": 0,
+        "vn": 0,
+        "wnonnull": 0,
+        "wmax": 0.0,
+        "x": [np.inf, -np.inf],
+        "y": [np.inf, -np.inf],
+        "lat": [np.inf, -np.inf],
+        "v": [np.inf, -np.inf],
+    }
 
     def widen(key: str, a: np.ndarray) -> None:
         if len(a):
-            out[key] = [min(out[key][0], float(a.min())), max(out[key][1], float(a.max()))]
+            out[key] = [
+                min(out[key][0], float(a.min())),
+                max(out[key][1], float(a.max())),
+            ]
 
     for nonnull, lon, lat, v, w in _rp_iter(path, prop, units, batch_size, True):
         out["n"] += len(lon)
@@ -649,13 +816,22 @@ def _rp_scan(args: tuple) -> dict[str, Any]:
         out["vn"] += len(fv)
         widen("v", fv)
         if w is not None and len(w):
-            out["wmax"] = max(out["wmax"], float(np.clip(np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0), 0, None).max()))
+            out["wmax"] = max(
+                out["wmax"],
+                float(
+                    np.clip(
+                        np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0), 0, None
+                    ).max()
+                ),
+            )
     return out
 
 
 def _bin_of(v: np.ndarray, a: float, b: float) -> np.ndarray:
     """Histogram bin (0 .. _HIST_BINS-1) of values in [a, b]; monotone non-decreasing in v."""
-    return np.clip(np.floor((v - a) / (b - a) * _HIST_BINS), 0, _HIST_BINS - 1).astype(np.int64)
+    return np.clip(np.floor((v - a) / (b - a) * _HIST_BINS), 0, _HIST_BINS - 1).astype(
+        np.int64
+    )
 
 
 def _select_values(lat: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
@@ -688,12 +864,22 @@ def _rp_collect(args: tuple) -> list[Any]:
             if collect:
                 got[i].append(x)
             elif len(x):
-                got[i] = [min(got[i][0], float(x.min())), max(got[i][1], float(x.max()))]
-    return [np.concatenate(g) if collect else g for g, (*_, collect) in zip(got, targets, strict=True)]
+                got[i] = [
+                    min(got[i][0], float(x.min())),
+                    max(got[i][1], float(x.max())),
+                ]
+    return [
+        np.concatenate(g) if collect else g
+        for g, (*_, collect) in zip(got, targets, strict=True)
+    ]
 
 
-def _order_statistics(jobs: list[tuple], specs: dict[str, tuple[float, float, list[int]]], executor: Any,
-                      limit: int) -> dict[tuple[str, int], float]:
+def _order_statistics(
+    jobs: list[tuple],
+    specs: dict[str, tuple[float, float, list[int]]],
+    executor: Any,
+    limit: int,
+) -> dict[tuple[str, int], float]:
     """Exact k-th smallest values (0-based ranks) of the columns in *specs*, out of core.
 
     ``specs[col] = (min, max, ranks)``. Each round histograms the current window of every
@@ -722,20 +908,27 @@ def _order_statistics(jobs: list[tuple], specs: dict[str, tuple[float, float, li
         for c, r, a, b, below in pending:
             h = hists[windows.index((c, a, b))]
             cum = np.cumsum(h)
-            j = int(np.searchsorted(cum, r - below, side="right"))  # first bin with cum > local rank
+            j = int(
+                np.searchsorted(cum, r - below, side="right")
+            )  # first bin with cum > local rank
             below2 = below + (int(cum[j - 1]) if j else 0)
             counts[(c, a, b, j)] = int(h[j])
             placed.append((c, r, (c, a, b, j), below2))
         targets = sorted(counts)
         spec = [(*t, counts[t] <= limit) for t in targets]
-        merged: list[Any] = [[] if collect else [np.inf, -np.inf] for *_, collect in spec]
+        merged: list[Any] = [
+            [] if collect else [np.inf, -np.inf] for *_, collect in spec
+        ]
         for part in _map(_rp_collect, [(*job, spec) for job in jobs], executor):
             for i, (got, (*_, collect)) in enumerate(zip(part, spec, strict=True)):
                 if collect:
                     merged[i].append(got)
                 else:
                     merged[i] = [min(merged[i][0], got[0]), max(merged[i][1], got[1])]
-        merged = [np.sort(np.concatenate(m)) if collect else m for m, (*_, collect) in zip(merged, spec, strict=True)]
+        merged = [
+            np.sort(np.concatenate(m)) if collect else m
+            for m, (*_, collect) in zip(merged, spec, strict=True)
+        ]
         pending = []
         for c, r, t, below in placed:
             i = targets.index(t)
@@ -767,7 +960,11 @@ def _quantile_plan(n: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     gamma = np.asarray(virtual - prev, dtype=virtual.dtype)
     prev_i = prev.astype(np.intp)
     nxt_i = nxt.astype(np.intp)
-    return np.where(prev_i < 0, n + prev_i, prev_i), np.where(nxt_i < 0, n + nxt_i, nxt_i), gamma
+    return (
+        np.where(prev_i < 0, n + prev_i, prev_i),
+        np.where(nxt_i < 0, n + nxt_i, nxt_i),
+        gamma,
+    )
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -862,13 +1059,18 @@ def render_partitions(
     n = sum(s["n"] for s in scans)
     if not n:
         raise ValueError("no points with a position to render")
-    rng = {key: (min(s[key][0] for s in scans), max(s[key][1] for s in scans)) for key in ("x", "y", "lat", "v")}
+    rng = {
+        key: (min(s[key][0] for s in scans), max(s[key][1] for s in scans))
+        for key in ("x", "y", "lat", "v")
+    }
     vn = sum(s["vn"] for s in scans)
     has_width = any(s["wnonnull"] for s in scans)
 
     # passes 2-3: median latitude and quantile ranks, exactly
     q = np.linspace(0.0, 1.0, 8)
-    specs: dict[str, tuple[float, float, list[int]]] = {"lat": (*rng["lat"], [(n - 1) // 2, n // 2])}
+    specs: dict[str, tuple[float, float, list[int]]] = {
+        "lat": (*rng["lat"], [(n - 1) // 2, n // 2])
+    }
     if vn:
         prev, nxt, gamma = _quantile_plan(vn, q)
         specs["v"] = (*rng["v"], [int(i) for i in (*prev, *nxt)])
@@ -876,14 +1078,22 @@ def render_partitions(
     mid = [stats["lat", r] for r in sorted({(n - 1) // 2, n // 2})]
     lat0 = float(np.median(np.array(mid)))  # numpy's mean of the middle value(s)
     if vn:
-        edges = _lerp(np.array([stats["v", int(i)] for i in prev]), np.array([stats["v", int(i)] for i in nxt]), gamma)
+        edges = _lerp(
+            np.array([stats["v", int(i)] for i in prev]),
+            np.array([stats["v", int(i)] for i in nxt]),
+            gamma,
+        )
         edges[0], edges[-1] = rng["v"]
     else:
         edges = np.full(8, np.nan)
-    legend = legend_from_edges(edges, count=vn, unit=units.get(property), property=property, warn=False)
+    legend = legend_from_edges(
+        edges, count=vn, unit=units.get(property), property=property, warn=False
+    )
 
     # the grid, as images._raster
-    res = degrees_to_crs_resolution(V2_RESOLUTION_DEG if resolution is None else resolution, crs, lat0)
+    res = degrees_to_crs_resolution(
+        V2_RESOLUTION_DEG if resolution is None else resolution, crs, lat0
+    )
     max_size = MAX_SIZE if max_size is None else max_size
     bx, by = np.array(rng["x"]), np.array(rng["y"])
     spec = grid_spec(bx, by, crs, res, max_size=max_size, lat=lat0)
@@ -923,9 +1133,16 @@ def render_partitions(
     mean = _cell_means(spec, sorted(keys), sums, cnts)
 
     out_dir = Path(out_dir)
-    path = write_png(out_dir / f"{property}.png", legend.rgba(mean), spec, {"property": property})
-    return {"property": property, "legend": legend.to_dict(), "extent": _extent_4326(spec), "url": str(path),
-            "downloadUrl": path.resolve().as_uri()}
+    path = write_png(
+        out_dir / f"{property}.png", legend.rgba(mean), spec, {"property": property}
+    )
+    return {
+        "property": property,
+        "legend": legend.to_dict(),
+        "extent": _extent_4326(spec),
+        "url": str(path),
+        "downloadUrl": path.resolve().as_uri(),
+    }
 
 
 def _rp_cells(args: tuple) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
@@ -952,7 +1169,9 @@ def _rp_cells(args: tuple) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]
             yield int(k), idx[m], (v[m] if m.any() else None)
 
 
-def _rp_raster_partial(args: tuple) -> tuple[set[int], dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+def _rp_raster_partial(
+    args: tuple,
+) -> tuple[set[int], dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """Sparse per-group cell sums/counts of one partition (point order within the partition)."""
     keys: set[int] = set()
     acc: dict[int, list] = {}
@@ -965,12 +1184,20 @@ def _rp_raster_partial(args: tuple) -> tuple[set[int], dict[int, tuple[np.ndarra
         idx = np.concatenate([p[0] for p in parts])
         v = np.concatenate([p[1] for p in parts])
         cells, inv = np.unique(idx, return_inverse=True)
-        out[k] = (cells, np.bincount(inv, weights=v, minlength=len(cells)),
-                  np.bincount(inv, minlength=len(cells)).astype(np.uint32))
+        out[k] = (
+            cells,
+            np.bincount(inv, weights=v, minlength=len(cells)),
+            np.bincount(inv, minlength=len(cells)).astype(np.uint32),
+        )
     return keys, out
 
 
-def _cell_means(spec: Any, groups: list[int], sums: dict[int, np.ndarray], cnts: dict[int, np.ndarray]) -> np.ndarray:
+def _cell_means(
+    spec: Any,
+    groups: list[int],
+    sums: dict[int, np.ndarray],
+    cnts: dict[int, np.ndarray],
+) -> np.ndarray:
     """The per-cell mean of :func:`leafnb.render.raster.rasterize` from per-group point sums/counts."""
     from leafnb.render.raster import MAX_RADIUS, _spread
 
@@ -989,7 +1216,12 @@ def _cell_means(spec: Any, groups: list[int], sums: dict[int, np.ndarray], cnts:
         s = sums.pop(k, None)
         c = cnts.pop(k, None)
         s = _spread((np.zeros(size) if s is None else s).reshape(shape2), gx, gy, False)
-        c = _spread((np.zeros(size) if c is None else c.astype(float)).reshape(shape2), gx, gy, False)
+        c = _spread(
+            (np.zeros(size) if c is None else c.astype(float)).reshape(shape2),
+            gx,
+            gy,
+            False,
+        )
         if total_s is None:
             total_s, total_c = s, c
         else:

@@ -133,7 +133,13 @@ def _track(n: int, speed: float, width: float, length: float, rng: np.random.Gen
             v = float(np.hypot(nx - xs[-1], ny - ys[-1]))
             if k == turn_steps // 2:
                 nx, ny, v = xs[-1], ys[-1], 0.0  # stopped at the turn
-            xs.append(nx), ys.append(ny), spd.append(v), rec.append("Off"), pas.append(p)
+            (
+                xs.append(nx),
+                ys.append(ny),
+                spd.append(v),
+                rec.append("Off"),
+                pas.append(p),
+            )
         x, y = cx + r, cy
         direction = -direction
         p += 1
@@ -209,10 +215,14 @@ def make_points(operation_type: str, n: int = 2000, seed: int = 0) -> pa.Table:
         "recordingStatus": pa.array(list(rec), pa.string()),
     }
     if op == "harvested":
-        moist = np.round(np.clip(17.0 + 1.2 * smooth + rng.normal(0, 0.3, n), 12, 30), 2)
+        moist = np.round(
+            np.clip(17.0 + 1.2 * smooth + rng.normal(0, 0.3, n), 12, 30), 2
+        )
         if n > 10:
             moist[n // 2] = 45.0  # moisture spike
-        yld_t_ha = np.clip(11.0 + 2.0 * smooth + rng.normal(0, 0.6, n), 0.5, None)  # wet t/ha
+        yld_t_ha = np.clip(
+            11.0 + 2.0 * smooth + rng.normal(0, 0.6, n), 0.5, None
+        )  # wet t/ha
         yld_t_ha = np.where(on, yld_t_ha, 0.0)
         wet_kg_ha = np.round(yld_t_ha * 1000, 2)
         wet_kg = wet_kg_ha * area / 10_000
@@ -241,12 +251,16 @@ def make_points(operation_type: str, n: int = 2000, seed: int = 0) -> pa.Table:
             "variety": pa.array(["DKC61-54RIB"] * n, pa.string()),
             "seedRate": rate,
             "seedRateTarget": target,
-            "downForceMargin": np.round(np.clip(150 + 20 * smooth + rng.normal(0, 5, n), 0, None), 2),
+            "downForceMargin": np.round(
+                np.clip(150 + 20 * smooth + rng.normal(0, 5, n), 0, None), 2
+            ),
             "singulation": np.round(np.clip(99.0 + rng.normal(0, 0.5, n), 90, 100), 2),
         }
     elif op == "applied":
         target = np.full(n, 140.0)
-        rate = np.round(np.where(on, target * (1 + 0.05 * smooth + rng.normal(0, 0.01, n)), 0.0), 3)
+        rate = np.round(
+            np.where(on, target * (1 + 0.05 * smooth + rng.normal(0, 0.01, n)), 0.0), 3
+        )
         cols |= {
             "area": np.round(area, 4),
             "crop": pa.array(["soybeans"] * n, pa.string()),
@@ -254,7 +268,14 @@ def make_points(operation_type: str, n: int = 2000, seed: int = 0) -> pa.Table:
             "appliedRateTarget": target,
             "products": pa.array(
                 [[{"name": "Glyphosate", "rate": {"value": float(r)}}] for r in rate],
-                pa.list_(pa.struct([("name", pa.string()), ("rate", pa.struct([("value", pa.float64())]))])),
+                pa.list_(
+                    pa.struct(
+                        [
+                            ("name", pa.string()),
+                            ("rate", pa.struct([("value", pa.float64())])),
+                        ]
+                    )
+                ),
             ),
         }
     else:
@@ -262,9 +283,14 @@ def make_points(operation_type: str, n: int = 2000, seed: int = 0) -> pa.Table:
         cols |= {
             "area": np.round(area, 4),
             "tillageDepthTarget": tgt,
-            "tillageDepthActual": np.round(np.where(on, tgt + 1.5 * smooth + rng.normal(0, 0.4, n), 0.0), 2),
+            "tillageDepthActual": np.round(
+                np.where(on, tgt + 1.5 * smooth + rng.normal(0, 0.4, n), 0.0), 2
+            ),
         }
-    arrays = {k: (a if isinstance(a, pa.Array | pa.ChunkedArray) else pa.array(a)) for k, a in cols.items()}
+    arrays = {
+        k: (a if isinstance(a, pa.Array | pa.ChunkedArray) else pa.array(a))
+        for k, a in cols.items()
+    }
     arrays["passNumber"] = pa.array(passes.astype("int64"))
     table = pa.table(arrays)
     units = {k: u for k, u in _UNITS.items() if k in table.column_names}
@@ -279,7 +305,11 @@ def make_points(operation_type: str, n: int = 2000, seed: int = 0) -> pa.Table:
 
 
 def _op(points: pa.Table) -> str:
-    return (points.schema.metadata or {}).get(b"leafnb.operation_type", b"harvested").decode()
+    return (
+        (points.schema.metadata or {})
+        .get(b"leafnb.operation_type", b"harvested")
+        .decode()
+    )
 
 
 def _col(points: pa.Table, name: str, unit: str | None = None) -> np.ndarray:
@@ -337,11 +367,19 @@ def _sms_columns(points: pa.Table) -> dict[str, Any]:
             "Tgt_Rt_Vl_": _col(points, "appliedRateTarget", "gal/ac"),
         }
     else:
-        raise ValueError("SMS formats are written for harvested, planted and applied points")
+        raise ValueError(
+            "SMS formats are written for harvested, planted and applied points"
+        )
     return cols
 
 
-def _write_ogr(cols: dict[str, Any], points: pa.Table, path: Path, driver: str, layer: str | None = None) -> None:
+def _write_ogr(
+    cols: dict[str, Any],
+    points: pa.Table,
+    path: Path,
+    driver: str,
+    layer: str | None = None,
+) -> None:
     import geopandas as gpd
     import pandas as pd
 
@@ -365,9 +403,17 @@ def _jd(points: pa.Table, path: Path) -> None:
         "Elevation": _col(points, "elevation", "m"),  # metres: declared in the JSON
         "VEHICLSPEE": _col(points, "speed", "mi/hr"),
         "SECTIONID": np.zeros(n, dtype="int32"),
-        "IsoTime": [t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z" for t in ts],
+        "IsoTime": [
+            t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+            for t in ts
+        ],
     }
-    units = {"Elevation": "m", "DISTANCE": "ft", "SWATHWIDTH": "ft", "VEHICLSPEE": "mi/hr"}
+    units = {
+        "Elevation": "m",
+        "DISTANCE": "ft",
+        "SWATHWIDTH": "ft",
+        "VEHICLSPEE": "mi/hr",
+    }
     if op == "harvested":
         cols |= {
             "VRYIELDVOL": _col(points, "dryVolumePerArea", "bu/ac"),
@@ -396,7 +442,9 @@ def _jd(points: pa.Table, path: Path) -> None:
         units |= {"VRAPPRATE": "gal/ac", "VRAPPTRGT": "gal/ac"}
         jd_op, crop = "Application", "SOYBEANS"
     else:
-        raise ValueError("JD shapefiles are written for harvested, planted and applied points")
+        raise ValueError(
+            "JD shapefiles are written for harvested, planted and applied points"
+        )
     _write_ogr(cols, points, path, "ESRI Shapefile")
     meta = {
         "Provider": "JohnDeere",
@@ -406,7 +454,12 @@ def _jd(points: pa.Table, path: Path) -> None:
         "Farm": "Generated Farm",
         "Field": "North 80",
         "Machines": [
-            {"Name": "S780" if op == "harvested" else "8R 370", "Type": "Machine", "Brand": "John Deere", "SerialNumber": "1H0S780SXN0000001"},
+            {
+                "Name": "S780" if op == "harvested" else "8R 370",
+                "Type": "Machine",
+                "Brand": "John Deere",
+                "SerialNumber": "1H0S780SXN0000001",
+            },
         ],
         "Units": units,
     }
@@ -464,7 +517,9 @@ def _sms_csv(points: pa.Table, path: Path) -> None:
     else:
         cols["DateStamp"] = [f"{t.day}/{t.month:02d}/{t.year}" for t in ts]
     cols["TimeStamp"] = [f"{t.hour}:{t.minute:02d}:{t.second:02d}" for t in ts]
-    pd.DataFrame(cols).to_csv(path, index=False, encoding="latin-1", float_format="%.10g")
+    pd.DataFrame(cols).to_csv(
+        path, index=False, encoding="latin-1", float_format="%.10g"
+    )
 
 
 def _csv_wkt(points: pa.Table, path: Path) -> None:
@@ -473,8 +528,12 @@ def _csv_wkt(points: pa.Table, path: Path) -> None:
 
     units = point_units(points)
     lon, lat = _col(points, "lon"), _col(points, "lat")
-    cols: dict[str, Any] = {"WKT": [f"POINT ({x:.10f} {y:.10f})" for x, y in zip(lon, lat, strict=True)]}
-    cols["timestamp"] = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in points["timestamp"].to_pylist()]
+    cols: dict[str, Any] = {
+        "WKT": [f"POINT ({x:.10f} {y:.10f})" for x, y in zip(lon, lat, strict=True)]
+    }
+    cols["timestamp"] = [
+        t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in points["timestamp"].to_pylist()
+    ]
     for name in points.column_names:
         if name in ("lon", "lat", "timestamp", "passNumber"):
             continue
@@ -504,8 +563,8 @@ def _agleader_text(points: pa.Table, path: Path) -> None:
     for i in range(n):
         lines.append(
             f"{lon[i]:.7f},{lat[i]:.7f},{flow[i]:.6f},{secs[i]},1,{dist[i]:.4f},{swath[i]:.3f},"
-            f"{moist[i]:.2f},{status[i]},{passes[i]},2007713498,\"F1:GEN FIELD\",\"L1:LOAD 1\","
-            f"\"{crop[i].upper()}\",7,0,{elev[i]:.3f}"
+            f'{moist[i]:.2f},{status[i]},{passes[i]},2007713498,"F1:GEN FIELD","L1:LOAD 1",'
+            f'"{crop[i].upper()}",7,0,{elev[i]:.3f}'
         )
     path.write_text("\n".join(lines) + "\n", encoding="ascii")
 
@@ -529,8 +588,12 @@ def _farmobile(points: pa.Table, path: Path) -> None:
         "variety": ("variety", None),
     }
     if op == "tillage":
-        raise ValueError("Farmobile GeoJSON is written for harvested, planted and applied points")
-    op_name = {"harvested": "harvest", "planted": "planting", "applied": "application"}[op]
+        raise ValueError(
+            "Farmobile GeoJSON is written for harvested, planted and applied points"
+        )
+    op_name = {"harvested": "harvest", "planted": "planting", "applied": "application"}[
+        op
+    ]
     lon, lat = _col(points, "lon"), _col(points, "lat")
     props: dict[str, list] = {}
     for std, (fname, unit) in names.items():
@@ -547,11 +610,24 @@ def _farmobile(points: pa.Table, path: Path) -> None:
     for i in range(points.num_rows):
         p = {"timestamp": stamps[i], "operation": op_name, "puc_id": "PUC-0001"}
         p.update({k: v[i] for k, v in props.items()})
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(lon[i]), float(lat[i])]}, "properties": p})
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [float(lon[i]), float(lat[i])],
+                },
+                "properties": p,
+            }
+        )
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8"
+    )
 
 
-def write_as(points: pa.Table, fmt: str, directory: str | Path, name: str | None = None) -> Path:
+def write_as(
+    points: pa.Table, fmt: str, directory: str | Path, name: str | None = None
+) -> Path:
     """Write generated *points* as machine-file format *fmt* into *directory*.
 
     Parameters
@@ -623,7 +699,9 @@ def to_standard(raw: Any, units: Mapping[str, str] | None = None) -> pa.Table:
             continue
         arr = t[src]
         target = units.get(col.property)
-        if col.unit is not None and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
+        if col.unit is not None and (
+            pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)
+        ):
             vals = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
             if target:
                 vals = convert(vals, col.unit, target)
@@ -712,7 +790,9 @@ def write_samples(directory: str | Path) -> list[Path]:
 
 def _main(argv: Sequence[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m leafnb.testing <sample_data directory>", file=sys.stderr)
+        print(
+            "usage: python -m leafnb.testing <sample_data directory>", file=sys.stderr
+        )
         return 2
     for p in write_samples(argv[0]):
         print(p)

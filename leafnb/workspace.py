@@ -110,7 +110,9 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         return received
 
     def _background(self, fn: Callable, *args, **kwargs) -> None:
-        thread = threading.Thread(target=fn, args=args, kwargs=kwargs, daemon=True, name="leafnb-batch")
+        thread = threading.Thread(
+            target=fn, args=args, kwargs=kwargs, daemon=True, name="leafnb-batch"
+        )
         thread.start()
         self._threads.append(thread)
 
@@ -120,7 +122,9 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             thread.join(timeout)
         self._threads = [t for t in self._threads if t.is_alive()]
 
-    def _run_jobs(self, jobs: list[FileJob], progress: bool | None = None) -> Iterator[tuple[FileJob, FileOutcome]]:
+    def _run_jobs(
+        self, jobs: list[FileJob], progress: bool | None = None
+    ) -> Iterator[tuple[FileJob, FileOutcome]]:
         """Convert *jobs* on the workspace's executor, yielding ``(job, outcome)`` as each completes.
 
         Workers only write artifacts into ``files/<id>/``; the caller (this process)
@@ -130,7 +134,13 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         if progress or (progress is None and len(jobs) > 1):
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(jobs), desc="converting", unit="file", leave=False, disable=None if progress is None else False)
+            bar = tqdm(
+                total=len(jobs),
+                desc="converting",
+                unit="file",
+                leave=False,
+                disable=None if progress is None else False,
+            )
         try:
             for job, outcome in self.executor.run(jobs):
                 if bar is not None:
@@ -148,18 +158,33 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
 
     def _batch_upload_response(self, batch_id: str) -> Batch:
         row = self._batch_row(batch_id)
-        return Batch(id=row["id"], leafUserId=row["leaf_user_id"], fileName=row["file_name"], size=row["size"],
-                     provider=row["provider"], status=row["status"], uploadTimestamp=row["upload_timestamp"])
+        return Batch(
+            id=row["id"],
+            leafUserId=row["leaf_user_id"],
+            fileName=row["file_name"],
+            size=row["size"],
+            provider=row["provider"],
+            status=row["status"],
+            uploadTimestamp=row["upload_timestamp"],
+        )
 
     def get_batch(self, batch_id: str) -> Batch:
         """Return a batch with its ``leafFiles`` (``GET /batch/{id}``)."""
         row = self._batch_row(batch_id)
-        files = self.catalog.query("SELECT id FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,))
+        files = self.catalog.query(
+            "SELECT id FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
+        )
         doc = self.catalog.loads(row["doc"])
         out = Batch(
-            id=row["id"], leafUserId=row["leaf_user_id"], provider=row["provider"], status=row["status"],
-            leafFiles=[r["id"] for r in files], fileName=row["file_name"], size=row["size"],
-            uploadTimestamp=row["upload_timestamp"], updatedTime=row["updated_time"],
+            id=row["id"],
+            leafUserId=row["leaf_user_id"],
+            provider=row["provider"],
+            status=row["status"],
+            leafFiles=[r["id"] for r in files],
+            fileName=row["file_name"],
+            size=row["size"],
+            uploadTimestamp=row["upload_timestamp"],
+            updatedTime=row["updated_time"],
         )
         if row["status_details"]:
             out["statusDetails"] = row["status_details"]
@@ -167,9 +192,18 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             out["ignoredEntries"] = doc["ignoredEntries"]
         return out
 
-    def get_batches(self, *, page: int = 0, size: int = 20, sort: str | list[str] | None = None, **filters: Any) -> ResourceList:
+    def get_batches(
+        self,
+        *,
+        page: int = 0,
+        size: int = 20,
+        sort: str | list[str] | None = None,
+        **filters: Any,
+    ) -> ResourceList:
         """List batches (``GET /batch``), filterable by ``leafUserId`` and ``status``."""
-        sql, params, count_sql, count_params = BATCH_QUERY.compile(filters, page, size, sort)
+        sql, params, count_sql, count_params = BATCH_QUERY.compile(
+            filters, page, size, sort
+        )
         rows = self.catalog.query(sql, params)
         total = self.catalog.query(count_sql, count_params)[0][0]
         return ResourceList([self.get_batch(r["id"]) for r in rows], total, page, size)
@@ -183,12 +217,21 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         """Re-run only the files that did not convert (``PUT /batch/{id}/retry``); converted files stay untouched."""
         self._batch_row(batch_id)
         with self.catalog.transaction() as conn:
-            conn.execute("UPDATE batches SET status=?, status_details=NULL WHERE id=?", (BatchStatus.RECEIVED, batch_id))
+            conn.execute(
+                "UPDATE batches SET status=?, status_details=NULL WHERE id=?",
+                (BatchStatus.RECEIVED, batch_id),
+            )
         response = self._batch_upload_response(batch_id)
         if wait:
             batch_mod.process_batch(self, batch_id, only_failed=True, progress=False)
         else:
-            self._background(batch_mod.process_batch, self, batch_id, only_failed=True, progress=False)
+            self._background(
+                batch_mod.process_batch,
+                self,
+                batch_id,
+                only_failed=True,
+                progress=False,
+            )
         return response
 
     # ------------------------------------------------------------------ files
@@ -214,17 +257,35 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             return p.as_uri() if p.exists() else None
 
         out = File(
-            id=row["id"], leafUserId=row["leaf_user_id"], apiOwnerUsername=API_OWNER, provider=row["provider"],
-            fileFormat=row["file_format"], fileName=row["file_name"], operationType=row["operation_type"],
-            status=row["status"], origin=row["origin"], batchId=row["batch_id"], createdTime=row["created_time"],
-            updatedTime=row["updated_time"], startTime=row["start_time"], endTime=row["end_time"],
-            sizeInBytes=row["size_in_bytes"], fields=doc.get("fields", []),
-            recordCount=doc.get("recordCount", 0), skippedRecords=doc.get("skippedRecords", 0),
-            originalFile=str(original), downloadOriginalFile=url(original),
-            rawGeoparquet=str(raw_parquet) if raw_parquet.exists() else None, downloadRawGeoparquet=url(raw_parquet),
-            standardGeoparquet=str(std_parquet) if std_parquet.exists() else None, downloadStandardGeoparquet=url(std_parquet),
-            standardGeojson=str(std_geojson) if std_geojson.exists() else None, downloadStandardGeojson=url(std_geojson),
-            filteredGeoparquet=str(fdir / "filtered.parquet") if (fdir / "filtered.parquet").exists() else None,
+            id=row["id"],
+            leafUserId=row["leaf_user_id"],
+            apiOwnerUsername=API_OWNER,
+            provider=row["provider"],
+            fileFormat=row["file_format"],
+            fileName=row["file_name"],
+            operationType=row["operation_type"],
+            status=row["status"],
+            origin=row["origin"],
+            batchId=row["batch_id"],
+            createdTime=row["created_time"],
+            updatedTime=row["updated_time"],
+            startTime=row["start_time"],
+            endTime=row["end_time"],
+            sizeInBytes=row["size_in_bytes"],
+            fields=doc.get("fields", []),
+            recordCount=doc.get("recordCount", 0),
+            skippedRecords=doc.get("skippedRecords", 0),
+            originalFile=str(original),
+            downloadOriginalFile=url(original),
+            rawGeoparquet=str(raw_parquet) if raw_parquet.exists() else None,
+            downloadRawGeoparquet=url(raw_parquet),
+            standardGeoparquet=str(std_parquet) if std_parquet.exists() else None,
+            downloadStandardGeoparquet=url(std_parquet),
+            standardGeojson=str(std_geojson) if std_geojson.exists() else None,
+            downloadStandardGeojson=url(std_geojson),
+            filteredGeoparquet=str(fdir / "filtered.parquet")
+            if (fdir / "filtered.parquet").exists()
+            else None,
             downloadFilteredGeoparquet=url(fdir / "filtered.parquet"),
             summary=read_json(summary_path) if summary_path.exists() else None,
         )
@@ -237,7 +298,14 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         """Return one file resource (``GET /files/{id}``)."""
         return self._file_resource(self._file_row(file_id))
 
-    def get_files(self, *, page: int = 0, size: int = 20, sort: str | list[str] | None = None, **filters: Any) -> ResourceList:
+    def get_files(
+        self,
+        *,
+        page: int = 0,
+        size: int = 20,
+        sort: str | list[str] | None = None,
+        **filters: Any,
+    ) -> ResourceList:
         """List files with Leaf's filters, 0-based ``page``, ``size`` ≤ 100 and multi-key ``sort`` (spec §10).
 
         Filters: ``leafUserId``, ``provider``, ``status``, ``origin``, ``organizationId``,
@@ -245,7 +313,9 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         ``endTime`` (≤), ``operationType``, ``minArea`` (m²), ``fileId``, ``fileFormat``.
         Sort: ``"createdTime,desc"`` or a list of such strings (earlier keys win).
         """
-        sql, params, count_sql, count_params = FILE_QUERY.compile(filters, page, size, sort)
+        sql, params, count_sql, count_params = FILE_QUERY.compile(
+            filters, page, size, sort
+        )
         rows = self.catalog.query(sql, params)
         total = self.catalog.query(count_sql, count_params)[0][0]
         return ResourceList([self._file_resource(r) for r in rows], total, page, size)
@@ -253,16 +323,28 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
     def get_file_status(self, file_id: str) -> StatusMap:
         """Every processing step of a file with its status and message (``GET /files/{id}/status``)."""
         self._file_row(file_id)
-        rows = self.catalog.query("SELECT step, status, message FROM steps WHERE file_id=? ORDER BY position", (file_id,))
+        rows = self.catalog.query(
+            "SELECT step, status, message FROM steps WHERE file_id=? ORDER BY position",
+            (file_id,),
+        )
         if not rows:
-            return StatusMap({s.value: {"status": StepStatus.PROCESSING.value, "message": ""} for s in FILE_STEPS[:1]})
-        return StatusMap({r["step"]: {"status": r["status"], "message": r["message"]} for r in rows})
+            return StatusMap(
+                {
+                    s.value: {"status": StepStatus.PROCESSING.value, "message": ""}
+                    for s in FILE_STEPS[:1]
+                }
+            )
+        return StatusMap(
+            {r["step"]: {"status": r["status"], "message": r["message"]} for r in rows}
+        )
 
     def _artifact(self, file_id: str, name: str) -> Path:
         row = self._file_row(file_id)
         path = self._file_dir(file_id) / name
         if not path.exists():
-            raise NotFound(f"file {file_id} has no {name.split('.')[0]} (status {row['status']}: {self.catalog.loads(row['doc']).get('message', '')})")
+            raise NotFound(
+                f"file {file_id} has no {name.split('.')[0]} (status {row['status']}: {self.catalog.loads(row['doc']).get('message', '')})"
+            )
         return path
 
     def get_file_summary(self, file_id: str) -> Resource:
@@ -279,12 +361,16 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         if not target.exists():
             table, _ = read_points_table(self._artifact(file_id, "standard.parquet"))
             write_geojson(target, table)
-        return Resource(standardGeojson=str(target), downloadStandardGeojson=target.as_uri())
+        return Resource(
+            standardGeojson=str(target), downloadStandardGeojson=target.as_uri()
+        )
 
     def get_file_standard_geoparquet(self, file_id: str) -> Resource:
         """The standard GeoParquet of a file (``GET /files/{id}/standardGeoparquet``)."""
         path = self._artifact(file_id, "standard.parquet")
-        return Resource(standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri())
+        return Resource(
+            standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri()
+        )
 
     def _points_path(self, resource_id: str, kind: str = "standard") -> Path:
         """The ``<kind>.parquet`` artifact (standard | filtered) of a file or an operation."""
@@ -292,14 +378,25 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             path = self.path / folder / resource_id / f"{kind}.parquet"
             if path.exists():
                 return path
-        if (self.path / "files" / resource_id).is_dir() or self.catalog.query("SELECT 1 FROM files WHERE id=?", (resource_id,)):
+        if (self.path / "files" / resource_id).is_dir() or self.catalog.query(
+            "SELECT 1 FROM files WHERE id=?", (resource_id,)
+        ):
             return self._artifact(resource_id, f"{kind}.parquet")
-        raise NotFound(f"no {kind} points for {resource_id!r} (unknown id, or not processed)")
+        raise NotFound(
+            f"no {kind} points for {resource_id!r} (unknown id, or not processed)"
+        )
 
     def load_points(self, resource_id: str, filtered: bool = False) -> PointSet:
         """Standard (or filtered) points of a file or operation as a :class:`PointSet` (Arrow + units)."""
-        table, meta = read_points_table(self._points_path(resource_id, "filtered" if filtered else "standard"))
-        return PointSet(table, meta.get("operation_type", ""), units=meta.get("units", {}), meta=meta)
+        table, meta = read_points_table(
+            self._points_path(resource_id, "filtered" if filtered else "standard")
+        )
+        return PointSet(
+            table,
+            meta.get("operation_type", ""),
+            units=meta.get("units", {}),
+            meta=meta,
+        )
 
     def points(self, resource_id: str, filtered: bool = False):
         """Points of a file or operation as a GeoDataFrame (EPSG:4326), units in ``.attrs["units"]``."""
@@ -309,7 +406,9 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         points = self.load_points(resource_id, filtered)
         df = points.table.to_pandas()
         geom = shapely.points(df["lon"].to_numpy(), df["lat"].to_numpy())
-        gdf = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=geom, crs="EPSG:4326")
+        gdf = gpd.GeoDataFrame(
+            df.drop(columns=["lon", "lat"]), geometry=geom, crs="EPSG:4326"
+        )
         gdf.attrs["units"] = dict(points.units)
         return gdf
 
@@ -318,38 +417,61 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         """Effective configuration (spec §12): defaults < workspace (owner) < leafUserId."""
         cfg = defaults()
         for uid in ("", leaf_user_id) if leaf_user_id else ("",):
-            rows = self.catalog.query("SELECT doc FROM configs WHERE leaf_user_id=?", (uid,))
+            rows = self.catalog.query(
+                "SELECT doc FROM configs WHERE leaf_user_id=?", (uid,)
+            )
             if rows:
                 cfg.update(self.catalog.loads(rows[0]["doc"]))
-        return Resource(apiOwnerUsername=API_OWNER, leafUserId=leaf_user_id or "", **cfg)
+        return Resource(
+            apiOwnerUsername=API_OWNER, leafUserId=leaf_user_id or "", **cfg
+        )
 
-    def set_config(self, values: dict[str, Any] | None = None, leaf_user_id: str | None = None, **kw: Any) -> Resource:
+    def set_config(
+        self,
+        values: dict[str, Any] | None = None,
+        leaf_user_id: str | None = None,
+        **kw: Any,
+    ) -> Resource:
         """Set config keys for the workspace owner or one leafUserId (partial update, validated)."""
         clean = validate({**(values or {}), **kw})
         uid = leaf_user_id or ""
         with self.catalog.transaction() as conn:
-            row = conn.execute("SELECT doc FROM configs WHERE leaf_user_id=?", (uid,)).fetchone()
+            row = conn.execute(
+                "SELECT doc FROM configs WHERE leaf_user_id=?", (uid,)
+            ).fetchone()
             doc = {**(self.catalog.loads(row["doc"]) if row else {}), **clean}
-            conn.execute("INSERT OR REPLACE INTO configs VALUES (?, ?)", (uid, self.catalog.dumps(doc)))
+            conn.execute(
+                "INSERT OR REPLACE INTO configs VALUES (?, ?)",
+                (uid, self.catalog.dumps(doc)),
+            )
         return self.get_config(leaf_user_id)
 
     def delete_config(self, leaf_user_id: str) -> None:
         """Remove a leafUserId's own settings (it inherits the owner's again)."""
         if not leaf_user_id:
-            raise InvalidRequest("the owner configuration cannot be deleted, only changed")
+            raise InvalidRequest(
+                "the owner configuration cannot be deleted, only changed"
+            )
         with self.catalog.transaction() as conn:
             conn.execute("DELETE FROM configs WHERE leaf_user_id=?", (leaf_user_id,))
 
-    def on(self, event: str, callback: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+    def on(
+        self, event: str, callback: Callable[[dict[str, Any]], None]
+    ) -> Callable[[], None]:
         """Call *callback(payload)* on each *event* (Leaf alert names); returns an unsubscribe function."""
         return self.events.on(event, callback)
 
-    def get_events(self, type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def get_events(
+        self, type: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
         """The stored event log, oldest first."""
         if type:
-            rows = self.catalog.query("SELECT payload FROM events WHERE type=? ORDER BY seq LIMIT ?", (type, limit))
+            rows = self.catalog.query(
+                "SELECT payload FROM events WHERE type=? ORDER BY seq LIMIT ?",
+                (type, limit),
+            )
         else:
-            rows = self.catalog.query("SELECT payload FROM events ORDER BY seq LIMIT ?", (limit,))
+            rows = self.catalog.query(
+                "SELECT payload FROM events ORDER BY seq LIMIT ?", (limit,)
+            )
         return [self.catalog.loads(r["payload"]) for r in rows]
-
-

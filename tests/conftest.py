@@ -56,7 +56,9 @@ def make_zip(target: Path, entries: dict[str, bytes | Path]) -> Path:
 
 def zip_files(target: Path, files: list[Path], root: Path | None = None) -> Path:
     """Zip real files (relative to *root*, or flat by name)."""
-    return make_zip(target, {(f.relative_to(root).as_posix() if root else f.name): f for f in files})
+    return make_zip(
+        target, {(f.relative_to(root).as_posix() if root else f.name): f for f in files}
+    )
 
 
 SMS_CSV = (

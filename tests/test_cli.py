@@ -4,7 +4,17 @@ from leafnb.cli import main
 
 
 def test_convert_json(tmp_path, harvest_csv_zip, capsys):
-    code = main(["convert", str(harvest_csv_zip), "--workspace", str(tmp_path / "ws"), "--json", "--leaf-user-id", "u"])
+    code = main(
+        [
+            "convert",
+            str(harvest_csv_zip),
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--json",
+            "--leaf-user-id",
+            "u",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 0
     assert doc["batch"]["status"] == "PROCESSED"

@@ -8,5 +8,7 @@ def test_import_is_light():
         "heavy = [m for m in ('ipywidgets', 'ipyleaflet', 'rasterio', 'xarray', 'dask', 'matplotlib', 'geopandas') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == ""

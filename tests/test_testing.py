@@ -20,7 +20,13 @@ from leafnb.testing import (
     write_samples,
 )
 
-READERS = [ShapefileReader(), GeoPackageReader(), GeoJSONReader(), CsvReader(), AgLeaderTextReader()]
+READERS = [
+    ShapefileReader(),
+    GeoPackageReader(),
+    GeoJSONReader(),
+    CsvReader(),
+    AgLeaderTextReader(),
+]
 EXPECTED_READER = {
     "sms_shapefile": "shapefile",
     "jd_shapefile": "shapefile",
@@ -57,7 +63,9 @@ def test_make_points_is_deterministic_and_realistic(op):
     assert np.all((lon > -93.7) & (lon < -93.5) & (lat > 41.9) & (lat < 42.1))
     ts = a["timestamp"].cast("int64").to_numpy()
     assert np.all(np.diff(ts) == 1000)
-    props = [c for c in a.column_names if c not in ("lon", "lat", "timestamp", "passNumber")]
+    props = [
+        c for c in a.column_names if c not in ("lon", "lat", "timestamp", "passNumber")
+    ]
     if op != "tillage":
         assert str(detect_operation_type(props)) == op
 
@@ -72,7 +80,10 @@ def test_harvest_bad_points_and_spatial_yield():
     on = yld > 0
     assert 8000 < np.median(yld[on]) < 14000  # kg/ha of wet corn
     np.testing.assert_allclose(
-        pts["wetMass"].to_numpy(), yld * pts["area"].to_numpy() / 10_000, rtol=1e-3, atol=1e-3
+        pts["wetMass"].to_numpy(),
+        yld * pts["area"].to_numpy() / 10_000,
+        rtol=1e-3,
+        atol=1e-3,
     )
 
 

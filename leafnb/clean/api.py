@@ -27,12 +27,16 @@ class FilteringAPI:
     def _resource_config(self, resource_id: str) -> dict[str, Any]:
         """Effective config of the owner of a file or operation (workspace config when unknown)."""
         uid = None
-        rows = self.catalog.query("SELECT leaf_user_id FROM files WHERE id=?", (resource_id,))
+        rows = self.catalog.query(
+            "SELECT leaf_user_id FROM files WHERE id=?", (resource_id,)
+        )
         if rows:
             uid = rows[0]["leaf_user_id"]
         else:
             try:
-                rows = self.catalog.query("SELECT leaf_user_id FROM operations WHERE id=?", (resource_id,))
+                rows = self.catalog.query(
+                    "SELECT leaf_user_id FROM operations WHERE id=?", (resource_id,)
+                )
                 uid = rows[0]["leaf_user_id"] if rows else None
             except Exception:  # no operations table (yet)
                 uid = None
@@ -50,20 +54,28 @@ class FilteringAPI:
         if not config.get("operationsFilteredGeojson", True):
             return None
         points = self.load_points(resource_id)
-        return make_filtered(points, config, self._points_path(resource_id).parent, boundary=boundary)
+        return make_filtered(
+            points, config, self._points_path(resource_id).parent, boundary=boundary
+        )
 
     def _filtered_artifact(self, resource_id: str, name: str = FILTERED) -> Path:
         """Path of a filtering artifact, building it from the standard points when missing."""
-        folder = self._points_path(resource_id).parent  # NotFound when there are no standard points
+        folder = self._points_path(
+            resource_id
+        ).parent  # NotFound when there are no standard points
         path = folder / name
         if not path.exists() and self._make_filtered(resource_id) is None:
-            raise NotFound(f"{resource_id} has no filtered points: operationsFilteredGeojson is false")
+            raise NotFound(
+                f"{resource_id} has no filtered points: operationsFilteredGeojson is false"
+            )
         return path
 
     def _check_kind(self, resource_id: str, folder: str) -> None:
         path = self._points_path(resource_id)
         if path.parent.parent.name != folder:
-            raise NotFound(f"{resource_id!r} is not {'a file' if folder == 'files' else 'an operation'}")
+            raise NotFound(
+                f"{resource_id!r} is not {'a file' if folder == 'files' else 'an operation'}"
+            )
 
     def _filtered_geojson(self, resource_id: str, folder: str) -> Resource:
         self._check_kind(resource_id, folder)
@@ -72,12 +84,16 @@ class FilteringAPI:
         if not target.exists():
             table, _ = read_points_table(source)
             write_geojson(target, table)
-        return Resource(filteredGeojson=str(target), downloadFilteredGeojson=target.as_uri())
+        return Resource(
+            filteredGeojson=str(target), downloadFilteredGeojson=target.as_uri()
+        )
 
     def _filtered_geoparquet(self, resource_id: str, folder: str) -> Resource:
         self._check_kind(resource_id, folder)
         path = self._filtered_artifact(resource_id)
-        return Resource(downloadFilteredGeoparquet=path.as_uri(), filteredGeoparquet=str(path))
+        return Resource(
+            downloadFilteredGeoparquet=path.as_uri(), filteredGeoparquet=str(path)
+        )
 
     # ------------------------------------------------------------------ Leaf-style endpoints
     def get_file_filtered_geojson(self, file_id: str) -> Resource:
@@ -104,10 +120,20 @@ class FilteringAPI:
     def removed_points(self, resource_id: str) -> PointSet:
         """The points the filters removed, with ``filterReason`` (first filter that removed each point)."""
         table, meta = read_points_table(self._filtered_artifact(resource_id, REMOVED))
-        return PointSet(table, meta.get("operation_type", ""), units=meta.get("units", {}), meta=meta)
+        return PointSet(
+            table,
+            meta.get("operation_type", ""),
+            units=meta.get("units", {}),
+            meta=meta,
+        )
 
-    def filter_points(self, resource_id: str, profile: str | FilterPipeline | list | None = None, save: bool = False,
-                      boundary: Any = None) -> tuple[PointSet, PointSet, CleaningReport]:
+    def filter_points(
+        self,
+        resource_id: str,
+        profile: str | FilterPipeline | list | None = None,
+        save: bool = False,
+        boundary: Any = None,
+    ) -> tuple[PointSet, PointSet, CleaningReport]:
         """Try a filter pipeline on a file's or operation's standard points.
 
         Parameters
@@ -129,7 +155,9 @@ class FilteringAPI:
             PointSets (``removed`` has ``filterReason``) and the :class:`CleaningReport`.
         """
         config = self._resource_config(resource_id)
-        result = resolve_pipeline(profile, config).run(self.load_points(resource_id), boundary=boundary)
+        result = resolve_pipeline(profile, config).run(
+            self.load_points(resource_id), boundary=boundary
+        )
         if save:
             write_filtered(self._points_path(resource_id).parent, result)
         return result.kept, result.removed, result.report

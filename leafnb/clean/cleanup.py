@@ -12,21 +12,43 @@ import pyarrow.compute as pc
 from leafnb.errors import InvalidRequest
 from leafnb.standard.points import PointSet
 
-__all__ = ["NUMERIC_RULE_PROPERTIES", "STRING_RULE_PROPERTIES", "cleanup_mask", "validate_rules"]
+__all__ = [
+    "NUMERIC_RULE_PROPERTIES",
+    "STRING_RULE_PROPERTIES",
+    "cleanup_mask",
+    "validate_rules",
+]
 
 NUMERIC_RULE_PROPERTIES = frozenset(
-    {"wetMass", "wetMassPerArea", "wetVolume", "wetVolumePerArea", "harvestMoisture",
-     "appliedRate", "seedRate", "tillageDepthActual", "area", "products"}
+    {
+        "wetMass",
+        "wetMassPerArea",
+        "wetVolume",
+        "wetVolumePerArea",
+        "harvestMoisture",
+        "appliedRate",
+        "seedRate",
+        "tillageDepthActual",
+        "area",
+        "products",
+    }
 )
 STRING_RULE_PROPERTIES = frozenset({"recordingStatus", "crop"})
-_NUMERIC_OPS = {"GT": operator.gt, "GTE": operator.ge, "LT": operator.lt, "LTE": operator.le}
+_NUMERIC_OPS = {
+    "GT": operator.gt,
+    "GTE": operator.ge,
+    "LT": operator.lt,
+    "LTE": operator.le,
+}
 _STRING_OPS = {"EQ": operator.eq, "NE": operator.ne}
 
 
 def validate_rules(rules: Any) -> dict[str, list[dict[str, Any]]]:
     """Check a ``cleanupRules`` mapping and return it; raise InvalidRequest naming the problem."""
     if not isinstance(rules, dict):
-        raise InvalidRequest("cleanupRules must be an object {property: [{operator, value}, ...]}")
+        raise InvalidRequest(
+            "cleanupRules must be an object {property: [{operator, value}, ...]}"
+        )
     for prop, items in rules.items():
         if prop in NUMERIC_RULE_PROPERTIES:
             ops, kind = _NUMERIC_OPS, (int, float)
@@ -38,12 +60,20 @@ def validate_rules(rules: Any) -> dict[str, list[dict[str, Any]]]:
                 f"{', '.join(sorted(NUMERIC_RULE_PROPERTIES | STRING_RULE_PROPERTIES))}"
             )
         if not isinstance(items, list):
-            raise InvalidRequest(f"cleanupRules.{prop} must be a list of {{operator, value}}")
+            raise InvalidRequest(
+                f"cleanupRules.{prop} must be a list of {{operator, value}}"
+            )
         for rule in items:
             if not isinstance(rule, dict) or rule.get("operator") not in ops:
-                raise InvalidRequest(f"cleanupRules.{prop}: operator must be one of {', '.join(ops)}, got {rule!r}")
-            if isinstance(rule.get("value"), bool) or not isinstance(rule.get("value"), kind):
-                raise InvalidRequest(f"cleanupRules.{prop}: value {rule.get('value')!r} has the wrong type")
+                raise InvalidRequest(
+                    f"cleanupRules.{prop}: operator must be one of {', '.join(ops)}, got {rule!r}"
+                )
+            if isinstance(rule.get("value"), bool) or not isinstance(
+                rule.get("value"), kind
+            ):
+                raise InvalidRequest(
+                    f"cleanupRules.{prop}: value {rule.get('value')!r} has the wrong type"
+                )
     return rules
 
 
@@ -52,8 +82,14 @@ def _values(points: PointSet, prop: str) -> tuple[np.ndarray, np.ndarray]:
     col = points.table.column(prop)
     if prop == "products":
         flat = pc.list_flatten(col)
-        rates = pc.struct_field(pc.struct_field(flat, [1]), [0]).to_numpy(zero_copy_only=False).astype(float)
-        lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy(zero_copy_only=False)
+        rates = (
+            pc.struct_field(pc.struct_field(flat, [1]), [0])
+            .to_numpy(zero_copy_only=False)
+            .astype(float)
+        )
+        lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy(
+            zero_copy_only=False
+        )
         out = np.full(len(lengths), np.nan)
         has = lengths > 0
         if has.any():
@@ -69,7 +105,9 @@ def _values(points: PointSet, prop: str) -> tuple[np.ndarray, np.ndarray]:
     return arr, ~np.isnan(arr)
 
 
-def cleanup_mask(points: PointSet, rules: dict[str, list[dict[str, Any]]]) -> tuple[np.ndarray, dict[str, int]]:
+def cleanup_mask(
+    points: PointSet, rules: dict[str, list[dict[str, Any]]]
+) -> tuple[np.ndarray, dict[str, int]]:
     """Return (keep mask, points removed per property) for *rules*.
 
     Rules apply in the order given; a point is counted against the first property whose

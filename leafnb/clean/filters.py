@@ -32,14 +32,28 @@ ALL = ("harvested", "planted", "applied", "tillage")
 
 #: the per-operation-type column that minYield/maxYield/globalSD/localSD look at by default
 _VALUE_COLUMNS = {
-    "harvested": ("wetVolumePerArea", "wetMassPerArea", "dryVolumePerArea", "dryMassPerArea"),
+    "harvested": (
+        "wetVolumePerArea",
+        "wetMassPerArea",
+        "dryVolumePerArea",
+        "dryMassPerArea",
+    ),
     "planted": ("seedRate",),
     "applied": ("appliedRate",),
     "tillage": ("tillageDepthActual",),
 }
 #: harvest columns a flow delay shifts (the grain-flow family; moisture has its own delay)
-FLOW_COLUMNS = ("wetMass", "wetMassPerArea", "wetVolume", "wetVolumePerArea", "dryMass", "dryMassPerArea",
-                "dryVolume", "dryVolumePerArea", "cropFlow")
+FLOW_COLUMNS = (
+    "wetMass",
+    "wetMassPerArea",
+    "wetVolume",
+    "wetVolumePerArea",
+    "dryMass",
+    "dryMassPerArea",
+    "dryVolume",
+    "dryVolumePerArea",
+    "cropFlow",
+)
 DRY_COLUMNS = ("dryMass", "dryMassPerArea", "dryVolume", "dryVolumePerArea")
 
 
@@ -47,7 +61,14 @@ def value_column(track: Track, column: str | None = None) -> str | None:
     """The column a value filter uses: *column*, else the operation type's yield/rate column present."""
     if column:
         return column if track.has(column) else None
-    return next((c for c in _VALUE_COLUMNS.get(track.points.operation_type, ()) if track.has(c)), None)
+    return next(
+        (
+            c
+            for c in _VALUE_COLUMNS.get(track.points.operation_type, ())
+            if track.has(c)
+        ),
+        None,
+    )
 
 
 def mass_weights(track: Track) -> np.ndarray | None:
@@ -60,7 +81,10 @@ def mass_weights(track: Track) -> np.ndarray | None:
     if track.points.has("area"):
         for col in ("wetMassPerArea", "wetVolumePerArea"):
             if track.points.has(col):
-                return np.nan_to_num(track.points.array(col)[track.order] * track.points.array("area")[track.order])
+                return np.nan_to_num(
+                    track.points.array(col)[track.order]
+                    * track.points.array("area")[track.order]
+                )
     return None
 
 
@@ -88,6 +112,7 @@ def _next_alive(alive: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- status / position
 
+
 def recording_status(track: Track, alive: np.ndarray, value: str = "On"):
     """Header/recording status: remove points whose ``recordingStatus`` is not *value*."""
     if not track.points.has("recordingStatus"):
@@ -95,7 +120,13 @@ def recording_status(track: Track, alive: np.ndarray, value: str = "On"):
     return track.strings("recordingStatus") != value, {"value": value}
 
 
-def gps_quality(track: Track, alive: np.ndarray, min_quality: float = 1, max_pdop: float | None = None, max_hdop: float | None = None):
+def gps_quality(
+    track: Track,
+    alive: np.ndarray,
+    min_quality: float = 1,
+    max_pdop: float | None = None,
+    max_hdop: float | None = None,
+):
     """GPS quality: remove fix quality below *min_quality* (NMEA GGA: 0 none, 1 GPS, 2 DGPS, 4 RTK fixed, 5 float) and PDOP/HDOP above limits."""
     remove = np.zeros(len(track), dtype=bool)
     used = {}
@@ -103,7 +134,10 @@ def gps_quality(track: Track, alive: np.ndarray, min_quality: float = 1, max_pdo
         q = track.col("gpsQuality")
         remove |= np.isfinite(q) & (q < min_quality)
         used["min_quality"] = min_quality
-    for col, limit, key in (("pdop", max_pdop, "max_pdop"), ("hdop", max_hdop, "max_hdop")):
+    for col, limit, key in (
+        ("pdop", max_pdop, "max_pdop"),
+        ("hdop", max_hdop, "max_hdop"),
+    ):
         if limit is not None and track.has(col):
             v = track.col(col)
             remove |= np.isfinite(v) & (v > limit)
@@ -128,7 +162,13 @@ def duplicate_position(track: Track, alive: np.ndarray, tolerance_m: float = 0.0
     return remove, {"tolerance_m": tolerance_m}
 
 
-def position(track: Track, alive: np.ndarray, jump_factor: float = 5.0, min_jump_m: float = 10.0, radius_factor: float | None = 4.0):
+def position(
+    track: Track,
+    alive: np.ndarray,
+    jump_factor: float = 5.0,
+    min_jump_m: float = 10.0,
+    radius_factor: float | None = 4.0,
+):
     """GPS jumps: remove alive points farther than ``max(min_jump_m, jump_factor × median step)``
     from both their previous and next alive point (a spike), and points farther from the
     median position than ``radius_factor × P95`` of that distance (strays).
@@ -139,20 +179,31 @@ def position(track: Track, alive: np.ndarray, jump_factor: float = 5.0, min_jump
         return remove, {"jump_factor": jump_factor, "min_jump_m": min_jump_m}
     prev, nxt = _prev_alive(alive), _next_alive(alive)
     i = np.arange(n)
-    d_prev = np.where(prev >= 0, np.hypot(track.x - track.x[prev], track.y - track.y[prev]), np.inf)
-    d_next = np.where(nxt >= 0, np.hypot(track.x - track.x[nxt], track.y - track.y[nxt]), np.inf)
+    d_prev = np.where(
+        prev >= 0, np.hypot(track.x - track.x[prev], track.y - track.y[prev]), np.inf
+    )
+    d_next = np.where(
+        nxt >= 0, np.hypot(track.x - track.x[nxt], track.y - track.y[nxt]), np.inf
+    )
     steps = d_prev[alive & (prev >= 0) & (d_prev > 0)]
     med = float(np.median(steps)) if len(steps) else 1.0
     limit = max(min_jump_m, jump_factor * med)
     remove |= (d_prev > limit) & (d_next > limit) & ((prev >= 0) | (nxt >= 0))
-    resolved: dict[str, Any] = {"jump_factor": jump_factor, "min_jump_m": min_jump_m, "jump_limit_m": round(limit, 3)}
+    resolved: dict[str, Any] = {
+        "jump_factor": jump_factor,
+        "min_jump_m": min_jump_m,
+        "jump_limit_m": round(limit, 3),
+    }
     if radius_factor:
         ok = alive & ~remove
         cx, cy = np.median(track.x[ok]), np.median(track.y[ok])
         r = np.hypot(track.x - cx, track.y - cy)
         r95 = _pct(r, ok, 95)
         remove |= r > radius_factor * r95
-        resolved |= {"radius_factor": radius_factor, "radius_limit_m": round(radius_factor * r95, 3)}
+        resolved |= {
+            "radius_factor": radius_factor,
+            "radius_limit_m": round(radius_factor * r95, 3),
+        }
     del i
     return remove, resolved
 
@@ -184,26 +235,54 @@ def boundary(track: Track, alive: np.ndarray, geometry=None, buffer_m: float = 0
     poly = shapely.transform(geometry, to_xy)
     if buffer_m:
         poly = shapely.buffer(poly, -float(buffer_m))
-    inside = shapely.contains_xy(poly, track.x, track.y) if not poly.is_empty else np.zeros(len(track), bool)
+    inside = (
+        shapely.contains_xy(poly, track.x, track.y)
+        if not poly.is_empty
+        else np.zeros(len(track), bool)
+    )
     return ~inside, {"buffer_m": buffer_m}
 
 
 # ----------------------------------------------------------------------------- velocity / swath / passes
 
-def _limit(values: np.ndarray, alive: np.ndarray, threshold: float | str, unit: str, base_unit: str,
-           percentile: float, factor: float) -> tuple[float, dict[str, Any]]:
+
+def _limit(
+    values: np.ndarray,
+    alive: np.ndarray,
+    threshold: float | str,
+    unit: str,
+    base_unit: str,
+    percentile: float,
+    factor: float,
+) -> tuple[float, dict[str, Any]]:
     """A filter threshold in *base_unit*: fixed (given in *unit*) or ``auto`` = factor × P(percentile)."""
     from leafnb.standard.units import convert
 
     if threshold == "auto":
         limit = factor * _pct(values, alive, percentile)
-        return limit, {"threshold": "auto", "percentile": percentile, "factor": factor, "resolved": round(limit, 4), "unit": base_unit}
-    limit = float(convert(np.array([float(threshold)]), unit, base_unit)[0]) if unit != base_unit else float(threshold)
+        return limit, {
+            "threshold": "auto",
+            "percentile": percentile,
+            "factor": factor,
+            "resolved": round(limit, 4),
+            "unit": base_unit,
+        }
+    limit = (
+        float(convert(np.array([float(threshold)]), unit, base_unit)[0])
+        if unit != base_unit
+        else float(threshold)
+    )
     return limit, {"threshold": threshold, "unit": unit}
 
 
-def min_velocity(track: Track, alive: np.ndarray, threshold: float | str = "auto", unit: str = "m/s",
-                 percentile: float = 10, factor: float = 0.5):
+def min_velocity(
+    track: Track,
+    alive: np.ndarray,
+    threshold: float | str = "auto",
+    unit: str = "m/s",
+    percentile: float = 10,
+    factor: float = 0.5,
+):
     """Minimum velocity: remove points slower than *threshold* (in *unit*; ``auto`` = factor × P(percentile)).
 
     Speed is the ``speed`` column converted from the file's unit to m/s (derived from
@@ -215,8 +294,14 @@ def min_velocity(track: Track, alive: np.ndarray, threshold: float | str = "auto
         return v < limit, resolved
 
 
-def max_velocity(track: Track, alive: np.ndarray, threshold: float | str = "auto", unit: str = "m/s",
-                 percentile: float = 90, factor: float = 1.5):
+def max_velocity(
+    track: Track,
+    alive: np.ndarray,
+    threshold: float | str = "auto",
+    unit: str = "m/s",
+    percentile: float = 90,
+    factor: float = 1.5,
+):
     """Maximum velocity: remove points faster than *threshold* (in *unit*; ``auto`` = factor × P(percentile))."""
     v = track.speed_ms()
     limit, resolved = _limit(v, alive, threshold, unit, "m/s", percentile, factor)
@@ -224,8 +309,13 @@ def max_velocity(track: Track, alive: np.ndarray, threshold: float | str = "auto
         return v > limit, resolved
 
 
-def smooth_velocity(track: Track, alive: np.ndarray, max_change: float | None = 0.2, max_accel: float | None = None,
-                    max_heading_change: float | None = None):
+def smooth_velocity(
+    track: Track,
+    alive: np.ndarray,
+    max_change: float | None = 0.2,
+    max_accel: float | None = None,
+    max_heading_change: float | None = None,
+):
     """Smooth velocity: within a pass, remove points whose speed changed by more than *max_change*
     (fraction of the previous alive point's speed) or *max_accel* (m/s²), or whose heading
     turned more than *max_heading_change* degrees since the previous alive point."""
@@ -243,8 +333,14 @@ def smooth_velocity(track: Track, alive: np.ndarray, max_change: float | None = 
             acc = np.abs(v - v[p]) / np.maximum(t - t[p], 1e-3)
             remove |= same & (acc > max_accel)
         if max_heading_change is not None:
-            remove |= same & (angle_diff(track.heading, track.heading[p]) > max_heading_change)
-    return remove, {"max_change": max_change, "max_accel": max_accel, "max_heading_change": max_heading_change}
+            remove |= same & (
+                angle_diff(track.heading, track.heading[p]) > max_heading_change
+            )
+    return remove, {
+        "max_change": max_change,
+        "max_accel": max_accel,
+        "max_heading_change": max_heading_change,
+    }
 
 
 def _pass_times(track: Track) -> tuple[np.ndarray, np.ndarray]:
@@ -258,8 +354,14 @@ def _pass_times(track: Track) -> tuple[np.ndarray, np.ndarray]:
     return track.t - track.t[starts][run], track.t[ends][run] - track.t
 
 
-def start_pass_delay(track: Track, alive: np.ndarray, seconds: float | str = 4.0, max_seconds: float = 15.0,
-                     fill_fraction: float = 0.75, column: str | None = None):
+def start_pass_delay(
+    track: Track,
+    alive: np.ndarray,
+    seconds: float | str = 4.0,
+    max_seconds: float = 15.0,
+    fill_fraction: float = 0.75,
+    column: str | None = None,
+):
     """Start pass delay: remove the first *seconds* of every pass (the header filling up).
 
     ``auto`` (harvest): the median over passes of the time until the yield first reaches
@@ -280,7 +382,9 @@ def start_pass_delay(track: Track, alive: np.ndarray, seconds: float | str = 4.0
     return since < limit, resolved
 
 
-def _estimate_fill_time(track: Track, alive: np.ndarray, y: np.ndarray, since: np.ndarray, fraction: float) -> float:
+def _estimate_fill_time(
+    track: Track, alive: np.ndarray, y: np.ndarray, since: np.ndarray, fraction: float
+) -> float:
     ok = alive & np.isfinite(y)
     if not ok.any():
         return 0.0
@@ -302,8 +406,14 @@ def end_pass_delay(track: Track, alive: np.ndarray, seconds: float = 2.0):
     return until < float(seconds), {"seconds": seconds}
 
 
-def min_swath(track: Track, alive: np.ndarray, threshold: float | str = "auto", unit: str = "m", percentile: float = 95,
-              factor: float = 0.5):
+def min_swath(
+    track: Track,
+    alive: np.ndarray,
+    threshold: float | str = "auto",
+    unit: str = "m",
+    percentile: float = 95,
+    factor: float = 0.5,
+):
     """Minimum swath: remove points whose ``equipmentWidth`` is below *threshold* (``auto`` = factor × P(percentile))."""
     if not track.points.has("equipmentWidth"):
         return "no equipmentWidth column"
@@ -313,7 +423,13 @@ def min_swath(track: Track, alive: np.ndarray, threshold: float | str = "auto", 
         return w < limit, resolved
 
 
-def overlap(track: Track, alive: np.ndarray, max_overlap: float = 0.5, cell: float | None = None, samples: int = 5):
+def overlap(
+    track: Track,
+    alive: np.ndarray,
+    max_overlap: float = 0.5,
+    cell: float | None = None,
+    samples: int = 5,
+):
     """Overlap (bitmap by swath width): each alive point's swath is sampled at *samples* places
     across its width; a sample is covered when an earlier pass already touched its grid
     cell (*cell* metres, default a quarter of the typical swath). Points with more than
@@ -327,7 +443,9 @@ def overlap(track: Track, alive: np.ndarray, max_overlap: float = 0.5, cell: flo
         return remove, resolved
     w = np.nan_to_num(track.width_m()[idx], nan=width)
     h = np.radians(np.nan_to_num(track.heading[idx]))
-    offs = np.linspace(-0.5, 0.5, samples + 2)[1:-1]  # inside the swath, not on its edges
+    offs = np.linspace(-0.5, 0.5, samples + 2)[
+        1:-1
+    ]  # inside the swath, not on its edges
     # perpendicular to heading (heading clockwise from north: direction (sin h, cos h))
     px = (np.cos(h)[None, :] * (offs[:, None] * w[None, :])) + track.x[idx][None, :]
     py = (-np.sin(h)[None, :] * (offs[:, None] * w[None, :])) + track.y[idx][None, :]
@@ -346,7 +464,10 @@ def overlap(track: Track, alive: np.ndarray, max_overlap: float = 0.5, cell: flo
 
 # ----------------------------------------------------------------------------- delays
 
-def shift_along_track(track: Track, values: np.ndarray, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+
+def shift_along_track(
+    track: Track, values: np.ndarray, seconds: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Values re-assigned along the track: point *i* gets the value recorded *seconds* later
     (the grain reached the sensor then), linearly interpolated in time between the two
     records around ``t + seconds`` of the same continuous segment; returns (shifted values,
@@ -356,7 +477,9 @@ def shift_along_track(track: Track, values: np.ndarray, seconds: float) -> tuple
         return values.copy(), np.ones(n, dtype=bool)
     t, seg = track.t, track.segments
     target = t + seconds
-    hi = np.clip(np.searchsorted(t, target, side="left"), 0, n - 1)  # first record at or after target
+    hi = np.clip(
+        np.searchsorted(t, target, side="left"), 0, n - 1
+    )  # first record at or after target
     lo = np.clip(hi - 1, 0, n - 1)
     exact = t[hi] == target
     lo = np.where(exact, hi, lo)
@@ -369,16 +492,27 @@ def shift_along_track(track: Track, values: np.ndarray, seconds: float) -> tuple
     return out, ok
 
 
-def estimate_delay(track: Track, alive: np.ndarray, column: str, max_seconds: float = 20.0, min_seconds: float = 0.0,
-                   cell: float | None = None, max_probes: int = 100_000) -> tuple[float, dict[str, float]]:
+def estimate_delay(
+    track: Track,
+    alive: np.ndarray,
+    column: str,
+    max_seconds: float = 20.0,
+    min_seconds: float = 0.0,
+    cell: float | None = None,
+    max_probes: int = 100_000,
+) -> tuple[float, dict[str, float]]:
     """Delay (s) that maximises spatial coherence of *column*: for each candidate shift, the mean
     absolute difference between each point's value and the mean of its neighbours from
     other passes (grid hash, cell = typical swath width); the smallest wins. Candidates
     are 1 s apart (or the median logging interval when shorter)."""
     t = track.t
     dts = np.diff(t)
-    step = min(1.0, float(np.median(dts[dts > 0]))) if (dts > 0).any() else 1.0  # 1 s steps (finer for fast logs)
-    cands = np.arange(np.ceil(min_seconds / step), np.floor(max_seconds / step) + 1) * step
+    step = (
+        min(1.0, float(np.median(dts[dts > 0]))) if (dts > 0).any() else 1.0
+    )  # 1 s steps (finer for fast logs)
+    cands = (
+        np.arange(np.ceil(min_seconds / step), np.floor(max_seconds / step) + 1) * step
+    )
     grid = track.grid(cell or track.typical_width())
     base = track.col(column)
     # score on at most max_probes evenly spaced alive points (all points still feed the neighbour sums)
@@ -389,18 +523,29 @@ def estimate_delay(track: Track, alive: np.ndarray, column: str, max_seconds: fl
     for d in cands:
         v, ok = shift_along_track(track, base, float(d))
         valid = alive & ok & np.isfinite(v)
-        cnt, mean, _ = grid.block_stats(v, valid, other_groups=True, at=probes, need_sd=False)
+        cnt, mean, _ = grid.block_stats(
+            v, valid, other_groups=True, at=probes, need_sd=False
+        )
         use = valid[probes] & (cnt >= 3)
         vp = v[probes]
-        scores[f"{d:g}"] = float(np.mean(np.abs(vp[use] - mean[use]))) if use.sum() >= 10 else float("inf")
+        scores[f"{d:g}"] = (
+            float(np.mean(np.abs(vp[use] - mean[use])))
+            if use.sum() >= 10
+            else float("inf")
+        )
     if not scores or not np.isfinite(min(scores.values())):
         return 0.0, scores
     best = min(scores, key=scores.get)
     return float(best), scores
 
 
-def flow_delay(track: Track, alive: np.ndarray, seconds: float | str = "auto", max_seconds: float = 20.0,
-               column: str | None = None):
+def flow_delay(
+    track: Track,
+    alive: np.ndarray,
+    seconds: float | str = "auto",
+    max_seconds: float = 20.0,
+    column: str | None = None,
+):
     """Flow delay: shift the grain-flow columns (mass, volume, per-area, dry, cropFlow) along the
     track by *seconds* (``auto``: the shift with the best spatial coherence between passes,
     0 to *max_seconds*); points left without a value are removed."""
@@ -428,7 +573,12 @@ def flow_delay(track: Track, alive: np.ndarray, seconds: float | str = "auto", m
     return ~ok, resolved
 
 
-def moisture_delay(track: Track, alive: np.ndarray, seconds: float | str = "auto", max_seconds: float = 30.0):
+def moisture_delay(
+    track: Track,
+    alive: np.ndarray,
+    seconds: float | str = "auto",
+    max_seconds: float = 30.0,
+):
     """Moisture delay: shift ``harvestMoisture`` along the track by *seconds* (``auto`` as flowDelay)
     and rescale the dry columns by (100 − new moisture) / (100 − old moisture); points left
     without a value are removed."""
@@ -437,7 +587,11 @@ def moisture_delay(track: Track, alive: np.ndarray, seconds: float | str = "auto
     if not track.has("harvestMoisture"):
         return "no harvestMoisture column"
     auto = seconds == "auto"
-    delay = estimate_delay(track, alive, "harvestMoisture", max_seconds)[0] if auto else float(seconds)
+    delay = (
+        estimate_delay(track, alive, "harvestMoisture", max_seconds)[0]
+        if auto
+        else float(seconds)
+    )
     old = track.col("harvestMoisture")
     new, ok = shift_along_track(track, old, delay)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -454,17 +608,36 @@ def moisture_delay(track: Track, alive: np.ndarray, seconds: float | str = "auto
 
 # ----------------------------------------------------------------------------- yield values
 
-def min_yield(track: Track, alive: np.ndarray, threshold: float | str = "auto", unit: str | None = None,
-              percentile: float = 2, factor: float = 0.5, column: str | None = None):
+
+def min_yield(
+    track: Track,
+    alive: np.ndarray,
+    threshold: float | str = "auto",
+    unit: str | None = None,
+    percentile: float = 2,
+    factor: float = 0.5,
+    column: str | None = None,
+):
     """Minimum yield: remove values below *threshold* (in *unit*, default the column's unit;
     ``auto`` = factor × P(percentile)). Works on the rate column off harvest."""
-    return _value_limit(track, alive, threshold, unit, percentile, factor, column, below=True)
+    return _value_limit(
+        track, alive, threshold, unit, percentile, factor, column, below=True
+    )
 
 
-def max_yield(track: Track, alive: np.ndarray, threshold: float | str = "auto", unit: str | None = None,
-              percentile: float = 98, factor: float = 1.5, column: str | None = None):
+def max_yield(
+    track: Track,
+    alive: np.ndarray,
+    threshold: float | str = "auto",
+    unit: str | None = None,
+    percentile: float = 98,
+    factor: float = 1.5,
+    column: str | None = None,
+):
     """Maximum yield: remove values above *threshold* (``auto`` = factor × P(percentile))."""
-    return _value_limit(track, alive, threshold, unit, percentile, factor, column, below=False)
+    return _value_limit(
+        track, alive, threshold, unit, percentile, factor, column, below=False
+    )
 
 
 def _value_limit(track, alive, threshold, unit, percentile, factor, column, below):
@@ -477,7 +650,12 @@ def _value_limit(track, alive, threshold, unit, percentile, factor, column, belo
     col_unit = track.points.units.get(col)
     if threshold == "auto":
         limit = factor * _pct(y, alive, percentile)
-        resolved = {"threshold": "auto", "percentile": percentile, "factor": factor, "resolved": round(limit, 4)}
+        resolved = {
+            "threshold": "auto",
+            "percentile": percentile,
+            "factor": factor,
+            "resolved": round(limit, 4),
+        }
     else:
         limit = float(threshold)
         if unit and col_unit and unit != col_unit:
@@ -488,8 +666,15 @@ def _value_limit(track, alive, threshold, unit, percentile, factor, column, belo
         return (y < limit) if below else (y > limit), resolved
 
 
-def global_sd(track: Track, alive: np.ndarray, k: float = 3.0, iterative: bool = False, max_iter: int = 10,
-              column: str | None = None, harvest_only: bool = False):
+def global_sd(
+    track: Track,
+    alive: np.ndarray,
+    k: float = 3.0,
+    iterative: bool = False,
+    max_iter: int = 10,
+    column: str | None = None,
+    harvest_only: bool = False,
+):
     """Global SD: remove values with |x − mean| > k·SD (population SD over the alive points).
 
     ``iterative`` recomputes mean and SD on the survivors until nothing more is removed
@@ -515,12 +700,24 @@ def global_sd(track: Track, alive: np.ndarray, k: float = 3.0, iterative: bool =
         if not new.any():
             break
         remove |= new
-    return remove, {"k": k, "iterative": iterative, "column": col, "mean": round(mean, 6), "sd": round(sd, 6),
-                    "rounds": rounds}
+    return remove, {
+        "k": k,
+        "iterative": iterative,
+        "column": col,
+        "mean": round(mean, 6),
+        "sd": round(sd, 6),
+        "rounds": rounds,
+    }
 
 
-def local_sd(track: Track, alive: np.ndarray, k: float = 3.0, radius: float | None = None, min_neighbours: int = 5,
-             column: str | None = None):
+def local_sd(
+    track: Track,
+    alive: np.ndarray,
+    k: float = 3.0,
+    radius: float | None = None,
+    min_neighbours: int = 5,
+    column: str | None = None,
+):
     """Local (neighbourhood) SD: remove values with |x − local mean| > k·local SD, over the alive
     neighbours (the point itself excluded) in a grid-hash neighbourhood of cell *radius*
     metres (default 2 × the typical swath width); points with fewer than *min_neighbours*
@@ -531,10 +728,17 @@ def local_sd(track: Track, alive: np.ndarray, k: float = 3.0, radius: float | No
     r = float(radius) if radius else 2.0 * track.typical_width()
     y = track.col(col)
     valid = alive & np.isfinite(y)
-    cnt, mean, sd = track.grid(r, with_passes=False).block_stats(y, valid, exclude_self=True)
+    cnt, mean, sd = track.grid(r, with_passes=False).block_stats(
+        y, valid, exclude_self=True
+    )
     with np.errstate(invalid="ignore"):
         remove = valid & (cnt >= min_neighbours) & (np.abs(y - mean) > k * sd)
-    return remove, {"k": k, "radius_m": round(r, 4), "min_neighbours": min_neighbours, "column": col}
+    return remove, {
+        "k": k,
+        "radius_m": round(r, 4),
+        "min_neighbours": min_neighbours,
+        "column": col,
+    }
 
 
 @dataclass(frozen=True)
@@ -554,23 +758,26 @@ def _spec(name, func, types=ALL, **defaults):
 
 
 #: name -> FilterSpec, in the canonical order of the standard profile
-FILTERS: dict[str, FilterSpec] = {s.name: s for s in [
-    _spec("recordingStatus", recording_status),
-    _spec("gpsQuality", gps_quality),
-    _spec("duplicatePosition", duplicate_position),
-    _spec("position", position),
-    _spec("boundary", boundary),
-    _spec("flowDelay", flow_delay, HARVEST),
-    _spec("moistureDelay", moisture_delay, HARVEST),
-    _spec("minVelocity", min_velocity),
-    _spec("maxVelocity", max_velocity),
-    _spec("smoothVelocity", smooth_velocity),
-    _spec("startPassDelay", start_pass_delay),
-    _spec("endPassDelay", end_pass_delay),
-    _spec("minSwath", min_swath),
-    _spec("overlap", overlap),
-    _spec("minYield", min_yield),
-    _spec("maxYield", max_yield),
-    _spec("globalSD", global_sd),
-    _spec("localSD", local_sd),
-]}
+FILTERS: dict[str, FilterSpec] = {
+    s.name: s
+    for s in [
+        _spec("recordingStatus", recording_status),
+        _spec("gpsQuality", gps_quality),
+        _spec("duplicatePosition", duplicate_position),
+        _spec("position", position),
+        _spec("boundary", boundary),
+        _spec("flowDelay", flow_delay, HARVEST),
+        _spec("moistureDelay", moisture_delay, HARVEST),
+        _spec("minVelocity", min_velocity),
+        _spec("maxVelocity", max_velocity),
+        _spec("smoothVelocity", smooth_velocity),
+        _spec("startPassDelay", start_pass_delay),
+        _spec("endPassDelay", end_pass_delay),
+        _spec("minSwath", min_swath),
+        _spec("overlap", overlap),
+        _spec("minYield", min_yield),
+        _spec("maxYield", max_yield),
+        _spec("globalSD", global_sd),
+        _spec("localSD", local_sd),
+    ]
+}

@@ -23,15 +23,24 @@ def write_filtered(out_dir: str | Path, result: FilterResult) -> CleaningReport:
     """Write ``filtered.parquet``, ``removed.parquet`` (with ``filterReason``) and ``cleaning.json``."""
     out = Path(out_dir)
     for points, name in ((result.kept, FILTERED), (result.removed, REMOVED)):
-        meta = {"units": points.units, "operation_type": points.operation_type, "filterProfile": result.report["profile"]}
+        meta = {
+            "units": points.units,
+            "operation_type": points.operation_type,
+            "filterProfile": result.report["profile"],
+        }
         write_geoparquet(out / name, points.table, meta)
     write_json(out / REPORT, dict(result.report))
     (out / "filtered.geojson").unlink(missing_ok=True)  # a stale export would disagree
     return result.report
 
 
-def make_filtered(points: PointSet, config: dict[str, Any], out_dir: str | Path,
-                  pipeline: str | FilterPipeline | list | None = None, boundary: Any = None) -> CleaningReport:
+def make_filtered(
+    points: PointSet,
+    config: dict[str, Any],
+    out_dir: str | Path,
+    pipeline: str | FilterPipeline | list | None = None,
+    boundary: Any = None,
+) -> CleaningReport:
     """Filter *points* with *pipeline* (default: the config's ``filterProfile``) and write the artifacts."""
     result = resolve_pipeline(pipeline, config).run(points, boundary=boundary)
     return write_filtered(out_dir, result)

@@ -23,10 +23,16 @@ __all__ = ["GridIndex", "Track", "angle_diff", "detect_passes", "local_xy"]
 _R = 6_371_008.8
 
 
-def local_xy(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+def local_xy(
+    lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Equirectangular metres around *origin* (default: the median position); exact enough for a field."""
     if origin is None:
-        origin = (float(np.nanmedian(lon)), float(np.nanmedian(lat))) if len(lon) else (0.0, 0.0)
+        origin = (
+            (float(np.nanmedian(lon)), float(np.nanmedian(lat)))
+            if len(lon)
+            else (0.0, 0.0)
+        )
     lon0, lat0 = origin
     x = np.radians(lon - lon0) * _R * np.cos(np.radians(lat0))
     y = np.radians(lat - lat0) * _R
@@ -110,11 +116,25 @@ class GridIndex:
     sum over points of the same group only, so "other passes" = block − same group.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, cell: float, groups: np.ndarray | None = None):
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        cell: float,
+        groups: np.ndarray | None = None,
+    ):
         self.n = len(x)
         self.cell = float(cell)
-        cx = np.floor((x - np.nanmin(x)) / cell).astype(np.int64) + 1 if self.n else np.zeros(0, np.int64)
-        cy = np.floor((y - np.nanmin(y)) / cell).astype(np.int64) + 1 if self.n else np.zeros(0, np.int64)
+        cx = (
+            np.floor((x - np.nanmin(x)) / cell).astype(np.int64) + 1
+            if self.n
+            else np.zeros(0, np.int64)
+        )
+        cy = (
+            np.floor((y - np.nanmin(y)) / cell).astype(np.int64) + 1
+            if self.n
+            else np.zeros(0, np.int64)
+        )
         width = int(cy.max()) + 3 if self.n else 3
         keys = cx * width + cy
         self.ukeys, self.cell_of = np.unique(keys, return_inverse=True)
@@ -125,7 +145,10 @@ class GridIndex:
         self.nbr = nbr
         self.groups = groups
         if groups is not None:
-            gkeys = self.cell_of.astype(np.int64) * (int(groups.max()) + 1 if self.n else 1) + groups
+            gkeys = (
+                self.cell_of.astype(np.int64) * (int(groups.max()) + 1 if self.n else 1)
+                + groups
+            )
             self.gukeys, self.gcell_of = np.unique(gkeys, return_inverse=True)
             gn = np.empty((9, self.n), dtype=np.int64)
             gmul = int(groups.max()) + 1 if self.n else 1
@@ -139,7 +162,11 @@ class GridIndex:
     def _lookup(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
         idx = np.searchsorted(sorted_keys, query)
         idx_c = np.minimum(idx, len(sorted_keys) - 1)
-        found = (len(sorted_keys) > 0) & (sorted_keys[idx_c] == query) if len(sorted_keys) else np.zeros(len(query), bool)
+        found = (
+            (len(sorted_keys) > 0) & (sorted_keys[idx_c] == query)
+            if len(sorted_keys)
+            else np.zeros(len(query), bool)
+        )
         return np.where(found, idx_c, -1)
 
     @staticmethod
@@ -156,14 +183,23 @@ class GridIndex:
         per_cell = np.bincount(self.cell_of, weights=v, minlength=len(self.ukeys))
         return self._gather(per_cell, self.nbr if at is None else self.nbr[:, at])
 
-    def block_sum_group(self, values: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+    def block_sum_group(
+        self, values: np.ndarray, at: np.ndarray | None = None
+    ) -> np.ndarray:
         """Sum of *values* over each point's 3 × 3 block, own group only; only rows *at* when given."""
         v = np.nan_to_num(values, nan=0.0)
         per = np.bincount(self.gcell_of, weights=v, minlength=len(self.gukeys))
         return self._gather(per, self.gnbr if at is None else self.gnbr[:, at])
 
-    def block_stats(self, values: np.ndarray, valid: np.ndarray, exclude_self: bool = True, other_groups: bool = False,
-                    at: np.ndarray | None = None, need_sd: bool = True):
+    def block_stats(
+        self,
+        values: np.ndarray,
+        valid: np.ndarray,
+        exclude_self: bool = True,
+        other_groups: bool = False,
+        at: np.ndarray | None = None,
+        need_sd: bool = True,
+    ):
         """(count, mean, population SD) of valid *values* in each point's block (rows *at* only when given).
 
         ``exclude_self`` leaves the point itself out; ``other_groups`` leaves out every
@@ -215,7 +251,10 @@ class Track:
         lon = points.array("lon") if n else np.zeros(0)
         lat = points.array("lat") if n else np.zeros(0)
         if points.has("timestamp"):
-            ts = pc.cast(pc.cast(points.table.column("timestamp"), pa.timestamp("ms", tz="UTC")), pa.int64())
+            ts = pc.cast(
+                pc.cast(points.table.column("timestamp"), pa.timestamp("ms", tz="UTC")),
+                pa.int64(),
+            )
             t = ts.to_numpy(zero_copy_only=False).astype(float) / 1000.0
             t = np.where(np.isnan(t), np.nanmax(t) if np.isfinite(t).any() else 0.0, t)
         else:
@@ -268,7 +307,9 @@ class Track:
             heading = np.where(np.isnan(h), derived, h)
         breaks = None
         if points.has("recordingStatus"):
-            rec = pc.fill_null(points.table.column("recordingStatus"), "").to_numpy(zero_copy_only=False)[order]
+            rec = pc.fill_null(points.table.column("recordingStatus"), "").to_numpy(
+                zero_copy_only=False
+            )[order]
             breaks = np.zeros(n, dtype=bool)
             breaks[1:] = rec[1:] != rec[:-1]
         passes, segments = detect_passes(x, y, t, np.nan_to_num(heading), breaks=breaks)
@@ -284,7 +325,11 @@ class Track:
     def col(self, prop: str, unit: str | None = None) -> np.ndarray:
         """Numeric column in track order (NaN where null), converted to *unit* when given."""
         if prop not in self.values:
-            self.values[prop] = self.points.array(prop)[self.order] if self.points.has(prop) else np.full(len(self), np.nan)
+            self.values[prop] = (
+                self.points.array(prop)[self.order]
+                if self.points.has(prop)
+                else np.full(len(self), np.nan)
+            )
         arr = self.values[prop]
         src = self.points.units.get(prop)
         if unit is not None and src and src != unit:
@@ -303,7 +348,10 @@ class Track:
                 unit = self.points.units.get("speed") or "m/s"
                 v = convert(self.points.array("speed")[self.order], unit, "m/s")
             else:
-                d = np.hypot(np.diff(self.x, prepend=self.x[:1]), np.diff(self.y, prepend=self.y[:1]))
+                d = np.hypot(
+                    np.diff(self.x, prepend=self.x[:1]),
+                    np.diff(self.y, prepend=self.y[:1]),
+                )
                 dt = np.diff(self.t, prepend=self.t[:1])
                 with np.errstate(invalid="ignore", divide="ignore"):
                     v = np.where(dt > 0, d / dt, np.nan)
@@ -313,7 +361,11 @@ class Track:
     def width_m(self) -> np.ndarray:
         """Swath width in metres (NaN when unknown)."""
         if "width_m" not in self._cache:
-            self._cache["width_m"] = self.col("equipmentWidth", "m") if self.points.has("equipmentWidth") else np.full(len(self), np.nan)
+            self._cache["width_m"] = (
+                self.col("equipmentWidth", "m")
+                if self.points.has("equipmentWidth")
+                else np.full(len(self), np.nan)
+            )
         return self._cache["width_m"]
 
     def typical_width(self) -> float:
@@ -326,7 +378,9 @@ class Track:
         """A cached :class:`GridIndex` of the track with cell size *cell* metres."""
         key = f"grid:{cell:.6g}:{with_passes}"
         if key not in self._cache:
-            self._cache[key] = GridIndex(self.x, self.y, cell, self.passes if with_passes else None)
+            self._cache[key] = GridIndex(
+                self.x, self.y, cell, self.passes if with_passes else None
+            )
         return self._cache[key]
 
 

@@ -24,7 +24,14 @@ from leafnb.clean.report import CleaningReport
 from leafnb.errors import InvalidRequest
 from leafnb.standard.points import PointSet
 
-__all__ = ["PROFILES", "FilterPipeline", "FilterResult", "FilterStep", "filter_pointset", "resolve_pipeline"]
+__all__ = [
+    "PROFILES",
+    "FilterPipeline",
+    "FilterResult",
+    "FilterStep",
+    "filter_pointset",
+    "resolve_pipeline",
+]
 
 PROFILES = ("leaf", "standard", "aggressive", "custom")
 
@@ -39,12 +46,19 @@ class FilterStep:
 
     def __post_init__(self):
         if self.filter not in FILTERS:
-            raise InvalidRequest(f"unknown filter {self.filter!r}; filters: {', '.join(FILTERS)}")
-        accepted = set(inspect.signature(FILTERS[self.filter].func).parameters) - {"track", "alive"}
+            raise InvalidRequest(
+                f"unknown filter {self.filter!r}; filters: {', '.join(FILTERS)}"
+            )
+        accepted = set(inspect.signature(FILTERS[self.filter].func).parameters) - {
+            "track",
+            "alive",
+        }
         bad = set(self.params) - accepted
         if bad:
-            raise InvalidRequest(f"filter {self.filter}: unknown parameter(s) {', '.join(sorted(bad))}; "
-                                 f"accepted: {', '.join(sorted(accepted))}")
+            raise InvalidRequest(
+                f"filter {self.filter}: unknown parameter(s) {', '.join(sorted(bad))}; "
+                f"accepted: {', '.join(sorted(accepted))}"
+            )
 
     @property
     def label(self) -> str:
@@ -76,33 +90,52 @@ class FilterPipeline:
     boundary: Any = None
 
     # -------------------------------------------------------------- construction
-    def add(self, filter: str, name: str | None = None, **params: Any) -> FilterPipeline:
+    def add(
+        self, filter: str, name: str | None = None, **params: Any
+    ) -> FilterPipeline:
         """Return a copy with one more filter at the end."""
         return replace(self, steps=(*self.steps, FilterStep(filter, params, name)))
 
     def without(self, *labels: str) -> FilterPipeline:
         """Return a copy without the filters labelled *labels*."""
-        return replace(self, steps=tuple(s for s in self.steps if s.label not in labels))
+        return replace(
+            self, steps=tuple(s for s in self.steps if s.label not in labels)
+        )
 
     def with_params(self, label: str, **params: Any) -> FilterPipeline:
         """Return a copy with *params* updated on the filter labelled *label*."""
         if label not in [s.label for s in self.steps]:
-            raise InvalidRequest(f"no filter {label!r} in this pipeline ({', '.join(s.label for s in self.steps)})")
-        return replace(self, steps=tuple(
-            FilterStep(s.filter, {**s.params, **params}, s.name) if s.label == label else s for s in self.steps))
+            raise InvalidRequest(
+                f"no filter {label!r} in this pipeline ({', '.join(s.label for s in self.steps)})"
+            )
+        return replace(
+            self,
+            steps=tuple(
+                FilterStep(s.filter, {**s.params, **params}, s.name)
+                if s.label == label
+                else s
+                for s in self.steps
+            ),
+        )
 
     def with_boundary(self, geometry: Any, buffer_m: float = 0.0) -> FilterPipeline:
         """Return a copy that also removes points outside *geometry* (shapely, WKT or GeoJSON; lon/lat) or within *buffer_m* of its edge."""
         pipe = replace(self, boundary=geometry)
         if not any(s.filter == "boundary" for s in self.steps):
-            pipe = replace(pipe, steps=(FilterStep("boundary", {"buffer_m": buffer_m}), *self.steps))
+            pipe = replace(
+                pipe,
+                steps=(FilterStep("boundary", {"buffer_m": buffer_m}), *self.steps),
+            )
         return pipe
 
     def to_config(self) -> list[dict[str, Any]]:
         """The JSON form stored in the ``filterPipeline`` config option."""
         out = []
         for s in self.steps:
-            d: dict[str, Any] = {"filter": s.filter, "params": {k: v for k, v in s.params.items() if k != "geometry"}}
+            d: dict[str, Any] = {
+                "filter": s.filter,
+                "params": {k: v for k, v in s.params.items() if k != "geometry"},
+            }
             if s.name:
                 d["name"] = s.name
             out.append(d)
@@ -112,29 +145,49 @@ class FilterPipeline:
     def from_config(cls, items: Any, name: str = "custom") -> FilterPipeline:
         """Build a pipeline from its JSON form (list of ``{"filter", "params"?, "name"?}``); raise InvalidRequest."""
         if not isinstance(items, list):
-            raise InvalidRequest("filterPipeline must be a list of {filter, params, name}")
+            raise InvalidRequest(
+                "filterPipeline must be a list of {filter, params, name}"
+            )
         steps = []
         for item in items:
             if isinstance(item, str):
                 item = {"filter": item}
-            if not isinstance(item, dict) or "filter" not in item or set(item) - {"filter", "params", "name"}:
-                raise InvalidRequest(f"filterPipeline item must be {{filter, params, name}}, got {item!r}")
+            if (
+                not isinstance(item, dict)
+                or "filter" not in item
+                or set(item) - {"filter", "params", "name"}
+            ):
+                raise InvalidRequest(
+                    f"filterPipeline item must be {{filter, params, name}}, got {item!r}"
+                )
             params = item.get("params") or {}
             if not isinstance(params, dict):
-                raise InvalidRequest(f"filterPipeline: params of {item['filter']} must be an object")
+                raise InvalidRequest(
+                    f"filterPipeline: params of {item['filter']} must be an object"
+                )
             steps.append(FilterStep(item["filter"], dict(params), item.get("name")))
         return cls(tuple(steps), name)
 
     @classmethod
-    def profile(cls, name: str = "leaf", config: dict[str, Any] | None = None) -> FilterPipeline:
+    def profile(
+        cls, name: str = "leaf", config: dict[str, Any] | None = None
+    ) -> FilterPipeline:
         """A named profile; ``leaf`` reads ``operationsRemoveOutliers``/``operationsOutliersLimit``
         and ``custom`` reads ``filterPipeline`` from *config*."""
         config = config or {}
         if name == "leaf":
             steps = [FilterStep("minVelocity", {"threshold": 0.5, "unit": "m/s"})]
             if config.get("operationsRemoveOutliers", True):
-                steps.append(FilterStep("globalSD", {"k": config.get("operationsOutliersLimit", 3), "iterative": False,
-                                                     "harvest_only": True}))
+                steps.append(
+                    FilterStep(
+                        "globalSD",
+                        {
+                            "k": config.get("operationsOutliersLimit", 3),
+                            "iterative": False,
+                            "harvest_only": True,
+                        },
+                    )
+                )
             return cls(tuple(steps), "leaf")
         if name == "standard":
             return cls(tuple(FilterStep(f, p) for f, p in _STANDARD), "standard")
@@ -143,9 +196,13 @@ class FilterPipeline:
         if name == "custom":
             items = config.get("filterPipeline")
             if not items:
-                raise InvalidRequest("filterProfile 'custom' needs a filterPipeline (list of {filter, params})")
+                raise InvalidRequest(
+                    "filterProfile 'custom' needs a filterPipeline (list of {filter, params})"
+                )
             return cls.from_config(items, "custom")
-        raise InvalidRequest(f"unknown filter profile {name!r}; profiles: {', '.join(PROFILES)}")
+        raise InvalidRequest(
+            f"unknown filter profile {name!r}; profiles: {', '.join(PROFILES)}"
+        )
 
     # -------------------------------------------------------------- running
     def run(self, points: PointSet, boundary: Any = None) -> FilterResult:
@@ -154,9 +211,16 @@ class FilterPipeline:
 
     def describe(self) -> list[dict[str, Any]]:
         """Each filter with its parameters (defaults filled in) and description — for menus and docs."""
-        return [{"name": s.label, "filter": s.filter, "params": {**FILTERS[s.filter].defaults, **s.params},
-                 "operationTypes": list(FILTERS[s.filter].operation_types), "description": FILTERS[s.filter].description}
-                for s in self.steps]
+        return [
+            {
+                "name": s.label,
+                "filter": s.filter,
+                "params": {**FILTERS[s.filter].defaults, **s.params},
+                "operationTypes": list(FILTERS[s.filter].operation_types),
+                "description": FILTERS[s.filter].description,
+            }
+            for s in self.steps
+        ]
 
 
 _STANDARD: list[tuple[str, dict[str, Any]]] = [
@@ -199,17 +263,23 @@ _AGGRESSIVE: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def resolve_pipeline(profile: str | FilterPipeline | list | None, config: dict[str, Any] | None = None) -> FilterPipeline:
+def resolve_pipeline(
+    profile: str | FilterPipeline | list | None, config: dict[str, Any] | None = None
+) -> FilterPipeline:
     """A pipeline from a profile name, a pipeline object, a JSON list, or (None) the config's ``filterProfile``."""
     config = config or {}
     if isinstance(profile, FilterPipeline):
         return profile
     if isinstance(profile, list):
         return FilterPipeline.from_config(profile)
-    return FilterPipeline.profile(profile or config.get("filterProfile", "leaf"), config)
+    return FilterPipeline.profile(
+        profile or config.get("filterProfile", "leaf"), config
+    )
 
 
-def filter_pointset(points: PointSet, pipeline: FilterPipeline, boundary: Any = None) -> FilterResult:
+def filter_pointset(
+    points: PointSet, pipeline: FilterPipeline, boundary: Any = None
+) -> FilterResult:
     """Run *pipeline* over *points*: the pure core shared by files (pipeline step) and operations."""
     n = len(points)
     track = Track.from_points(points)
@@ -222,7 +292,12 @@ def filter_pointset(points: PointSet, pipeline: FilterPipeline, boundary: Any = 
     for step in pipeline.steps:
         spec = FILTERS[step.filter]
         if points.operation_type not in spec.operation_types:
-            not_applied.append({"name": step.label, "reason": f"only for {', '.join(spec.operation_types)}"})
+            not_applied.append(
+                {
+                    "name": step.label,
+                    "reason": f"only for {', '.join(spec.operation_types)}",
+                }
+            )
             continue
         params = {**spec.defaults, **step.params}
         if step.filter == "boundary" and params.get("geometry") is None:
@@ -237,13 +312,24 @@ def filter_pointset(points: PointSet, pipeline: FilterPipeline, boundary: Any = 
         alive &= ~new
         removed = int(new.sum())
         entry = {
-            "name": step.label, "filter": step.filter, "parameters": resolved, "removed": removed,
+            "name": step.label,
+            "filter": step.filter,
+            "parameters": resolved,
+            "removed": removed,
             "percentRemoved": round(100.0 * removed / n, 4) if n else 0.0,
-            "percentMass": round(100.0 * float(weights[new].sum()) / total_mass, 4) if weights is not None and total_mass > 0 else None,
+            "percentMass": round(100.0 * float(weights[new].sum()) / total_mass, 4)
+            if weights is not None and total_mass > 0
+            else None,
         }
         entries.append(entry)
-    report = CleaningReport(profile=pipeline.name, operationType=points.operation_type, total=n, kept=int(alive.sum()),
-                            removed=int(n - alive.sum()), filters=entries)
+    report = CleaningReport(
+        profile=pipeline.name,
+        operationType=points.operation_type,
+        total=n,
+        kept=int(alive.sum()),
+        removed=int(n - alive.sum()),
+        filters=entries,
+    )
     for key in ("flowDelay", "moistureDelay"):
         if key in track.info:
             report[key] = track.info[key]
@@ -261,5 +347,7 @@ def filter_pointset(points: PointSet, pipeline: FilterPipeline, boundary: Any = 
         shifted = shifted.with_column(col, arr)
     kept = shifted.filter(keep)
     removed_ps = points.filter(~keep)
-    removed_ps = removed_ps.with_column("filterReason", pa.array(list(reasons[~keep]), pa.string()))
+    removed_ps = removed_ps.with_column(
+        "filterReason", pa.array(list(reasons[~keep]), pa.string())
+    )
     return FilterResult(kept, removed_ps, report)

@@ -32,8 +32,10 @@ class CleaningReport(Resource):
 
     def _repr_html_(self) -> str:
         total, kept = self.get("total", 0), self.get("kept", 0)
-        head = (f"<b>leafnb cleaning</b> — profile <code>{html.escape(str(self.get('profile')))}</code>: "
-                f"kept {kept} of {total} points ({100.0 * kept / total if total else 0:.1f} %)")
+        head = (
+            f"<b>leafnb cleaning</b> — profile <code>{html.escape(str(self.get('profile')))}</code>: "
+            f"kept {kept} of {total} points ({100.0 * kept / total if total else 0:.1f} %)"
+        )
         if "flowDelay" in self:
             fd = self["flowDelay"]
             head += f"; flow delay {fd['seconds']:g} s ({'automatic' if fd['automatic'] else 'fixed'})"
@@ -47,8 +49,17 @@ class CleaningReport(Resource):
             f"<td style='text-align:left'><small>{_params(f.get('parameters', {}))}</small></td></tr>"
             for f in self.get("filters", [])
         )
-        skipped = "".join(f"<li>{_fmt(s['name'])}: {_fmt(s['reason'])}</li>" for s in self.get("notApplied", []))
-        table = ("<table><tr><th>filter</th><th>removed</th><th>% points</th><th>% mass</th><th>parameters</th></tr>"
-                 f"{rows}</table>")
-        extra = f"<details><summary>not applied</summary><ul>{skipped}</ul></details>" if skipped else ""
+        skipped = "".join(
+            f"<li>{_fmt(s['name'])}: {_fmt(s['reason'])}</li>"
+            for s in self.get("notApplied", [])
+        )
+        table = (
+            "<table><tr><th>filter</th><th>removed</th><th>% points</th><th>% mass</th><th>parameters</th></tr>"
+            f"{rows}</table>"
+        )
+        extra = (
+            f"<details><summary>not applied</summary><ul>{skipped}</ul></details>"
+            if skipped
+            else ""
+        )
         return f"<div>{head}{table}{extra}</div>"

@@ -31,7 +31,9 @@ class ExtractLimits:
     max_entries: int = 100_000
     max_ratio: float = 250.0  # inflated / compressed, for entries above ratio_floor
     ratio_floor: int = 16 * 1024**2
-    max_depth: int = 3  # the upload itself is depth 1 (spec says 2 levels of nesting; we allow 3)
+    max_depth: int = (
+        3  # the upload itself is depth 1 (spec says 2 levels of nesting; we allow 3)
+    )
 
 
 @dataclass
@@ -48,7 +50,9 @@ def _safe_name(name: str, archive: str) -> PurePosixPath | None:
     """Return the entry's relative path, or raise UnsafeArchive; None for directories."""
     norm = name.replace("\\", "/")
     if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
-        raise UnsafeArchive(f"{archive}: entry {name!r} has an absolute path; refusing to extract")
+        raise UnsafeArchive(
+            f"{archive}: entry {name!r} has an absolute path; refusing to extract"
+        )
     parts = [p for p in PurePosixPath(norm).parts if p not in ("", ".")]
     if any(p == ".." for p in parts):
         raise UnsafeArchive(
@@ -91,7 +95,12 @@ def extract_zip(
 
 
 def _extract(
-    source: Path, dest: Path, limits: ExtractLimits, report: ExtractReport, depth: int, label: str
+    source: Path,
+    dest: Path,
+    limits: ExtractLimits,
+    report: ExtractReport,
+    depth: int,
+    label: str,
 ) -> None:
     try:
         zf = zipfile.ZipFile(source)
@@ -102,17 +111,23 @@ def _extract(
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_entries:
-            raise UnsafeArchive(f"{label} has {len(infos)} entries (limit {limits.max_entries})")
+            raise UnsafeArchive(
+                f"{label} has {len(infos)} entries (limit {limits.max_entries})"
+            )
         # Check every name before writing anything: a bad entry rejects the archive whole.
         plan = []
         for info in infos:
             rel = _safe_name(info.filename, label)
             if _is_symlink(info):
-                raise UnsafeArchive(f"{label}: entry {info.filename!r} is a symbolic link; refusing to extract")
+                raise UnsafeArchive(
+                    f"{label}: entry {info.filename!r} is a symbolic link; refusing to extract"
+                )
             if rel is None:
                 continue
-            if info.file_size > limits.ratio_floor and info.compress_size and (
-                info.file_size / info.compress_size > limits.max_ratio
+            if (
+                info.file_size > limits.ratio_floor
+                and info.compress_size
+                and (info.file_size / info.compress_size > limits.max_ratio)
             ):
                 raise UnsafeArchive(
                     f"{label}: entry {info.filename!r} inflates {info.file_size / info.compress_size:.0f}× "
@@ -122,12 +137,16 @@ def _extract(
         for info, rel in plan:
             target = (dest / rel).resolve()
             if not target.is_relative_to(dest):
-                raise UnsafeArchive(f"{label}: entry {info.filename!r} escapes the extraction folder")
+                raise UnsafeArchive(
+                    f"{label}: entry {info.filename!r} escapes the extraction folder"
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             _copy_member(zf, info, target, limits, report, label)
             if target.suffix.lower() == ".zip":
                 if depth >= limits.max_depth:
-                    report.ignored.append(f"{label}/{rel}: nested deeper than {limits.max_depth} levels")
+                    report.ignored.append(
+                        f"{label}/{rel}: nested deeper than {limits.max_depth} levels"
+                    )
                     continue
                 inner = target.with_suffix("")
                 if inner.exists():
@@ -141,8 +160,12 @@ def _extract(
 
 
 def _copy_member(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limits: ExtractLimits,
-    report: ExtractReport, label: str,
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    target: Path,
+    limits: ExtractLimits,
+    report: ExtractReport,
+    label: str,
 ) -> None:
     written = 0
     try:
@@ -154,8 +177,10 @@ def _copy_member(
                         f"{label}: inflates beyond {limits.max_total_bytes / GB:.0f} GB "
                         "(zip bomb?); refusing to extract"
                     )
-                if info.compress_size and written > limits.ratio_floor and (
-                    written / info.compress_size > limits.max_ratio
+                if (
+                    info.compress_size
+                    and written > limits.ratio_floor
+                    and (written / info.compress_size > limits.max_ratio)
                 ):
                     raise UnsafeArchive(
                         f"{label}: entry {info.filename!r} inflates more than "
@@ -164,7 +189,9 @@ def _copy_member(
                 out.write(chunk)
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         target.unlink(missing_ok=True)
-        raise InvalidRequest(f"{label}: entry {info.filename!r} is corrupt or truncated ({exc})") from None
+        raise InvalidRequest(
+            f"{label}: entry {info.filename!r} is corrupt or truncated ({exc})"
+        ) from None
     except UnsafeArchive:
         target.unlink(missing_ok=True)
         raise

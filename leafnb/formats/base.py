@@ -122,7 +122,11 @@ class Reader:
         return {"provider": self.provider, "file_format": self.file_format}
 
     def read(
-        self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> RawRead:
         """Read the dataset whose main file is *path* and return a :class:`RawRead`.
 

@@ -278,13 +278,17 @@ def _standard_name_rules() -> tuple[ColumnRule, ...]:
     """Generic rules for every standard property name not listed above (unit from headers)."""
     from leafnb.standard.schema import LIST_PROPERTIES, PROPERTIES
 
-    covered = {normalise_key(n) for r in RULES if r.family == "generic" for n in r.names}
+    covered = {
+        normalise_key(n) for r in RULES if r.family == "generic" for n in r.names
+    }
     return tuple(
         ColumnRule((prop,), prop, None, "generic")
         for prop in PROPERTIES
-        if normalise_key(prop) not in covered and prop not in LIST_PROPERTIES
+        if normalise_key(prop) not in covered
+        and prop not in LIST_PROPERTIES
         and prop not in ("timestamp", "operationType", "originalOperationType")
     )
+
 
 #: family → Leaf provider string
 FAMILY_PROVIDER: dict[str, str | None] = {
@@ -372,13 +376,18 @@ class ColumnMatch:
 
     def facts(self, file_format: str, provider: str | None = None) -> dict[str, Any]:
         """``Reader.describe`` facts this match implies: provider, file format, operation type."""
-        out: dict[str, Any] = {"provider": provider or self.provider, "file_format": file_format}
+        out: dict[str, Any] = {
+            "provider": provider or self.provider,
+            "file_format": file_format,
+        }
         if self.operation_type:
             out["operation_type"] = self.operation_type
         return out
 
 
-def _candidates(name: str, header_units: bool) -> tuple[list[tuple[int, ColumnRule]], str | None]:
+def _candidates(
+    name: str, header_units: bool
+) -> tuple[list[tuple[int, ColumnRule]], str | None]:
     if header_units:
         base, unit = split_header_unit(name)
         if unit is not None and normalise_key(base) in _INDEX:
@@ -424,7 +433,9 @@ def match_columns(
     scores: dict[str, int] = {}
     for rules, _ in cands.values():
         fams = {r.family for _, r in rules}
-        if "generic" in fams:  # a name every tool may write says nothing about the vendor
+        if (
+            "generic" in fams
+        ):  # a name every tool may write says nothing about the vendor
             scores["generic"] = scores.get("generic", 0) + 1
             continue
         for fam in fams:
@@ -569,7 +580,9 @@ def _parse_datetime_strings(values: list, *, lon_hint: float | None) -> np.ndarr
         return np.full(len(s), np.iinfo(np.int64).min)
     first = str(sample.iloc[0])
     kw: dict[str, Any] = {"errors": "coerce", "utc": True}
-    if re.match(r"^\d{2}/\d{2}/\d{2}-\d{2}:\d{2}:\d{2}", first):  # SMS 13/09/30-16:45:42
+    if re.match(
+        r"^\d{2}/\d{2}/\d{2}-\d{2}:\d{2}:\d{2}", first
+    ):  # SMS 13/09/30-16:45:42
         kw["format"] = "%y/%m/%d-%H:%M:%S"
     elif re.match(r"^\d{1,2}/\d{1,2}/\d{2,4}", first):
         parts = sample.str.extract(r"^(\d{1,2})/(\d{1,2})/")
@@ -658,7 +671,9 @@ def build_timestamp(
         has_time = valid.size and bool(np.any(valid % 86_400_000 != 0))
         if has_time:
             if not pa.types.is_timestamp(dt.type) or dt.type.tz is None:
-                notes.append(f"timestamps in {time_sources['datetime']!r} have no time zone; read as UTC")
+                notes.append(
+                    f"timestamps in {time_sources['datetime']!r} have no time zone; read as UTC"
+                )
             return finish(dt_ms), notes
     ux = col("unix")
     if ux is not None:
@@ -680,13 +695,20 @@ def build_timestamp(
     ds = col("sms_dataset")
     if ds is not None:
         starts = _parse_datetime_strings(
-            [None if v is None else str(v).split(" (")[0].strip() for v in ds.to_pylist()],
+            [
+                None if v is None else str(v).split(" (")[0].strip()
+                for v in ds.to_pylist()
+            ],
             lon_hint=lon_hint,
         )
         if np.any(starts != _NAT):
             ms = starts.copy()
             if duration_column and duration_column in table.column_names:
-                dur = table[duration_column].cast(pa.float64()).to_numpy(zero_copy_only=False)
+                dur = (
+                    table[duration_column]
+                    .cast(pa.float64())
+                    .to_numpy(zero_copy_only=False)
+                )
                 dur = np.nan_to_num(dur) * 1000
                 labels = ds.to_pylist()
                 # within each dataset: start + time elapsed since its first record
@@ -698,17 +720,23 @@ def build_timestamp(
                     else:
                         acc[lab] = 0.0
                     offs[i] = acc[lab]
-                ms = np.where(starts == _NAT, _NAT, starts + np.round(offs).astype("int64"))
+                ms = np.where(
+                    starts == _NAT, _NAT, starts + np.round(offs).astype("int64")
+                )
                 notes.append(
                     "timestamps rebuilt from the SMS Dataset start time plus cumulative "
                     "Duration_s; local time read as UTC"
                 )
             else:
-                notes.append("timestamps are the SMS Dataset start time; local time read as UTC")
+                notes.append(
+                    "timestamps are the SMS Dataset start time; local time read as UTC"
+                )
             return finish(ms), notes
     if date_ms is not None:
         if duration_column and duration_column in table.column_names:
-            dur = table[duration_column].cast(pa.float64()).to_numpy(zero_copy_only=False)
+            dur = (
+                table[duration_column].cast(pa.float64()).to_numpy(zero_copy_only=False)
+            )
             offs = np.round(np.cumsum(np.nan_to_num(dur) * 1000)).astype("int64")
             offs -= offs[0] if n else 0
             ms = np.where(date_ms == _NAT, _NAT, date_ms + offs)
@@ -767,7 +795,9 @@ def finish_table(
     skipped = int(n - ok.sum())
     if n and not ok.any():
         raise CorruptFile(
-            f"{reader}: none of the {n} records has valid coordinates", path=path, reader=reader
+            f"{reader}: none of the {n} records has valid coordinates",
+            path=path,
+            reader=reader,
         )
     src = source
     if skipped:

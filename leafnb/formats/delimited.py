@@ -61,7 +61,9 @@ _SNIFF_BYTES = 8192
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode file bytes → (text, encoding): BOM, strict UTF-8, cp1252, Latin-1."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig"
+        return data[len(codecs.BOM_UTF8) :].decode(
+            "utf-8", errors="replace"
+        ), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace"), "utf-16"
     try:
@@ -111,7 +113,9 @@ _WKT_KEYS = ("wkt", "geometry", "geom", "thegeom", "shape", "wktgeom")
 _WKT_VALUE = re.compile(r"^\s*(SRID=\d+;\s*)?(MULTI)?POINT\s*(Z|M|ZM)?\s*\(", re.I)
 
 
-def _coordinate_columns(header: list[str], first_row: list[str] | None) -> dict[str, Any] | None:
+def _coordinate_columns(
+    header: list[str], first_row: list[str] | None
+) -> dict[str, Any] | None:
     """Find the coordinate columns: {"lon", "lat"} or {"x", "y"} or {"wkt"}."""
     keys = [normalise_key(split_header_unit(h)[0]) for h in header]
 
@@ -159,7 +163,9 @@ def _looks_like_agleader_text(text: str) -> bool:
             return False
         if not (-180 <= lon <= 180 and -90 <= lat <= 90) or (lon == 0 and lat == 0):
             return False
-        if not all(_is_number(v.strip()) for i, v in enumerate(row) if i not in (11, 12, 13)):
+        if not all(
+            _is_number(v.strip()) for i, v in enumerate(row) if i not in (11, 12, 13)
+        ):
             return False
     return True
 
@@ -176,7 +182,9 @@ def _float_column(arr: pa.ChunkedArray) -> np.ndarray:
     return out
 
 
-def _read_text_table(text: str, delimiter: str, names: list[str], *, skip_header: bool, column_types=None) -> tuple[pa.Table, int]:
+def _read_text_table(
+    text: str, delimiter: str, names: list[str], *, skip_header: bool, column_types=None
+) -> tuple[pa.Table, int]:
     """Parse delimited *text* with pyarrow; returns (table, malformed rows skipped)."""
     bad = 0
 
@@ -187,8 +195,12 @@ def _read_text_table(text: str, delimiter: str, names: list[str], *, skip_header
 
     table = pacsv.read_csv(
         io.BytesIO(text.encode("utf-8")),
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1 if skip_header else 0),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler),
+        read_options=pacsv.ReadOptions(
+            column_names=names, skip_rows=1 if skip_header else 0
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, invalid_row_handler=handler
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types=column_types or {},
             strings_can_be_null=True,
@@ -202,7 +214,9 @@ class CsvReader(Reader):
     """Point CSV: SMS-style (units in headers), generic lon/lat, X/Y or WKT columns."""
 
     name: ClassVar[str] = "csv"
-    description: ClassVar[str] = "Delimited text with coordinate columns (SMS-style CSV, loggers, WKT)"
+    description: ClassVar[str] = (
+        "Delimited text with coordinate columns (SMS-style CSV, loggers, WKT)"
+    )
     url: ClassVar[str] = "https://www.rfc-editor.org/rfc/rfc4180"
     provider: ClassVar[str | None] = None
     file_format: ClassVar[str] = "CSV"
@@ -240,13 +254,21 @@ class CsvReader(Reader):
         except Exception:
             return {"provider": None, "file_format": self.file_format}
 
-    def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
+    def read(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> RawRead:
         path = Path(path)
         options = dict(options or {})
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise CorruptFile(f"cannot read {path.name}: {exc}", path=path, reader=self.name) from exc
+            raise CorruptFile(
+                f"cannot read {path.name}: {exc}", path=path, reader=self.name
+            ) from exc
         text, encoding = decode_text(raw)
         delim = _delimiter(text[:_SNIFF_BYTES])
         header, first = _header_and_first(text, delim)
@@ -261,20 +283,34 @@ class CsvReader(Reader):
                 reader=self.name,
             )
         names = dedupe_names(header)
-        ctypes = {n: pa.string() for n in names if n in coords.values() and "wkt" in coords}
+        ctypes = {
+            n: pa.string() for n in names if n in coords.values() and "wkt" in coords
+        }
         try:
-            table, bad = _read_text_table(text, delim, names, skip_header=True, column_types=ctypes)
+            table, bad = _read_text_table(
+                text, delim, names, skip_header=True, column_types=ctypes
+            )
         except pa.ArrowInvalid as exc:
-            raise CorruptFile(f"{path.name}: cannot parse as CSV: {exc}", path=path, reader=self.name) from exc
+            raise CorruptFile(
+                f"{path.name}: cannot parse as CSV: {exc}", path=path, reader=self.name
+            ) from exc
         issues: list[str] = []
         meta: dict[str, Any] = {"encoding": encoding, "delimiter": delim}
         lon, lat, used = self._coordinates(table, coords, options, path, issues, meta)
-        optype = str(OperationType(options["operation_type"])) if options.get("operation_type") else None
+        optype = (
+            str(OperationType(options["operation_type"]))
+            if options.get("operation_type")
+            else None
+        )
         match = match_columns(
             table.column_names, header_units=True, operation_type=optype, exclude=used
         )
         dur = next(
-            (n for n in table.column_names if normalise_key(split_header_unit(n)[0]) in ("duration", "durations")),
+            (
+                n
+                for n in table.column_names
+                if normalise_key(split_header_unit(n)[0]) in ("duration", "durations")
+            ),
             None,
         )
         return finish_table(
@@ -312,7 +348,9 @@ class CsvReader(Reader):
         # named Longitude/Latitude: degrees by definition (out-of-range rows are skipped);
         # X/Y or WKT: degrees when most values fall in range
         in_range = (np.abs(x[finite]) <= 180) & (np.abs(y[finite]) <= 90)
-        degrees = "lon" in coords or (bool(finite.any()) and float(in_range.mean()) >= 0.9)
+        degrees = "lon" in coords or (
+            bool(finite.any()) and float(in_range.mean()) >= 0.9
+        )
         if crs is not None:
             from pyproj import CRS, Transformer
 
@@ -331,7 +369,9 @@ class CsvReader(Reader):
         else:
             meta["crs"] = "EPSG:4326"
             if "lon" not in coords:
-                issues.append(f"coordinates {', '.join(used)} look like degrees; read as WGS84")
+                issues.append(
+                    f"coordinates {', '.join(used)} look like degrees; read as WGS84"
+                )
         return x, y, used
 
 
@@ -339,7 +379,9 @@ class AgLeaderTextReader(Reader):
     """Ag Leader advanced-export text (17 comma-separated fields, no header)."""
 
     name: ClassVar[str] = "agleader_text"
-    description: ClassVar[str] = "Ag Leader advanced export text (yield monitor, 17 fields)"
+    description: ClassVar[str] = (
+        "Ag Leader advanced export text (yield monitor, 17 fields)"
+    )
     url: ClassVar[str] = "https://www.agleader.com/"
     provider: ClassVar[str | None] = "AgLeader"
     file_format: ClassVar[str] = "AGLEADER_TEXT"
@@ -355,25 +397,43 @@ class AgLeaderTextReader(Reader):
             return 0.0
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
-        return {"provider": self.provider, "file_format": self.file_format, "operation_type": "harvested"}
+        return {
+            "provider": self.provider,
+            "file_format": self.file_format,
+            "operation_type": "harvested",
+        }
 
-    def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
+    def read(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> RawRead:
         path = Path(path)
         try:
             text, encoding = decode_text(path.read_bytes())
         except OSError as exc:
-            raise CorruptFile(f"cannot read {path.name}: {exc}", path=path, reader=self.name) from exc
+            raise CorruptFile(
+                f"cannot read {path.name}: {exc}", path=path, reader=self.name
+            ) from exc
         names = list(AGLEADER_TEXT_COLUMNS)
         ctypes = {n: pa.float64() for n in names}
         ctypes.update({n: pa.string() for n in ("FIELD", "LOAD", "CROP")})
         ctypes.update({n: pa.int64() for n in ("TIME", "SERIAL")})
         bad_values = 0
         try:
-            table, bad = _read_text_table(text, ",", names, skip_header=False, column_types=ctypes)
+            table, bad = _read_text_table(
+                text, ",", names, skip_header=False, column_types=ctypes
+            )
         except pa.ArrowInvalid:
             # a non-numeric value somewhere: read as text, coerce per value
             table, bad = _read_text_table(
-                text, ",", names, skip_header=False, column_types={n: pa.string() for n in names}
+                text,
+                ",",
+                names,
+                skip_header=False,
+                column_types={n: pa.string() for n in names},
             )
             cols = []
             for n in names:
@@ -402,7 +462,11 @@ class AgLeaderTextReader(Reader):
             match,
             path=path,
             reader=self.name,
-            meta={"operation_type": "harvested", "encoding": encoding, "crs": "EPSG:4326"},
+            meta={
+                "operation_type": "harvested",
+                "encoding": encoding,
+                "crs": "EPSG:4326",
+            },
             issues=issues,
             drop=("LONGITUDE", "LATITUDE"),
             unparsed=bad,

@@ -18,7 +18,14 @@ from leafnb.errors import LeafnbWarning
 from leafnb.formats.base import Reader
 from leafnb.formats.registry import list_readers
 
-__all__ = ["PROVIDER_FAMILIES", "Candidate", "Detection", "detect", "is_junk", "provider_contradicts"]
+__all__ = [
+    "PROVIDER_FAMILIES",
+    "Candidate",
+    "Detection",
+    "detect",
+    "is_junk",
+    "provider_contradicts",
+]
 
 #: providers that name the same data source: asking for one while the content is the
 #: other is not a contradiction (20|20 monitor files are Precision Planting hardware
@@ -34,9 +41,15 @@ def provider_contradicts(requested: str | None, detected: str | None) -> bool:
     ``Other`` and ``Leaf`` (auto-detect) and an undetected provider never contradict;
     providers of one family (:data:`PROVIDER_FAMILIES`) are compatible.
     """
-    if not requested or not detected or requested in ("Other", "Leaf") or requested == detected:
+    if (
+        not requested
+        or not detected
+        or requested in ("Other", "Leaf")
+        or requested == detected
+    ):
         return False
     return not any(requested in fam and detected in fam for fam in PROVIDER_FAMILIES)
+
 
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini", ".localized"}
 
@@ -133,7 +146,9 @@ def detect(root: str | Path, readers: Mapping[str, Reader] | None = None) -> Det
         if path in claimed:
             continue
         reader = readers[name]
-        sidecars = tuple(p for p in reader.sidecars(path) if p != path and p not in claimed)
+        sidecars = tuple(
+            p for p in reader.sidecars(path) if p != path and p not in claimed
+        )
         claimed.add(path)
         claimed.update(sidecars)
         rel = path.relative_to(root).as_posix()

@@ -26,7 +26,9 @@ from leafnb.standard.optype import OperationType
 
 __all__ = ["GeoJSONReader"]
 
-_GEOM_TYPE = re.compile(r'"type"\s*:\s*"(Point|MultiPoint|Polygon|MultiPolygon|LineString|MultiLineString)"')
+_GEOM_TYPE = re.compile(
+    r'"type"\s*:\s*"(Point|MultiPoint|Polygon|MultiPolygon|LineString|MultiLineString)"'
+)
 _PROPS = re.compile(r'"properties"\s*:\s*\{(.*?)\}', re.S)
 _KEY = re.compile(r'"([^"\\]+)"\s*:')
 
@@ -45,7 +47,9 @@ class GeoJSONReader(Reader):
     """Point FeatureCollections (Farmobile and generic)."""
 
     name: ClassVar[str] = "geojson"
-    description: ClassVar[str] = "Point GeoJSON (Farmobile exports, generic point features)"
+    description: ClassVar[str] = (
+        "Point GeoJSON (Farmobile exports, generic point features)"
+    )
     url: ClassVar[str] = "https://datatracker.ietf.org/doc/html/rfc7946"
     provider: ClassVar[str | None] = None
     file_format: ClassVar[str] = "GEOJSON"
@@ -80,9 +84,17 @@ class GeoJSONReader(Reader):
         except Exception:
             return {"provider": None, "file_format": self.file_format}
 
-    def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
+    def read(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> RawRead:
         path = Path(path)
-        table, lon, lat, ogr_meta, issues = read_ogr_points(path, layer=None, reader=self.name)
+        table, lon, lat, ogr_meta, issues = read_ogr_points(
+            path, layer=None, reader=self.name
+        )
         meta: dict[str, Any] = {"crs": ogr_meta.get("crs")}
         optype = None
         if options and options.get("operation_type"):
@@ -92,7 +104,9 @@ class GeoJSONReader(Reader):
             meta["provider"] = "Farmobile"
             for name in table.column_names:
                 if name.lower() in ("operation", "operation_type", "type"):
-                    vals = Counter(v for v in table[name].to_pylist() if isinstance(v, str))
+                    vals = Counter(
+                        v for v in table[name].to_pylist() if isinstance(v, str)
+                    )
                     if vals:
                         val = vals.most_common(1)[0][0]
                         try:
@@ -107,4 +121,13 @@ class GeoJSONReader(Reader):
             family="farmobile" if meta.get("provider") == "Farmobile" else None,
             operation_type=optype,
         )
-        return finish_table(table, lon, lat, match, path=path, reader=self.name, meta=meta, issues=issues)
+        return finish_table(
+            table,
+            lon,
+            lat,
+            match,
+            path=path,
+            reader=self.name,
+            meta=meta,
+            issues=issues,
+        )

@@ -35,7 +35,9 @@ def _point_layers(path: Path) -> list[tuple[str, list[str]]]:
         for table, gtype in rows:
             if str(gtype).upper() not in _POINT_NAMES:
                 continue
-            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{table}")').fetchall()]
+            cols = [
+                r[1] for r in con.execute(f'PRAGMA table_info("{table}")').fetchall()
+            ]
             out.append((table, cols))
         return out
     finally:
@@ -46,7 +48,9 @@ class GeoPackageReader(Reader):
     """Point layers of GeoPackages (SMS-style exports and any spec §4.4 names)."""
 
     name: ClassVar[str] = "geopackage"
-    description: ClassVar[str] = "GeoPackage point layers (SMS-style as-planted/as-applied/yield)"
+    description: ClassVar[str] = (
+        "GeoPackage point layers (SMS-style as-planted/as-applied/yield)"
+    )
     url: ClassVar[str] = "https://www.geopackage.org/"
     provider: ClassVar[str | None] = None
     file_format: ClassVar[str] = "GEOPACKAGE"
@@ -90,12 +94,22 @@ class GeoPackageReader(Reader):
             pass
         return {"provider": None, "file_format": self.file_format}
 
-    def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
+    def read(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> RawRead:
         path = Path(path)
         try:
             layers = _point_layers(path)
         except sqlite3.Error as exc:
-            raise CorruptFile(f"{path.name} is not a readable GeoPackage: {exc}", path=path, reader=self.name) from exc
+            raise CorruptFile(
+                f"{path.name} is not a readable GeoPackage: {exc}",
+                path=path,
+                reader=self.name,
+            ) from exc
         if not layers:
             raise CorruptFile(
                 f"{path.name} has no point layer (boundaries and lines are not machine data)",
@@ -103,7 +117,9 @@ class GeoPackageReader(Reader):
                 reader=self.name,
             )
         layer = part if part is not None else layers[0][0]
-        table, lon, lat, ogr_meta, issues = read_ogr_points(path, layer=layer, reader=self.name)
+        table, lon, lat, ogr_meta, issues = read_ogr_points(
+            path, layer=layer, reader=self.name
+        )
         # pyogrio returns the fid separately; keep attribute columns only
         optype = None
         if options and options.get("operation_type"):

@@ -120,73 +120,129 @@ _JD_EXPORT = "John Deere Operations Center or Apex"
 
 FORMATS: tuple[ProprietaryFormat, ...] = (
     ProprietaryFormat(
-        "jd_gs2", "JohnDeere", "GS2", "a John Deere GreenStar 2 (2600) data card", _JD_EXPORT,
-        (".fdd", ".fdl"), marker="rcd",
+        "jd_gs2",
+        "JohnDeere",
+        "GS2",
+        "a John Deere GreenStar 2 (2600) data card",
+        _JD_EXPORT,
+        (".fdd", ".fdl"),
+        marker="rcd",
         description="John Deere GreenStar 2 (2600) data card: RCD/*.fdd, *.fdl",
     ),
     ProprietaryFormat(
-        "jd_gs3", "JohnDeere", "GS3", "a John Deere GreenStar 3 (2630) data card", _JD_EXPORT,
-        (".fdd", ".fdl", ".ver"), marker="gs3_2630*", main_first=("global.ver",),
+        "jd_gs3",
+        "JohnDeere",
+        "GS3",
+        "a John Deere GreenStar 3 (2630) data card",
+        _JD_EXPORT,
+        (".fdd", ".fdl", ".ver"),
+        marker="gs3_2630*",
+        main_first=("global.ver",),
         description="John Deere GreenStar 3 (2630) data card: GS3_2630/.../RCD/EIC/global.ver",
     ),
     ProprietaryFormat(
-        "jd_gen4", "JohnDeere", "GEN4", "a John Deere Generation 4 (4600/4630) display log", _JD_EXPORT,
-        (".jdl",), marker="jd-data",
+        "jd_gen4",
+        "JohnDeere",
+        "GEN4",
+        "a John Deere Generation 4 (4600/4630) display log",
+        _JD_EXPORT,
+        (".jdl",),
+        marker="jd-data",
         description="John Deere Gen 4 CommandCenter / 4600 / 4630: JD-Data/log/*.jdl",
     ),
     ProprietaryFormat(
-        "climate_dat", "ClimateFieldView", "CLIMATE_DAT",
-        "a Precision Planting 20|20 SeedSense Gen 1/2 monitor file", "Climate FieldView",
+        "climate_dat",
+        "ClimateFieldView",
+        "CLIMATE_DAT",
+        "a Precision Planting 20|20 SeedSense Gen 1/2 monitor file",
+        "Climate FieldView",
         (".dat",),
-        patterns={"harvest_*.dat": "harvested", "field_map_*.dat": "planted", "liquid_map_*.dat": "applied"},
+        patterns={
+            "harvest_*.dat": "harvested",
+            "field_map_*.dat": "planted",
+            "liquid_map_*.dat": "applied",
+        },
         description="Climate FieldView / 20|20 Gen 1/2: harvest_*.dat, field_map_*.dat, liquid_map_*.dat",
     ),
     ProprietaryFormat(
-        "pp2020", "PrecisionPlanting", "PP2020",
-        "a Precision Planting 20|20 SeedSense Gen 3 monitor file", "Climate FieldView or Precision Planting Panorama",
+        "pp2020",
+        "PrecisionPlanting",
+        "PP2020",
+        "a Precision Planting 20|20 SeedSense Gen 3 monitor file",
+        "Climate FieldView or Precision Planting Panorama",
         (".2020",),
         description="Precision Planting 20|20 Gen 3: *.2020",
     ),
     ProprietaryFormat(
-        "cnh_cn1", "CNHI", "CN1",
+        "cnh_cn1",
+        "CNHI",
+        "CN1",
         "a Case IH AFS Pro 700 / New Holland IntelliView IV (Voyager 2) data folder",
         "Case IH AFS Connect / New Holland PLM Connect desktop software",
-        (".vy1",), marker="*.cn1", main_first=("index.vy1",), patterns={"index.vy1": None},
+        (".vy1",),
+        marker="*.cn1",
+        main_first=("index.vy1",),
+        patterns={"index.vy1": None},
         description="CNHI Pro 700 / IntelliView IV: <name>.cn1/index.vy1",
     ),
     ProprietaryFormat(
-        "agleader_agdata", "AgLeader", "AGDATA",
-        "an Ag Leader INTEGRA/VERSA/COMPASS (firmware 3.5+) data file", "Ag Leader SMS",
-        (".agdata",), partner=".agsetup",
+        "agleader_agdata",
+        "AgLeader",
+        "AGDATA",
+        "an Ag Leader INTEGRA/VERSA/COMPASS (firmware 3.5+) data file",
+        "Ag Leader SMS",
+        (".agdata",),
+        partner=".agsetup",
         description="Ag Leader INTEGRA >= 3.5 / VERSA / COMPASS: *.agdata + *.agsetup",
     ),
     ProprietaryFormat(
-        "agleader_ilf", "AgLeader", "ILF",
-        "an Ag Leader Edge/Insight/INTEGRA (firmware up to 3.4) log file", "Ag Leader SMS",
+        "agleader_ilf",
+        "AgLeader",
+        "ILF",
+        "an Ag Leader Edge/Insight/INTEGRA (firmware up to 3.4) log file",
+        "Ag Leader SMS",
         (".ilf",),
         description="Ag Leader Edge / Insight / INTEGRA 3.4: *.ilf",
     ),
     ProprietaryFormat(
-        "agleader_yld", "AgLeader", "YLD",
-        "an Ag Leader PF Advantage/PF3000/YM2000 yield monitor file", "Ag Leader SMS",
-        (".yld",), operation_type="harvested",
+        "agleader_yld",
+        "AgLeader",
+        "YLD",
+        "an Ag Leader PF Advantage/PF3000/YM2000 yield monitor file",
+        "Ag Leader SMS",
+        (".yld",),
+        operation_type="harvested",
         description="Ag Leader PF Advantage / PF 3000 (Pro) / YM2000: *.yld",
     ),
     ProprietaryFormat(
-        "trimble_agdata", "Trimble", "TRIMBLE_AGDATA",
-        "a Trimble FmX/CFX-750 AgData folder", "Trimble Ag Software or Farm Works",
-        (".agt", ".agf", ".agi", ".agm", ".agu", ".agv"), marker="agdata", main_first=(".agt",),
+        "trimble_agdata",
+        "Trimble",
+        "TRIMBLE_AGDATA",
+        "a Trimble FmX/CFX-750 AgData folder",
+        "Trimble Ag Software or Farm Works",
+        (".agt", ".agf", ".agi", ".agm", ".agu", ".agv"),
+        marker="agdata",
+        main_first=(".agt",),
         description="Trimble FmX / CFX: AgData/{Fields,implements,prescriptions,Tasks,Users,vehicles}",
     ),
     ProprietaryFormat(
-        "raven_fmis", "RavenSlingshot", "RAVEN_FMIS",
-        "a Raven FMIS job file", "Raven Slingshot",
-        (".xml",), partner=".tab", partner_same_stem=True, check=_not_isoxml_or_dataset,
+        "raven_fmis",
+        "RavenSlingshot",
+        "RAVEN_FMIS",
+        "a Raven FMIS job file",
+        "Raven Slingshot",
+        (".xml",),
+        partner=".tab",
+        partner_same_stem=True,
+        check=_not_isoxml_or_dataset,
         description="Raven Slingshot FMIS: *.xml + *.tab",
     ),
     ProprietaryFormat(
-        "raven_jdp", "RavenSlingshot", "RAVEN_JDP",
-        "a Raven job data (JDP) file", "Raven Slingshot",
+        "raven_jdp",
+        "RavenSlingshot",
+        "RAVEN_JDP",
+        "a Raven job data (JDP) file",
+        "Raven Slingshot",
         (".jdp",),
         description="Raven Slingshot JDP: *.jdp",
     ),
@@ -194,7 +250,11 @@ FORMATS: tuple[ProprietaryFormat, ...] = (
 
 
 def _is_junk(path: Path) -> bool:
-    return path.name.lower() in _JUNK or path.name.startswith("._") or "__MACOSX" in path.parts
+    return (
+        path.name.lower() in _JUNK
+        or path.name.startswith("._")
+        or "__MACOSX" in path.parts
+    )
 
 
 def _marker_root(path: Path, marker: str) -> Path | None:
@@ -213,7 +273,9 @@ def _sibling(path: Path, name_or_suffix: str, same_stem: bool) -> Path | None:
             if not p.is_file():
                 continue
             low = p.name.lower()
-            if low.endswith(name_or_suffix) and (not same_stem or p.stem.lower() == want_stem):
+            if low.endswith(name_or_suffix) and (
+                not same_stem or p.stem.lower() == want_stem
+            ):
                 return p
     except OSError:
         return None
@@ -223,7 +285,11 @@ def _sibling(path: Path, name_or_suffix: str, same_stem: bool) -> Path | None:
 def _in_gs3(path: Path) -> bool:
     """GreenStar 3 layout: under ``GS3_2630*`` or an ``RCD/EIC/global.ver`` tree."""
     low = [p.lower() for p in path.parts]
-    return any(p.startswith("gs3_2630") for p in low) or "global.ver" in low or path.name.lower() == "global.ver"
+    return (
+        any(p.startswith("gs3_2630") for p in low)
+        or "global.ver" in low
+        or path.name.lower() == "global.ver"
+    )
 
 
 def _gs3_root(path: Path) -> Path | None:
@@ -276,7 +342,11 @@ class ProprietaryReader(Reader):
         if not self.fmt.main_first:
             return 0.0
         low = path.name.lower()
-        return 0.0 if any(low == m or low.endswith(m) for m in self.fmt.main_first) else -0.01
+        return (
+            0.0
+            if any(low == m or low.endswith(m) for m in self.fmt.main_first)
+            else -0.01
+        )
 
     # ------------------------------------------------------------------ contract
     def sniff(self, path: Path) -> float:
@@ -319,13 +389,20 @@ class ProprietaryReader(Reader):
             if canonical:  # the whole monitor folder belongs to the dataset
                 files = (p for p in root.rglob("*") if p.is_file())
             else:  # repaired: only the signature files next to the main file
-                files = (p for p in root.iterdir() if p.is_file() and self._signature(p))
-            return sorted(p for p in files if p != path and not _is_junk(p.relative_to(root)))
+                files = (
+                    p for p in root.iterdir() if p.is_file() and self._signature(p)
+                )
+            return sorted(
+                p for p in files if p != path and not _is_junk(p.relative_to(root))
+            )
         except OSError:
             return []
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {"provider": self.provider, "file_format": self.file_format}
+        out: dict[str, Any] = {
+            "provider": self.provider,
+            "file_format": self.file_format,
+        }
         op = self.fmt.operation_type
         low = Path(path).name.lower()
         for pat, pat_op in self.fmt.patterns.items():
@@ -346,7 +423,11 @@ class ProprietaryReader(Reader):
         return path.name
 
     def read(
-        self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> RawRead:
         path = Path(path)
         raise UnsupportedFormat(

@@ -10,7 +10,13 @@ from importlib.metadata import entry_points
 from leafnb.errors import PluginLoadWarning, ReaderRegistrationError, UnsupportedFormat
 from leafnb.formats.base import Reader
 
-__all__ = ["BUILTIN_READERS", "ENTRY_POINT_GROUP", "get_reader", "list_readers", "refresh_readers"]
+__all__ = [
+    "BUILTIN_READERS",
+    "ENTRY_POINT_GROUP",
+    "get_reader",
+    "list_readers",
+    "refresh_readers",
+]
 
 ENTRY_POINT_GROUP = "leafnb.readers"
 
@@ -42,10 +48,14 @@ BUILTIN_READERS: dict[str, str] = {
 def _load(target: str) -> type:
     module, _, attr = target.partition(":")
     if not attr:
-        raise ReaderRegistrationError(f"reader target {target!r} must look like 'module:Class'")
+        raise ReaderRegistrationError(
+            f"reader target {target!r} must look like 'module:Class'"
+        )
     cls = getattr(importlib.import_module(module), attr)
     if not (isinstance(cls, type) and issubclass(cls, Reader)):
-        raise ReaderRegistrationError(f"{target!r} is not a leafnb.formats.base.Reader subclass")
+        raise ReaderRegistrationError(
+            f"{target!r} is not a leafnb.formats.base.Reader subclass"
+        )
     return cls
 
 

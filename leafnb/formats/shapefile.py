@@ -33,30 +33,31 @@ from leafnb.formats.columns import (
     normalise_crop,
     normalise_key,
 )
+from leafnb.formats.members import find_member
 from leafnb.standard.optype import OperationType
 from leafnb.standard.units import parse_unit
 
 __all__ = ["ShapefileReader"]
 
-_SIDECAR_SUFFIXES = (".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qpj", ".shp.xml", ".json")
+_SIDECAR_SUFFIXES = (
+    ".dbf",
+    ".shx",
+    ".prj",
+    ".cpg",
+    ".sbn",
+    ".sbx",
+    ".qpj",
+    ".shp.xml",
+    ".json",
+)
 # shapefile shape types: point, pointZ, pointM, multipoint(Z/M)
 _POINT_TYPES = {1, 11, 21, 8, 18, 28}
 
 
 def _sibling(path: Path, suffix: str) -> Path | None:
-    """Find ``<stem><suffix>`` next to *path*, ignoring case."""
+    """Find the regular file ``<stem><suffix>`` next to *path*, ignoring case."""
     stem = path.name[: -len(path.suffix)] if path.suffix else path.name
-    exact = path.with_name(stem + suffix)
-    if exact.exists():
-        return exact
-    want = (stem + suffix).lower()
-    try:
-        for p in path.parent.iterdir():
-            if p.name.lower() == want:
-                return p
-    except OSError:
-        return None
-    return None
+    return find_member(path.parent, stem + suffix, what="shapefile part")
 
 
 def _shp_shape_type(path: Path) -> int | None:
@@ -124,7 +125,9 @@ def jd_meta_to_leaf(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
             if isinstance(m, Mapping) and _ci(m, "Name"):
                 item = {
                     "name": str(_ci(m, "Name")),
-                    "type": "implement" if str(_ci(m, "Type") or "").lower() == "implement" else "machine",
+                    "type": "implement"
+                    if str(_ci(m, "Type") or "").lower() == "implement"
+                    else "machine",
                     "brand": _ci(m, "Brand") or "John Deere",
                 }
                 if _ci(m, "SerialNumber"):
@@ -133,7 +136,11 @@ def jd_meta_to_leaf(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
         if mach:
             meta["machinery"] = mach
     ood = {}
-    for key, leaf in (("Client", "originalOperationClient"), ("Farm", "originalOperationFarm"), ("Field", "originalOperationField")):
+    for key, leaf in (
+        ("Client", "originalOperationClient"),
+        ("Farm", "originalOperationFarm"),
+        ("Field", "originalOperationField"),
+    ):
         v = _ci(data, key)
         if isinstance(v, str):
             ood[leaf] = v
@@ -162,7 +169,9 @@ def _geometry_column(table: pa.Table) -> str:
     raise CorruptFile("no geometry column found")
 
 
-def read_ogr_points(path: Path, *, layer: str | None, reader: str) -> tuple[pa.Table, np.ndarray, np.ndarray, dict[str, Any], list[str]]:
+def read_ogr_points(
+    path: Path, *, layer: str | None, reader: str
+) -> tuple[pa.Table, np.ndarray, np.ndarray, dict[str, Any], list[str]]:
     """Read a point layer with pyogrio → (attribute table, lon, lat, pyogrio meta, issues).
 
     Reprojects to WGS84; without a CRS, degrees are assumed when the coordinates look
@@ -175,7 +184,9 @@ def read_ogr_points(path: Path, *, layer: str | None, reader: str) -> tuple[pa.T
     try:
         meta, table = pyogrio.read_arrow(path, layer=layer)
     except Exception as exc:  # pyogrio/GDAL raise several types
-        raise CorruptFile(f"{reader}: cannot read {path.name}: {exc}", path=path, reader=reader) from exc
+        raise CorruptFile(
+            f"{reader}: cannot read {path.name}: {exc}", path=path, reader=reader
+        ) from exc
     gtype = str(meta.get("geometry_type") or "")
     if gtype and "point" not in gtype.lower() and gtype.lower() != "unknown":
         raise UnsupportedFormat(
@@ -205,7 +216,9 @@ def read_ogr_points(path: Path, *, layer: str | None, reader: str) -> tuple[pa.T
                 path=path,
                 reader=reader,
             )
-        issues.append(f"{path.name}: no CRS (.prj missing); coordinates read as WGS84 degrees")
+        issues.append(
+            f"{path.name}: no CRS (.prj missing); coordinates read as WGS84 degrees"
+        )
     elif crs.upper() not in ("EPSG:4326", "OGC:CRS84"):
         from pyproj import CRS, Transformer
 
@@ -235,8 +248,12 @@ class ShapefileReader(Reader):
     """Point shapefiles from SMS, John Deere, Trimble AgGPS and any tool using spec §4.4 names."""
 
     name: ClassVar[str] = "shapefile"
-    description: ClassVar[str] = "Point shapefile (Ag Leader SMS, John Deere, Trimble AgGPS, generic)"
-    url: ClassVar[str] = "https://www.esri.com/content/dam/esrisites/sitecore-archive/Files/Pdfs/library/whitepapers/pdfs/shapefile.pdf"
+    description: ClassVar[str] = (
+        "Point shapefile (Ag Leader SMS, John Deere, Trimble AgGPS, generic)"
+    )
+    url: ClassVar[str] = (
+        "https://www.esri.com/content/dam/esrisites/sitecore-archive/Files/Pdfs/library/whitepapers/pdfs/shapefile.pdf"
+    )
     provider: ClassVar[str | None] = None
     file_format: ClassVar[str] = "SHAPEFILE"
     extensions: ClassVar[tuple[str, ...]] = (".shp",)
@@ -275,7 +292,9 @@ class ShapefileReader(Reader):
             return "Trimble"
         if family in ("jd", "generic", None) and _jd_metadata(path) is not None:
             return "JohnDeere"
-        return {"sms": "AgLeader", "agleader": "AgLeader", "jd": "JohnDeere"}.get(family or "")
+        return {"sms": "AgLeader", "agleader": "AgLeader", "jd": "JohnDeere"}.get(
+            family or ""
+        )
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
         path = Path(path)
@@ -297,7 +316,13 @@ class ShapefileReader(Reader):
             pass
         return out
 
-    def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
+    def read(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> RawRead:
         path = Path(path)
         for suf in (".dbf", ".shx"):
             if _sibling(path, suf) is None:
@@ -307,7 +332,9 @@ class ShapefileReader(Reader):
                     path=path,
                     reader=self.name,
                 )
-        table, lon, lat, ogr_meta, issues = read_ogr_points(path, layer=None, reader=self.name)
+        table, lon, lat, ogr_meta, issues = read_ogr_points(
+            path, layer=None, reader=self.name
+        )
         meta: dict[str, Any] = {"crs": ogr_meta.get("crs")}
         units: dict[str, str] = {}
         optype = None
@@ -322,7 +349,10 @@ class ShapefileReader(Reader):
         if options and options.get("operation_type"):
             optype = str(OperationType(options["operation_type"]))
         match = match_columns(
-            table.column_names, family=family, operation_type=optype, unit_overrides=units
+            table.column_names,
+            family=family,
+            operation_type=optype,
+            unit_overrides=units,
         )
         if js is None and match.family == "sms":
             meta.update(_sms_file_facts(table))

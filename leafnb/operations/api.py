@@ -51,30 +51,50 @@ class OperationsAPI:
     # ------------------------------------------------------------------ hooks
     def _after_batch(self, batch_id: str) -> None:
         """Hook run after a batch settles: ISOXML partfields → fields, then automerge."""
-        rows = self.catalog.query("SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,))
+        rows = self.catalog.query(
+            "SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,)
+        )
         if not rows:
             return
         uid = rows[0]["leaf_user_id"]
-        for f in self.catalog.query("SELECT id, doc FROM files WHERE batch_id=?", (batch_id,)):
+        for f in self.catalog.query(
+            "SELECT id, doc FROM files WHERE batch_id=?", (batch_id,)
+        ):
             for feature in self.catalog.loads(f["doc"]).get("partfields") or []:
                 try:
                     self._field_from_partfield(uid, feature, f["id"])
                 except Exception as exc:  # a bad partfield must not break the batch
-                    log.warning("partfield of file %s not turned into a field: %s", f["id"], exc)
+                    log.warning(
+                        "partfield of file %s not turned into a field: %s", f["id"], exc
+                    )
         if self.get_config(uid).get("fieldOperationCreation", True):
             am.run_automerge(self, uid)
 
     # ------------------------------------------------------------------ fields
     def _field_resource(self, row) -> Field:
         doc = self.catalog.loads(row["doc"])
-        out = Field(id=row["id"], leafUserId=row["leaf_user_id"], name=row["name"], geometry=doc["geometry"],
-                    area={"value": row["area_ha"], "unit": "ha"}, createdTime=row["created_time"],
-                    updatedTime=row["updated_time"], source=row["source"])
+        out = Field(
+            id=row["id"],
+            leafUserId=row["leaf_user_id"],
+            name=row["name"],
+            geometry=doc["geometry"],
+            area={"value": row["area_ha"], "unit": "ha"},
+            createdTime=row["created_time"],
+            updatedTime=row["updated_time"],
+            source=row["source"],
+        )
         if doc.get("sourceFileId"):
             out["sourceFileId"] = doc["sourceFileId"]
         return out
 
-    def _insert_field(self, leaf_user_id: str, geom, name: str | None, source: str, extra: dict[str, Any] | None = None) -> str:
+    def _insert_field(
+        self,
+        leaf_user_id: str,
+        geom,
+        name: str | None,
+        source: str,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
         ghash = geometry_hash(geom)
         field_id = str(uuid.uuid4())
         now = utc_now()
@@ -83,14 +103,37 @@ class OperationsAPI:
             conn.execute(
                 "INSERT INTO fields (id, leaf_user_id, name, source, area_ha, geom_hash, created_time, updated_time, doc)"
                 " VALUES (?,?,?,?,?,?,?,?,?)",
-                (field_id, leaf_user_id, name, source, area_m2(geom) / 10_000.0, ghash, now, now, self.catalog.dumps(doc)),
+                (
+                    field_id,
+                    leaf_user_id,
+                    name,
+                    source,
+                    area_m2(geom) / 10_000.0,
+                    ghash,
+                    now,
+                    now,
+                    self.catalog.dumps(doc),
+                ),
             )
         if hasattr(Event, "FIELD_CREATED"):
-            self.events.emit(Event.FIELD_CREATED, fieldId=field_id, leafUserId=leaf_user_id, source="REST")
+            self.events.emit(
+                Event.FIELD_CREATED,
+                fieldId=field_id,
+                leafUserId=leaf_user_id,
+                source="REST",
+            )
         return field_id
 
-    def create_field(self, leaf_user_id: str, geometry: Any = None, *, path: str | Path | None = None, name: str | None = None,
-                     crs: str | None = None, automerge: bool = True) -> Field:
+    def create_field(
+        self,
+        leaf_user_id: str,
+        geometry: Any = None,
+        *,
+        path: str | Path | None = None,
+        name: str | None = None,
+        crs: str | None = None,
+        automerge: bool = True,
+    ) -> Field:
         """Create a field from a boundary in any CRS (``POST /users/{leafUserId}/fields``).
 
         Parameters
@@ -125,14 +168,24 @@ class OperationsAPI:
             am.run_automerge(self, leaf_user_id)
         return self.get_field(fid)
 
-    def _field_from_partfield(self, leaf_user_id: str, feature: dict[str, Any], file_id: str) -> str | None:
+    def _field_from_partfield(
+        self, leaf_user_id: str, feature: dict[str, Any], file_id: str
+    ) -> str | None:
         geom = to_multipolygon(shape(feature["geometry"]), fix=True)
         ghash = geometry_hash(geom)
-        if self.catalog.query("SELECT 1 FROM fields WHERE leaf_user_id=? AND geom_hash=?", (leaf_user_id, ghash)):
+        if self.catalog.query(
+            "SELECT 1 FROM fields WHERE leaf_user_id=? AND geom_hash=?",
+            (leaf_user_id, ghash),
+        ):
             return None
         props = feature.get("properties") or {}
-        return self._insert_field(leaf_user_id, geom, props.get("name") or props.get("id"), "ISOXML",
-                                  {"sourceFileId": file_id, "partfieldId": props.get("id")})
+        return self._insert_field(
+            leaf_user_id,
+            geom,
+            props.get("name") or props.get("id"),
+            "ISOXML",
+            {"sourceFileId": file_id, "partfieldId": props.get("id")},
+        )
 
     def get_field(self, field_id: str) -> Field:
         """One field (``GET /users/{leafUserId}/fields/{id}``)."""
@@ -141,15 +194,31 @@ class OperationsAPI:
             raise NotFound(f"field {field_id!r} not found")
         return self._field_resource(rows[0])
 
-    def get_fields(self, *, page: int = 0, size: int = 20, sort: str | list[str] | None = None, **filters: Any) -> ResourceList:
+    def get_fields(
+        self,
+        *,
+        page: int = 0,
+        size: int = 20,
+        sort: str | list[str] | None = None,
+        **filters: Any,
+    ) -> ResourceList:
         """List fields; filters ``leafUserId``, ``name``, ``source``; sort ``id``, ``name``, ``createdTime``, ``area``."""
-        sql, params, count_sql, count_params = FIELD_QUERY.compile(filters, page, size, sort)
+        sql, params, count_sql, count_params = FIELD_QUERY.compile(
+            filters, page, size, sort
+        )
         rows = self.catalog.query(sql, params)
         total = self.catalog.query(count_sql, count_params)[0][0]
         return ResourceList([self._field_resource(r) for r in rows], total, page, size)
 
-    def update_field(self, field_id: str, geometry: Any = None, *, path: str | Path | None = None,
-                     name: str | None = None, crs: str | None = None) -> Field:
+    def update_field(
+        self,
+        field_id: str,
+        geometry: Any = None,
+        *,
+        path: str | Path | None = None,
+        name: str | None = None,
+        crs: str | None = None,
+    ) -> Field:
         """Change a field's boundary and/or name; operations follow (automerge re-runs on a new boundary).
 
         Leaf updates operations when boundaries change (spec §5.2); the boundary is read like
@@ -169,11 +238,19 @@ class OperationsAPI:
             geom, _found = load_boundary(geometry, path, crs, fix=fix)
             doc["geometry"] = geojson(geom)
             sets += ["area_ha=?", "geom_hash=?", "doc=?"]
-            params += [area_m2(geom) / 10_000.0, geometry_hash(geom), self.catalog.dumps(doc)]
+            params += [
+                area_m2(geom) / 10_000.0,
+                geometry_hash(geom),
+                self.catalog.dumps(doc),
+            ]
         with self.catalog.transaction() as conn:
-            conn.execute(f"UPDATE fields SET {', '.join(sets)} WHERE id=?", (*params, field_id))
+            conn.execute(
+                f"UPDATE fields SET {', '.join(sets)} WHERE id=?", (*params, field_id)
+            )
         if hasattr(Event, "FIELD_UPDATED"):
-            self.events.emit(Event.FIELD_UPDATED, fieldId=field_id, leafUserId=uid, source="REST")
+            self.events.emit(
+                Event.FIELD_UPDATED, fieldId=field_id, leafUserId=uid, source="REST"
+            )
         if moved and self.get_config(uid).get("fieldOperationCreation", True):
             self.run_automerge(uid)
         return self.get_field(field_id)
@@ -184,7 +261,9 @@ class OperationsAPI:
         ops = []
         page = 0
         while True:
-            batch = self.get_operations(leafUserId=field["leafUserId"], fieldId=field_id, page=page, size=100)
+            batch = self.get_operations(
+                leafUserId=field["leafUserId"], fieldId=field_id, page=page, size=100
+            )
             ops += [op["id"] for op in batch]
             if (page + 1) * 100 >= batch.total:
                 break
@@ -232,8 +311,13 @@ class OperationsAPI:
             raise InvalidRequest("leafUserId is required")
         rows = self.catalog.query(
             "SELECT id, doc FROM files WHERE leaf_user_id=? AND status=? AND origin IN (?, ?) ORDER BY created_time, id",
-            (leafUserId, StepStatus.PROCESSED, Origin.UPLOADED, Origin.PROVIDER))
-        return Resource(files=[r["id"] for r in rows if not self.catalog.loads(r["doc"]).get("fields")])
+            (leafUserId, StepStatus.PROCESSED, Origin.UPLOADED, Origin.PROVIDER),
+        )
+        return Resource(
+            files=[
+                r["id"] for r in rows if not self.catalog.loads(r["doc"]).get("fields")
+            ]
+        )
 
     def get_file_outside_field_geojson(self, file_id: str) -> Resource:
         """Points of a file inside no field of its leafUserId (``GET /files/{id}/outsideFieldGeojson``).
@@ -243,8 +327,13 @@ class OperationsAPI:
         """
         row = self._file_row(file_id)
         config = self.get_config(row["leaf_user_id"])
-        if not (config.get("splitOperationsByField") and config.get("enableOutsideFieldGeojson")):
-            raise InvalidRequest("outsideFieldGeojson needs splitOperationsByField and enableOutsideFieldGeojson set to true")
+        if not (
+            config.get("splitOperationsByField")
+            and config.get("enableOutsideFieldGeojson")
+        ):
+            raise InvalidRequest(
+                "outsideFieldGeojson needs splitOperationsByField and enableOutsideFieldGeojson set to true"
+            )
         table, _ = read_points_table(self._artifact(file_id, "standard.parquet"))
         lon = table.column("lon").to_numpy(zero_copy_only=False)
         lat = table.column("lat").to_numpy(zero_copy_only=False)
@@ -252,20 +341,30 @@ class OperationsAPI:
         import pyarrow as pa
 
         inside = np.zeros(len(lon), dtype=bool)
-        for r in self.catalog.query("SELECT doc FROM fields WHERE leaf_user_id=?", (row["leaf_user_id"],)):
-            inside |= clip_mask(lon, lat, shape(self.catalog.loads(r["doc"])["geometry"]))
+        for r in self.catalog.query(
+            "SELECT doc FROM fields WHERE leaf_user_id=?", (row["leaf_user_id"],)
+        ):
+            inside |= clip_mask(
+                lon, lat, shape(self.catalog.loads(r["doc"])["geometry"])
+            )
         outside = table.filter(pa.array(~inside))
         target = self._file_dir(file_id) / "outsideField.geojson"
         write_geojson(target, outside)
-        return Resource(fields=self.catalog.loads(row["doc"]).get("fields", []), featureCount=outside.num_rows,
-                        outsideFieldGeojson=str(target), downloadOutsideFieldGeojson=target.as_uri())
+        return Resource(
+            fields=self.catalog.loads(row["doc"]).get("fields", []),
+            featureCount=outside.num_rows,
+            outsideFieldGeojson=str(target),
+            downloadOutsideFieldGeojson=target.as_uri(),
+        )
 
     def get_files_outside_field_geojson(self, leafUserId: str) -> list[Resource]:
         """``GET /files/outsideFieldGeojson``: the outside-field points of every processed
         uploaded/provider file of a leafUserId that has any, each with its file ``id``."""
         rows = self.catalog.query(
             "SELECT id FROM files WHERE leaf_user_id=? AND status='processed' AND origin IN ('uploaded', 'provider')"
-            " ORDER BY created_time, id", (leafUserId,))
+            " ORDER BY created_time, id",
+            (leafUserId,),
+        )
         out = []
         for r in rows:
             item = self.get_file_outside_field_geojson(r["id"])
@@ -283,10 +382,19 @@ class OperationsAPI:
     def _operation_resource(self, row) -> Operation:
         doc = self.catalog.loads(row["doc"])
         out = Operation(
-            id=row["id"], apiOwnerUsername="local", leafUserId=row["leaf_user_id"], startTime=row["start_time"],
-            endTime=row["end_time"], updatedTime=row["updated_time"], createdTime=row["created_time"], type=row["type"],
-            files=doc.get("files", []), fields=doc.get("fields", []), providers=doc.get("providers", []),
-            status=row["status"], leafFileId=row["leaf_file_id"],
+            id=row["id"],
+            apiOwnerUsername="local",
+            leafUserId=row["leaf_user_id"],
+            startTime=row["start_time"],
+            endTime=row["end_time"],
+            updatedTime=row["updated_time"],
+            createdTime=row["created_time"],
+            type=row["type"],
+            files=doc.get("files", []),
+            fields=doc.get("fields", []),
+            providers=doc.get("providers", []),
+            status=row["status"],
+            leafFileId=row["leaf_file_id"],
         )
         if doc.get("cropped"):
             out["croppedByField"] = True
@@ -298,7 +406,14 @@ class OperationsAPI:
         """One field operation (``GET /operations/{id}``)."""
         return self._operation_resource(self._operation_row(op_id))
 
-    def get_operations(self, *, page: int = 0, size: int = 20, sort: str | list[str] | None = None, **filters: Any) -> ResourceList:
+    def get_operations(
+        self,
+        *,
+        page: int = 0,
+        size: int = 20,
+        sort: str | list[str] | None = None,
+        **filters: Any,
+    ) -> ResourceList:
         """List field operations (``GET /operations``, spec §10).
 
         Filters: ``leafUserId``, ``provider``, ``startTime`` (≥), ``updatedTime`` (≥),
@@ -310,19 +425,27 @@ class OperationsAPI:
             if filters.get(key) is not None:
                 value = str(filters[key])
                 if any(c in value for c in ",%_"):
-                    raise InvalidRequest(f"{key} must not contain ',', '%' or '_', got {value!r}")
+                    raise InvalidRequest(
+                        f"{key} must not contain ',', '%' or '_', got {value!r}"
+                    )
                 filters[key] = f"%,{value},%"
-        sql, params, count_sql, count_params = OPERATION_QUERY.compile(filters, page, size, sort)
+        sql, params, count_sql, count_params = OPERATION_QUERY.compile(
+            filters, page, size, sort
+        )
         rows = self.catalog.query(sql, params)
         total = self.catalog.query(count_sql, count_params)[0][0]
-        return ResourceList([self._operation_resource(r) for r in rows], total, page, size)
+        return ResourceList(
+            [self._operation_resource(r) for r in rows], total, page, size
+        )
 
     def _operation_artifact(self, op_id: str, name: str) -> Path:
         row = self._operation_row(op_id)
         path = self.path / "operations" / op_id / name
         if not path.exists():
             msg = self.catalog.loads(row["doc"]).get("message", "")
-            raise NotFound(f"operation {op_id} has no {name.split('.')[0]} (status {row['status']}{': ' + msg if msg else ''})")
+            raise NotFound(
+                f"operation {op_id} has no {name.split('.')[0]} (status {row['status']}{': ' + msg if msg else ''})"
+            )
         return path
 
     def get_operation_summary(self, op_id: str) -> Resource:
@@ -340,21 +463,33 @@ class OperationsAPI:
         if not target.exists() or target.stat().st_mtime < src.stat().st_mtime:
             table, _ = read_points_table(src)
             write_geojson(target, table)
-        return Resource(standardGeojson=str(target), downloadStandardGeojson=target.as_uri())
+        return Resource(
+            standardGeojson=str(target), downloadStandardGeojson=target.as_uri()
+        )
 
     def get_operation_standard_geoparquet(self, op_id: str) -> Resource:
         """The standard GeoParquet of an operation (``GET /operations/{id}/standardGeoparquet``)."""
         path = self._operation_artifact(op_id, "standard.parquet")
-        return Resource(standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri())
+        return Resource(
+            standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri()
+        )
 
     def get_operation_files(self, op_id: str) -> ResourceList:
         """Full file resources aggregated in an operation (``GET /operations/{id}/files``)."""
         ids = self.get_operation(op_id)["files"]
-        files = [self.get_file(i) for i in ids if self.catalog.query("SELECT 1 FROM files WHERE id=?", (i,))]
+        files = [
+            self.get_file(i)
+            for i in ids
+            if self.catalog.query("SELECT 1 FROM files WHERE id=?", (i,))
+        ]
         return ResourceList(files, len(files), 0, max(len(files), 1))
 
     def _operation_assets(self, op_id: str) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {"machines": [], "implements": [], "operators": []}
+        out: dict[str, list[dict[str, Any]]] = {
+            "machines": [],
+            "implements": [],
+            "operators": [],
+        }
         for fid in self.get_operation(op_id)["files"]:
             for kind, items in sess.file_assets(self, fid).items():
                 for item in items:
@@ -364,15 +499,21 @@ class OperationsAPI:
 
     def get_operation_machines(self, op_id: str) -> Resource:
         """``{"machines": [uuid]}`` (stable uuid5 of leafUserId + serial number or name)."""
-        return Resource(machines=[m["id"] for m in self._operation_assets(op_id)["machines"]])
+        return Resource(
+            machines=[m["id"] for m in self._operation_assets(op_id)["machines"]]
+        )
 
     def get_operation_implements(self, op_id: str) -> Resource:
         """``{"implements": [uuid]}``."""
-        return Resource(implements=[m["id"] for m in self._operation_assets(op_id)["implements"]])
+        return Resource(
+            implements=[m["id"] for m in self._operation_assets(op_id)["implements"]]
+        )
 
     def get_operation_operators(self, op_id: str) -> Resource:
         """``{"operators": [uuid]}`` (empty when the files carry no operator)."""
-        return Resource(operators=[m["id"] for m in self._operation_assets(op_id)["operators"]])
+        return Resource(
+            operators=[m["id"] for m in self._operation_assets(op_id)["operators"]]
+        )
 
     def get_operation_sessions(self, op_id: str) -> list[Resource]:
         """Work sessions per machine (``GET /operations/{id}/sessions``; needs ``enableOperationsSession``).
@@ -382,17 +523,29 @@ class OperationsAPI:
         """
         row = self._operation_row(op_id)
         if not self.get_config(row["leaf_user_id"]).get("enableOperationsSession"):
-            raise InvalidRequest("sessions are disabled: set enableOperationsSession to true")
+            raise InvalidRequest(
+                "sessions are disabled: set enableOperationsSession to true"
+            )
         doc = self.catalog.loads(row["doc"])
         clip_ids = list(doc.get("clipFieldIds") or [])
         if doc.get("cropped"):
             clip_ids += [f["id"] for f in doc.get("fields", [])]
         clip = None
         if clip_ids:
-            geoms = [shape(self.catalog.loads(r["doc"])["geometry"]) for r in self.catalog.query(
-                f"SELECT doc FROM fields WHERE id IN ({','.join('?' * len(clip_ids))})", clip_ids)]
+            geoms = [
+                shape(self.catalog.loads(r["doc"])["geometry"])
+                for r in self.catalog.query(
+                    f"SELECT doc FROM fields WHERE id IN ({','.join('?' * len(clip_ids))})",
+                    clip_ids,
+                )
+            ]
             clip = shapely.geometry.mapping(shapely.union_all(geoms)) if geoms else None
-        return [Resource(s) for s in sess.operation_sessions(self, doc.get("files", []), clip, row["leaf_user_id"])]
+        return [
+            Resource(s)
+            for s in sess.operation_sessions(
+                self, doc.get("files", []), clip, row["leaf_user_id"]
+            )
+        ]
 
     def crop_operation_by_field(self, op_id: str) -> Resource:
         """Remove the operation's points outside its field(s) (``POST /operations/cropOperationByField``).
@@ -405,19 +558,36 @@ class OperationsAPI:
             raise InvalidRequest(f"operation {op_id} has no field to crop by")
         doc["cropped"] = True
         with self.catalog.transaction() as conn:
-            conn.execute("UPDATE operations SET doc=?, status=?, updated_time=? WHERE id=?",
-                         (self.catalog.dumps(doc), StepStatus.PROCESSING, utc_now(), op_id))
-        self.events.emit(Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"])
+            conn.execute(
+                "UPDATE operations SET doc=?, status=?, updated_time=? WHERE id=?",
+                (self.catalog.dumps(doc), StepStatus.PROCESSING, utc_now(), op_id),
+            )
+        self.events.emit(
+            Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
+        )
         with am._LOCK:
             am.build_operation(self, op_id)
-        return Resource(id=op_id, message="Sent operation to be processed.", leafFileId=self._operation_row(op_id)["leaf_file_id"])
+        return Resource(
+            id=op_id,
+            message="Sent operation to be processed.",
+            leafFileId=self._operation_row(op_id)["leaf_file_id"],
+        )
 
     def reprocess_operation(self, op_id: str) -> Resource:
         """Re-run an operation from the merge step with the current config (``POST /operations/{id}/reprocess``)."""
         row = self._operation_row(op_id)
         with self.catalog.transaction() as conn:
-            conn.execute("UPDATE operations SET status=?, updated_time=? WHERE id=?", (StepStatus.PROCESSING, utc_now(), op_id))
-        self.events.emit(Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"])
+            conn.execute(
+                "UPDATE operations SET status=?, updated_time=? WHERE id=?",
+                (StepStatus.PROCESSING, utc_now(), op_id),
+            )
+        self.events.emit(
+            Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
+        )
         with am._LOCK:
             am.build_operation(self, op_id)
-        return Resource(id=op_id, message="Sent operation to be processed.", leafFileId=self._operation_row(op_id)["leaf_file_id"])
+        return Resource(
+            id=op_id,
+            message="Sent operation to be processed.",
+            leafFileId=self._operation_row(op_id)["leaf_file_id"],
+        )

@@ -104,14 +104,25 @@ class Group:
 
 def window(operation_type: str, config: dict[str, Any]) -> timedelta:
     """The merge window of an operation type."""
-    days = config.get("operationsMergeRangeHarvested", 21) if operation_type == "harvested" else config.get("operationsMergeRange", 5)
+    days = (
+        config.get("operationsMergeRangeHarvested", 21)
+        if operation_type == "harvested"
+        else config.get("operationsMergeRange", 5)
+    )
     return timedelta(days=float(days))
 
 
 def base_key(f: FileFacts, config: dict[str, Any]) -> tuple:
     """The grouping key without crop."""
     provider = f.provider if config.get("splitOperationsByProvider", True) else None
-    till = f.till_type if (f.operation_type == "tillage" and config.get("splitOperationsByTillType", False)) else ()
+    till = (
+        f.till_type
+        if (
+            f.operation_type == "tillage"
+            and config.get("splitOperationsByTillType", False)
+        )
+        else ()
+    )
     return (f.operation_type, provider, till)
 
 
@@ -133,9 +144,17 @@ def group_files(files: list[FileFacts], config: dict[str, Any]) -> list[Group]:
         w = window(f.operation_type, config)
         best, best_gap = None, None
         for g in groups:
-            if g.key != base_key(f, config) or f.start > g.end + w or f.end < g.start - w:
+            if (
+                g.key != base_key(f, config)
+                or f.start > g.end + w
+                or f.end < g.start - w
+            ):
                 continue
-            gap = max((f.start - g.end).total_seconds(), (g.start - f.end).total_seconds(), 0.0)
+            gap = max(
+                (f.start - g.end).total_seconds(),
+                (g.start - f.end).total_seconds(),
+                0.0,
+            )
             if best_gap is None or gap < best_gap:
                 best, best_gap = g, gap
         if best is None:
@@ -161,7 +180,10 @@ class _Field:
 
 def _load_fields(ws: Workspace, leaf_user_id: str) -> list[_Field]:
     out = []
-    for r in ws.catalog.query("SELECT * FROM fields WHERE leaf_user_id=? ORDER BY created_time, id", (leaf_user_id,)):
+    for r in ws.catalog.query(
+        "SELECT * FROM fields WHERE leaf_user_id=? ORDER BY created_time, id",
+        (leaf_user_id,),
+    ):
         geom = shape(ws.catalog.loads(r["doc"])["geometry"])
         utm = local_utm(geom)
         out.append(_Field(r["id"], geom, area_m2(geom, utm), r["geom_hash"], utm))
@@ -186,16 +208,26 @@ def _summary_geometry(ws: Workspace, file_id: str):
     return geom, doc.get("properties", {})
 
 
-def link_file(ws: Workspace, file_id: str, fields: list[_Field], threshold: float) -> tuple[list[str], dict[str, Any]]:
+def link_file(
+    ws: Workspace, file_id: str, fields: list[_Field], threshold: float
+) -> tuple[list[str], dict[str, Any]]:
     """Fields a file is linked to (intersection % > threshold and ≥ 1 point inside)."""
     geom, props = _summary_geometry(ws, file_id)
     std = ws.path / "files" / file_id / "standard.parquet"
     if not std.exists() or not fields:
         return [], props
     t = pq.read_table(std, columns=["lon", "lat"])
-    lon, lat = t.column("lon").to_numpy(zero_copy_only=False), t.column("lat").to_numpy(zero_copy_only=False)
+    lon, lat = (
+        t.column("lon").to_numpy(zero_copy_only=False),
+        t.column("lat").to_numpy(zero_copy_only=False),
+    )
     linked = []
-    minx, miny, maxx, maxy = float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))
+    minx, miny, maxx, maxy = (
+        float(np.nanmin(lon)),
+        float(np.nanmin(lat)),
+        float(np.nanmax(lon)),
+        float(np.nanmax(lat)),
+    )
     for fld in fields:
         fx0, fy0, fx1, fy1 = fld.geom.bounds
         if fx0 > maxx or fx1 < minx or fy0 > maxy or fy1 < miny:
@@ -203,7 +235,11 @@ def link_file(ws: Workspace, file_id: str, fields: list[_Field], threshold: floa
         inside = int(clip_mask(lon, lat, fld.geom).sum())
         if not inside:
             continue
-        pct = 100.0 * intersection_area_m2(geom, fld.geom, fld.utm) / fld.area_m2 if (geom is not None and fld.area_m2 > 0) else 100.0
+        pct = (
+            100.0 * intersection_area_m2(geom, fld.geom, fld.utm) / fld.area_m2
+            if (geom is not None and fld.area_m2 > 0)
+            else 100.0
+        )
         if pct > threshold:
             linked.append(fld.id)
     return linked, props
@@ -216,7 +252,12 @@ def run_automerge(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
 
 
 def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
-    report: dict[str, list[str]] = {"created": [], "updated": [], "deleted": [], "unchanged": []}
+    report: dict[str, list[str]] = {
+        "created": [],
+        "updated": [],
+        "deleted": [],
+        "unchanged": [],
+    }
     config = dict(ws.get_config(leaf_user_id))
     if not config.get("fieldOperationCreation", True):
         return report
@@ -230,12 +271,25 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
         if doc.get("fields", []) != linked:
             doc["fields"] = linked
             with ws.catalog.transaction() as conn:
-                conn.execute("UPDATE files SET doc=? WHERE id=?", (ws.catalog.dumps(doc), row["id"]))
+                conn.execute(
+                    "UPDATE files SET doc=? WHERE id=?",
+                    (ws.catalog.dumps(doc), row["id"]),
+                )
         start, end = parse_time(row["start_time"]), parse_time(row["end_time"])
         if not linked or start is None:
             continue
-        facts.append(FileFacts(row["id"], row["operation_type"], row["provider"], row["crop"] or None, start, end or start,
-                               tuple(props.get("tillType") or ()), linked))
+        facts.append(
+            FileFacts(
+                row["id"],
+                row["operation_type"],
+                row["provider"],
+                row["crop"] or None,
+                start,
+                end or start,
+                tuple(props.get("tillType") or ()),
+                linked,
+            )
+        )
     if not fields:
         return report
     split = config.get("splitOperationsByField", True)
@@ -245,11 +299,31 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
         if split:
             for fid in linked_fields:
                 members = sorted(f.id for f in g.files if fid in f.fields)
-                desired.append({"key": _key_text(g, fid), "group": g, "files": members, "fields": [fid], "clip": [fid]})
+                desired.append(
+                    {
+                        "key": _key_text(g, fid),
+                        "group": g,
+                        "files": members,
+                        "fields": [fid],
+                        "clip": [fid],
+                    }
+                )
         else:
-            desired.append({"key": _key_text(g, None), "group": g, "files": sorted(f.id for f in g.files),
-                            "fields": linked_fields, "clip": []})
-    existing = {r["id"]: r for r in ws.catalog.query("SELECT * FROM operations WHERE leaf_user_id=?", (leaf_user_id,))}
+            desired.append(
+                {
+                    "key": _key_text(g, None),
+                    "group": g,
+                    "files": sorted(f.id for f in g.files),
+                    "fields": linked_fields,
+                    "clip": [],
+                }
+            )
+    existing = {
+        r["id"]: r
+        for r in ws.catalog.query(
+            "SELECT * FROM operations WHERE leaf_user_id=?", (leaf_user_id,)
+        )
+    }
     claimed: set[str] = set()
     for d in desired:
         best, overlap = None, 0
@@ -268,33 +342,76 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
     for d in desired:
         g: Group = d["group"]
         clip_ids = d["clip"]
-        signature = hashlib.sha1(json.dumps([d["files"], d["fields"], [by_id[i].hash for i in d["fields"]]]).encode()).hexdigest()
+        signature = hashlib.sha1(
+            json.dumps(
+                [d["files"], d["fields"], [by_id[i].hash for i in d["fields"]]]
+            ).encode()
+        ).hexdigest()
         oid = d["existing"]
         if oid:
             doc = ws.catalog.loads(existing[oid]["doc"])
-            if doc.get("signature") == signature and existing[oid]["status"] == StepStatus.PROCESSED:
+            if (
+                doc.get("signature") == signature
+                and existing[oid]["status"] == StepStatus.PROCESSED
+            ):
                 report["unchanged"].append(oid)
                 continue
-            doc.update(files=d["files"], fields=[{"id": i, "coverage": None} for i in d["fields"]], clipFieldIds=clip_ids,
-                       signature=signature)
+            doc.update(
+                files=d["files"],
+                fields=[{"id": i, "coverage": None} for i in d["fields"]],
+                clipFieldIds=clip_ids,
+                signature=signature,
+            )
             with ws.catalog.transaction() as conn:
-                conn.execute("UPDATE operations SET doc=?, status=?, field_ids=?, updated_time=? WHERE id=?",
-                             (ws.catalog.dumps(doc), StepStatus.PROCESSING, _csv(d["fields"]), utc_now(), oid))
-            ws.events.emit(Event.OPERATION_UPDATED, operationId=oid, leafUserId=leaf_user_id)
+                conn.execute(
+                    "UPDATE operations SET doc=?, status=?, field_ids=?, updated_time=? WHERE id=?",
+                    (
+                        ws.catalog.dumps(doc),
+                        StepStatus.PROCESSING,
+                        _csv(d["fields"]),
+                        utc_now(),
+                        oid,
+                    ),
+                )
+            ws.events.emit(
+                Event.OPERATION_UPDATED, operationId=oid, leafUserId=leaf_user_id
+            )
             report["updated"].append(oid)
         else:
             oid = str(uuid.uuid4())
             now = utc_now()
-            doc = {"files": d["files"], "fields": [{"id": i, "coverage": None} for i in d["fields"]], "clipFieldIds": clip_ids,
-                   "signature": signature, "providers": [], "cropped": False}
+            doc = {
+                "files": d["files"],
+                "fields": [{"id": i, "coverage": None} for i in d["fields"]],
+                "clipFieldIds": clip_ids,
+                "signature": signature,
+                "providers": [],
+                "cropped": False,
+            }
             with ws.catalog.transaction() as conn:
                 conn.execute(
                     "INSERT INTO operations (id, leaf_user_id, type, crop, group_key, status, start_time, end_time, created_time,"
                     " updated_time, leaf_file_id, field_ids, providers, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (oid, leaf_user_id, g.key[0], g.crop, d["key"], StepStatus.PROCESSING, None, None, now, now, None,
-                     _csv(d["fields"]), ",", ws.catalog.dumps(doc)),
+                    (
+                        oid,
+                        leaf_user_id,
+                        g.key[0],
+                        g.crop,
+                        d["key"],
+                        StepStatus.PROCESSING,
+                        None,
+                        None,
+                        now,
+                        now,
+                        None,
+                        _csv(d["fields"]),
+                        ",",
+                        ws.catalog.dumps(doc),
+                    ),
                 )
-            ws.events.emit(Event.OPERATION_CREATED, operationId=oid, leafUserId=leaf_user_id)
+            ws.events.emit(
+                Event.OPERATION_CREATED, operationId=oid, leafUserId=leaf_user_id
+            )
             report["created"].append(oid)
         build_operation(ws, oid, config)
     return report
@@ -321,11 +438,18 @@ def delete_operation(ws: Workspace, op_id: str) -> None:
 def _field_geoms(ws: Workspace, ids: list[str]) -> dict[str, Any]:
     if not ids:
         return {}
-    rows = ws.catalog.query(f"SELECT id, doc FROM fields WHERE id IN ({','.join('?' * len(ids))})", ids)
+    rows = ws.catalog.query(
+        f"SELECT id, doc FROM fields WHERE id IN ({','.join('?' * len(ids))})", ids
+    )
     return {r["id"]: shape(ws.catalog.loads(r["doc"])["geometry"]) for r in rows}
 
 
-def operation_summary(ws: Workspace, file_summary: dict[str, Any], source_ids: list[str], config: dict[str, Any]) -> dict[str, Any]:
+def operation_summary(
+    ws: Workspace,
+    file_summary: dict[str, Any],
+    source_ids: list[str],
+    config: dict[str, Any],
+) -> dict[str, Any]:
     """The operation summary: the merged file's summary; products per entry when not summarizeByProductEntry."""
     summary = json.loads(json.dumps(file_summary))
     props = summary["properties"]
@@ -334,12 +458,16 @@ def operation_summary(ws: Workspace, file_summary: dict[str, Any], source_ids: l
         for fid in source_ids:
             path = ws.path / "files" / fid / "summary.json"
             if path.exists():
-                entries.extend(read_json(path).get("properties", {}).get("products") or [])
+                entries.extend(
+                    read_json(path).get("properties", {}).get("products") or []
+                )
         props["products"] = entries
     return summary
 
 
-def build_operation(ws: Workspace, op_id: str, config: dict[str, Any] | None = None) -> bool:
+def build_operation(
+    ws: Workspace, op_id: str, config: dict[str, Any] | None = None
+) -> bool:
     """(Re)build an operation from its files: automerged file → standard points, summary, units.
 
     Returns True when the operation was processed.
@@ -349,7 +477,14 @@ def build_operation(ws: Workspace, op_id: str, config: dict[str, Any] | None = N
     config = dict(config or ws.get_config(uid))
     doc = ws.catalog.loads(row["doc"])
     ids = doc.get("files", [])
-    rows = ws.catalog.query(f"SELECT * FROM files WHERE id IN ({','.join('?' * len(ids))}) AND status=?", [*ids, StepStatus.PROCESSED]) if ids else []
+    rows = (
+        ws.catalog.query(
+            f"SELECT * FROM files WHERE id IN ({','.join('?' * len(ids))}) AND status=?",
+            [*ids, StepStatus.PROCESSED],
+        )
+        if ids
+        else []
+    )
     clip_ids = list(doc.get("clipFieldIds") or [])
     if doc.get("cropped"):
         clip_ids = sorted({*clip_ids, *(f["id"] for f in doc.get("fields", []))})
@@ -363,9 +498,19 @@ def build_operation(ws: Workspace, op_id: str, config: dict[str, Any] | None = N
         return False
     file_id = row["leaf_file_id"] or str(uuid.uuid4())
     manifest = merge_mod.write_manifest(ws, file_id, list(rows), row["type"], clip)
-    merge_mod.upsert_merged_row(ws, file_id, uid, list(rows), Origin.AUTOMERGED, manifest, {"operationId": op_id})
+    merge_mod.upsert_merged_row(
+        ws,
+        file_id,
+        uid,
+        list(rows),
+        Origin.AUTOMERGED,
+        manifest,
+        {"operationId": op_id},
+    )
     with ws.catalog.transaction() as conn:
-        conn.execute("UPDATE operations SET leaf_file_id=? WHERE id=?", (file_id, op_id))
+        conn.execute(
+            "UPDATE operations SET leaf_file_id=? WHERE id=?", (file_id, op_id)
+        )
     outcome = merge_mod.process_merged_file(ws, file_id, list(rows), config)
     if outcome.failed:
         _fail(ws, op_id, uid, outcome.message)
@@ -373,8 +518,17 @@ def build_operation(ws: Workspace, op_id: str, config: dict[str, Any] | None = N
     fdir = ws.path / "files" / file_id
     odir = ws.path / "operations" / op_id
     table, meta = read_points_table(fdir / "standard.parquet")
-    write_geoparquet(odir / "standard.parquet", table, {"units": meta.get("units", {}), "operation_type": meta.get("operation_type", row["type"])})
-    summary = operation_summary(ws, read_json(fdir / "summary.json"), [r["id"] for r in rows], config)
+    write_geoparquet(
+        odir / "standard.parquet",
+        table,
+        {
+            "units": meta.get("units", {}),
+            "operation_type": meta.get("operation_type", row["type"]),
+        },
+    )
+    summary = operation_summary(
+        ws, read_json(fdir / "summary.json"), [r["id"] for r in rows], config
+    )
     write_json(odir / "summary.json", summary)
     write_json(odir / "units.json", read_json(fdir / "units.json"))
     geom = shape(summary["geometry"]) if summary.get("geometry") else None
@@ -387,15 +541,32 @@ def build_operation(ws: Workspace, op_id: str, config: dict[str, Any] | None = N
         if fg is not None and geom is not None:
             utm = local_utm(fg)
             total = area_m2(fg, utm)
-            cov = round(100.0 * intersection_area_m2(geom, fg, utm) / total, 4) if total > 0 else 0.0
+            cov = (
+                round(100.0 * intersection_area_m2(geom, fg, utm) / total, 4)
+                if total > 0
+                else 0.0
+            )
         fields_out.append({"id": f["id"], "coverage": cov})
     props = summary["properties"]
     providers = sorted({r["provider"] for r in rows if r["provider"]})
-    doc.update(fields=fields_out, providers=providers, files=sorted(r["id"] for r in rows), message="")
+    doc.update(
+        fields=fields_out,
+        providers=providers,
+        files=sorted(r["id"] for r in rows),
+        message="",
+    )
     with ws.catalog.transaction() as conn:
         conn.execute(
             "UPDATE operations SET status=?, start_time=?, end_time=?, updated_time=?, providers=?, doc=? WHERE id=?",
-            (StepStatus.PROCESSED, props.get("startTime"), props.get("endTime"), utc_now(), _csv(providers), ws.catalog.dumps(doc), op_id),
+            (
+                StepStatus.PROCESSED,
+                props.get("startTime"),
+                props.get("endTime"),
+                utc_now(),
+                _csv(providers),
+                ws.catalog.dumps(doc),
+                op_id,
+            ),
         )
     if config.get("operationsFilteredGeojson", True):
         ws._make_filtered(op_id)
@@ -409,4 +580,7 @@ def _fail(ws: Workspace, op_id: str, uid: str, message: str) -> None:
     doc = ws.catalog.loads(row["doc"])
     doc["message"] = message
     with ws.catalog.transaction() as conn:
-        conn.execute("UPDATE operations SET status=?, updated_time=?, doc=? WHERE id=?", (StepStatus.FAILED, utc_now(), ws.catalog.dumps(doc), op_id))
+        conn.execute(
+            "UPDATE operations SET status=?, updated_time=?, doc=? WHERE id=?",
+            (StepStatus.FAILED, utc_now(), ws.catalog.dumps(doc), op_id),
+        )

@@ -18,7 +18,14 @@ from shapely.geometry import mapping, shape
 
 from leafnb.errors import InvalidRequest
 
-__all__ = ["area_m2", "geometry_hash", "intersection_area_m2", "load_boundary", "local_utm", "to_multipolygon"]
+__all__ = [
+    "area_m2",
+    "geometry_hash",
+    "intersection_area_m2",
+    "load_boundary",
+    "local_utm",
+    "to_multipolygon",
+]
 
 
 def local_utm(geom) -> CRS:
@@ -30,7 +37,9 @@ def local_utm(geom) -> CRS:
 
 def _project(geom, crs_from, crs_to):
     t = Transformer.from_crs(crs_from, crs_to, always_xy=True)
-    return shapely.transform(geom, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+    return shapely.transform(
+        geom, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1]))
+    )
 
 
 def to_utm(geom, utm: CRS | None = None):
@@ -64,8 +73,10 @@ def to_multipolygon(geom, *, fix: bool = True):
         raise InvalidRequest("the boundary geometry is empty")
     if not geom.is_valid:
         if not fix:
-            raise InvalidRequest(f"invalid boundary geometry ({shapely.is_valid_reason(geom)}); "
-                                 "enable automaticFixBoundary or fix it before uploading")
+            raise InvalidRequest(
+                f"invalid boundary geometry ({shapely.is_valid_reason(geom)}); "
+                "enable automaticFixBoundary or fix it before uploading"
+            )
         geom = shapely.make_valid(geom)
     polys = []
     stack = [geom]
@@ -78,7 +89,11 @@ def to_multipolygon(geom, *, fix: bool = True):
             stack.extend(g.geoms)
     if not polys:
         raise InvalidRequest(f"the boundary has no polygon area (got {geom.geom_type})")
-    out = shapely.MultiPolygon(polys) if len(polys) > 1 else shapely.MultiPolygon([polys[0]])
+    out = (
+        shapely.MultiPolygon(polys)
+        if len(polys) > 1
+        else shapely.MultiPolygon([polys[0]])
+    )
     if len(polys) > 1:
         out = shapely.union_all(polys)
         out = out if out.geom_type == "MultiPolygon" else shapely.MultiPolygon([out])
@@ -91,17 +106,28 @@ def _from_geojson(doc: dict[str, Any]):
     if isinstance(doc.get("crs"), dict):  # old-style GeoJSON named CRS
         crs = doc["crs"].get("properties", {}).get("name")
     if kind == "FeatureCollection":
-        geoms = [shape(f["geometry"]) for f in doc.get("features", []) if f.get("geometry")]
+        geoms = [
+            shape(f["geometry"]) for f in doc.get("features", []) if f.get("geometry")
+        ]
         if not geoms:
             raise InvalidRequest("the GeoJSON FeatureCollection has no geometry")
         geom = shapely.union_all(geoms) if len(geoms) > 1 else geoms[0]
-        name = next((f.get("properties", {}).get("name") for f in doc["features"] if (f.get("properties") or {}).get("name")), None)
+        name = next(
+            (
+                f.get("properties", {}).get("name")
+                for f in doc["features"]
+                if (f.get("properties") or {}).get("name")
+            ),
+            None,
+        )
         return geom, crs, name
     if kind == "Feature":
         return shape(doc["geometry"]), crs, (doc.get("properties") or {}).get("name")
     if kind in ("Polygon", "MultiPolygon", "GeometryCollection"):
         return shape(doc), crs, None
-    raise InvalidRequest(f"unsupported GeoJSON type {kind!r} for a boundary (Polygon, MultiPolygon, Feature, FeatureCollection)")
+    raise InvalidRequest(
+        f"unsupported GeoJSON type {kind!r} for a boundary (Polygon, MultiPolygon, Feature, FeatureCollection)"
+    )
 
 
 def _from_file(path: Path):
@@ -120,11 +146,23 @@ def _from_file(path: Path):
         if col in df.columns and df[col].notna().any():
             name = str(df[col].dropna().iloc[0])
             break
-    geom = shapely.union_all([shapely.make_valid(g) if not g.is_valid else g for g in geoms]) if len(geoms) > 1 else geoms[0]
+    geom = (
+        shapely.union_all(
+            [shapely.make_valid(g) if not g.is_valid else g for g in geoms]
+        )
+        if len(geoms) > 1
+        else geoms[0]
+    )
     return geom, crs, name
 
 
-def load_boundary(geometry: Any = None, path: str | Path | None = None, crs: str | None = None, *, fix: bool = True):
+def load_boundary(
+    geometry: Any = None,
+    path: str | Path | None = None,
+    crs: str | None = None,
+    *,
+    fix: bool = True,
+):
     """Read a boundary from a GeoJSON dict/string, WKT, shapely geometry or a file.
 
     Returns ``(MultiPolygon in WGS84, name found in the source or None)``. *crs* overrides
@@ -161,13 +199,19 @@ def load_boundary(geometry: Any = None, path: str | Path | None = None, crs: str
         if getattr(geometry, "crs", None) is not None:
             src_crs = geometry.crs.to_string()
     else:
-        raise InvalidRequest("give a boundary: geometry (GeoJSON dict/str, WKT, shapely) or path (GeoJSON, shapefile, GeoPackage, WKT)")
+        raise InvalidRequest(
+            "give a boundary: geometry (GeoJSON dict/str, WKT, shapely) or path (GeoJSON, shapefile, GeoPackage, WKT)"
+        )
     source_crs = CRS.from_user_input(crs or src_crs or "EPSG:4326")
-    if not source_crs.equals(CRS.from_epsg(4326)) and not source_crs.equals(CRS.from_user_input("OGC:CRS84")):
+    if not source_crs.equals(CRS.from_epsg(4326)) and not source_crs.equals(
+        CRS.from_user_input("OGC:CRS84")
+    ):
         geom = _project(geom, source_crs, "EPSG:4326")
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InvalidRequest(f"boundary coordinates {geom.bounds} are not longitude/latitude; give its crs")
+        raise InvalidRequest(
+            f"boundary coordinates {geom.bounds} are not longitude/latitude; give its crs"
+        )
     return to_multipolygon(geom, fix=fix), name
 
 

@@ -50,7 +50,9 @@ class MergedReader(Reader):
     """Reads ``merge.json`` manifests (origin ``merged`` / ``automerged`` files)."""
 
     name = "merged"
-    description = "standard points of several converted files (manual merge / field operation)"
+    description = (
+        "standard points of several converted files (manual merge / field operation)"
+    )
     provider = None
     file_format = "MERGED"
     extensions = ()
@@ -59,14 +61,26 @@ class MergedReader(Reader):
         # never offered uploaded files: merge manifests are written by leafnb only
         return 0.0
 
-    def read(self, path: Path, *, part: str | None = None, options: Mapping[str, Any] | None = None) -> RawRead:
+    def read(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> RawRead:
         path = Path(path)
         try:
             manifest = read_json(path)
         except (OSError, json.JSONDecodeError) as exc:
-            raise CorruptFile(f"merge manifest {path.name} is unreadable: {exc}", path=path, reader=self.name) from None
+            raise CorruptFile(
+                f"merge manifest {path.name} is unreadable: {exc}",
+                path=path,
+                reader=self.name,
+            ) from None
         root = _workspace_root(path)
-        clip = shapely.geometry.shape(manifest["clip"]) if manifest.get("clip") else None
+        clip = (
+            shapely.geometry.shape(manifest["clip"]) if manifest.get("clip") else None
+        )
         tables, units_out = [], {}
         machinery: list[dict[str, Any]] = []
         seen_machines: set[tuple] = set()
@@ -77,15 +91,31 @@ class MergedReader(Reader):
             record_count += table.num_rows
             units = meta.get("units", {})
             for prop, unit in units.items():
-                if prop not in table.column_names or prop not in NUMERIC_PROPERTIES or not unit:
+                if (
+                    prop not in table.column_names
+                    or prop not in NUMERIC_PROPERTIES
+                    or not unit
+                ):
                     continue
                 target = units_out.setdefault(prop, unit)
                 if target != unit:
-                    values = table.column(prop).to_numpy(zero_copy_only=False).astype("float64")
+                    values = (
+                        table.column(prop)
+                        .to_numpy(zero_copy_only=False)
+                        .astype("float64")
+                    )
                     conv = convert(values, unit, target)
-                    table = table.set_column(table.column_names.index(prop), prop, pa.array(conv, mask=np.isnan(conv)))
+                    table = table.set_column(
+                        table.column_names.index(prop),
+                        prop,
+                        pa.array(conv, mask=np.isnan(conv)),
+                    )
             if clip is not None and table.num_rows:
-                mask = clip_mask(table.column("lon").to_numpy(zero_copy_only=False), table.column("lat").to_numpy(zero_copy_only=False), clip)
+                mask = clip_mask(
+                    table.column("lon").to_numpy(zero_copy_only=False),
+                    table.column("lat").to_numpy(zero_copy_only=False),
+                    clip,
+                )
                 table = table.filter(pa.array(mask))
             tables.append(table)
             for m in src.get("machinery") or []:
@@ -95,7 +125,11 @@ class MergedReader(Reader):
                     machinery.append(m)
             if src.get("originalOperationType"):
                 originals.append(src["originalOperationType"])
-        table = pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({"lon": [], "lat": []})
+        table = (
+            pa.concat_tables(tables, promote_options="permissive")
+            if tables
+            else pa.table({"lon": [], "lat": []})
+        )
         if "timestamp" in table.column_names and table.num_rows:
             table = table.sort_by([("timestamp", "ascending")])
         columns = {

@@ -46,19 +46,31 @@ def file_assets(ws: Workspace, file_id: str) -> dict[str, list[dict[str, Any]]]:
     row = ws._file_row(file_id)
     uid = row["leaf_user_id"]
     path = ws.path / "files" / file_id / "summary.json"
-    machinery = read_json(path).get("properties", {}).get("machinery") or [] if path.exists() else []
-    out: dict[str, list[dict[str, Any]]] = {"machines": [], "implements": [], "operators": []}
+    machinery = (
+        read_json(path).get("properties", {}).get("machinery") or []
+        if path.exists()
+        else []
+    )
+    out: dict[str, list[dict[str, Any]]] = {
+        "machines": [],
+        "implements": [],
+        "operators": [],
+    }
     for m in machinery:
         kind = "implement" if m.get("type") == "implement" else "machine"
         key = m.get("serialNumber") or m.get("name") or "unknown"
         out[f"{kind}s"].append({**m, "id": asset_id(uid, kind, key)})
     for op in ws.catalog.loads(row["doc"]).get("operators") or []:
         name = op.get("name") or op.get("id") or "unknown"
-        out["operators"].append({"id": asset_id(uid, "operator", str(op.get("id") or name)), "name": name})
+        out["operators"].append(
+            {"id": asset_id(uid, "operator", str(op.get("id") or name)), "name": name}
+        )
     return out
 
 
-def operation_sessions(ws: Workspace, file_ids: list[str], clip_geojson: dict | None, leaf_user_id: str) -> list[dict[str, Any]]:
+def operation_sessions(
+    ws: Workspace, file_ids: list[str], clip_geojson: dict | None, leaf_user_id: str
+) -> list[dict[str, Any]]:
     """Sessions per machine (see module docstring)."""
     clip = shape(clip_geojson) if clip_geojson else None
     if clip is not None:
@@ -71,17 +83,35 @@ def operation_sessions(ws: Workspace, file_ids: list[str], clip_geojson: dict | 
         names = pq.read_schema(std).names
         if "timestamp" not in names:
             continue
-        t = pq.read_table(std, columns=[c for c in ("lon", "lat", "timestamp", "area") if c in names])
+        t = pq.read_table(
+            std, columns=[c for c in ("lon", "lat", "timestamp", "area") if c in names]
+        )
         if clip is not None:
-            t = t.filter(pa.array(clip_mask(t.column("lon").to_numpy(zero_copy_only=False), t.column("lat").to_numpy(zero_copy_only=False), clip)))
+            t = t.filter(
+                pa.array(
+                    clip_mask(
+                        t.column("lon").to_numpy(zero_copy_only=False),
+                        t.column("lat").to_numpy(zero_copy_only=False),
+                        clip,
+                    )
+                )
+            )
         if not t.num_rows:
             continue
         assets = file_assets(ws, fid)
-        machine = assets["machines"][0] if assets["machines"] else {"id": asset_id(leaf_user_id, "machine", "unknown"), "name": "unknown"}
+        machine = (
+            assets["machines"][0]
+            if assets["machines"]
+            else {"id": asset_id(leaf_user_id, "machine", "unknown"), "name": "unknown"}
+        )
         implement = assets["implements"][0] if assets["implements"] else None
         operator = assets["operators"][0] if assets["operators"] else None
         ts = pc.cast(t.column("timestamp"), pa.int64()).to_numpy(zero_copy_only=False)
-        area = pc.cast(t.column("area"), pa.float64()).to_numpy(zero_copy_only=False) if "area" in t.column_names else np.zeros(len(ts))
+        area = (
+            pc.cast(t.column("area"), pa.float64()).to_numpy(zero_copy_only=False)
+            if "area" in t.column_names
+            else np.zeros(len(ts))
+        )
         entry = per_machine.setdefault(machine["id"], {"machine": machine, "rows": []})
         op_key = operator["id"] if operator else None
         entry["rows"].append((ts, np.nan_to_num(area), op_key, operator, implement))
@@ -89,12 +119,19 @@ def operation_sessions(ws: Workspace, file_ids: list[str], clip_geojson: dict | 
     for mid, entry in per_machine.items():
         ts = np.concatenate([r[0] for r in entry["rows"]])
         area = np.concatenate([r[1] for r in entry["rows"]])
-        who = np.concatenate([np.full(len(r[0]), i) for i, r in enumerate(entry["rows"])])
+        who = np.concatenate(
+            [np.full(len(r[0]), i) for i, r in enumerate(entry["rows"])]
+        )
         order = np.argsort(ts, kind="stable")
         ts, area, who = ts[order], area[order], who[order]
         ops = [r[2] for r in entry["rows"]]
         op_of = np.array([ops[w] or "" for w in who])
-        cut = np.flatnonzero((np.diff(ts) > GAP_MINUTES * 60_000) | (op_of[1:] != op_of[:-1])) + 1
+        cut = (
+            np.flatnonzero(
+                (np.diff(ts) > GAP_MINUTES * 60_000) | (op_of[1:] != op_of[:-1])
+            )
+            + 1
+        )
         sessions = []
         for seg in np.split(np.arange(len(ts)), cut):
             if not len(seg):
@@ -103,15 +140,24 @@ def operation_sessions(ws: Workspace, file_ids: list[str], clip_geojson: dict | 
             start, end = int(ts[seg[0]]), int(ts[seg[-1]])
             session: dict[str, Any] = {
                 "id": asset_id(leaf_user_id, "session", f"{mid}/{start}"),
-                "startTime": _iso(start), "endTime": _iso(end),
-                "operator": {"id": src[3]["id"], "name": src[3]["name"]} if src[3] else None,
+                "startTime": _iso(start),
+                "endTime": _iso(end),
+                "operator": {"id": src[3]["id"], "name": src[3]["name"]}
+                if src[3]
+                else None,
                 "area": {"value": float(area[seg].sum() / 10_000.0), "unit": "ha"},
             }
             if src[4]:
                 session["implement"] = {"id": src[4]["id"], "name": src[4].get("name")}
             sessions.append(session)
         m = entry["machine"]
-        out.append({"machineId": mid, "serialNumber": m.get("serialNumber"), "sessions": sessions})
+        out.append(
+            {
+                "machineId": mid,
+                "serialNumber": m.get("serialNumber"),
+                "sessions": sessions,
+            }
+        )
     return out
 
 

@@ -23,13 +23,41 @@ from leafnb.standard.units import (
 __all__ = ["STAT_PROPERTIES", "coverage_geometry", "summarize", "units_map"]
 
 STAT_PROPERTIES = (
-    "elevation", "speed", "seedRate", "seedRateTarget", "seedDepth", "singulation", "downForce",
-    "skips", "doubles", "appliedRate", "appliedRateTarget", "harvestMoisture", "wetMass", "dryMass",
-    "wetMassPerArea", "dryMassPerArea", "wetVolume", "dryVolume", "wetVolumePerArea",
-    "dryVolumePerArea", "tillageDepthActual", "tillageDepthTarget",
+    "elevation",
+    "speed",
+    "seedRate",
+    "seedRateTarget",
+    "seedDepth",
+    "singulation",
+    "downForce",
+    "skips",
+    "doubles",
+    "appliedRate",
+    "appliedRateTarget",
+    "harvestMoisture",
+    "wetMass",
+    "dryMass",
+    "wetMassPerArea",
+    "dryMassPerArea",
+    "wetVolume",
+    "dryVolume",
+    "wetVolumePerArea",
+    "dryVolumePerArea",
+    "tillageDepthActual",
+    "tillageDepthTarget",
 )
-_TOTALS = {"totalWetMass": "wetMass", "totalDryMass": "dryMass", "totalWetVolume": "wetVolume", "totalDryVolume": "dryVolume", "totalFuelUsed": "fuelUsed"}
-_AREA_UNIT = {UnitSystem.DEFAULT: "m2", UnitSystem.METRIC: "ha", UnitSystem.IMPERIAL: "ac"}
+_TOTALS = {
+    "totalWetMass": "wetMass",
+    "totalDryMass": "dryMass",
+    "totalWetVolume": "wetVolume",
+    "totalDryVolume": "dryVolume",
+    "totalFuelUsed": "fuelUsed",
+}
+_AREA_UNIT = {
+    UnitSystem.DEFAULT: "m2",
+    UnitSystem.METRIC: "ha",
+    UnitSystem.IMPERIAL: "ac",
+}
 FALLBACK_WIDTH_M = 30 * 0.3048  # spec §2.4: 30 ft when the width is unknown
 
 
@@ -49,15 +77,29 @@ def _stat(values: np.ndarray, unit: str | None) -> dict[str, Any] | None:
 
 def units_map(points: PointSet) -> dict[str, str]:
     """``GET /files/{id}/units``: ``{property: unit}`` for the numeric properties present."""
-    return {p: u for p, u in points.units.items() if p in points.table.column_names and points.has(p)}
+    return {
+        p: u
+        for p, u in points.units.items()
+        if p in points.table.column_names and points.has(p)
+    }
 
 
-def _rate_total(rates: np.ndarray, area_m2: np.ndarray, rate_unit: str) -> tuple[float, str] | None:
+def _rate_total(
+    rates: np.ndarray, area_m2: np.ndarray, rate_unit: str
+) -> tuple[float, str] | None:
     """Total of a per-area rate: sum(rate × area), in the rate's numerator unit (gal/ac -> gal)."""
     ureg = get_registry()
     unit = parse_unit(rate_unit)
-    area_units = [u for u, exp in unit._units.items() if exp < 0 and ureg.Unit(u).dimensionality == ureg.m.dimensionality ** 2]
-    length_units = [u for u, exp in unit._units.items() if exp == -2 and ureg.Unit(u).dimensionality == ureg.m.dimensionality]
+    area_units = [
+        u
+        for u, exp in unit._units.items()
+        if exp < 0 and ureg.Unit(u).dimensionality == ureg.m.dimensionality**2
+    ]
+    length_units = [
+        u
+        for u, exp in unit._units.items()
+        if exp == -2 and ureg.Unit(u).dimensionality == ureg.m.dimensionality
+    ]
     if area_units:
         denom = ureg.Unit(area_units[0])
     elif length_units:
@@ -71,7 +113,9 @@ def _rate_total(rates: np.ndarray, area_m2: np.ndarray, rate_unit: str) -> tuple
     return total, leaf_unit(ureg.Unit(numerator))
 
 
-def coverage_geometry(points: PointSet, method: str = "BUFFER") -> dict[str, Any] | None:
+def coverage_geometry(
+    points: PointSet, method: str = "BUFFER"
+) -> dict[str, Any] | None:
     """Covered area as a GeoJSON MultiPolygon (spec §2.4).
 
     ``BUFFER``: the track, split into passes at gaps, buffered by half the equipment width
@@ -94,7 +138,11 @@ def coverage_geometry(points: PointSet, method: str = "BUFFER") -> dict[str, Any
     if method == "CONVEX_HULL":
         geom = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
     else:
-        width = points.array("equipmentWidth")[ok] if points.has("equipmentWidth") else np.full(len(x), np.nan)
+        width = (
+            points.array("equipmentWidth")[ok]
+            if points.has("equipmentWidth")
+            else np.full(len(x), np.nan)
+        )
         unit = points.units.get("equipmentWidth", "m")
         width = convert(width, unit, "m") if points.has("equipmentWidth") else width
         w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
@@ -105,10 +153,14 @@ def coverage_geometry(points: PointSet, method: str = "BUFFER") -> dict[str, Any
         coords = np.column_stack([x, y])
         pieces = []
         for seg in np.split(coords, breaks):
-            pieces.append(shapely.points(seg[0]) if len(seg) == 1 else shapely.linestrings(seg))
+            pieces.append(
+                shapely.points(seg[0]) if len(seg) == 1 else shapely.linestrings(seg)
+            )
         lines = shapely.simplify(np.array(pieces), w / 4)
         geom = shapely.union_all(shapely.buffer(lines, w / 2, quad_segs=4))
-    geom = shapely.transform(geom, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))
+    geom = shapely.transform(
+        geom, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1]))
+    )
     if geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     elif geom.geom_type != "MultiPolygon":
@@ -123,7 +175,13 @@ def _strings(points: PointSet, prop: str) -> list[str]:
     return sorted(v for v in pc.unique(points.table.column(prop)).to_pylist() if v)
 
 
-def summarize(points: PointSet, *, unit_system: str = "DEFAULT", geometry: str = "BUFFER", original_operation_data: bool = True) -> dict[str, Any]:
+def summarize(
+    points: PointSet,
+    *,
+    unit_system: str = "DEFAULT",
+    geometry: str = "BUFFER",
+    original_operation_data: bool = True,
+) -> dict[str, Any]:
     """Return the summary Feature of *points* (already in the requested unit system)."""
     system = UnitSystem(unit_system)
     props: dict[str, Any] = {"operationType": points.operation_type}
@@ -147,31 +205,56 @@ def summarize(points: PointSet, *, unit_system: str = "DEFAULT", geometry: str =
     props.update(totals(points, system))
     props["crop"] = _strings(points, "crop")
     if points.operation_type == OperationType.TILLAGE or points.has("tillType"):
-        props["tillType"] = sorted({t for lst in table.column("tillType").to_pylist() for t in (lst or [])}) if points.has("tillType") else []
+        props["tillType"] = (
+            sorted(
+                {t for lst in table.column("tillType").to_pylist() for t in (lst or [])}
+            )
+            if points.has("tillType")
+            else []
+        )
     varieties = _varieties(points, area_m2, system)
     if varieties:
         props["varieties"] = varieties
     if points.operation_type == OperationType.APPLIED:
         products = _products(points, area_m2, system)
         props["products"] = products
-        props["tankMix"] = len(products) > 1 or any(" + " in p["name"] for p in products)
+        props["tankMix"] = len(products) > 1 or any(
+            " + " in p["name"] for p in products
+        )
     machinery = points.meta.get("machinery") or []
     props["machinery"] = [
-        {"name": m["name"], "type": m.get("type", "machine"), "brand": m.get("brand") or "unknown",
-         **({"serialNumber": m["serialNumber"]} if m.get("serialNumber") else {})}
-        if isinstance(m, dict) else {"name": str(m), "type": "machine", "brand": "unknown"}
+        {
+            "name": m["name"],
+            "type": m.get("type", "machine"),
+            "brand": m.get("brand") or "unknown",
+            **({"serialNumber": m["serialNumber"]} if m.get("serialNumber") else {}),
+        }
+        if isinstance(m, dict)
+        else {"name": str(m), "type": "machine", "brand": "unknown"}
         for m in machinery
     ]
     if original_operation_data:
-        props["originalOperationData"] = points.meta.get("original_operation_data") or {}
+        props["originalOperationData"] = (
+            points.meta.get("original_operation_data") or {}
+        )
     props["recordCount"] = len(points)
-    reconciliation = reconcile(props, points.meta.get("machine_totals") or {}, points.meta.get("all_record_totals"))
+    reconciliation = reconcile(
+        props,
+        points.meta.get("machine_totals") or {},
+        points.meta.get("all_record_totals"),
+    )
     if reconciliation:
         props["machineTotals"] = reconciliation
-    return {"type": "Feature", "geometry": coverage_geometry(points, geometry), "properties": props}
+    return {
+        "type": "Feature",
+        "geometry": coverage_geometry(points, geometry),
+        "properties": props,
+    }
 
 
-def totals(points: PointSet, unit_system: UnitSystem | str = "DEFAULT") -> dict[str, dict[str, Any]]:
+def totals(
+    points: PointSet, unit_system: UnitSystem | str = "DEFAULT"
+) -> dict[str, dict[str, Any]]:
     """The summary's total objects ``{value, unit}`` (totalArea, totalDistance, totalWetMass, ...).
 
     ``totalArea`` is the sum of per-point areas; ``totalPlanted``/``totalApplied`` are
@@ -182,14 +265,26 @@ def totals(points: PointSet, unit_system: UnitSystem | str = "DEFAULT") -> dict[
     area_m2 = points.array("area") if points.has("area") else None
     if area_m2 is not None:
         area_unit = _AREA_UNIT[system]
-        out["totalArea"] = {"value": float(np.nansum(convert(area_m2, "m2", area_unit))), "unit": area_unit}
+        out["totalArea"] = {
+            "value": float(np.nansum(convert(area_m2, "m2", area_unit))),
+            "unit": area_unit,
+        }
     if points.has("distance"):
-        out["totalDistance"] = {"value": float(np.nansum(points.array("distance"))), "unit": points.units.get("distance", "m")}
+        out["totalDistance"] = {
+            "value": float(np.nansum(points.array("distance"))),
+            "unit": points.units.get("distance", "m"),
+        }
     for key, prop in _TOTALS.items():
         if points.has(prop):
-            out[key] = {"value": float(np.nansum(points.array(prop))), "unit": points.units.get(prop)}
+            out[key] = {
+                "value": float(np.nansum(points.array(prop))),
+                "unit": points.units.get(prop),
+            }
     if area_m2 is not None:
-        for key, prop in (("totalPlanted", "seedRate"), ("totalApplied", "appliedRate")):
+        for key, prop in (
+            ("totalPlanted", "seedRate"),
+            ("totalApplied", "appliedRate"),
+        ):
             if points.has(prop):
                 total = _rate_total(points.array(prop), area_m2, points.units[prop])
                 if total:
@@ -209,12 +304,19 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"name": name}
         a = area_m2[sel] if area_m2 is not None else None
         if a is not None:
-            entry["area"] = {"value": float(np.nansum(convert(a, "m2", area_unit))), "unit": area_unit}
+            entry["area"] = {
+                "value": float(np.nansum(convert(a, "m2", area_unit))),
+                "unit": area_unit,
+            }
         if points.operation_type == OperationType.PLANTED and sub.has("seedRate"):
             rate = _stat(sub.array("seedRate"), sub.units.get("seedRate")) or {}
             if sub.has("seedRateTarget"):
                 t = _stat(sub.array("seedRateTarget"), None) or {}
-                rate.update(minTarget=t.get("min"), maxTarget=t.get("max"), avgTarget=t.get("avg"))
+                rate.update(
+                    minTarget=t.get("min"),
+                    maxTarget=t.get("max"),
+                    avgTarget=t.get("avg"),
+                )
             entry["rate"] = rate
             if a is not None:
                 total = _rate_total(sub.array("seedRate"), a, sub.units["seedRate"])
@@ -222,19 +324,38 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                     entry["totalPlanted"] = {"value": total[0], "unit": total[1]}
         if points.operation_type == OperationType.HARVESTED:
             if sub.has("harvestMoisture"):
-                entry["harvestMoisture"] = _stat(sub.array("harvestMoisture"), sub.units.get("harvestMoisture"))
+                entry["harvestMoisture"] = _stat(
+                    sub.array("harvestMoisture"), sub.units.get("harvestMoisture")
+                )
             for prop in ("wetMass", "wetVolume", "dryMass", "dryVolume"):
                 if sub.has(prop):
-                    entry[prop] = {"value": float(np.nansum(sub.array(prop))), "unit": sub.units.get(prop)}
+                    entry[prop] = {
+                        "value": float(np.nansum(sub.array(prop))),
+                        "unit": sub.units.get(prop),
+                    }
             # per-area values of a variety: its total over its own area (spec §2.2 [gap])
-            for prop in ("wetMassPerArea", "dryMassPerArea", "wetVolumePerArea", "dryVolumePerArea"):
+            for prop in (
+                "wetMassPerArea",
+                "dryMassPerArea",
+                "wetVolumePerArea",
+                "dryVolumePerArea",
+            ):
                 total_prop = prop.replace("PerArea", "")
-                if sub.has(prop) and sub.has(total_prop) and a is not None and np.nansum(a) > 0:
+                if (
+                    sub.has(prop)
+                    and sub.has(total_prop)
+                    and a is not None
+                    and np.nansum(a) > 0
+                ):
                     unit = sub.units[prop]
                     denom = _rate_total(np.ones(1), np.array([np.nansum(a)]), unit)
                     total_unit = denom[1] if denom else None
                     if total_unit:
-                        tv = convert(np.array([np.nansum(sub.array(total_prop))]), sub.units[total_prop], total_unit)[0]
+                        tv = convert(
+                            np.array([np.nansum(sub.array(total_prop))]),
+                            sub.units[total_prop],
+                            total_unit,
+                        )[0]
                         entry[prop] = {"value": float(tv / denom[0]), "unit": unit}
         out.append(entry)
     return out
@@ -246,19 +367,32 @@ def _products(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
     col = points.table.column("products").combine_chunks()
     flat = col.flatten()
     names = pc.struct_field(flat, [0]).to_numpy(zero_copy_only=False).astype(str)
-    rates = pc.struct_field(pc.struct_field(flat, [1]), [0]).to_numpy(zero_copy_only=False).astype(float)
+    rates = (
+        pc.struct_field(pc.struct_field(flat, [1]), [0])
+        .to_numpy(zero_copy_only=False)
+        .astype(float)
+    )
     parent = col.value_parent_indices().to_numpy()
     unit = points.units.get("appliedRate")
     area_unit = _AREA_UNIT[system]
     out = []
     for name in sorted(set(names)):
         sel = names == name
-        entry: dict[str, Any] = {"name": name, "type": "Component" if len(set(names)) > 1 else "Carrier"}
+        entry: dict[str, Any] = {
+            "name": name,
+            "type": "Component" if len(set(names)) > 1 else "Carrier",
+        }
         r = rates[sel]
-        entry["rate"] = {"value": float(np.nanmean(r)) if np.isfinite(r).any() else None, "unit": unit}
+        entry["rate"] = {
+            "value": float(np.nanmean(r)) if np.isfinite(r).any() else None,
+            "unit": unit,
+        }
         if area_m2 is not None:
             a = area_m2[parent[sel]]
-            entry["area"] = {"value": float(np.nansum(convert(a, "m2", area_unit))), "unit": area_unit}
+            entry["area"] = {
+                "value": float(np.nansum(convert(a, "m2", area_unit))),
+                "unit": area_unit,
+            }
             if unit:
                 total = _rate_total(r, a, unit)
                 if total:
@@ -268,7 +402,12 @@ def _products(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
 
 
 def _in_unit(mine: Any, unit: str | None) -> float | None:
-    if not isinstance(mine, dict) or mine.get("value") is None or not unit or not mine.get("unit"):
+    if (
+        not isinstance(mine, dict)
+        or mine.get("value") is None
+        or not unit
+        or not mine.get("unit")
+    ):
         return None
     try:
         return float(convert(np.array([mine["value"]]), mine["unit"], unit)[0])
@@ -276,8 +415,11 @@ def _in_unit(mine: Any, unit: str | None) -> float | None:
         return None
 
 
-def reconcile(summary_props: dict[str, Any], machine_totals: dict[str, Any],
-              all_record_totals: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def reconcile(
+    summary_props: dict[str, Any],
+    machine_totals: dict[str, Any],
+    all_record_totals: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Compare totals the machine recorded with leafnb's own totals.
 
     Returns one row per machine total: ``{key, value, unit, leafnbValue,
@@ -291,10 +433,19 @@ def reconcile(summary_props: dict[str, Any], machine_totals: dict[str, Any],
     for key, total in machine_totals.items():
         unit, machine = total.get("unit"), total.get("value")
         row = {"key": key, "value": machine, "unit": unit}
-        for name, source in (("leafnbValue", summary_props), ("leafnbAllRecordsValue", all_record_totals or {})):
+        for name, source in (
+            ("leafnbValue", summary_props),
+            ("leafnbAllRecordsValue", all_record_totals or {}),
+        ):
             value = _in_unit(source.get(key), unit)
-            diff = "relativeDifference" if name == "leafnbValue" else "allRecordsRelativeDifference"
+            diff = (
+                "relativeDifference"
+                if name == "leafnbValue"
+                else "allRecordsRelativeDifference"
+            )
             row[name] = value
-            row[diff] = (value - machine) / machine if value is not None and machine else None
+            row[diff] = (
+                (value - machine) / machine if value is not None and machine else None
+            )
         rows.append(row)
     return rows

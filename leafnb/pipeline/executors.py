@@ -84,9 +84,14 @@ def crash_outcome(job: FileJob, error: BaseException | str) -> FileOutcome:
         done = 1
         if (out / "raw.parquet").exists():
             done = 2
-    steps = [StepResult(s.value, StepStatus.PROCESSED.value, "ok") for s in FILE_STEPS[:done]]
+    steps = [
+        StepResult(s.value, StepStatus.PROCESSED.value, "ok") for s in FILE_STEPS[:done]
+    ]
     steps.append(StepResult(FILE_STEPS[done].value, StepStatus.FAILED.value, message))
-    steps += [StepResult(s.value, StepStatus.SKIPPED.value, "skipped") for s in FILE_STEPS[done + 1:]]
+    steps += [
+        StepResult(s.value, StepStatus.SKIPPED.value, "skipped")
+        for s in FILE_STEPS[done + 1 :]
+    ]
     return FileOutcome(steps=steps)
 
 
@@ -140,7 +145,11 @@ def _input_bytes(jobs: Sequence[FileJob], stop: int) -> int:
         path = Path(job.path)
         try:
             if path.suffix.lower() == ".xml":
-                total += sum(p.stat().st_size for p in path.parent.iterdir() if p.suffix.lower() in (".bin", ".xml"))
+                total += sum(
+                    p.stat().st_size
+                    for p in path.parent.iterdir()
+                    if p.suffix.lower() in (".bin", ".xml")
+                )
             else:
                 stem = path.name[: -len(path.suffix)] if path.suffix else path.name
                 total += sum(p.stat().st_size for p in path.parent.glob(f"{stem}.*"))
@@ -160,7 +169,9 @@ class InlineRunner:
     def __init__(self, fn: ConvertFn | None = None):
         self.fn = fn
 
-    def run(self, jobs: Sequence[FileJob], fn: ConvertFn | None = None) -> Iterator[Pair]:
+    def run(
+        self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
+    ) -> Iterator[Pair]:
         fn = fn or self.fn or convert_file
         for job in jobs:
             yield job, _call(fn, job)
@@ -190,7 +201,9 @@ class ExecutorRunner:
         self.fn = fn
         self.workers = getattr(executor, "_max_workers", None) or 1
 
-    def run(self, jobs: Sequence[FileJob], fn: ConvertFn | None = None) -> Iterator[Pair]:
+    def run(
+        self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
+    ) -> Iterator[Pair]:
         fn = fn or self.fn or convert_file
         futures = {self.executor.submit(_call, fn, job): job for job in jobs}
         for job, fut in _drain(futures):
@@ -235,8 +248,15 @@ class ProcessPoolRunner:
     jobs that had not started are resubmitted to a new pool.
     """
 
-    def __init__(self, max_workers: int | None = None, *, min_jobs: int = 2, min_bytes: int = 32 * 2**20,
-                 mp_context: str = "spawn", fn: ConvertFn | None = None):
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        min_jobs: int = 2,
+        min_bytes: int = 32 * 2**20,
+        mp_context: str = "spawn",
+        fn: ConvertFn | None = None,
+    ):
         self.workers = max(1, int(max_workers or os.cpu_count() or 1))
         self.min_jobs = min_jobs
         self.min_bytes = min_bytes
@@ -250,7 +270,9 @@ class ProcessPoolRunner:
         return f"ProcessPoolRunner(max_workers={self.workers}, mp_context={self.mp_context!r})"
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.mp_context))
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context(self.mp_context)
+        )
 
     def _get_pool(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -271,10 +293,16 @@ class ProcessPoolRunner:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def run(self, jobs: Sequence[FileJob], fn: ConvertFn | None = None) -> Iterator[Pair]:
+    def run(
+        self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
+    ) -> Iterator[Pair]:
         fn = fn or self.fn or convert_file
         jobs = list(jobs)
-        small = self._pool is None and self.min_bytes > 0 and _input_bytes(jobs, self.min_bytes) < self.min_bytes
+        small = (
+            self._pool is None
+            and self.min_bytes > 0
+            and _input_bytes(jobs, self.min_bytes) < self.min_bytes
+        )
         if len(jobs) < self.min_jobs or self.workers <= 1 or small or not _spawn_safe():
             yield from InlineRunner(fn).run(jobs)
             return
@@ -289,7 +317,9 @@ class ProcessPoolRunner:
                 for job in pending:
                     futures[pool.submit(_marked_call, fn, job)] = job
             except (BrokenProcessPool, RuntimeError):
-                submitted = {id(j) for j in futures.values()}  # FileJob holds a dict: not hashable
+                submitted = {
+                    id(j) for j in futures.values()
+                }  # FileJob holds a dict: not hashable
                 unresolved += [j for j in pending if id(j) not in submitted]
             for job, fut in _drain(futures):
                 try:
@@ -306,7 +336,10 @@ class ProcessPoolRunner:
             suspects = [j for j in unresolved if _was_running(j)]
             if not suspects:  # the pool broke before anything ran: do not loop forever
                 suspects = unresolved
-            log.warning("a leafnb worker process died; re-running %d file(s) in isolation", len(suspects))
+            log.warning(
+                "a leafnb worker process died; re-running %d file(s) in isolation",
+                len(suspects),
+            )
             for job in suspects:
                 yield job, self._isolated(fn, job)
             pending = [j for j in unresolved if j not in suspects]
@@ -319,8 +352,11 @@ class ProcessPoolRunner:
             return pool.submit(_marked_call, fn, job).result()
         except BrokenProcessPool:
             _clear_marker(job)
-            return crash_outcome(job, "WorkerCrashed: the worker process converting this file died "
-                                      "(out of memory, or a crash in a native library)")
+            return crash_outcome(
+                job,
+                "WorkerCrashed: the worker process converting this file died "
+                "(out of memory, or a crash in a native library)",
+            )
         except Exception as exc:
             return crash_outcome(job, exc)
         finally:
@@ -361,14 +397,22 @@ class DaskRunner:
     @property
     def workers(self) -> int:
         try:
-            return sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()) or 1
+            return (
+                sum(
+                    w.get("nthreads", 1)
+                    for w in self.client.scheduler_info()["workers"].values()
+                )
+                or 1
+            )
         except Exception:
             return 1
 
     def __repr__(self) -> str:
         return f"DaskRunner({self._address or self._client!r})"
 
-    def run(self, jobs: Sequence[FileJob], fn: ConvertFn | None = None) -> Iterator[Pair]:
+    def run(
+        self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
+    ) -> Iterator[Pair]:
         from distributed import as_completed as dask_completed
 
         fn = fn or self.fn or convert_file
@@ -417,7 +461,11 @@ def default_runner() -> ProcessPoolRunner:
 
 def _is_dask_client(obj: Any) -> bool:
     mod = type(obj).__module__ or ""
-    return mod.split(".")[0] == "distributed" and hasattr(obj, "submit") and hasattr(obj, "scheduler_info")
+    return (
+        mod.split(".")[0] == "distributed"
+        and hasattr(obj, "submit")
+        and hasattr(obj, "scheduler_info")
+    )
 
 
 def resolve_executor(spec: Any = None):
@@ -433,7 +481,9 @@ def resolve_executor(spec: Any = None):
     if spec is None or spec in ("processes", "process", "auto", "local"):
         return default_runner()
     if isinstance(spec, bool):
-        raise TypeError("executor must be None, an int, a name, a Client or an Executor, not a bool")
+        raise TypeError(
+            "executor must be None, an int, a name, a Client or an Executor, not a bool"
+        )
     if isinstance(spec, int):
         return InlineRunner() if spec <= 1 else ProcessPoolRunner(spec)
     if isinstance(spec, str):
@@ -441,8 +491,10 @@ def resolve_executor(spec: Any = None):
             return InlineRunner()
         if spec.startswith(_DASK_SCHEMES) or ":" in spec:
             return DaskRunner(spec)
-        raise ValueError(f"unknown executor {spec!r}: use 'processes', 'inline', a worker count, "
-                         "a dask scheduler address or a distributed.Client")
+        raise ValueError(
+            f"unknown executor {spec!r}: use 'processes', 'inline', a worker count, "
+            "a dask scheduler address or a distributed.Client"
+        )
     if _is_dask_client(spec):
         return DaskRunner(spec)
     if isinstance(spec, Executor):

@@ -69,7 +69,9 @@ class FileOutcome:
     @property
     def message(self) -> str:
         """The first failure message ('' when processed)."""
-        return next((s.message for s in self.steps if s.status == StepStatus.FAILED), "")
+        return next(
+            (s.message for s in self.steps if s.status == StepStatus.FAILED), ""
+        )
 
 
 def missing_required(points: PointSet, config: dict[str, Any]) -> list[str]:
@@ -82,19 +84,37 @@ def missing_required(points: PointSet, config: dict[str, Any]) -> list[str]:
         if isinstance(value, dict):
             planted_opts.update(value.get("standardGeoJson", {}).get("planted", {}))
         elif value == "optional":
-            planted_opts[{"cropOptional": "crop", "seedRateOptional": "seedRate"}[key]] = "optional"
+            planted_opts[
+                {"cropOptional": "crop", "seedRateOptional": "seedRate"}[key]
+            ] = "optional"
     if optype is OperationType.PLANTED:
         required = [p for p in required if planted_opts.get(p) != "optional"]
-    if optype is OperationType.HARVESTED and points.has("crop") and set(points.table.column("crop").to_pylist()) <= {"sugar cane"}:
-        required = [p for p in required if "Volume" not in p]  # spec "$": not for sugarcane
+    if (
+        optype is OperationType.HARVESTED
+        and points.has("crop")
+        and set(points.table.column("crop").to_pylist()) <= {"sugar cane"}
+    ):
+        required = [
+            p for p in required if "Volume" not in p
+        ]  # spec "$": not for sugarcane
     return [p for p in required if not points.has(p)]
 
 
 # What makes a file an operation of its type at all: without one of these there is
 # nothing to convert, whatever ``outOfStandardOperations`` says.
 ESSENTIAL: dict[OperationType, tuple[tuple[str, ...], ...]] = {
-    OperationType.HARVESTED: (("wetMass", "wetMassPerArea", "wetVolume", "wetVolumePerArea",
-                               "dryMass", "dryMassPerArea", "dryVolume", "dryVolumePerArea"),),
+    OperationType.HARVESTED: (
+        (
+            "wetMass",
+            "wetMassPerArea",
+            "wetVolume",
+            "wetVolumePerArea",
+            "dryMass",
+            "dryMassPerArea",
+            "dryVolume",
+            "dryVolumePerArea",
+        ),
+    ),
     OperationType.PLANTED: (("seedRate",),),
     OperationType.APPLIED: (("appliedRate",),),
     OperationType.TILLAGE: (),
@@ -108,7 +128,11 @@ def missing_essential(points: PointSet, config: dict[str, Any]) -> list[str]:
     for group in ESSENTIAL[optype]:
         if not any(points.has(p) for p in group):
             missing.append(group[0] if len(group) == 1 else " or ".join(group[:2]))
-    if optype is OperationType.PLANTED and "seedRate" in missing and "seedRate" not in missing_required(points, config):
+    if (
+        optype is OperationType.PLANTED
+        and "seedRate" in missing
+        and "seedRate" not in missing_required(points, config)
+    ):
         missing.remove("seedRate")  # seedRateOptional
     return missing
 
@@ -122,7 +146,9 @@ def convert_file(job: FileJob) -> FileOutcome:
 
     def step_original():
         if not Path(job.path).exists():
-            raise LeafnbError(f"original file {Path(job.path).name} is missing from the workspace")
+            raise LeafnbError(
+                f"original file {Path(job.path).name} is missing from the workspace"
+            )
         return "ok"
 
     def step_raw():
@@ -136,7 +162,11 @@ def convert_file(job: FileJob) -> FileOutcome:
         for key in ("provider", "file_format"):
             if meta.get(key):
                 outcome.facts[key] = meta[key]
-        for key, fact in (("partfields", "partfields"), ("operators", "operators"), ("machine_totals", "machineTotals")):
+        for key, fact in (
+            ("partfields", "partfields"),
+            ("operators", "operators"),
+            ("machine_totals", "machineTotals"),
+        ):
             if meta.get(key):
                 outcome.facts[fact] = meta[key]
         write_geoparquet(out / "raw.parquet", raw.table)
@@ -166,7 +196,11 @@ def convert_file(job: FileJob) -> FileOutcome:
             return None  # skipped by configuration
         keep, removed = cleanup_mask(points, config.get("cleanupRules") or {})
         state["keep"] = keep
-        outcome.facts["cleanup"] = {"removed": removed, "kept": int(keep.sum()), "total": len(points)}
+        outcome.facts["cleanup"] = {
+            "removed": removed,
+            "kept": int(keep.sum()),
+            "total": len(points),
+        }
         if not removed:
             return "ok"
         detail = ", ".join(f"{k}: {v}" for k, v in removed.items())
@@ -184,7 +218,10 @@ def convert_file(job: FileJob) -> FileOutcome:
             # the machine counts every record: keep all-record totals for the reconciliation
             from leafnb.operations.summary import totals
 
-            points = replace(points, meta={**points.meta, "all_record_totals": totals(points, "METRIC")})
+            points = replace(
+                points,
+                meta={**points.meta, "all_record_totals": totals(points, "METRIC")},
+            )
         points = points.filter(state["keep"])
         if len(points) == 0:
             raise NoPointsPassed()
@@ -205,7 +242,11 @@ def convert_file(job: FileJob) -> FileOutcome:
         from leafnb.clean.output import make_filtered
 
         report = make_filtered(state["points"], config, out)
-        outcome.facts["cleaning"] = {"profile": report["profile"], "kept": report["kept"], "total": report["total"]}
+        outcome.facts["cleaning"] = {
+            "profile": report["profile"],
+            "kept": report["kept"],
+            "total": report["total"],
+        }
         return f"ok: kept {report['kept']} of {report['total']} points (profile {report['profile']})"
 
     def step_summary():
@@ -219,14 +260,17 @@ def convert_file(job: FileJob) -> FileOutcome:
         write_json(out / "summary.json", summary)
         props = summary["properties"]
         outcome.facts.update(
-            startTime=props.get("startTime"), endTime=props.get("endTime"),
+            startTime=props.get("startTime"),
+            endTime=props.get("endTime"),
             crop=(props.get("crop") or [None])[0],
         )
         area = props.get("totalArea")
         if area:
             from leafnb.standard.units import convert
 
-            outcome.facts["totalAreaM2"] = float(convert(np.array([area["value"]]), area["unit"], "m2")[0])
+            outcome.facts["totalAreaM2"] = float(
+                convert(np.array([area["value"]]), area["unit"], "m2")[0]
+            )
         return "ok"
 
     def step_units():
@@ -247,21 +291,44 @@ def convert_file(job: FileJob) -> FileOutcome:
     failed = False
     for step in FILE_STEPS:
         if failed:
-            outcome.steps.append(StepResult(step.value, StepStatus.SKIPPED.value, "skipped"))
+            outcome.steps.append(
+                StepResult(step.value, StepStatus.SKIPPED.value, "skipped")
+            )
             continue
         try:
             message = runners[step]()
         except LeafnbError as exc:
-            outcome.steps.append(StepResult(step.value, StepStatus.FAILED.value, exc.step_message))
+            outcome.steps.append(
+                StepResult(step.value, StepStatus.FAILED.value, exc.step_message)
+            )
             failed = True
             continue
         except Exception as exc:  # never escapes: becomes this file's failure
-            log.error("internal error in %s of %s:\n%s", step, job.file_id, traceback.format_exc())
-            outcome.steps.append(StepResult(step.value, StepStatus.FAILED.value, f"internal error: {type(exc).__name__}: {exc}"))
+            log.error(
+                "internal error in %s of %s:\n%s",
+                step,
+                job.file_id,
+                traceback.format_exc(),
+            )
+            outcome.steps.append(
+                StepResult(
+                    step.value,
+                    StepStatus.FAILED.value,
+                    f"internal error: {type(exc).__name__}: {exc}",
+                )
+            )
             failed = True
             continue
         if message is None:
-            outcome.steps.append(StepResult(step.value, StepStatus.SKIPPED.value, "skipped: disabled by configuration"))
+            outcome.steps.append(
+                StepResult(
+                    step.value,
+                    StepStatus.SKIPPED.value,
+                    "skipped: disabled by configuration",
+                )
+            )
         else:
-            outcome.steps.append(StepResult(step.value, StepStatus.PROCESSED.value, message))
+            outcome.steps.append(
+                StepResult(step.value, StepStatus.PROCESSED.value, message)
+            )
     return outcome

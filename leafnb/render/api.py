@@ -52,18 +52,27 @@ class RenderingAPI:
         from leafnb.store.artifacts import read_points_table
 
         table, meta = read_points_table(source)
-        points = PointSet(table, meta.get("operation_type", ""), units=meta.get("units", {}), meta=meta)
+        points = PointSet(
+            table,
+            meta.get("operation_type", ""),
+            units=meta.get("units", {}),
+            meta=meta,
+        )
         try:
             return prepare(points)
         except ValueError as exc:
             raise NotFound(f"nothing to render in {source}: {exc}") from exc
 
-    def _render_config(self, resource_id: str, source: Path | None = None) -> dict[str, Any]:
+    def _render_config(
+        self, resource_id: str, source: Path | None = None
+    ) -> dict[str, Any]:
         """Effective config of the resource's leafUserId (files table, operations table, parquet metadata)."""
         uid = None
         for table in ("files", "operations"):
             try:
-                rows = self.catalog.query(f"SELECT leaf_user_id FROM {table} WHERE id=?", (resource_id,))
+                rows = self.catalog.query(
+                    f"SELECT leaf_user_id FROM {table} WHERE id=?", (resource_id,)
+                )
             except sqlite3.Error:
                 continue
             if rows:
@@ -83,7 +92,9 @@ class RenderingAPI:
     def _is_operation(source: Path) -> bool:
         return source.parent.parent.name == "operations"
 
-    def _render_cached(self, kind: str, source: Path, params: dict[str, Any], build) -> dict[str, Any]:
+    def _render_cached(
+        self, kind: str, source: Path, params: dict[str, Any], build
+    ) -> dict[str, Any]:
         """Return the manifest of product *kind*, rebuilding it when stale."""
         out_dir = source.parent / "images" / kind
         manifest_path = source.parent / "images" / f"{kind}.json"
@@ -92,9 +103,13 @@ class RenderingAPI:
             try:
                 doc = json.loads(manifest_path.read_text("utf-8"))
                 fresh = (
-                    doc.get("version") == _MANIFEST_VERSION and doc.get("source") == source.name
-                    and doc.get("sourceMtimeNs", -1) >= mtime and doc.get("params") == json.loads(json.dumps(params))
-                    and all((out_dir / it["file"]).exists() for it in doc.get("items", []))
+                    doc.get("version") == _MANIFEST_VERSION
+                    and doc.get("source") == source.name
+                    and doc.get("sourceMtimeNs", -1) >= mtime
+                    and doc.get("params") == json.loads(json.dumps(params))
+                    and all(
+                        (out_dir / it["file"]).exists() for it in doc.get("items", [])
+                    )
                 )
                 if fresh:
                     return doc
@@ -104,9 +119,17 @@ class RenderingAPI:
         for it in items:
             it["file"] = Path(it.pop("path")).name
         doc = {
-            "version": _MANIFEST_VERSION, "source": source.name, "sourceMtimeNs": mtime, "params": params,
-            "crs": spec.crs, "resolution": spec.res_x, "width": spec.width, "height": spec.height,
-            "bounds": list(spec.bounds), "note": spec.note, "items": items,
+            "version": _MANIFEST_VERSION,
+            "source": source.name,
+            "sourceMtimeNs": mtime,
+            "params": params,
+            "crs": spec.crs,
+            "resolution": spec.res_x,
+            "width": spec.width,
+            "height": spec.height,
+            "bounds": list(spec.bounds),
+            "note": spec.note,
+            "items": items,
         }
         from leafnb.store.artifacts import write_json
 
@@ -114,7 +137,9 @@ class RenderingAPI:
         return doc
 
     @staticmethod
-    def _render_items(doc: dict[str, Any], kind_dir: Path, keys: tuple[str, ...]) -> list[Resource]:
+    def _render_items(
+        doc: dict[str, Any], kind_dir: Path, keys: tuple[str, ...]
+    ) -> list[Resource]:
         out = []
         for it in doc["items"]:
             path = kind_dir / it["file"]
@@ -124,11 +149,19 @@ class RenderingAPI:
             out.append(r)
         return out
 
-    def _render_properties(self, prep: Prepared, cfg: dict[str, Any], operation: bool) -> list[str]:
+    def _render_properties(
+        self, prep: Prepared, cfg: dict[str, Any], operation: bool
+    ) -> list[str]:
         from leafnb.render.images import numeric_properties, select_properties
 
-        key = "operationsImageAttributeCreation" if operation else "filesImageAttributeCreation"
-        return select_properties(numeric_properties(prep.points), prep.points.operation_type, cfg.get(key))
+        key = (
+            "operationsImageAttributeCreation"
+            if operation
+            else "filesImageAttributeCreation"
+        )
+        return select_properties(
+            numeric_properties(prep.points), prep.points.operation_type, cfg.get(key)
+        )
 
     # ------------------------------------------------------------------ V1
     def _images_v1(self, resource_id: str) -> list[Resource]:
@@ -139,19 +172,34 @@ class RenderingAPI:
         params = {
             "resolution": cfg.get("geoimagesResolution") or 0.00001,
             "shape": str(cfg.get("geoimagesShape") or "SQUARE").upper(),
-            "projection": str(cfg.get("geoimagesProjection") or "EPSG:3857").upper().replace("_", ":"),
+            "projection": str(cfg.get("geoimagesProjection") or "EPSG:3857")
+            .upper()
+            .replace("_", ":"),
             "ramp": cfg.get("geoimagesColorRamp") or None,
         }
 
         def build(out_dir: Path):
             prep = self._render_prepared(source)
             props = self._render_properties(prep, cfg, self._is_operation(source))
-            return build_v1(prep, out_dir, props, resolution_deg=params["resolution"], shape=params["shape"],
-                            projection=params["projection"], ramp=params["ramp"])
+            return build_v1(
+                prep,
+                out_dir,
+                props,
+                resolution_deg=params["resolution"],
+                shape=params["shape"],
+                projection=params["projection"],
+                ramp=params["ramp"],
+            )
 
-        params["flags"] = cfg.get("operationsImageAttributeCreation" if self._is_operation(source) else "filesImageAttributeCreation")
+        params["flags"] = cfg.get(
+            "operationsImageAttributeCreation"
+            if self._is_operation(source)
+            else "filesImageAttributeCreation"
+        )
         doc = self._render_cached("v1", source, params, build)
-        return self._render_items(doc, source.parent / "images" / "v1", ("property", "ramp"))
+        return self._render_items(
+            doc, source.parent / "images" / "v1", ("property", "ramp")
+        )
 
     def get_file_images(self, file_id: str) -> list[Resource]:
         """V1 images of a file (``GET /files/{id}/images``): one georeferenced PNG per numeric property.
@@ -188,15 +236,25 @@ class RenderingAPI:
 
         source = self._render_source(operation_id, filtered=True)
         cfg = self._render_config(operation_id, source)
-        flags = cfg.get("operationsImageAttributeCreation") if self._is_operation(source) else cfg.get("filesImageAttributeCreation")
+        flags = (
+            cfg.get("operationsImageAttributeCreation")
+            if self._is_operation(source)
+            else cfg.get("filesImageAttributeCreation")
+        )
         params = {"resolution": V2_RESOLUTION_DEG, "flags": flags}
 
         def build(out_dir: Path):
             prep = self._render_prepared(source)
-            return build_v2(prep, out_dir, self._render_properties(prep, cfg, self._is_operation(source)))
+            return build_v2(
+                prep,
+                out_dir,
+                self._render_properties(prep, cfg, self._is_operation(source)),
+            )
 
         doc = self._render_cached("v2", source, params, build)
-        return self._render_items(doc, source.parent / "images" / "v2", ("property", "legend", "extent"))
+        return self._render_items(
+            doc, source.parent / "images" / "v2", ("property", "legend", "extent")
+        )
 
     # ------------------------------------------------------------------ GeoTIFF
     def get_operation_geotiff_images(self, operation_id: str) -> list[Resource]:
@@ -211,15 +269,26 @@ class RenderingAPI:
 
         source = self._render_source(operation_id, filtered=True)
         cfg = self._render_config(operation_id, source)
-        params = {"resolution": GEOTIFF_RESOLUTION_M, "crs": "utm",
-                  "flags": cfg.get("operationsImageAttributeCreation") if self._is_operation(source) else cfg.get("filesImageAttributeCreation")}
+        params = {
+            "resolution": GEOTIFF_RESOLUTION_M,
+            "crs": "utm",
+            "flags": cfg.get("operationsImageAttributeCreation")
+            if self._is_operation(source)
+            else cfg.get("filesImageAttributeCreation"),
+        }
 
         def build(out_dir: Path):
             prep = self._render_prepared(source)
-            return build_geotiffs(prep, out_dir, self._render_properties(prep, cfg, self._is_operation(source)))
+            return build_geotiffs(
+                prep,
+                out_dir,
+                self._render_properties(prep, cfg, self._is_operation(source)),
+            )
 
         doc = self._render_cached("geotiff", source, params, build)
-        return self._render_items(doc, source.parent / "images" / "geotiff", ("property",))
+        return self._render_items(
+            doc, source.parent / "images" / "geotiff", ("property",)
+        )
 
     def get_file_geotiff_images(self, file_id: str) -> list[Resource]:
         """GeoTIFFs of a file (leafnb extension; Leaf offers them for operations only), as
@@ -227,7 +296,9 @@ class RenderingAPI:
         return self.get_operation_geotiff_images(file_id)
 
     # ------------------------------------------------------------------ analysis
-    def _render_check_properties(self, prep: Prepared, properties: list[str] | str | None) -> list[str]:
+    def _render_check_properties(
+        self, prep: Prepared, properties: list[str] | str | None
+    ) -> list[str]:
         from leafnb.render.images import numeric_properties
 
         available = numeric_properties(prep.points)
@@ -236,11 +307,22 @@ class RenderingAPI:
         props = [properties] if isinstance(properties, str) else list(properties)
         unknown = [p for p in props if p not in available]
         if unknown:
-            raise InvalidRequest(f"not numeric properties with values: {', '.join(unknown)}; available: {', '.join(available)}")
+            raise InvalidRequest(
+                f"not numeric properties with values: {', '.join(unknown)}; available: {', '.join(available)}"
+            )
         return props
 
-    def grid(self, resource_id: str, resolution: float | None = None, properties: list[str] | str | None = None,
-             filtered: bool = True, *, crs: str = "utm", shape: str = "SQUARE", max_size: int = 8192) -> xarray.Dataset:
+    def grid(
+        self,
+        resource_id: str,
+        resolution: float | None = None,
+        properties: list[str] | str | None = None,
+        filtered: bool = True,
+        *,
+        crs: str = "utm",
+        shape: str = "SQUARE",
+        max_size: int = 8192,
+    ) -> xarray.Dataset:
         """Rasterise a file's or operation's points into an ``xarray.Dataset``.
 
         One float32 variable per property (default: every numeric property) on ``y``/``x``
@@ -256,9 +338,19 @@ class RenderingAPI:
         source = self._render_source(resource_id, filtered)
         prep = self._render_prepared(source)
         props = self._render_check_properties(prep, properties)
-        return build_grid(prep, props, resolution=resolution, crs=crs, shape=shape, max_size=max_size,
-                          attrs={"source": source.name, "resourceId": resource_id,
-                                 "operationType": prep.points.operation_type})
+        return build_grid(
+            prep,
+            props,
+            resolution=resolution,
+            crs=crs,
+            shape=shape,
+            max_size=max_size,
+            attrs={
+                "source": source.name,
+                "resourceId": resource_id,
+                "operationType": prep.points.operation_type,
+            },
+        )
 
     def legend(self, resource_id: str, property: str, filtered: bool = True) -> Legend:
         """The 7-class quantile legend of one property (imagesV2 colours; filtered points when present)."""
@@ -268,7 +360,13 @@ class RenderingAPI:
         self._render_check_properties(prep, [property])
         return legend_of(prep, property)
 
-    def render_overlay(self, resource_id: str, property: str, filtered: bool = True, max_size: int = 1024) -> dict[str, Any]:
+    def render_overlay(
+        self,
+        resource_id: str,
+        property: str,
+        filtered: bool = True,
+        max_size: int = 1024,
+    ) -> dict[str, Any]:
         """A map overlay PNG of one property, for ``ipyleaflet.ImageOverlay``.
 
         Returns ``{"path", "bounds": [[south, west], [north, east]], "legend"}``: an
@@ -280,15 +378,24 @@ class RenderingAPI:
 
         source = self._render_source(resource_id, filtered)
         kind = f"overlay-{source.stem}-{int(max_size)}"
-        params = {"resolution": V2_RESOLUTION_DEG, "maxSize": int(max_size), "property": property}
+        params = {
+            "resolution": V2_RESOLUTION_DEG,
+            "maxSize": int(max_size),
+            "property": property,
+        }
 
         def build(out_dir: Path):
             prep = self._render_prepared(source)
             self._render_check_properties(prep, [property])
             path = out_dir / f"{property}.png"
             res = build_overlay(prep, path, property, max_size=max_size)
-            item = {"property": property, "path": path, "bounds": res["bounds"], "legend": res["legend"].to_dict(),
-                    "unit": res["legend"].unit}
+            item = {
+                "property": property,
+                "path": path,
+                "bounds": res["bounds"],
+                "legend": res["legend"].to_dict(),
+                "unit": res["legend"].unit,
+            }
             return [item], res["spec"]
 
         doc = self._render_cached(f"{kind}-{property}", source, params, build)
@@ -315,7 +422,9 @@ class RenderingAPI:
             jobs.append(("v1", self.get_operation_images))
         if has_filtered:
             jobs.append(("v2", self.get_operation_images_v2))
-        if cfg.get("operationsImageAsGeoTiff") and cfg.get("operationsFilteredGeojson", True):
+        if cfg.get("operationsImageAsGeoTiff") and cfg.get(
+            "operationsFilteredGeojson", True
+        ):
             jobs.append(("geotiff", self.get_operation_geotiff_images))
         errors = {}
         for kind, fn in jobs:
@@ -323,7 +432,9 @@ class RenderingAPI:
                 fn(resource_id)
             except Exception as exc:  # an image failure must not fail the operation
                 errors[kind] = f"{type(exc).__name__}: {exc}"
-                log.warning("images %s of %s failed: %s", kind, resource_id, errors[kind])
+                log.warning(
+                    "images %s of %s failed: %s", kind, resource_id, errors[kind]
+                )
         status = source.parent / "images" / "errors.json"
         if errors:
             from leafnb.store.artifacts import write_json

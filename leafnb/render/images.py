@@ -73,7 +73,9 @@ def numeric_properties(points: PointSet) -> list[str]:
         if f.name in _SKIP:
             continue
         t = f.type
-        if (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)) and points.has(f.name):
+        if (
+            pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        ) and points.has(f.name):
             out.append(f.name)
     return out
 
@@ -81,7 +83,11 @@ def numeric_properties(points: PointSet) -> list[str]:
 def _flags(value: Any) -> list[str] | None:
     """Properties switched on in a flags value ({prop: bool} or [prop, ...]); None when none are on."""
     if isinstance(value, dict):
-        on = [k for k, v in value.items() if v is True or (isinstance(v, str) and v.lower() == "true")]
+        on = [
+            k
+            for k, v in value.items()
+            if v is True or (isinstance(v, str) and v.lower() == "true")
+        ]
     elif isinstance(value, list | tuple | set):
         on = [str(v) for v in value]
     else:
@@ -89,7 +95,9 @@ def _flags(value: Any) -> list[str] | None:
     return on or None
 
 
-def select_properties(available: list[str], operation_type: str, flags: Any) -> list[str]:
+def select_properties(
+    available: list[str], operation_type: str, flags: Any
+) -> list[str]:
     """Properties that get images (spec §7.4).
 
     *flags* is ``operationsImageAttributeCreation`` (or ``filesImageAttributeCreation``):
@@ -100,7 +108,9 @@ def select_properties(available: list[str], operation_type: str, flags: Any) -> 
     """
     chosen = None
     if isinstance(flags, dict) and flags:
-        if operation_type in flags and isinstance(flags[operation_type], dict | list | tuple):
+        if operation_type in flags and isinstance(
+            flags[operation_type], dict | list | tuple
+        ):
             chosen = _flags(flags[operation_type])
         elif not any(isinstance(v, dict | list) for v in flags.values()):
             chosen = _flags(flags)
@@ -143,13 +153,23 @@ def prepare(points: PointSet) -> Prepared:
         if unit and unit != "m":
             from leafnb.standard.units import convert
 
-            with contextlib.suppress(ValueError, KeyError, AttributeError):  # unknown unit: taken as metres
+            with contextlib.suppress(
+                ValueError, KeyError, AttributeError
+            ):  # unknown unit: taken as metres
                 width = convert(width, unit, "m")
     return Prepared(lon[keep], lat[keep], width, points, keep)
 
 
-def _raster(prep: Prepared, props: list[str], crs: str, resolution: float, *, shape: str = "SQUARE",
-            max_size: int = MAX_SIZE, fill: bool = True) -> tuple[GridSpec, dict[str, np.ndarray]]:
+def _raster(
+    prep: Prepared,
+    props: list[str],
+    crs: str,
+    resolution: float,
+    *,
+    shape: str = "SQUARE",
+    max_size: int = MAX_SIZE,
+    fill: bool = True,
+) -> tuple[GridSpec, dict[str, np.ndarray]]:
     x, y = project(prep.lon, prep.lat, crs)
     lat0 = float(np.median(prep.lat))
     spec = grid_spec(x, y, crs, resolution, max_size=max_size, lat=lat0)
@@ -157,19 +177,28 @@ def _raster(prep: Prepared, props: list[str], crs: str, resolution: float, *, sh
         rx, ry = footprint_radii(prep.width_m, spec, len(x))
         pad = int(max(rx.max(initial=0), ry.max(initial=0)))
         if pad:
-            spec = grid_spec(x, y, crs, resolution, max_size=max_size, pad=pad, lat=lat0)
+            spec = grid_spec(
+                x, y, crs, resolution, max_size=max_size, pad=pad, lat=lat0
+            )
             rx, ry = footprint_radii(prep.width_m, spec, len(x))
         radii = (rx, ry)
     else:
         radii = None
-    arrays = rasterize(spec, x, y, {p: prep.values(p) for p in props}, radii=radii, shape=shape)
+    arrays = rasterize(
+        spec, x, y, {p: prep.values(p) for p in props}, radii=radii, shape=shape
+    )
     return spec, arrays
 
 
 def _extent_4326(spec: GridSpec) -> dict[str, float]:
     left, bottom, right, top = spec.bounds
     lon, lat = unproject(np.array([left, right]), np.array([bottom, top]), spec.crs)
-    return {"xmin": float(lon[0]), "xmax": float(lon[1]), "ymin": float(lat[0]), "ymax": float(lat[1])}
+    return {
+        "xmin": float(lon[0]),
+        "xmax": float(lon[1]),
+        "ymin": float(lat[0]),
+        "ymax": float(lat[1]),
+    }
 
 
 def _minmax(v: np.ndarray) -> tuple[float, float]:
@@ -177,8 +206,17 @@ def _minmax(v: np.ndarray) -> tuple[float, float]:
     return (float(f.min()), float(f.max())) if len(f) else (math.nan, math.nan)
 
 
-def build_v1(prep: Prepared, out_dir: Path, props: list[str], *, resolution_deg: float = 0.00001, shape: str = "SQUARE",
-             projection: str = "EPSG:3857", ramp: dict | None = None, max_size: int = MAX_SIZE) -> tuple[list[dict], GridSpec]:
+def build_v1(
+    prep: Prepared,
+    out_dir: Path,
+    props: list[str],
+    *,
+    resolution_deg: float = 0.00001,
+    shape: str = "SQUARE",
+    projection: str = "EPSG:3857",
+    ramp: dict | None = None,
+    max_size: int = MAX_SIZE,
+) -> tuple[list[dict], GridSpec]:
     """V1 PNGs: Leaf's ramp between each property's point minimum (0 %) and maximum (100 %),
     linear between stops, transparent where no point; ``.aux.xml`` beside each."""
     ramp = ramp or LEAF_RAMP
@@ -188,44 +226,86 @@ def build_v1(prep: Prepared, out_dir: Path, props: list[str], *, resolution_deg:
     items = []
     for prop in props:
         lo, hi = _minmax(prep.values(prop))
-        path = write_png(out_dir / f"{prop}.png", colorize(arrays[prop], lo, hi, ramp), spec,
-                         {"property": prop, "min": repr(lo), "max": repr(hi), "units": prep.units.get(prop, "")})
+        path = write_png(
+            out_dir / f"{prop}.png",
+            colorize(arrays[prop], lo, hi, ramp),
+            spec,
+            {
+                "property": prop,
+                "min": repr(lo),
+                "max": repr(hi),
+                "units": prep.units.get(prop, ""),
+            },
+        )
         items.append({"property": prop, "ramp": ramp, "path": path})
     return items, spec
 
 
 def legend_of(prep: Prepared, prop: str) -> Legend:
     """The 7-class legend of a property's point values (tie rule recorded, not warned)."""
-    return quantile_legend(prep.values(prop), unit=prep.units.get(prop), property=prop, warn=False)
+    return quantile_legend(
+        prep.values(prop), unit=prep.units.get(prop), property=prop, warn=False
+    )
 
 
 def _v2_resolution(prep: Prepared) -> float:
-    return degrees_to_crs_resolution(V2_RESOLUTION_DEG, "EPSG:3857", float(np.median(prep.lat)))
+    return degrees_to_crs_resolution(
+        V2_RESOLUTION_DEG, "EPSG:3857", float(np.median(prep.lat))
+    )
 
 
-def build_v2(prep: Prepared, out_dir: Path, props: list[str], *, max_size: int = MAX_SIZE) -> tuple[list[dict], GridSpec]:
+def build_v2(
+    prep: Prepared, out_dir: Path, props: list[str], *, max_size: int = MAX_SIZE
+) -> tuple[list[dict], GridSpec]:
     """imagesV2 PNGs (EPSG:3857 pixels, 7 quantile classes) with legend and EPSG:4326 extent."""
-    spec, arrays = _raster(prep, props, "EPSG:3857", _v2_resolution(prep), max_size=max_size)
+    spec, arrays = _raster(
+        prep, props, "EPSG:3857", _v2_resolution(prep), max_size=max_size
+    )
     extent = _extent_4326(spec)
     items = []
     for prop in props:
         legend = legend_of(prep, prop)
-        path = write_png(out_dir / f"{prop}.png", legend.rgba(arrays[prop]), spec, {"property": prop})
-        items.append({"property": prop, "legend": legend.to_dict(), "extent": dict(extent), "path": path})
+        path = write_png(
+            out_dir / f"{prop}.png", legend.rgba(arrays[prop]), spec, {"property": prop}
+        )
+        items.append(
+            {
+                "property": prop,
+                "legend": legend.to_dict(),
+                "extent": dict(extent),
+                "path": path,
+            }
+        )
     return items, spec
 
 
-def build_overlay(prep: Prepared, path: Path, prop: str, *, max_size: int = 1024) -> dict[str, Any]:
+def build_overlay(
+    prep: Prepared, path: Path, prop: str, *, max_size: int = 1024
+) -> dict[str, Any]:
     """One EPSG:3857 PNG (≤ *max_size* px per side) coloured with the property's legend, for a Leaflet ImageOverlay."""
     legend = legend_of(prep, prop)
-    spec, arrays = _raster(prep, [prop], "EPSG:3857", _v2_resolution(prep), max_size=max_size)
+    spec, arrays = _raster(
+        prep, [prop], "EPSG:3857", _v2_resolution(prep), max_size=max_size
+    )
     write_png(path, legend.rgba(arrays[prop]), spec, {"property": prop})
     e = _extent_4326(spec)
-    return {"path": str(path), "bounds": [[e["ymin"], e["xmin"]], [e["ymax"], e["xmax"]]], "legend": legend, "spec": spec}
+    return {
+        "path": str(path),
+        "bounds": [[e["ymin"], e["xmin"]], [e["ymax"], e["xmax"]]],
+        "legend": legend,
+        "spec": spec,
+    }
 
 
-def build_geotiffs(prep: Prepared, out_dir: Path, props: list[str], *, resolution: float = GEOTIFF_RESOLUTION_M,
-                   crs: str | None = None, max_size: int = MAX_SIZE) -> tuple[list[dict], GridSpec]:
+def build_geotiffs(
+    prep: Prepared,
+    out_dir: Path,
+    props: list[str],
+    *,
+    resolution: float = GEOTIFF_RESOLUTION_M,
+    crs: str | None = None,
+    max_size: int = MAX_SIZE,
+) -> tuple[list[dict], GridSpec]:
     """One float32 COG per property (values, nodata where no point), local UTM at *resolution* m."""
     from leafnb.render.geotiff import write_geotiff
 
@@ -233,14 +313,29 @@ def build_geotiffs(prep: Prepared, out_dir: Path, props: list[str], *, resolutio
     spec, arrays = _raster(prep, props, crs, resolution, max_size=max_size)
     items = []
     for prop in props:
-        path = write_geotiff(out_dir / f"{prop}.tif", arrays[prop], spec, prop=prop, unit=prep.units.get(prop),
-                             legend=legend_of(prep, prop), note=spec.note)
+        path = write_geotiff(
+            out_dir / f"{prop}.tif",
+            arrays[prop],
+            spec,
+            prop=prop,
+            unit=prep.units.get(prop),
+            legend=legend_of(prep, prop),
+            note=spec.note,
+        )
         items.append({"property": prop, "path": path})
     return items, spec
 
 
-def build_grid(prep: Prepared, props: list[str], *, resolution: float | None = None, crs: str = "utm",
-               shape: str = "SQUARE", max_size: int = MAX_SIZE, attrs: dict | None = None):
+def build_grid(
+    prep: Prepared,
+    props: list[str],
+    *,
+    resolution: float | None = None,
+    crs: str = "utm",
+    shape: str = "SQUARE",
+    max_size: int = MAX_SIZE,
+    attrs: dict | None = None,
+):
     """``xarray.Dataset`` of the rasterised properties (see :func:`leafnb.render.grid.to_dataset`)."""
     from leafnb.render.grid import to_dataset
 
@@ -249,4 +344,10 @@ def build_grid(prep: Prepared, props: list[str], *, resolution: float | None = N
         resolution = 0.00001 if crs in ("EPSG:4326", "OGC:CRS84") else 1.0
     spec, arrays = _raster(prep, props, crs, resolution, shape=shape, max_size=max_size)
     legends = {p: legend_of(prep, p) for p in props}
-    return to_dataset(spec, arrays, units={p: prep.units.get(p) for p in props}, legends=legends, attrs=attrs)
+    return to_dataset(
+        spec,
+        arrays,
+        units={p: prep.units.get(p) for p in props},
+        legends=legends,
+        attrs=attrs,
+    )

@@ -41,10 +41,19 @@ from leafnb.errors import TiedClassesWarning
 __all__ = ["LEAF_COLORS", "Legend", "legend_from_edges", "quantile_legend"]
 
 #: class colours, low -> high (hex of the seven V1 ramp stops, spec §7.2)
-LEAF_COLORS: tuple[str, ...] = ("#C80000", "#FF2800", "#FF9600", "#FFF000", "#00E600", "#00BE00", "#008200")
+LEAF_COLORS: tuple[str, ...] = (
+    "#C80000",
+    "#FF2800",
+    "#FF9600",
+    "#FFF000",
+    "#00E600",
+    "#00BE00",
+    "#008200",
+)
+
 
 def _hex_to_rgba(code: str) -> list[int]:
-    return [int(code[i:i + 2], 16) for i in (1, 3, 5)] + [255]
+    return [int(code[i : i + 2], 16) for i in (1, 3, 5)] + [255]
 
 
 @dataclass(frozen=True)
@@ -66,9 +75,18 @@ class Legend:
     def __post_init__(self):
         if len(self.ranges) != 7:
             raise ValueError(f"a legend has 7 ranges, got {len(self.ranges)}")
-        edges = np.array([np.nan if x is None else x for x in [self.ranges[0]["min"]] + [r["max"] for r in self.ranges]], dtype=float)
+        edges = np.array(
+            [
+                np.nan if x is None else x
+                for x in [self.ranges[0]["min"]] + [r["max"] for r in self.ranges]
+            ],
+            dtype=float,
+        )
         object.__setattr__(self, "_edges", edges)
-        colors = np.array([_hex_to_rgba(r["colorCode"]) for r in self.ranges] + [[0, 0, 0, 0]], dtype=np.uint8)
+        colors = np.array(
+            [_hex_to_rgba(r["colorCode"]) for r in self.ranges] + [[0, 0, 0, 0]],
+            dtype=np.uint8,
+        )
         object.__setattr__(self, "_colors", colors)
 
     @builtins.property
@@ -106,9 +124,16 @@ class Legend:
         return out
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any], unit: str | None = None, property: str | None = None) -> Legend:
+    def from_dict(
+        cls, doc: dict[str, Any], unit: str | None = None, property: str | None = None
+    ) -> Legend:
         """Rebuild a legend from :meth:`to_dict` output (e.g. read back from GeoTIFF tags)."""
-        return cls([dict(r) for r in doc["ranges"]], unit=unit, property=property, tied=bool(doc.get("tiedClasses")))
+        return cls(
+            [dict(r) for r in doc["ranges"]],
+            unit=unit,
+            property=property,
+            tied=bool(doc.get("tiedClasses")),
+        )
 
 
 def _untie(edges: np.ndarray, k: int) -> np.ndarray:
@@ -130,7 +155,14 @@ def _num(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def quantile_legend(values, k: int = 7, *, unit: str | None = None, property: str | None = None, warn: bool = True) -> Legend:
+def quantile_legend(
+    values,
+    k: int = 7,
+    *,
+    unit: str | None = None,
+    property: str | None = None,
+    warn: bool = True,
+) -> Legend:
     """Split *values* into *k* (= 7) quantile classes with Leaf's colours (see module doc).
 
     NaN/inf values are ignored. Emits :class:`TiedClassesWarning` when the tie rule is
@@ -142,11 +174,21 @@ def quantile_legend(values, k: int = 7, *, unit: str | None = None, property: st
     if len(v):
         edges = np.quantile(v, np.linspace(0.0, 1.0, k + 1))
         edges[0], edges[-1] = v.min(), v.max()
-    return legend_from_edges(edges, k, count=len(v), unit=unit, property=property, warn=warn, _stacklevel=3)
+    return legend_from_edges(
+        edges, k, count=len(v), unit=unit, property=property, warn=warn, _stacklevel=3
+    )
 
 
-def legend_from_edges(edges, k: int = 7, *, count: int = 0, unit: str | None = None, property: str | None = None,
-                      warn: bool = True, _stacklevel: int = 2) -> Legend:
+def legend_from_edges(
+    edges,
+    k: int = 7,
+    *,
+    count: int = 0,
+    unit: str | None = None,
+    property: str | None = None,
+    warn: bool = True,
+    _stacklevel: int = 2,
+) -> Legend:
     """The legend of precomputed class edges ``e0..ek`` (e.g. quantiles computed out of core).
 
     *edges* must be what :func:`quantile_legend` computes before its tie check: the

@@ -30,9 +30,14 @@ def pam_xml(spec: GridSpec, metadata: dict[str, str] | None = None) -> str:
     if spec.note:
         items.setdefault("leafnb_note", spec.note)
     if items:
-        md = "  <Metadata>\n" + "".join(
-            f'    <MDI key="{escape(str(k))}">{escape(str(v))}</MDI>\n' for k, v in items.items()
-        ) + "  </Metadata>\n"
+        md = (
+            "  <Metadata>\n"
+            + "".join(
+                f'    <MDI key="{escape(str(k))}">{escape(str(v))}</MDI>\n'
+                for k, v in items.items()
+            )
+            + "  </Metadata>\n"
+        )
     return (
         "<PAMDataset>\n"
         f"  <SRS>{escape(crs_wkt(spec.crs))}</SRS>\n"
@@ -54,14 +59,24 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def write_png(path: str | Path, rgba: np.ndarray, spec: GridSpec | None = None, metadata: dict[str, str] | None = None) -> Path:
+def write_png(
+    path: str | Path,
+    rgba: np.ndarray,
+    spec: GridSpec | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Path:
     """Write an RGBA ``(h, w, 4)`` uint8 array as PNG, plus ``<path>.aux.xml`` when *spec* is given."""
     from PIL import Image
 
     path = Path(path)
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba, dtype=np.uint8), "RGBA").save(buf, format="PNG", compress_level=1)
+    Image.fromarray(np.ascontiguousarray(rgba, dtype=np.uint8), "RGBA").save(
+        buf, format="PNG", compress_level=1
+    )
     _atomic_write(path, buf.getvalue())
     if spec is not None:
-        _atomic_write(path.with_name(path.name + ".aux.xml"), pam_xml(spec, metadata).encode("utf-8"))
+        _atomic_write(
+            path.with_name(path.name + ".aux.xml"),
+            pam_xml(spec, metadata).encode("utf-8"),
+        )
     return path

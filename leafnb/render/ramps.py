@@ -19,14 +19,21 @@ LEAF_RAMP: dict[str, list[int]] = {
 }
 
 
-def colorize(values: np.ndarray, vmin: float, vmax: float, ramp: dict[str, list[int]] | None = None) -> np.ndarray:
+def colorize(
+    values: np.ndarray,
+    vmin: float,
+    vmax: float,
+    ramp: dict[str, list[int]] | None = None,
+) -> np.ndarray:
     """Map values to RGBA uint8 with linear interpolation between the ramp's percent stops.
 
     NaN values get the ramp's ``nv`` colour. Interpolation is linear in RGB between stops
     (spec §7.1 leaves it open; linear gives smooth maps and exact stop colours).
     """
     ramp = ramp or LEAF_RAMP
-    stops = sorted((float(k.rstrip("%")) / 100.0, v) for k, v in ramp.items() if k != "nv")
+    stops = sorted(
+        (float(k.rstrip("%")) / 100.0, v) for k, v in ramp.items() if k != "nv"
+    )
     pos = np.array([s[0] for s in stops])
     rgb = np.array([s[1][:3] for s in stops], dtype=float)
     v = np.asarray(values, dtype=float)

@@ -26,7 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GridSpec", "footprint_radii", "grid_spec", "project", "rasterize", "utm_crs"]
+__all__ = [
+    "GridSpec",
+    "footprint_radii",
+    "grid_spec",
+    "project",
+    "rasterize",
+    "utm_crs",
+]
 
 EARTH_RADIUS = 6378137.0  # EPSG:3857 sphere
 M_PER_DEG = 111_320.0  # metres per degree of latitude (and of longitude at the equator)
@@ -46,7 +53,10 @@ class GridSpec:
     height: int
     requested_resolution: float | None = None
     note: str | None = None
-    metres_per_unit: tuple[float, float] = (1.0, 1.0)  # ground metres per CRS unit at the data (x, y)
+    metres_per_unit: tuple[float, float] = (
+        1.0,
+        1.0,
+    )  # ground metres per CRS unit at the data (x, y)
 
     @property
     def right(self) -> float:
@@ -68,8 +78,12 @@ class GridSpec:
 
     def cell_of(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row, col) of coordinates in the grid CRS (may be outside the grid)."""
-        col = np.floor((np.asarray(x, dtype=float) - self.left) / self.res_x).astype(np.int64)
-        row = np.floor((self.top - np.asarray(y, dtype=float)) / self.res_y).astype(np.int64)
+        col = np.floor((np.asarray(x, dtype=float) - self.left) / self.res_x).astype(
+            np.int64
+        )
+        row = np.floor((self.top - np.asarray(y, dtype=float)) / self.res_y).astype(
+            np.int64
+        )
         return row, col
 
     def x_centres(self) -> np.ndarray:
@@ -86,7 +100,9 @@ def utm_crs(lon: np.ndarray, lat: np.ndarray) -> str:
     return f"EPSG:{32600 + zone if la >= 0 else 32700 + zone}"
 
 
-def project(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+def project(
+    lon: np.ndarray, lat: np.ndarray, crs: str
+) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 lon/lat to *crs* (EPSG:4326 identity, EPSG:3857 closed form, others via pyproj)."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
@@ -95,7 +111,9 @@ def project(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.
         return lon, lat
     if crs == "EPSG:3857":
         la = np.clip(lat, -85.05112878, 85.05112878)
-        return EARTH_RADIUS * np.radians(lon), EARTH_RADIUS * np.log(np.tan(np.pi / 4 + np.radians(la) / 2))
+        return EARTH_RADIUS * np.radians(lon), EARTH_RADIUS * np.log(
+            np.tan(np.pi / 4 + np.radians(la) / 2)
+        )
     from pyproj import Transformer
 
     t = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
@@ -111,7 +129,9 @@ def unproject(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.nd
     if crs in ("EPSG:4326", "OGC:CRS84"):
         return x, y
     if crs == "EPSG:3857":
-        return np.degrees(x / EARTH_RADIUS), np.degrees(2 * np.arctan(np.exp(y / EARTH_RADIUS)) - np.pi / 2)
+        return np.degrees(x / EARTH_RADIUS), np.degrees(
+            2 * np.arctan(np.exp(y / EARTH_RADIUS)) - np.pi / 2
+        )
     from pyproj import Transformer
 
     t = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
@@ -144,7 +164,16 @@ def degrees_to_crs_resolution(resolution_deg: float, crs: str, lat: float) -> fl
     return ground / metres_per_unit(crs, lat)[1]
 
 
-def grid_spec(x: np.ndarray, y: np.ndarray, crs: str, resolution: float, *, max_size: int = 8192, pad: int = 0, lat: float | None = None) -> GridSpec:
+def grid_spec(
+    x: np.ndarray,
+    y: np.ndarray,
+    crs: str,
+    resolution: float,
+    *,
+    max_size: int = 8192,
+    pad: int = 0,
+    lat: float | None = None,
+) -> GridSpec:
     """The snapped grid covering *x*, *y* (+ *pad* cells each side) at *resolution* (CRS units).
 
     When more than *max_size* cells per side would be needed, the resolution is raised
@@ -174,17 +203,35 @@ def grid_spec(x: np.ndarray, y: np.ndarray, crs: str, resolution: float, *, max_
             if max(w, h) <= max_size:
                 break
             new = float(f"{new * 1.02:.3g}")
-        note = (f"resolution raised from {res:g} to {new:g} {crs} units: the data would need "
-                f"more than {max_size} cells per side")
+        note = (
+            f"resolution raised from {res:g} to {new:g} {crs} units: the data would need "
+            f"more than {max_size} cells per side"
+        )
         res = new
     if lat is None:
-        lat = float(unproject(np.array([np.median(x[ok])]), np.array([np.median(y[ok])]), crs)[1][0])
+        lat = float(
+            unproject(np.array([np.median(x[ok])]), np.array([np.median(y[ok])]), crs)[
+                1
+            ][0]
+        )
     mpu = metres_per_unit(crs, lat)
-    return GridSpec(crs=crs, left=left, top=top, res_x=res, res_y=res, width=w, height=h,
-                    requested_resolution=float(resolution), note=note, metres_per_unit=mpu)
+    return GridSpec(
+        crs=crs,
+        left=left,
+        top=top,
+        res_x=res,
+        res_y=res,
+        width=w,
+        height=h,
+        requested_resolution=float(resolution),
+        note=note,
+        metres_per_unit=mpu,
+    )
 
 
-def footprint_radii(width_m: np.ndarray | None, spec: GridSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
+def footprint_radii(
+    width_m: np.ndarray | None, spec: GridSpec, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Half-size of each point's footprint in cells (x, y): ``round(width / 2 / cell size)``, capped."""
     if width_m is None:
         z = np.zeros(n, dtype=np.int64)
@@ -204,18 +251,18 @@ def _hbox(a: np.ndarray, r: int) -> np.ndarray:
         return a
     h, w = a.shape
     c = np.zeros((h, w + 2 * r + 1), dtype=a.dtype)
-    np.cumsum(a, axis=1, out=c[:, r + 1:w + r + 1])
-    c[:, w + r + 1:] = c[:, w + r:w + r + 1]
-    return c[:, 2 * r + 1:2 * r + 1 + w] - c[:, 0:w]
+    np.cumsum(a, axis=1, out=c[:, r + 1 : w + r + 1])
+    c[:, w + r + 1 :] = c[:, w + r : w + r + 1]
+    return c[:, 2 * r + 1 : 2 * r + 1 + w] - c[:, 0:w]
 
 
 def _vshift_add(out: np.ndarray, a: np.ndarray, dy: int) -> None:
     """out[i] += a[i - dy] (zero outside)."""
     h = a.shape[0]
     if dy >= 0:
-        out[dy:] += a[:h - dy] if dy else a
+        out[dy:] += a[: h - dy] if dy else a
     else:
-        out[:h + dy] += a[-dy:]
+        out[: h + dy] += a[-dy:]
 
 
 def _spread(a: np.ndarray, rx: int, ry: int, round_shape: bool) -> np.ndarray:
@@ -238,8 +285,15 @@ def _spread(a: np.ndarray, rx: int, ry: int, round_shape: bool) -> np.ndarray:
     return out
 
 
-def rasterize(spec: GridSpec, x: np.ndarray, y: np.ndarray, values: dict[str, np.ndarray], *,
-              radii: tuple[np.ndarray, np.ndarray] | None = None, shape: str = "SQUARE") -> dict[str, np.ndarray]:
+def rasterize(
+    spec: GridSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    values: dict[str, np.ndarray],
+    *,
+    radii: tuple[np.ndarray, np.ndarray] | None = None,
+    shape: str = "SQUARE",
+) -> dict[str, np.ndarray]:
     """Mean of the points covering each cell, per property (see module doc); NaN where empty.
 
     *x*, *y* are in ``spec.crs``; *values* maps property -> per-point array; *radii* are
@@ -250,7 +304,9 @@ def rasterize(spec: GridSpec, x: np.ndarray, y: np.ndarray, values: dict[str, np
     row, col = spec.cell_of(x, y)
     inside = (row >= 0) & (row < spec.height) & (col >= 0) & (col < spec.width)
     idx = row * spec.width + col
-    rx, ry = radii if radii is not None else (np.zeros(n, np.int64), np.zeros(n, np.int64))
+    rx, ry = (
+        radii if radii is not None else (np.zeros(n, np.int64), np.zeros(n, np.int64))
+    )
     size = spec.width * spec.height
     round_shape = str(shape).upper() == "ROUND"
     # groups of points with the same footprint
@@ -271,13 +327,26 @@ def rasterize(spec: GridSpec, x: np.ndarray, y: np.ndarray, values: dict[str, np
             gr_x, gr_y = divmod(k, MAX_RADIUS + 1)
             m = sel & finite
             # float64 even when the group is empty (bincount of nothing returns int64)
-            sums = _spread(np.bincount(idx[m], weights=v[m], minlength=size).astype(float, copy=False).reshape(shape2), gr_x, gr_y, round_shape)
-            if m.sum() == sel.sum():  # no NaN in this group: counts shared between properties
+            sums = _spread(
+                np.bincount(idx[m], weights=v[m], minlength=size)
+                .astype(float, copy=False)
+                .reshape(shape2),
+                gr_x,
+                gr_y,
+                round_shape,
+            )
+            if (
+                m.sum() == sel.sum()
+            ):  # no NaN in this group: counts shared between properties
                 if k not in shared_counts:
-                    shared_counts[k] = _spread(_count(idx[sel], size).reshape(shape2), gr_x, gr_y, round_shape)
+                    shared_counts[k] = _spread(
+                        _count(idx[sel], size).reshape(shape2), gr_x, gr_y, round_shape
+                    )
                 c = shared_counts[k]
             else:
-                c = _spread(_count(idx[m], size).reshape(shape2), gr_x, gr_y, round_shape)
+                c = _spread(
+                    _count(idx[m], size).reshape(shape2), gr_x, gr_y, round_shape
+                )
             if total_s is None:
                 total_s, total_c = sums, (c if len(groups) == 1 else c.copy())
             else:
@@ -292,10 +361,14 @@ def rasterize(spec: GridSpec, x: np.ndarray, y: np.ndarray, values: dict[str, np
 
 def _count(idx: np.ndarray, size: int) -> np.ndarray:
     """Points per cell as float64 (no int64 -> float copy of the whole grid)."""
-    return np.bincount(idx, weights=np.ones(len(idx)), minlength=size).astype(float, copy=False)
+    return np.bincount(idx, weights=np.ones(len(idx)), minlength=size).astype(
+        float, copy=False
+    )
 
 
-def _rasterize_cells(spec: GridSpec, idx: np.ndarray, inside: np.ndarray, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _rasterize_cells(
+    spec: GridSpec, idx: np.ndarray, inside: np.ndarray, values: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """No footprints: the mean per occupied cell, computed sparsely, written into a NaN grid."""
     cells, inv = np.unique(idx[inside], return_inverse=True)
     out = {}

@@ -56,11 +56,23 @@ _NO_USER = "\x00no-leaf-user"
 #: Leaf config keys (spec §12) about provider sync / field merging that leafnb has no use for: accepted,
 #: stored in server.sqlite and echoed back, never passed to the Workspace
 PROVIDER_ONLY_CONFIG = {
-    "operationsAutoSync": bool, "customDataSync": bool, "organizationDataSync": str, "syncPartnerData": bool,
-    "machinesAutoSync": bool, "implementsAutoSync": bool, "operatorsAutoSync": bool, "productsAutoSync": bool,
-    "zonesAutoSync": bool, "fieldsAutoSync": bool, "fieldsAutoMerge": bool, "fieldsMergeIntersection": (int, float),
-    "automaticFixBoundary": bool, "operationsProcessingRange": (int, float), "irrigationProcessingRange": (int, float),
-    "generateProviderImages": bool, "filesImageAttributeCreation": dict,
+    "operationsAutoSync": bool,
+    "customDataSync": bool,
+    "organizationDataSync": str,
+    "syncPartnerData": bool,
+    "machinesAutoSync": bool,
+    "implementsAutoSync": bool,
+    "operatorsAutoSync": bool,
+    "productsAutoSync": bool,
+    "zonesAutoSync": bool,
+    "fieldsAutoSync": bool,
+    "fieldsAutoMerge": bool,
+    "fieldsMergeIntersection": (int, float),
+    "automaticFixBoundary": bool,
+    "operationsProcessingRange": (int, float),
+    "irrigationProcessingRange": (int, float),
+    "generateProviderImages": bool,
+    "filesImageAttributeCreation": dict,
 }  # a leafUserId nobody can have: validates filters, matches nothing
 
 
@@ -74,8 +86,15 @@ class ApiError(Exception):
 
 def problem(status: int, detail: str, path: str, **extra: Any) -> dict[str, Any]:
     """Leaf's (JHipster) error body."""
-    return {"type": PROBLEM_TYPE, "title": HTTPStatus(status).phrase, "status": status, "detail": detail,
-            "path": path, "message": f"error.http.{status}", **extra}
+    return {
+        "type": PROBLEM_TYPE,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "path": path,
+        "message": f"error.http.{status}",
+        **extra,
+    }
 
 
 class MergeRequest(BaseModel):
@@ -141,17 +160,24 @@ def create_app(
         title="leafnb — Leaf-compatible API",
         version=_version(),
         description="Leaf's operations (files, batch, merge, field operations), config and alerts services "
-                    "over a local leafnb Workspace. Authenticate with `Authorization: Bearer <token>` "
-                    "(`leafnb token create --owner NAME`).",
+        "over a local leafnb Workspace. Authenticate with `Authorization: Bearer <token>` "
+        "(`leafnb token create --owner NAME`).",
         lifespan=lifespan,
     )
     app.state.workspace, app.state.store, app.state.dispatcher = ws, store, dispatcher
-    bearer = HTTPBearer(auto_error=False, description="token from `leafnb token create --owner NAME`")
+    bearer = HTTPBearer(
+        auto_error=False, description="token from `leafnb token create --owner NAME`"
+    )
 
     # ------------------------------------------------------------------ errors
-    def _json_error(request: Request, status: int, detail: str, **extra) -> JSONResponse:
-        return JSONResponse(problem(status, detail, request.url.path, **extra), status_code=status,
-                            headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+    def _json_error(
+        request: Request, status: int, detail: str, **extra
+    ) -> JSONResponse:
+        return JSONResponse(
+            problem(status, detail, request.url.path, **extra),
+            status_code=status,
+            headers={"WWW-Authenticate": "Bearer"} if status == 401 else None,
+        )
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
@@ -175,7 +201,9 @@ def create_app(
 
     @app.exception_handler(NotImplementedError)
     async def _not_impl(request: Request, exc: NotImplementedError):
-        return _json_error(request, 501, f"not implemented in this leafnb version: {exc}")
+        return _json_error(
+            request, 501, f"not implemented in this leafnb version: {exc}"
+        )
 
     @app.exception_handler(LeafnbError)
     async def _leafnb(request: Request, exc: LeafnbError):
@@ -186,7 +214,9 @@ def create_app(
     async def _validation(request: Request, exc: RequestValidationError):
         parts = []
         for err in exc.errors():
-            loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+            loc = ".".join(
+                str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")
+            )
             parts.append(f"{loc or 'body'}: {err.get('msg')}")
         return _json_error(request, 400, "; ".join(parts) or "invalid request")
 
@@ -212,8 +242,11 @@ def create_app(
 
     def apply_config(owner: str, uid: str) -> None:
         """Write owner-level + the user's own settings as the Workspace config of *uid*."""
-        merged = {k: v for k, v in {**store.owner_config(owner), **store.user_config(uid)}.items()
-                  if k not in PROVIDER_ONLY_CONFIG}
+        merged = {
+            k: v
+            for k, v in {**store.owner_config(owner), **store.user_config(uid)}.items()
+            if k not in PROVIDER_ONLY_CONFIG
+        }
         ws.delete_config(uid)
         if merged:
             ws.set_config(merged, leaf_user_id=uid)
@@ -236,13 +269,18 @@ def create_app(
     def owns(owner: str, resource: dict, kind: str, rid: str) -> dict:
         uid = resource.get("leafUserId")
         if not isinstance(uid, str) or store.owner_of(uid) != owner:
-            raise ApiError(404, f"{kind} {rid!r} not found")  # same answer as an unknown id
+            raise ApiError(
+                404, f"{kind} {rid!r} not found"
+            )  # same answer as an unknown id
         return resource
 
     def need(name: str) -> Callable:
         fn = getattr(ws, name, None)
         if fn is None:
-            raise ApiError(501, f"not implemented yet: this leafnb version has no Workspace.{name}()")
+            raise ApiError(
+                501,
+                f"not implemented yet: this leafnb version has no Workspace.{name}()",
+            )
         return fn
 
     def own_file(owner: str, file_id: str) -> dict:
@@ -288,13 +326,25 @@ def create_app(
 
         return conv(value)
 
-    def reply(request: Request, owner: str, value: Any, status: int = 200, headers: dict | None = None) -> JSONResponse:
-        return JSONResponse(publish(request, owner, value), status_code=status, headers=headers)
+    def reply(
+        request: Request,
+        owner: str,
+        value: Any,
+        status: int = 200,
+        headers: dict | None = None,
+    ) -> JSONResponse:
+        return JSONResponse(
+            publish(request, owner, value), status_code=status, headers=headers
+        )
 
     def paged(request: Request, owner: str, items: ResourceList) -> JSONResponse:
         total, page, size = items.total, items.page, items.size
         last = max(0, math.ceil(total / size) - 1) if size else 0
-        params = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "size")]
+        params = [
+            (k, v)
+            for k, v in request.query_params.multi_items()
+            if k not in ("page", "size")
+        ]
 
         def url(p: int) -> str:
             return f"{request.url.path}?{urllib.parse.urlencode([*params, ('page', p), ('size', size)])}"
@@ -306,19 +356,45 @@ def create_app(
             rels.append(("next", page + 1))
         rels.append(("last", last))
         link = ", ".join(f'<{url(p)}>; rel="{rel}"' for rel, p in rels)
-        return reply(request, owner, list(items), headers={"X-Total-Count": str(total), "Link": link})
+        return reply(
+            request,
+            owner,
+            list(items),
+            headers={"X-Total-Count": str(total), "Link": link},
+        )
 
-    def scoped_list(owner: str, fetch: Callable[..., ResourceList], filters: dict[str, Any], page: int, size: int,
-                    sort: list[str] | None, default_keys: tuple[str, ...]) -> ResourceList:
+    def scoped_list(
+        owner: str,
+        fetch: Callable[..., ResourceList],
+        filters: dict[str, Any],
+        page: int,
+        size: int,
+        sort: list[str] | None,
+        default_keys: tuple[str, ...],
+    ) -> ResourceList:
         """A page of *fetch* restricted to the owner's leafUserIds (merged when there are several)."""
         filters = {k: v for k, v in filters.items() if v is not None}
         uid = filters.pop("leafUserId", None)
         if uid is not None:
-            return fetch(page=page, size=size, sort=sort, leafUserId=uid if visible_uid(owner, uid) else _NO_USER, **filters)
+            return fetch(
+                page=page,
+                size=size,
+                sort=sort,
+                leafUserId=uid if visible_uid(owner, uid) else _NO_USER,
+                **filters,
+            )
         uids = store.user_ids(owner)
         if len(uids) <= 1:
-            return fetch(page=page, size=size, sort=sort, leafUserId=uids[0] if uids else _NO_USER, **filters)
-        fetch(page=page, size=size, sort=sort, leafUserId=_NO_USER, **filters)  # validates page/size/sort/filters
+            return fetch(
+                page=page,
+                size=size,
+                sort=sort,
+                leafUserId=uids[0] if uids else _NO_USER,
+                **filters,
+            )
+        fetch(
+            page=page, size=size, sort=sort, leafUserId=_NO_USER, **filters
+        )  # validates page/size/sort/filters
         items: list = []
         for u in uids:
             p = 0
@@ -332,33 +408,74 @@ def create_app(
             items.sort(key=lambda r, k=key: _sort_key(r.get(k)))
         for spec in reversed(sort or []):
             name, _, direction = str(spec).partition(",")
-            items.sort(key=lambda r, k=name: _sort_key(r.get(k)), reverse=direction.strip().lower() == "desc")
-        return ResourceList(items[page * size:(page + 1) * size], len(items), page, size)
+            items.sort(
+                key=lambda r, k=name: _sort_key(r.get(k)),
+                reverse=direction.strip().lower() == "desc",
+            )
+        return ResourceList(
+            items[page * size : (page + 1) * size], len(items), page, size
+        )
 
     # ================================================================== operations service
     ops = APIRouter(prefix=OPS, tags=["files, batches and operations"])
 
     # ---- batches
-    @ops.post("/batch", summary="Upload a zip of machine files (multipart field `file`)",
-              openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                  "type": "object", "required": ["file"],
-                  "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
-    async def upload_batch(request: Request, leafUserId: str = Query(...), provider: str = Query("Other"),
-                           owner: str = Owner):
+    @ops.post(
+        "/batch",
+        summary="Upload a zip of machine files (multipart field `file`)",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"}
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def upload_batch(
+        request: Request,
+        leafUserId: str = Query(...),
+        provider: str = Query("Other"),
+        owner: str = Owner,
+    ):
         claim(owner, leafUserId)
         tmp = upload_root / uuid.uuid4().hex
         try:
             path = await _receive_upload(request, tmp, max_upload_bytes)
-            batch = await run_in_threadpool(ws.upload_batch, path, leafUserId, provider, wait=False, progress=False)
+            batch = await run_in_threadpool(
+                ws.upload_batch, path, leafUserId, provider, wait=False, progress=False
+            )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return reply(request, owner, batch)
 
     @ops.get("/batch", summary="List batches")
-    def list_batches(request: Request, leafUserId: str | None = None, status: str | None = None,
-                     page: int = 0, size: int = 20, sort: list[str] | None = Query(None), owner: str = Owner):
-        items = scoped_list(owner, ws.get_batches, {"leafUserId": leafUserId, "status": status}, page, size, sort,
-                            ("uploadTimestamp", "id"))
+    def list_batches(
+        request: Request,
+        leafUserId: str | None = None,
+        status: str | None = None,
+        page: int = 0,
+        size: int = 20,
+        sort: list[str] | None = Query(None),
+        owner: str = Owner,
+    ):
+        items = scoped_list(
+            owner,
+            ws.get_batches,
+            {"leafUserId": leafUserId, "status": status},
+            page,
+            size,
+            sort,
+            ("uploadTimestamp", "id"),
+        )
         return paged(request, owner, items)
 
     @ops.get("/batch/{batch_id}", summary="A batch with its leafFiles")
@@ -376,25 +493,64 @@ def create_app(
         return reply(request, owner, ws.retry_batch(batch_id, wait=False))
 
     # ---- files (fixed paths before /files/{id})
-    @ops.get("/files", summary="List files (filters, page/size/sort; X-Total-Count and Link headers)")
+    @ops.get(
+        "/files",
+        summary="List files (filters, page/size/sort; X-Total-Count and Link headers)",
+    )
     def list_files(
-        request: Request, leafUserId: str | None = None, provider: str | None = None, status: str | None = None,
-        origin: str | None = None, organizationId: str | None = None, batchId: str | None = None,
-        createdTime: str | None = None, startTime: str | None = None, updatedTime: str | None = None,
-        endTime: str | None = None, operationType: str | None = None, minArea: float | None = None,
-        fileId: str | None = None, fileFormat: str | None = None,
-        operationStartTime: str | None = Query(None, description="legacy alias of startTime"),
-        operationEndTime: str | None = Query(None, description="legacy alias of endTime"),
-        page: int = 0, size: int = 20, sort: list[str] | None = Query(None), owner: str = Owner,
+        request: Request,
+        leafUserId: str | None = None,
+        provider: str | None = None,
+        status: str | None = None,
+        origin: str | None = None,
+        organizationId: str | None = None,
+        batchId: str | None = None,
+        createdTime: str | None = None,
+        startTime: str | None = None,
+        updatedTime: str | None = None,
+        endTime: str | None = None,
+        operationType: str | None = None,
+        minArea: float | None = None,
+        fileId: str | None = None,
+        fileFormat: str | None = None,
+        operationStartTime: str | None = Query(
+            None, description="legacy alias of startTime"
+        ),
+        operationEndTime: str | None = Query(
+            None, description="legacy alias of endTime"
+        ),
+        page: int = 0,
+        size: int = 20,
+        sort: list[str] | None = Query(None),
+        owner: str = Owner,
     ):
-        filters = {"leafUserId": leafUserId, "provider": provider, "status": status, "origin": origin,
-                   "organizationId": organizationId, "batchId": batchId, "createdTime": createdTime,
-                   "startTime": startTime or operationStartTime, "updatedTime": updatedTime,
-                   "endTime": endTime or operationEndTime, "operationType": operationType, "minArea": minArea,
-                   "fileId": fileId, "fileFormat": fileFormat}
-        return paged(request, owner, scoped_list(owner, ws.get_files, filters, page, size, sort, ("createdTime", "id")))
+        filters = {
+            "leafUserId": leafUserId,
+            "provider": provider,
+            "status": status,
+            "origin": origin,
+            "organizationId": organizationId,
+            "batchId": batchId,
+            "createdTime": createdTime,
+            "startTime": startTime or operationStartTime,
+            "updatedTime": updatedTime,
+            "endTime": endTime or operationEndTime,
+            "operationType": operationType,
+            "minArea": minArea,
+            "fileId": fileId,
+            "fileFormat": fileFormat,
+        }
+        return paged(
+            request,
+            owner,
+            scoped_list(
+                owner, ws.get_files, filters, page, size, sort, ("createdTime", "id")
+            ),
+        )
 
-    @ops.post("/files/merge", summary="Merge files of one leafUserId and operation type")
+    @ops.post(
+        "/files/merge", summary="Merge files of one leafUserId and operation type"
+    )
     def merge_files(request: Request, body: MergeRequest, owner: str = Owner):
         if not body.ids:
             raise ApiError(400, "ids must list the files to merge")
@@ -402,17 +558,31 @@ def create_app(
             own_file(owner, fid)
         return reply(request, owner, need("merge_files")(list(body.ids), wait=False))
 
-    @ops.get("/files/uncoveredFiles", summary="Files that produced no operation (no intersecting field)")
-    def uncovered_files(request: Request, leafUserId: str = Query(...), owner: str = Owner):
+    @ops.get(
+        "/files/uncoveredFiles",
+        summary="Files that produced no operation (no intersecting field)",
+    )
+    def uncovered_files(
+        request: Request, leafUserId: str = Query(...), owner: str = Owner
+    ):
         fn = need("get_uncovered_files")
         if not visible_uid(owner, leafUserId):
             return reply(request, owner, {"files": []})
         return reply(request, owner, fn(leafUserId))
 
-    @ops.get("/files/outsideFieldGeojson", summary="outsideFieldGeojson of every file of the owner")
-    def outside_field_all(request: Request, leafUserId: str | None = None, owner: str = Owner):
+    @ops.get(
+        "/files/outsideFieldGeojson",
+        summary="outsideFieldGeojson of every file of the owner",
+    )
+    def outside_field_all(
+        request: Request, leafUserId: str | None = None, owner: str = Owner
+    ):
         fn = need("get_file_outside_field_geojson")
-        uids = [leafUserId] if leafUserId and visible_uid(owner, leafUserId) else ([] if leafUserId else store.user_ids(owner))
+        uids = (
+            [leafUserId]
+            if leafUserId and visible_uid(owner, leafUserId)
+            else ([] if leafUserId else store.user_ids(owner))
+        )
         out = []
         for uid in uids:
             for f in _all(ws.get_files, leafUserId=uid, status="processed"):
@@ -432,7 +602,9 @@ def create_app(
             return reply(request, owner, need(method)(file_id))
 
         handler.__name__ = f"file_{suffix}"
-        ops.add_api_route(f"/files/{{file_id}}/{suffix}", handler, methods=["GET"], summary=summary)
+        ops.add_api_route(
+            f"/files/{{file_id}}/{suffix}", handler, methods=["GET"], summary=summary
+        )
 
     for suffix, method, summary in [
         ("summary", "get_file_summary", "Summary Feature of a file"),
@@ -440,28 +612,66 @@ def create_app(
         ("status", "get_file_status", "Processing steps of a file"),
         ("images", "get_file_images", "PNG images of a file"),
         ("standardGeojson", "get_file_standard_geojson", "standardGeojson download"),
-        ("standardGeoparquet", "get_file_standard_geoparquet", "standardGeoparquet download"),
+        (
+            "standardGeoparquet",
+            "get_file_standard_geoparquet",
+            "standardGeoparquet download",
+        ),
         ("filteredGeojson", "get_file_filtered_geojson", "filteredGeojson download"),
-        ("filteredGeoparquet", "get_file_filtered_geoparquet", "filteredGeoparquet download"),
-        ("outsideFieldGeojson", "get_file_outside_field_geojson", "points outside every field"),
-        ("cleaningReport", "get_cleaning_report", "leafnb extension: cleaning/filtering report"),
+        (
+            "filteredGeoparquet",
+            "get_file_filtered_geoparquet",
+            "filteredGeoparquet download",
+        ),
+        (
+            "outsideFieldGeojson",
+            "get_file_outside_field_geojson",
+            "points outside every field",
+        ),
+        (
+            "cleaningReport",
+            "get_cleaning_report",
+            "leafnb extension: cleaning/filtering report",
+        ),
     ]:
         file_route(suffix, method, summary)
 
     # ---- field operations (fixed paths before /operations/{id})
     @ops.get("/operations", summary="List field operations")
     def list_operations(
-        request: Request, leafUserId: str | None = None, provider: str | None = None, startTime: str | None = None,
-        updatedTime: str | None = None, endTime: str | None = None, operationType: str | None = None,
-        fieldId: str | None = None, page: int = 0, size: int = 20, sort: list[str] | None = Query(None),
+        request: Request,
+        leafUserId: str | None = None,
+        provider: str | None = None,
+        startTime: str | None = None,
+        updatedTime: str | None = None,
+        endTime: str | None = None,
+        operationType: str | None = None,
+        fieldId: str | None = None,
+        page: int = 0,
+        size: int = 20,
+        sort: list[str] | None = Query(None),
         owner: str = Owner,
     ):
         fetch = need("get_operations")
-        filters = {"leafUserId": leafUserId, "provider": provider, "startTime": startTime, "updatedTime": updatedTime,
-                   "endTime": endTime, "operationType": operationType, "fieldId": fieldId}
-        return paged(request, owner, scoped_list(owner, fetch, filters, page, size, sort, ("startTime", "id")))
+        filters = {
+            "leafUserId": leafUserId,
+            "provider": provider,
+            "startTime": startTime,
+            "updatedTime": updatedTime,
+            "endTime": endTime,
+            "operationType": operationType,
+            "fieldId": fieldId,
+        }
+        return paged(
+            request,
+            owner,
+            scoped_list(owner, fetch, filters, page, size, sort, ("startTime", "id")),
+        )
 
-    @ops.post("/operations/cropOperationByField", summary="Crop an operation's points to its field")
+    @ops.post(
+        "/operations/cropOperationByField",
+        summary="Crop an operation's points to its field",
+    )
     def crop_by_field(request: Request, body: OperationRef, owner: str = Owner):
         own_operation(owner, body.id)
         return reply(request, owner, need("crop_operation_by_field")(body.id))
@@ -470,12 +680,22 @@ def create_app(
     def get_operation(request: Request, operation_id: str, owner: str = Owner):
         return reply(request, owner, own_operation(owner, operation_id))
 
-    @ops.post("/operations/reprocess", summary="Reprocess every operation of a field (body {fieldId})")
+    @ops.post(
+        "/operations/reprocess",
+        summary="Reprocess every operation of a field (body {fieldId})",
+    )
     async def reprocess_by_field(request: Request, body: FieldRef, owner: str = Owner):
         owns(owner, need("get_field")(body.fieldId), "field", body.fieldId)
-        return reply(request, owner, await run_in_threadpool(need("reprocess_field_operations"), body.fieldId))
+        return reply(
+            request,
+            owner,
+            await run_in_threadpool(need("reprocess_field_operations"), body.fieldId),
+        )
 
-    @ops.post("/operations/{operation_id}/reprocess", summary="Re-run an operation from the merge step")
+    @ops.post(
+        "/operations/{operation_id}/reprocess",
+        summary="Re-run an operation from the merge step",
+    )
     def reprocess(request: Request, operation_id: str, owner: str = Owner):
         own_operation(owner, operation_id)
         return reply(request, owner, need("reprocess_operation")(operation_id))
@@ -486,15 +706,36 @@ def create_app(
             return reply(request, owner, need(method)(operation_id))
 
         handler.__name__ = f"operation_{suffix}"
-        ops.add_api_route(f"/operations/{{operation_id}}/{suffix}", handler, methods=["GET"], summary=summary)
+        ops.add_api_route(
+            f"/operations/{{operation_id}}/{suffix}",
+            handler,
+            methods=["GET"],
+            summary=summary,
+        )
 
     for suffix, method, summary in [
         ("summary", "get_operation_summary", "Summary Feature of an operation"),
         ("units", "get_operation_units", "Units of an operation"),
-        ("standardGeojson", "get_operation_standard_geojson", "standardGeojson download"),
-        ("standardGeoparquet", "get_operation_standard_geoparquet", "standardGeoparquet download"),
-        ("filteredGeojson", "get_operation_filtered_geojson", "filteredGeojson download"),
-        ("filteredGeoparquet", "get_operation_filtered_geoparquet", "filteredGeoparquet download"),
+        (
+            "standardGeojson",
+            "get_operation_standard_geojson",
+            "standardGeojson download",
+        ),
+        (
+            "standardGeoparquet",
+            "get_operation_standard_geoparquet",
+            "standardGeoparquet download",
+        ),
+        (
+            "filteredGeojson",
+            "get_operation_filtered_geojson",
+            "filteredGeojson download",
+        ),
+        (
+            "filteredGeoparquet",
+            "get_operation_filtered_geoparquet",
+            "filteredGeoparquet download",
+        ),
         ("images", "get_operation_images", "V1 PNG images"),
         ("imagesV2", "get_operation_images_v2", "V2 images with legends"),
         ("geotiffImages", "get_operation_geotiff_images", "GeoTIFF images"),
@@ -503,22 +744,34 @@ def create_app(
         ("implements", "get_operation_implements", "Implement ids"),
         ("operators", "get_operation_operators", "Operator ids"),
         ("sessions", "get_operation_sessions", "Sessions per machine"),
-        ("cleaningReport", "get_cleaning_report", "leafnb extension: cleaning/filtering report"),
+        (
+            "cleaningReport",
+            "get_cleaning_report",
+            "leafnb extension: cleaning/filtering report",
+        ),
     ]:
         operation_route(suffix, method, summary)
 
     # ---- downloads
-    @ops.get("/download/{token}", summary="Download an artifact (link from a resource)",
-             response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})
+    @ops.get(
+        "/download/{token}",
+        summary="Download an artifact (link from a resource)",
+        response_class=FileResponse,
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
     def download(token: str, owner: str = Owner):
         aux = token.endswith(".aux.xml")
-        path = store.download_path(owner, token.removesuffix(".aux.xml") if aux else token)
+        path = store.download_path(
+            owner, token.removesuffix(".aux.xml") if aux else token
+        )
         if path is None:
             raise ApiError(404, "download not found")
         target = Path(path + ".aux.xml" if aux else path).resolve()
         if not target.is_relative_to(ws.path) or not target.is_file():
             raise ApiError(404, "download not found (artifact removed)")
-        return FileResponse(target, media_type=_media_type(target), filename=target.name)
+        return FileResponse(
+            target, media_type=_media_type(target), filename=target.name
+        )
 
     # ================================================================== config service
     cfg = APIRouter(prefix=CONFIG, tags=["configs"])
@@ -531,11 +784,21 @@ def create_app(
 
     def user_view(owner: str, uid: str) -> dict:
         out = dict(ws.get_config(uid))
-        if store.owner_of(uid) is None:  # not written to the Workspace yet: show what it would inherit
+        if (
+            store.owner_of(uid) is None
+        ):  # not written to the Workspace yet: show what it would inherit
             out.update(store.owner_config(owner))
         else:
-            out.update({k: v for k, v in {**store.owner_config(owner), **store.user_config(uid)}.items()
-                        if k in PROVIDER_ONLY_CONFIG})
+            out.update(
+                {
+                    k: v
+                    for k, v in {
+                        **store.owner_config(owner),
+                        **store.user_config(uid),
+                    }.items()
+                    if k in PROVIDER_ONLY_CONFIG
+                }
+            )
         out.update(apiOwnerUsername=owner, leafUserId=uid)
         return out
 
@@ -546,10 +809,17 @@ def create_app(
         for key, kind in PROVIDER_ONLY_CONFIG.items():
             if key in body:
                 value = body[key]
-                if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+                if not isinstance(value, kind) or (
+                    kind is not bool and isinstance(value, bool)
+                ):
                     raise ApiError(400, f"{key} has the wrong type: {value!r}")
                 extra[key] = value
-        return {**validate_config({k: v for k, v in body.items() if k not in PROVIDER_ONLY_CONFIG}), **extra}
+        return {
+            **validate_config(
+                {k: v for k, v in body.items() if k not in PROVIDER_ONLY_CONFIG}
+            ),
+            **extra,
+        }
 
     @cfg.get("/configs", summary="The API owner's configuration")
     def get_owner_config(owner: str = Owner):
@@ -563,7 +833,9 @@ def create_app(
             apply_config(owner, uid)
         return JSONResponse(owner_view(owner))
 
-    @cfg.get("/configs/{leaf_user_id}", summary="A leafUserId's effective configuration")
+    @cfg.get(
+        "/configs/{leaf_user_id}", summary="A leafUserId's effective configuration"
+    )
     def get_user_config(leaf_user_id: str, owner: str = Owner):
         visible_uid(owner, leaf_user_id)
         return JSONResponse(user_view(owner, leaf_user_id))
@@ -575,15 +847,30 @@ def create_app(
         apply_config(owner, uid)
         return user_view(owner, uid)
 
-    @cfg.post("/configs/{leaf_user_id}", status_code=201, summary="Create a leafUserId's configuration (partial)")
-    def post_user_config(leaf_user_id: str, body: dict[str, Any] = Body(...), owner: str = Owner):
+    @cfg.post(
+        "/configs/{leaf_user_id}",
+        status_code=201,
+        summary="Create a leafUserId's configuration (partial)",
+    )
+    def post_user_config(
+        leaf_user_id: str, body: dict[str, Any] = Body(...), owner: str = Owner
+    ):
         return JSONResponse(set_user(owner, leaf_user_id, body), status_code=201)
 
-    @cfg.patch("/configs/{leaf_user_id}", summary="Change a leafUserId's configuration (partial)")
-    def patch_user_config(leaf_user_id: str, body: dict[str, Any] = Body(...), owner: str = Owner):
+    @cfg.patch(
+        "/configs/{leaf_user_id}",
+        summary="Change a leafUserId's configuration (partial)",
+    )
+    def patch_user_config(
+        leaf_user_id: str, body: dict[str, Any] = Body(...), owner: str = Owner
+    ):
         return JSONResponse(set_user(owner, leaf_user_id, body))
 
-    @cfg.delete("/configs/{leaf_user_id}", status_code=204, summary="Remove a leafUserId's own settings")
+    @cfg.delete(
+        "/configs/{leaf_user_id}",
+        status_code=204,
+        summary="Remove a leafUserId's own settings",
+    )
     def delete_user_config(leaf_user_id: str, owner: str = Owner):
         if not visible_uid(owner, leaf_user_id):
             raise ApiError(404, f"no configuration for leafUserId {leaf_user_id!r}")
@@ -594,14 +881,20 @@ def create_app(
     # ================================================================== alerts service
     alerts = APIRouter(prefix=ALERTS, tags=["alerts"])
 
-    @alerts.post("/alerts/webhooks", status_code=201, summary="Register a webhook (id in the Location header)")
+    @alerts.post(
+        "/alerts/webhooks",
+        status_code=201,
+        summary="Register a webhook (id in the Location header)",
+    )
     def register_webhook(request: Request, body: WebhookRequest, owner: str = Owner):
         events = list(dict.fromkeys(body.events))
         if not events:
             raise ApiError(400, "events must list at least one event")
         bad = [e for e in events if e not in ALERT_EVENTS]
         if bad:
-            raise ApiError(400, f"unknown events {bad}; valid events: {', '.join(ALERT_EVENTS)}")
+            raise ApiError(
+                400, f"unknown events {bad}; valid events: {', '.join(ALERT_EVENTS)}"
+            )
         if not body.name.strip() or not body.secret:
             raise ApiError(400, "name and secret are required")
         parsed = urllib.parse.urlparse(body.url)
@@ -610,11 +903,19 @@ def create_app(
         taken = {e for hook in store.webhooks(owner) for e in hook["events"]}
         twice = [e for e in events if e in taken]
         if twice:
-            raise ApiError(400, f"events already bound to another webhook: {', '.join(twice)}",
-                           errorKey="eventRegisteredTwice", entityName="webhook", message="error.eventRegisteredTwice")
+            raise ApiError(
+                400,
+                f"events already bound to another webhook: {', '.join(twice)}",
+                errorKey="eventRegisteredTwice",
+                entityName="webhook",
+                message="error.eventRegisteredTwice",
+            )
         wid = store.add_webhook(owner, body.name, body.url, body.secret, events)
-        return JSONResponse({"message": f"Webhook {body.name!r} registered", "id": wid}, status_code=201,
-                            headers={"Location": f"{ALERTS}/alerts/webhooks/{wid}"})
+        return JSONResponse(
+            {"message": f"Webhook {body.name!r} registered", "id": wid},
+            status_code=201,
+            headers={"Location": f"{ALERTS}/alerts/webhooks/{wid}"},
+        )
 
     @alerts.get("/alerts/webhooks", summary="The owner's webhooks")
     def list_webhooks(owner: str = Owner):
@@ -627,7 +928,9 @@ def create_app(
             raise ApiError(404, f"webhook {webhook_id!r} not found")
         return JSONResponse(hook)
 
-    @alerts.delete("/alerts/webhooks/{webhook_id}", status_code=204, summary="Delete a webhook")
+    @alerts.delete(
+        "/alerts/webhooks/{webhook_id}", status_code=204, summary="Delete a webhook"
+    )
     def delete_webhook(webhook_id: str, owner: str = Owner):
         if not store.delete_webhook(owner, webhook_id):
             raise ApiError(404, f"webhook {webhook_id!r} not found")
@@ -642,30 +945,65 @@ def create_app(
             raise ApiError(404, f"field {field_id!r} not found")
         return field
 
-    @flds.post("/users/{leaf_user_id}/fields", summary="Create a field from a GeoJSON boundary")
-    async def create_field(request: Request, leaf_user_id: str, body: FieldRequest, owner: str = Owner):
+    @flds.post(
+        "/users/{leaf_user_id}/fields", summary="Create a field from a GeoJSON boundary"
+    )
+    async def create_field(
+        request: Request, leaf_user_id: str, body: FieldRequest, owner: str = Owner
+    ):
         fn = need("create_field")
         claim(owner, leaf_user_id)
         field = await run_in_threadpool(fn, leaf_user_id, body.geometry, name=body.name)
         return reply(request, owner, field)
 
     @flds.get("/fields", summary="List fields")
-    def list_fields(request: Request, leafUserId: str | None = None, page: int = 0, size: int = 20,
-                    sort: list[str] | None = Query(None), owner: str = Owner):
-        items = scoped_list(owner, need("get_fields"), {"leafUserId": leafUserId}, page, size, sort, ("createdTime", "id"))
+    def list_fields(
+        request: Request,
+        leafUserId: str | None = None,
+        page: int = 0,
+        size: int = 20,
+        sort: list[str] | None = Query(None),
+        owner: str = Owner,
+    ):
+        items = scoped_list(
+            owner,
+            need("get_fields"),
+            {"leafUserId": leafUserId},
+            page,
+            size,
+            sort,
+            ("createdTime", "id"),
+        )
         return paged(request, owner, items)
 
     @flds.get("/users/{leaf_user_id}/fields/{field_id}", summary="A field")
-    def get_field(request: Request, leaf_user_id: str, field_id: str, owner: str = Owner):
+    def get_field(
+        request: Request, leaf_user_id: str, field_id: str, owner: str = Owner
+    ):
         return reply(request, owner, own_field(owner, leaf_user_id, field_id))
 
-    @flds.patch("/users/{leaf_user_id}/fields/{field_id}", summary="Change a field's boundary or name")
-    async def update_field(request: Request, leaf_user_id: str, field_id: str, body: FieldPatch, owner: str = Owner):
+    @flds.patch(
+        "/users/{leaf_user_id}/fields/{field_id}",
+        summary="Change a field's boundary or name",
+    )
+    async def update_field(
+        request: Request,
+        leaf_user_id: str,
+        field_id: str,
+        body: FieldPatch,
+        owner: str = Owner,
+    ):
         own_field(owner, leaf_user_id, field_id)
-        field = await run_in_threadpool(need("update_field"), field_id, body.geometry, name=body.name)
+        field = await run_in_threadpool(
+            need("update_field"), field_id, body.geometry, name=body.name
+        )
         return reply(request, owner, field)
 
-    @flds.delete("/users/{leaf_user_id}/fields/{field_id}", status_code=204, summary="Delete a field")
+    @flds.delete(
+        "/users/{leaf_user_id}/fields/{field_id}",
+        status_code=204,
+        summary="Delete a field",
+    )
     def delete_field(leaf_user_id: str, field_id: str, owner: str = Owner):
         own_field(owner, leaf_user_id, field_id)
         need("delete_field")(field_id)
@@ -703,13 +1041,24 @@ def _all(fetch: Callable[..., ResourceList], **filters: Any) -> list:
         page += 1
 
 
-_MEDIA = {".parquet": "application/vnd.apache.parquet", ".geojson": "application/geo+json",
-          ".json": "application/json", ".tif": "image/tiff", ".tiff": "image/tiff", ".png": "image/png",
-          ".zip": "application/zip", ".xml": "application/xml"}
+_MEDIA = {
+    ".parquet": "application/vnd.apache.parquet",
+    ".geojson": "application/geo+json",
+    ".json": "application/json",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".png": "image/png",
+    ".zip": "application/zip",
+    ".xml": "application/xml",
+}
 
 
 def _media_type(path: Path) -> str:
-    return _MEDIA.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return (
+        _MEDIA.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -722,12 +1071,22 @@ async def _receive_upload(request: Request, folder: Path, limit: int) -> Path:
     ctype, opts = parse_options_header(request.headers.get("content-type", ""))
     boundary = opts.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
-        raise ApiError(400, "expected a multipart/form-data body with the zip in field 'file'")
+        raise ApiError(
+            400, "expected a multipart/form-data body with the zip in field 'file'"
+        )
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit + 1024 * 1024:
         raise ApiError(413, f"upload larger than the {limit} byte limit")
     folder.mkdir(parents=True, exist_ok=True)
-    state: dict[str, Any] = {"field": b"", "value": b"", "headers": {}, "out": None, "path": None, "bytes": 0, "over": False}
+    state: dict[str, Any] = {
+        "field": b"",
+        "value": b"",
+        "headers": {},
+        "out": None,
+        "path": None,
+        "bytes": 0,
+        "over": False,
+    }
 
     def on_part_begin():
         state["headers"] = {}
@@ -743,10 +1102,15 @@ async def _receive_upload(request: Request, folder: Path, limit: int) -> Path:
         state["field"], state["value"] = b"", b""
 
     def on_headers_finished():
-        _, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        _, disp = parse_options_header(
+            state["headers"].get(b"content-disposition", b"")
+        )
         if disp.get(b"name") == b"file" and state["path"] is None:
             raw = disp.get(b"filename", b"upload.zip").decode("utf-8", "replace")
-            name = _SAFE_NAME.sub("_", Path(raw.replace("\\", "/")).name).strip("._") or "upload.zip"
+            name = (
+                _SAFE_NAME.sub("_", Path(raw.replace("\\", "/")).name).strip("._")
+                or "upload.zip"
+            )
             state["path"] = folder / name
             state["out"] = open(state["path"], "wb")  # noqa: SIM115 - closed in on_part_end / finally
 
@@ -763,11 +1127,18 @@ async def _receive_upload(request: Request, folder: Path, limit: int) -> Path:
             state["out"].close()
             state["out"] = None
 
-    parser = MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-        "on_part_data": on_part_data, "on_part_end": on_part_end,
-    })
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
     try:
         async for chunk in request.stream():
             parser.write(chunk)
@@ -777,7 +1148,9 @@ async def _receive_upload(request: Request, folder: Path, limit: int) -> Path:
     except ApiError:
         raise
     except Exception as exc:  # malformed multipart
-        raise ApiError(400, f"malformed multipart body: {type(exc).__name__}: {exc}") from None
+        raise ApiError(
+            400, f"malformed multipart body: {type(exc).__name__}: {exc}"
+        ) from None
     finally:
         if state["out"] is not None:
             state["out"].close()

@@ -74,7 +74,9 @@ class ServerStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
         self._conn.row_factory = sqlite3.Row
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -104,8 +106,10 @@ class ServerStore:
         tid = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)
-        self._x("INSERT INTO tokens (id, owner, salt, hash, created) VALUES (?,?,?,?,?)",
-                (tid, owner, salt, _digest(salt, secret), _now()))
+        self._x(
+            "INSERT INTO tokens (id, owner, salt, hash, created) VALUES (?,?,?,?,?)",
+            (tid, owner, salt, _digest(salt, secret), _now()),
+        )
         return f"lnb_{tid}_{secret}"
 
     def verify_token(self, token: str | None) -> str:
@@ -113,20 +117,34 @@ class ServerStore:
         m = _TOKEN.match(token or "")
         if not m:
             raise TokenError("missing or malformed bearer token")
-        rows = self._q("SELECT owner, salt, hash, revoked FROM tokens WHERE id=?", (m.group(1),))
+        rows = self._q(
+            "SELECT owner, salt, hash, revoked FROM tokens WHERE id=?", (m.group(1),)
+        )
         # compare even when the id is unknown, so timing does not reveal which ids exist
-        salt, stored = (rows[0]["salt"], rows[0]["hash"]) if rows else (b"\0" * 16, b"\0" * 32)
+        salt, stored = (
+            (rows[0]["salt"], rows[0]["hash"]) if rows else (b"\0" * 16, b"\0" * 32)
+        )
         ok = hmac.compare_digest(_digest(salt, m.group(2)), stored)
         if not rows or not ok or rows[0]["revoked"]:
             raise TokenError("invalid or revoked token")
         return rows[0]["owner"]
 
     def list_tokens(self, owner: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT id, owner, created, revoked FROM tokens" + (" WHERE owner=?" if owner else "") + " ORDER BY created"
+        sql = (
+            "SELECT id, owner, created, revoked FROM tokens"
+            + (" WHERE owner=?" if owner else "")
+            + " ORDER BY created"
+        )
         return [dict(r) for r in self._q(sql, (owner,) if owner else ())]
 
     def revoke_token(self, token_id: str) -> bool:
-        return self._x("UPDATE tokens SET revoked=1 WHERE id=?", (token_id.removeprefix("lnb_")[:12],)) > 0
+        return (
+            self._x(
+                "UPDATE tokens SET revoked=1 WHERE id=?",
+                (token_id.removeprefix("lnb_")[:12],),
+            )
+            > 0
+        )
 
     # ------------------------------------------------------------------ leafUserIds
     def owner_of(self, leaf_user_id: str) -> str | None:
@@ -134,29 +152,47 @@ class ServerStore:
         return rows[0]["owner"] if rows else None
 
     def user_ids(self, owner: str) -> list[str]:
-        return [r["leaf_user_id"] for r in self._q("SELECT leaf_user_id FROM users WHERE owner=? ORDER BY leaf_user_id", (owner,))]
+        return [
+            r["leaf_user_id"]
+            for r in self._q(
+                "SELECT leaf_user_id FROM users WHERE owner=? ORDER BY leaf_user_id",
+                (owner,),
+            )
+        ]
 
     def claim(self, owner: str, leaf_user_id: str) -> bool:
         """Give *leaf_user_id* to *owner* if nobody has it. True when newly claimed;
         raises :class:`OwnerConflict` when another owner has it."""
         with self._lock:
-            cur = self._conn.execute("INSERT OR IGNORE INTO users VALUES (?,?,?)", (leaf_user_id, owner, _now()))
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO users VALUES (?,?,?)",
+                (leaf_user_id, owner, _now()),
+            )
             if cur.rowcount:
                 return True
         if self.owner_of(leaf_user_id) != owner:
-            raise OwnerConflict(f"leafUserId {leaf_user_id!r} belongs to another API owner")
+            raise OwnerConflict(
+                f"leafUserId {leaf_user_id!r} belongs to another API owner"
+            )
         return False
 
     # ------------------------------------------------------------------ downloads
     def download_token(self, owner: str, path: str) -> str:
         """The opaque token that lets *owner* download *path* (stable per owner and path)."""
-        rows = self._q("SELECT token FROM downloads WHERE owner=? AND path=?", (owner, path))
+        rows = self._q(
+            "SELECT token FROM downloads WHERE owner=? AND path=?", (owner, path)
+        )
         if rows:
             return rows[0]["token"]
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._conn.execute("INSERT OR IGNORE INTO downloads VALUES (?,?,?,?)", (token, owner, path, _now()))
-            return self._conn.execute("SELECT token FROM downloads WHERE owner=? AND path=?", (owner, path)).fetchone()["token"]
+            self._conn.execute(
+                "INSERT OR IGNORE INTO downloads VALUES (?,?,?,?)",
+                (token, owner, path, _now()),
+            )
+            return self._conn.execute(
+                "SELECT token FROM downloads WHERE owner=? AND path=?", (owner, path)
+            ).fetchone()["token"]
 
     def download_path(self, owner: str, token: str) -> str | None:
         rows = self._q("SELECT owner, path FROM downloads WHERE token=?", (token,))
@@ -170,38 +206,67 @@ class ServerStore:
         return json.loads(rows[0]["doc"]) if rows else {}
 
     def set_owner_config(self, owner: str, doc: dict[str, Any]) -> None:
-        self._x("INSERT OR REPLACE INTO owner_configs VALUES (?,?)", (owner, json.dumps(doc)))
+        self._x(
+            "INSERT OR REPLACE INTO owner_configs VALUES (?,?)",
+            (owner, json.dumps(doc)),
+        )
 
     def user_config(self, leaf_user_id: str) -> dict[str, Any]:
-        rows = self._q("SELECT doc FROM user_configs WHERE leaf_user_id=?", (leaf_user_id,))
+        rows = self._q(
+            "SELECT doc FROM user_configs WHERE leaf_user_id=?", (leaf_user_id,)
+        )
         return json.loads(rows[0]["doc"]) if rows else {}
 
     def set_user_config(self, leaf_user_id: str, doc: dict[str, Any] | None) -> None:
         if doc:
-            self._x("INSERT OR REPLACE INTO user_configs VALUES (?,?)", (leaf_user_id, json.dumps(doc)))
+            self._x(
+                "INSERT OR REPLACE INTO user_configs VALUES (?,?)",
+                (leaf_user_id, json.dumps(doc)),
+            )
         else:
             self._x("DELETE FROM user_configs WHERE leaf_user_id=?", (leaf_user_id,))
 
     # ------------------------------------------------------------------ webhooks
     @staticmethod
     def _webhook(row: sqlite3.Row, with_secret: bool = False) -> dict[str, Any]:
-        out = {"id": row["id"], "name": row["name"], "url": row["url"], "events": json.loads(row["events"]),
-               "apiOwnerUsername": row["owner"], "createdTime": row["created"]}
+        out = {
+            "id": row["id"],
+            "name": row["name"],
+            "url": row["url"],
+            "events": json.loads(row["events"]),
+            "apiOwnerUsername": row["owner"],
+            "createdTime": row["created"],
+        }
         if with_secret:
             out["secret"] = row["secret"]
         return out
 
-    def add_webhook(self, owner: str, name: str, url: str, secret: str, events: list[str]) -> str:
+    def add_webhook(
+        self, owner: str, name: str, url: str, secret: str, events: list[str]
+    ) -> str:
         wid = str(uuid.uuid4())
-        self._x("INSERT INTO webhooks VALUES (?,?,?,?,?,?,?)", (wid, owner, name, url, secret, json.dumps(events), _now()))
+        self._x(
+            "INSERT INTO webhooks VALUES (?,?,?,?,?,?,?)",
+            (wid, owner, name, url, secret, json.dumps(events), _now()),
+        )
         return wid
 
     def webhooks(self, owner: str, with_secret: bool = False) -> list[dict[str, Any]]:
-        return [self._webhook(r, with_secret) for r in self._q("SELECT * FROM webhooks WHERE owner=? ORDER BY created, id", (owner,))]
+        return [
+            self._webhook(r, with_secret)
+            for r in self._q(
+                "SELECT * FROM webhooks WHERE owner=? ORDER BY created, id", (owner,)
+            )
+        ]
 
     def webhook(self, owner: str, webhook_id: str) -> dict[str, Any] | None:
-        rows = self._q("SELECT * FROM webhooks WHERE owner=? AND id=?", (owner, webhook_id))
+        rows = self._q(
+            "SELECT * FROM webhooks WHERE owner=? AND id=?", (owner, webhook_id)
+        )
         return self._webhook(rows[0]) if rows else None
 
     def delete_webhook(self, owner: str, webhook_id: str) -> bool:
-        return self._x("DELETE FROM webhooks WHERE owner=? AND id=?", (owner, webhook_id)) > 0
+        return (
+            self._x("DELETE FROM webhooks WHERE owner=? AND id=?", (owner, webhook_id))
+            > 0
+        )

@@ -12,17 +12,33 @@ DEFAULT_WORKSPACE = "leafnb-workspace"
 
 def add_subcommands(sub: argparse._SubParsersAction) -> None:
     """Add ``serve`` and ``token`` to the ``leafnb`` argument parser (no FastAPI import here)."""
-    serve = sub.add_parser("serve", help="serve the Leaf-compatible HTTP API over a workspace")
-    serve.add_argument("--workspace", default=DEFAULT_WORKSPACE, help=f"workspace folder (default: {DEFAULT_WORKSPACE})")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve = sub.add_parser(
+        "serve", help="serve the Leaf-compatible HTTP API over a workspace"
+    )
+    serve.add_argument(
+        "--workspace",
+        default=DEFAULT_WORKSPACE,
+        help=f"workspace folder (default: {DEFAULT_WORKSPACE})",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only)",
+    )
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--max-upload-bytes", type=int, default=None, help="upload limit (default 3 GB)")
+    serve.add_argument(
+        "--max-upload-bytes", type=int, default=None, help="upload limit (default 3 GB)"
+    )
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=cmd_serve)
 
-    token = sub.add_parser("token", help="manage API-owner bearer tokens of `leafnb serve`")
+    token = sub.add_parser(
+        "token", help="manage API-owner bearer tokens of `leafnb serve`"
+    )
     tsub = token.add_subparsers(dest="token_command", required=True)
-    create = tsub.add_parser("create", help="issue a token for an API owner (printed once)")
+    create = tsub.add_parser(
+        "create", help="issue a token for an API owner (printed once)"
+    )
     create.add_argument("--owner", required=True)
     create.add_argument("--workspace", default=DEFAULT_WORKSPACE)
     create.set_defaults(func=cmd_token)
@@ -30,7 +46,9 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
     lst.add_argument("--owner")
     lst.add_argument("--workspace", default=DEFAULT_WORKSPACE)
     lst.set_defaults(func=cmd_token)
-    revoke = tsub.add_parser("revoke", help="revoke a token by id (or by the token itself)")
+    revoke = tsub.add_parser(
+        "revoke", help="revoke a token by id (or by the token itself)"
+    )
     revoke.add_argument("token_id")
     revoke.add_argument("--workspace", default=DEFAULT_WORKSPACE)
     revoke.set_defaults(func=cmd_token)
@@ -52,7 +70,9 @@ def cmd_token(args) -> int:
                 return 2
         elif args.token_command == "list":
             for t in store.list_tokens(args.owner):
-                print(f"lnb_{t['id']}  {t['owner']}  {t['created']}  {'revoked' if t['revoked'] else 'active'}")
+                print(
+                    f"lnb_{t['id']}  {t['owner']}  {t['created']}  {'revoked' if t['revoked'] else 'active'}"
+                )
         elif args.token_command == "revoke" and not store.revoke_token(args.token_id):
             print(f"leafnb: no token {args.token_id!r}", file=sys.stderr)
             return 1
@@ -67,10 +87,18 @@ def cmd_serve(args) -> int:
 
         from leafnb.server.app import DEFAULT_MAX_UPLOAD, create_app
     except ImportError as exc:
-        print(f"leafnb serve needs the server extra ({exc.name} is missing): pip install 'leafnb[server]'", file=sys.stderr)
+        print(
+            f"leafnb serve needs the server extra ({exc.name} is missing): pip install 'leafnb[server]'",
+            file=sys.stderr,
+        )
         return 2
-    app = create_app(args.workspace, max_upload_bytes=args.max_upload_bytes or DEFAULT_MAX_UPLOAD)
+    app = create_app(
+        args.workspace, max_upload_bytes=args.max_upload_bytes or DEFAULT_MAX_UPLOAD
+    )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: binding {args.host}: the API is reachable from other machines (use TLS in front)", file=sys.stderr)
+        print(
+            f"warning: binding {args.host}: the API is reachable from other machines (use TLS in front)",
+            file=sys.stderr,
+        )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

@@ -35,14 +35,28 @@ __all__ = ["ALERT_EVENTS", "WebhookDispatcher", "encode_body", "sign"]
 log = logging.getLogger(__name__)
 
 #: events a webhook may subscribe to: spec §9 (leafnb fires the :class:`leafnb.keys.Event` ones)
-ALERT_EVENTS: tuple[str, ...] = tuple(dict.fromkeys([
-    *(e.value for e in Event),
-    "providerFileProcessingFinished", "providerFileProcessingFailed",
-    "machineCreated", "machineUpdated", "machineDeleted", "implementCreated", "implementUpdated",
-    "fieldCreated", "fieldUpdated", "mergedFieldCreated", "mergedFieldUpdated",
-    "fieldBoundaryCreated", "fieldBoundaryUpdated",
-    "credentialsLimitedPermission", "credentialsUnauthenticated",
-]))
+ALERT_EVENTS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *(e.value for e in Event),
+            "providerFileProcessingFinished",
+            "providerFileProcessingFailed",
+            "machineCreated",
+            "machineUpdated",
+            "machineDeleted",
+            "implementCreated",
+            "implementUpdated",
+            "fieldCreated",
+            "fieldUpdated",
+            "mergedFieldCreated",
+            "mergedFieldUpdated",
+            "fieldBoundaryCreated",
+            "fieldBoundaryUpdated",
+            "credentialsLimitedPermission",
+            "credentialsUnauthenticated",
+        ]
+    )
+)
 
 
 def encode_body(payload: dict[str, Any]) -> bytes:
@@ -52,7 +66,9 @@ def encode_body(payload: dict[str, Any]) -> bytes:
 
 def sign(secret: str, body: bytes) -> str:
     """Base64 HMAC-SHA256 of *body* with *secret* (the ``X-Leaf-Signature`` header)."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return base64.b64encode(
+        hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    ).decode()
 
 
 @dataclass(order=True)
@@ -70,11 +86,23 @@ class _Delivery:
 class WebhookDispatcher:
     """Queue + worker thread delivering events to registered webhooks."""
 
-    def __init__(self, store: ServerStore, *, max_tries: int = 5, base_delay: float = 1.0,
-                 max_total: float = 30.0, timeout: float = 5.0,
-                 sender: Callable[[str, bytes, dict[str, str], float], int] | None = None):
+    def __init__(
+        self,
+        store: ServerStore,
+        *,
+        max_tries: int = 5,
+        base_delay: float = 1.0,
+        max_total: float = 30.0,
+        timeout: float = 5.0,
+        sender: Callable[[str, bytes, dict[str, str], float], int] | None = None,
+    ):
         self.store = store
-        self.max_tries, self.base_delay, self.max_total, self.timeout = max_tries, base_delay, max_total, timeout
+        self.max_tries, self.base_delay, self.max_total, self.timeout = (
+            max_tries,
+            base_delay,
+            max_total,
+            timeout,
+        )
         self._send = sender or _http_post
         self._heap: list[_Delivery] = []
         self._seq = itertools.count()
@@ -82,7 +110,9 @@ class WebhookDispatcher:
         self._stop = False
         self._unsubscribe: list[Callable[[], None]] = []
         self._thread: threading.Thread | None = None
-        self.delivered: list[tuple[str, int]] = []  # (webhook id, HTTP status) of successful deliveries
+        self.delivered: list[
+            tuple[str, int]
+        ] = []  # (webhook id, HTTP status) of successful deliveries
         self.dropped: list[tuple[str, str]] = []  # (webhook id, last error)
 
     # -------------------------------------------------------------- lifecycle
@@ -95,7 +125,9 @@ class WebhookDispatcher:
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._stop = False
-            self._thread = threading.Thread(target=self._run, name="leafnb-webhooks", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="leafnb-webhooks", daemon=True
+            )
             self._thread.start()
 
     def close(self, drain: float = 0.0) -> None:
@@ -129,23 +161,44 @@ class WebhookDispatcher:
         with self._cv:
             for hook in self.store.webhooks(owner, with_secret=True):
                 if event in hook["events"]:
-                    heapq.heappush(self._heap, _Delivery(now, next(self._seq), hook["url"], hook["secret"], body, hook["id"], 0, now))
+                    heapq.heappush(
+                        self._heap,
+                        _Delivery(
+                            now,
+                            next(self._seq),
+                            hook["url"],
+                            hook["secret"],
+                            body,
+                            hook["id"],
+                            0,
+                            now,
+                        ),
+                    )
             self._cv.notify_all()
 
     # -------------------------------------------------------------- worker
     def _run(self) -> None:
         while True:
             with self._cv:
-                while not self._stop and (not self._heap or self._heap[0].due > time.monotonic()):
-                    self._cv.wait(None if not self._heap else max(0.0, self._heap[0].due - time.monotonic()))
+                while not self._stop and (
+                    not self._heap or self._heap[0].due > time.monotonic()
+                ):
+                    self._cv.wait(
+                        None
+                        if not self._heap
+                        else max(0.0, self._heap[0].due - time.monotonic())
+                    )
                 if self._stop:
                     return
                 item = heapq.heappop(self._heap)
             self._attempt(item)
 
     def _attempt(self, item: _Delivery) -> None:
-        headers = {"Content-Type": "application/json", "X-Leaf-Signature": sign(item.secret, item.body),
-                   "User-Agent": "leafnb-webhooks"}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Leaf-Signature": sign(item.secret, item.body),
+            "User-Agent": "leafnb-webhooks",
+        }
         error = ""
         try:
             status = self._send(item.url, item.body, headers, self.timeout)
@@ -157,8 +210,16 @@ class WebhookDispatcher:
             error = f"{type(exc).__name__}: {exc}"
         item.attempt += 1
         delay = self.base_delay * 2 ** (item.attempt - 1)
-        if item.attempt >= self.max_tries or (time.monotonic() + delay - item.first) > self.max_total:
-            log.warning("webhook %s: giving up after %d attempts (%s)", item.webhook_id, item.attempt, error)
+        if (
+            item.attempt >= self.max_tries
+            or (time.monotonic() + delay - item.first) > self.max_total
+        ):
+            log.warning(
+                "webhook %s: giving up after %d attempts (%s)",
+                item.webhook_id,
+                item.attempt,
+                error,
+            )
             self.dropped.append((item.webhook_id, error))
             return
         item.due, item.seq = time.monotonic() + delay, next(self._seq)

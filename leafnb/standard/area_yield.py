@@ -37,7 +37,14 @@ from leafnb.standard.units import (
     target_unit,
 )
 
-__all__ = ["CANONICAL", "compute_area_and_yield", "haversine", "initial_bearing", "to_canonical", "to_unit_system"]
+__all__ = [
+    "CANONICAL",
+    "compute_area_and_yield",
+    "haversine",
+    "initial_bearing",
+    "to_canonical",
+    "to_unit_system",
+]
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -66,7 +73,10 @@ _APPLICATION_CANONICAL = ("L/ha", "kg/ha", "seeds/ha")
 def haversine(lon1, lat1, lon2, lat2) -> np.ndarray:
     """Great-circle distance in metres between arrays of WGS84 points."""
     lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
@@ -99,7 +109,9 @@ def to_canonical(points: PointSet) -> PointSet:
             continue
         canon = _canonical_unit(prop, unit)
         if canon != unit:
-            points = points.with_column(prop, convert(points.array(prop), unit, canon), canon)
+            points = points.with_column(
+                prop, convert(points.array(prop), unit, canon), canon
+            )
     return points
 
 
@@ -137,7 +149,12 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
         bearing[0] = bearing[1]
         points = _fill(points, "heading", bearing, "arcdeg")
     if points.has("timestamp") and n > 1:
-        t = pc.cast(points.table.column("timestamp"), pa.int64()).to_numpy(zero_copy_only=False).astype("float64") / 1000.0
+        t = (
+            pc.cast(points.table.column("timestamp"), pa.int64())
+            .to_numpy(zero_copy_only=False)
+            .astype("float64")
+            / 1000.0
+        )
         dt = np.empty(n)
         dt[1:] = np.diff(t)
         dt[0] = dt[1]
@@ -153,7 +170,11 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
 
 
 def _harvest(points: PointSet) -> PointSet:
-    crop_values = points.table.column("crop").to_numpy(zero_copy_only=False) if points.has("crop") else None
+    crop_values = (
+        points.table.column("crop").to_numpy(zero_copy_only=False)
+        if points.has("crop")
+        else None
+    )
     n = len(points)
     density = np.full(n, np.nan)  # kg/m³
     std_moist = np.full(n, np.nan)
@@ -161,7 +182,12 @@ def _harvest(points: PointSet) -> PointSet:
         uniq, inv = np.unique(crop_values.astype(str), return_inverse=True)
         crops = [get_crop(u) for u in uniq]
         density = np.array([c.density_kg_m3 if c else np.nan for c in crops])[inv]
-        std_moist = np.array([c.standard_moisture if c and c.standard_moisture is not None else np.nan for c in crops])[inv]
+        std_moist = np.array(
+            [
+                c.standard_moisture if c and c.standard_moisture is not None else np.nan
+                for c in crops
+            ]
+        )[inv]
     area_ha = _get(points, "area")
     area_ha = area_ha / 10_000.0 if area_ha is not None else np.full(n, np.nan)
     moisture = _get(points, "harvestMoisture")
@@ -169,16 +195,25 @@ def _harvest(points: PointSet) -> PointSet:
         moisture = np.full(n, np.nan)
     # dry factor: no standard moisture -> dry repeats wet (factor 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dry_factor = np.where(np.isnan(std_moist), 1.0, (100.0 - moisture) / (100.0 - std_moist))
+        dry_factor = np.where(
+            np.isnan(std_moist), 1.0, (100.0 - moisture) / (100.0 - std_moist)
+        )
 
-    def per_area_pair(total: str, per_area: str, unit_total: str, unit_per_area: str) -> None:
+    def per_area_pair(
+        total: str, per_area: str, unit_total: str, unit_per_area: str
+    ) -> None:
         nonlocal points
         t, p = _get(points, total), _get(points, per_area)
         with np.errstate(divide="ignore", invalid="ignore"):
             if p is not None:
                 points = _fill(points, total, p * area_ha, unit_total)
             if t is not None:
-                points = _fill(points, per_area, np.where(area_ha > 0, t / area_ha, np.nan), unit_per_area)
+                points = _fill(
+                    points,
+                    per_area,
+                    np.where(area_ha > 0, t / area_ha, np.nan),
+                    unit_per_area,
+                )
 
     # Repeat the rule set until nothing new appears (each pass can unlock another).
     for _ in range(4):
@@ -207,7 +242,19 @@ def _harvest(points: PointSet) -> PointSet:
 
 def unit_family(units: dict[str, str]) -> UnitSystem:
     """IMPERIAL when the source used any imperial unit, else METRIC (for derived values)."""
-    imperial = {"foot", "mile", "inch", "pound", "bushel", "acre", "intl_acre", "gallon", "fluid_ounce", "quart", "force_pound"}
+    imperial = {
+        "foot",
+        "mile",
+        "inch",
+        "pound",
+        "bushel",
+        "acre",
+        "intl_acre",
+        "gallon",
+        "fluid_ounce",
+        "quart",
+        "force_pound",
+    }
     for unit in units.values():
         try:
             names = {str(k) for k in parse_unit(unit)._units}
@@ -243,5 +290,7 @@ def to_unit_system(points: PointSet, system: UnitSystem | str) -> PointSet:
         else:
             target = target_unit(dim, unit, system)
         if target and target != unit:
-            points = points.with_column(prop, convert(points.array(prop), unit, target), target)
+            points = points.with_column(
+                prop, convert(points.array(prop), unit, target), target
+            )
     return replace(points, meta={**points.meta, "unit_system": system.value})

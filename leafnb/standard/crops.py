@@ -58,7 +58,11 @@ def list_crops() -> dict[str, Crop]:
     table = {}
     for row in csv.DictReader(text.splitlines()):
         moist = row["standard_moisture_pct"]
-        table[row["crop"]] = Crop(row["crop"], float(row["density_lb_per_bu"]), float(moist) if moist else None)
+        table[row["crop"]] = Crop(
+            row["crop"],
+            float(row["density_lb_per_bu"]),
+            float(moist) if moist else None,
+        )
     return table
 
 

@@ -40,7 +40,9 @@ def _on_off(col: pa.ChunkedArray) -> pa.Array:
     """recordingStatus as Leaf's strings ``On``/``Off`` (spec §1.2 [conflict]: strings win)."""
     values = pc.cast(col, pa.string()).to_numpy(zero_copy_only=False)
     uniq, inv = np.unique(values.astype(str), return_inverse=True)
-    mapped = np.array(["On" if u.strip().lower() in _ON else "Off" for u in uniq], dtype=object)[inv]
+    mapped = np.array(
+        ["On" if u.strip().lower() in _ON else "Off" for u in uniq], dtype=object
+    )[inv]
     nulls = pc.is_null(col).to_numpy(zero_copy_only=False)
     return pa.array(mapped, mask=nulls, type=pa.string())
 
@@ -73,21 +75,31 @@ def normalize(raw: RawRead) -> PointSet:
     for src, col in mapping.items():
         if src not in table.column_names:
             continue
-        if col.property in chosen:  # first mapping in the table wins; others are ignored
+        if (
+            col.property in chosen
+        ):  # first mapping in the table wins; others are ignored
             continue
         if col.property != PRODUCT_NAME and col.property not in PROPERTIES:
-            warnings.warn(f"column {src!r} maps to unknown property {col.property!r}; ignored", LeafnbWarning, stacklevel=2)
+            warnings.warn(
+                f"column {src!r} maps to unknown property {col.property!r}; ignored",
+                LeafnbWarning,
+                stacklevel=2,
+            )
             continue
         if col.unit is not None:
             try:
                 parse_unit(col.unit)
             except ValueError:
-                raise FormatError(f"column {src!r} has unit {col.unit!r}, which leafnb cannot interpret") from None
+                raise FormatError(
+                    f"column {src!r} has unit {col.unit!r}, which leafnb cannot interpret"
+                ) from None
         chosen[col.property] = (src, col)
 
     optype_value = meta.get("operation_type") or detect_operation_type(chosen)
     if optype_value is None:
-        raise UnsupportedOperationType(str(meta.get("original_operation_type") or "unknown"))
+        raise UnsupportedOperationType(
+            str(meta.get("original_operation_type") or "unknown")
+        )
     try:
         optype = OperationType(optype_value)
     except ValueError:
@@ -95,10 +107,15 @@ def normalize(raw: RawRead) -> PointSet:
     allowed = properties_for(optype)
     n = table.num_rows
 
-    out = {"lon": pc.cast(table.column("lon"), pa.float64()), "lat": pc.cast(table.column("lat"), pa.float64())}
+    out = {
+        "lon": pc.cast(table.column("lon"), pa.float64()),
+        "lat": pc.cast(table.column("lat"), pa.float64()),
+    }
     units: dict[str, str] = {}
     if "timestamp" in table.column_names:
-        out["timestamp"] = pc.cast(table.column("timestamp"), pa.timestamp("ms", tz="UTC"))
+        out["timestamp"] = pc.cast(
+            table.column("timestamp"), pa.timestamp("ms", tz="UTC")
+        )
     for prop, (src, col) in chosen.items():
         if prop == PRODUCT_NAME or prop not in allowed or prop == "timestamp":
             continue
@@ -126,12 +143,18 @@ def normalize(raw: RawRead) -> PointSet:
         return pa.array([value] * n, type=typ)
 
     out["operationType"] = constant(optype.value, pa.string())
-    for key, prop in (("original_operation_type", "originalOperationType"), ("crop", "crop"), ("variety", "variety")):
+    for key, prop in (
+        ("original_operation_type", "originalOperationType"),
+        ("crop", "crop"),
+        ("variety", "variety"),
+    ):
         if prop in allowed and prop not in out and meta.get(key):
             value = normalize_crop(meta[key]) if prop == "crop" else str(meta[key])
             out[prop] = constant(value, pa.string())
     if "machinery" not in out and meta.get("machinery"):
-        names = [m["name"] if isinstance(m, dict) else str(m) for m in meta["machinery"]]
+        names = [
+            m["name"] if isinstance(m, dict) else str(m) for m in meta["machinery"]
+        ]
         out["machinery"] = constant(names, pa.list_(pa.string()))
     if optype is OperationType.APPLIED and "products" not in out:
         products = _products(table, chosen, meta, out)
@@ -139,22 +162,32 @@ def normalize(raw: RawRead) -> PointSet:
             out["products"] = products
 
     result = pa.table(out)
-    return PointSet(result, optype.value, units=units, source_units=dict(units), meta=meta)
+    return PointSet(
+        result, optype.value, units=units, source_units=dict(units), meta=meta
+    )
 
 
 def _products(table: pa.Table, chosen, meta, out) -> pa.Array | None:
     """Build Leaf's per-point ``products`` list: one product per point (the tank mix)."""
     n = table.num_rows
     rate = out.get("appliedRate")
-    rates = pc.cast(rate, pa.float64()).to_numpy(zero_copy_only=False) if rate is not None else np.full(n, np.nan)
+    rates = (
+        pc.cast(rate, pa.float64()).to_numpy(zero_copy_only=False)
+        if rate is not None
+        else np.full(n, np.nan)
+    )
     if PRODUCT_NAME in chosen:
-        names = pc.fill_null(pc.cast(table.column(chosen[PRODUCT_NAME][0]), pa.string()), "unknown").combine_chunks()
+        names = pc.fill_null(
+            pc.cast(table.column(chosen[PRODUCT_NAME][0]), pa.string()), "unknown"
+        ).combine_chunks()
     elif meta.get("products"):
         # several products in a tank mix share the combined rate: name the mix
         name = " + ".join(p["name"] for p in meta["products"])
         names = pa.array([name] * n, type=pa.string())
     else:
         return None
-    rate_struct = pa.StructArray.from_arrays([pa.array(rates, mask=np.isnan(rates))], names=["value"])
+    rate_struct = pa.StructArray.from_arrays(
+        [pa.array(rates, mask=np.isnan(rates))], names=["value"]
+    )
     items = pa.StructArray.from_arrays([names, rate_struct], names=["name", "rate"])
     return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), items)

@@ -38,20 +38,38 @@ class PointSet:
 
     def has(self, prop: str) -> bool:
         """True when *prop* is a column with at least one non-null value."""
-        return prop in self.table.column_names and self.table.column(prop).null_count < len(self)
+        return prop in self.table.column_names and self.table.column(
+            prop
+        ).null_count < len(self)
 
     def array(self, prop: str) -> np.ndarray:
         """Return a numeric column as float64 numpy (nulls as NaN)."""
         col = self.table.column(prop)
-        return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype("float64", copy=False)
+        return (
+            pc.cast(col, pa.float64())
+            .to_numpy(zero_copy_only=False)
+            .astype("float64", copy=False)
+        )
 
-    def with_column(self, prop: str, values, unit: str | None = None, arrow_type=None) -> PointSet:
+    def with_column(
+        self, prop: str, values, unit: str | None = None, arrow_type=None
+    ) -> PointSet:
         """Return a copy with *prop* set (added or replaced) and its unit recorded."""
-        arr = values if isinstance(values, pa.ChunkedArray | pa.Array) else pa.array(values, type=arrow_type, from_pandas=True)
+        arr = (
+            values
+            if isinstance(values, pa.ChunkedArray | pa.Array)
+            else pa.array(values, type=arrow_type, from_pandas=True)
+        )
         if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-            arr = pa.array(values, mask=np.isnan(values), type=arrow_type or pa.float64())
+            arr = pa.array(
+                values, mask=np.isnan(values), type=arrow_type or pa.float64()
+            )
         names = self.table.column_names
-        table = self.table.set_column(names.index(prop), prop, arr) if prop in names else self.table.append_column(prop, arr)
+        table = (
+            self.table.set_column(names.index(prop), prop, arr)
+            if prop in names
+            else self.table.append_column(prop, arr)
+        )
         units = dict(self.units)
         if unit is not None:
             units[prop] = unit

@@ -104,8 +104,12 @@ NUMERIC_PROPERTIES = frozenset(
     for k, (t, _) in PROPERTIES.items()
     if pa.types.is_floating(t) or pa.types.is_integer(t)
 )
-STRING_PROPERTIES = frozenset(k for k, (t, _) in PROPERTIES.items() if pa.types.is_string(t))
-LIST_PROPERTIES = frozenset(k for k, (t, _) in PROPERTIES.items() if pa.types.is_list(t))
+STRING_PROPERTIES = frozenset(
+    k for k, (t, _) in PROPERTIES.items() if pa.types.is_string(t)
+)
+LIST_PROPERTIES = frozenset(
+    k for k, (t, _) in PROPERTIES.items() if pa.types.is_list(t)
+)
 
 # Required ("*") properties per operation type, spec §1. `wetVolume*`/`dryVolume*`
 # carry "$" (not for sugarcane) and `crop`/`seedRate` can be made optional by config.
@@ -130,7 +134,9 @@ REQUIRED: dict[OperationType, tuple[str, ...]] = {
 }
 
 
-def properties_for(operation_type: OperationType | str) -> dict[str, tuple[pa.DataType, str | None]]:
+def properties_for(
+    operation_type: OperationType | str,
+) -> dict[str, tuple[pa.DataType, str | None]]:
     """Return the standard properties valid for *operation_type* (common + type-specific)."""
     return {**COMMON, **BY_TYPE[OperationType(operation_type)]}
 

@@ -51,9 +51,12 @@ def get_registry():
 
 
 def __getattr__(name: str):
-    if name == "ureg":  # ``from leafnb.standard.units import ureg`` keeps working, lazily
+    if (
+        name == "ureg"
+    ):  # ``from leafnb.standard.units import ureg`` keeps working, lazily
         return get_registry()
     raise AttributeError(name)
+
 
 # Leaf strings and spellings from machine-file headers -> pint expression.
 # Keys are compared after lower-casing and removing spaces.
@@ -215,7 +218,12 @@ def leaf_unit(unit) -> str:
 @functools.cache
 def conversion_factor(from_unit: str, to_unit: str) -> float:
     """Return the multiplier that converts values in *from_unit* to *to_unit*."""
-    return float(get_registry().Quantity(1.0, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude)
+    return float(
+        get_registry()
+        .Quantity(1.0, parse_unit(from_unit))
+        .to(parse_unit(to_unit))
+        .magnitude
+    )
 
 
 def convert(values, from_unit: str, to_unit: str) -> np.ndarray:
@@ -240,11 +248,17 @@ _TARGETS: dict[str, dict[UnitSystem, tuple[str, ...]]] = {
     "area": {UnitSystem.METRIC: ("m2",), UnitSystem.IMPERIAL: ("m2",)},
     "speed": {UnitSystem.METRIC: ("m/s",), UnitSystem.IMPERIAL: ("ft/s",)},
     "angle": {UnitSystem.METRIC: ("arcdeg",), UnitSystem.IMPERIAL: ("arcdeg",)},
-    "percent": {UnitSystem.METRIC: ("percentage",), UnitSystem.IMPERIAL: ("percentage",)},
+    "percent": {
+        UnitSystem.METRIC: ("percentage",),
+        UnitSystem.IMPERIAL: ("percentage",),
+    },
     "mass": {UnitSystem.METRIC: ("t",), UnitSystem.IMPERIAL: ("lb",)},
     "mass_per_area": {UnitSystem.METRIC: ("t/ha",), UnitSystem.IMPERIAL: ("lb/ac",)},
     "grain_volume": {UnitSystem.METRIC: ("m3",), UnitSystem.IMPERIAL: ("bu",)},
-    "grain_volume_per_area": {UnitSystem.METRIC: ("m3/ha",), UnitSystem.IMPERIAL: ("bu/ac",)},
+    "grain_volume_per_area": {
+        UnitSystem.METRIC: ("m3/ha",),
+        UnitSystem.IMPERIAL: ("bu/ac",),
+    },
     "volume": {UnitSystem.METRIC: ("L",), UnitSystem.IMPERIAL: ("gal",)},
     "volume_rate": {UnitSystem.METRIC: ("L/hr",), UnitSystem.IMPERIAL: ("gal/hr",)},
     "seed_rate": {UnitSystem.METRIC: ("seeds/ha",), UnitSystem.IMPERIAL: ("seeds/ac",)},
@@ -258,7 +272,9 @@ _TARGETS: dict[str, dict[UnitSystem, tuple[str, ...]]] = {
 }
 
 
-def target_unit(dimension: str | None, source_unit: str | None, system: UnitSystem | str) -> str | None:
+def target_unit(
+    dimension: str | None, source_unit: str | None, system: UnitSystem | str
+) -> str | None:
     """Return the unit a property of schema *dimension* is reported in under *system*.
 
     ``DEFAULT`` keeps the source unit (in Leaf's spelling). A source unit whose

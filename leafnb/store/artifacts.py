@@ -13,7 +13,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-__all__ = ["geoparquet_metadata", "read_json", "read_points_table", "write_bytes", "write_geojson", "write_geoparquet", "write_json"]
+__all__ = [
+    "geoparquet_metadata",
+    "read_json",
+    "read_points_table",
+    "write_bytes",
+    "write_geojson",
+    "write_geoparquet",
+    "write_json",
+]
 
 
 def _atomic(path: Path, write) -> Path:
@@ -46,16 +54,43 @@ def read_json(path: str | Path) -> Any:
 
 def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
     """GeoParquet 1.1 ``geo`` metadata for a WKB point column in WGS84."""
-    lon = table.column("lon").to_numpy(zero_copy_only=False) if table.num_rows else np.array([])
-    lat = table.column("lat").to_numpy(zero_copy_only=False) if table.num_rows else np.array([])
-    bbox = [float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))] if len(lon) else []
-    col = {"encoding": "WKB", "geometry_types": ["Point"], "crs": None}  # crs None = OGC:CRS84 per spec
+    lon = (
+        table.column("lon").to_numpy(zero_copy_only=False)
+        if table.num_rows
+        else np.array([])
+    )
+    lat = (
+        table.column("lat").to_numpy(zero_copy_only=False)
+        if table.num_rows
+        else np.array([])
+    )
+    bbox = (
+        [
+            float(np.nanmin(lon)),
+            float(np.nanmin(lat)),
+            float(np.nanmax(lon)),
+            float(np.nanmax(lat)),
+        ]
+        if len(lon)
+        else []
+    )
+    col = {
+        "encoding": "WKB",
+        "geometry_types": ["Point"],
+        "crs": None,
+    }  # crs None = OGC:CRS84 per spec
     if bbox:
         col["bbox"] = bbox
-    return {"version": "1.1.0", "primary_column": "geometry", "columns": {"geometry": col}}
+    return {
+        "version": "1.1.0",
+        "primary_column": "geometry",
+        "columns": {"geometry": col},
+    }
 
 
-def write_geoparquet(path: str | Path, table: pa.Table, extra_metadata: dict[str, Any] | None = None) -> Path:
+def write_geoparquet(
+    path: str | Path, table: pa.Table, extra_metadata: dict[str, Any] | None = None
+) -> Path:
     """Write a points table (``lon``/``lat`` columns) as GeoParquet with a WKB ``geometry`` column.
 
     ``lon``/``lat`` stay as plain columns too: they make filters and rasterising cheap
@@ -77,7 +112,7 @@ def read_points_table(path: str | Path) -> tuple[pa.Table, dict[str, Any]]:
     """Read a GeoParquet points artifact: (table without the WKB column, leafnb metadata)."""
     table = pq.read_table(path)
     meta = {
-        k.decode()[len("leafnb."):]: json.loads(v)
+        k.decode()[len("leafnb.") :]: json.loads(v)
         for k, v in (table.schema.metadata or {}).items()
         if k.startswith(b"leafnb.")
     }
@@ -94,11 +129,17 @@ def write_geojson(path: str | Path, table: pa.Table) -> Path:
     for col in df.columns:
         if pd.api.types.is_datetime64_any_dtype(df[col]):
             df[col] = df[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
-    records = json.loads(df.to_json(orient="records", date_format="iso", default_handler=str))
+    records = json.loads(
+        df.to_json(orient="records", date_format="iso", default_handler=str)
+    )
     lon = table.column("lon").to_pylist()
     lat = table.column("lat").to_pylist()
     features = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": props}
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [x, y]},
+            "properties": props,
+        }
         for x, y, props in zip(lon, lat, records, strict=True)
     ]
     doc = {"type": "FeatureCollection", "features": features}

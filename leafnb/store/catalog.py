@@ -122,7 +122,12 @@ class Catalog:
     def _connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -137,7 +142,9 @@ class Catalog:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise WorkspaceBusy(f"workspace catalog {self.path} is locked by another process: {exc}") from exc
+            raise WorkspaceBusy(
+                f"workspace catalog {self.path} is locked by another process: {exc}"
+            ) from exc
         try:
             yield conn
         except BaseException:
@@ -156,8 +163,12 @@ class Catalog:
     def _migrate(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.transaction() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)"
+            )
+            row = conn.execute(
+                "SELECT value FROM meta WHERE key='schema_version'"
+            ).fetchone()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise StoreError(
@@ -167,7 +178,10 @@ class Catalog:
                 for statement in _MIGRATIONS[i].split(";"):
                     if statement.strip():
                         conn.execute(statement)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
 
     # ---- small helpers used by the workspace ----
     @staticmethod

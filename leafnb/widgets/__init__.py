@@ -12,4 +12,12 @@ from leafnb.widgets.status import StatusPanel
 from leafnb.widgets.summary import SummaryPanel
 from leafnb.widgets.upload import UploadPanel
 
-__all__ = ["Dashboard", "ErrorOutput", "MapPanel", "Panel", "StatusPanel", "SummaryPanel", "UploadPanel"]
+__all__ = [
+    "Dashboard",
+    "ErrorOutput",
+    "MapPanel",
+    "Panel",
+    "StatusPanel",
+    "SummaryPanel",
+    "UploadPanel",
+]

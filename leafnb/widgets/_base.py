@@ -40,8 +40,10 @@ class ErrorOutput(w.Output):
 
 def not_available(what: str, method: str) -> str:
     """HTML note for a feature whose Workspace method has not landed yet."""
-    return (f"<div style='color:#8d6e63'>ⓘ {html.escape(what)} is not available yet "
-            f"(<code>Workspace.{html.escape(method)}</code> is missing in this leafnb).</div>")
+    return (
+        f"<div style='color:#8d6e63'>ⓘ {html.escape(what)} is not available yet "
+        f"(<code>Workspace.{html.escape(method)}</code> is missing in this leafnb).</div>"
+    )
 
 
 class Panel(t.HasTraits):
@@ -77,7 +79,9 @@ class Panel(t.HasTraits):
         names = cls.class_trait_names(derived=lambda v: not v)
         return [name for name in names if name not in base and name != "workspace"]
 
-    def _init_panel(self, workspace: Workspace, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _init_panel(
+        self, workspace: Workspace, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         self._check_kwargs(kwargs)
         self.errors = ErrorOutput()
         traits = {k: v for k, v in kwargs.items() if k not in self._extra_kwargs}

@@ -43,7 +43,9 @@ class Dashboard(w.VBox, Panel):
 
     def __init__(self, workspace: Workspace, **kwargs: Any):
         opts = self._init_panel(workspace, kwargs)
-        self.upload = UploadPanel(workspace, leaf_user_id=opts.get("leaf_user_id", "local-user"))
+        self.upload = UploadPanel(
+            workspace, leaf_user_id=opts.get("leaf_user_id", "local-user")
+        )
         self.status = StatusPanel(workspace)
         self.map = MapPanel(workspace)
         self.summary = SummaryPanel(workspace)
@@ -67,10 +69,22 @@ class Dashboard(w.VBox, Panel):
         self.tabs = w.Tab(children=[self.upload, self.status, self.map, self.summary])
         for i, title in enumerate(("Upload", "Status", "Map", "Summary")):
             self.tabs.set_title(i, title)
-        super().__init__(children=[
-            w.HBox([self.batch_select, self.file_select, self.operation_select, self.reload_button]),
-            self.note, self.tabs, self.errors,
-        ], **opts.pop("_box"))
+        super().__init__(
+            children=[
+                w.HBox(
+                    [
+                        self.batch_select,
+                        self.file_select,
+                        self.operation_select,
+                        self.reload_button,
+                    ]
+                ),
+                self.note,
+                self.tabs,
+                self.errors,
+            ],
+            **opts.pop("_box"),
+        )
         self._call(self.reload)
         for name, value in opts.items():
             setattr(self, name, value)
@@ -78,18 +92,29 @@ class Dashboard(w.VBox, Panel):
     def reload(self) -> None:
         """Re-list batches, the selected batch's files and its operations."""
         batches = self.workspace.get_batches(size=100, sort="uploadTimestamp,desc")
-        self.batch_select.options = [("—", "")] + [(f"{b['fileName']} · {b['status']} · {b['id'][:8]}", b["id"]) for b in batches]
+        self.batch_select.options = [("—", "")] + [
+            (f"{b['fileName']} · {b['status']} · {b['id'][:8]}", b["id"])
+            for b in batches
+        ]
         self._list_files()
 
     def _list_files(self) -> None:
-        files = self.workspace.get_files(batchId=self.batch_id, size=100) if self.batch_id else []
-        self.file_select.options = [("—", "")] + [(f"{f['fileName']} ({f['status']})", f["id"]) for f in files]
+        files = (
+            self.workspace.get_files(batchId=self.batch_id, size=100)
+            if self.batch_id
+            else []
+        )
+        self.file_select.options = [("—", "")] + [
+            (f"{f['fileName']} ({f['status']})", f["id"]) for f in files
+        ]
         if not self.workspace_has("get_operations"):
             self.operation_select.options = [("not available yet", "")]
             self.operation_select.disabled = True
             return
         ops = self._operations(files)
-        self.operation_select.options = [("—", "")] + [(f"{o.get('operationType') or '?'} · {o['id'][:8]}", o["id"]) for o in ops]
+        self.operation_select.options = [("—", "")] + [
+            (f"{o.get('operationType') or '?'} · {o['id'][:8]}", o["id"]) for o in ops
+        ]
 
     def workspace_has(self, method: str) -> bool:
         """True when the Workspace offers *method* (others land over time)."""
@@ -103,7 +128,11 @@ class Dashboard(w.VBox, Panel):
         if not self._has("get_operation_files"):
             return list(ops)
         ids = {f["id"] for f in files}
-        return [o for o in ops if ids & {f["id"] for f in self.workspace.get_operation_files(o["id"])}] or list(ops)
+        return [
+            o
+            for o in ops
+            if ids & {f["id"] for f in self.workspace.get_operation_files(o["id"])}
+        ] or list(ops)
 
     @t.observe("batch_id")
     def _on_batch(self, change: dict[str, Any]) -> None:

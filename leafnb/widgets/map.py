@@ -29,7 +29,15 @@ __all__ = ["MAX_POINTS", "MapPanel"]
 #: above this many points the map shows a rendered raster overlay instead of vector points
 MAX_POINTS = 10_000
 
-_REASON_COLOURS = ("#424242", "#7b1fa2", "#1565c0", "#6d4c41", "#00838f", "#ad1457", "#9e9d24")
+_REASON_COLOURS = (
+    "#424242",
+    "#7b1fa2",
+    "#1565c0",
+    "#6d4c41",
+    "#00838f",
+    "#ad1457",
+    "#9e9d24",
+)
 
 
 def hex_colours(rgba: np.ndarray) -> np.ndarray:
@@ -40,7 +48,12 @@ def hex_colours(rgba: np.ndarray) -> np.ndarray:
     return np.array([f"#{c:06X}" for c in distinct], dtype=object)[inverse.ravel()]
 
 
-def _features(lon: np.ndarray, lat: np.ndarray, props: dict[str, np.ndarray], colours: np.ndarray | None) -> dict[str, Any]:
+def _features(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    props: dict[str, np.ndarray],
+    colours: np.ndarray | None,
+) -> dict[str, Any]:
     names = list(props)
     cols = [props[n].tolist() for n in names]
     feats = []
@@ -48,23 +61,41 @@ def _features(lon: np.ndarray, lat: np.ndarray, props: dict[str, np.ndarray], co
         p = {n: c[i] for n, c in zip(names, cols, strict=True)}
         if colours is not None:
             p["style"] = {"color": colours[i], "fillColor": colours[i]}
-        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": p})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [x, y]},
+                "properties": p,
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _view(lon: np.ndarray, lat: np.ndarray, px: int = 700) -> tuple[tuple[float, float], int]:
+def _view(
+    lon: np.ndarray, lat: np.ndarray, px: int = 700
+) -> tuple[tuple[float, float], int]:
     """Centre and zoom that fit the points in a map about *px* pixels wide (no front end needed)."""
     ok = np.isfinite(lon) & np.isfinite(lat)
     if not ok.any():
         return (0.0, 0.0), 2
     lo_x, hi_x = np.percentile(lon[ok], [0.5, 99.5])
     lo_y, hi_y = np.percentile(lat[ok], [0.5, 99.5])
-    span = max(hi_x - lo_x, (hi_y - lo_y) / max(math.cos(math.radians((lo_y + hi_y) / 2)), 0.1), 1e-6)
+    span = max(
+        hi_x - lo_x,
+        (hi_y - lo_y) / max(math.cos(math.radians((lo_y + hi_y) / 2)), 0.1),
+        1e-6,
+    )
     zoom = int(np.clip(math.floor(math.log2(px * 360 / (256 * span))), 1, 20))
     return (float((lo_y + hi_y) / 2), float((lo_x + hi_x) / 2)), zoom
 
 
-_PROFILES = [("configured", ""), ("leaf", "leaf"), ("standard", "standard"), ("aggressive", "aggressive"), ("custom", "custom")]
+_PROFILES = [
+    ("configured", ""),
+    ("leaf", "leaf"),
+    ("standard", "standard"),
+    ("aggressive", "aggressive"),
+    ("custom", "custom"),
+]
 
 
 class MapPanel(w.VBox, ResourcePanel):
@@ -157,17 +188,34 @@ class MapPanel(w.VBox, ResourcePanel):
         self._updating = False
         self._suspend = False
         self.property_select = w.Dropdown(description="Property", options=[])
-        self.filtered_toggle = w.ToggleButtons(options=[("standard", False), ("filtered", True)], value=False)
-        self.removed_box = w.Checkbox(description="removed points (by reason)", indent=False)
-        self.profile_select = w.Dropdown(description="Filters", options=_PROFILES, value="")
-        self.apply_button = w.Button(description="Apply filters", icon="filter",
-                                     tooltip="re-run the filter pipeline with this profile and keep the result")
+        self.filtered_toggle = w.ToggleButtons(
+            options=[("standard", False), ("filtered", True)], value=False
+        )
+        self.removed_box = w.Checkbox(
+            description="removed points (by reason)", indent=False
+        )
+        self.profile_select = w.Dropdown(
+            description="Filters", options=_PROFILES, value=""
+        )
+        self.apply_button = w.Button(
+            description="Apply filters",
+            icon="filter",
+            tooltip="re-run the filter pipeline with this profile and keep the result",
+        )
         self.apply_button.on_click(lambda _: self._call(self.apply_filters))
-        self.fields_box = w.Checkbox(description="field boundaries", value=True, indent=False)
+        self.fields_box = w.Checkbox(
+            description="field boundaries", value=True, indent=False
+        )
         self.note = w.HTML()
         self.legend = w.HTML()
-        self.map = L.Map(layers=(), center=(0, 0), zoom=2, scroll_wheel_zoom=True, attribution_control=False,
-                         layout=w.Layout(height="480px"))
+        self.map = L.Map(
+            layers=(),
+            center=(0, 0),
+            zoom=2,
+            scroll_wheel_zoom=True,
+            attribution_control=False,
+            layout=w.Layout(height="480px"),
+        )
         self.map.add(L.LayersControl(position="topright"))
         self.map.add(L.WidgetControl(widget=self.legend, position="bottomright"))
         self.tiles: L.TileLayer | None = None
@@ -179,11 +227,23 @@ class MapPanel(w.VBox, ResourcePanel):
         t.link((self.profile_select, "value"), (self, "profile"))
         t.link((self.fields_box, "value"), (self, "show_fields"))
         self.property_select.observe(self._on_property_select, "value")
-        super().__init__(children=[
-            w.HBox([self.property_select, self.filtered_toggle]),
-            w.HBox([self.profile_select, self.apply_button, self.removed_box, self.fields_box]),
-            self.map, self.note, self.errors,
-        ], **opts.pop("_box"))
+        super().__init__(
+            children=[
+                w.HBox([self.property_select, self.filtered_toggle]),
+                w.HBox(
+                    [
+                        self.profile_select,
+                        self.apply_button,
+                        self.removed_box,
+                        self.fields_box,
+                    ]
+                ),
+                self.map,
+                self.note,
+                self.errors,
+            ],
+            **opts.pop("_box"),
+        )
         self._suspend = True  # one redraw for all constructor traits
         try:
             for name, value in opts.items():
@@ -213,20 +273,31 @@ class MapPanel(w.VBox, ResourcePanel):
         rid = self.resource_id
         if not rid:
             self._set_layer("data_layer", None)
-            self.mode, self.legend_rows, self.legend.value, self.note.value = "", [], "", "<i>no file or operation selected</i>"
+            self.mode, self.legend_rows, self.legend.value, self.note.value = (
+                "",
+                [],
+                "",
+                "<i>no file or operation selected</i>",
+            )
             return
         try:
             points = self.workspace.load_points(rid, self.filtered)
         except NotFound as exc:
             if not self.filtered:
                 raise
-            notes.append(f"filtered points not available ({html.escape(str(exc))}); showing the standard points")
+            notes.append(
+                f"filtered points not available ({html.escape(str(exc))}); showing the standard points"
+            )
             points = self.workspace.load_points(rid, False)
             filtered = False
         else:
             filtered = self.filtered
         props = numeric_properties(points)
-        prop = self.property if self.property in props else default_property(props, points.operation_type)
+        prop = (
+            self.property
+            if self.property in props
+            else default_property(props, points.operation_type)
+        )
         self._updating = True
         try:
             self.property_select.options = props
@@ -242,16 +313,24 @@ class MapPanel(w.VBox, ResourcePanel):
         legend = self._legend(rid, prop, filtered, values, notes) if prop else None
         ranges = legend_ranges(legend)
         if len(points) > self.max_points and self._has("render_overlay"):
-            out = self.workspace.render_overlay(rid, prop, filtered=filtered, max_size=1024)
+            out = self.workspace.render_overlay(
+                rid, prop, filtered=filtered, max_size=1024
+            )
             png = base64.b64encode(Path(out["path"]).read_bytes()).decode()
-            layer = L.ImageOverlay(url=f"data:image/png;base64,{png}", bounds=tuple(map(tuple, out["bounds"])), name=prop)
+            layer = L.ImageOverlay(
+                url=f"data:image/png;base64,{png}",
+                bounds=tuple(map(tuple, out["bounds"])),
+                name=prop,
+            )
             ranges = legend_ranges(out.get("legend")) or ranges
             self.mode = "overlay"
         else:
             idx = np.arange(len(points))
             if len(points) > self.max_points:
-                notes.append(not_available("the raster overlay for large data", "render_overlay")
-                             + f"showing every {math.ceil(len(points) / self.max_points)}th point of {len(points):,}")
+                notes.append(
+                    not_available("the raster overlay for large data", "render_overlay")
+                    + f"showing every {math.ceil(len(points) / self.max_points)}th point of {len(points):,}"
+                )
                 idx = idx[:: math.ceil(len(points) / self.max_points)]
                 self.mode = "sample"
             else:
@@ -261,9 +340,20 @@ class MapPanel(w.VBox, ResourcePanel):
                 rgba = np.asarray(legend.rgba(values[idx]))
                 keep = rgba[:, 3] > 0  # NaN → transparent: not drawn
                 idx, colours = idx[keep], hex_colours(rgba[keep])
-            data = _features(lon[idx], lat[idx], {prop: values[idx]} if prop else {}, colours)
-            layer = L.GeoJSON(data=data, name=prop or "points",
-                              point_style={"radius": 4, "weight": 0, "fillOpacity": 0.9, "color": "#607d8b", "fillColor": "#607d8b"})
+            data = _features(
+                lon[idx], lat[idx], {prop: values[idx]} if prop else {}, colours
+            )
+            layer = L.GeoJSON(
+                data=data,
+                name=prop or "points",
+                point_style={
+                    "radius": 4,
+                    "weight": 0,
+                    "fillOpacity": 0.9,
+                    "color": "#607d8b",
+                    "fillColor": "#607d8b",
+                },
+            )
         self._set_layer("data_layer", layer)
         self.legend_rows = ranges
         self.legend.value = legend_html(ranges, self.unit, prop or "") if ranges else ""
@@ -272,14 +362,20 @@ class MapPanel(w.VBox, ResourcePanel):
         self._draw_fields(points, notes)
         self.note.value = "<br>".join(notes)
 
-    def _legend(self, rid: str, prop: str, filtered: bool, values: np.ndarray, notes: list[str]) -> Any:
+    def _legend(
+        self, rid: str, prop: str, filtered: bool, values: np.ndarray, notes: list[str]
+    ) -> Any:
         if self._has("legend"):
             return self.workspace.legend(rid, prop, filtered=filtered)
         module = legend_module()
         if module is None:
-            notes.append(not_available("the colour legend (leafnb.render.legend)", "legend"))
+            notes.append(
+                not_available("the colour legend (leafnb.render.legend)", "legend")
+            )
             return None
-        return module.quantile_legend(values[np.isfinite(values)], k=7, unit=self.unit or None, property=prop)
+        return module.quantile_legend(
+            values[np.isfinite(values)], k=7, unit=self.unit or None, property=prop
+        )
 
     def _draw_removed(self, rid: str, notes: list[str]) -> None:
         self.removed_layer.clear()
@@ -300,10 +396,28 @@ class MapPanel(w.VBox, ResourcePanel):
                 idx = np.flatnonzero(reasons.astype(str) == reason)
                 shown = idx[:: max(1, math.ceil(len(idx) / self.max_points))]
                 colour = _REASON_COLOURS[i % len(_REASON_COLOURS)]
-                self.removed_layer.add(L.GeoJSON(
-                    data=_features(lon[shown], lat[shown], {"filterReason": np.array([reason] * len(shown), dtype=object)}, None),
-                    name=f"removed: {reason} ({len(idx):,})",
-                    point_style={"radius": 3, "weight": 1, "fillOpacity": 0.8, "color": colour, "fillColor": colour}))
+                self.removed_layer.add(
+                    L.GeoJSON(
+                        data=_features(
+                            lon[shown],
+                            lat[shown],
+                            {
+                                "filterReason": np.array(
+                                    [reason] * len(shown), dtype=object
+                                )
+                            },
+                            None,
+                        ),
+                        name=f"removed: {reason} ({len(idx):,})",
+                        point_style={
+                            "radius": 3,
+                            "weight": 1,
+                            "fillOpacity": 0.8,
+                            "color": colour,
+                            "fillColor": colour,
+                        },
+                    )
+                )
         else:
             notes.append("no points were removed by filtering")
         if not in_map:
@@ -313,14 +427,36 @@ class MapPanel(w.VBox, ResourcePanel):
         if not self.show_fields or not self._has("get_fields"):
             self._set_layer("fields_layer", None)
             return
-        feats = [{"type": "Feature", "geometry": f["geometry"], "properties": {"name": f.get("name") or f.get("id")}}
-                 for f in self.workspace.get_fields(size=100) if f.get("geometry")]
-        layer = L.GeoJSON(data={"type": "FeatureCollection", "features": feats}, name="fields",
-                          style={"color": "#1a237e", "weight": 2, "fill": False}) if feats else None
+        feats = [
+            {
+                "type": "Feature",
+                "geometry": f["geometry"],
+                "properties": {"name": f.get("name") or f.get("id")},
+            }
+            for f in self.workspace.get_fields(size=100)
+            if f.get("geometry")
+        ]
+        layer = (
+            L.GeoJSON(
+                data={"type": "FeatureCollection", "features": feats},
+                name="fields",
+                style={"color": "#1a237e", "weight": 2, "fill": False},
+            )
+            if feats
+            else None
+        )
         self._set_layer("fields_layer", layer)
 
     # ------------------------------------------------------------------ observers
-    @t.observe("file_id", "operation_id", "property", "filtered", "max_points", "show_removed", "show_fields")
+    @t.observe(
+        "file_id",
+        "operation_id",
+        "property",
+        "filtered",
+        "max_points",
+        "show_removed",
+        "show_fields",
+    )
     def _on_state(self, change: dict[str, Any]) -> None:
         if not self._suspend:
             self._call(self.redraw)

@@ -57,28 +57,51 @@ class StatusPanel(w.VBox, Panel):
         self.file_select = w.Dropdown(description="File", options=[("—", "")])
         self.steps_html = w.HTML()
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
-        self.retry_button = w.Button(description="Retry failed", icon="redo", button_style="warning", disabled=True,
-                                     tooltip="re-run only the files of this batch that did not convert")
+        self.retry_button = w.Button(
+            description="Retry failed",
+            icon="redo",
+            button_style="warning",
+            disabled=True,
+            tooltip="re-run only the files of this batch that did not convert",
+        )
         self.refresh_button.on_click(lambda _: self._call(self.refresh))
-        self.retry_button.on_click(lambda _: self._call(self.workspace.retry_batch, self.batch_id, wait=False))
+        self.retry_button.on_click(
+            lambda _: self._call(self.workspace.retry_batch, self.batch_id, wait=False)
+        )
         t.link((self.file_select, "value"), (self, "file_id"))
         self._off = workspace.on(Event.BATCH_FINISHED, self._on_batch_finished)
-        super().__init__(children=[
-            self.header, w.HBox([self.refresh_button, self.retry_button]), self.groups_html,
-            self.file_select, self.steps_html, self.errors,
-        ], **opts.pop("_box"))
+        super().__init__(
+            children=[
+                self.header,
+                w.HBox([self.refresh_button, self.retry_button]),
+                self.groups_html,
+                self.file_select,
+                self.steps_html,
+                self.errors,
+            ],
+            **opts.pop("_box"),
+        )
         for name, value in opts.items():
             setattr(self, name, value)
 
     @classmethod
-    def from_batch(cls, workspace: Workspace, batch_id: str, **kwargs: Any) -> StatusPanel:
+    def from_batch(
+        cls, workspace: Workspace, batch_id: str, **kwargs: Any
+    ) -> StatusPanel:
         """A panel showing *batch_id* (and its first failed file, else its first file)."""
         return cls(workspace, batch_id=batch_id, **kwargs)
 
     @classmethod
-    def from_file(cls, workspace: Workspace, file_id: str, **kwargs: Any) -> StatusPanel:
+    def from_file(
+        cls, workspace: Workspace, file_id: str, **kwargs: Any
+    ) -> StatusPanel:
         """A panel showing *file_id* within its batch."""
-        return cls(workspace, batch_id=workspace.get_file(file_id)["batchId"], file_id=file_id, **kwargs)
+        return cls(
+            workspace,
+            batch_id=workspace.get_file(file_id)["batchId"],
+            file_id=file_id,
+            **kwargs,
+        )
 
     def refresh(self) -> None:
         """Re-read the batch and file status from the Workspace."""
@@ -93,20 +116,32 @@ class StatusPanel(w.VBox, Panel):
     # ------------------------------------------------------------------ derived view state
     def _show_batch(self) -> None:
         if not self.batch_id:
-            self.header.value, self.groups_html.value, self.groups = "<i>no batch selected</i>", "", {}
+            self.header.value, self.groups_html.value, self.groups = (
+                "<i>no batch selected</i>",
+                "",
+                {},
+            )
             self.retry_button.disabled = True
             return
         batch = self.workspace.get_batch(self.batch_id)
         files = self.workspace.get_files(batchId=self.batch_id, size=100)
         names = {f["id"]: f["fileName"] for f in files}
         self.groups = dict(self.workspace.get_batch_status(self.batch_id))
-        details = f" — {html.escape(batch['statusDetails'])}" if batch.get("statusDetails") else ""
-        self.header.value = (f"<b>Batch</b> <code>{batch['id']}</code> · {html.escape(str(batch['fileName']))} · "
-                             f"{status_html(batch['status'])}{details} · {len(files)} files")
+        details = (
+            f" — {html.escape(batch['statusDetails'])}"
+            if batch.get("statusDetails")
+            else ""
+        )
+        self.header.value = (
+            f"<b>Batch</b> <code>{batch['id']}</code> · {html.escape(str(batch['fileName']))} · "
+            f"{status_html(batch['status'])}{details} · {len(files)} files"
+        )
         self.groups_html.value = batch_groups_html(self.groups, names)
         self.retry_button.disabled = not self.groups.get("failed")
         current = self.file_id
-        self.file_select.options = [("—", "")] + [(f"{f['fileName']} ({f['status']})", f["id"]) for f in files]
+        self.file_select.options = [("—", "")] + [
+            (f"{f['fileName']} ({f['status']})", f["id"]) for f in files
+        ]
         if current in names:
             self.file_select.value = current
         elif files:
@@ -119,9 +154,12 @@ class StatusPanel(w.VBox, Panel):
             return
         f = self.workspace.get_file(self.file_id)
         self.steps = dict(self.workspace.get_file_status(self.file_id))
-        self.steps_html.value = (f"<b>{html.escape(f['fileName'])}</b> · {html.escape(str(f['provider']))} · "
-                                 f"{html.escape(str(f['fileFormat']))} · {f['operationType'] or '?'} · {status_html(f['status'])} · "
-                                 f"{f['recordCount']} records, {f['skippedRecords']} skipped" + steps_table_html(self.steps))
+        self.steps_html.value = (
+            f"<b>{html.escape(f['fileName'])}</b> · {html.escape(str(f['provider']))} · "
+            f"{html.escape(str(f['fileFormat']))} · {f['operationType'] or '?'} · {status_html(f['status'])} · "
+            f"{f['recordCount']} records, {f['skippedRecords']} skipped"
+            + steps_table_html(self.steps)
+        )
 
     @t.observe("batch_id")
     def _on_batch_id(self, change: dict[str, Any]) -> None:

@@ -24,8 +24,13 @@ from leafnb.workspace import Workspace
 
 __all__ = ["SummaryPanel"]
 
-_BUTTONS = (("csv", "CSV", "table"), ("geojson", "GeoJSON", "map-marker"), ("geoparquet", "GeoParquet", "database"),
-            ("geotiff", "GeoTIFF", "image"), ("html", "HTML report", "file-code-o"))
+_BUTTONS = (
+    ("csv", "CSV", "table"),
+    ("geojson", "GeoJSON", "map-marker"),
+    ("geoparquet", "GeoParquet", "database"),
+    ("geotiff", "GeoTIFF", "image"),
+    ("html", "HTML report", "file-code-o"),
+)
 
 
 class SummaryPanel(w.VBox, ResourcePanel):
@@ -80,15 +85,26 @@ class SummaryPanel(w.VBox, ResourcePanel):
         self.tables = w.HTML()
         self.property_select = w.Dropdown(description="Histogram", options=[])
         self.histogram = w.HTML()
-        self.buttons = {kind: w.Button(description=label, icon=icon, tooltip=f"export {label}") for kind, label, icon in _BUTTONS}
+        self.buttons = {
+            kind: w.Button(description=label, icon=icon, tooltip=f"export {label}")
+            for kind, label, icon in _BUTTONS
+        }
         for kind, button in self.buttons.items():
             button.on_click(lambda _, kind=kind: self._call(self.export, kind))
         self.export_message = w.HTML()
         self.property_select.observe(self._on_select, "value")
-        super().__init__(children=[
-            self.header, self.tables, self.property_select, self.histogram,
-            w.HBox(list(self.buttons.values())), self.export_message, self.errors,
-        ], **opts.pop("_box"))
+        super().__init__(
+            children=[
+                self.header,
+                self.tables,
+                self.property_select,
+                self.histogram,
+                w.HBox(list(self.buttons.values())),
+                self.export_message,
+                self.errors,
+            ],
+            **opts.pop("_box"),
+        )
         try:
             for name, value in opts.items():
                 setattr(self, name, value)
@@ -100,7 +116,13 @@ class SummaryPanel(w.VBox, ResourcePanel):
 
     def export(self, kind: str) -> Path | None:
         """Export the shown resource (``csv``, ``geojson``, ``geoparquet``, ``geotiff``, ``html``); show the path."""
-        path = export(self.workspace, self.resource_id, kind, self.output_dir, filtered=self.filtered)
+        path = export(
+            self.workspace,
+            self.resource_id,
+            kind,
+            self.output_dir,
+            filtered=self.filtered,
+        )
         self.last_export = str(path)
         self.export_message.value = f"{kind}: <code>{html.escape(str(path))}</code>"
         return path
@@ -110,11 +132,17 @@ class SummaryPanel(w.VBox, ResourcePanel):
         """Re-read summary, cleaning report and points."""
         rid = self.resource_id
         if not rid:
-            self.header.value, self.tables.value, self.histogram.value = "<i>no file or operation selected</i>", "", ""
+            self.header.value, self.tables.value, self.histogram.value = (
+                "<i>no file or operation selected</i>",
+                "",
+                "",
+            )
             return
         if self.operation_id:
             if not self._has("get_operation_summary"):
-                self.header.value = not_available("operation summaries", "get_operation_summary")
+                self.header.value = not_available(
+                    "operation summaries", "get_operation_summary"
+                )
                 return
             resource = self.workspace.get_operation(rid)
             summary = self.workspace.get_operation_summary(rid)
@@ -133,11 +161,27 @@ class SummaryPanel(w.VBox, ResourcePanel):
                 cleaning = None
         else:
             cleaning = None
-        note = "" if self._has("get_cleaning_report") else not_available("the cleaning report", "get_cleaning_report")
-        self.tables.value = summary_html(props, cleaning) + note if props else "<i>no summary (not processed)</i>"
-        geotiff = "get_operation_geotiff_images" if self.operation_id else "get_file_geotiff_images"
+        note = (
+            ""
+            if self._has("get_cleaning_report")
+            else not_available("the cleaning report", "get_cleaning_report")
+        )
+        self.tables.value = (
+            summary_html(props, cleaning) + note
+            if props
+            else "<i>no summary (not processed)</i>"
+        )
+        geotiff = (
+            "get_operation_geotiff_images"
+            if self.operation_id
+            else "get_file_geotiff_images"
+        )
         self.buttons["geotiff"].disabled = not self._has(geotiff)
-        self.buttons["geotiff"].tooltip = "export GeoTIFF" if self._has(geotiff) else f"not available yet (Workspace.{geotiff})"
+        self.buttons["geotiff"].tooltip = (
+            "export GeoTIFF"
+            if self._has(geotiff)
+            else f"not available yet (Workspace.{geotiff})"
+        )
         self._show_histogram(resource)
 
     def _show_histogram(self, resource: dict[str, Any]) -> None:
@@ -147,7 +191,11 @@ class SummaryPanel(w.VBox, ResourcePanel):
             self.histogram.value = f"<i>no points: {html.escape(str(exc))}</i>"
             return
         props = numeric_properties(points)
-        prop = self.property if self.property in props else default_property(props, points.operation_type)
+        prop = (
+            self.property
+            if self.property in props
+            else default_property(props, points.operation_type)
+        )
         self._suspend = True
         try:
             self.property_select.options = props
@@ -161,7 +209,11 @@ class SummaryPanel(w.VBox, ResourcePanel):
         values = points.array(prop)
         module = legend_module()
         finite = values[np.isfinite(values)]
-        legend = module.quantile_legend(finite, k=7, warn=False) if module is not None and len(finite) else None
+        legend = (
+            module.quantile_legend(finite, k=7, warn=False)
+            if module is not None and len(finite)
+            else None
+        )
         self.histogram.value = histogram_svg(values, legend, points.units.get(prop, ""))
 
     @t.observe("file_id", "operation_id", "property", "filtered")

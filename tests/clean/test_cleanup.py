@@ -11,20 +11,37 @@ from leafnb.standard.points import PointSet
 
 
 def test_default_rules_with_reasons():
-    table = pa.table({
-        "lon": np.zeros(6), "lat": np.zeros(6),
-        "wetMass": [1.0, 0.0, 2.0, 3.0, None, 4.0],
-        "harvestMoisture": [20.0, 20.0, 100.0, 15.0, 15.0, 15.0],
-        "recordingStatus": ["On", "On", "On", "Off", "On", "On"],
-    })
+    table = pa.table(
+        {
+            "lon": np.zeros(6),
+            "lat": np.zeros(6),
+            "wetMass": [1.0, 0.0, 2.0, 3.0, None, 4.0],
+            "harvestMoisture": [20.0, 20.0, 100.0, 15.0, 15.0, 15.0],
+            "recordingStatus": ["On", "On", "On", "Off", "On", "On"],
+        }
+    )
     keep, removed = cleanup_mask(PointSet(table, "harvested"), DEFAULT_CLEANUP_RULES)
     assert keep.tolist() == [True, False, False, False, False, True]
     assert removed == {"wetMass": 2, "harvestMoisture": 1, "recordingStatus": 1}
 
 
 def test_products_rule_uses_every_product_rate():
-    raw = RawRead(pa.table({"lon": [0.0, 0.0], "lat": [0.0, 0.0], "rate": [5.0, -1.0], "prod": ["UAN", "UAN"]}),
-                  {"columns": {"rate": Column("appliedRate", "gal/ac"), "prod": Column("productName")}})
+    raw = RawRead(
+        pa.table(
+            {
+                "lon": [0.0, 0.0],
+                "lat": [0.0, 0.0],
+                "rate": [5.0, -1.0],
+                "prod": ["UAN", "UAN"],
+            }
+        ),
+        {
+            "columns": {
+                "rate": Column("appliedRate", "gal/ac"),
+                "prod": Column("productName"),
+            }
+        },
+    )
     ps = normalize(raw)
     keep, removed = cleanup_mask(ps, {"products": [{"operator": "GTE", "value": 0.0}]})
     assert keep.tolist() == [True, False] and removed == {"products": 1}

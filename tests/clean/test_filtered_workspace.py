@@ -15,7 +15,12 @@ from tests.conftest import zip_files
 
 @pytest.fixture
 def harvest_zip(tmp_path):
-    shp = write_as(make_points("harvested", 1500, seed=7), "sms_shapefile", tmp_path / "src", name="harvest")
+    shp = write_as(
+        make_points("harvested", 1500, seed=7),
+        "sms_shapefile",
+        tmp_path / "src",
+        name="harvest",
+    )
     return zip_files(tmp_path / "harvest.zip", sorted(shp.parent.glob("harvest.*")))
 
 
@@ -23,7 +28,9 @@ def test_leaf_profile_end_to_end(workspace, harvest_zip):
     batch = workspace.upload_batch(harvest_zip, "grower-1")
     fid = batch["leafFiles"][0]
     steps = workspace.get_file_status(fid)
-    assert list(steps).index("filteredGeojson") == list(steps).index("standardGeojson") + 1
+    assert (
+        list(steps).index("filteredGeojson") == list(steps).index("standardGeojson") + 1
+    )
     assert steps["filteredGeojson"]["status"] == "processed"
     assert steps["filteredGeojson"]["message"].startswith("ok: kept ")
     assert steps["summary"]["status"] == "processed"
@@ -36,7 +43,10 @@ def test_leaf_profile_end_to_end(workspace, harvest_zip):
     removed = workspace.removed_points(fid)
     assert report["total"] == len(std) and report["kept"] == len(filtered)
     assert len(filtered) + len(removed) == len(std)
-    assert set(removed.table.column("filterReason").to_pylist()) <= {"minVelocity", "globalSD"}
+    assert set(removed.table.column("filterReason").to_pylist()) <= {
+        "minVelocity",
+        "globalSD",
+    }
     # the Leaf speed rule works on m/s: the SMS file logs mi/hr
     assert workspace.get_file_units(fid)["speed"] == "mi/hr"
     assert (filtered["speed"].to_numpy() * 0.44704 >= 0.5).all()
@@ -48,9 +58,13 @@ def test_leaf_profile_end_to_end(workspace, harvest_zip):
 
     gj = workspace.get_file_filtered_geojson(fid)
     doc = json.loads(Path(gj["filteredGeojson"]).read_text())
-    assert len(doc["features"]) == len(filtered) and gj["downloadFilteredGeojson"].startswith("file://")
+    assert len(doc["features"]) == len(filtered) and gj[
+        "downloadFilteredGeojson"
+    ].startswith("file://")
     gp = workspace.get_file_filtered_geoparquet(fid)
-    assert Path(gp["filteredGeoparquet"]).name == "filtered.parquet" and gp["downloadFilteredGeoparquet"].startswith("file://")
+    assert Path(gp["filteredGeoparquet"]).name == "filtered.parquet" and gp[
+        "downloadFilteredGeoparquet"
+    ].startswith("file://")
     with pytest.raises(NotFound):
         workspace.get_operation_filtered_geojson(fid)
 
@@ -59,7 +73,11 @@ def test_filter_points_interactive_and_save(workspace, harvest_zip):
     fid = workspace.upload_batch(harvest_zip, "g")["leafFiles"][0]
     before = workspace.get_cleaning_report(fid)
     kept, removed, rep = workspace.filter_points(fid, "standard")
-    assert rep["profile"] == "standard" and rep["kept"] == len(kept) and len(kept) + len(removed) == rep["total"]
+    assert (
+        rep["profile"] == "standard"
+        and rep["kept"] == len(kept)
+        and len(kept) + len(removed) == rep["total"]
+    )
     assert 0.02 < rep["removed"] / rep["total"] < 0.5
     assert workspace.get_cleaning_report(fid) == before  # not saved
     pipe = FilterPipeline().add("minVelocity", threshold=4, unit="mi/hr")
@@ -74,11 +92,21 @@ def test_filter_profile_config(workspace, harvest_zip):
         workspace.set_config({"filterProfile": "fancy"})
     with pytest.raises(InvalidRequest):
         workspace.set_config({"filterPipeline": [{"filter": "nope"}]})
-    workspace.set_config({"filterProfile": "custom",
-                          "filterPipeline": FilterPipeline().add("duplicatePosition").add("globalSD", k=2).to_config()})
+    workspace.set_config(
+        {
+            "filterProfile": "custom",
+            "filterPipeline": FilterPipeline()
+            .add("duplicatePosition")
+            .add("globalSD", k=2)
+            .to_config(),
+        }
+    )
     fid = workspace.upload_batch(harvest_zip, "g")["leafFiles"][0]
     rep = workspace.get_cleaning_report(fid)
-    assert rep["profile"] == "custom" and [f["name"] for f in rep["filters"]] == ["duplicatePosition", "globalSD"]
+    assert rep["profile"] == "custom" and [f["name"] for f in rep["filters"]] == [
+        "duplicatePosition",
+        "globalSD",
+    ]
     workspace.set_config({"filterProfile": "standard"})
     _, _, rep = workspace.filter_points(fid)
     assert rep["profile"] == "standard"
@@ -93,7 +121,9 @@ def test_filtering_off(workspace, harvest_zip):
         workspace.get_file_filtered_geojson(fid)
     # turned on later: built on demand
     workspace.set_config({"operationsFilteredGeojson": True})
-    assert workspace.get_file_filtered_geoparquet(fid)["filteredGeoparquet"].endswith("filtered.parquet")
+    assert workspace.get_file_filtered_geoparquet(fid)["filteredGeoparquet"].endswith(
+        "filtered.parquet"
+    )
 
 
 def test_make_filtered_for_an_operation_folder(workspace, harvest_zip):
@@ -103,11 +133,21 @@ def test_make_filtered_for_an_operation_folder(workspace, harvest_zip):
     fid = workspace.upload_batch(harvest_zip, "g")["leafFiles"][0]
     op_dir = workspace.path / "operations" / "op-1"
     op_dir.mkdir(parents=True)
-    shutil.copy(workspace.path / "files" / fid / "standard.parquet", op_dir / "standard.parquet")
+    shutil.copy(
+        workspace.path / "files" / fid / "standard.parquet", op_dir / "standard.parquet"
+    )
     report = workspace._make_filtered("op-1")
-    assert report["profile"] == "leaf" and (op_dir / "filtered.parquet").exists() and (op_dir / "removed.parquet").exists()
-    assert workspace.get_operation_filtered_geojson("op-1")["filteredGeojson"].endswith("filtered.geojson")
-    assert workspace.get_operation_filtered_geoparquet("op-1")["filteredGeoparquet"] == str(op_dir / "filtered.parquet")
+    assert (
+        report["profile"] == "leaf"
+        and (op_dir / "filtered.parquet").exists()
+        and (op_dir / "removed.parquet").exists()
+    )
+    assert workspace.get_operation_filtered_geojson("op-1")["filteredGeojson"].endswith(
+        "filtered.geojson"
+    )
+    assert workspace.get_operation_filtered_geoparquet("op-1")[
+        "filteredGeoparquet"
+    ] == str(op_dir / "filtered.parquet")
     assert len(workspace.points("op-1", filtered=True)) == report["kept"]
     with pytest.raises(NotFound):
         workspace.get_file_filtered_geojson("op-1")

@@ -10,7 +10,9 @@ from tests.conftest import make_zip
 
 def test_plain_and_nested_zips_extract(tmp_path):
     inner = make_zip(tmp_path / "inner.zip", {"TASKDATA/TASKDATA.XML": b"<x/>"})
-    outer = make_zip(tmp_path / "outer.zip", {"card/inner.zip": inner, "a.txt": b"hello"})
+    outer = make_zip(
+        tmp_path / "outer.zip", {"card/inner.zip": inner, "a.txt": b"hello"}
+    )
     report = extract_zip(outer, tmp_path / "out")
     assert (tmp_path / "out" / "a.txt").read_bytes() == b"hello"
     assert (tmp_path / "out" / "card" / "inner" / "TASKDATA" / "TASKDATA.XML").exists()
@@ -26,7 +28,9 @@ def test_nesting_depth_is_limited(tmp_path):
     assert any("nested deeper" in msg for msg in report.ignored)
 
 
-@pytest.mark.parametrize("name", ["../evil.txt", "a/../../evil.txt", "/etc/evil", "C:/evil.txt"])
+@pytest.mark.parametrize(
+    "name", ["../evil.txt", "a/../../evil.txt", "/etc/evil", "C:/evil.txt"]
+)
 def test_traversal_and_absolute_paths_are_refused(tmp_path, name):
     z = tmp_path / "bad.zip"
     with zipfile.ZipFile(z, "w") as zf:
@@ -51,12 +55,17 @@ def test_symlink_entries_are_refused(tmp_path):
 def test_ratio_bomb_is_refused(tmp_path):
     z = make_zip(tmp_path / "bomb.zip", {"zeros.bin": b"\0" * (40 * 1024**2)})
     with pytest.raises(UnsafeArchive, match="zip bomb"):
-        extract_zip(z, tmp_path / "out", ExtractLimits(ratio_floor=1024**2, max_ratio=100))
+        extract_zip(
+            z, tmp_path / "out", ExtractLimits(ratio_floor=1024**2, max_ratio=100)
+        )
     assert not any((tmp_path / "out").rglob("*.bin"))
 
 
 def test_total_size_limit(tmp_path):
-    z = make_zip(tmp_path / "big.zip", {"a.bin": bytes(range(256)) * 4096, "b.bin": bytes(range(256)) * 4096})
+    z = make_zip(
+        tmp_path / "big.zip",
+        {"a.bin": bytes(range(256)) * 4096, "b.bin": bytes(range(256)) * 4096},
+    )
     with pytest.raises(UnsafeArchive, match="inflates beyond"):
         extract_zip(z, tmp_path / "out", ExtractLimits(max_total_bytes=1_500_000))
 

@@ -18,7 +18,10 @@ def test_every_rule_unit_parses_and_property_is_standard():
     for rule in RULES:
         if rule.unit is not None:
             parse_unit(rule.unit)
-        assert rule.property in (None, "timestamp", "productName") or rule.property in PROPERTIES
+        assert (
+            rule.property in (None, "timestamp", "productName")
+            or rule.property in PROPERTIES
+        )
 
 
 @pytest.mark.parametrize(
@@ -36,7 +39,9 @@ def test_split_header_unit(header, expected):
 
 
 def test_sms_shapefile_names():
-    m = match_columns(["Yld_Vol_Dr", "yld_mass_d", "MOISTURE__", "Speed_mph_", "Product", "Obj__Id"])
+    m = match_columns(
+        ["Yld_Vol_Dr", "yld_mass_d", "MOISTURE__", "Speed_mph_", "Product", "Obj__Id"]
+    )
     assert m.family == "sms"
     assert m.provider == "AgLeader"
     assert m.operation_type == "harvested"
@@ -47,7 +52,10 @@ def test_sms_shapefile_names():
 
 
 def test_header_units_win_and_crop_flow_m_is_not_molar():
-    m = match_columns(["Crop Flw(M)(tonne/h)", "Moisture(%)", "Speed(km/h)", "Crop Flw(M)"], header_units=True)
+    m = match_columns(
+        ["Crop Flw(M)(tonne/h)", "Moisture(%)", "Speed(km/h)", "Crop Flw(M)"],
+        header_units=True,
+    )
     assert m.columns["Crop Flw(M)(tonne/h)"] == Column("cropFlow", "tonne/h")
     assert m.columns["Moisture(%)"] == Column("harvestMoisture", "%")
     assert m.columns["Speed(km/h)"] == Column("speed", "km/h")
@@ -55,21 +63,30 @@ def test_header_units_win_and_crop_flow_m_is_not_molar():
 
 
 @pytest.mark.parametrize(
-    ("product_optype", "prop"), [("planted", "variety"), ("applied", "productName"), ("harvested", "crop")]
+    ("product_optype", "prop"),
+    [("planted", "variety"), ("applied", "productName"), ("harvested", "crop")],
 )
 def test_product_depends_on_operation_type(product_optype, prop):
-    m = match_columns(["Product", "Speed_mph_", "Swth_Wdth_"], operation_type=product_optype)
+    m = match_columns(
+        ["Product", "Speed_mph_", "Swth_Wdth_"], operation_type=product_optype
+    )
     assert m.columns["Product"].property == prop
 
 
 def test_standard_names_are_generic_not_a_vendor():
-    m = match_columns(["wetMass(kg)", "distance(m)", "heading", "crop"], header_units=True)
+    m = match_columns(
+        ["wetMass(kg)", "distance(m)", "heading", "crop"], header_units=True
+    )
     assert m.family == "generic"
     assert m.columns["wetMass(kg)"] == Column("wetMass", "kg")
 
 
 def test_unit_overrides_win():
-    m = match_columns(["Elevation", "VRYIELDVOL", "SWATHWIDTH", "WetMass"], family="jd", unit_overrides={"elevation": "m"})
+    m = match_columns(
+        ["Elevation", "VRYIELDVOL", "SWATHWIDTH", "WetMass"],
+        family="jd",
+        unit_overrides={"elevation": "m"},
+    )
     assert m.columns["Elevation"] == Column("elevation", "m")
 
 

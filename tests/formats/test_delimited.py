@@ -21,7 +21,9 @@ def test_sms_csv_latin1(tmp_path):
 
 def test_utf8_bom_and_semicolon(tmp_path):
     p = tmp_path / "x.csv"
-    p.write_bytes("\ufeffLat;Lon;Moisture(%);Yld Mass(Wet)(kg/ha)\n42.0;-93.6;17;9000\n".encode())
+    p.write_bytes(
+        "\ufeffLat;Lon;Moisture(%);Yld Mass(Wet)(kg/ha)\n42.0;-93.6;17;9000\n".encode()
+    )
     raw = C.read(p)
     assert raw.table.num_rows == 1
     assert raw.meta["delimiter"] == ";"
@@ -46,7 +48,9 @@ def test_projected_xy_needs_crs(tmp_path):
 
 def test_bad_coordinates_and_lines_are_counted(tmp_path):
     p = tmp_path / "x.csv"
-    p.write_text("Longitude,Latitude,seedRate\n-93.6,42.0,1\n,42.0,2\n-93.6,42.0,3,4\n-93.6,99,5\n")
+    p.write_text(
+        "Longitude,Latitude,seedRate\n-93.6,42.0,1\n,42.0,2\n-93.6,42.0,3,4\n-93.6,99,5\n"
+    )
     with pytest.warns(SkippedRecordsWarning):
         raw = C.read(p)
     assert raw.table.num_rows == 1
@@ -56,7 +60,9 @@ def test_bad_coordinates_and_lines_are_counted(tmp_path):
 
 def test_dates_day_first(tmp_path):
     p = tmp_path / "x.csv"
-    p.write_text("Longitude,Latitude,DateStamp,TimeStamp\n138.8,-34.5,5/03/2024,8:04:24\n138.8,-34.5,13/03/2024,8:04:27\n")
+    p.write_text(
+        "Longitude,Latitude,DateStamp,TimeStamp\n138.8,-34.5,5/03/2024,8:04:24\n138.8,-34.5,13/03/2024,8:04:27\n"
+    )
     ts = C.read(p).table["timestamp"].to_pylist()
     assert ts[0].isoformat() == "2024-03-05T08:04:24+00:00"
 

@@ -28,30 +28,49 @@ JUNK = {
 def _failed_raw_message(ws, fid):
     steps = ws.get_file_status(fid)
     assert steps["rawGeojson"]["status"] == "failed"
-    assert all(s["status"] in ("skipped", "failed") for k, s in steps.items() if k not in ("originalFile", "rawGeojson"))
+    assert all(
+        s["status"] in ("skipped", "failed")
+        for k, s in steps.items()
+        if k not in ("originalFile", "rawGeojson")
+    )
     return steps["rawGeojson"]["message"]
 
 
 def test_is_junk():
-    assert is_junk(Path(".DS_Store")) and is_junk(Path("a/Thumbs.db")) and is_junk(Path("__MACOSX/x"))
+    assert (
+        is_junk(Path(".DS_Store"))
+        and is_junk(Path("a/Thumbs.db"))
+        and is_junk(Path("__MACOSX/x"))
+    )
     assert not is_junk(Path("RCD/a.fdd"))
 
 
 def test_junk_only_upload_creates_no_files(workspace, tmp_path):
     batch = workspace.upload_batch(make_zip(tmp_path / "junk.zip", JUNK), "g")
-    assert batch["status"] == "FAILED" and batch["statusDetails"] == STATUS_DETAILS["no_files"]
+    assert (
+        batch["status"] == "FAILED"
+        and batch["statusDetails"] == STATUS_DETAILS["no_files"]
+    )
     assert batch["leafFiles"] == []
-    assert sorted(batch["ignoredEntries"]) == ["FieldOps.tab", "FieldOps.xml", "docs/manual.pdf"]
+    assert sorted(batch["ignoredEntries"]) == [
+        "FieldOps.tab",
+        "FieldOps.xml",
+        "docs/manual.pdf",
+    ]
 
 
 def test_mixed_zip_split_and_explained(workspace, tmp_path):
     """A renamed, nested, mixed upload: one leaf file per dataset, each failing with its reason."""
     inner = make_zip(tmp_path / "inner.zip", {"JD-Data/log/a.jdl": B})
     entries = {
-        "My Card/RCD/global.fdd": B, "My Card/RCD/global.fdl": B,
-        "climate/harvest_2024.dat": B, "climate/field_map_2024.dat": B,
-        "backup/Field.cn1/index.vy1": B, "backup/Field.cn1/f1.vy1": B,
-        "AgData/Tasks/t.agt": B, "AgData/Fields/f.agf": B,
+        "My Card/RCD/global.fdd": B,
+        "My Card/RCD/global.fdl": B,
+        "climate/harvest_2024.dat": B,
+        "climate/field_map_2024.dat": B,
+        "backup/Field.cn1/index.vy1": B,
+        "backup/Field.cn1/f1.vy1": B,
+        "AgData/Tasks/t.agt": B,
+        "AgData/Fields/f.agf": B,
         "gen4.zip": inner,
         **JUNK,
     }
@@ -60,7 +79,10 @@ def test_mixed_zip_split_and_explained(workspace, tmp_path):
     assert batch["statusDetails"] == STATUS_DETAILS["unreadable"]
     files = [workspace.get_file(fid) for fid in batch["leafFiles"]]
     by_name = {f["fileName"]: f for f in files}
-    assert sorted((f["fileName"], f["provider"], f["fileFormat"], f["operationType"]) for f in files) == [
+    assert sorted(
+        (f["fileName"], f["provider"], f["fileFormat"], f["operationType"])
+        for f in files
+    ) == [
         ("AgData/Tasks/t.agt", "Trimble", "TRIMBLE_AGDATA", None),
         ("My Card/RCD/global.fdd", "JohnDeere", "GS2", None),
         ("backup/Field.cn1/index.vy1", "CNHI", "CN1", None),
@@ -75,9 +97,15 @@ def test_mixed_zip_split_and_explained(workspace, tmp_path):
         msg = _failed_raw_message(workspace, fid)
         assert f"({f['fileFormat']}), recognised but not decodable by leafnb" in msg
         assert "leafnb reader plugin for" in msg
-    assert sorted(batch["ignoredEntries"]) == ["FieldOps.tab", "FieldOps.xml", "docs/manual.pdf"]
+    assert sorted(batch["ignoredEntries"]) == [
+        "FieldOps.tab",
+        "FieldOps.xml",
+        "docs/manual.pdf",
+    ]
     status = workspace.get_batch_status(batch["id"])
-    assert sorted(status["failed"]["rawGeojson"]["leafFiles"]) == sorted(batch["leafFiles"])
+    assert sorted(status["failed"]["rawGeojson"]["leafFiles"]) == sorted(
+        batch["leafFiles"]
+    )
 
 
 def test_provider_parameter_contradicted_by_content(workspace, tmp_path):
@@ -100,14 +128,21 @@ def test_provider_contradicts():
     assert not provider_contradicts("Leaf", "JohnDeere")
     assert not provider_contradicts("AgLeader", None)
     assert not provider_contradicts("JohnDeere", "JohnDeere")
-    assert not provider_contradicts("PrecisionPlanting", "ClimateFieldView")  # one family
+    assert not provider_contradicts(
+        "PrecisionPlanting", "ClimateFieldView"
+    )  # one family
     assert not provider_contradicts("ClimateFieldView", "PrecisionPlanting")
 
 
 def test_convertible_and_recognised_only_in_one_upload(workspace, tmp_path):
-    batch = workspace.upload_batch(make_zip(tmp_path / "m.zip", {"harvest.csv": SMS_CSV, "old/north.yld": B}), "g")
+    batch = workspace.upload_batch(
+        make_zip(tmp_path / "m.zip", {"harvest.csv": SMS_CSV, "old/north.yld": B}), "g"
+    )
     assert batch["status"] == "PROCESSED" and "statusDetails" not in batch
-    status = {workspace.get_file(fid)["fileFormat"]: workspace.get_file(fid)["status"] for fid in batch["leafFiles"]}
+    status = {
+        workspace.get_file(fid)["fileFormat"]: workspace.get_file(fid)["status"]
+        for fid in batch["leafFiles"]
+    }
     assert status == {"CSV": "processed", "YLD": "failed"}
 
 
@@ -137,7 +172,9 @@ class _Broken(_Decoder):
         raise RuntimeError("boom")
 
 
-@pytest.mark.parametrize(("score", "winner"), [(0.9, "better_fdd"), (0.5, "jd_gs2"), (0.2, "jd_gs2")])
+@pytest.mark.parametrize(
+    ("score", "winner"), [(0.9, "better_fdd"), (0.5, "jd_gs2"), (0.2, "jd_gs2")]
+)
 def test_higher_score_wins_ties_go_to_builtins(tmp_path, score, winner):
     (tmp_path / "RCD").mkdir()
     (tmp_path / "RCD" / "a.fdd").write_bytes(B)

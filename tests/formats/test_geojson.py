@@ -21,8 +21,11 @@ def test_generic_points_and_polygons(tmp_path):
     fc = {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-93.6, 42.0]},
-             "properties": {"seedRate": 32000, "timestamp": "2023-05-01T10:00:00Z"}},
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-93.6, 42.0]},
+                "properties": {"seedRate": 32000, "timestamp": "2023-05-01T10:00:00Z"},
+            },
         ],
     }
     p = tmp_path / "pts.geojson"
@@ -31,8 +34,19 @@ def test_generic_points_and_polygons(tmp_path):
     raw = R.read(p)
     assert raw.meta["columns"]["seedRate"].property == "seedRate"
     assert raw.table["timestamp"][0].as_py().isoformat() == "2023-05-01T10:00:00+00:00"
-    poly = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
-            "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}]}
+    poly = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]],
+                },
+            }
+        ],
+    }
     q = tmp_path / "b.geojson"
     q.write_text(json.dumps(poly))
     assert R.sniff(q) == 0.0

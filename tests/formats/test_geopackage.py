@@ -22,7 +22,9 @@ def test_planting_gpkg(tmp_path):
 
 def test_line_only_gpkg(tmp_path):
     out = tmp_path / "abline.gpkg"
-    gpd.GeoDataFrame({"id": ["a"]}, geometry=[LineString([(0, 0), (1, 1)])], crs=4326).to_file(out)
+    gpd.GeoDataFrame(
+        {"id": ["a"]}, geometry=[LineString([(0, 0), (1, 1)])], crs=4326
+    ).to_file(out)
     assert R.sniff(out) == 0.0
     with pytest.raises(CorruptFile, match="no point layer"):
         R.read(out)
@@ -31,7 +33,9 @@ def test_line_only_gpkg(tmp_path):
 def test_several_point_layers_become_parts(tmp_path):
     out = tmp_path / "two.gpkg"
     for layer in ("a", "b"):
-        gpd.GeoDataFrame({"seedRate": [30000.0]}, geometry=[Point(-93.6, 42.0)], crs=4326).to_file(out, layer=layer)
+        gpd.GeoDataFrame(
+            {"seedRate": [30000.0]}, geometry=[Point(-93.6, 42.0)], crs=4326
+        ).to_file(out, layer=layer)
     assert R.parts(out) == ["a", "b"]
     assert R.read(out, part="b").meta["layer"] == "b"
 

@@ -20,7 +20,19 @@ T0 = int(dt.datetime(2024, 10, 1, 12, tzinfo=dt.UTC).timestamp() * 1000)
 
 def _records(n=40):
     # lon, lat, epoch ms, wet mass lb, moisture %, width ft, distance ft, elevation ft
-    return [(-93.6 + i * 0.00003, 42.0, T0 + i * 1000, 55.0 + i % 5, 18.5, 30.0, 4.4, 900.0 + i % 3) for i in range(n)]
+    return [
+        (
+            -93.6 + i * 0.00003,
+            42.0,
+            T0 + i * 1000,
+            55.0 + i % 5,
+            18.5,
+            30.0,
+            4.4,
+            900.0 + i % 3,
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
@@ -31,7 +43,9 @@ def acme_plugin(tmp_path, monkeypatch):
     site = tmp_path / "site"
     dist = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+    )
     (dist / "entry_points.txt").write_text(
         f"[{ENTRY_POINT_GROUP}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items())
     )
@@ -41,14 +55,18 @@ def acme_plugin(tmp_path, monkeypatch):
     leafnb.refresh_readers()
     yield importlib.import_module("leafnb_acme.reader")
     monkeypatch.undo()
-    for mod in [m for m in sys.modules if m == "leafnb_acme" or m.startswith("leafnb_acme.")]:
+    for mod in [
+        m for m in sys.modules if m == "leafnb_acme" or m.startswith("leafnb_acme.")
+    ]:
         del sys.modules[mod]
     importlib.invalidate_caches()
     leafnb.refresh_readers()
 
 
 def _yld_zip(tmp_path: Path, data: bytes) -> Path:
-    return make_zip(tmp_path / "yld.zip", {"PF3000/North 40.yld": data, ".DS_Store": b"x"})
+    return make_zip(
+        tmp_path / "yld.zip", {"PF3000/North 40.yld": data, ".DS_Store": b"x"}
+    )
 
 
 def _yld_bytes(tmp_path: Path) -> bytes:
@@ -72,7 +90,12 @@ def test_without_plugin_yld_is_recognised_not_decodable(workspace, tmp_path):
     assert batch["statusDetails"].startswith("Files found but unable to read")
     (fid,) = batch["leafFiles"]
     f = workspace.get_file(fid)
-    assert (f["provider"], f["fileFormat"], f["operationType"], f["status"]) == ("AgLeader", "YLD", "harvested", "failed")
+    assert (f["provider"], f["fileFormat"], f["operationType"], f["status"]) == (
+        "AgLeader",
+        "YLD",
+        "harvested",
+        "failed",
+    )
     steps = workspace.get_file_status(fid)
     assert steps["rawGeojson"]["status"] == "failed"
     assert steps["rawGeojson"]["message"] == (
@@ -85,12 +108,23 @@ def test_without_plugin_yld_is_recognised_not_decodable(workspace, tmp_path):
 def test_plugin_decodes_yld_end_to_end(acme_plugin, workspace, tmp_path):
     readers = leafnb.list_readers()
     assert type(readers["acme_yld"]).__name__ == "AcmeYldReader"
-    assert readers["agleader_yld"].decodes is False  # the built-in stays, the plugin outbids it
-    batch = workspace.upload_batch(_yld_zip(tmp_path, acme_plugin.encode(_records())), "g")
-    assert batch["status"] == "PROCESSED", workspace.get_file_status(batch["leafFiles"][0])
+    assert (
+        readers["agleader_yld"].decodes is False
+    )  # the built-in stays, the plugin outbids it
+    batch = workspace.upload_batch(
+        _yld_zip(tmp_path, acme_plugin.encode(_records())), "g"
+    )
+    assert batch["status"] == "PROCESSED", workspace.get_file_status(
+        batch["leafFiles"][0]
+    )
     (fid,) = batch["leafFiles"]
     f = workspace.get_file(fid)
-    assert (f["provider"], f["fileFormat"], f["operationType"], f["status"]) == ("AgLeader", "YLD", "harvested", "processed")
+    assert (f["provider"], f["fileFormat"], f["operationType"], f["status"]) == (
+        "AgLeader",
+        "YLD",
+        "harvested",
+        "processed",
+    )
     assert f["recordCount"] == 40
     steps = workspace.get_file_status(fid)
     assert all(s["status"] == "processed" for s in steps.values()), steps
@@ -98,7 +132,12 @@ def test_plugin_decodes_yld_end_to_end(acme_plugin, workspace, tmp_path):
     assert props["crop"] == ["corn"]
     assert props["totalArea"]["value"] == pytest.approx(40 * 4.4 * 30 * 0.09290304)
     gdf = workspace.points(fid)
-    assert len(gdf) == 40 and {"wetMass", "harvestMoisture", "equipmentWidth", "elevation"} <= set(gdf.columns)
+    assert len(gdf) == 40 and {
+        "wetMass",
+        "harvestMoisture",
+        "equipmentWidth",
+        "elevation",
+    } <= set(gdf.columns)
 
 
 def test_plugin_uninstalled_again():

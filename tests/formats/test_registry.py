@@ -41,7 +41,9 @@ def test_builtins_listed():
 
 
 def test_plugin_is_found(fake_entry_points):
-    fake_entry_points(EntryPoint("fake_fmt", f"{__name__}:FakeReader", "leafnb.readers"))
+    fake_entry_points(
+        EntryPoint("fake_fmt", f"{__name__}:FakeReader", "leafnb.readers")
+    )
     assert isinstance(registry.get_reader("fake_fmt"), FakeReader)
 
 
@@ -56,7 +58,9 @@ def test_broken_plugin_warns_and_is_skipped(fake_entry_points):
 
 
 def test_plugin_cannot_replace_builtin(fake_entry_points):
-    fake_entry_points(EntryPoint("shapefile", f"{__name__}:FakeReader", "leafnb.readers"))
+    fake_entry_points(
+        EntryPoint("shapefile", f"{__name__}:FakeReader", "leafnb.readers")
+    )
     with pytest.warns(PluginLoadWarning, match="built-in reader is kept"):
         readers = registry.list_readers()
     assert not isinstance(readers["shapefile"], FakeReader)

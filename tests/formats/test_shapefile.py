@@ -48,7 +48,9 @@ def test_projected_shapefile_is_reprojected(tmp_path):
     out.parent.mkdir()
     gdf.to_file(out)
     raw = R.read(out)
-    np.testing.assert_allclose(raw.table["lon"].to_numpy(), pts["lon"].to_numpy(), atol=1e-7)
+    np.testing.assert_allclose(
+        raw.table["lon"].to_numpy(), pts["lon"].to_numpy(), atol=1e-7
+    )
     assert raw.meta["crs"] != "EPSG:4326"
 
 
@@ -69,7 +71,9 @@ def test_polygons_sniff_zero(tmp_path):
     from shapely.geometry import box
 
     out = tmp_path / "boundary.shp"
-    gpd.GeoDataFrame({"Crop": ["corn"]}, geometry=[box(-93.6, 42.0, -93.5, 42.1)], crs=4326).to_file(out)
+    gpd.GeoDataFrame(
+        {"Crop": ["corn"]}, geometry=[box(-93.6, 42.0, -93.5, 42.1)], crs=4326
+    ).to_file(out)
     assert R.sniff(out) == 0.0
 
 
@@ -93,7 +97,11 @@ def test_jd_metadata(tmp_path):
     path = write_as(make_points("planted", 200), "jd_shapefile", tmp_path)
     assert path.with_suffix(".json") in R.sidecars(path)
     d = R.describe(path)
-    assert d == {"provider": "JohnDeere", "file_format": "SHAPEFILE", "operation_type": "planted"}
+    assert d == {
+        "provider": "JohnDeere",
+        "file_format": "SHAPEFILE",
+        "operation_type": "planted",
+    }
     raw = R.read(path)
     assert raw.meta["operation_type"] == "planted"
     assert raw.meta["original_operation_type"] == "Seeding"

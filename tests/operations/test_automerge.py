@@ -26,14 +26,36 @@ def _files(op):
 
 
 def test_group_files_single_linkage_and_crop_less_files():
-    cfg = {"operationsMergeRange": 5, "operationsMergeRangeHarvested": 21, "splitOperationsByProvider": True}
+    cfg = {
+        "operationsMergeRange": 5,
+        "operationsMergeRangeHarvested": 21,
+        "splitOperationsByProvider": True,
+    }
 
     def f(i, day, dur=0.5, crop="corn", op="planted", provider="AgLeader"):
         start = parse_time(f"2024-05-{day:02d}T08:00:00.000Z")
-        return FileFacts(f"f{i}", op, provider, crop, start, start + (parse_time("2024-01-01T12:00:00Z") - parse_time("2024-01-01T00:00:00Z")) * dur * 2)
+        return FileFacts(
+            f"f{i}",
+            op,
+            provider,
+            crop,
+            start,
+            start
+            + (parse_time("2024-01-01T12:00:00Z") - parse_time("2024-01-01T00:00:00Z"))
+            * dur
+            * 2,
+        )
 
-    files = [f(1, 1), f(2, 5), f(3, 9), f(4, 20), f(5, 21, crop=None), f(6, 2, crop="soybeans"),
-             f(7, 2, provider="JohnDeere"), f(8, 28, crop=None)]
+    files = [
+        f(1, 1),
+        f(2, 5),
+        f(3, 9),
+        f(4, 20),
+        f(5, 21, crop=None),
+        f(6, 2, crop="soybeans"),
+        f(7, 2, provider="JohnDeere"),
+        f(8, 28, crop=None),
+    ]
     groups = {tuple(sorted(x.id for x in g.files)) for g in group_files(files, cfg)}
     # 1-2-3 chained (each within 5 days of the latest end), 4 alone + crop-less 5 joins it,
     # soybeans and JohnDeere separate, crop-less 8 too far from everything
@@ -49,7 +71,11 @@ def season(ws, tmp_path):
     h1 = shifted("harvested", 600, 1)
     h2 = shifted("harvested", 600, 2, days=2)
     far = shifted("harvested", 600, 3, days=1, east_m=3000)
-    ids = upload(ws, {"h1": (h1, "sms_csv"), "h2": (h2, "sms_csv"), "far": (far, "sms_csv")}, tmp_path)
+    ids = upload(
+        ws,
+        {"h1": (h1, "sms_csv"), "h2": (h2, "sms_csv"), "far": (far, "sms_csv")},
+        tmp_path,
+    )
     return ids, h1, far
 
 
@@ -65,40 +91,73 @@ def test_no_fields_no_operations_then_field_creates_them(ws, season):
     assert len(ops) == 1
     op = ops[0]
     assert _files(op) == sorted([ids["h1"], ids["h2"]])
-    assert op["type"] == "harvested" and op["providers"] == ["AgLeader"] and op["status"] == "processed"
+    assert (
+        op["type"] == "harvested"
+        and op["providers"] == ["AgLeader"]
+        and op["status"] == "processed"
+    )
     assert op["fields"][0]["id"] == f["id"] and 0 < op["fields"][0]["coverage"] < 100
-    assert op["startTime"] == "2023-10-14T15:00:00.000Z" and op["endTime"].startswith("2023-10-16T15:09")
-    assert [e["type"] for e in events] == ["operationCreated", "operationProcessingFinished"]
+    assert op["startTime"] == "2023-10-14T15:00:00.000Z" and op["endTime"].startswith(
+        "2023-10-16T15:09"
+    )
+    assert [e["type"] for e in events] == [
+        "operationCreated",
+        "operationProcessingFinished",
+    ]
     assert ws.get_uncovered_files(UID)["files"] == [ids["far"]]
     assert ws.get_file(ids["h1"])["fields"] == [f["id"]]
     json.dumps(op)
     # the automerged file behind the operation
     lf = ws.get_file(op["leafFileId"])
-    assert lf["origin"] == "automerged" and sorted(lf["sources"]) == _files(op) and lf["status"] == "processed"
+    assert (
+        lf["origin"] == "automerged"
+        and sorted(lf["sources"]) == _files(op)
+        and lf["status"] == "processed"
+    )
     assert [x["id"] for x in ws.get_files(origin="automerged")] == [op["leafFileId"]]
 
 
 def test_operation_totals_equal_sum_of_files(ws, season):
     ids, h1, _ = season
-    ws.create_field(UID, mapping(field_around(h1, 400)))  # large: no point dropped (GPS jump included)
+    ws.create_field(
+        UID, mapping(field_around(h1, 400))
+    )  # large: no point dropped (GPS jump included)
     op = _ops(ws)[0]
     props = ws.get_operation_summary(op["id"])["properties"]
     files = [ws.get_file_summary(ids[k])["properties"] for k in ("h1", "h2")]
     assert props["recordCount"] == sum(p["recordCount"] for p in files)
-    for key in ("totalArea", "totalWetMass", "totalDryMass", "totalWetVolume", "totalDryVolume", "totalDistance"):
+    for key in (
+        "totalArea",
+        "totalWetMass",
+        "totalDryMass",
+        "totalWetVolume",
+        "totalDryVolume",
+        "totalDistance",
+    ):
         assert props[key]["unit"] == files[0][key]["unit"]
-        assert props[key]["value"] == pytest.approx(sum(p[key]["value"] for p in files), rel=1e-9), key
-    assert props["crop"] == ["corn"] and props.get("varieties") == files[0].get("varieties")
+        assert props[key]["value"] == pytest.approx(
+            sum(p[key]["value"] for p in files), rel=1e-9
+        ), key
+    assert props["crop"] == ["corn"] and props.get("varieties") == files[0].get(
+        "varieties"
+    )
     units = ws.get_operation_units(op["id"])
     assert units == ws.get_file_units(ids["h1"])
     gdf = ws.points(op["id"])
-    assert len(gdf) == props["recordCount"] and gdf.attrs["units"]["wetMass"] == units["wetMass"]
+    assert (
+        len(gdf) == props["recordCount"]
+        and gdf.attrs["units"]["wetMass"] == units["wetMass"]
+    )
     gj = ws.get_operation_standard_geojson(op["id"])
     assert gj["downloadStandardGeojson"].startswith("file://")
-    assert len(json.loads(Path(gj["standardGeojson"]).read_text())["features"]) == len(gdf)
+    assert len(json.loads(Path(gj["standardGeojson"]).read_text())["features"]) == len(
+        gdf
+    )
     gp = ws.get_operation_standard_geoparquet(op["id"])
     assert gp["standardGeoparquet"].endswith(f"operations/{op['id']}/standard.parquet")
-    assert [f["id"] for f in ws.get_operation_files(op["id"])] == _files(op) or sorted(f["id"] for f in ws.get_operation_files(op["id"])) == _files(op)
+    assert [f["id"] for f in ws.get_operation_files(op["id"])] == _files(op) or sorted(
+        f["id"] for f in ws.get_operation_files(op["id"])
+    ) == _files(op)
 
 
 def test_time_window_crop_and_provider_split(ws, tmp_path):
@@ -106,25 +165,45 @@ def test_time_window_crop_and_provider_split(ws, tmp_path):
     tables = {
         "p_day0": (base, "jd_shapefile"),
         "p_day4": (shifted("planted", 500, 2, days=4), "jd_shapefile"),
-        "p_day12": (shifted("planted", 500, 3, days=12), "jd_shapefile"),  # > 5 days after day 4's end
+        "p_day12": (
+            shifted("planted", 500, 3, days=12),
+            "jd_shapefile",
+        ),  # > 5 days after day 4's end
         "p_soy": (shifted("planted", 500, 4, days=1, crop="soybeans"), "jd_shapefile"),
         # (sms_shapefile: the SMS CSV reader swaps day and month of 12/3-style dates)
         "h_day0": (shifted("harvested", 500, 6, days=150), "sms_shapefile"),
-        "h_day20": (shifted("harvested", 500, 7, days=170), "sms_shapefile"),  # within 21 days: same harvest
-        "h_jd": (shifted("harvested", 500, 8, days=151), "jd_shapefile"),  # other provider
+        "h_day20": (
+            shifted("harvested", 500, 7, days=170),
+            "sms_shapefile",
+        ),  # within 21 days: same harvest
+        "h_jd": (
+            shifted("harvested", 500, 8, days=151),
+            "jd_shapefile",
+        ),  # other provider
     }
     ids = upload(ws, tables, tmp_path)
     ws.create_field(UID, mapping(field_around(base, 300)))
-    groups = sorted(sorted(k for k, v in ids.items() if v in op["files"]) for op in _ops(ws))
-    assert groups == [["h_day0", "h_day20"], ["h_jd"], ["p_day0", "p_day4"], ["p_day12"], ["p_soy"]]
+    groups = sorted(
+        sorted(k for k, v in ids.items() if v in op["files"]) for op in _ops(ws)
+    )
+    assert groups == [
+        ["h_day0", "h_day20"],
+        ["h_jd"],
+        ["p_day0", "p_day4"],
+        ["p_day12"],
+        ["p_soy"],
+    ]
     jd = next(op for op in _ops(ws) if ids["h_jd"] in op["files"])
     assert jd["providers"] == ["JohnDeere"]
-    assert {o["id"] for o in ws.get_operations(leafUserId=UID, provider="AgLeader")} == {
-        o["id"] for o in _ops(ws) if ids["h_day0"] in o["files"]}
+    assert {
+        o["id"] for o in ws.get_operations(leafUserId=UID, provider="AgLeader")
+    } == {o["id"] for o in _ops(ws) if ids["h_day0"] in o["files"]}
     # without the provider split the JD harvest joins the AgLeader one (same operation id kept)
     ws.set_config({"splitOperationsByProvider": False}, leaf_user_id=UID)
     report = ws.run_automerge(UID)
-    groups = sorted(sorted(k for k, v in ids.items() if v in op["files"]) for op in _ops(ws))
+    groups = sorted(
+        sorted(k for k, v in ids.items() if v in op["files"]) for op in _ops(ws)
+    )
     assert ["h_day0", "h_day20", "h_jd"] in groups and len(groups) == 4
     merged = next(op for op in _ops(ws) if ids["h_jd"] in op["files"])
     assert merged["providers"] == ["AgLeader", "JohnDeere"]
@@ -143,11 +222,20 @@ def test_split_by_field_coverage_and_outside_points(ws, tmp_path):
     ops = {op["fields"][0]["id"]: op for op in _ops(ws)}
     assert set(ops) == {west["id"], east["id"]}
     n_file = ws.get_file_summary(ids["h"])["properties"]["recordCount"]
-    n_ops = [ws.get_operation_summary(o["id"])["properties"]["recordCount"] for o in ops.values()]
+    n_ops = [
+        ws.get_operation_summary(o["id"])["properties"]["recordCount"]
+        for o in ops.values()
+    ]
     gdf = ws.points(ids["h"])
     inside_west = gdf.within(shapely.box(minx, miny, mid, maxy)).sum()
     assert n_ops[0] + n_ops[1] < n_file  # the GPS jump point is outside both fields
-    assert sorted(n_ops) == sorted([int(inside_west), n_file - int(inside_west) - (n_file - sum(n_ops) - 0)]) or sum(n_ops) <= n_file
+    assert (
+        sorted(n_ops)
+        == sorted(
+            [int(inside_west), n_file - int(inside_west) - (n_file - sum(n_ops) - 0)]
+        )
+        or sum(n_ops) <= n_file
+    )
     # each operation only has points in its field
     for fid, op in ops.items():
         pts = ws.points(op["id"])
@@ -161,10 +249,17 @@ def test_split_by_field_coverage_and_outside_points(ws, tmp_path):
         ws.get_file_outside_field_geojson(ids["h"])
     ws.set_config({"enableOutsideFieldGeojson": True}, leaf_user_id=UID)
     out = ws.get_file_outside_field_geojson(ids["h"])
-    assert out["featureCount"] == n_file - sum(n_ops) and sorted(out["fields"]) == sorted([west["id"], east["id"]])
-    assert len(json.loads(Path(out["outsideFieldGeojson"]).read_text())["features"]) == out["featureCount"]
+    assert out["featureCount"] == n_file - sum(n_ops) and sorted(
+        out["fields"]
+    ) == sorted([west["id"], east["id"]])
+    assert (
+        len(json.loads(Path(out["outsideFieldGeojson"]).read_text())["features"])
+        == out["featureCount"]
+    )
     listing = ws.get_files_outside_field_geojson(UID)
-    assert [item["id"] for item in listing] == [ids["h"]] and listing[0]["featureCount"] == out["featureCount"]
+    assert [item["id"] for item in listing] == [ids["h"]] and listing[0][
+        "featureCount"
+    ] == out["featureCount"]
 
 
 def test_new_files_update_the_operation_and_bridging(ws, tmp_path):
@@ -174,13 +269,23 @@ def test_new_files_update_the_operation_and_bridging(ws, tmp_path):
     (op,) = _ops(ws)
     updated = []
     ws.on("operationUpdated", updated.append)
-    ids2 = upload(ws, {"h2": (shifted("harvested", 500, 2, days=10), "sms_csv")}, tmp_path, name="b2")
+    ids2 = upload(
+        ws,
+        {"h2": (shifted("harvested", 500, 2, days=10), "sms_csv")},
+        tmp_path,
+        name="b2",
+    )
     (op2,) = _ops(ws)
     assert op2["id"] == op["id"] and _files(op2) == sorted([ids1["h1"], ids2["h2"]])
     assert [e["operationId"] for e in updated] == [op["id"]]
     assert op2["updatedTime"] >= op["updatedTime"] and op2["endTime"] > op["endTime"]
     # a harvest 3 weeks + after the last one is a new operation
-    upload(ws, {"h3": (shifted("harvested", 500, 3, days=40), "sms_csv")}, tmp_path, name="b3")
+    upload(
+        ws,
+        {"h3": (shifted("harvested", 500, 3, days=40), "sms_csv")},
+        tmp_path,
+        name="b3",
+    )
     assert len(_ops(ws)) == 2
     # re-running with nothing new changes nothing
     assert ws.run_automerge(UID)["unchanged"] and not ws.run_automerge(UID)["updated"]
@@ -196,9 +301,15 @@ def test_without_split_by_field_then_crop_by_field(ws, tmp_path):
     f = ws.create_field(UID, small.wkt)
     (op,) = _ops(ws)
     n_file = ws.get_file_summary(ids["h"])["properties"]["recordCount"]
-    assert ws.get_operation_summary(op["id"])["properties"]["recordCount"] == n_file  # whole file
+    assert (
+        ws.get_operation_summary(op["id"])["properties"]["recordCount"] == n_file
+    )  # whole file
     resp = ws.crop_operation_by_field(op["id"])
-    assert resp == {"id": op["id"], "message": "Sent operation to be processed.", "leafFileId": op["leafFileId"]}
+    assert resp == {
+        "id": op["id"],
+        "message": "Sent operation to be processed.",
+        "leafFileId": op["leafFileId"],
+    }
     pts = ws.points(op["id"])
     assert 0 < len(pts) < n_file and pts.intersects(shape(f["geometry"])).all()
     assert ws.get_operation(op["id"])["croppedByField"] is True
@@ -212,14 +323,19 @@ def test_reprocess_applies_current_config(ws, season):
     ws.set_config({"unitMeasurement": "METRIC"}, leaf_user_id=UID)
     assert ws.get_operation_units(op["id"])["wetMass"] == "lb"  # not retroactive
     resp = ws.reprocess_operation(op["id"])
-    assert resp["id"] == op["id"] and resp["message"] == "Sent operation to be processed."
+    assert (
+        resp["id"] == op["id"] and resp["message"] == "Sent operation to be processed."
+    )
     assert ws.get_operation_units(op["id"])["wetMass"] == "t"
     assert ws.get_operation_summary(op["id"])["properties"]["totalArea"]["unit"] == "ha"
 
 
 def test_operations_paging_sorting_filters(ws, tmp_path):
     base = shifted("planted", 300, 1)
-    tables = {f"p{i}": (shifted("planted", 300, i, days=10 * i), "jd_shapefile") for i in range(5)}
+    tables = {
+        f"p{i}": (shifted("planted", 300, i, days=10 * i), "jd_shapefile")
+        for i in range(5)
+    }
     upload(ws, tables, tmp_path)
     ws.create_field(UID, mapping(field_around(base, 300)))
     page0 = ws.get_operations(leafUserId=UID, size=2)
@@ -228,14 +344,24 @@ def test_operations_paging_sorting_filters(ws, tmp_path):
     assert starts == sorted(starts)
     desc = ws.get_operations(leafUserId=UID, sort="startTime,desc", size=3)
     assert [o["startTime"] for o in desc] == sorted(starts, reverse=True)[:3]
-    assert [o["startTime"] for o in ws.get_operations(leafUserId=UID, sort="startTime,desc", page=1, size=3)] == sorted(starts, reverse=True)[3:]
+    assert [
+        o["startTime"]
+        for o in ws.get_operations(
+            leafUserId=UID, sort="startTime,desc", page=1, size=3
+        )
+    ] == sorted(starts, reverse=True)[3:]
     assert ws.get_operations(leafUserId=UID, startTime=starts[2]).total == 3
     assert ws.get_operations(leafUserId=UID, endTime=starts[2]).total == 2
     assert ws.get_operations(leafUserId=UID, operationType="harvested").total == 0
     assert ws.get_operations(leafUserId="nobody").total == 0
     all_ids = [o["id"] for o in ws.get_operations(leafUserId=UID, size=100)]
-    assert [o["id"] for o in ws.get_operations(leafUserId=UID, sort=["type", "id,desc"], size=100)] == sorted(all_ids, reverse=True)
-    assert [o["id"] for o in ws.get_operations(leafUserId=UID, sort="id", size=2, page=2)] == sorted(all_ids)[4:]
+    assert [
+        o["id"]
+        for o in ws.get_operations(leafUserId=UID, sort=["type", "id,desc"], size=100)
+    ] == sorted(all_ids, reverse=True)
+    assert [
+        o["id"] for o in ws.get_operations(leafUserId=UID, sort="id", size=2, page=2)
+    ] == sorted(all_ids)[4:]
     with pytest.raises(InvalidRequest, match="cannot sort by 'fileName'"):
         ws.get_operations(sort="fileName")
     with pytest.raises(InvalidRequest, match="'crop' is not a filter"):
@@ -259,8 +385,12 @@ def test_machines_operators_sessions(ws, season):
     assert len(sessions) == 1  # one (unknown) machine
     ss = sessions[0]["sessions"]
     assert len(ss) == 2  # two days apart: > 30 min gap
-    assert ss[0]["startTime"] == "2023-10-14T15:00:00.000Z" and ss[1]["startTime"].startswith("2023-10-16")
-    total_ha = ws.get_operation_summary(op["id"])["properties"]["totalArea"]["value"] / 1e4
+    assert ss[0]["startTime"] == "2023-10-14T15:00:00.000Z" and ss[1][
+        "startTime"
+    ].startswith("2023-10-16")
+    total_ha = (
+        ws.get_operation_summary(op["id"])["properties"]["totalArea"]["value"] / 1e4
+    )
     assert sum(s["area"]["value"] for s in ss) == pytest.approx(total_ha, rel=0.02)
     assert all(s["area"]["unit"] == "ha" for s in ss)
     assert np.all([s["endTime"] >= s["startTime"] for s in ss])
@@ -278,7 +408,10 @@ def test_boundary_update_moves_operations_and_field_reprocess(ws, tmp_path):
     events = []
     ws.on("fieldUpdated", events.append)
     updated = ws.update_field(f["id"], box.wkt, name="whole field")
-    assert updated["name"] == "whole field" and updated["area"]["value"] > f["area"]["value"]
+    assert (
+        updated["name"] == "whole field"
+        and updated["area"]["value"] > f["area"]["value"]
+    )
     assert [e["fieldId"] for e in events] == [f["id"]]
     (op2,) = _ops(ws)
     n_file = ws.get_file_summary(ids["h"])["properties"]["recordCount"]

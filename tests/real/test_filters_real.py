@@ -15,9 +15,18 @@ SMS = "shapefile/isu_strips_yield/sms_shapefile_export_2013"
 ALX = "shapefile/isu_strips_yield/agleader_advanced_export"
 CASES = {
     "alx_2010_txt": [f"{ALX}/2010-orbweaver.txt"],
-    "sms_moble": [f"{SMS}/GARY_WILDIFE_2999 MOBLE_2013_SOYBEANS_1.{e}" for e in ("shp", "dbf", "shx", "prj")],
-    "sms_north": [f"{SMS}/GARY_WILDIFE_ORB NORTH 2999_2013_SOYBEANS_1.{e}" for e in ("shp", "dbf", "shx", "prj")],
-    "sms_south": [f"{SMS}/GARY_WILDIFE_ORB SOUTH 2999_2013_SOYBEANS_1.{e}" for e in ("shp", "dbf", "shx", "prj")],
+    "sms_moble": [
+        f"{SMS}/GARY_WILDIFE_2999 MOBLE_2013_SOYBEANS_1.{e}"
+        for e in ("shp", "dbf", "shx", "prj")
+    ],
+    "sms_north": [
+        f"{SMS}/GARY_WILDIFE_ORB NORTH 2999_2013_SOYBEANS_1.{e}"
+        for e in ("shp", "dbf", "shx", "prj")
+    ],
+    "sms_south": [
+        f"{SMS}/GARY_WILDIFE_ORB SOUTH 2999_2013_SOYBEANS_1.{e}"
+        for e in ("shp", "dbf", "shx", "prj")
+    ],
 }
 
 
@@ -37,7 +46,9 @@ def test_real_yield_cleaning(workspace, tmp_path, case):
     files = [SHARED_DATA / r for r in CASES[case]]
     if not all(f.exists() for f in files):
         pytest.skip("../shared/data is absent")
-    batch = workspace.upload_batch(zip_files(tmp_path / "upload.zip", files), "grower", progress=False)
+    batch = workspace.upload_batch(
+        zip_files(tmp_path / "upload.zip", files), "grower", progress=False
+    )
     fid = batch["leafFiles"][0]
     assert workspace.get_file_status(fid)["filteredGeojson"]["status"] == "processed"
 
@@ -52,10 +63,14 @@ def test_real_yield_cleaning(workspace, tmp_path, case):
     assert 0.02 <= share <= 0.5, std
     assert std["flowDelay"]["automatic"] and 0 <= std["flowDelay"]["seconds"] <= 20
     # cleaning narrows the yield distribution
-    col = next(f["parameters"]["column"] for f in std["filters"] if f["name"] == "globalSD")
+    col = next(
+        f["parameters"]["column"] for f in std["filters"] if f["name"] == "globalSD"
+    )
     before = workspace.load_points(fid).array(col)
     after = kept.array(col)
-    assert np.nanstd(after) / np.nanmean(after) <= np.nanstd(before) / np.nanmean(before)
+    assert np.nanstd(after) / np.nanmean(after) <= np.nanstd(before) / np.nanmean(
+        before
+    )
 
     _, removed, agg = workspace.filter_points(fid, "aggressive")
     _consistent(agg, removed)

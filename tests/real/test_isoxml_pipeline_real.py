@@ -14,7 +14,11 @@ def _upload(workspace, tmp_path, folder: str):
     if not root.is_dir():
         pytest.skip("../shared/data is absent")
     files = sorted(p for p in root.rglob("*") if p.is_file())
-    return workspace.upload_batch(zip_files(tmp_path / f"{folder}.zip", files, root=root), "grower", progress=False)
+    return workspace.upload_batch(
+        zip_files(tmp_path / f"{folder}.zip", files, root=root),
+        "grower",
+        progress=False,
+    )
 
 
 def test_cci_converts_and_reconciles_with_the_task_controller(workspace, tmp_path):
@@ -22,7 +26,9 @@ def test_cci_converts_and_reconciles_with_the_task_controller(workspace, tmp_pat
     assert batch["status"] == "PROCESSED"
     files = workspace.get_files(batchId=batch["id"], size=100)
     assert files.total == 19  # one leaf file per task with time logs
-    assert all(f["status"] == "processed" and f["operationType"] == "harvested" for f in files)
+    assert all(
+        f["status"] == "processed" and f["operationType"] == "harvested" for f in files
+    )
     assert sum(f["recordCount"] for f in files) == 61_314  # data/README.md
     assert all(f["fileFormat"] == "ISO11783" for f in files)
     # the task that holds TLG00002: DDI 90 total 242,461 kg (data/README.md) = the TIM total
@@ -30,12 +36,16 @@ def test_cci_converts_and_reconciles_with_the_task_controller(workspace, tmp_pat
     for f in files:
         for row in f["summary"]["properties"].get("machineTotals", []):
             if row["key"] == "totalWetMass" and row["value"] == pytest.approx(242_461):
-                rows = {r["key"]: r for r in f["summary"]["properties"]["machineTotals"]}
+                rows = {
+                    r["key"]: r for r in f["summary"]["properties"]["machineTotals"]
+                }
     assert rows, "no task reports the 242,461 kg TIM total"
     mass = rows["totalWetMass"]
     assert mass["leafnbAllRecordsValue"] == pytest.approx(242_461)
     assert mass["allRecordsRelativeDifference"] == pytest.approx(0, abs=1e-9)
-    assert mass["leafnbValue"] < mass["value"]  # cleanup drops records, the machine counts them all
+    assert (
+        mass["leafnbValue"] < mass["value"]
+    )  # cleanup drops records, the machine counts them all
     assert abs(rows["totalArea"]["allRecordsRelativeDifference"]) < 1e-3
     # partfields became fields and the tasks became field operations
     assert len(workspace.get_fields(leafUserId="grower", size=100)) >= 19
@@ -48,8 +58,14 @@ def test_krone_road_travel_keeps_counts_and_machine_totals(workspace, tmp_path):
     (f,) = workspace.get_files(batchId=batch["id"], size=100)
     assert f["recordCount"] + f["skippedRecords"] == 4_677
     steps = workspace.get_file_status(f["id"])
-    assert steps["cleanupGeojson"]["message"] == "ok: removed 4677 of 4677 points (wetMass: 4677)"
-    assert steps["standardGeojson"] == {"status": "failed", "message": "no points passed the filter"}
+    assert (
+        steps["cleanupGeojson"]["message"]
+        == "ok: removed 4677 of 4677 points (wetMass: 4677)"
+    )
+    assert steps["standardGeojson"] == {
+        "status": "failed",
+        "message": "no points passed the filter",
+    }
     # the task controller's totals stay on the file resource (data/README.md)
     totals = f["machineTotals"]
     assert totals["DDI010F"]["value"] == pytest.approx(561_780)

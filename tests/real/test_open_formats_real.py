@@ -20,7 +20,13 @@ import itertools
 from harvest_totals import independent_totals
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-READERS = [ShapefileReader(), GeoPackageReader(), GeoJSONReader(), CsvReader(), AgLeaderTextReader()]
+READERS = [
+    ShapefileReader(),
+    GeoPackageReader(),
+    GeoJSONReader(),
+    CsvReader(),
+    AgLeaderTextReader(),
+]
 
 pytestmark = [
     pytest.mark.real_data,
@@ -38,34 +44,162 @@ CSV = "csv/csiro_pyprecag/"
 
 # path, reader, rows kept, skipped, optype, crop (None = unknown), bbox, {source: (property, unit)}
 FACTS = [
-    (SMS + "ORB NORTH 2999_2013_SOYBEANS_1.shp", "shapefile", 2078, 0, "harvested", "soybeans", IOWA,
-     {"Yld_Vol_Dr": ("dryVolumePerArea", "bu/ac"), "Moisture__": ("harvestMoisture", "%"), "Swth_Wdth_": ("equipmentWidth", "ft")}),
-    (SMS + "ORB SOUTH 2999_2013_SOYBEANS_1.shp", "shapefile", 858, 0, "harvested", "soybeans", IOWA,
-     {"Yld_Mass_W": ("wetMassPerArea", "lb/ac"), "Speed_mph_": ("speed", "mi/hr")}),
-    (SMS + "2999 MOBLE_2013_SOYBEANS_1.shp", "shapefile", 1525, 0, "harvested", "soybeans", IOWA,
-     {"Distance_f": ("distance", "ft"), "Crop_Flw_M": ("cropFlow", "lb/s")}),
-    (ALT + "2007-basswood.shp", "shapefile", 2970, 0, "harvested", "soybeans", IOWA,
-     {"FLOW": ("cropFlow", "lb/s"), "SWATH": ("equipmentWidth", "in"), "DRY_BU_AC": ("dryVolumePerArea", "bu/ac")}),
-    (ALT + "2010-orbweaver.shp", "shapefile", 4023, 0, "harvested", "corn", IOWA,
-     {"DISTANCE": ("distance", "in"), "MOISTURE": ("harvestMoisture", "%")}),
-    (ALT + "2012-basswood.shp", "shapefile", 4240, 0, "harvested", "corn", IOWA,
-     {"ALTITUDE": ("elevation", "ft")}),
-    (ALT + "2007-basswood.txt", "agleader_text", 2970, 0, "harvested", "soybeans", IOWA,
-     {"FLOW": ("cropFlow", "lb/s"), "WETMASS": ("wetMass", "lb"), "DISTANCE": ("distance", "in")}),
-    (ALT + "2010-orbweaver.txt", "agleader_text", 4023, 0, "harvested", "corn", IOWA,
-     {"SWATH": ("equipmentWidth", "in"), "ALTITUDE": ("elevation", "ft")}),
-    (ALT + "2012-basswood.txt", "agleader_text", 4240, 0, "harvested", "corn", IOWA,
-     {"MOISTURE": ("harvestMoisture", "%")}),
-    (GPKG + "asplanted.gpkg", "geopackage", 6382, 0, "planted", None, OHIO,
-     {"Rt_Apd_Ct_": ("seedRate", "seeds/ac"), "Tgt_Rate_k": ("seedRateTarget", "ksds/ac"), "Product": ("variety", None)}),
-    (GPKG + "asapplied.gpkg", "geopackage", 9913, 0, "applied", None, OHIO,
-     {"Rt_Apd_Ms_": ("appliedRate", "lb/ac"), "Product": ("productName", None)}),
-    (CSV + "area2_yield_ISO-8859-1.csv", "csv", 1543, 0, "harvested", None, VIC,
-     {"Yld Mass(Dry)(tonne/ha)": ("dryMassPerArea", "tonne/ha"), "Crop Flw(M)(tonne/h)": ("cropFlow", "tonne/h"), "Moisture(%)": ("harvestMoisture", "%")}),
+    (
+        SMS + "ORB NORTH 2999_2013_SOYBEANS_1.shp",
+        "shapefile",
+        2078,
+        0,
+        "harvested",
+        "soybeans",
+        IOWA,
+        {
+            "Yld_Vol_Dr": ("dryVolumePerArea", "bu/ac"),
+            "Moisture__": ("harvestMoisture", "%"),
+            "Swth_Wdth_": ("equipmentWidth", "ft"),
+        },
+    ),
+    (
+        SMS + "ORB SOUTH 2999_2013_SOYBEANS_1.shp",
+        "shapefile",
+        858,
+        0,
+        "harvested",
+        "soybeans",
+        IOWA,
+        {"Yld_Mass_W": ("wetMassPerArea", "lb/ac"), "Speed_mph_": ("speed", "mi/hr")},
+    ),
+    (
+        SMS + "2999 MOBLE_2013_SOYBEANS_1.shp",
+        "shapefile",
+        1525,
+        0,
+        "harvested",
+        "soybeans",
+        IOWA,
+        {"Distance_f": ("distance", "ft"), "Crop_Flw_M": ("cropFlow", "lb/s")},
+    ),
+    (
+        ALT + "2007-basswood.shp",
+        "shapefile",
+        2970,
+        0,
+        "harvested",
+        "soybeans",
+        IOWA,
+        {
+            "FLOW": ("cropFlow", "lb/s"),
+            "SWATH": ("equipmentWidth", "in"),
+            "DRY_BU_AC": ("dryVolumePerArea", "bu/ac"),
+        },
+    ),
+    (
+        ALT + "2010-orbweaver.shp",
+        "shapefile",
+        4023,
+        0,
+        "harvested",
+        "corn",
+        IOWA,
+        {"DISTANCE": ("distance", "in"), "MOISTURE": ("harvestMoisture", "%")},
+    ),
+    (
+        ALT + "2012-basswood.shp",
+        "shapefile",
+        4240,
+        0,
+        "harvested",
+        "corn",
+        IOWA,
+        {"ALTITUDE": ("elevation", "ft")},
+    ),
+    (
+        ALT + "2007-basswood.txt",
+        "agleader_text",
+        2970,
+        0,
+        "harvested",
+        "soybeans",
+        IOWA,
+        {
+            "FLOW": ("cropFlow", "lb/s"),
+            "WETMASS": ("wetMass", "lb"),
+            "DISTANCE": ("distance", "in"),
+        },
+    ),
+    (
+        ALT + "2010-orbweaver.txt",
+        "agleader_text",
+        4023,
+        0,
+        "harvested",
+        "corn",
+        IOWA,
+        {"SWATH": ("equipmentWidth", "in"), "ALTITUDE": ("elevation", "ft")},
+    ),
+    (
+        ALT + "2012-basswood.txt",
+        "agleader_text",
+        4240,
+        0,
+        "harvested",
+        "corn",
+        IOWA,
+        {"MOISTURE": ("harvestMoisture", "%")},
+    ),
+    (
+        GPKG + "asplanted.gpkg",
+        "geopackage",
+        6382,
+        0,
+        "planted",
+        None,
+        OHIO,
+        {
+            "Rt_Apd_Ct_": ("seedRate", "seeds/ac"),
+            "Tgt_Rate_k": ("seedRateTarget", "ksds/ac"),
+            "Product": ("variety", None),
+        },
+    ),
+    (
+        GPKG + "asapplied.gpkg",
+        "geopackage",
+        9913,
+        0,
+        "applied",
+        None,
+        OHIO,
+        {"Rt_Apd_Ms_": ("appliedRate", "lb/ac"), "Product": ("productName", None)},
+    ),
+    (
+        CSV + "area2_yield_ISO-8859-1.csv",
+        "csv",
+        1543,
+        0,
+        "harvested",
+        None,
+        VIC,
+        {
+            "Yld Mass(Dry)(tonne/ha)": ("dryMassPerArea", "tonne/ha"),
+            "Crop Flw(M)(tonne/h)": ("cropFlow", "tonne/h"),
+            "Moisture(%)": ("harvestMoisture", "%"),
+        },
+    ),
     # every row has coordinates: 14,756 kept, 0 skipped; 1,000 empty and 900 negative
     # yields are kept for the pipeline's cleanup to judge
-    (CSV + "area1_yield_ascii_wgs84.csv", "csv", 14756, 0, "harvested", None, SA,
-     {"Yield": ("wetMassPerArea", "t/ha"), "RowWidth": ("equipmentWidth", "m"), "Distance": ("distance", "m")}),
+    (
+        CSV + "area1_yield_ascii_wgs84.csv",
+        "csv",
+        14756,
+        0,
+        "harvested",
+        None,
+        SA,
+        {
+            "Yield": ("wetMassPerArea", "t/ha"),
+            "RowWidth": ("equipmentWidth", "m"),
+            "Distance": ("distance", "m"),
+        },
+    ),
 ]
 
 
@@ -89,10 +223,16 @@ def test_real_file(rel, reader, rows, skipped, optype, crop, bbox, mapping):
     assert raw.meta["record_count"] == rows + skipped
     assert raw.meta["skipped_records"] == skipped
     props = [c.property for c in raw.meta["columns"].values()]
-    assert (raw.meta.get("operation_type") or str(detect_operation_type(props))) == optype
+    assert (
+        raw.meta.get("operation_type") or str(detect_operation_type(props))
+    ) == optype
     if crop is not None:
         crop_cols = [s for s, c in raw.meta["columns"].items() if c.property == "crop"]
-        values = set(raw.table[crop_cols[0]].to_pylist()) if crop_cols else {raw.meta.get("crop")}
+        values = (
+            set(raw.table[crop_cols[0]].to_pylist())
+            if crop_cols
+            else {raw.meta.get("crop")}
+        )
         assert values == {crop}
     lon = raw.table["lon"].to_numpy()
     lat = raw.table["lat"].to_numpy()
@@ -107,7 +247,10 @@ def test_real_file(rel, reader, rows, skipped, optype, crop, bbox, mapping):
 
 
 NOT_MACHINE = [
-    *sorted(p.relative_to(DATA).as_posix() for p in DATA.glob("shapefile/isu_strips_yield/boundaries_original/*.shp")),
+    *sorted(
+        p.relative_to(DATA).as_posix()
+        for p in DATA.glob("shapefile/isu_strips_yield/boundaries_original/*.shp")
+    ),
     *sorted(p.relative_to(DATA).as_posix() for p in DATA.glob("boundaries/*/*.shp")),
     "csv/csiro_pyprecag/area2_onebox_94mga54.shp",
     GPKG + "boundary.gpkg",
@@ -133,20 +276,37 @@ def test_agleader_text_and_shapefile_agree():
     txt = AgLeaderTextReader().read(DATA / (ALT + "2007-basswood.txt"))
     shp = ShapefileReader().read(DATA / (ALT + "2007-basswood.shp"))
     assert txt.table["timestamp"].equals(shp.table["timestamp"])
-    np.testing.assert_allclose(txt.table["WETMASS"].to_numpy(), shp.table["WETMASS"].to_numpy())
+    np.testing.assert_allclose(
+        txt.table["WETMASS"].to_numpy(), shp.table["WETMASS"].to_numpy()
+    )
     assert set(txt.table["STATUS"].to_pylist()) == {"On"}
 
 
 # recorded for comparison with the pipeline summary (see harvest_totals.py)
 TOTALS = [
-    (SMS + "ORB NORTH 2999_2013_SOYBEANS_1.shp",
-     {"records": 2078, "area_ac": 17.14749, "dryVolume_bu": 617.2355, "wetMass_lb": 37051.28}),
-    (ALT + "2007-basswood.txt", {"records": 2970, "area_ac": 25.16658, "wetMass_lb": 83346.9}),
-    (ALT + "2010-orbweaver.txt", {"records": 4023, "area_ac": 21.56313, "wetMass_lb": 173376.14}),
+    (
+        SMS + "ORB NORTH 2999_2013_SOYBEANS_1.shp",
+        {
+            "records": 2078,
+            "area_ac": 17.14749,
+            "dryVolume_bu": 617.2355,
+            "wetMass_lb": 37051.28,
+        },
+    ),
+    (
+        ALT + "2007-basswood.txt",
+        {"records": 2970, "area_ac": 25.16658, "wetMass_lb": 83346.9},
+    ),
+    (
+        ALT + "2010-orbweaver.txt",
+        {"records": 4023, "area_ac": 21.56313, "wetMass_lb": 173376.14},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("rel", "expected"), TOTALS, ids=[Path(t[0]).name for t in TOTALS])
+@pytest.mark.parametrize(
+    ("rel", "expected"), TOTALS, ids=[Path(t[0]).name for t in TOTALS]
+)
 def test_independent_totals(rel, expected):
     got = independent_totals(DATA / rel)
     for key, value in expected.items():

@@ -40,16 +40,28 @@ def test_boundary_with_holes_and_irregular(ws, shared_data):
 
 def test_mga54_box_around_csiro_yield(ws, shared_data, tmp_path):
     folder = shared_data / "csv" / "csiro_pyprecag"
-    ws.set_config({"outOfStandardOperations": True}, leaf_user_id=UID)  # the CSV has no crop column
-    batch = ws.upload_batch(zip_files(tmp_path / "y.zip", [folder / "area2_yield_ISO-8859-1.csv"]), UID, progress=False)
+    ws.set_config(
+        {"outOfStandardOperations": True}, leaf_user_id=UID
+    )  # the CSV has no crop column
+    batch = ws.upload_batch(
+        zip_files(tmp_path / "y.zip", [folder / "area2_yield_ISO-8859-1.csv"]),
+        UID,
+        progress=False,
+    )
     fid = batch["leafFiles"][0]
     assert ws.get_file(fid)["status"] == "processed"
     assert ws.get_uncovered_files(UID)["files"] == [fid]
     field = ws.create_field(UID, path=folder / "area2_onebox_94mga54.shp", name="area2")
     g = shape(field["geometry"])
-    assert 135 < g.bounds[0] < 145 and -40 < g.bounds[1] < -30  # reprojected from GDA94/MGA54
+    assert (
+        135 < g.bounds[0] < 145 and -40 < g.bounds[1] < -30
+    )  # reprojected from GDA94/MGA54
     (op,) = ws.get_operations(leafUserId=UID)
-    assert op["files"] == [fid] and op["fields"][0]["id"] == field["id"] and op["fields"][0]["coverage"] > 1
+    assert (
+        op["files"] == [fid]
+        and op["fields"][0]["id"] == field["id"]
+        and op["fields"][0]["coverage"] > 1
+    )
     assert ws.get_uncovered_files(UID)["files"] == []
     pts = ws.points(op["id"])
     assert pts.intersects(g).all() and len(pts) > 0
@@ -57,8 +69,16 @@ def test_mga54_box_around_csiro_yield(ws, shared_data, tmp_path):
 
 def test_datacarpentry_planting_in_gpkg_boundary(ws, shared_data, tmp_path):
     folder = shared_data / "shapefile" / "datacarpentry_trial_lesson_gpkg"
-    batch = ws.upload_batch(zip_files(tmp_path / "p.zip", [folder / "asplanted.gpkg", folder / "asapplied.gpkg"]), UID, progress=False)
-    processed = [i for i in batch["leafFiles"] if ws.get_file(i)["status"] == "processed"]
+    batch = ws.upload_batch(
+        zip_files(
+            tmp_path / "p.zip", [folder / "asplanted.gpkg", folder / "asapplied.gpkg"]
+        ),
+        UID,
+        progress=False,
+    )
+    processed = [
+        i for i in batch["leafFiles"] if ws.get_file(i)["status"] == "processed"
+    ]
     assert processed, "the datacarpentry GeoPackages must convert"
     field = ws.create_field(UID, path=folder / "boundary.gpkg")
     ops = ws.get_operations(leafUserId=UID)
@@ -73,14 +93,27 @@ def test_isoxml_partfields_become_fields(ws, shared_data, tmp_path):
     folder = shared_data / "isoxml" / "cci_forage_harvester_yield" / "TASKDATA"
     z = zip_files(tmp_path / "t.zip", sorted(folder.iterdir()), root=folder.parent)
     batch = ws.upload_batch(z, UID, progress=False)
-    docs = [ws.catalog.loads(r["doc"]) for r in ws.catalog.query("SELECT doc FROM files WHERE batch_id=?", (batch["id"],))]
-    reported = {(p["properties"].get("id"), json.dumps(p["geometry"])) for d in docs for p in d.get("partfields") or []}
+    docs = [
+        ws.catalog.loads(r["doc"])
+        for r in ws.catalog.query(
+            "SELECT doc FROM files WHERE batch_id=?", (batch["id"],)
+        )
+    ]
+    reported = {
+        (p["properties"].get("id"), json.dumps(p["geometry"]))
+        for d in docs
+        for p in d.get("partfields") or []
+    }
     assert reported, "the CCI TASKDATA carries partfields"
     fields = ws.get_fields(leafUserId=UID, size=100)
     # one field per distinct partfield polygon (TASKDATA.XML has 21 PFDs; the reader reports those its tasks use)
-    assert 0 < fields.total == len({g for _, g in reported}) <= 21 and {f["source"] for f in fields} == {"ISOXML"}
+    assert 0 < fields.total == len({g for _, g in reported}) <= 21 and {
+        f["source"] for f in fields
+    } == {"ISOXML"}
     assert all(shapely.is_valid(shape(f["geometry"])) for f in fields)
-    converted = [i for i in batch["leafFiles"] if ws.get_file(i)["status"] == "processed"]
+    converted = [
+        i for i in batch["leafFiles"] if ws.get_file(i)["status"] == "processed"
+    ]
     if converted:
         covered = set(converted) - set(ws.get_uncovered_files(UID)["files"])
         ops = ws.get_operations(leafUserId=UID, size=100)

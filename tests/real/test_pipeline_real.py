@@ -21,12 +21,45 @@ CSV = "csv/csiro_pyprecag"
 
 # (files to zip, expected operation type, expected record count) — counts from data/README.md
 CASES: dict[str, tuple[list[str], str, int]] = {
-    "sms_moble": ([f"{SMS}/GARY_WILDIFE_2999 MOBLE_2013_SOYBEANS_1.{e}" for e in ("shp", "dbf", "shx", "prj")], "harvested", 1525),
-    "sms_north": ([f"{SMS}/GARY_WILDIFE_ORB NORTH 2999_2013_SOYBEANS_1.{e}" for e in ("shp", "dbf", "shx", "prj")], "harvested", 2078),
-    "sms_south": ([f"{SMS}/GARY_WILDIFE_ORB SOUTH 2999_2013_SOYBEANS_1.{e}" for e in ("shp", "dbf", "shx", "prj")], "harvested", 858),
-    "alx_2007_shp": ([f"{ALX}/2007-basswood.{e}" for e in ("shp", "dbf", "shx", "prj")], "harvested", 2970),
-    "alx_2010_shp": ([f"{ALX}/2010-orbweaver.{e}" for e in ("shp", "dbf", "shx", "prj")], "harvested", 4023),
-    "alx_2012_shp_no_prj": ([f"{ALX}/2012-basswood.{e}" for e in ("shp", "dbf", "shx")], "harvested", 4240),
+    "sms_moble": (
+        [
+            f"{SMS}/GARY_WILDIFE_2999 MOBLE_2013_SOYBEANS_1.{e}"
+            for e in ("shp", "dbf", "shx", "prj")
+        ],
+        "harvested",
+        1525,
+    ),
+    "sms_north": (
+        [
+            f"{SMS}/GARY_WILDIFE_ORB NORTH 2999_2013_SOYBEANS_1.{e}"
+            for e in ("shp", "dbf", "shx", "prj")
+        ],
+        "harvested",
+        2078,
+    ),
+    "sms_south": (
+        [
+            f"{SMS}/GARY_WILDIFE_ORB SOUTH 2999_2013_SOYBEANS_1.{e}"
+            for e in ("shp", "dbf", "shx", "prj")
+        ],
+        "harvested",
+        858,
+    ),
+    "alx_2007_shp": (
+        [f"{ALX}/2007-basswood.{e}" for e in ("shp", "dbf", "shx", "prj")],
+        "harvested",
+        2970,
+    ),
+    "alx_2010_shp": (
+        [f"{ALX}/2010-orbweaver.{e}" for e in ("shp", "dbf", "shx", "prj")],
+        "harvested",
+        4023,
+    ),
+    "alx_2012_shp_no_prj": (
+        [f"{ALX}/2012-basswood.{e}" for e in ("shp", "dbf", "shx")],
+        "harvested",
+        4240,
+    ),
     "alx_2007_txt": ([f"{ALX}/2007-basswood.txt"], "harvested", 2970),
     "alx_2010_txt": ([f"{ALX}/2010-orbweaver.txt"], "harvested", 4023),
     "alx_2012_txt": ([f"{ALX}/2012-basswood.txt"], "harvested", 4240),
@@ -62,11 +95,18 @@ def test_real_file_converts(workspace, tmp_path, case):
     if case in MISSING:
         # converted by default, flagged; Leaf's strict rule fails them naming what is missing
         assert f["outOfStandard"] == MISSING[case].split(", ")
-        strict = workspace.set_config({"outOfStandardOperations": False}, leaf_user_id="strict")
+        strict = workspace.set_config(
+            {"outOfStandardOperations": False}, leaf_user_id="strict"
+        )
         assert strict["outOfStandardOperations"] is False
-        sid = workspace.upload_batch(_zip(tmp_path, rels), "strict", progress=False)["leafFiles"][0]
+        sid = workspace.upload_batch(_zip(tmp_path, rels), "strict", progress=False)[
+            "leafFiles"
+        ][0]
         message = f"missing required properties: {MISSING[case]}"
-        assert workspace.get_file_status(sid)["standardGeojson"] == {"status": "failed", "message": message}
+        assert workspace.get_file_status(sid)["standardGeojson"] == {
+            "status": "failed",
+            "message": message,
+        }
     assert f["status"] == "processed", steps
     assert f["operationType"] == optype
     assert f["recordCount"] + f["skippedRecords"] == count
@@ -79,7 +119,9 @@ def test_real_file_converts(workspace, tmp_path, case):
 def _sms_independent(shp: Path) -> dict[str, float]:
     """SMS exports: per-area yields × (swath ft × distance ft) / 43,560 ft² per acre."""
     df = pyogrio.read_dataframe(shp, read_geometry=False)
-    acres = df["Swth_Wdth_"].to_numpy(float) * df["Distance_f"].to_numpy(float) / 43_560.0
+    acres = (
+        df["Swth_Wdth_"].to_numpy(float) * df["Distance_f"].to_numpy(float) / 43_560.0
+    )
     return {
         "totalDryVolume": float(np.nansum(df["Yld_Vol_Dr"].to_numpy(float) * acres)),
         "totalWetVolume": float(np.nansum(df["Yld_Vol_We"].to_numpy(float) * acres)),
@@ -100,25 +142,42 @@ def _alx_independent(txt: Path) -> dict[str, float]:
 
 @pytest.mark.parametrize(
     ("case", "independent"),
-    [("sms_north", _sms_independent), ("sms_moble", _sms_independent), ("alx_2007_txt", _alx_independent)],
+    [
+        ("sms_north", _sms_independent),
+        ("sms_moble", _sms_independent),
+        ("alx_2007_txt", _alx_independent),
+    ],
 )
 def test_totals_match_raw_columns(workspace, tmp_path, case, independent):
     """Totals over every record (cleanup off) equal totals computed from the raw columns."""
     workspace.set_config({"cleanupStandardGeojson": False})
     rels = CASES[case][0]
-    fid = workspace.upload_batch(_zip(tmp_path, rels), "grower", progress=False)["leafFiles"][0]
+    fid = workspace.upload_batch(_zip(tmp_path, rels), "grower", progress=False)[
+        "leafFiles"
+    ][0]
     props = workspace.get_file_summary(fid)["properties"]
     expected = independent(SHARED_DATA / rels[0])
     for key, value in expected.items():
         mine = props[key]
-        want_unit = "m2" if key == "totalArea" else {"totalDryVolume": "bu", "totalWetVolume": "bu"}.get(key, "lb")
+        want_unit = (
+            "m2"
+            if key == "totalArea"
+            else {"totalDryVolume": "bu", "totalWetVolume": "bu"}.get(key, "lb")
+        )
         assert mine["unit"] == want_unit, (key, mine)
         assert mine["value"] == pytest.approx(value, rel=1e-6), key
 
 
 def test_non_machine_files_create_no_leaf_files(workspace, tmp_path):
-    rels = [f"shapefile/isu_strips_yield/boundaries_original/basswood1.{e}" for e in ("shp", "dbf", "shx", "prj")]
-    rels += ["shapefile/isu_strips_yield/boundaries_original/FieldOps.xml", f"{GPKG}/boundary.gpkg", f"{GPKG}/abline.gpkg"]
+    rels = [
+        f"shapefile/isu_strips_yield/boundaries_original/basswood1.{e}"
+        for e in ("shp", "dbf", "shx", "prj")
+    ]
+    rels += [
+        "shapefile/isu_strips_yield/boundaries_original/FieldOps.xml",
+        f"{GPKG}/boundary.gpkg",
+        f"{GPKG}/abline.gpkg",
+    ]
     batch = workspace.upload_batch(_zip(tmp_path, rels), "grower", progress=False)
     assert batch["leafFiles"] == []
     assert batch["statusDetails"] == "No valid files found"

@@ -9,11 +9,23 @@ import pytest
 from leafnb.store.artifacts import write_geoparquet
 
 
-def put_points(ws, rid: str, columns: dict, units: dict | None = None, *, op: str = "harvested",
-               kind: str = "standard", folder: str = "operations"):
+def put_points(
+    ws,
+    rid: str,
+    columns: dict,
+    units: dict | None = None,
+    *,
+    op: str = "harvested",
+    kind: str = "standard",
+    folder: str = "operations",
+):
     """Write a points table (lon/lat + properties) as ``<folder>/<rid>/<kind>.parquet``."""
     table = pa.table({k: np.asarray(v) for k, v in columns.items()})
-    return write_geoparquet(ws.path / folder / rid / f"{kind}.parquet", table, {"units": units or {}, "operation_type": op})
+    return write_geoparquet(
+        ws.path / folder / rid / f"{kind}.parquet",
+        table,
+        {"units": units or {}, "operation_type": op},
+    )
 
 
 def utm_to_lonlat(x, y, epsg=32615):
@@ -30,6 +42,9 @@ def harvest_op(workspace):
     from leafnb.testing import make_points, point_units
 
     t = make_points("harvested", 3000, seed=2)
-    write_geoparquet(workspace.path / "operations" / "op1" / "standard.parquet", t.replace_schema_metadata(None),
-                     {"units": point_units(t), "operation_type": "harvested"})
+    write_geoparquet(
+        workspace.path / "operations" / "op1" / "standard.parquet",
+        t.replace_schema_metadata(None),
+        {"units": point_units(t), "operation_type": "harvested"},
+    )
     return workspace, "op1"

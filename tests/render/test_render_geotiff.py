@@ -21,13 +21,20 @@ V = np.array([1.0, 2.0, 6.0, 10.0])
 
 def test_geotiff_profile_and_cell_mean(workspace):
     lon, lat = utm_to_lonlat(X, Y)
-    put_points(workspace, "op", {"lon": lon, "lat": lat, "wetMass": V}, {"wetMass": "kg"})
+    put_points(
+        workspace, "op", {"lon": lon, "lat": lat, "wetMass": V}, {"wetMass": "kg"}
+    )
     [item] = workspace.get_operation_geotiff_images("op")
-    assert set(item) == {"property", "url", "downloadUrl"} and item["property"] == "wetMass"
+    assert (
+        set(item) == {"property", "url", "downloadUrl"}
+        and item["property"] == "wetMass"
+    )
     with rasterio.open(item["url"]) as ds:
         assert ds.crs.to_epsg() == 32615
         assert ds.dtypes == ("float32",) and ds.nodata == NODATA and ds.count == 1
-        assert ds.res == (1.0, 1.0) and ds.transform.c % 1 == 0 and ds.transform.f % 1 == 0
+        assert (
+            ds.res == (1.0, 1.0) and ds.transform.c % 1 == 0 and ds.transform.f % 1 == 0
+        )
         assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert ds.units == ("kg",) and ds.descriptions == ("wetMass",)
         legend = Legend.from_dict(json.loads(ds.tags(1)["legend"]))
@@ -45,8 +52,17 @@ def test_swath_footprint_fills_with_mean(workspace):
     x = np.array([448000.5, 448002.5])
     y = np.array([4650000.5, 4650000.5])
     lon, lat = utm_to_lonlat(x, y)
-    put_points(workspace, "op", {"lon": lon, "lat": lat, "wetMass": np.array([1.0, 5.0]), "equipmentWidth": np.array([300.0, 300.0])},
-               {"equipmentWidth": "cm"})  # width unit converted to metres
+    put_points(
+        workspace,
+        "op",
+        {
+            "lon": lon,
+            "lat": lat,
+            "wetMass": np.array([1.0, 5.0]),
+            "equipmentWidth": np.array([300.0, 300.0]),
+        },
+        {"equipmentWidth": "cm"},
+    )  # width unit converted to metres
     ds = workspace.grid("op", properties=["wetMass"], resolution=1.0)
     g = ds["wetMass"]
     at = lambda xx: float(g.sel(x=xx, y=4650000.5, method="nearest"))  # noqa: E731
@@ -65,7 +81,10 @@ def test_grid_dataset_crs_attrs_and_colours(harvest_op):
     assert ds["wetMass"].dims == ("y", "x") and ds["wetMass"].dtype == np.float32
     assert ds.attrs["crs"] == "EPSG:32615" and ds.attrs["resolution"] == 2.0
     assert np.all(np.diff(ds.x) == 2.0) and np.all(np.diff(ds.y) == -2.0)
-    assert ds["wetMass"].attrs["units"] == "kg" and ds["wetMass"].attrs["grid_mapping"] == "spatial_ref"
+    assert (
+        ds["wetMass"].attrs["units"] == "kg"
+        and ds["wetMass"].attrs["grid_mapping"] == "spatial_ref"
+    )
     from pyproj import CRS
 
     assert CRS.from_wkt(ds["spatial_ref"].attrs["crs_wkt"]).to_epsg() == 32615
@@ -77,19 +96,31 @@ def test_grid_dataset_crs_attrs_and_colours(harvest_op):
     # one legend, one colour: grid attrs, GeoTIFF tags, PNG pixels, Legend.rgba
     legend = ws.legend(op, "dryVolumePerArea")
     from_grid = Legend.from_dict(json.loads(ds["dryVolumePerArea"].attrs["legend"]))
-    tif = next(i for i in ws.get_operation_geotiff_images(op) if i["property"] == "dryVolumePerArea")
+    tif = next(
+        i
+        for i in ws.get_operation_geotiff_images(op)
+        if i["property"] == "dryVolumePerArea"
+    )
     with rasterio.open(tif["url"]) as t:
         from_tif = Legend.from_dict(json.loads(t.tags(1)["legend"]))
         cells = t.read(1, masked=True).compressed()
-    png = next(i for i in ws.get_operation_images_v2(op) if i["property"] == "dryVolumePerArea")
-    assert from_grid.to_dict() == from_tif.to_dict() == legend.to_dict() == png["legend"]
+    png = next(
+        i for i in ws.get_operation_images_v2(op) if i["property"] == "dryVolumePerArea"
+    )
+    assert (
+        from_grid.to_dict() == from_tif.to_dict() == legend.to_dict() == png["legend"]
+    )
     probe = np.r_[cells[:500], legend.edges, np.nan]
     ref = legend.rgba(probe)
-    assert np.array_equal(from_grid.rgba(probe), ref) and np.array_equal(from_tif.rgba(probe), ref)
+    assert np.array_equal(from_grid.rgba(probe), ref) and np.array_equal(
+        from_tif.rgba(probe), ref
+    )
     with rasterio.open(png["url"]) as p:
         img = p.read()
     drawn = {tuple(c) for c in img[:, img[3] > 0].T}
-    assert drawn <= {tuple(c) for c in ref[:-1]} | {tuple(c) for c in legend.rgba(legend.edges)}
+    assert drawn <= {tuple(c) for c in ref[:-1]} | {
+        tuple(c) for c in legend.rgba(legend.edges)
+    }
 
 
 def test_grid_geographic_and_all_properties(harvest_op):
@@ -99,7 +130,10 @@ def test_grid_geographic_and_all_properties(harvest_op):
     assert "wetMass" in ds and "passNumber" in ds and "crop" not in ds
 
 
-@pytest.mark.skipif(not any(importlib.util.find_spec(m) for m in ("netCDF4", "h5netcdf", "scipy")), reason="no netCDF engine")
+@pytest.mark.skipif(
+    not any(importlib.util.find_spec(m) for m in ("netCDF4", "h5netcdf", "scipy")),
+    reason="no netCDF engine",
+)
 def test_grid_netcdf_round_trip(harvest_op, tmp_path):
     ws, op = harvest_op
     ds = ws.grid(op, resolution=3.0, properties=["wetMass", "speed"])
@@ -109,7 +143,11 @@ def test_grid_netcdf_round_trip(harvest_op, tmp_path):
     try:
         np.testing.assert_array_equal(back["wetMass"].values, ds["wetMass"].values)
         assert back["wetMass"].attrs["units"] == "kg"
-        assert json.loads(back["speed"].attrs["legend"]) == json.loads(ds["speed"].attrs["legend"])
-        assert back["spatial_ref"].attrs["crs_wkt"] == ds["spatial_ref"].attrs["crs_wkt"]
+        assert json.loads(back["speed"].attrs["legend"]) == json.loads(
+            ds["speed"].attrs["legend"]
+        )
+        assert (
+            back["spatial_ref"].attrs["crs_wkt"] == ds["spatial_ref"].attrs["crs_wkt"]
+        )
     finally:
         back.close()

@@ -58,7 +58,9 @@ def test_tie_rule_always_gives_seven_ordered_ranges(values):
     edges = check_ranges(legend)
     assert legend.tied and legend.to_dict()["tiedClasses"] is True
     if values.min() == values.max():
-        assert legend.constant and np.all(legend.classify(values) == 3)  # constant -> middle class
+        assert legend.constant and np.all(
+            legend.classify(values) == 3
+        )  # constant -> middle class
     else:
         assert np.all(np.diff(edges) > 0)  # strictly increasing after the rule
         assert edges[0] == values.min() and edges[-1] == values.max()
@@ -94,11 +96,18 @@ def test_nan_and_inf_ignored_and_transparent():
     rgba = legend.rgba(np.array([np.nan, 0.0, 69.0]))
     assert rgba.dtype == np.uint8 and rgba.shape == (3, 4)
     assert rgba[0].tolist() == [0, 0, 0, 0]
-    assert rgba[1].tolist() == [0xC8, 0, 0, 255] and rgba[2].tolist() == [0, 0x82, 0, 255]
+    assert rgba[1].tolist() == [0xC8, 0, 0, 255] and rgba[2].tolist() == [
+        0,
+        0x82,
+        0,
+        255,
+    ]
 
 
 def test_fewer_than_seven_distinct_values_without_ties():
-    legend = quantile_legend([1.0, 2.0, 3.0])  # linear quantiles are distinct: no tie, no warning
+    legend = quantile_legend(
+        [1.0, 2.0, 3.0]
+    )  # linear quantiles are distinct: no tie, no warning
     check_ranges(legend)
     assert legend.classify([1.0, 2.0, 3.0]).tolist() == [0, 3, 6]
 
@@ -118,7 +127,10 @@ def test_round_trip_dict_and_colours():
     back = Legend.from_dict(legend.to_dict())
     probe = np.r_[v[:100], np.nan, legend.edges]
     assert np.array_equal(back.rgba(probe), legend.rgba(probe))
-    hexes = ["#{:02X}{:02X}{:02X}".format(*tuple(c[:3])) for c in legend.rgba(legend.edges[1:])]
+    hexes = [
+        "#{:02X}{:02X}{:02X}".format(*tuple(c[:3]))
+        for c in legend.rgba(legend.edges[1:])
+    ]
     assert hexes == list(LEAF_COLORS)  # each class's upper edge is in that class
     with pytest.raises(ValueError):
         Legend(legend.ranges[:6])

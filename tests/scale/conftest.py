@@ -11,5 +11,18 @@ def season_zip(tmp_path_factory):
     from leafnb.datagen import generate, zip_dataset
 
     out = tmp_path_factory.mktemp("season")
-    files = generate(out, 24_000, 12, ["sms_shapefile", "sms_csv", "agleader_text", "isoxml", "jd_shapefile", "geopackage"], seed=3)
+    files = generate(
+        out,
+        24_000,
+        12,
+        [
+            "sms_shapefile",
+            "sms_csv",
+            "agleader_text",
+            "isoxml",
+            "jd_shapefile",
+            "geopackage",
+        ],
+        seed=3,
+    )
     return zip_dataset(out, files)

@@ -24,7 +24,9 @@ def _results(ws: Workspace, batch: dict) -> dict[str, tuple]:
     out = {}
     for fid in batch["leafFiles"]:
         f = ws.get_file(fid)
-        steps = tuple((k, v["status"], v["message"]) for k, v in ws.get_file_status(fid).items())
+        steps = tuple(
+            (k, v["status"], v["message"]) for k, v in ws.get_file_status(fid).items()
+        )
         props = (f["summary"] or {}).get("properties")
         geom = (f["summary"] or {}).get("geometry")
         out[f["fileName"]] = (f["status"], steps, f["recordCount"], props, geom)
@@ -43,7 +45,9 @@ def test_resolve_executor():
     assert isinstance(resolve_executor("inline"), InlineRunner)
     assert isinstance(resolve_executor(1), InlineRunner)
     assert isinstance(resolve_executor(None), ProcessPoolRunner)
-    assert resolve_executor(None) is resolve_executor("processes")  # one shared default pool
+    assert resolve_executor(None) is resolve_executor(
+        "processes"
+    )  # one shared default pool
     assert resolve_executor(3).workers == 3
     assert isinstance(resolve_executor("tcp://127.0.0.1:8786"), DaskRunner)
     with ThreadPoolExecutor(2) as pool:
@@ -111,7 +115,9 @@ def _zip_with_crash(season_zip, tmp_path):
     return target
 
 
-@pytest.mark.parametrize("fn", [crash_on_marker, raise_on_marker], ids=["worker-dies", "escaping-exception"])
+@pytest.mark.parametrize(
+    "fn", [crash_on_marker, raise_on_marker], ids=["worker-dies", "escaping-exception"]
+)
 def test_worker_crash_fails_only_that_file(season_zip, inline_results, tmp_path, fn):
     upload = _zip_with_crash(season_zip, tmp_path)
     runner = ProcessPoolRunner(2, min_bytes=0, fn=fn)
@@ -136,8 +142,12 @@ def test_worker_crash_fails_only_that_file(season_zip, inline_results, tmp_path,
 @pytest.mark.slow  # ~40 s: cluster start-up + worker imports
 def test_dask_local_cluster_matches_inline(season_zip, inline_results, tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         ws = Workspace(tmp_path / "ws", executor=client)
         batch = ws.upload_batch(season_zip, "grower-1", progress=False)
         assert _results(ws, batch) == inline_results

@@ -52,19 +52,35 @@ def _write_parts(out: Path, *, width: bool = True) -> list[Path]:
         moist = t.column("harvestMoisture").to_numpy().copy()
         moist[rng.choice(N_POINTS, 50, replace=False)] = np.nan
         t = _set(t, "harvestMoisture", moist)
-        t = _set(t, "zeros", np.where(rng.random(N_POINTS) < 0.6, 0.0, rng.gamma(2.0, 3.0, N_POINTS)))
+        t = _set(
+            t,
+            "zeros",
+            np.where(rng.random(N_POINTS) < 0.6, 0.0, rng.gamma(2.0, 3.0, N_POINTS)),
+        )
         t = _set(t, "constant", np.full(N_POINTS, 7.25))
         few = rng.random(N_POINTS)
         if i == 1:
-            few[0] = 1e9  # one far outlier: every other value falls in the first histogram bin
+            few[0] = (
+                1e9  # one far outlier: every other value falls in the first histogram bin
+            )
         t = _set(t, "outlier", few)
-        t = _set(t, "rounded", rng.integers(0, 4, N_POINTS).astype(float) * 2.5)  # 4 distinct values: tied edges
+        t = _set(
+            t, "rounded", rng.integers(0, 4, N_POINTS).astype(float) * 2.5
+        )  # 4 distinct values: tied edges
         if i == 3:
-            t = _set(t, "equipmentWidth", t.column("equipmentWidth").to_numpy() / 0.3048)
+            t = _set(
+                t, "equipmentWidth", t.column("equipmentWidth").to_numpy() / 0.3048
+            )
             units = {**units, "equipmentWidth": "ft"}
         if not width:
             t = t.drop_columns(["equipmentWidth"])
-        paths.append(write_geoparquet(out / f"part-{i}.parquet", t, {"units": units, "operation_type": "harvested"}))
+        paths.append(
+            write_geoparquet(
+                out / f"part-{i}.parquet",
+                t,
+                {"units": units, "operation_type": "harvested"},
+            )
+        )
     return paths
 
 
@@ -84,8 +100,14 @@ def _in_memory(paths) -> PointSet:
     for p in paths:
         for k, u in partition_meta(p)["units"].items():
             units.setdefault(k, u)
-    tables = [pts.table for p in paths for pts in iter_point_batches(p, units=units, batch_size=10**9)]
-    return PointSet(pa.concat_tables(tables, promote_options="default"), "harvested", units=units)
+    tables = [
+        pts.table
+        for p in paths
+        for pts in iter_point_batches(p, units=units, batch_size=10**9)
+    ]
+    return PointSet(
+        pa.concat_tables(tables, promote_options="default"), "harvested", units=units
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +116,14 @@ def reference(parts, parts_no_width, tmp_path_factory):
     out = {}
     for key, paths in (("width", parts), ("no_width", parts_no_width)):
         prep = prepare(_in_memory(paths))
-        props = ["harvestMoisture", "wetMass", "zeros", "constant", "outlier", "rounded"]
+        props = [
+            "harvestMoisture",
+            "wetMass",
+            "zeros",
+            "constant",
+            "outlier",
+            "rounded",
+        ]
         items, _ = build_v2(prep, tmp_path_factory.mktemp(f"ref_{key}"), props)
         out[key] = {it["property"]: (it, prep.values(it["property"])) for it in items}
     return out
@@ -104,12 +133,18 @@ def _same_png(ref_item, got) -> None:
     assert got["legend"] == ref_item["legend"]
     assert got["extent"] == ref_item["extent"]
     ref_png, png = Path(ref_item["path"]), Path(got["url"])
-    assert png.read_bytes() == ref_png.read_bytes()  # same pixels, same encoder: same bytes
+    assert (
+        png.read_bytes() == ref_png.read_bytes()
+    )  # same pixels, same encoder: same bytes
     aux = ".aux.xml"
-    assert Path(str(png) + aux).read_text() == Path(str(ref_png) + aux).read_text()  # same grid / georeferencing
+    assert (
+        Path(str(png) + aux).read_text() == Path(str(ref_png) + aux).read_text()
+    )  # same grid / georeferencing
 
 
-@pytest.mark.parametrize("prop", ["harvestMoisture", "wetMass", "zeros", "constant", "outlier", "rounded"])
+@pytest.mark.parametrize(
+    "prop", ["harvestMoisture", "wetMass", "zeros", "constant", "outlier", "rounded"]
+)
 def test_render_partitions_equals_in_memory_v2(parts, reference, tmp_path, prop):
     ref_item, values = reference["width"][prop]
     # small batches (many per partition) and a small selection limit (forces refinement rounds)
@@ -124,15 +159,21 @@ def test_render_partitions_equals_in_memory_v2(parts, reference, tmp_path, prop)
 
 
 @pytest.mark.parametrize("prop", ["harvestMoisture", "zeros"])
-def test_render_partitions_without_swath_widths(parts_no_width, reference, tmp_path, prop):
+def test_render_partitions_without_swath_widths(
+    parts_no_width, reference, tmp_path, prop
+):
     ref_item, _ = reference["no_width"][prop]
-    _same_png(ref_item, render_partitions(parts_no_width, prop, tmp_path, batch_rows=4_000))
+    _same_png(
+        ref_item, render_partitions(parts_no_width, prop, tmp_path, batch_rows=4_000)
+    )
 
 
 def test_render_partitions_executor(parts, reference, tmp_path):
     ref_item, _ = reference["width"]["harvestMoisture"]
     with ThreadPoolExecutor(2) as pool:
-        got = render_partitions(parts, "harvestMoisture", tmp_path, batch_rows=2_000, executor=pool)
+        got = render_partitions(
+            parts, "harvestMoisture", tmp_path, batch_rows=2_000, executor=pool
+        )
     _same_png(ref_item, got)
 
 
@@ -144,11 +185,17 @@ def test_render_partitions_errors(parts, tmp_path):
     assert all(r["min"] is None and r["max"] is None for r in got["legend"]["ranges"])
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 13, 14, 15, 50, 99, 1000, 12345, 100_003])
+@pytest.mark.parametrize(
+    "n", [1, 2, 3, 7, 8, 9, 13, 14, 15, 50, 99, 1000, 12345, 100_003]
+)
 def test_quantile_plan_is_numpys_arithmetic(n):
     rng = np.random.default_rng(n)
     q = np.linspace(0.0, 1.0, 8)
-    for v in (rng.normal(0, 1e3, n), rng.integers(0, 5, n).astype(float), np.exp(rng.normal(0, 20, n))):
+    for v in (
+        rng.normal(0, 1e3, n),
+        rng.integers(0, 5, n).astype(float),
+        np.exp(rng.normal(0, 20, n)),
+    ):
         s = np.sort(v)
         prev, nxt, gamma = _quantile_plan(n, q)
         assert np.array_equal(_lerp(s[prev], s[nxt], gamma), np.quantile(v, q))
@@ -157,8 +204,13 @@ def test_quantile_plan_is_numpys_arithmetic(n):
 def test_legend_from_edges_matches_quantile_legend():
     rng = np.random.default_rng(0)
     q = np.linspace(0.0, 1.0, 8)
-    cases = [rng.normal(5, 2, 999), np.r_[np.zeros(700), rng.random(300)], np.full(10, 3.0), np.array([1.0, 2.0]),
-             np.array([])]
+    cases = [
+        rng.normal(5, 2, 999),
+        np.r_[np.zeros(700), rng.random(300)],
+        np.full(10, 3.0),
+        np.array([1.0, 2.0]),
+        np.array([]),
+    ]
     for v in cases:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TiedClassesWarning)

@@ -27,8 +27,16 @@ def auth(token: str) -> dict[str, str]:
 def app(tmp_path):
     from leafnb.server.app import create_app
 
-    app = create_app(tmp_path / "ws", max_upload_bytes=MAX_UPLOAD,
-                     webhook_options={"max_tries": 4, "base_delay": 0.05, "max_total": 5, "timeout": 2})
+    app = create_app(
+        tmp_path / "ws",
+        max_upload_bytes=MAX_UPLOAD,
+        webhook_options={
+            "max_tries": 4,
+            "base_delay": 0.05,
+            "max_total": 5,
+            "timeout": 2,
+        },
+    )
     yield app
     app.state.dispatcher.close()
     app.state.workspace.wait(30)
@@ -48,10 +56,16 @@ def tokens(app):
     return {"alice": store.create_token("alice"), "bob": store.create_token("bob")}
 
 
-def upload(client, token: str, zip_path: Path, leaf_user_id: str, provider: str = "Other"):
+def upload(
+    client, token: str, zip_path: Path, leaf_user_id: str, provider: str = "Other"
+):
     with open(zip_path, "rb") as fh:
-        return client.post(f"{OPS}/batch", params={"leafUserId": leaf_user_id, "provider": provider},
-                           files={"file": (zip_path.name, fh, "application/zip")}, headers=auth(token))
+        return client.post(
+            f"{OPS}/batch",
+            params={"leafUserId": leaf_user_id, "provider": provider},
+            files={"file": (zip_path.name, fh, "application/zip")},
+            headers=auth(token),
+        )
 
 
 def wait_batch(client, token: str, batch_id: str, timeout: float = 60) -> dict:
@@ -66,7 +80,10 @@ def wait_batch(client, token: str, batch_id: str, timeout: float = 60) -> dict:
 @pytest.fixture
 def alice_data(client, tokens, tmp_path):
     """Alice (leafUserId grower-a) uploaded two harvest CSVs: batch id and file ids."""
-    z = make_zip(tmp_path / "alice.zip", {"a.csv": SMS_CSV, "b.csv": SMS_CSV.replace(b"2024-10-01", b"2024-10-02")})
+    z = make_zip(
+        tmp_path / "alice.zip",
+        {"a.csv": SMS_CSV, "b.csv": SMS_CSV.replace(b"2024-10-01", b"2024-10-02")},
+    )
     r = upload(client, tokens["alice"], z, "grower-a")
     assert r.status_code == 200, r.text
     batch = wait_batch(client, tokens["alice"], r.json()["id"])

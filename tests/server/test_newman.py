@@ -25,7 +25,11 @@ def live_server(app):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -38,11 +42,16 @@ def live_server(app):
 
 
 @pytest.mark.requires_node
-def test_postman_collection_requests_succeed(live_server, app, tokens, receiver, tmp_path):
+def test_postman_collection_requests_succeed(
+    live_server, app, tokens, receiver, tmp_path
+):
     if shutil.which("node") is None or not NEWMAN.exists():
         pytest.skip("node or newman missing (cd tests/server/newman && npm ci)")
     ws, store = app.state.workspace, app.state.store
-    z = make_zip(tmp_path / "work" / "upload.zip", {"a.csv": SMS_CSV, "b.csv": SMS_CSV.replace(b"2024-10-01", b"2024-10-02")})
+    z = make_zip(
+        tmp_path / "work" / "upload.zip",
+        {"a.csv": SMS_CSV, "b.csv": SMS_CSV.replace(b"2024-10-01", b"2024-10-02")},
+    )
     store.claim("alice", "grower-a")
     batch = ws.upload_batch(z, "grower-a")
     assert batch["status"] == "PROCESSED"
@@ -53,16 +62,38 @@ def test_postman_collection_requests_succeed(live_server, app, tokens, receiver,
     box = shapely.box(*ws.points(f1).total_bounds).buffer(0.001)
     ws.create_field("grower-a", geometry=shapely.geometry.mapping(box), name="north")
     (op,) = ws.get_operations(leafUserId="grower-a")
-    variables = {"leaf_api_url": live_server, "leaf_token": tokens["alice"], "leaf_user_id": "grower-a",
-                 "file_id": f1, "operation_1_id": f1, "operation_2_id": f2, "webhook_url": receiver.url,
-                 "operation_id": op["id"]}
+    variables = {
+        "leaf_api_url": live_server,
+        "leaf_token": tokens["alice"],
+        "leaf_user_id": "grower-a",
+        "file_id": f1,
+        "operation_1_id": f1,
+        "operation_2_id": f2,
+        "webhook_url": receiver.url,
+        "operation_id": op["id"],
+    }
     report = tmp_path / "report.json"
-    cmd = [str(NEWMAN), "run", str(HERE / "leaf_api_fixture.postman_collection.json"), "--working-dir", str(z.parent),
-           "--reporters", "cli,json", "--reporter-json-export", str(report), "--timeout-request", "60000", "--bail"]
+    cmd = [
+        str(NEWMAN),
+        "run",
+        str(HERE / "leaf_api_fixture.postman_collection.json"),
+        "--working-dir",
+        str(z.parent),
+        "--reporters",
+        "cli,json",
+        "--reporter-json-export",
+        str(report),
+        "--timeout-request",
+        "60000",
+        "--bail",
+    ]
     for k, v in variables.items():
         cmd += ["--env-var", f"{k}={v}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     run = json.loads(report.read_text())["run"]
-    assert run["stats"]["requests"]["total"] == 19 + 11 and run["stats"]["assertions"]["failed"] == 0
+    assert (
+        run["stats"]["requests"]["total"] == 19 + 11
+        and run["stats"]["assertions"]["failed"] == 0
+    )
     ws.wait(30)

@@ -13,11 +13,17 @@ from tests.server.conftest import OPS, auth, upload, wait_batch
 pytestmark = pytest.mark.real_data
 
 
-def test_sms_shapefiles_over_http_match_python_api(client, app, tokens, shared_data, tmp_path):
-    folder = shared_data / "shapefile" / "isu_strips_yield" / "sms_shapefile_export_2013"
+def test_sms_shapefiles_over_http_match_python_api(
+    client, app, tokens, shared_data, tmp_path
+):
+    folder = (
+        shared_data / "shapefile" / "isu_strips_yield" / "sms_shapefile_export_2013"
+    )
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
-    z = zip_files(tmp_path / "sms.zip", sorted(p for p in folder.iterdir() if p.is_file()))
+    z = zip_files(
+        tmp_path / "sms.zip", sorted(p for p in folder.iterdir() if p.is_file())
+    )
     h = auth(tokens["alice"])
     r = upload(client, tokens["alice"], z, "isu", provider="Other")
     assert r.status_code == 200 and r.json()["status"] == "RECEIVED"
@@ -35,4 +41,6 @@ def test_sms_shapefiles_over_http_match_python_api(client, app, tokens, shared_d
             continue
         got = client.get(f"{OPS}/files/{fid}/summary", headers=h).json()
         assert got == json.loads(json.dumps(reference.get_file_summary(ref_id)))
-        assert client.get(f"{OPS}/files/{fid}/units", headers=h).json() == reference.get_file_units(ref_id)
+        assert client.get(
+            f"{OPS}/files/{fid}/units", headers=h
+        ).json() == reference.get_file_units(ref_id)

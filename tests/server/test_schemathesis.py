@@ -24,17 +24,26 @@ def test_no_server_errors(app, tokens):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=3, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=3,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case):
             response = case.call(headers=auth(tokens["alice"]))
             calls.append(response.status_code)
             where = (case.method, case.formatted_path, response.text[:300])
-            assert response.status_code < 500 or response.status_code in (501, 503), where
+            assert response.status_code < 500 or response.status_code in (501, 503), (
+                where
+            )
             ctype = response.headers.get("content-type") or ""
             if response.status_code >= 400 and "application/json" in str(ctype):
                 body = response.json()
-                assert body["status"] == response.status_code and "detail" in body, where
+                assert body["status"] == response.status_code and "detail" in body, (
+                    where
+                )
 
         check()
         checked += 1

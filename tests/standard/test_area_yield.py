@@ -38,22 +38,40 @@ def test_operation_type_detection():
 
 def _harvest(n=5, **cols):
     lon = -93.6 + np.arange(n) * 0.0001
-    table = pa.table({"lon": lon, "lat": np.full(n, 42.0), "crop": ["corn"] * n, **cols})
+    table = pa.table(
+        {"lon": lon, "lat": np.full(n, 42.0), "crop": ["corn"] * n, **cols}
+    )
     return table
 
 
 def test_harvest_family_from_wet_mass_and_moisture():
     n = 5
-    table = _harvest(n, wetMass=np.full(n, 100.0), harvestMoisture=np.full(n, 25.0),
-                     equipmentWidth=np.full(n, 9.0), distance=np.full(n, 2.0))
-    ps = PointSet(table, "harvested", units={"wetMass": "kg", "harvestMoisture": "percentage", "equipmentWidth": "m", "distance": "m"})
+    table = _harvest(
+        n,
+        wetMass=np.full(n, 100.0),
+        harvestMoisture=np.full(n, 25.0),
+        equipmentWidth=np.full(n, 9.0),
+        distance=np.full(n, 2.0),
+    )
+    ps = PointSet(
+        table,
+        "harvested",
+        units={
+            "wetMass": "kg",
+            "harvestMoisture": "percentage",
+            "equipmentWidth": "m",
+            "distance": "m",
+        },
+    )
     out = compute_area_and_yield(ps)
     np.testing.assert_allclose(out.array("area"), 18.0)
     # dry = wet × (100 − 25)/(100 − 15); corn 56 lb/bu
     dry = 100 * 75 / 85
     np.testing.assert_allclose(out.array("dryMass"), dry)
     bushel_kg = 56 * 0.45359237
-    np.testing.assert_allclose(out.array("dryVolume"), dry / bushel_kg * 0.03523907016688, rtol=1e-9)
+    np.testing.assert_allclose(
+        out.array("dryVolume"), dry / bushel_kg * 0.03523907016688, rtol=1e-9
+    )
     np.testing.assert_allclose(out.array("wetMassPerArea"), 100 / (18 / 10_000))
     imperial = to_unit_system(out, "IMPERIAL")
     np.testing.assert_allclose(imperial.array("dryVolume"), dry / bushel_kg, rtol=1e-6)
@@ -63,10 +81,29 @@ def test_harvest_family_from_wet_mass_and_moisture():
 
 def test_default_system_restores_source_units_and_derives_in_source_family():
     n = 3
-    table = _harvest(n, dryVolumePerArea=np.full(n, 200.0), harvestMoisture=np.full(n, 15.0),
-                     equipmentWidth=np.full(n, 30.0), distance=np.full(n, 5.0))
-    ps = PointSet(table, "harvested", units={"dryVolumePerArea": "bu/ac", "harvestMoisture": "%", "equipmentWidth": "ft", "distance": "ft"},
-                  source_units={"dryVolumePerArea": "bu/ac", "harvestMoisture": "%", "equipmentWidth": "ft", "distance": "ft"})
+    table = _harvest(
+        n,
+        dryVolumePerArea=np.full(n, 200.0),
+        harvestMoisture=np.full(n, 15.0),
+        equipmentWidth=np.full(n, 30.0),
+        distance=np.full(n, 5.0),
+    )
+    ps = PointSet(
+        table,
+        "harvested",
+        units={
+            "dryVolumePerArea": "bu/ac",
+            "harvestMoisture": "%",
+            "equipmentWidth": "ft",
+            "distance": "ft",
+        },
+        source_units={
+            "dryVolumePerArea": "bu/ac",
+            "harvestMoisture": "%",
+            "equipmentWidth": "ft",
+            "distance": "ft",
+        },
+    )
     out = to_unit_system(compute_area_and_yield(ps), "DEFAULT")
     np.testing.assert_allclose(out.array("dryVolumePerArea"), 200.0)
     assert out.units["wetMass"] == "lb" and out.units["dryVolume"] == "bu"
@@ -76,8 +113,15 @@ def test_default_system_restores_source_units_and_derives_in_source_family():
 
 def test_distance_heading_speed_from_positions():
     n = 4
-    table = pa.table({"lon": np.zeros(n), "lat": np.arange(n) * 1e-4,
-                      "timestamp": pa.array(np.arange(n) * 2000, type=pa.timestamp("ms", tz="UTC"))})
+    table = pa.table(
+        {
+            "lon": np.zeros(n),
+            "lat": np.arange(n) * 1e-4,
+            "timestamp": pa.array(
+                np.arange(n) * 2000, type=pa.timestamp("ms", tz="UTC")
+            ),
+        }
+    )
     out = compute_area_and_yield(PointSet(table, "tillage"))
     np.testing.assert_allclose(out.array("distance"), 11.1195, rtol=1e-4)
     np.testing.assert_allclose(out.array("heading"), 0.0, atol=1e-9)

@@ -13,16 +13,38 @@ from leafnb.standard.units import (
 
 @pytest.mark.parametrize(
     ("leaf", "pint_name"),
-    [("ft", "foot"), ("mi/hr", "mile / hour"), ("arcdeg", "degree"), ("prcnt", "percent"),
-     ("percentage", "percent"), ("bu/ac", "bushel / intl_acre"), ("seeds/ac", "seed / intl_acre"), ("lbf", "force_pound"),
-     ("m2", "meter ** 2"), ("gal/ac", "gallon / intl_acre"), ("t/ha", "metric_ton / hectare"), ("in", "inch")],
+    [
+        ("ft", "foot"),
+        ("mi/hr", "mile / hour"),
+        ("arcdeg", "degree"),
+        ("prcnt", "percent"),
+        ("percentage", "percent"),
+        ("bu/ac", "bushel / intl_acre"),
+        ("seeds/ac", "seed / intl_acre"),
+        ("lbf", "force_pound"),
+        ("m2", "meter ** 2"),
+        ("gal/ac", "gallon / intl_acre"),
+        ("t/ha", "metric_ton / hectare"),
+        ("in", "inch"),
+    ],
 )
 def test_leaf_unit_strings_parse(leaf, pint_name):
     assert str(parse_unit(leaf)) == pint_name
 
 
 def test_round_trip_spelling():
-    for leaf in ("ft", "mi/hr", "arcdeg", "bu/ac", "seeds/ac", "lb/ac", "gal/ac", "m2", "t/ha", "lbf"):
+    for leaf in (
+        "ft",
+        "mi/hr",
+        "arcdeg",
+        "bu/ac",
+        "seeds/ac",
+        "lb/ac",
+        "gal/ac",
+        "m2",
+        "t/ha",
+        "lbf",
+    ):
         assert leaf_unit(leaf) == leaf
 
 

@@ -9,7 +9,9 @@ def populated(workspace, tmp_path):
     for i, user in enumerate(["a", "a", "b"]):
         z = make_zip(tmp_path / f"u{i}.zip", {f"f{i}.csv": SMS_CSV})
         workspace.upload_batch(z, user)
-    bad = make_zip(tmp_path / "bad.zip", {"bad.csv": SMS_CSV.replace(b",18.5,", b",0,")})
+    bad = make_zip(
+        tmp_path / "bad.zip", {"bad.csv": SMS_CSV.replace(b",18.5,", b",0,")}
+    )
     workspace.upload_batch(bad, "a")
     return workspace
 
@@ -41,9 +43,14 @@ def test_paging_and_sort(populated):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"size": 101}, "size must be between 1 and 100"), ({"page": -1}, "page must be >= 0"),
-     ({"sort": "color"}, "cannot sort by 'color'"), ({"status": "done"}, "not a valid option for status"),
-     ({"startTime": "yesterday"}, "ISO 8601"), ({"colour": "red"}, "not a filter")],
+    [
+        ({"size": 101}, "size must be between 1 and 100"),
+        ({"page": -1}, "page must be >= 0"),
+        ({"sort": "color"}, "cannot sort by 'color'"),
+        ({"status": "done"}, "not a valid option for status"),
+        ({"startTime": "yesterday"}, "ISO 8601"),
+        ({"colour": "red"}, "not a filter"),
+    ],
 )
 def test_invalid_queries(workspace, kwargs, message):
     with pytest.raises(InvalidRequest, match=message):
@@ -55,7 +62,11 @@ def test_config_layers(workspace):
     workspace.set_config({"operationsMergeRange": 7})
     workspace.set_config({"unitMeasurement": "METRIC"}, leaf_user_id="u")
     cfg = workspace.get_config("u")
-    assert (cfg["operationsMergeRange"], cfg["unitMeasurement"], cfg["leafUserId"]) == (7, "METRIC", "u")
+    assert (cfg["operationsMergeRange"], cfg["unitMeasurement"], cfg["leafUserId"]) == (
+        7,
+        "METRIC",
+        "u",
+    )
     assert workspace.get_config()["unitMeasurement"] == "DEFAULT"
     workspace.delete_config("u")
     assert workspace.get_config("u")["unitMeasurement"] == "DEFAULT"

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("LEAFNB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = (
+    os.environ.get("LEAFNB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
 
 
 @pytest.fixture
@@ -20,11 +22,24 @@ def screenshot(tmp_path):
 
     def take(page: Path, width: int = 1200, height: int = 3000) -> Path:
         out = tmp_path / "shot.png"
-        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
-               f"--screenshot={out}", f"--window-size={width},{height}", page.resolve().as_uri()]
-        subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL, timeout=120, check=False)
+        cmd = [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={out}",
+            f"--window-size={width},{height}",
+            page.resolve().as_uri(),
+        ]
+        subprocess.run(
+            cmd, capture_output=True, stdin=subprocess.DEVNULL, timeout=120, check=False
+        )
         assert out.is_file(), "chromium wrote no screenshot"
         return out
 

@@ -43,12 +43,24 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 NODE_MODULES = JS_DIR / "node_modules"
 REQUIRE_JS = NODE_MODULES / "requirejs" / "require.js"
 EMBED_AMD = NODE_MODULES / "@jupyter-widgets" / "html-manager" / "dist" / "embed-amd.js"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1",
-                  # fewer of Chromium's own service requests (refused by the proxy anyway)
-                  "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter",
-                  "--disable-client-side-phishing-detection", "--disable-default-apps", "--disable-extensions",
-                  "--no-pings", "--disable-domain-reliability")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
+    # fewer of Chromium's own service requests (refused by the proxy anyway)
+    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-pings",
+    "--disable-domain-reliability",
+)
 #: the page may load nothing but its own origin (violations are reported by the probe)
 CSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:"
 
@@ -136,8 +148,13 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def widget_page(views: dict[str, Any], ready: str = "return true;", collect: str = "return null;",
-                title: str = "leafnb panels", timeout_ms: int = 8000) -> str:
+def widget_page(
+    views: dict[str, Any],
+    ready: str = "return true;",
+    collect: str = "return null;",
+    title: str = "leafnb panels",
+    timeout_ms: int = 8000,
+) -> str:
     """HTML embedding *views* (name → widget) in ``<div id="view-NAME" data-leafnb-view>`` blocks.
 
     *ready* and *collect* are JavaScript function bodies: the probe polls ``ready`` (after every
@@ -150,11 +167,14 @@ def widget_page(views: dict[str, Any], ready: str = "return true;", collect: str
     blocks = "\n".join(
         f'<div id="view-{html.escape(name)}" data-leafnb-view>'
         f'<script type="application/vnd.jupyter.widget-view+json">{json.dumps(spec)}</script></div>'
-        for name, spec in zip(views, data["view_specs"], strict=True))
+        for name, spec in zip(views, data["view_specs"], strict=True)
+    )
     # "</" cannot occur inside a <script> element (HTML, widget values)
     state = json.dumps(data["manager_state"]).replace("</", "<\\/")
     probe = _PROBE % {"ready": ready, "collect": collect, "timeout_ms": timeout_ms}
-    return _PAGE.format(title=html.escape(title), csp=CSP, probe=probe, state=state, views=blocks)
+    return _PAGE.format(
+        title=html.escape(title), csp=CSP, probe=probe, state=state, views=blocks
+    )
 
 
 @dataclass
@@ -223,7 +243,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         for prefix, roots in self.server.routes:
             if path.startswith(prefix):
                 for root in roots:
-                    target = (root / path[len(prefix):]).resolve()
+                    target = (root / path[len(prefix) :]).resolve()
                     # stay inside the route's folders
                     if target.is_relative_to(root.resolve()) and target.exists():
                         return str(target)
@@ -231,13 +251,21 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return str(Path("/nonexistent"))
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        self.server.requests.append((self.path, int(code) if str(code).isdigit() else 0))
+        self.server.requests.append(
+            (self.path, int(code) if str(code).isdigit() else 0)
+        )
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
-def render(page_html: str, workdir: Path, width: int = 1200, height: int = 1400, budget_ms: int = 10000) -> Render:
+def render(
+    page_html: str,
+    workdir: Path,
+    width: int = 1200,
+    height: int = 1400,
+    budget_ms: int = 10000,
+) -> Render:
     """Serve *page_html* on 127.0.0.1, screenshot it with headless Chromium, return the probe and requests."""
     workdir.mkdir(parents=True, exist_ok=True)
     page_dir = workdir / "page"
@@ -254,16 +282,36 @@ def render(page_html: str, workdir: Path, width: int = 1200, height: int = 1400,
     port = server.server_address[1]
     png = workdir / "shot.png"
     png.unlink(missing_ok=True)
-    cmd = [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={workdir / 'profile'}",
-           f"--proxy-server=http://127.0.0.1:{port}", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-           f"--virtual-time-budget={budget_ms}", f"--window-size={width},{height}", f"--screenshot={png}",
-           f"http://127.0.0.1:{port}/index.html"]
+    cmd = [
+        CHROMIUM,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={workdir / 'profile'}",
+        f"--proxy-server=http://127.0.0.1:{port}",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        f"--virtual-time-budget={budget_ms}",
+        f"--window-size={width},{height}",
+        f"--screenshot={png}",
+        f"http://127.0.0.1:{port}/index.html",
+    ]
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False)
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
         server.probe_received.wait(5)
     finally:
         server.shutdown()
         server.server_close()
-    return Render(png=png, probe=server.probe, requests=list(server.requests), external=list(server.external),
-                  seconds=time.perf_counter() - start, chromium_stderr=proc.stderr[-4000:])
+    return Render(
+        png=png,
+        probe=server.probe,
+        requests=list(server.requests),
+        external=list(server.external),
+        seconds=time.perf_counter() - start,
+        chromium_stderr=proc.stderr[-4000:],
+    )

@@ -31,9 +31,15 @@ def converted(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("converted")
     ws = Workspace(tmp / "ws", executor="inline")
-    batch = upload_generated(ws, tmp, formats=(("harvested", "sms_csv"), ("applied", "sms_csv")))
+    batch = upload_generated(
+        ws, tmp, formats=(("harvested", "sms_csv"), ("applied", "sms_csv"))
+    )
     assert batch["status"] == "PROCESSED", batch
-    fid = next(f["id"] for f in ws.get_files(batchId=batch["id"]) if f["operationType"] == "harvested")
+    fid = next(
+        f["id"]
+        for f in ws.get_files(batchId=batch["id"])
+        if f["operationType"] == "harvested"
+    )
     return ws, batch, fid
 
 
@@ -41,7 +47,9 @@ def converted(tmp_path_factory):
 def failed_batch(workspace, tmp_path):
     """(workspace, batch) whose only file fails at standardGeojson (no points passed the filter)."""
     bad = SMS_CSV.replace(b",18.5,", b",0,")
-    batch = workspace.upload_batch(make_zip(tmp_path / "bad.zip", {"bad.csv": bad}), "g")
+    batch = workspace.upload_batch(
+        make_zip(tmp_path / "bad.zip", {"bad.csv": bad}), "g"
+    )
     assert batch["status"] == "FAILED"
     return workspace, batch
 

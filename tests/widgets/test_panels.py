@@ -13,13 +13,19 @@ from tests.conftest import SMS_CSV, make_zip
 
 
 def _legend_module():
-    return pytest.importorskip("leafnb.render.legend", reason="leafnb.render.legend has not landed")
+    return pytest.importorskip(
+        "leafnb.render.legend", reason="leafnb.render.legend has not landed"
+    )
 
 
 # ---------------------------------------------------------------------------- base
-@pytest.mark.parametrize("cls", [UploadPanel, StatusPanel, MapPanel, SummaryPanel, Dashboard])
+@pytest.mark.parametrize(
+    "cls", [UploadPanel, StatusPanel, MapPanel, SummaryPanel, Dashboard]
+)
 def test_unknown_kwargs_name_the_valid_ones(workspace, cls):
-    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) 'nope'; valid: .*layout"):
+    with pytest.raises(
+        TypeError, match=r"unexpected keyword argument\(s\) 'nope'; valid: .*layout"
+    ):
         cls(workspace, nope=1)
 
 
@@ -34,9 +40,15 @@ def test_upload_panel_inputs(workspace, tmp_path):
     (tmp_path / "card").mkdir(parents=True)
     (tmp_path / "a.zip").write_bytes(b"")
     panel = UploadPanel(workspace, leaf_user_id="grower-9", folder=str(tmp_path))
-    assert panel.provider_box.options == PROVIDERS and panel.provider_box.value == "Other"
+    assert (
+        panel.provider_box.options == PROVIDERS and panel.provider_box.value == "Other"
+    )
     assert panel.user_box.value == "grower-9"
-    assert [v for _, v in panel.chooser.options] == ["", str(tmp_path / "a.zip"), str(tmp_path / "card")]
+    assert [v for _, v in panel.chooser.options] == [
+        "",
+        str(tmp_path / "a.zip"),
+        str(tmp_path / "card"),
+    ]
     panel.chooser.value = str(tmp_path / "card")
     assert panel.path_box.value == str(tmp_path / "card")
     assert "10 MB" in panel.note.value and "#2522" in panel.note.value
@@ -69,10 +81,13 @@ def test_upload_folder_is_zipped(workspace, tmp_path):
     assert workspace.get_batch(batch["id"])["status"] == "PROCESSED"
 
 
-@pytest.mark.parametrize(("source", "match"), [
-    ("", r"\[UploadPanel\] InvalidRequest: give the path"),
-    ("/nonexistent/x.zip", r"\[UploadPanel\] InvalidRequest: .*does not exist"),
-])
+@pytest.mark.parametrize(
+    ("source", "match"),
+    [
+        ("", r"\[UploadPanel\] InvalidRequest: give the path"),
+        ("/nonexistent/x.zip", r"\[UploadPanel\] InvalidRequest: .*does not exist"),
+    ],
+)
 def test_rejected_upload_writes_error(workspace, source, match):
     panel = UploadPanel(workspace)
     panel.path_box.value = source
@@ -93,14 +108,21 @@ def test_unsafe_zip_message(workspace, tmp_path):
 
 def test_browser_upload_limit(workspace, harvest_csv_zip):
     panel = UploadPanel(workspace, max_browser_bytes=100)
-    panel._on_browser_upload({"new": ({"name": "big.zip", "content": memoryview(b"x" * 101), "size": 101},)})
+    panel._on_browser_upload(
+        {"new": ({"name": "big.zip", "content": memoryview(b"x" * 101), "size": 101},)}
+    )
     assert "browser uploads are limited" in panel.errors.messages[0]
     assert "ipywidgets#2522" in panel.errors.messages[0]
     panel = UploadPanel(workspace)
     data = harvest_csv_zip.read_bytes()
-    panel._on_browser_upload({"new": ({"name": "h.zip", "content": memoryview(data), "size": len(data)},)})
+    panel._on_browser_upload(
+        {"new": ({"name": "h.zip", "content": memoryview(data), "size": len(data)},)}
+    )
     workspace.wait()
-    assert panel.errors.messages == [] and workspace.get_batch(panel.batch_id)["status"] == "PROCESSED"
+    assert (
+        panel.errors.messages == []
+        and workspace.get_batch(panel.batch_id)["status"] == "PROCESSED"
+    )
 
 
 # ---------------------------------------------------------------------------- status
@@ -120,9 +142,17 @@ def test_status_panel_failed_batch_and_retry(failed_batch, monkeypatch):
     panel = StatusPanel.from_batch(ws, batch["id"])
     fid = batch["leafFiles"][0]
     assert panel.file_id == fid  # the first failed file is shown
-    assert panel.steps["standardGeojson"] == {"status": "failed", "message": "no points passed the filter"}
-    assert "✖" in panel.steps_html.value and "no points passed the filter" in panel.steps_html.value
-    assert "standardGeojson" in panel.groups_html.value and "FAILED" in panel.header.value
+    assert panel.steps["standardGeojson"] == {
+        "status": "failed",
+        "message": "no points passed the filter",
+    }
+    assert (
+        "✖" in panel.steps_html.value
+        and "no points passed the filter" in panel.steps_html.value
+    )
+    assert (
+        "standardGeojson" in panel.groups_html.value and "FAILED" in panel.header.value
+    )
     assert not panel.retry_button.disabled
     calls = []
     monkeypatch.setattr(ws, "retry_batch", lambda bid, **kw: calls.append((bid, kw)))
@@ -153,11 +183,15 @@ def test_map_has_no_tiles_by_default(converted):
     import ipyleaflet
 
     panel = MapPanel.from_file(ws, fid)
-    assert not [layer for layer in panel.map.layers if isinstance(layer, ipyleaflet.TileLayer)]
+    assert not [
+        layer for layer in panel.map.layers if isinstance(layer, ipyleaflet.TileLayer)
+    ]
     assert panel.mode == "geojson" and panel.data_layer in panel.map.layers
     assert panel.map.zoom >= 12 and abs(panel.map.center[0] - 42) < 1
     panel.basemap = True
-    assert [layer for layer in panel.map.layers if isinstance(layer, ipyleaflet.TileLayer)]
+    assert [
+        layer for layer in panel.map.layers if isinstance(layer, ipyleaflet.TileLayer)
+    ]
 
 
 def test_map_legend_and_colours_match_quantile_legend(converted):
@@ -165,13 +199,18 @@ def test_map_legend_and_colours_match_quantile_legend(converted):
     ws, _, fid = converted
     panel = MapPanel.from_file(ws, fid)
     assert panel.errors.messages == []
-    assert panel.property == "dryVolumePerArea" and panel.unit == ws.get_file_units(fid)["dryVolumePerArea"]
+    assert (
+        panel.property == "dryVolumePerArea"
+        and panel.unit == ws.get_file_units(fid)["dryVolumePerArea"]
+    )
     values = ws.load_points(fid).array("dryVolumePerArea")
     expected = legend_mod.quantile_legend(values[np.isfinite(values)], k=7)
     assert len(panel.legend_rows) == 7
     for got, want in zip(panel.legend_rows, expected.ranges, strict=True):
         assert got["colorCode"] == want["colorCode"]
-        assert got["min"] == pytest.approx(want["min"]) and got["max"] == pytest.approx(want["max"])
+        assert got["min"] == pytest.approx(want["min"]) and got["max"] == pytest.approx(
+            want["max"]
+        )
     for row in expected.ranges:
         assert row["colorCode"] in panel.legend.value
     feats = panel.data_layer.data["features"]
@@ -179,7 +218,9 @@ def test_map_legend_and_colours_match_quantile_legend(converted):
     rgba = expected.rgba(vals)
     want = [f"#{r:02X}{g:02X}{b:02X}" for r, g, b, _ in rgba]
     assert [f["properties"]["style"]["fillColor"] for f in feats] == want
-    assert {f["properties"]["style"]["fillColor"] for f in feats} == {r["colorCode"] for r in expected.ranges}
+    assert {f["properties"]["style"]["fillColor"] for f in feats} == {
+        r["colorCode"] for r in expected.ranges
+    }
 
 
 def test_map_property_selector(converted):
@@ -203,7 +244,9 @@ def test_map_overlay_above_threshold(converted):
     assert isinstance(panel.data_layer, ipyleaflet.ImageOverlay)
     assert panel.data_layer.url.startswith("data:image/png;base64,")
     out = ws.render_overlay(fid, panel.property, filtered=False, max_size=1024)
-    assert [list(b) for b in panel.data_layer.bounds] == [list(b) for b in out["bounds"]]
+    assert [list(b) for b in panel.data_layer.bounds] == [
+        list(b) for b in out["bounds"]
+    ]
     assert len(panel.legend_rows) == 7
     panel.max_points = 100_000
     assert panel.mode == "geojson"
@@ -216,13 +259,18 @@ def test_map_filtered_toggle_and_removed_layer(converted):
     panel.filtered_toggle.value = True
     assert panel.filtered
     assert panel.errors.messages == []
-    assert len(panel.data_layer.data["features"]) == len(ws.load_points(fid, filtered=True))
+    assert len(panel.data_layer.data["features"]) == len(
+        ws.load_points(fid, filtered=True)
+    )
     assert len(panel.data_layer.data["features"]) <= standard
     panel.removed_box.value = True
     removed = ws.removed_points(fid)
     reasons = set(removed.table.column("filterReason").to_pylist())
     assert panel.removed_layer in panel.map.layers
-    assert {layer.name.split(": ")[1].rsplit(" (", 1)[0] for layer in panel.removed_layer.layers} == reasons
+    assert {
+        layer.name.split(": ")[1].rsplit(" (", 1)[0]
+        for layer in panel.removed_layer.layers
+    } == reasons
     panel.removed_box.value = False
     assert panel.removed_layer not in panel.map.layers
 
@@ -246,7 +294,9 @@ def test_map_without_selection_and_bad_id(workspace):
     panel = MapPanel(workspace)
     assert panel.mode == "" and "no file" in panel.note.value
     panel.file_id = "nope"
-    assert panel.errors.messages and panel.errors.messages[0].startswith("[MapPanel] NotFound:")
+    assert panel.errors.messages and panel.errors.messages[0].startswith(
+        "[MapPanel] NotFound:"
+    )
 
 
 # ---------------------------------------------------------------------------- summary
@@ -254,14 +304,22 @@ def test_summary_panel_tables_histogram_exports(converted, tmp_path):
     ws, _, fid = converted
     panel = SummaryPanel.from_file(ws, fid, output_dir=str(tmp_path / "out"))
     props = ws.get_file_summary(fid)["properties"]
-    assert "totalArea" in panel.tables.value and props["dryVolumePerArea"]["unit"] in panel.tables.value
+    assert (
+        "totalArea" in panel.tables.value
+        and props["dryVolumePerArea"]["unit"] in panel.tables.value
+    )
     assert panel.property == "dryVolumePerArea"
-    assert panel.histogram.value.startswith("<svg") and panel.histogram.value.count("<rect") == 30
+    assert (
+        panel.histogram.value.startswith("<svg")
+        and panel.histogram.value.count("<rect") == 30
+    )
     panel.property_select.value = "harvestMoisture"
     assert panel.property == "harvestMoisture"
     panel.buttons["csv"].click()
     csv = tmp_path / "out" / f"{fid}.csv"
-    assert (panel.last_export == str(csv) and csv.read_text().startswith("lon,lat") is False) or csv.exists()
+    assert (
+        panel.last_export == str(csv) and csv.read_text().startswith("lon,lat") is False
+    ) or csv.exists()
     assert str(csv) in panel.export_message.value
     panel.buttons["geojson"].click()
     assert panel.last_export.endswith("standard.geojson")
@@ -308,5 +366,14 @@ def test_dashboard_links_panels(converted):
     assert dash.map.mode == "geojson"
     dash.map.property = "harvestMoisture"
     assert dash.summary.property == "harvestMoisture"
-    assert dash.errors.messages == [] and dash.map.errors.messages == [] and dash.summary.errors.messages == []
-    assert [dash.tabs.get_title(i) for i in range(4)] == ["Upload", "Status", "Map", "Summary"]
+    assert (
+        dash.errors.messages == []
+        and dash.map.errors.messages == []
+        and dash.summary.errors.messages == []
+    )
+    assert [dash.tabs.get_title(i) for i in range(4)] == [
+        "Upload",
+        "Status",
+        "Map",
+        "Summary",
+    ]

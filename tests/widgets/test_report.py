@@ -15,7 +15,15 @@ from leafnb.report import (
     write_report,
 )
 
-LEAF_COLOURS = ("#C80000", "#FF2800", "#FF9600", "#FFF000", "#00E600", "#00BE00", "#008200")
+LEAF_COLOURS = (
+    "#C80000",
+    "#FF2800",
+    "#FF9600",
+    "#FFF000",
+    "#00E600",
+    "#00BE00",
+    "#008200",
+)
 
 
 def test_batch_report_is_self_contained(converted, tmp_path):
@@ -35,7 +43,14 @@ def test_report_legend_is_the_quantile_legend(converted, tmp_path):
     text = write_report(ws, fid, tmp_path / "rep").read_text()
     values = ws.load_points(fid).array("dryVolumePerArea")
     legend = legend_mod.quantile_legend(values, k=7)
-    assert legend_html(legend.ranges, ws.get_file_units(fid)["dryVolumePerArea"], "dryVolumePerArea") in text
+    assert (
+        legend_html(
+            legend.ranges,
+            ws.get_file_units(fid)["dryVolumePerArea"],
+            "dryVolumePerArea",
+        )
+        in text
+    )
 
 
 def test_report_of_operation(with_operation, tmp_path):
@@ -64,7 +79,9 @@ def test_csv_export(converted, tmp_path):
 
 
 def test_html_pieces():
-    html = steps_table_html({"rawGeojson": {"status": "failed", "message": "bad <bytes>"}})
+    html = steps_table_html(
+        {"rawGeojson": {"status": "failed", "message": "bad <bytes>"}}
+    )
     assert "✖" in html and "#c62828" in html and "bad &lt;bytes&gt;" in html
     assert histogram_svg([float("nan")]) == "<i>no values</i>"
     assert histogram_svg(list(range(100)), bins=10).count("<rect") == 10
@@ -72,7 +89,19 @@ def test_html_pieces():
 
 def test_cli_report(converted, tmp_path, capsys):
     ws, _batch, fid = converted
-    assert main(["report", fid, "--workspace", str(ws.path), "--output", str(tmp_path / "r")]) == 0
+    assert (
+        main(
+            [
+                "report",
+                fid,
+                "--workspace",
+                str(ws.path),
+                "--output",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "r" / "report.html").is_file()
     assert "report:" in capsys.readouterr().out
     assert main(["report", "nope", "--workspace", str(ws.path)]) == 2

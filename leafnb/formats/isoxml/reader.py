@@ -75,6 +75,7 @@ from leafnb.formats.isoxml.tlg import (
     decode_tlg,
     parse_tlg_header,
 )
+from leafnb.formats.members import check_member_name
 
 __all__ = ["IsoxmlReader"]
 
@@ -179,10 +180,14 @@ class IsoxmlReader(Reader):
         )
         props = []
         for name in names:
-            xml = find_file(td.folder, f"{name}.xml") if name else None
-            if xml is None:
-                continue
             try:
+                xml = (
+                    find_file(td.folder, f"{name}.xml", what="TLG reference")
+                    if name
+                    else None
+                )
+                if xml is None:
+                    continue
                 header = parse_tlg_header(xml, name)
             except CorruptFile:
                 continue
@@ -222,7 +227,12 @@ class IsoxmlReader(Reader):
             else None
         )
         if task is not None and task.tag == "TSK":
-            log_names = [t.get("A") for t in task.findall("TLG") if t.get("A")]
+            # a reference that is a path, not a name, refuses the whole task (security)
+            log_names = [
+                check_member_name(t.get("A"), what="TLG reference")
+                for t in task.findall("TLG")
+                if t.get("A")
+            ]
         elif part in _orphan_logs(td):
             log_names = [part]
         else:
@@ -306,14 +316,14 @@ def _orphan_logs(td: Taskdata) -> set[str]:
 
 
 def _decode_log(folder: Path, name: str) -> DecodedLog:
-    xml = find_file(folder, name + ".xml")
+    xml = find_file(folder, name + ".xml", what="TLG reference")
     if xml is None:
         raise CorruptFile(
             f"{name}: header file {name}.xml is missing",
             path=folder / (name + ".xml"),
             reader="isoxml",
         )
-    binp = find_file(folder, name + ".bin")
+    binp = find_file(folder, name + ".bin", what="TLG reference")
     if binp is None:
         raise CorruptFile(
             f"{name}: binary file {name}.bin is missing",

@@ -10,6 +10,7 @@ from defusedxml import ElementTree as DET
 from defusedxml.common import DefusedXmlException
 
 from leafnb.errors import CorruptFile
+from leafnb.formats.members import find_member
 
 __all__ = ["ROOT_TAG", "Taskdata", "find_file", "load_taskdata", "parse_xml"]
 
@@ -43,19 +44,9 @@ def parse_xml(path: Path) -> Element:
         ) from exc
 
 
-def find_file(folder: Path, name: str) -> Path | None:
-    """Case-insensitive lookup of *name* in *folder*."""
-    exact = folder / name
-    if exact.exists():
-        return exact
-    low = name.lower()
-    try:
-        for p in folder.iterdir():
-            if p.name.lower() == low:
-                return p
-    except OSError:
-        return None
-    return None
+def find_file(folder: Path, name: str, *, what: str = "file reference") -> Path | None:
+    """Case-insensitive lookup of the plain file name *name* in *folder* (see ``members``)."""
+    return find_member(folder, name, what=what)
 
 
 @dataclass
@@ -93,7 +84,10 @@ def load_taskdata(path: Path) -> Taskdata:
         name = (xfr.get("A") or "").strip()
         if not name:
             continue
-        ext = find_file(path.parent, name + ".XML") or find_file(path.parent, name)
+        what = f"{xfr.tag} reference"
+        ext = find_file(path.parent, name + ".XML", what=what) or find_file(
+            path.parent, name, what=what
+        )
         if ext is None:
             continue
         sub = parse_xml(ext)
