@@ -200,6 +200,75 @@ def jd_expect(facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def tlg_csv_semicolon(path: Path) -> dict[str, Any]:
+    """A TLG decoded to CSV (2019 tool): ';' separated, decimal commas, dd.mm.yyyy dates,
+    one column per DDI named ``'<ddi>/<det>``, values only where the log wrote them.
+    DDI 90 (Yield Total Mass, kg) is a running total: its span is the log's harvested mass."""
+    df = pd.read_csv(path, sep=";", decimal=",", encoding="latin1")
+    mass = df["'90/-1"].dropna()
+    return {
+        "rows": len(df),
+        "columns": list(df.columns),
+        "dates": sorted(df["Date"].unique().tolist()),
+        "lat": [float(df["Latitude"].min()), float(df["Latitude"].max())],
+        "lon": [float(df["Longitude"].min()), float(df["Longitude"].max())],
+        "ddi90": {
+            "first": float(mass.iloc[0]),
+            "last": float(mass.iloc[-1]),
+            "count": len(mass),
+        },
+    }
+
+
+def _tlg_csv_expect(f):
+    return {
+        "records": f["rows"],
+        "recordsSource": "rows (pandas, sep=';', decimal=',')",
+        "operationType": "harvested",
+        "operationTypeReason": "KRONE big baler log: column '90/-1 is DDI 90 Yield Total Mass, '91/-1 bale count",
+        "totals": {
+            "totalWetMass": {
+                "value": f["ddi90"]["last"] - f["ddi90"]["first"],
+                "unit": "kg",
+                "source": "span of the running total DDI 90 (column '90/-1); equals the controller's TIM total "
+                "9,060 kg for this log's interval (krone_big_baler_2012 TSK1, TIM 1)",
+            }
+        },
+    }
+
+
+def difm_shapefiles(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """DIFM ofpetrial example exports: a yield map with only Yld_Vol_Dr, an as-applied map with
+    only a target rate (Tgt_Rate_k), elevation and speed; coordinates shifted (anonymised)."""
+    import pyogrio
+
+    facts = {}
+    for name in ("yield-simple1", "as-applied-simple1"):
+        df = pyogrio.read_dataframe(folder / f"{name}.shp", read_geometry=False)
+        facts[name] = {
+            "rows": len(df),
+            "columns": list(df.columns),
+            "means": {c: float(df[c].mean()) for c in df.columns},
+        }
+    expect = [
+        {
+            "match": "*yield-simple1.shp",
+            "outcome": "converted",
+            "operationType": "harvested",
+            "operationTypeReason": "yield map: Yld_Vol_Dr (Ag Leader SMS name for dry volume yield, bu/ac)",
+            "records": facts["yield-simple1"]["rows"],
+            "recordsSource": "DBF rows (pyogrio)",
+            "note": "no width, distance or time: totals not assertable",
+        },
+        {
+            "match": "*as-applied-simple1.shp",
+            "outcome": "any",
+            "note": "only a target rate (Tgt_Rate_k) — whether a target alone is an application is not asserted",
+        },
+    ]
+    return facts, expect
+
+
 def sms_shapefile(path: Path) -> dict[str, Any]:
     """Ag Leader SMS shapefile (10-char DBF names), imperial: see tests/real/harvest_totals.py."""
     import pyogrio
@@ -278,6 +347,11 @@ def isoxml_task_expect(
         skipped = out["totals"].pop("notTaskTotals", None)
         if skipped:
             out["notTaskTotals"] = skipped["source"]
+        flows = [f for log in task["logs"] for f in log["massFlowIntegralKg"].values()]
+        if flows and "totalWetMass" in out["totals"]:
+            out["totals"]["totalWetMass"]["source"] += (
+                f"; Σ DDI 87 mass flow × Δt over the isoxml-js records: {sum(f['forward'] for f in flows):,.0f} kg"
+            )
     return out
 
 
@@ -499,7 +573,6 @@ SETS: dict[str, dict[str, Any]] = {
         "32 row units of 0.381 m, 32 liquid sections; >255 DLVs split over 3 TLGs written at the "
         "same 3,633 instants. Bench test (Germany, 52.36 N 8.03 E), 6 minutes.",
         "build": _isoxml(_topcon_planter),
-        "commit_to_tests": True,
     },
     "topcon_fendt_tractor_only": {
         "origin": {
@@ -512,7 +585,6 @@ SETS: dict[str, dict[str, Any]] = {
         "controller": "Topcon Precision Agriculture (exported by FarmFacts)",
         "description": "A 40 s task of a Fendt 8250-8280 TTV tractor alone: yaw/roll/pitch/speed, no implement.",
         "build": _isoxml(_tractor_only),
-        "commit_to_tests": True,
     },
     "greendb_great_plains_plant_crop": {
         "origin": {
@@ -575,7 +647,6 @@ SETS: dict[str, dict[str, Any]] = {
         "build": _table(
             yield_editor_text, lambda f: yield_editor_expect(f, "Soybeans")
         ),
-        "commit_to_tests": True,
     },
     "yieldeditor_corn_15col_gpsweeksec": {
         "origin": {
@@ -588,7 +659,6 @@ SETS: dict[str, dict[str, Any]] = {
         "controller": "Ag Leader monitor (Yield Editor export)",
         "description": "Corn, Missouri (39.23 N, 92.15 W), header status 32/33",
         "build": _table(yield_editor_text, lambda f: yield_editor_expect(f, "Corn")),
-        "commit_to_tests": True,
     },
     "yieldeditor_corn_15col_quoted": {
         "origin": {
@@ -601,7 +671,6 @@ SETS: dict[str, dict[str, Any]] = {
         "controller": "Ag Leader monitor (Yield Editor export)",
         "description": "Corn (DK 616), Missouri",
         "build": _table(yield_editor_text, lambda f: yield_editor_expect(f, "Corn")),
-        "commit_to_tests": True,
     },
     "yieldeditor_whitecorn_15col_floatserial": {
         "origin": {
@@ -616,7 +685,6 @@ SETS: dict[str, dict[str, Any]] = {
         "build": _table(
             yield_editor_text, lambda f: yield_editor_expect(f, "CORN WHITE")
         ),
-        "commit_to_tests": True,
     },
     "jd_soybean_crop174_shapefile": {
         "origin": {
@@ -657,6 +725,30 @@ SETS: dict[str, dict[str, Any]] = {
                 }
             ],
         ),
+    },
+    "krone_baler_tlg_csv_semicolon": {
+        "origin": {
+            "repo": DOTNET,
+            "commit": DOTNET_COMMIT,
+            "path": f"{DOTNET_TEST}/LoadFromStream/CorruptStream.zip (TC_130609_1847/TLG0001.CSV)",
+        },
+        "licence": "Apache-2.0",
+        "format": "European CSV: ';' separator, decimal commas, dd.mm.yyyy dates, DDI-coded headers ('90/-1)",
+        "controller": "KRONE big baler TC (TLG decoded to CSV by an unknown 2019 tool)",
+        "description": "Baling, Spelle (DE) 16 May 2012, 11,713 rows; values only where the log wrote them",
+        "build": _table(tlg_csv_semicolon, _tlg_csv_expect),
+    },
+    "difm_ofpetrial_yield_asapplied": {
+        "origin": {
+            "repo": "DIFM-Brain/ofpetrial",
+            "commit": "7727e89458858a1e833e19b43ca7466cf7d2d5eb",
+            "path": "inst/extdata/{yield,as-applied}-simple1.*",
+        },
+        "licence": "GPL-3 (local only)",
+        "format": "Shapefiles: yield map with only Yld_Vol_Dr; as-applied with Tgt_Rate_k, Elevation_, Speed_mph_",
+        "controller": "DIFM on-farm trial exports (SMS-style names), anonymised coordinates",
+        "description": "Minimal yield and as-applied maps of an on-farm precision experiment",
+        "build": difm_shapefiles,
     },
     "umn_gartner_corn_header_csv": {
         "origin": {

@@ -35,46 +35,42 @@ def _corpus_module():
 
 corpus = _corpus_module()
 
-# (set, part, check) -> what is wrong today (issue 13); the test must fail until fixed
+# What leafnb gets wrong today (issue 13): (set, part, check) -> reason
+PARALLEL_TLGS = (
+    "issue 13: 3 parallel TLGs (255+255+235 DLVs) stacked into 10,899 rows "
+    "instead of joined by time into 3,633"
+)
+LEVEL_SUM_WIDTH = (
+    "issue 13: working width 63.8 m summed over DET levels; the seed boom "
+    "(DET-8, DDI 67) and its 32 row units of 0.381 m say 12.192 m"
+)
+TRACTOR_ONLY = (
+    "issue 13: refused as 'unsupported operation type: unknown'; the message "
+    "must say that only tractor data was logged"
+)
+YIELD_EDITOR_TEXT = (
+    "issue 13: Yield Editor text (no header) fails: 'no coordinate columns'"
+)
+DDI_CSV = (
+    "issue 13: ';' CSV with decimal commas and DDI-coded columns ('90/-1 = DDI 90) "
+    "fails: 'unsupported operation type: unknown'"
+)
+TABLE_CHECKS = ("converts", "operationType", "records", "totals:totalWetMass")
 KNOWN_WRONG = {
-    (
-        "topcon_case2150s_planter",
-        "TSK4",
-        "records",
-    ): "issue 13: 3 parallel TLGs (255+255+235 DLVs) stacked "
-    "into 10,899 rows instead of joined by time into 3,633",
-    (
-        "topcon_case2150s_planter",
-        "TSK4",
-        "width",
-    ): "issue 13: working width 63.8 m summed over DET levels; "
-    "the seed boom (DET-8, DPD 0043) and its 32 row units of 0.381 m say 12.192 m",
-    (
-        "topcon_fendt_tractor_only",
-        "TSK-1",
-        "refused",
-    ): "issue 13: refused as 'unsupported operation type: "
-    "unknown' — the message must say the log holds only tractor data (no implement/work)",
+    ("topcon_case2150s_planter", "TSK4", "records"): PARALLEL_TLGS,
+    ("topcon_case2150s_planter", "TSK4", "width"): LEVEL_SUM_WIDTH,
+    ("topcon_fendt_tractor_only", "TSK-1", "refused"): TRACTOR_ONLY,
     **{
-        (
-            name,
-            "(all)",
-            check,
-        ): "issue 13: Yield Editor text (no header) fails: 'no coordinate columns'"
+        (name, "(all)", check): YIELD_EDITOR_TEXT
         for name in (
             "yieldeditor_soybean_16col_altitude",
             "yieldeditor_corn_15col_gpsweeksec",
             "yieldeditor_corn_15col_quoted",
             "yieldeditor_whitecorn_15col_floatserial",
         )
-        for check in (
-            "converts",
-            "operationType",
-            "records",
-            "totals:totalWetMass",
-            "totals:totalArea",
-        )
+        for check in (*TABLE_CHECKS, "totals:totalArea")
     },
+    **{("krone_baler_tlg_csv_semicolon", "(all)", c): DDI_CSV for c in TABLE_CHECKS},
 }
 
 
@@ -98,7 +94,7 @@ def _cases():
 
 @cache
 def _converted(name: str):
-    (ds,) = [d for d in corpus.discover([], Path("/nonexistent")) if d.name == name]
+    (ds,) = [d for d in corpus.discover([], shared=None) if d.name == name]
     return ds, corpus.convert_both(ds)
 
 
