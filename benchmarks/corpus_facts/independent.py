@@ -950,8 +950,7 @@ def _shared_table(path: str, files: list[tuple[str, Callable, Callable]], note: 
 
 
 def _agleader_text_expect(f):
-    e = yield_editor_expect(f, "/".join(f["crops"]))
-    return e
+    return yield_editor_expect(f, "/".join(f["crops"]))
 
 
 def _sms_expect(f):
