@@ -169,9 +169,15 @@ def convert_file(job: FileJob) -> FileOutcome:
         ):
             if meta.get(key):
                 outcome.facts[fact] = meta[key]
+        if meta.get("column_mapping"):
+            outcome.facts["columnMapping"] = meta["column_mapping"]
         write_geoparquet(out / "raw.parquet", raw.table)
         state["raw"] = raw
-        notes = list(raw.issues) + [str(w.message) for w in caught]
+        notes = list(raw.issues) + [
+            str(w.message) for w in caught if str(w.message) not in raw.issues
+        ]
+        if notes:
+            outcome.facts["notes"] = list(notes)
         if raw.table.num_rows == 0:
             raise NoPointsPassed(f"no records could be read from {Path(job.path).name}")
         msg = f"ok: {raw.table.num_rows} records"
@@ -183,6 +189,14 @@ def convert_file(job: FileJob) -> FileOutcome:
         points = normalize(state["raw"])
         outcome.facts["operationType"] = points.operation_type
         state["points"] = points
+        notes = [
+            n
+            for n in points.meta.get("notes") or []
+            if n not in outcome.facts.get("notes", [])
+        ]
+        if notes:
+            outcome.facts.setdefault("notes", []).extend(notes)
+            return f"ok ({'; '.join(notes[:5])})"
         return "ok"
 
     def step_area_yield():
@@ -210,10 +224,10 @@ def convert_file(job: FileJob) -> FileOutcome:
         points = state["points"]
         essential = missing_essential(points, config)
         if essential:
-            raise MissingProperties(essential)
+            raise _missing(essential)
         missing = missing_required(points, config)
         if missing and not config.get("outOfStandardOperations", True):
-            raise MissingProperties(missing)
+            raise _missing(missing)
         if points.meta.get("machine_totals"):
             # the machine counts every record: keep all-record totals for the reconciliation
             from leafnb.operations.summary import totals
@@ -276,6 +290,28 @@ def convert_file(job: FileJob) -> FileOutcome:
     def step_units():
         write_json(out / "units.json", units_map(state["points"]))
         return "ok"
+
+    def _missing(props: list[str]) -> MissingProperties:
+        """Leaf's message, then the file and what its columns were understood as."""
+        exc = MissingProperties(props, path=Path(job.path))
+        mapping = outcome.facts.get("columnMapping")
+        detail = f"{Path(job.path).name}"
+        if mapping:
+            cols = mapping.get("columns") or {}
+            used = "; ".join(
+                f"{s} → {c['property']}" + (f" ({c['unit']})" if c.get("unit") else "")
+                for s, c in list(cols.items())[:15]
+            )
+            unused = "; ".join(
+                f"{s} ({why})"
+                for s, why in list((mapping.get("unused") or {}).items())[:15]
+            )
+            detail += f": columns understood: {used or 'none'}"
+            if unused:
+                detail += f"; not used: {unused}"
+            detail += " — a columnMapping can say what a column means"
+        exc.args = (f"{exc}; {detail}",)
+        return exc
 
     runners = {
         Step.ORIGINAL_FILE: step_original,
