@@ -60,6 +60,9 @@ Families and their documented default units:
     metric: ``Yield`` is taken as t/ha (Australian origin), ``Distance``/``RowWidth``/
     ``Altitude`` m (3.2 m per 3 s record ≈ 1.1 m/s, plausible; in feet it would be a
     crawl).
+``isoxml_csv``
+    ISOXML time logs decoded to CSV, columns named by DDI (``'90/-1``: DDI 90 of
+    element -1); meaning and unit from the ISO 11783-11 dictionary (:func:`ddi_hit`).
 ``farmobile``
     Farmobile GeoJSON. No public property list was found; names and the Farmobile
     default (US) units here are **assumptions**, documented per rule, and the generator
@@ -388,7 +391,8 @@ TERMS: tuple[Term, ...] = (
     Term("elevation", ("elevation", "elev", "elevtn", "elvtn", "altitude", "alt", "height",
                        "hohe", "hoehe", "altitud", "altura", "elevacion", "elevacao", "z")),
     Term("samplingInterval", ("duration", "durtn", "interval", "cycle", "cycles", "cycletime",
-                              "logtime", "dauer", "duree", "duracion", "duracao", "intervalo"),
+                              "logtime", "dauer", "duree", "duracion", "duracao", "intervalo",
+                              "seconds", "secs", "elapsed"),
          optype=_H),
     Term("recordingStatus", ("status", "headerstatus", "header", "areacount", "recording",
                              "workstate", "workstatus", "arbeitsstatus", "onoff"),
@@ -444,6 +448,7 @@ FAMILY_PROVIDER: dict[str, str | None] = {
     "jd": "JohnDeere",
     "farmobile": "Farmobile",
     "yield_logger": None,
+    "isoxml_csv": None,
     "generic": None,
 }
 
@@ -453,7 +458,9 @@ DERIVED: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "agleader": (("WETMASS", ("FLOW", "CYCLES")),),
 }
 
-FAMILY_ORDER = ("sms", "jd", "agleader", "yield_logger", "farmobile", "generic")
+FAMILY_ORDER = (
+    "sms", "jd", "agleader", "yield_logger", "farmobile", "isoxml_csv", "generic",
+)  # fmt: skip
 
 
 @functools.cache
@@ -634,6 +641,37 @@ def _qualifiers(toks: list[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+_DDI_NAME = re.compile(r"^'?(?P<ddi>\d{1,5})/(?P<det>-?\d+)$")
+
+
+def ddi_hit(name: str) -> NameHit | None:
+    """A column named by its ISO 11783-11 DDI, as TLG-to-CSV decoders write (``'90/-1``).
+
+    The DDI dictionary gives the meaning and unit (``leafnb.formats.isoxml.ddi``).
+    Point DDIs map to their property (a logged value holds until the next one, as in
+    a time log: ``fill``); total DDIs (running totals such as 90 Yield Total Mass) give
+    the per-record increments (``increments``); 141 is the work state. Only DDIs of
+    resolution 1 are mapped: whether a decoder wrote raw or scaled values cannot be
+    told for the others. Any other DDI is a known column with no property.
+    """
+    m = _DDI_NAME.match(name.strip())
+    if not m:
+        return None
+    from leafnb.formats.isoxml import ddi as dd
+
+    number = int(m.group("ddi"))
+    entry = dd.ddi_entry(number)
+    order = len(RULES) + len(TERMS) + number
+    prop, transform = None, None
+    if number == dd.WORK_STATE:
+        prop, transform = "recordingStatus", "work_state"
+    elif entry.resolution == 1 and number in dd.POINT_PROPERTIES:
+        prop, transform = dd.POINT_PROPERTIES[number], "fill"
+    elif entry.resolution == 1 and number in dd.DELTA_PROPERTIES:
+        prop, transform = dd.DELTA_PROPERTIES[number], "increments"
+    return NameHit(prop, entry.unit, "isoxml_csv", 1.0, order, transform=transform)
+
+
 @functools.cache
 def name_hits(name: str, header_units: bool = True) -> tuple[NameHit, ...]:
     """Every piece of name evidence for column *name*, strongest first.
@@ -641,6 +679,9 @@ def name_hits(name: str, header_units: bool = True) -> tuple[NameHit, ...]:
     Exact vendor rules score 1.0 (generic exact names 0.9); vocabulary terms 0.6.
     The declared unit of the name (``(unit)``, ``_mph_``) is carried on each hit.
     """
+    ddi = ddi_hit(name)
+    if ddi is not None:
+        return (ddi,)
     base, hunit = header_unit(name) if header_units else (name, None)
     hits: list[NameHit] = []
     for key in dict.fromkeys((normalise_key(base), normalise_key(name))):

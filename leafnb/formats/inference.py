@@ -87,6 +87,7 @@ FAMILY_LABEL = {
     "jd": "John Deere",
     "yield_logger": "yield logger",
     "farmobile": "Farmobile",
+    "isoxml_csv": "ISOXML time log (DDI columns)",
     "generic": "generic",
 }
 
@@ -368,8 +369,7 @@ def _values(arr: pa.ChunkedArray | pa.Array) -> _Values:
         v = np.asarray(num.values.to_numpy(zero_copy_only=False), dtype="float64")
         v = v[np.isfinite(v)]
         return _Values(v, v.size)
-    text = pc.drop_null(s.cast(pa.string())) if s.type != pa.string() else s
-    text = pc.drop_null(text)
+    text = pc.drop_null(s.cast(pa.string()))
     text = text.filter(pc.not_equal(pc.utf8_trim_whitespace(text), ""))
     return _Values(None, len(text), text)
 
@@ -426,7 +426,6 @@ class _Cand:
     kind: str = "value"
     transform: str | None = None
     optype: str | None = None
-    unit_declared: bool = False
     reject: str | None = None
 
 
@@ -452,7 +451,7 @@ def _choose_unit(
     prop: str, vals: _Values, imperial: bool, qualifiers: frozenset[str] = frozenset()
 ) -> tuple[str | None, str | None, bool]:
     """(property, unit, plausible) for a column with no declared or documented unit."""
-    if prop in (YIELD, "wetYield", "dryYield"):
+    if prop == YIELD:
         wet = "dry" not in qualifiers and "wet" in qualifiers
         prefix = "wet" if wet else "dry"
         options = _YIELD_CHOICES[0 if imperial else 1]
@@ -560,7 +559,7 @@ def _evaluate(
             if not _fits_dimension(p, unit):
                 c.reject = c.reject or f"unit {unit} does not fit {p}"
             else:
-                c.unit, c.unit_declared = unit, True
+                c.unit = unit
                 c.score += 0.2
                 c.basis.append(
                     "unit from file metadata" if override else "unit in the name"
@@ -858,7 +857,9 @@ def infer_columns(
         assign(candidates(result.operation_type))
     for src in order:
         if src not in taken_cols and src not in result.unused:
-            result.unused[src] = "name not recognised"
+            result.unused[src] = _unrecognised(
+                hits[src], allowed, result.operation_type
+            )
     for src in list(result.unused):
         if src in taken_cols and src in result.columns:
             del result.unused[src]
@@ -868,6 +869,18 @@ def infer_columns(
     result.details = {s: result.details[s] for s in order if s in result.details}
     result.unused = {s: result.unused[s] for s in order if s in result.unused}
     return result
+
+
+def _unrecognised(hs: tuple[NameHit, ...], allowed, optype: str | None) -> str:
+    """Why a column without a candidate is unused: a type-specific name, or unknown."""
+    typed = sorted(
+        {h.optype for h in hs if h.optype and h.property and h.family in allowed}
+    )
+    if typed:
+        what = " or ".join(typed)
+        now = f", and this file is {optype}" if optype else ""
+        return f"its name means a property of {what} files{now}"
+    return "name not recognised"
 
 
 def _default_transform(prop: str, vals: _Values | None) -> str | None:

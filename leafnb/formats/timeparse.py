@@ -18,7 +18,8 @@ Encoding of a numeric time column (:func:`classify_numeric_time`)
 Strings
     ISO 8601 and ``yyyy/mm/dd`` parse as such; ``d/m/yyyy`` vs ``m/d/yyyy`` is decided
     by a value > 12 in either place, else month-first in the Americas (longitude west
-    of 30°W) and day-first elsewhere; SMS ``yy/mm/dd-HH:MM:SS``. Times without a zone are
+    of 30°W) and day-first elsewhere; dotted ``d.m.yyyy`` is day-first (the European
+    form); SMS ``yy/mm/dd-HH:MM:SS``. Times without a zone are
     read as UTC (said in the notes).
 Building the timestamp (:func:`build_timestamp`), by preference
     a datetime column that carries times of day; epoch seconds/milliseconds; a date
@@ -95,7 +96,8 @@ def classify_numeric_time(values: np.ndarray) -> str | None:
     return None
 
 
-_TOD = re.compile(r"^\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?\s*$")
+# minutes and seconds may be unpadded ("10:0:3", a 2019 TLG-to-CSV decoder)
+_TOD = re.compile(r"^\s*\d{1,2}:\d{1,2}(:\d{1,2}(\.\d+)?)?\s*([AaPp][Mm])?\s*$")
 
 
 def looks_like_time_of_day(values: pa.Array | pa.ChunkedArray) -> bool:
@@ -123,6 +125,11 @@ def _parse_datetime_strings(values: Any, *, lon_hint: float | None) -> np.ndarra
         r"^\d{2}/\d{2}/\d{2}-\d{2}:\d{2}:\d{2}", first
     ):  # SMS 13/09/30-16:45:42
         kw["format"] = "%y/%m/%d-%H:%M:%S"
+    elif re.match(
+        r"^\d{1,2}\.\d{1,2}\.\d{2,4}", first
+    ):  # 16.05.2012: European, day first
+        kw["dayfirst"] = True
+        kw["format"] = "mixed"
     elif re.match(r"^\d{1,2}/\d{1,2}/\d{2,4}", first):
         parts = sample.str.extract(r"^(\d{1,2})/(\d{1,2})/")
         a = pd.to_numeric(parts[0], errors="coerce")
@@ -172,7 +179,7 @@ def _time_of_day_ms(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     s = pc.cast(col, pa.string())
     parts = pc.extract_regex(
         s,
-        r"^\s*(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}(?:\.\d+)?))?\s*(?P<ap>[AaPp][Mm])?",
+        r"^\s*(?P<h>\d{1,2}):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}(?:\.\d+)?))?\s*(?P<ap>[AaPp][Mm])?",
     )
     h = numeric_array(pc.struct_field(parts, "h"))
     m = numeric_array(pc.struct_field(parts, "m"))

@@ -22,6 +22,11 @@ Header status (``agleader_status``)
 On/Off (``on_off``)
     ``on/true/1/yes/in/down/recording`` → ``On``; ``off/false/0/no/out/up`` → ``Off``;
     other text kept.
+Time-log columns (``fill``, ``increments``, ``work_state``; DDI-named CSV columns)
+    A logged value holds until the next one (ISO 11783-10 time logs write a value
+    only when it changes): gaps are filled forward. A running total becomes the
+    per-record increment (first record 0; a decrease — a counter reset — counts 0).
+    Work state (DDI 141): 1 = ``On``, 0 = ``Off``, 2 (error) and 3 (n/a) missing.
 """
 
 from __future__ import annotations
@@ -156,6 +161,17 @@ def apply_transform(arr: pa.Array | pa.ChunkedArray, how: str) -> pa.Array:
         on = (np.where(valid, num, 0).astype("int64") & 1) != 0
         out = np.where(on, "On", "Off").astype(object)
         return pa.array(out, pa.string(), mask=~valid)
+    if how in ("fill", "increments", "work_state"):
+        logged = pa.array(numeric_array(arr), pa.float64(), from_pandas=True)
+        filled = pc.fill_null_forward(logged)
+        if how == "fill":
+            return filled
+        num = np.asarray(filled.to_numpy(zero_copy_only=False), dtype="float64")
+        if how == "increments":
+            inc = np.diff(num, prepend=num[0] if num.size else 0.0)
+            return pa.array(np.where(np.isfinite(inc) & (inc > 0), inc, 0.0))
+        state = np.where(num == 1, "On", np.where(num == 0, "Off", None))
+        return pa.array(state.astype(object), pa.string())
     if how == "on_off":
 
         def on_off(v):

@@ -22,7 +22,7 @@ from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.operations.summary import summarize, units_map
 from leafnb.standard.area_yield import compute_area_and_yield, to_unit_system
-from leafnb.standard.normalize import normalize
+from leafnb.standard.normalize import UnsupportedOperationType, normalize
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
 from leafnb.standard.schema import REQUIRED
@@ -186,7 +186,12 @@ def convert_file(job: FileJob) -> FileOutcome:
         return msg + (f" ({'; '.join(notes[:5])})" if notes else "")
 
     def step_normalized():
-        points = normalize(state["raw"])
+        try:
+            points = normalize(state["raw"])
+        except UnsupportedOperationType as exc:
+            # Leaf's text, then what the columns were understood as
+            exc.args = (f"{exc}; {_understood()}",)
+            raise
         outcome.facts["operationType"] = points.operation_type
         state["points"] = points
         notes = [
@@ -291,9 +296,8 @@ def convert_file(job: FileJob) -> FileOutcome:
         write_json(out / "units.json", units_map(state["points"]))
         return "ok"
 
-    def _missing(props: list[str]) -> MissingProperties:
-        """Leaf's message, then the file and what its columns were understood as."""
-        exc = MissingProperties(props, path=Path(job.path))
+    def _understood() -> str:
+        """The file and what its columns were understood as (for failure messages)."""
         mapping = outcome.facts.get("columnMapping")
         detail = f"{Path(job.path).name}"
         if mapping:
@@ -310,7 +314,12 @@ def convert_file(job: FileJob) -> FileOutcome:
             if unused:
                 detail += f"; not used: {unused}"
             detail += " — a columnMapping can say what a column means"
-        exc.args = (f"{exc}; {detail}",)
+        return detail
+
+    def _missing(props: list[str]) -> MissingProperties:
+        """Leaf's message, then the file and what its columns were understood as."""
+        exc = MissingProperties(props, path=Path(job.path))
+        exc.args = (f"{exc}; {_understood()}",)
         return exc
 
     runners = {

@@ -188,3 +188,15 @@ def test_http_query_parameter(tmp_path, upload):
     finally:
         app.state.dispatcher.close()
         app.state.workspace.wait(30)
+
+
+def test_unknown_operation_type_failure_says_what_was_understood(workspace, tmp_path):
+    body = "Longitude,Latitude,Tgt_Rate_k,Speed_mph_\n" + "".join(
+        f"{-93.6 + i * 2e-5:.6f},42.0,32,4.5\n" for i in range(20)
+    )
+    z = make_zip(tmp_path / "t.zip", {"target_only.csv": body.encode()})
+    (fid,) = workspace.upload_batch(z, "g", progress=False)["leafFiles"]
+    msg = workspace.get_file_status(fid)["normalizedGeojson"]["message"]
+    assert msg.startswith("unsupported operation type: unknown; target_only.csv: ")
+    assert "Speed_mph_ → speed (mi/hr)" in msg
+    assert "Tgt_Rate_k (its name means a property of applied or planted files)" in msg

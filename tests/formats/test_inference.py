@@ -251,3 +251,17 @@ def test_summary_lists_mapping_and_unused():
     text = m.summary()
     assert "Yld_Vol_Dr → dryVolumePerArea (bu/ac)" in text
     assert "Foo (name not recognised)" in text
+
+
+def test_type_specific_names_say_so_when_unused():
+    m = infer_columns(["Tgt_Rate_k", "Elevation_", "Speed_mph_"])
+    assert (
+        m.unused["Tgt_Rate_k"]
+        == "its name means a property of applied or planted files"
+    )
+
+
+def test_counter_from_zero_is_relative_not_time_of_day():
+    t = pa.table({"time": np.arange(0, 1200, 3, dtype=float)})
+    m = infer_columns(["time"], table=t)
+    assert m.time_kinds == {"time": "relative"}
