@@ -55,6 +55,11 @@ Families and their documented default units:
     some exporters add (``long,lat,massflow,gpstime,cycletime,distance,cutwidth,…``)
     and of Yield Editor's own column captions (``Grain Flow``, ``Logging Interval``,
     ``Header Status`` …).
+``trimble``
+    Trimble FM-1000/FmX track-log shapefiles (FM-1000 user guide v9.25, "Data storage
+    structure"): ``Speed`` km/h, ``Swath_wdth`` m (metric always), ``UTC_Date``
+    YYYYMMDD + ``UTC_Time`` hh:mm:ss.s; ``Target`` is a rate whose unit the file does
+    not carry (left unmapped).
 ``yield_logger``
     The unknown-vendor logger CSV (``Yield``, ``Lin_Yield``, ``RowWidth``, ``LogTime`` …),
     metric: ``Yield`` is taken as t/ha (Australian origin), ``Distance``/``RowWidth``/
@@ -242,6 +247,15 @@ RULES: tuple[ColumnRule, ...] = (
     _r(("PASS", "SERIAL", "FIELD", "LOAD", "GPS", "PDOP", "LONGITUDE", "LATITUDE", "TIMELAPSE",
         "DAYOFMONTH", "passno", "serialno", "fieldid", "loadid", "gpsstatus", "Serial Number",
         "Field ID", "Load ID", "GPS Status", "RmCode", "VARIETY"), None, None, "agleader"),
+    # ---- Trimble FM-1000/FmX track logs (FM-1000 user guide v9.25 §4 "Data storage
+    # structure": "Units are always metric in files created by the display") -------
+    _r("Swath_wdth", "equipmentWidth", "m", "trimble"),
+    _r("Speed", "speed", "km/h", "trimble"),
+    _r("Height", "elevation", "m", "trimble"),
+    _r("UTC_Date", "timestamp", None, "trimble", kind="date"),
+    _r("UTC_Time", "timestamp", None, "trimble", kind="time"),
+    _r(("Swath_Num", "Status_Text", "Status_Tex", "Total_Qty", "TRACK_ID", "Units", "Version", "Yaw",
+        "Roll", "Pitch", "Target"), None, None, "trimble"),
     # ---- unknown-vendor yield logger (CSIRO area1) -----------------------------------
     _r("Yield", "wetMassPerArea", "t/ha", "yield_logger"),
     _r("Distance", "distance", "m", "yield_logger"),
@@ -448,6 +462,7 @@ FAMILY_PROVIDER: dict[str, str | None] = {
     "jd": "JohnDeere",
     "farmobile": "Farmobile",
     "yield_logger": None,
+    "trimble": "Trimble",
     "isoxml_csv": None,
     "generic": None,
 }
@@ -459,7 +474,8 @@ DERIVED: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 
 FAMILY_ORDER = (
-    "sms", "jd", "agleader", "yield_logger", "farmobile", "isoxml_csv", "generic",
+    "sms", "jd", "agleader", "trimble", "yield_logger", "farmobile", "isoxml_csv",
+    "generic",
 )  # fmt: skip
 
 

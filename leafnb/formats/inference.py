@@ -85,6 +85,7 @@ FAMILY_LABEL = {
     "sms": "Ag Leader SMS",
     "agleader": "Ag Leader advanced text",
     "jd": "John Deere",
+    "trimble": "Trimble",
     "yield_logger": "yield logger",
     "farmobile": "Farmobile",
     "isoxml_csv": "ISOXML time log (DDI columns)",
@@ -488,6 +489,7 @@ def _time_kind(rule_kind: str, vals: _Values | None) -> tuple[str, str | None]:
             "epoch_ms": "epoch",
             "seconds_of_day": "time",
             "relative": "relative",
+            "yyyymmdd": "date",
         }.get(enc or "", "relative")
         return kind, enc
     if vals.text is not None:

@@ -26,7 +26,12 @@ import pyarrow as pa
 
 from leafnb.errors import CorruptFile, UnsupportedFormat
 from leafnb.formats.base import RawRead, Reader
-from leafnb.formats.columns import dedupe_names, normalise_crop, normalise_key
+from leafnb.formats.columns import (
+    FAMILY_PROVIDER,
+    dedupe_names,
+    normalise_crop,
+    normalise_key,
+)
 from leafnb.formats.inference import infer_columns, match_columns
 from leafnb.formats.members import find_member
 from leafnb.formats.positions import to_wgs84, unreadable_prj_note
@@ -359,9 +364,7 @@ class ShapefileReader(Reader):
             return "Trimble"
         if family in ("jd", "generic", None) and _jd_metadata(path) is not None:
             return "JohnDeere"
-        return {"sms": "AgLeader", "agleader": "AgLeader", "jd": "JohnDeere"}.get(
-            family or ""
-        )
+        return FAMILY_PROVIDER.get(family or "generic")
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
         path = Path(path)

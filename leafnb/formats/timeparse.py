@@ -9,6 +9,7 @@ Encoding of a numeric time column (:func:`classify_numeric_time`)
     - *seconds of day*: every value in [0, 86 400] (Yield Editor's GPS time of day), or
       increasing values that start within the first day (seconds since the first
       day's midnight, running past 86 400 after midnight);
+    - *a date* written as the number YYYYMMDD (Trimble ``UTC_Date``);
     - *relative seconds*: a counter starting at 0, or anything else that mostly
       increases (seconds since an unknown start: logger counters, ``24538654``-style
       values).
@@ -84,6 +85,8 @@ def classify_numeric_time(values: np.ndarray) -> str | None:
         return "epoch_s"
     if np.mean((v >= lo_s * 1000) & (v <= hi_s * 1000)) >= 0.9:
         return "epoch_ms"
+    if _yyyymmdd(v).all():
+        return "yyyymmdd"
     increasing = v.size < 2 or np.mean(np.diff(v) >= 0) >= 0.9
     # a counter that starts at 0 is time since the start of work, not a time of day
     if v[0] == 0 and increasing:
@@ -97,6 +100,23 @@ def classify_numeric_time(values: np.ndarray) -> str | None:
 
 
 # minutes and seconds may be unpadded ("10:0:3", a 2019 TLG-to-CSV decoder)
+def _yyyymmdd(v: np.ndarray) -> np.ndarray:
+    """Which values are dates written as the number YYYYMMDD (1990-01-01 … 2100-12-31)."""
+    with np.errstate(invalid="ignore"):
+        whole = v == np.floor(v)
+        month = (v // 100) % 100
+        day = v % 100
+        return (
+            whole
+            & (v >= 19_900_101)
+            & (v <= 21_001_231)
+            & (month >= 1)
+            & (month <= 12)
+            & (day >= 1)
+            & (day <= 31)
+        )
+
+
 _TOD = re.compile(r"^\s*\d{1,2}:\d{1,2}(:\d{1,2}(\.\d+)?)?\s*([AaPp][Mm])?\s*$")
 
 
@@ -164,6 +184,21 @@ def to_ms(col: pa.ChunkedArray | pa.Array, *, lon_hint: float | None) -> np.ndar
         v = col.cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
         v = np.asarray(v, dtype="float64")
         return np.where(np.isnan(v), NAT, v * _DAY_MS).astype("int64")
+    if pa.types.is_integer(t) or pa.types.is_floating(t):  # YYYYMMDD numbers
+        v = numeric_array(col)
+        ok = np.isfinite(v) & _yyyymmdd(np.nan_to_num(v))
+        days = np.full(v.size, "NaT", dtype="datetime64[D]")
+        y, m, d = (v[ok] // 10_000), (v[ok] // 100) % 100, v[ok] % 100
+        text = np.char.add(
+            np.char.add(y.astype(int).astype(str), "-"),
+            np.char.add(
+                np.char.add(np.char.zfill(m.astype(int).astype(str), 2), "-"),
+                np.char.zfill(d.astype(int).astype(str), 2),
+            ),
+        )
+        days[ok] = np.array(text, dtype="datetime64[D]")
+        ms = days.astype("datetime64[ms]").astype("int64")
+        return np.where(ok, ms, NAT)
     return _parse_datetime_strings(col.to_pylist(), lon_hint=lon_hint)
 
 

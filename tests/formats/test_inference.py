@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -265,3 +267,40 @@ def test_counter_from_zero_is_relative_not_time_of_day():
     t = pa.table({"time": np.arange(0, 1200, 3, dtype=float)})
     m = infer_columns(["time"], table=t)
     assert m.time_kinds == {"time": "relative"}
+
+
+def test_trimble_track_log_names_and_yyyymmdd_dates(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from leafnb.formats.shapefile import ShapefileReader
+
+    n = 30
+    gdf = gpd.GeoDataFrame(
+        {
+            "UTC_Date": [20230912] * n,
+            "UTC_Time": [f"14:{i // 60:02d}:{i % 60:02d}.0" for i in range(n)],
+            "Speed": [8.0] * n,
+            "Swath_wdth": [24.0] * n,
+            "Swath_Num": [1] * n,
+            "Status_Text": ["RTK"] * n,
+            "Target": [120.0] * n,
+        },
+        geometry=[shapely.Point(-93.6 + i * 1e-5, 42.0) for i in range(n)],
+        crs=4326,
+    )
+    path = tmp_path / "Coverage.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Status_Text → Status_Tex, as the DBF does
+        gdf.to_file(path)
+    raw = ShapefileReader().read(path)
+    cols = {s: (c.property, c.unit) for s, c in raw.meta["columns"].items()}
+    assert raw.meta["family"] == "trimble" and raw.meta["provider"] == "Trimble"
+    assert cols["Speed"] == (
+        "speed",
+        "km/h",
+    )  # metric by the FM-1000 guide, even in Iowa
+    assert cols["Swath_wdth"] == ("equipmentWidth", "m")
+    ts = raw.table["timestamp"].to_pylist()
+    assert ts[0].isoformat() == "2023-09-12T14:00:00+00:00"
+    assert ts[-1].isoformat() == "2023-09-12T14:00:29+00:00"
