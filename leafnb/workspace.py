@@ -110,9 +110,8 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         UnsafeArchive
             Path traversal, absolute paths, symlinks, zip bombs, more than 3 GB.
         """
-        parse_user_mapping(
-            column_mapping
-        )  # a malformed mapping fails before the upload
+        # a malformed mapping fails before anything is extracted
+        parse_user_mapping(column_mapping)
         batch_id = batch_mod.create_batch(self, zip_path, leaf_user_id, provider)
         if column_mapping:
             self._update_doc(
@@ -161,8 +160,10 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
     ) -> File:
         """Convert one file again (after a config change or with a column mapping).
 
-        The mapping is kept on the file, so later retries use it too; operations
-        built from the file are rebuilt.
+        The mapping is kept on the file, so later retries use it too. The file is
+        marked failed and the batch retried (other files of the batch that had failed
+        are retried with it); with ``wait=True`` the operations built from the file are
+        rebuilt.
 
         Examples
         --------
