@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,25 @@ from leafnb.formats.delimited import AgLeaderTextReader, CsvReader
 from leafnb.testing import make_points, write_as
 
 A, C = AgLeaderTextReader(), CsvReader()
-DATA = Path(__file__).resolve().parents[1] / "data" / "yieldcleanr"
+DATA = Path(__file__).resolve().parents[1] / "data"
+#: the committed Yield Editor samples (tests/data/SOURCES.md); tests read their first 300 lines
+SAMPLES = {
+    "sample1": "yieldeditor_soybean_16col_altitude",
+    "sample2": "yieldeditor_corn_15col_gpsweeksec",
+    "sample3": "yieldeditor_corn_15col_quoted",
+    "sample4": "yieldeditor_whitecorn_15col_floatserial",
+}
+
+
+def head300(sample: str, folder: Path) -> Path:
+    """The first 300 lines of a committed Yield Editor sample, as a text file in *folder*."""
+    with zipfile.ZipFile(DATA / SAMPLES[sample] / f"{sample}.zip") as z:
+        lines = z.read(f"{sample}.txt").splitlines(keepends=True)
+    out = folder / f"{sample}_head300.txt"
+    out.write_bytes(b"".join(lines[:300]))
+    return out
+
+
 HEADER = (
     "long,lat,massflow,gpstime,cycletime,distance,cutwidth,moisture,headerstatus,"
     "passno,serialno,fieldid,loadid,graintype,gpsstatus,pdop,altitude\n"
@@ -131,19 +150,19 @@ def test_seconds_of_day_without_a_date_give_no_timestamp(tmp_path):
 
 
 # ---------------------------------------------------------------- real: yieldcleanr
-# facts: tests/data/SOURCES.md (awk over the raw columns)
+# facts: tests/data/SOURCES.md (awk over the raw columns of the first 300 lines)
 REAL = {
-    "sample1_head300.txt": (16, 2004.78, "2000-10-10T21:34:32+00:00", "soybeans"),
-    "sample2_head300.txt": (15, 1105.361, None, "corn"),
-    "sample3_head300.txt": (15, 2333.2, None, "corn"),
-    "sample4_head300.txt": (15, 3764.0758, None, "corn white"),
+    "sample1": (16, 2004.78, "2000-10-10T21:34:32+00:00", "soybeans"),
+    "sample2": (15, 1105.361, None, "corn"),
+    "sample3": (15, 2333.2, None, "corn"),
+    "sample4": (15, 3764.0758, None, "corn white"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(REAL))
-def test_yieldcleanr_samples(name):
+def test_yieldcleanr_samples(name, tmp_path):
     fields, wet_lb, first, crop = REAL[name]
-    path = DATA / name
+    path = head300(name, tmp_path)
     assert A.sniff(path) == 0.9 and C.sniff(path) < 0.1
     raw = A.read(path)
     assert raw.meta["record_count"] == 300 and raw.meta["skipped_records"] == 0
@@ -160,7 +179,7 @@ def test_yieldcleanr_sample_converts_with_totals(workspace, tmp_path):
     from tests.conftest import zip_files
 
     batch = workspace.upload_batch(
-        zip_files(tmp_path / "y.zip", [DATA / "sample1_head300.txt"]),
+        zip_files(tmp_path / "y.zip", [head300("sample1", tmp_path)]),
         "g",
         progress=False,
     )

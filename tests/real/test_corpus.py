@@ -48,29 +48,10 @@ TRACTOR_ONLY = (
     "issue 13: refused as 'unsupported operation type: unknown'; the message "
     "must say that only tractor data was logged"
 )
-YIELD_EDITOR_TEXT = (
-    "issue 13: Yield Editor text (no header) fails: 'no coordinate columns'"
-)
-DDI_CSV = (
-    "issue 13: ';' CSV with decimal commas and DDI-coded columns ('90/-1 = DDI 90) "
-    "fails: 'unsupported operation type: unknown'"
-)
-TABLE_CHECKS = ("converts", "operationType", "records", "totals:totalWetMass")
 KNOWN_WRONG = {
     ("topcon_case2150s_planter", "TSK4", "records"): PARALLEL_TLGS,
     ("topcon_case2150s_planter", "TSK4", "width"): LEVEL_SUM_WIDTH,
     ("topcon_fendt_tractor_only", "TSK-1", "refused"): TRACTOR_ONLY,
-    **{
-        (name, "(all)", check): YIELD_EDITOR_TEXT
-        for name in (
-            "yieldeditor_soybean_16col_altitude",
-            "yieldeditor_corn_15col_gpsweeksec",
-            "yieldeditor_corn_15col_quoted",
-            "yieldeditor_whitecorn_15col_floatserial",
-        )
-        for check in (*TABLE_CHECKS, "totals:totalArea")
-    },
-    **{("krone_baler_tlg_csv_semicolon", "(all)", c): DDI_CSV for c in TABLE_CHECKS},
 }
 
 
