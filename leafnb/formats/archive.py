@@ -19,8 +19,11 @@ the entry (shortened) and never a server path:
 * the same path twice (after ``\\`` -> ``/`` and ``./`` normalisation: a later entry
   would silently overwrite an earlier one), and a path that is both a file and a folder
   (``a`` beside ``a/b.csv``);
-* more entries than :attr:`ExtractLimits.max_entries` (counted over every nesting level),
-  and declared sizes that already exceed the inflation budget.
+* more entries than :attr:`ExtractLimits.max_entries` (counted over every nesting level)
+  or a central directory larger than :attr:`ExtractLimits.max_directory_bytes`, both
+  found by walking the directory's headers *before* :mod:`zipfile` parses it (zipfile
+  reads the whole directory into memory and builds an object per entry);
+* declared sizes that already exceed the inflation budget.
 
 **Extraction** (:func:`extract_zip`). Declared sizes can lie, so the bytes actually
 inflated are counted while streaming, over the whole upload *including nested zips*
@@ -52,6 +55,7 @@ import contextlib
 import os
 import shutil
 import stat
+import struct
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -117,6 +121,9 @@ class ExtractLimits:
     ratio_floor: int = 64 * MB
     #: entries over every nesting level
     max_entries: int = 100_000
+    #: bytes of one zip's central directory (the list of entries); 100,000 entries
+    #: with 1,024-character names and ordinary extra fields take ~115 MB
+    max_directory_bytes: int = 128 * MB
     #: the upload itself is depth 1 (spec says 2 levels of nesting; we allow 3)
     max_depth: int = 3
     #: characters of an entry's path
@@ -226,10 +233,7 @@ def _check_entries(
     infos = zf.infolist()
     report.entries += len(infos)
     if report.entries > limits.max_entries:
-        raise UnsafeArchive(
-            f"{label} has more than {limits.max_entries} entries (counting nested zips); "
-            "refusing to extract"
-        )
+        raise _too_many(label, limits)
     plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     files: set[PurePosixPath] = set()
     folders: set[PurePosixPath] = set()
@@ -304,7 +308,60 @@ def _bomb(label: str, limits: ExtractLimits, budget: int, detail: str) -> Unsafe
     )
 
 
-def _open(source: Path, label: str) -> zipfile.ZipFile:
+def _walk_directory(source: Path, label: str, limits: ExtractLimits, seen: int) -> None:
+    """Count the central directory's entries the way zipfile will parse them, but stop
+    at the limits: zipfile reads the whole directory into memory and makes an object per
+    entry, so a 3 GB upload of tiny entries would cost gigabytes and minutes first.
+
+    Anything malformed is left for :class:`zipfile.ZipFile` to report.
+    """
+    with open(source, "rb") as fh:
+        try:
+            end = zipfile._EndRecData(fh)  # the end-of-directory record(s), as zipfile
+        except (OSError, struct.error, ValueError):
+            return
+        if not end:
+            return
+        size = end[zipfile._ECD_SIZE]
+        if size > limits.max_directory_bytes:
+            raise UnsafeArchive(
+                f"{label} has a {format_bytes(size)} list of entries (limit "
+                f"{format_bytes(limits.max_directory_bytes)}); refusing to extract"
+            )
+        start = end[zipfile._ECD_LOCATION] - size
+        if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+            start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+        if start < 0:
+            return
+        fh.seek(start)
+        buf, pos, walked = b"", 0, 0
+        while walked < size:
+            if len(buf) - pos < 46:  # next header: refill the window
+                buf, pos = buf[pos:] + fh.read(CHUNK), 0
+                if len(buf) < 46:
+                    return
+            if buf[pos : pos + 4] != b"PK\x01\x02":
+                return
+            step = 46 + sum(struct.unpack_from("<HHH", buf, pos + 28))
+            pos, walked, seen = pos + step, walked + step, seen + 1
+            if seen > limits.max_entries:
+                raise _too_many(label, limits)
+            if pos > len(buf):  # the names/extras run past the window
+                fh.seek(pos - len(buf), os.SEEK_CUR)
+                buf, pos = b"", 0
+
+
+def _too_many(label: str, limits: ExtractLimits) -> UnsafeArchive:
+    return UnsafeArchive(
+        f"{label} has more than {limits.max_entries} entries (counting nested zips); "
+        "refusing to extract"
+    )
+
+
+def _open(
+    source: Path, label: str, limits: ExtractLimits, seen: int = 0
+) -> zipfile.ZipFile:
+    _walk_directory(source, label, limits, seen)
     try:
         return zipfile.ZipFile(source)
     except Exception as exc:  # zipfile raises many types on a mangled directory
@@ -351,7 +408,7 @@ def inspect_zip(source: str | Path, limits: ExtractLimits | None = None) -> int:
     limits = limits or ExtractLimits()
     source = Path(source)
     size = _check_size(source, limits)
-    with _open(source, source.name) as zf:
+    with _open(source, source.name, limits) as zf:
         report = ExtractReport()
         _check_entries(zf, source.name, limits, report, limits.budget(size))
         return report.entries
@@ -423,7 +480,7 @@ def _extract(
     label: str,
     on_file: Callable[[Path], None] | None,
 ) -> None:
-    with _open(source, label) as zf:
+    with _open(source, label, limits, report.entries) as zf:
         plan = _check_entries(zf, label, limits, report, budget)
         nested: list[tuple[Path, PurePosixPath]] = []
         for info, rel in plan:

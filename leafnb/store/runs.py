@@ -112,9 +112,7 @@ def _process_alive(pid: int, start: str) -> bool:
         if fields[0] in ("Z", "X"):
             return False
         return not start or (len(fields) > 19 and fields[19] == start)
-    if os.path.isdir("/proc/self"):  # /proc exists but not this pid: gone
-        return False
-    try:
+    try:  # no /proc, or it hides other users' processes (hidepid)
         os.kill(pid, 0)
     except ProcessLookupError:
         return False

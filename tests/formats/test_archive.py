@@ -199,3 +199,18 @@ def test_a_nested_zip_beside_a_folder_of_its_name_gets_its_own_folder(tmp_path):
     extract_zip(outer, tmp_path / "out")
     assert (tmp_path / "out" / "x" / "a.txt").read_bytes() == b"outer"
     assert (tmp_path / "out" / "x.zip.d" / "a.txt").read_bytes() == b"inner"
+
+
+def test_the_entry_list_is_bounded_before_zipfile_parses_it(tmp_path, monkeypatch):
+    z = make_zip(tmp_path / "many.zip", {f"f{i}.txt": b"" for i in range(150)})
+    parsed = []
+    real = zipfile.ZipFile
+    monkeypatch.setattr(
+        zipfile, "ZipFile", lambda *a, **k: parsed.append(a) or real(*a, **k)
+    )
+    with pytest.raises(UnsafeArchive, match="more than 100 entries"):
+        inspect_zip(z, ExtractLimits(max_entries=100))
+    with pytest.raises(UnsafeArchive, match=r"list of entries \(limit 1000 bytes\)"):
+        inspect_zip(z, ExtractLimits(max_directory_bytes=1000))
+    assert parsed == []  # refused from the headers alone
+    assert inspect_zip(z, ExtractLimits(max_entries=150)) == 150
