@@ -41,7 +41,7 @@ zips are extracted in place (into a folder named after the inner zip) up to
 
 Examples
 --------
->>> import io, tempfile, zipfile, pathlib
+>>> import tempfile, zipfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> with zipfile.ZipFile(d / "up.zip", "w") as zf:
 ...     zf.writestr("TASKDATA/TASKDATA.XML", "<ISO11783_TaskData/>")
@@ -316,21 +316,21 @@ def _walk_directory(source: Path, label: str, limits: ExtractLimits, seen: int) 
     Anything malformed is left for :class:`zipfile.ZipFile` to report.
     """
     with open(source, "rb") as fh:
-        try:
-            end = zipfile._EndRecData(fh)  # the end-of-directory record(s), as zipfile
-        except (OSError, struct.error, ValueError):
+        try:  # the end-of-directory record(s), located exactly as zipfile does
+            end = zipfile._EndRecData(fh)
+            size = end[zipfile._ECD_SIZE]
+            start = end[zipfile._ECD_LOCATION] - size
+            if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+                start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+        except (
+            Exception
+        ):  # not a zip (zipfile says so next), or other zipfile internals
             return
-        if not end:
-            return
-        size = end[zipfile._ECD_SIZE]
         if size > limits.max_directory_bytes:
             raise UnsafeArchive(
                 f"{label} has a {format_bytes(size)} list of entries (limit "
                 f"{format_bytes(limits.max_directory_bytes)}); refusing to extract"
             )
-        start = end[zipfile._ECD_LOCATION] - size
-        if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
-            start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
         if start < 0:
             return
         fh.seek(start)
