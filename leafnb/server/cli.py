@@ -25,9 +25,20 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         default="127.0.0.1",
         help="address to bind (default 127.0.0.1: this machine only)",
     )
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to bind (0: one chosen by the OS; the bound port is printed)",
+    )
     serve.add_argument(
         "--max-upload-bytes", type=int, default=None, help="upload limit (default 3 GB)"
+    )
+    serve.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        help="let webhooks target loopback, private and link-local addresses "
+        "(off by default: a webhook could otherwise reach this machine's network)",
     )
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=cmd_serve)
@@ -82,6 +93,8 @@ def cmd_token(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    """Serve until SIGINT/SIGTERM; the line ``leafnb serve: listening on URL`` (stderr)
+    gives the bound address (useful with ``--port 0``)."""
     try:
         import uvicorn
 
@@ -93,12 +106,54 @@ def cmd_serve(args) -> int:
         )
         return 2
     app = create_app(
-        args.workspace, max_upload_bytes=args.max_upload_bytes or DEFAULT_MAX_UPLOAD
+        args.workspace,
+        max_upload_bytes=args.max_upload_bytes or DEFAULT_MAX_UPLOAD,
+        webhook_options={"allow_private": args.allow_private_webhooks},
     )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"warning: binding {args.host}: the API is reachable from other machines (use TLS in front)",
             file=sys.stderr,
         )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    sock = _bind(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    print(f"leafnb serve: listening on {url}", file=sys.stderr, flush=True)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level=args.log_level,
+            # requests still running this long after SIGINT/SIGTERM are cut off
+            timeout_graceful_shutdown=10,
+        )
+    )
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled
+        pass
+    finally:
+        # conversions still running must not keep the process alive: their batches are
+        # interrupted and marked so when the workspace is opened again
+        close = getattr(app.state.workspace.executor, "close", None)
+        if close is not None:
+            try:
+                close(kill=True)
+            except TypeError:  # a custom runner without kill
+                close()
+        sock.close()
     return 0
+
+
+def _bind(host: str, port: int):
+    """A listening socket on *host*:*port* (port 0: the OS picks a free one)."""
+    import socket
+
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
