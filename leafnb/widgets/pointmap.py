@@ -95,7 +95,9 @@ class PointMap(anywidget.AnyWidget):
     """The last boundary drawn with ✎: ``[[lon, lat], ...]`` (closed ring)."""
     height = t.Int(480).tag(sync=True)
 
-    def __init__(self, inspector: Callable[[str, int], list] | None = None, **kwargs: Any):
+    def __init__(
+        self, inspector: Callable[[str, int], list] | None = None, **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.inspector = inspector
         self.on_msg(self._on_msg)
@@ -169,6 +171,4 @@ def standalone_html(widget: PointMap, title: str = "leafnb map") -> str:
     """
     state = json.dumps(_state_for_html(widget)).replace("</", "<\\/")
     esm = json.dumps(PointMap._esm).replace("</", "<\\/")
-    return _PAGE.format(
-        title=html.escape(title), css=_CSS, state=state, esm=esm
-    )
+    return _PAGE.format(title=html.escape(title), css=_CSS, state=state, esm=esm)
