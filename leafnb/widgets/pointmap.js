@@ -347,6 +347,7 @@ function render({ model, el }) {
   function draw() {
     pending = false;
     if (!W || !H || !legend) return;
+    const t0 = performance.now();
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = "#f5f5f5";
     ctx.fillRect(0, 0, W, H);
@@ -367,6 +368,7 @@ function render({ model, el }) {
     wrap.dataset.view = v.map((n) => n.toFixed(2)).join(",");
     wrap.dataset.res = String(res);
     wrap.dataset.frames = String((+wrap.dataset.frames || 0) + 1);
+    wrap.dataset.drawMs = (performance.now() - t0).toFixed(1);
   }
 
   let pending = false;
