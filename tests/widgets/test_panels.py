@@ -194,7 +194,7 @@ def test_map_has_no_tiles_by_default(converted):
     assert panel.map.basemap == ""
     assert panel.mode == "points" and _count(panel) == len(ws.load_points(fid))
     xmin, ymin, xmax, ymax = panel.map.view
-    lon, lat = lonlat_of(np.array([(xmin + xmax) / 2]), np.array([(ymin + ymax) / 2]))
+    _, lat = lonlat_of(np.array([(xmin + xmax) / 2]), np.array([(ymin + ymax) / 2]))
     assert abs(lat[0] - 42) < 1 and (xmax - xmin) < 20_000  # a field, not the world
     panel.basemap = True
     assert panel.map.basemap.startswith("https://tile.openstreetmap.org/")
