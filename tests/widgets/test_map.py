@@ -72,11 +72,10 @@ def test_draw_a_field_and_export_the_map(workspace, tmp_path):
     png = panel.export_png()
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = panel.export_html().read_text()
-    assert (
-        '<script type="module">' in page
-        and "http"
-        not in page.split("<script", 1)[1].split("tile.openstreetmap")[0][:0] + ""
-    )
+    assert '<script type="module">' in page
+    # offline: no external script or stylesheet, and no tile layer (basemap is off)
+    assert 'src="http' not in page and "<link" not in page
+    assert '"basemap": ""' in page
     assert "__b64__" in page and "export default { render }" in page
 
 
