@@ -176,7 +176,9 @@ def point_rows(
             converted, shown = convert_for_display([value], name, unit, system)
             text = f"{format_number(converted[0], 4)} {unit_label(shown)}".strip()
         elif isinstance(value, list):
-            text = ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value)
+            text = ", ".join(
+                str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value
+            )
         elif hasattr(value, "isoformat"):
             text = value.isoformat().replace("+00:00", "Z")
         else:
