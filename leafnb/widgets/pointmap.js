@@ -267,17 +267,20 @@ function render({ model, el }) {
     for (const layer of layers) {
       if (layer.kind !== "points" && layer.kind !== "before") continue;
       if (hidden.has(layer.id) || !sideOk(layer, side) || !layer.cls) continue;
-      const paths = legend.colors.map(() => new Path2D());
+      // in data order (later points on top, as recorded), one path per run of a class
+      let path = null, current = -1;
+      const flush = () => { if (path) { ctx.fillStyle = legend.colors[current]; ctx.fill(path); } };
       for (let i = 0; i < layer.n; i++) {
         const c = layer.cls[i];
         if (c === 255) continue;
         const sx = a + layer.x[i] / res, sy = b - layer.y[i] / res;
         const r = Math.max(3.5, layer.width ? (layer.width.constant || layer.width[i]) / 2 / ground : 0);
         if (sx < -r || sy < -r || sx > W + r || sy > H + r) continue;
-        paths[c].moveTo(sx + r, sy);
-        paths[c].arc(sx, sy, r, 0, 2 * Math.PI);
+        if (c !== current) { flush(); path = new Path2D(); current = c; }
+        path.moveTo(sx + r, sy);
+        path.arc(sx, sy, r, 0, 2 * Math.PI);
       }
-      paths.forEach((p, c) => { ctx.fillStyle = legend.colors[c]; ctx.fill(p); });
+      flush();
     }
   }
 
