@@ -136,6 +136,7 @@ class MapPanel(w.VBox, ResourcePanel):
         self._suspend = False
         self._points: dict[bool, Any] = {}
         self._rows: dict[str, tuple[Any, np.ndarray]] = {}
+        self._framed = ""
         self.property_select = w.Dropdown(description="Property", options=[])
         self.filtered_toggle = w.ToggleButtons(
             options=[("standard", False), ("filtered", True)], value=False
@@ -478,7 +479,10 @@ class MapPanel(w.VBox, ResourcePanel):
             self.map.value_name = prop
             self.map.mode = self.mode
             self.map.split = bool(self.split and filtered)
-            self.map.view = list(window)
+            # a new resource is framed; a new property, scheme or state keeps the zoom
+            if self._framed != self.resource_id or len(self.map.view) != 4:
+                self.map.view = list(window)
+                self._framed = self.resource_id
             self.map.basemap = OSM_TILES if self.basemap else ""
         finally:
             self._updating = False

@@ -44,10 +44,13 @@ def test_scheme_and_ramp(converted):
     ws, _, fid = converted
     panel = MapPanel.from_file(ws, fid)
     quantiles = [r["max"] for r in panel.legend_rows]
+    zoomed = [v * 1.0 for v in panel.map.view[:2]] + list(panel.map.view[2:])
+    panel.map.view = zoomed  # the browser writes back the view after a zoom
     panel.scheme = "equal_interval"
     panel.ramp = "viridis"
     edges = [r["max"] for r in panel.legend_rows]
     assert edges != quantiles and panel.map.legend["colors"][0] == "#440154"
+    assert panel.map.view == zoomed  # reclassifying keeps the user's view
     assert np.allclose(
         np.diff([panel.legend_rows[0]["min"], *edges]),
         (edges[-1] - panel.legend_rows[0]["min"]) / 7,
