@@ -86,12 +86,14 @@ function render({ model, el }) {
   }
 
   function stop(message) {
+    const t = transfer;
     if (watchdog !== null) clearInterval(watchdog);
     watchdog = null;
     transfer = null;
     input.value = "";
     cancel.style.display = "none";
     if (message) {
+      if (!(t && t.acked > 0)) bar.style.display = "none"; // nothing arrived: no empty bar
       status.textContent = message;
       status.style.color = "var(--jp-error-color1, #c62828)";
       status.dataset.state = "failed";
@@ -113,9 +115,10 @@ function render({ model, el }) {
       const slice = t.file.slice(offset, Math.min(offset + chunk, t.file.size));
       t.sent += slice.size;
       t.inflight += 1;
-      // read slices in order, send each as soon as it is read
+      // the slices of the window are read at the same time, and sent in order
+      const reading = slice.arrayBuffer();
       t.queue = t.queue
-        .then(() => slice.arrayBuffer())
+        .then(() => reading)
         .then((buffer) => {
           if (t === transfer) model.send({ kind: "chunk", id: t.id, offset: offset }, undefined, [buffer]);
         })

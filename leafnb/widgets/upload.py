@@ -202,10 +202,14 @@ class UploadPanel(w.VBox, Panel):
             value=opts.get("provider", self.provider),
         )
         self.message = w.HTML()
+        self.message.add_class("leafnb-upload-message")
         self.batch_progress = w.IntProgress(
             value=0, min=0, max=1, description="Batch", bar_style="info"
         )
         self.batch_text = w.HTML()
+        self.batch_row = w.HBox(
+            [self.batch_progress, self.batch_text], layout=w.Layout(display="none")
+        )
         self.file_progress = w.VBox()
         self.table = w.HTML()
         self._rows: dict[str, _FileRow] = {}
@@ -239,7 +243,7 @@ class UploadPanel(w.VBox, Panel):
                 self.chooser,
                 w.HBox([self.user_box, self.provider_box]),
                 self.message,
-                w.HBox([self.batch_progress, self.batch_text]),
+                self.batch_row,
                 self.file_progress,
                 self.table,
                 self.errors,
@@ -320,6 +324,7 @@ class UploadPanel(w.VBox, Panel):
         self.message.value = text
 
     def _show(self, batch: dict[str, Any]) -> None:
+        self.batch_row.layout.display = "flex"
         files = batch_files(self.workspace, batch["id"])
         total_steps = len(FILE_STEPS)
         weight = done_weight = 0.0
@@ -405,12 +410,9 @@ class UploadPanel(w.VBox, Panel):
             self.errors.report(type(self).__name__, exc)
         for p in entries[:_MAX_ENTRIES]:
             if p.is_dir():
-                options.append((f"📁 {p.name}/", str(p)))
+                options.append((f"{p.name}/", str(p)))
             elif p.is_file():
-                icon = "🗜" if p.suffix.lower() == ".zip" else "📄"
-                options.append(
-                    (f"{icon} {p.name} ({size_text(p.stat().st_size)})", str(p))
-                )
+                options.append((f"{p.name} ({size_text(p.stat().st_size)})", str(p)))
         if len(entries) > _MAX_ENTRIES:
             options.append((f"… {len(entries) - _MAX_ENTRIES} more: type the path", ""))
         # ipywidgets selects the first option on every options change: that must not navigate
