@@ -120,6 +120,13 @@ class Dashboard(w.VBox, Panel):
             ],
             **opts.pop("_box"),
         )
+        self.add_class("leafnb-dashboard")
+        for select, name in (
+            (self.batch_select, "batch"),
+            (self.file_select, "file"),
+            (self.operation_select, "operation"),
+        ):
+            select.add_class(f"leafnb-{name}-select")
         self._call(self.reload)
         for name, value in opts.items():
             setattr(self, name, value)

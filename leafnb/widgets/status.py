@@ -95,6 +95,7 @@ class StatusPanel(w.VBox, Panel):
             ],
             **opts.pop("_box"),
         )
+        self.add_class("leafnb-status")
         for name, value in opts.items():
             setattr(self, name, value)
 

@@ -66,7 +66,7 @@ class Chromium:
     """
 
     def __init__(
-        self, profile: Path, width: int = 1280, height: int = 1600, timeout: float = 60
+        self, profile: Path, width: int = 1280, height: int = 1800, timeout: float = 60
     ):
         self.profile = profile
         self.requests: list[str] = []
@@ -225,10 +225,12 @@ class Chromium:
                   const el = document.querySelectorAll({json.dumps(selector)})[{index}];
                   el.scrollIntoView({{block: "start"}});
                   const r = el.getBoundingClientRect();
-                  return {{x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height, scale: 1}};
+                  // what is visible of it (JupyterLab scrolls inside its own panels)
+                  const y = Math.max(r.y, 0), h = Math.min(r.bottom, innerHeight) - y;
+                  return {{x: r.x, y: y, width: r.width, height: Math.max(h, 1), scale: 1}};
                 }})()"""
             )
-            params.update(clip=box, captureBeyondViewport=True)
+            params.update(clip=box)
         data = self.call("Page.captureScreenshot", **params)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))

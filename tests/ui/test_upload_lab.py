@@ -63,6 +63,7 @@ NOTEBOOK = [
     "panel",
     # a second panel with a 1 MB limit, to see the size refusal without a 3 GB file
     "small = UploadPanel(ws, max_bytes=1_000_000)\nsmall",
+    "from leafnb.widgets import Dashboard\ndash = Dashboard(ws)\ndash",
 ]
 
 # every byte count the first panel's byte bar showed, in order
@@ -130,7 +131,7 @@ def lab_page(tmp_path_factory):
             page = LabPage.open(browser, lab, "upload.ipynb")
             page.run_all()
             browser.wait_for(
-                f"document.querySelectorAll('{PANEL} .leafnb-transfer-input').length === 2",
+                f"document.querySelectorAll('{PANEL} .leafnb-transfer-input').length === 3",
                 timeout=180,
             )
             yield page, tmp
@@ -233,6 +234,61 @@ def test_one_gib_zip_from_the_browser_converts(lab_page):
         (row,) = [r for r in shown if name in r["label"]]
         assert "9/9 · processed" in row["label"]
         assert row["width"] == "100%" and "success" in row["classes"], row
+
+
+SELECTED = """(() => {
+  const sel = document.querySelector(".leafnb-dashboard .leafnb-NAME-select select");
+  // ipywidgets writes option labels with no-break spaces
+  return sel.selectedIndex >= 0 ? sel.options[sel.selectedIndex].textContent.replace(/\u00a0/g, " ") : null;
+})()"""
+
+
+def _choose(browser, name: str, starts: str) -> None:
+    """Choose the dashboard's *name* option whose label starts with *starts* (as a user would)."""
+    browser.evaluate(
+        """(() => {
+      const sel = document.querySelector(".leafnb-dashboard .leafnb-NAME-select select");
+      sel.selectedIndex = [...sel.options].findIndex((o) => o.textContent.startsWith(STARTS));
+      sel.dispatchEvent(new Event("change", {bubbles: true}));
+      return true;
+    })()""".replace("NAME", name).replace("STARTS", json.dumps(starts))
+    )
+
+
+def test_dashboard_lists_and_status_agree(lab_page):
+    """After an upload the batch list and the status tab say the same; a chosen file is the one shown."""
+    page, tmp = lab_page
+    browser = page.browser
+    card = tmp / "card"
+    card.mkdir()
+    for i, name in enumerate(("a_field_harvest", "b_field_harvest")):
+        write_as(make_points("harvested", 400, seed=i), "sms_csv", card, name=name)
+    zip_path = card.with_suffix(".zip")
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for path in sorted(card.iterdir()):
+            zf.write(path, path.name)
+    browser.set_files(f"{PANEL} .leafnb-transfer-input", [zip_path], index=2)
+    label = browser.wait_for(
+        f"(l => l && l.includes('card.zip · PROCESSED') && l)({SELECTED.replace('NAME', 'batch')})",
+        timeout=300,
+    )
+    status = ".leafnb-dashboard .leafnb-status"
+    header = browser.evaluate(f"document.querySelector('{status}').textContent")
+    assert "card.zip" in header and "PROCESSED" in header and "2 files" in header, (
+        label,
+        header,
+    )
+    _choose(browser, "file", "b_field_harvest")
+    browser.wait_for(
+        f"document.querySelector('{status}').textContent.includes('b_field_harvest.csv · ')"
+    )
+    _choose(browser, "file", "a_field_harvest")
+    shown = browser.wait_for(
+        f"(t => t.includes('a_field_harvest.csv · ') && t)"
+        f"(document.querySelector('{status}').textContent)"
+    )
+    assert "b_field_harvest.csv · " not in shown
+    page.screenshot("dashboard_after_upload", ".leafnb-dashboard")
 
 
 def test_the_page_stayed_on_this_machine(lab_page):
