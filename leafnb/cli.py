@@ -95,7 +95,7 @@ def cmd_convert(args) -> int:
     from leafnb.workspace import Workspace
 
     ws = Workspace(args.workspace)
-    upload = prepare_upload(args.input)
+    upload = prepare_upload(args.input, temp_dir=ws.path)
     try:
         for line in upload.skipped:
             print(f"left out: {line}", file=sys.stderr)

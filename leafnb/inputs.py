@@ -158,7 +158,10 @@ def _nested_folder(rel: PurePosixPath, taken: set[str]) -> str:
 
 
 def prepare_upload(
-    source: str | Path, workdir: str | Path | None = None
+    source: str | Path,
+    workdir: str | Path | None = None,
+    *,
+    temp_dir: str | Path | None = None,
 ) -> PreparedUpload:
     """Turn a zip, a folder or one machine file into the zip to upload (see the module rules).
 
@@ -167,7 +170,10 @@ def prepare_upload(
     source : path
         A ``.zip``, a folder, or one machine file.
     workdir : path, optional
-        Where to write the new zip (default: a new temporary folder).
+        Where to write the new zip (default: a new temporary folder, see *temp_dir*).
+    temp_dir : path, optional
+        Where that temporary folder is made (default: the system's; the faces pass the
+        workspace folder: an upload can be gigabytes, and ``/tmp`` is often in memory).
 
     Raises
     ------
@@ -183,7 +189,7 @@ def prepare_upload(
         raise InvalidRequest(f"{source} does not exist")
     if source.is_file() and source.suffix.lower() == ".zip":
         return PreparedUpload(source)
-    out_dir = Path(workdir or tempfile.mkdtemp(prefix="leafnb-upload-"))
+    out_dir = Path(workdir or tempfile.mkdtemp(prefix=".leafnb-upload-", dir=temp_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{source.resolve().name or 'upload'}.zip"
     if source.is_file():

@@ -119,12 +119,19 @@ function render({ model, el }) {
       const reading = slice.arrayBuffer();
       t.queue = t.queue
         .then(() => reading)
-        .then((buffer) => {
-          if (t === transfer) model.send({ kind: "chunk", id: t.id, offset: offset }, undefined, [buffer]);
-        })
-        .catch((err) => {
-          if (t === transfer) abort(`the browser could not read ${t.file.name} (${err.name}: ${err.message}); choose it again`);
-        });
+        .then(
+          (buffer) => {
+            if (t !== transfer) return;
+            try {
+              model.send({ kind: "chunk", id: t.id, offset: offset }, undefined, [buffer]);
+            } catch (err) {
+              stop(`Transfer of ${t.file.name} stopped after ${fmtBytes(t.acked)}: the connection to the kernel ` +
+                   `was lost (${err.message}). Choose the file again once the kernel is back.`);
+            }
+          },
+          (err) => {
+            if (t === transfer) abort(`The browser could not read ${t.file.name} (${err.name}: ${err.message}); choose it again.`);
+          });
     }
   }
 

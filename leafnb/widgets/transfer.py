@@ -162,6 +162,7 @@ class ChunkedUpload(anywidget.AnyWidget):
     """
 
     def __init__(self, directory: str | Path | None = None, **kwargs: Any):
+        """*directory*: where received files are written (default: the system's temporary folder)."""
         super().__init__(**kwargs)
         self.directory = Path(directory) if directory else None
         self._transfer: _Transfer | None = None
@@ -271,7 +272,7 @@ class ChunkedUpload(anywidget.AnyWidget):
                 "Split it into several zips (e.g. one per season or machine)."
             )
             return
-        folder = Path(tempfile.mkdtemp(prefix="leafnb-upload-", dir=self.directory))
+        folder = Path(tempfile.mkdtemp(prefix=".leafnb-upload-", dir=self.directory))
         try:
             out = open(folder / name, "wb")  # noqa: SIM115 (closed by _end/_discard)
         except OSError as exc:

@@ -182,7 +182,8 @@ class UploadPanel(w.VBox, Panel):
             "welcome), up to 3 GB from this browser, or a zip, folder or file on the machine "
             "running Python."
         )
-        self.sender = ChunkedUpload()
+        # received files go to the workspace's disk (/tmp is often in memory), then into it
+        self.sender = ChunkedUpload(directory=workspace.path)
         self.path_box = w.Text(
             placeholder="/path/to/card.zip, a folder or one file",
             description="Path",
@@ -266,7 +267,7 @@ class UploadPanel(w.VBox, Panel):
         """
         self.errors.clear()
         self._say(f"Preparing {html.escape(Path(str(source)).name or str(source))}…")
-        prepared = prepare_upload(source)
+        prepared = prepare_upload(source, temp_dir=self.workspace.path)
         try:
             size = prepared.path.stat().st_size
             self._say(

@@ -186,14 +186,14 @@ def test_browser_upload_converts_and_removes_the_copy(
     inline_ws, harvest_csv_zip, tmp_path
 ):
     panel = UploadPanel(inline_ws, leaf_user_id="grower-1", poll_seconds=0)
-    panel.sender.directory = tmp_path / "incoming"
-    (tmp_path / "incoming").mkdir()
+    # received on the workspace's disk (not /tmp, often in memory), then deleted
+    assert panel.sender.directory == inline_ws.path
     Browser(panel.sender).send_file("h.zip", harvest_csv_zip.read_bytes(), chunk=256)
     panel.wait()
     assert panel.errors.messages == []
     batch = inline_ws.get_batch(panel.batch_id)
     assert batch["status"] == "PROCESSED" and batch["fileName"] == "h.zip"
-    assert list((tmp_path / "incoming").iterdir()) == []  # the received copy is deleted
+    assert list(inline_ws.path.glob(".leafnb-upload-*")) == []
     assert (
         "PROCESSED" in panel.message.value
         and "1 of 1 files converted" in panel.message.value
@@ -290,6 +290,8 @@ def test_path_upload_runs_in_the_background_and_says_so_at_once(
     assert panel.batch_progress.value == panel.batch_progress.max == 1
     assert "1 of 1 files settled · 100%" in panel.batch_text.value
     assert LONG_NAME in panel.table.value and "PROCESSED" in panel.table.value
+    # the folder was zipped in the workspace's folder, and that zip is gone
+    assert list(inline_ws.path.glob(".leafnb-upload-*")) == []
 
 
 def test_path_upload_left_out_message(inline_ws, tmp_path):
