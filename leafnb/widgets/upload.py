@@ -221,6 +221,9 @@ class UploadPanel(w.VBox, Panel):
         self._clock = time.monotonic
         self._started = 0.0
         self._listing = False
+        self._left_out: dict[
+            str, str
+        ] = {}  # batch id → what its upload left out (HTML)
         self._follow(
             (
                 Event.UPLOADED_FILE_FINISHED,
@@ -278,13 +281,14 @@ class UploadPanel(w.VBox, Panel):
             )
         finally:
             prepared.cleanup()
-        skipped = "".join(
+        left_out = "".join(
             f"<br><small>left out: {html.escape(line)}</small>"
             for line in prepared.skipped
         )
+        self._left_out = {batch["id"]: left_out}
         self._say(
             f"Batch <code>{batch['id']}</code> received: {html.escape(batch['fileName'])}"
-            f" ({size_text(batch['size'])}); converting…{skipped}"
+            f" ({size_text(batch['size'])}); converting…{left_out}"
         )
         self.batch_id = batch["id"]
         return batch
@@ -314,9 +318,8 @@ class UploadPanel(w.VBox, Panel):
         """Stop following events and close the widgets."""
         self._closed = True
         self._unfollow()
-        if hasattr(
-            self, "sender"
-        ):  # close() also runs from __del__ of a half-built panel
+        # close() also runs from __del__, of a panel whose __init__ may have failed
+        if hasattr(self, "sender"):
             self.sender.close()
         super().close()
 
@@ -381,7 +384,8 @@ class UploadPanel(w.VBox, Panel):
                 f"Batch <code>{batch['id']}</code> {status}: "
                 f"{len(files) - failed} of {len(files)} files converted"
                 + (f", {failed} failed (see the Status panel)" if failed else "")
-                + (f"{details}" if details else "")
+                + details
+                + self._left_out.get(batch["id"], "")
             )
 
     # ------------------------------------------------------------------ callbacks
