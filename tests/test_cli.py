@@ -144,3 +144,15 @@ def test_a_folder_that_is_not_a_workspace_is_an_error(in_tmp, capsys):
 def test_report_of_the_missing_default_workspace(in_tmp, capsys):
     assert main(["report", "x"]) == 2
     assert "the default workspace" in capsys.readouterr().err
+
+
+def test_demo_is_self_contained(in_tmp, capsys):
+    out = in_tmp / "demo"
+    assert main(["demo", "--output", str(out)]) == 0
+    assert (out / "report.html").is_file() and (
+        out / "workspace" / "catalog.sqlite"
+    ).is_file()
+    assert "PROCESSED, 5 files" in capsys.readouterr().out
+    assert not (
+        in_tmp / DEFAULT_WORKSPACE
+    ).exists()  # its own workspace, not the default

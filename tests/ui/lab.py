@@ -43,7 +43,7 @@ def missing_requirements() -> str | None:
     """Why JupyterLab cannot be driven here (None when it can)."""
     if not Path(CHROMIUM).is_file():
         return f"{CHROMIUM} is missing (apt-get install chromium)"
-    for module in ("jupyterlab", "anywidget", "websocket"):
+    for module in ("jupyterlab", "notebook", "anywidget", "websocket"):
         try:
             __import__(module)
         except ImportError:
@@ -61,9 +61,13 @@ class Lab:
     process: subprocess.Popen
     log: Path
 
+    app: str = "lab"
+    """``lab`` (JupyterLab) or ``notebook`` (Notebook 7)."""
+
     def notebook_url(self, name: str) -> str:
-        """URL opening notebook *name* (relative to :attr:`root`) in JupyterLab."""
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        """URL opening notebook *name* (relative to :attr:`root`)."""
+        path = "lab/tree" if self.app == "lab" else "notebooks"
+        return f"{self.url}/{path}/{name}?token={self.token}"
 
 
 def write_notebook(path: Path, cells: list[str]) -> Path:
@@ -96,8 +100,13 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 
 
 @contextmanager
-def jupyter_lab(root: Path, home: Path, timeout: float = 180) -> Iterator[Lab]:
-    """Run ``jupyter lab`` serving *root*; its config, data and runtime files live under *home*."""
+def jupyter_lab(
+    root: Path, home: Path, app: str = "lab", timeout: float = 180
+) -> Iterator[Lab]:
+    """Run ``jupyter lab`` (or Notebook 7: *app* ``"notebook"``) serving *root*.
+
+    Its config, data, runtime and settings files live under *home*.
+    """
     token = secrets.token_hex(16)
     runtime = home / "runtime"
     settings = home / "user-settings"
@@ -118,10 +127,14 @@ def jupyter_lab(root: Path, home: Path, timeout: float = 180) -> Iterator[Lab]:
     }
     env.pop("JUPYTER_PATH", None)
     log = home / "jupyter.log"
+    module, cls = {
+        "lab": ("jupyterlab", "LabApp"),
+        "notebook": ("notebook", "JupyterNotebookApp"),
+    }[app]
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        module,
         "--no-browser",
         "--allow-root",
         "--ServerApp.ip=127.0.0.1",
@@ -129,14 +142,17 @@ def jupyter_lab(root: Path, home: Path, timeout: float = 180) -> Iterator[Lab]:
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}",
         "--ServerApp.jpserver_extensions={'jupyter_lsp': False}",
+        f"--{cls}.expose_app_in_browser=True",
+        f"--{cls}.user_settings_dir={settings}",
+        f"--{cls}.workspaces_dir={home / 'workspaces'}",
     ]
+    if app == "lab":  # Notebook 7 has no news feed or update check to turn off
+        cmd += [
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             cmd,
@@ -149,7 +165,7 @@ def jupyter_lab(root: Path, home: Path, timeout: float = 180) -> Iterator[Lab]:
         )
     try:
         url = _wait_for_server(proc, runtime, token, log, timeout)
-        yield Lab(url=url, token=token, root=root, process=proc, log=log)
+        yield Lab(url=url, token=token, root=root, process=proc, log=log, app=app)
     finally:
         _stop(proc)
 
