@@ -10,16 +10,26 @@ __all__ = ["add_subcommands", "cmd_serve", "cmd_token"]
 DEFAULT_WORKSPACE = "leafnb-workspace"
 
 
-def add_subcommands(sub: argparse._SubParsersAction) -> None:
-    """Add ``serve`` and ``token`` to the ``leafnb`` argument parser (no FastAPI import here)."""
-    serve = sub.add_parser(
-        "serve", help="serve the Leaf-compatible HTTP API over a workspace"
-    )
-    serve.add_argument(
+def _default_workspace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--workspace",
         default=DEFAULT_WORKSPACE,
         help=f"workspace folder (default: {DEFAULT_WORKSPACE})",
     )
+
+
+def add_subcommands(
+    sub: argparse._SubParsersAction, workspace_options=_default_workspace_option
+) -> None:
+    """Add ``serve`` and ``token`` to the ``leafnb`` argument parser (no FastAPI import here).
+
+    *workspace_options(parser)* adds the workspace options (``leafnb.cli`` passes its own,
+    so every subcommand resolves the workspace the same way).
+    """
+    serve = sub.add_parser(
+        "serve", help="serve the Leaf-compatible HTTP API over a workspace"
+    )
+    workspace_options(serve)
     serve.add_argument(
         "--host",
         default="127.0.0.1",
@@ -51,17 +61,17 @@ def add_subcommands(sub: argparse._SubParsersAction) -> None:
         "create", help="issue a token for an API owner (printed once)"
     )
     create.add_argument("--owner", required=True)
-    create.add_argument("--workspace", default=DEFAULT_WORKSPACE)
+    workspace_options(create)
     create.set_defaults(func=cmd_token)
     lst = tsub.add_parser("list", help="list token ids (never the tokens)")
     lst.add_argument("--owner")
-    lst.add_argument("--workspace", default=DEFAULT_WORKSPACE)
+    workspace_options(lst)
     lst.set_defaults(func=cmd_token)
     revoke = tsub.add_parser(
         "revoke", help="revoke a token by id (or by the token itself)"
     )
     revoke.add_argument("token_id")
-    revoke.add_argument("--workspace", default=DEFAULT_WORKSPACE)
+    workspace_options(revoke)
     revoke.set_defaults(func=cmd_token)
 
 

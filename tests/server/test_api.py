@@ -441,7 +441,15 @@ def test_token_cli_and_serve_wiring(tmp_path, capsys):
 
     assert (
         main(
-            ["token", "create", "--owner", "carol", "--workspace", str(tmp_path / "w")]
+            [
+                "token",
+                "create",
+                "--owner",
+                "carol",
+                "--workspace",
+                str(tmp_path / "w"),
+                "--create",
+            ]
         )
         == 0
     )

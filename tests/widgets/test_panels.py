@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
-from leafnb.keys import PROVIDERS
 from leafnb.widgets import Dashboard, MapPanel, StatusPanel, SummaryPanel, UploadPanel
-from tests.conftest import SMS_CSV, make_zip
 
 
 def _legend_module():
@@ -32,97 +28,6 @@ def test_unknown_kwargs_name_the_valid_ones(workspace, cls):
 def test_derived_state_is_not_a_constructor_argument(workspace):
     with pytest.raises(TypeError, match="'legend_rows'"):
         MapPanel(workspace, legend_rows=[])
-
-
-# ---------------------------------------------------------------------------- upload
-def test_upload_panel_inputs(workspace, tmp_path):
-    tmp_path = tmp_path / "pick"
-    (tmp_path / "card").mkdir(parents=True)
-    (tmp_path / "a.zip").write_bytes(b"")
-    panel = UploadPanel(workspace, leaf_user_id="grower-9", folder=str(tmp_path))
-    assert (
-        panel.provider_box.options == PROVIDERS and panel.provider_box.value == "Other"
-    )
-    assert panel.user_box.value == "grower-9"
-    assert [v for _, v in panel.chooser.options] == [
-        "",
-        str(tmp_path / "a.zip"),
-        str(tmp_path / "card"),
-    ]
-    panel.chooser.value = str(tmp_path / "card")
-    assert panel.path_box.value == str(tmp_path / "card")
-    assert "10 MB" in panel.note.value and "#2522" in panel.note.value
-    panel.provider_box.value = "AgLeader"
-    assert panel.provider == "AgLeader"
-
-
-def test_upload_path_follows_progress_by_events(workspace, harvest_csv_zip):
-    panel = UploadPanel(workspace, leaf_user_id="grower-1")
-    panel.path_box.value = str(harvest_csv_zip)
-    panel.upload_button.click()
-    assert panel.errors.messages == []
-    assert panel.batch_id
-    workspace.wait()
-    # no explicit refresh: the conversion thread's events re-read the batch
-    assert panel.batch_progress.value == panel.batch_progress.max == 1
-    assert panel.batch_progress.bar_style == "success"
-    (bar,) = panel.file_progress.children
-    assert bar.value == 1 and bar.bar_style == "success"
-    assert "harvest.csv" in panel.table.value and "PROCESSED" in panel.table.value
-
-
-def test_upload_folder_is_zipped(workspace, tmp_path):
-    folder = tmp_path / "card"
-    folder.mkdir()
-    (folder / "harvest.csv").write_bytes(SMS_CSV)
-    panel = UploadPanel(workspace)
-    batch = panel.upload(folder)
-    workspace.wait()
-    assert workspace.get_batch(batch["id"])["status"] == "PROCESSED"
-
-
-@pytest.mark.parametrize(
-    ("source", "match"),
-    [
-        ("", r"\[UploadPanel\] InvalidRequest: give the path"),
-        ("/nonexistent/x.zip", r"\[UploadPanel\] InvalidRequest: .*does not exist"),
-    ],
-)
-def test_rejected_upload_writes_error(workspace, source, match):
-    panel = UploadPanel(workspace)
-    panel.path_box.value = source
-    panel.upload_button.click()
-    assert len(panel.errors.messages) == 1
-    assert re.match(match, panel.errors.messages[0]), panel.errors.messages
-    assert panel.errors.outputs[0]["name"] == "stderr"
-
-
-def test_unsafe_zip_message(workspace, tmp_path):
-    evil = make_zip(tmp_path / "evil.zip", {"../../escape.csv": SMS_CSV})
-    panel = UploadPanel(workspace)
-    panel.path_box.value = str(evil)
-    panel.upload_button.click()
-    assert panel.errors.messages[0].startswith("[UploadPanel] UnsafeArchive: ")
-    assert workspace.get_batches().total == 0
-
-
-def test_browser_upload_limit(workspace, harvest_csv_zip):
-    panel = UploadPanel(workspace, max_browser_bytes=100)
-    panel._on_browser_upload(
-        {"new": ({"name": "big.zip", "content": memoryview(b"x" * 101), "size": 101},)}
-    )
-    assert "browser uploads are limited" in panel.errors.messages[0]
-    assert "ipywidgets#2522" in panel.errors.messages[0]
-    panel = UploadPanel(workspace)
-    data = harvest_csv_zip.read_bytes()
-    panel._on_browser_upload(
-        {"new": ({"name": "h.zip", "content": memoryview(data), "size": len(data)},)}
-    )
-    workspace.wait()
-    assert (
-        panel.errors.messages == []
-        and workspace.get_batch(panel.batch_id)["status"] == "PROCESSED"
-    )
 
 
 # ---------------------------------------------------------------------------- status
