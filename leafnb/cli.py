@@ -94,28 +94,20 @@ def cmd_convert(args) -> int:
     """Convert a zip, a folder or one machine file and print the batch (with files, steps, summaries, units)."""
     from leafnb.workspace import Workspace
 
-<<<<<<< HEAD
-    workdir = args.workspace or tempfile.mkdtemp(prefix="leafnb-")
-    ws = Workspace(workdir)
-    batch = ws.upload_batch(
-        args.input,
-        args.leaf_user_id,
-        args.provider,
-        progress=not args.json,
-        column_mapping=_column_mapping(args.column_mapping),
-    )
-=======
     ws = Workspace(args.workspace)
     upload = prepare_upload(args.input, temp_dir=ws.path)
     try:
         for line in upload.skipped:
             print(f"left out: {line}", file=sys.stderr)
         batch = ws.upload_batch(
-            upload.path, args.leaf_user_id, args.provider, progress=not args.json
+            upload.path,
+            args.leaf_user_id,
+            args.provider,
+            progress=not args.json,
+            column_mapping=_column_mapping(args.column_mapping),
         )
     finally:
         upload.cleanup()
->>>>>>> uiup
     doc = _batch_document(ws, batch)
     doc["workspace"] = str(ws.path)
     doc["leftOut"] = upload.skipped
@@ -134,7 +126,6 @@ def cmd_convert(args) -> int:
     return 0 if batch["status"] == "PROCESSED" else 1
 
 
-<<<<<<< HEAD
 def _column_mapping(text: str | None) -> dict | None:
     """``--column-mapping``: inline JSON or ``@file.json``."""
     if not text:
@@ -149,21 +140,6 @@ def _column_mapping(text: str | None) -> dict | None:
         raise InvalidRequest(f"--column-mapping is not valid JSON: {exc}") from None
 
 
-def zip_folder(folder: Path, target: Path) -> Path:
-    """Zip a folder (e.g. a monitor card or sample_data/) the way a user would."""
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*")):
-            if (
-                path.is_file()
-                and path.suffix.lower() not in (".md", ".py")
-                and "__pycache__" not in path.parts
-            ):
-                zf.write(path, path.relative_to(folder).as_posix())
-    return target
-
-
-=======
->>>>>>> uiup
 def cmd_demo(args) -> int:
     """Convert the bundled sample data and write an HTML report with maps."""
     from leafnb.report import write_report
@@ -240,17 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print the batch, files, steps, summaries and units as JSON",
     )
-<<<<<<< HEAD
     conv.add_argument(
         "--column-mapping",
         metavar="JSON",
         help='what source columns mean, e.g. \'{"Mass_Yield": "wetMassPerArea"}\' '
         "or @mapping.json (overrides column inference)",
     )
-    conv.set_defaults(func=cmd_convert)
-=======
     conv.set_defaults(func=cmd_convert, create_default=True)
->>>>>>> uiup
     demo = sub.add_parser(
         "demo", help="convert the bundled sample data and write a report"
     )

@@ -21,7 +21,10 @@ from tests.conftest import make_zip
 jsonschema = pytest.importorskip("jsonschema")
 
 SCHEMA = (
-    Path(__file__).resolve().parents[1] / "fixtures" / "geoparquet" / "schema-1.1.0.json"
+    Path(__file__).resolve().parents[1]
+    / "fixtures"
+    / "geoparquet"
+    / "schema-1.1.0.json"
 )
 
 
