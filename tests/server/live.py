@@ -54,6 +54,7 @@ class LiveServer:
                     "serve",
                     "--workspace",
                     str(self.workspace),
+                    "--create",
                     "--port",
                     "0",
                     "--log-level",
