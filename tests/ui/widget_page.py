@@ -171,12 +171,14 @@ def widget_page(
     ready: str = "return true;",
     collect: str = "return null;",
     title: str = "leafnb panels",
-    timeout_ms: int = 8000,
+    timeout_ms: int = 60000,
 ) -> str:
     """HTML embedding *views* (name → widget) in ``<div id="view-NAME" data-leafnb-view>`` blocks.
 
     *ready* and *collect* are JavaScript function bodies: the probe polls ``ready`` (after every
-    view rendered) for at most *timeout_ms*, then posts ``collect()``'s JSON-able result.
+    view rendered) for at most *timeout_ms*, then posts ``collect()``'s JSON-able result. The
+    limit is generous on purpose: a ready page answers at once, and a loaded CI machine
+    must not turn a slow first paint into a failure.
     """
     from ipywidgets.embed import dependency_state, embed_data
 
@@ -286,7 +288,7 @@ def render(
     workdir: Path,
     width: int = 1200,
     height: int = 1400,
-    budget_ms: int = 10000,
+    budget_ms: int = 60000,
 ) -> Render:
     """Serve *page_html* on 127.0.0.1, screenshot it with headless Chromium, return the probe and requests."""
     workdir.mkdir(parents=True, exist_ok=True)
