@@ -20,9 +20,10 @@ Formulas (spec §11 leaves them open; these are the conventional ones):
 - ``area``: ``distance × equipmentWidth``;
 - **flows** (``cropFlow``, by mass or by volume): integrated over each record's time
   interval — ``samplingInterval`` when the source gives it (Ag Leader's cycle), else the
-  time since the previous record (the first record takes the second's), an interval
-  after a pause in logging (longer than 10 typical intervals) counting as one typical
-  interval. A mass flow gives ``wetMass``, a volume flow ``wetVolume``. When the source
+  time since the previous record (the first record takes the second's); an interval
+  longer than 10 typical intervals is a pause in logging and counts as 10 (the flow
+  logged after it is not known to have lasted longer). A mass flow gives ``wetMass``,
+  a volume flow ``wetVolume``. When the source
   gives a per-area yield too, the per-area yield times the area gives the mass if the
   area is the source's own (its area, or its distance with its width: an SMS export's
   yields are per its own swath and distance); if leafnb modelled the area (positions x
@@ -206,12 +207,12 @@ def record_intervals(time_s: np.ndarray) -> np.ndarray:
 
     The first record takes the second's interval; an interval longer than
     ``PAUSE_FACTOR`` typical (median positive) intervals is a pause in logging and counts
-    as one typical interval; going back in time counts as 0.
+    as ``PAUSE_FACTOR`` typical intervals; going back in time counts as 0.
 
     Examples
     --------
     >>> record_intervals(np.array([0.0, 1.0, 2.0, 600.0, 601.0])).tolist()
-    [1.0, 1.0, 1.0, 1.0, 1.0]
+    [1.0, 1.0, 1.0, 10.0, 1.0]
     """
     n = len(time_s)
     if n < 2:
@@ -223,7 +224,7 @@ def record_intervals(time_s: np.ndarray) -> np.ndarray:
     positive = dt[dt > 0]
     if len(positive):
         typical = float(np.median(positive))
-        dt = np.where(dt > PAUSE_FACTOR * typical, typical, dt)
+        dt = np.minimum(dt, PAUSE_FACTOR * typical)
     return dt
 
 

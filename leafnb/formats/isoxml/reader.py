@@ -19,6 +19,9 @@ Decisions
   references become one part each (part id = the log name, e.g. ``"TLG00007"``). A
   TASKDATA.XML that cannot be parsed gives ``[None]`` and :meth:`IsoxmlReader.read`
   raises ``CorruptFile``.
+* **Records**: ``record_count`` counts the task's records — one per instant when
+  parallel logs are joined (:mod:`.timelogs`), plus the records dropped for an
+  impossible position; ``time_logs`` keeps each log's own count (what isoxml-js counts).
 * **Failures**: a log whose header or binary cannot be decoded, or that has no usable
   record, fails alone; its reason goes to ``RawRead.issues`` and ``meta["failed_logs"]``.
   When every log of a part fails, ``read`` raises ``CorruptFile`` naming each log and
@@ -39,7 +42,7 @@ from typing import Any, ClassVar
 from leafnb.errors import CorruptFile, FormatError, SkippedRecordsWarning
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.isoxml.context import provider, task_context
-from leafnb.formats.isoxml.devices import CLASS_NAMES, task_devices, working_devices
+from leafnb.formats.isoxml.devices import task_devices, working_devices
 from leafnb.formats.isoxml.practice import decide_operation_type
 from leafnb.formats.isoxml.properties import EVIDENCE
 from leafnb.formats.isoxml.table import WORK_DDIS, build_table, channel_label
@@ -180,6 +183,13 @@ class IsoxmlReader(Reader):
                 reader=self.name,
             )
         skipped = sum(log.skipped for log in logs)
+        # records of the task: one per instant of a group of parallel logs, plus those
+        # dropped for an impossible position (parallel logs drop them at shared instants)
+        by_name = {log.header.name: log for log in logs}
+        dropped = sum(
+            max(by_name[n].n_framed - by_name[n].n for n in group)
+            for group in records.groups
+        )
         issues = [f"time log {n} failed: {why}" for n, why in failures]
         for log in logs:
             issues.extend(f"{log.header.name}: {note}" for note in log.notes)
@@ -191,7 +201,7 @@ class IsoxmlReader(Reader):
             )
         meta: dict[str, Any] = {
             "columns": built.columns,
-            "record_count": sum(log.n_framed for log in logs),
+            "record_count": records.n + dropped,
             "skipped_records": skipped,
             "file_format": self.file_format,
             "operation_type": built.operation_type,
@@ -273,24 +283,12 @@ def _decode_log(folder: Path, name: str) -> DecodedLog:
 def _what_is_logged(td: Taskdata, records: TaskRecords, built) -> str:
     """Why a task is not an operation: its devices and the values its logs hold."""
     devices = built.devices
-    who = (
-        ", ".join(f"{d.label()}" for d in devices)
-        if devices
-        else "no device description"
-    )
+    who = ", ".join(d.label() for d in devices) if devices else "none described"
     values = [ch for ch in records.channels.values() if len(ch.val) and ch.ddi < 0xDFFF]
     shown = "; ".join(channel_label(ch, td) for ch in values[:6])
     more = f" and {len(values) - 6} more" if len(values) > 6 else ""
-    classes = sorted(
-        {
-            CLASS_NAMES.get(d.device_class, "?")
-            for d in devices
-            if d.device_class is not None
-        }
-    )
     return (
-        f"its logs hold {shown or 'no values'}{more} from {who}"
-        f"{' (' + ', '.join(classes) + ')' if classes else ''}; no implement logs a work "
-        "state, working width, application or seeding rate, or yield, and no device "
-        "says it seeds, applies, harvests or tills"
+        f"its logs hold {shown or 'no values'}{more}; devices: {who}; no implement logs "
+        "a work state, working width, application or seeding rate, or yield, and no "
+        "device says it seeds, applies, harvests or tills"
     )

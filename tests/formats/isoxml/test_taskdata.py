@@ -22,7 +22,9 @@ def _many_tasks(folder):
     path = write_taskdata(folder, [log])
     text = path.read_text()
     task = re.search(r"  <TSK .*?</TSK>\n", text, re.S).group(0)
-    tasks = "".join(task.replace('A="TSK1"', f'A="TSK{i}"') for i in range(1, TASKS + 1))
+    tasks = "".join(
+        task.replace('A="TSK1"', f'A="TSK{i}"') for i in range(1, TASKS + 1)
+    )
     path.write_text(text.replace(task, tasks))
     return path
 

@@ -52,7 +52,8 @@ def test_parallel_logs_become_one_record_per_instant(tmp_path):
     raw = read_task(tmp_path / "TASKDATA", logs, devices=_planter(), task_name="Plant")
     table = raw.table
     assert table.num_rows == 50  # not 3 x 50
-    assert raw.meta["record_count"] == 150  # records framed in the three binaries
+    assert raw.meta["record_count"] == 50  # one record per instant
+    assert [log["records"] for log in raw.meta["time_logs"]] == [50, 50, 50]
     assert raw.meta["isoxml"]["parallel_logs"] == [["TLG00001", "TLG00002", "TLG00003"]]
     # every value is present at every instant, whichever log carried it
     for name in table.column_names:
