@@ -140,10 +140,7 @@ def build_table(
     td: Taskdata, task: XmlElement | None, records: TaskRecords
 ) -> TaskTable:
     """Build the raw table of *task* from its joined *records*."""
-    model = td.devices
-    n = records.n
-    keys = list(records.channels)
-    names = column_names(keys)
+    names = column_names(list(records.channels))
     data: dict[str, Any] = {
         "lon": records.lon,
         "lat": records.lat,
@@ -170,16 +167,76 @@ def build_table(
         ),
     )
     logged = {k[0] for k, ch in records.channels.items() if len(ch.val) or ch.init}
+    decision = _decide(td, task, records, working, logged)
+    facts: dict[str, Any] = {
+        "operation_type_source": decision.reason,
+        "working_devices": [d.label() for d in working],
+    }
+    if len(records.groups) < len(records.logs):
+        facts["parallel_logs"] = [g for g in records.groups if len(g) > 1]
+    states = WorkStates(records)
+    width, status = _work_and_width(records, working, states, facts)
+    if width is not None:
+        data["agg_equipmentWidth"] = width
+        columns["agg_equipmentWidth"] = Column("equipmentWidth", "mm")
+    if status is not None and (status != UNKNOWN).any():
+        text = np.where(status == ON, "On", "Off").astype(object)
+        text[status == UNKNOWN] = None
+        data["recordingStatus"] = pa.array(text, type=pa.string())
+        columns["recordingStatus"] = Column("recordingStatus", None)
+    _running_totals(
+        td,
+        records,
+        working,
+        decision.operation_type,
+        width,
+        status,
+        names,
+        data,
+        columns,
+    )
+    if decision.operation_type is not None:
+        for prop, ddi in property_ddis(decision.operation_type, logged).items():
+            chosen = choose_channels(records.by_ddi(ddi), td.devices, working)
+            if not chosen:
+                continue
+            src = names[chosen[0].key]
+            if len(chosen) > 1:
+                src = f"agg_{prop}"
+                data[src] = combine(
+                    [data[names[c.key]] for c in chosen],
+                    [td.devices.element(c.det) for c in chosen],
+                    states,
+                    records,
+                    summed=ddi in SUMMED,
+                )
+            columns[src] = Column(prop, dictionary_unit(ddi, prop))
+    table = pa.table(
+        {k: (v if isinstance(v, pa.Array) else pa.array(v)) for k, v in data.items()}
+    )
+    return TaskTable(
+        table=table,
+        columns=columns,
+        operation_type=decision.operation_type,
+        facts=facts,
+        names=names,
+        devices=devices,
+        working=working,
+    )
+
+
+def _decide(td, task, records: TaskRecords, working, logged: set[int]):
+    """The operation type (:mod:`.practice`) from the task and its logged values."""
     practice: dict[str, list[int]] = {}
     for ch in records.by_ddi(ACTUAL_CULTURAL_PRACTICE):
         if ch.det:
             practice.setdefault(ch.det, []).extend(int(v) for v in ch.val)
     counts: Counter[str] = Counter()
     for ch in records.channels.values():
-        d = model.device_of(ch.det)
+        d = td.devices.device_of(ch.det)
         if d is not None:
             counts[d.id] += 1
-    decision = decide_operation_type(
+    return decide_operation_type(
         td,
         task,
         working,
@@ -187,16 +244,14 @@ def build_table(
         channel_counts=counts,
         properties=[EVIDENCE[d] for d in logged if d in EVIDENCE],
     )
-    optype = decision.operation_type
-    facts: dict[str, Any] = {
-        "operation_type_source": decision.reason,
-        "working_devices": [d.label() for d in working],
-    }
-    if len(records.groups) < len(records.logs):
-        facts["parallel_logs"] = [g for g in records.groups if len(g) > 1]
 
-    # -- work and working width ----------------------------------------------------
-    states = WorkStates(records)
+
+def _work_and_width(
+    records: TaskRecords, working: list[Device], states: WorkStates, facts: dict
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Working width (mm) and record status (ON/OFF/UNKNOWN) over the working devices:
+    the widest device's width; On where any device works (:mod:`.devices`,
+    :mod:`.worktime`). A device without width carriers gives its status from its root."""
     widths, statuses, described = [], [], []
     for device in working:
         carriers = width_carriers(device, records)
@@ -205,17 +260,14 @@ def build_table(
         ]
         if not elements:
             continue
-        work = np.vstack([states.work(e) for e in elements])
-        on, status = carrier_work(work)
+        on, status = carrier_work(np.vstack([states.work(e) for e in elements]))
         statuses.append(status)
         if not carriers:
             continue
         w = np.vstack([width_values(s, records) for _, s in carriers])
         offsets = [offset_values(e, records) for e, _ in carriers]
         union = all(o is not None for o in offsets)
-        widths.append(
-            working_width(w, on, np.vstack(offsets) if union else None)  # type: ignore[arg-type]
-        )
+        widths.append(working_width(w, on, np.vstack(offsets) if union else None))  # type: ignore[arg-type]
         kinds = Counter(e.type_name for e, _ in carriers)
         sources = Counter(
             f"DDI {s.ddi} {'logged' if s.channel is not None else 'DPT'}"
@@ -229,24 +281,22 @@ def build_table(
     if described:
         facts["width"] = described
     width = np.maximum.reduce(widths) if widths else None
-    if width is not None:
-        data["agg_equipmentWidth"] = width
-        columns["agg_equipmentWidth"] = Column("equipmentWidth", "mm")
-    status = None
-    if statuses:
-        stack = np.vstack(statuses)
-        status = np.where(
-            (stack == ON).any(axis=0),
-            ON,
-            np.where((stack != UNKNOWN).any(axis=0), OFF, UNKNOWN),
-        )
-        if (status != UNKNOWN).any():
-            text = np.where(status == ON, "On", "Off").astype(object)
-            text[status == UNKNOWN] = None
-            data["recordingStatus"] = pa.array(text, type=pa.string())
-            columns["recordingStatus"] = Column("recordingStatus", None)
+    if not statuses:
+        return width, None
+    stack = np.vstack(statuses)
+    status = np.where(
+        (stack == ON).any(axis=0),
+        ON,
+        np.where((stack != UNKNOWN).any(axis=0), OFF, UNKNOWN),
+    ).astype(np.int8)
+    return width, status
 
-    # -- running totals, distributed by the model ------------------------------------
+
+def _running_totals(
+    td, records, working, optype, width, status, names, data, columns
+) -> None:
+    """``delta_`` columns of the running totals (:mod:`.totals`), spread by the model."""
+    n = records.n
     step, bad = position_steps(
         records.lon,
         records.lat,
@@ -255,67 +305,40 @@ def build_table(
     )
     step = np.where(bad | ~records.steps_in_group() | np.isnan(step), 0.0, step)
     working_now = status != OFF if status is not None else np.ones(n, bool)
-    area_w = step * (width / 1000.0 if width is not None else 1.0) * working_now
+    weights = {
+        "area": step * (width / 1000.0 if width is not None else 1.0) * working_now,
+        "distance": step * working_now,
+        "time": np.zeros(n),  # increments.py falls back to time
+    }
     for ddi, prop in RUNNING_TOTALS.items():
-        chosen = choose_channels(records.by_ddi(ddi), model, working)
+        chosen = choose_channels(records.by_ddi(ddi), td.devices, working)
         if not chosen:
             continue
-        weights = (
-            area_w
+        kind = (
+            "area"
             if ddi in AREA_LIKE
-            else step * working_now
+            else "distance"
             if ddi == EFFECTIVE_DISTANCE
-            else np.zeros(n)
+            else "time"
         )
         scale = D.ddi_entry(ddi).resolution
         cols = []
         for ch in chosen:
-            name = "delta_" + names[ch.key]
-            data[name] = increments(records, ch, scale, weights)
-            cols.append(name)
+            cols.append("delta_" + names[ch.key])
+            data[cols[-1]] = increments(records, ch, scale, weights[kind])
         if prop is None:
             continue
         src = cols[0]
         if len(cols) > 1:
             src = f"agg_{prop}"
             stack = np.vstack([data[c] for c in cols])
-            if ddi in GROUND and not all_sections([c.det for c in chosen], model):
-                data[src] = np.fmax.reduce(stack)
+            if ddi in GROUND and not all_sections([c.det for c in chosen], td.devices):
+                data[src] = np.fmax.reduce(stack)  # several bins over the same ground
             else:
-                data[src] = np.nansum(stack, axis=0)
-        columns[src] = Column(prop, D.ddi_entry(ddi).unit)
-
-    # -- point properties -------------------------------------------------------------
-    if optype is not None:
-        for prop, ddi in property_ddis(optype, logged).items():
-            chosen = choose_channels(records.by_ddi(ddi), model, working)
-            if not chosen:
-                continue
-            if len(chosen) == 1:
-                src = names[chosen[0].key]
-            else:
-                src = f"agg_{prop}"
-                data[src] = combine(
-                    [data[names[c.key]] for c in chosen],
-                    [model.element(c.det) for c in chosen],
-                    states,
-                    records,
-                    summed=ddi in SUMMED,
+                data[src] = np.where(
+                    np.isnan(stack).all(axis=0), np.nan, np.nansum(stack, axis=0)
                 )
-            columns[src] = Column(prop, dictionary_unit(ddi, prop))
-
-    table = pa.table(
-        {k: (v if isinstance(v, pa.Array) else pa.array(v)) for k, v in data.items()}
-    )
-    return TaskTable(
-        table=table,
-        columns=columns,
-        operation_type=optype,
-        facts=facts,
-        names=names,
-        devices=devices,
-        working=working,
-    )
+        columns[src] = Column(prop, D.ddi_entry(ddi).unit)
 
 
 def channel_label(ch: Channel, td: Taskdata) -> str:
