@@ -116,6 +116,9 @@ EPOCH_1980_MS = 315_532_800_000
 RESYNC_WINDOW = 65536
 #: positions tried one by one before the windows
 RESYNC_SCALAR = 64
+#: buffers up to this size are framed by the exact walk alone (speculating over a few
+#: segments costs more than it saves)
+EXACT_WALK_BYTES = 16 * SEGMENT_BYTES
 _U16, _U32, _I32 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<i")
 #: why a record is passed over (also the event kinds of the C kernel); TRAILING: bytes
 #: left after the last record of the file
@@ -468,8 +471,9 @@ class _Framer:
         first = p + self.P + 1
         last = first + 5 * (c - 1)
         top = self.B - 1
-        hi = cum[np.clip(last, 0, top)]
-        lo = np.where(first >= 5, cum[np.clip(first - 5, 0, top)], 0).astype(np.uint8)
+        hi = cum[np.minimum(np.maximum(last, 0), top)]
+        lo = cum[np.minimum(np.maximum(first - 5, 0), top)]
+        lo[first < 5] = 0
         return (c > 0) & (last <= top) & ((hi - lo) != 0)
 
     # -- scalar checks (slow path only) ---------------------------------------------
@@ -698,10 +702,10 @@ class _Framer:
         starts = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return starts, p
 
-    def _frame_once(self, p0: int, final: bool) -> tuple[np.ndarray, int, bool]:
+    def _speculation(self, p0: int):
+        """Speculate from *p0* over the rest of the chunk, with the day range of its
+        first and last records (none after two restarts)."""
         B = self.B
-        if self._plausible_vec(np.array([p0], dtype=np.int64))[0]:
-            self.day_ref = int(self.u2[p0 + 4])
         d_first = self.day_ref if self.day_ref is not None else 0
         # day of the chunk's last records: first plausible record pair near the end
         saved, self.day_ref = self.day_ref, None
@@ -711,31 +715,47 @@ class _Framer:
         dlo, dhi = min(d_first, d_last) - 1, max(d_first, d_last) + 1
         if self.restarts < 0:  # restarted twice: no day range (never restarts again)
             dlo, dhi = -1, 1 << 17
-        seg_start, seg_end, flat, seg_hi, exits, fails = self.speculate(p0, dlo, dhi)
-        K = len(seg_start)
-        nf = len(flat)
+        return (*self.speculate(p0, dlo, dhi), dlo, dhi)
 
-        def member(x: np.ndarray) -> np.ndarray:
-            if nf == 0:
-                return np.zeros(len(x), bool)
-            j = np.minimum(np.searchsorted(flat, x), nf - 1)
-            return flat[j] == x
-
-        # segment k >= 1 is entered at exits[k-1]; it is "good" when that entry is a
-        # speculated position of k and no implausible record follows it inside k
-        entry = np.concatenate([[p0], exits[:-1]])
-        link_ok = member(entry) | (entry >= B)
-        link_ok[0] = True
-        if len(fails):
-            jf = np.searchsorted(fails, entry)
-            nxt_fail = np.where(
-                jf < len(fails), fails[np.minimum(jf, len(fails) - 1)], B + 1
+    def _frame_once(self, p0: int, final: bool) -> tuple[np.ndarray, int, bool]:
+        B = self.B
+        if self._plausible_vec(np.array([p0], dtype=np.int64))[0]:
+            self.day_ref = int(self.u2[p0 + 4])
+        if B - p0 <= EXACT_WALK_BYTES:
+            # a few segments: the exact walk below costs less than speculating
+            dlo, dhi = -1, 1 << 17
+            flat = fails = seg_of = seg_end = seg_hi = exits = bad_segs = entry = (
+                np.zeros(0, np.int64)
             )
-            clean = nxt_fail >= seg_end
+            K = nf = 0
         else:
-            clean = np.ones(K, bool)
-        bad_segs = np.flatnonzero(~(link_ok & clean))
-        seg_of = np.repeat(np.arange(K), np.diff(np.concatenate([[0], seg_hi])))
+            seg_start, seg_end, flat, seg_hi, exits, fails, dlo, dhi = (
+                self._speculation(p0)
+            )
+            K = len(seg_start)
+            nf = len(flat)
+
+            def member(x: np.ndarray) -> np.ndarray:
+                if nf == 0:
+                    return np.zeros(len(x), bool)
+                j = np.minimum(np.searchsorted(flat, x), nf - 1)
+                return flat[j] == x
+
+            # segment k >= 1 is entered at exits[k-1]; it is "good" when that entry is
+            # a speculated position of k and no implausible record follows it inside k
+            entry = np.concatenate([[p0], exits[:-1]])
+            link_ok = member(entry) | (entry >= B)
+            link_ok[0] = True
+            if len(fails):
+                jf = np.searchsorted(fails, entry)
+                nxt_fail = np.where(
+                    jf < len(fails), fails[np.minimum(jf, len(fails) - 1)], B + 1
+                )
+                clean = nxt_fail >= seg_end
+            else:
+                clean = np.ones(K, bool)
+            bad_segs = np.flatnonzero(~(link_ok & clean))
+            seg_of = np.repeat(np.arange(K), np.diff(np.concatenate([[0], seg_hi])))
 
         parts: list[np.ndarray] = []
         p = p0
