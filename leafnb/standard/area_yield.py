@@ -23,12 +23,12 @@ Formulas (spec §11 leaves them open; these are the conventional ones):
   time since the previous record (the first record takes the second's); an interval
   longer than 10 typical intervals is a pause in logging and counts as 10 (the flow
   logged after it is not known to have lasted longer). A mass flow gives ``wetMass``,
-  a volume flow ``wetVolume``. When the source
-  gives a per-area yield too, the per-area yield times the area gives the mass if the
-  area is the source's own (its area, or its distance with its width: an SMS export's
-  yields are per its own swath and distance); if leafnb modelled the area (positions x
-  working width) the measured flow is integrated first — the machine's per-area figure
-  times another area mixes two measurements;
+  a volume flow ``wetVolume``. When the source gives a per-area yield too, the
+  per-area yield times the area gives the mass if the area is the source's own (its
+  area, or its distance with its width: an SMS export's yields are per its own swath
+  and distance); if leafnb modelled the area (positions x working width) the measured
+  flow is integrated first — the machine's per-area figure times another area mixes
+  two measurements;
 - mass ↔ volume: ``volume = mass / density`` with the crop's density (lb/bu);
 - dry ↔ wet: ``dry = wet × (100 − moisture) / (100 − standard moisture)``; when the crop
   has no standard moisture the dry values repeat the wet values (spec §1.5);

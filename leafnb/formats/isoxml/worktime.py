@@ -39,7 +39,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from leafnb.formats.isoxml.devices import SECTION, UNIT, offset_values
+from leafnb.formats.isoxml.devices import (
+    CONNECTOR,
+    NAVIGATION,
+    SECTION,
+    UNIT,
+    offset_values,
+)
 
 if TYPE_CHECKING:
     from leafnb.formats.isoxml.devices import Element
@@ -82,9 +88,17 @@ class WorkStates:
         if element.id in self._condensed:
             return self._condensed[element.id]
         out: dict[str, np.ndarray] = {}
-        below = element.descendants()
-        sections = [e for e in below if e.type == SECTION] or [
-            e for e in element.children if e.type not in (6, 7)
+        self._condensed[element.id] = out
+        blocks = [
+            (block, ch)
+            for block, ddi in enumerate(CONDENSED_WORK_STATES)
+            if (ch := self.records.channel(ddi, element.id)) is not None
+            and (ch.val != 0).any()  # absent, or the all-zero placeholder
+        ]
+        if not blocks:
+            return out
+        sections = [e for e in element.descendants() if e.type == SECTION] or [
+            e for e in element.children if e.type not in (CONNECTOR, NAVIGATION)
         ]
         offsets = [offset_values(e, self.records) for e in sections]
         if sections and all(o is not None for o in offsets):
@@ -94,17 +108,13 @@ class WorkStates:
             sections.sort(key=lambda e: (lateral[e.id], e.number or 0))
         else:
             sections.sort(key=lambda e: (e.number is None, e.number or 0))
-        for block, ddi in enumerate(CONDENSED_WORK_STATES):
-            ch = self.records.channel(ddi, element.id)
-            if ch is None or not len(ch.val) or not (ch.val != 0).any():
-                continue  # absent, or the all-zero placeholder
+        for block, ch in blocks:
             values = self.records.filled(ch, backfill=True)
             raw = np.where(np.isnan(values), 0, values).astype(np.int64) & 0xFFFFFFFF
             for j, section in enumerate(sections[16 * block : 16 * block + 16]):
                 codes = ((raw >> (2 * j)) & 3).astype(np.float64)
                 codes[np.isnan(values)] = np.nan
                 out.setdefault(section.id, codes)
-        self._condensed[element.id] = out
         return out
 
     def explicit(self, element: Element) -> np.ndarray | None:
