@@ -34,7 +34,11 @@ def cmd_convert(args) -> int:
     workdir = args.workspace or tempfile.mkdtemp(prefix="leafnb-")
     ws = Workspace(workdir)
     batch = ws.upload_batch(
-        args.input, args.leaf_user_id, args.provider, progress=not args.json
+        args.input,
+        args.leaf_user_id,
+        args.provider,
+        progress=not args.json,
+        column_mapping=_column_mapping(args.column_mapping),
     )
     doc = _batch_document(ws, batch)
     doc["workspace"] = str(ws.path)
@@ -51,6 +55,20 @@ def cmd_convert(args) -> int:
             )
         print(f"workspace: {ws.path}")
     return 0 if batch["status"] == "PROCESSED" else 1
+
+
+def _column_mapping(text: str | None) -> dict | None:
+    """``--column-mapping``: inline JSON or ``@file.json``."""
+    if not text:
+        return None
+    from leafnb.errors import InvalidRequest
+
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"--column-mapping is not valid JSON: {exc}") from None
 
 
 def zip_folder(folder: Path, target: Path) -> Path:
@@ -131,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         "--json",
         action="store_true",
         help="print the batch, files, steps, summaries and units as JSON",
+    )
+    conv.add_argument(
+        "--column-mapping",
+        metavar="JSON",
+        help='what source columns mean, e.g. \'{"Mass_Yield": "wetMassPerArea"}\' '
+        "or @mapping.json (overrides column inference)",
     )
     conv.set_defaults(func=cmd_convert)
     demo = sub.add_parser(

@@ -88,6 +88,13 @@ def _any(v):
     return v
 
 
+def _column_mapping(v):
+    from leafnb.formats.inference import parse_user_mapping
+
+    parse_user_mapping(v)
+    return dict(v or {})
+
+
 def _filter_profile(v):
     from leafnb.clean.profiles import PROFILES
 
@@ -307,6 +314,14 @@ _OPTIONS = [
         0.01,
         "field merge threshold % (accepted for compatibility)",
         _number("fieldsMergeIntersection", 0, 100),
+    ),
+    Option(
+        "columnMapping",
+        {},
+        "leafnb extension: what source columns mean when inference gets it wrong, "
+        '{"Wet_Yield": {"property": "wetMassPerArea", "unit": "lb/ac"}, "Flag": null}; '
+        "applies to every later conversion, retry and reprocess",
+        _column_mapping,
     ),
     Option(
         "summaryGeometry",

@@ -556,7 +556,8 @@ def _agleader_text(points: pa.Table, path: Path) -> None:
     swath = _col(points, "equipmentWidth", "in")
     moist = _col(points, "harvestMoisture")
     elev = _col(points, "elevation", "ft")
-    status = [33 if s == "On" else 1 for s in points["recordingStatus"].to_pylist()]
+    # header status: bit 0 = header down (33 logging, 32 up), as Ag Leader exports write
+    status = [33 if s == "On" else 32 for s in points["recordingStatus"].to_pylist()]
     passes = points["passNumber"].to_numpy()
     crop = points["crop"].to_pylist()
     lines = []

@@ -16,6 +16,7 @@ from leafnb.clean.api import FilteringAPI
 from leafnb.config import defaults, validate
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.events import EventBus
+from leafnb.formats.inference import parse_user_mapping
 from leafnb.keys import FILE_STEPS, BatchStatus, StepStatus
 from leafnb.operations.api import OperationsAPI
 from leafnb.pipeline import batch as batch_mod
@@ -76,6 +77,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         *,
         wait: bool = True,
         progress: bool | None = None,
+        column_mapping: dict[str, Any] | None = None,
     ) -> Batch:
         """Upload a zip of machine files and convert every file in it (``POST /batch``).
 
@@ -93,21 +95,99 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             RECEIVED while conversion goes on in a background thread.
         progress : bool, optional
             Show a progress bar (default: only in notebooks/terminals when waiting).
+        column_mapping : dict, optional
+            What source columns mean, when inference gets it wrong:
+            ``{"Wet_Yield": {"property": "wetMassPerArea", "unit": "lb/ac"},
+            "Moisture": None}`` (see :func:`leafnb.formats.inference.parse_user_mapping`).
+            Applies to this batch's conversions and retries, over the ``columnMapping``
+            config key. Each file records what was understood as ``columnMapping``.
 
         Raises
         ------
         InvalidRequest
-            Not a zip, truncated zip, bad provider or missing leafUserId.
+            Not a zip, truncated zip, bad provider or missing leafUserId, or a malformed
+            column mapping.
         UnsafeArchive
             Path traversal, absolute paths, symlinks, zip bombs, more than 3 GB.
         """
+        # a malformed mapping fails before anything is extracted
+        parse_user_mapping(column_mapping)
         batch_id = batch_mod.create_batch(self, zip_path, leaf_user_id, provider)
+        if column_mapping:
+            self._update_doc(
+                "batches", batch_id, userColumnMapping=dict(column_mapping)
+            )
         received = self._batch_upload_response(batch_id)
         if wait:
             batch_mod.process_batch(self, batch_id, progress=progress)
             return self.get_batch(batch_id)
         self._background(batch_mod.process_batch, self, batch_id, progress=False)
         return received
+
+    def _update_doc(self, table: str, row_id: str, **values: Any) -> None:
+        """Merge *values* into the JSON ``doc`` of one batches/files row."""
+        assert table in ("batches", "files")
+        with self.catalog.transaction() as conn:
+            row = conn.execute(
+                f"SELECT doc FROM {table} WHERE id=?", (row_id,)
+            ).fetchone()
+            doc = {**self.catalog.loads(row["doc"]), **values}
+            conn.execute(
+                f"UPDATE {table} SET doc=? WHERE id=?",
+                (self.catalog.dumps(doc), row_id),
+            )
+
+    def _job_config(
+        self, config: dict[str, Any], batch_doc: Any, file_doc: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A file's conversion config: the column mappings of config < batch < file merged."""
+        if not isinstance(batch_doc, dict):
+            batch_doc = self.catalog.loads(batch_doc["doc"])
+        out = dict(config)
+        mapping = dict(out.get("columnMapping") or {})
+        mapping.update(batch_doc.get("userColumnMapping") or {})
+        mapping.update(file_doc.get("userColumnMapping") or {})
+        if mapping:
+            out["columnMapping"] = mapping
+        return out
+
+    def reprocess_file(
+        self,
+        file_id: str,
+        *,
+        column_mapping: dict[str, Any] | None = None,
+        wait: bool = True,
+    ) -> File:
+        """Convert one file again (after a config change or with a column mapping).
+
+        The mapping is kept on the file, so later retries use it too. The file is
+        marked failed and the batch retried (other files of the batch that had failed
+        are retried with it); with ``wait=True`` the operations built from the file are
+        rebuilt.
+
+        Examples
+        --------
+        >>> ws.reprocess_file(fid, column_mapping={"Mass_Yield": "wetMassPerArea"})  # doctest: +SKIP
+        """
+        parse_user_mapping(column_mapping)
+        row = self._file_row(file_id)
+        values: dict[str, Any] = {"message": "queued for reprocessing"}
+        if column_mapping is not None:
+            values["userColumnMapping"] = dict(column_mapping)
+        self._update_doc("files", file_id, **values)
+        with self.catalog.transaction() as conn:
+            conn.execute(
+                "UPDATE files SET status=? WHERE id=?", (StepStatus.FAILED, file_id)
+            )
+        self.retry_batch(row["batch_id"], wait=wait)
+        if wait:
+            for op in self.catalog.query(
+                "SELECT id, doc FROM operations WHERE leaf_user_id=?",
+                (row["leaf_user_id"],),
+            ):
+                if file_id in (self.catalog.loads(op["doc"]).get("files") or []):
+                    self.reprocess_operation(op["id"])
+        return self.get_file(file_id)
 
     def _background(self, fn: Callable, *args, **kwargs) -> None:
         thread = threading.Thread(
@@ -190,6 +270,8 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             out["statusDetails"] = row["status_details"]
         if doc.get("ignoredEntries"):
             out["ignoredEntries"] = doc["ignoredEntries"]
+        if doc.get("ignoredReasons"):
+            out["ignoredReasons"] = doc["ignoredReasons"]
         return out
 
     def get_batches(
@@ -213,9 +295,24 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         self._batch_row(batch_id)
         return Resource(batch_mod.status_groups(self, batch_id))
 
-    def retry_batch(self, batch_id: str, *, wait: bool = True) -> Batch:
-        """Re-run only the files that did not convert (``PUT /batch/{id}/retry``); converted files stay untouched."""
+    def retry_batch(
+        self,
+        batch_id: str,
+        *,
+        wait: bool = True,
+        column_mapping: dict[str, Any] | None = None,
+    ) -> Batch:
+        """Re-run only the files that did not convert (``PUT /batch/{id}/retry``); converted files stay untouched.
+
+        A *column_mapping* (as for :meth:`upload_batch`) replaces the batch's mapping
+        for this and later conversions.
+        """
         self._batch_row(batch_id)
+        if column_mapping is not None:
+            parse_user_mapping(column_mapping)
+            self._update_doc(
+                "batches", batch_id, userColumnMapping=dict(column_mapping)
+            )
         with self.catalog.transaction() as conn:
             conn.execute(
                 "UPDATE batches SET status=?, status_details=NULL WHERE id=?",
@@ -289,7 +386,14 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             downloadFilteredGeoparquet=url(fdir / "filtered.parquet"),
             summary=read_json(summary_path) if summary_path.exists() else None,
         )
-        for key in ("providerMismatch", "outOfStandard", "sources", "machineTotals"):
+        for key in (
+            "providerMismatch",
+            "outOfStandard",
+            "sources",
+            "machineTotals",
+            "columnMapping",
+            "notes",
+        ):
             if doc.get(key):
                 out[key] = doc[key]
         return out

@@ -99,6 +99,14 @@ class Reader:
         """
         return 0.0
 
+    def explain(self, path: Path) -> str | None:
+        """Say why this reader does not take *path*, a file of its extension (None: no reason).
+
+        Used for the batch's ``ignoredReasons`` (e.g. "polygon shapefile: a boundary").
+        Must be cheap and should not raise.
+        """
+        return None
+
     def sidecars(self, path: Path) -> list[Path]:
         """Return the companion files that belong to the dataset whose main file is *path*.
 

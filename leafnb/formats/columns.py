@@ -1,11 +1,30 @@
-"""The one declarative table: source column name → standard property, unit, family.
+"""The one column table: what the column names of machine exports mean.
 
 Every open-format reader (shapefile, GeoPackage, GeoJSON, CSV, Ag Leader text) maps its
-source columns with :func:`match_columns` over :data:`RULES`; no reader carries its own
-name list. A rule says *which source names* (compared case-insensitively with every
-non-alphanumeric character removed, so ``Yld_Vol_Dr``, ``yld vol dr`` and ``YLD-VOL-DR``
-are one key) mean *which standard property*, in *which unit* when the source does not
-say, for *which family* of files (one vendor's export style).
+source columns through :func:`leafnb.formats.inference.infer_columns`, which scores each
+column by the *name* evidence found here, its declared unit and the plausibility of its
+values. This module holds the name evidence, in two parts of one table:
+
+:data:`RULES` — exact names of a vendor *family*
+    A rule says which source names (compared after :func:`normalise_key`: accents
+    folded, lower-cased, every non-alphanumeric removed, so ``Yld_Vol_Dr``,
+    ``yld vol dr`` and ``YLD-VOL-DR`` are one key) mean which standard property, in
+    which unit when the source does not say, for which family of files (one vendor's
+    export style). An exact vendor name is the strongest evidence (name score 1.0);
+    it also names the vendor (the family recognising most columns wins).
+
+:data:`TERMS` — the vocabulary monitors and GIS tools use
+    Words for each quantity in English, German, French, Spanish, Portuguese and
+    Italian, plus the abbreviations of 10-character DBF names (``Yld``, ``Mss``,
+    ``Wdth``, ``Dstnc``, ``Elevtn``) and the compounds vendors write (``VRYIELDVOL``,
+    ``massflow``, ``cutwidth``). A column matches a term when one of its words is a
+    token of the name, or (for words of four letters or more) part of one, and the
+    term's qualifiers agree (``wet``/``nass``/``humide`` vs ``dry``/``trocken``/``sec``;
+    ``mass``/``masse``/``peso`` vs ``vol``). Yield columns match the pseudo-property
+    ``yield``; wet/dry comes from the qualifiers (none = dry: every monitor's plain
+    "Yield" is the yield at standard moisture — Ag Leader, John Deere ``VRYIELDVOL``,
+    Yield Editor), mass/volume and per-area/total from the unit (declared, or chosen
+    by the values in :mod:`leafnb.formats.inference`).
 
 Families and their documented default units:
 
@@ -23,15 +42,32 @@ Families and their documented default units:
     ``.json`` next to the shapefile, when present, overrides them (see
     :mod:`leafnb.formats.shapefile`). ``VRYIELDVOL`` is dry volume per area (bu/ac) and
     ``WetMass`` wet mass per area (lb/ac) [assumed from Operations Center map layers].
+    ``Crop`` may be a numeric code; John Deere publishes no code table, so such codes
+    stay as they are (:mod:`leafnb.standard.crops`).
 ``agleader``
-    Ag Leader *advanced export* text columns (17 fields, no header) and the shapefiles
-    ISU built from them (upper-case names ``FLOW``, ``CYCLES``, ``SWATH`` …): flow lb/s,
-    distance and swath in inches, altitude ft, GPS time in Unix seconds (UTC).
+    The Ag Leader *advanced export* text format (Ag Leader GPS 2000/2100 manual, 1998,
+    §8-7 "Advanced Ag Leader Format"; the input format of USDA-ARS Yield Editor,
+    Sudduth & Drummond 2007): longitude, latitude, grain flow (lb/s), GPS time (Unix
+    seconds — checked on the ISU files against their load labels), logging interval
+    (s), distance (in), swath (in), moisture (%), header status, pass, serial, field,
+    load, grain type, GPS status, PDOP, altitude (ft). The names here are those of the
+    ISU shapefiles built from it (``FLOW``, ``CYCLES``, ``SWATH`` …), of the header row
+    some exporters add (``long,lat,massflow,gpstime,cycletime,distance,cutwidth,…``)
+    and of Yield Editor's own column captions (``Grain Flow``, ``Logging Interval``,
+    ``Header Status`` …).
+``trimble``
+    Trimble FM-1000/FmX track-log shapefiles (FM-1000 user guide v9.25, "Data storage
+    structure"): ``Speed`` km/h, ``Swath_wdth`` m (metric always), ``UTC_Date``
+    YYYYMMDD + ``UTC_Time`` hh:mm:ss.s; ``Target`` is a rate whose unit the file does
+    not carry (left unmapped).
 ``yield_logger``
     The unknown-vendor logger CSV (``Yield``, ``Lin_Yield``, ``RowWidth``, ``LogTime`` …),
     metric: ``Yield`` is taken as t/ha (Australian origin), ``Distance``/``RowWidth``/
     ``Altitude`` m (3.2 m per 3 s record ≈ 1.1 m/s, plausible; in feet it would be a
     crawl).
+``isoxml_csv``
+    ISOXML time logs decoded to CSV, columns named by DDI (``'90/-1``: DDI 90 of
+    element -1); meaning and unit from the ISO 11783-11 dictionary (:func:`ddi_hit`).
 ``farmobile``
     Farmobile GeoJSON. No public property list was found; names and the Farmobile
     default (US) units here are **assumptions**, documented per rule, and the generator
@@ -45,49 +81,49 @@ A rule with ``property=None`` is a *marker*: the column is known (it raises the 
 score, so detection is sure of the vendor) but has no standard property.
 Rules with ``optype`` apply only once the operation type is known (``Product`` is the
 crop in a yield file, the variety in a planting file, the product in an application).
-Timestamp sources carry ``kind`` (``datetime``, ``date``, ``time``, ``unix``,
-``sms_dataset``) and are parsed by :func:`build_timestamp` rather than mapped.
+Timestamp sources carry ``kind`` (``datetime``, ``date``, ``time``, ``epoch``,
+``sms_dataset``); a numeric time column's real encoding (epoch seconds or
+milliseconds, seconds of day, seconds since an unknown start) is decided from its
+values by :mod:`leafnb.formats.timeparse`.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 import re
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from leafnb.errors import CorruptFile, SkippedRecordsWarning
-from leafnb.formats.base import Column
-from leafnb.standard.optype import detect_operation_type
 from leafnb.standard.units import parse_unit
 
 __all__ = [
+    "DERIVED",
     "FAMILY_PROVIDER",
+    "PRODUCT_NAME",
     "RULES",
-    "ColumnMatch",
+    "TERMS",
     "ColumnRule",
-    "build_timestamp",
+    "NameHit",
+    "Term",
     "dedupe_names",
-    "finish_table",
-    "match_columns",
+    "header_unit",
+    "name_hits",
     "normalise_crop",
     "normalise_key",
     "split_header_unit",
+    "tokens",
 ]
 
 #: pseudo-property the pipeline turns into ``products`` together with ``appliedRate``
 PRODUCT_NAME = "productName"
+#: pseudo-property of yield terms, resolved to wet/dry × mass/volume × per-area/total
+YIELD = "yield"
 
 
 @dataclass(frozen=True)
 class ColumnRule:
-    """One row of the column table.
+    """One exact-name row of the column table.
 
     Parameters
     ----------
@@ -126,9 +162,9 @@ def _r(names, prop, unit=None, family="generic", **kw) -> ColumnRule:
 _H, _P, _A = "harvested", "planted", "applied"
 
 # fmt: off
-#: THE table. Order matters twice: within a family the first rule for a property wins a
-#: conflict (two source columns for one property), and families are tried in this order
-#: when their scores tie.
+#: THE exact-name table. Order matters twice: within a family the first rule for a
+#: property wins a conflict (two source columns for one property), and families are
+#: tried in this order when their scores tie.
 RULES: tuple[ColumnRule, ...] = (
     # ---- Ag Leader SMS (shapefile 10-char DBF names | SMS CSV long names) ----------
     _r(("Yld_Vol_Dr", "Yld Vol(Dry)", "Yield Vol(Dry)"), "dryVolumePerArea", "bu/ac", "sms"),
@@ -169,9 +205,11 @@ RULES: tuple[ColumnRule, ...] = (
     _r(("Obj__Id", "Obj. Id", "Pass_Num", "Pass Num", "Prod_ac_hr", "Prod_ac_h_", "Diff_Statu",
         "Work_State", "Seed_Cnt__", "Plant_Pop_", "SeedFlow_k", "Prdt_Amt", "Field", "Target_Rat",
         "Rate__Coun", "Rate_Appli", "Population", "Humidity__", "Air_Temp__", "Soil_Temp_",
-        "Wind_Speed", "Sky Cond", "Date___Tim", "Air Temp", "Soil Temp"), None, None, "sms"),
+        "Wind_Speed", "Sky Cond", "Date___Tim", "Air Temp", "Soil Temp", "Wind Speed",
+        "Humidity"), None, None, "sms"),
     # ---- John Deere Operations Center shapefile export -------------------------------
     _r("VRYIELDVOL", "dryVolumePerArea", "bu/ac", "jd"),
+    _r(("VRYIELDMAS", "VRYIELDMASS"), "dryMassPerArea", "lb/ac", "jd"),
     _r("WetMass", "wetMassPerArea", "lb/ac", "jd"),
     _r(("Moisture", "VRMOISTURE"), "harvestMoisture", "%", "jd"),
     _r("SWATHWIDTH", "equipmentWidth", "ft", "jd"),
@@ -188,22 +226,36 @@ RULES: tuple[ColumnRule, ...] = (
     _r(("Variety", "VARIETY"), "variety", None, "jd"),
     _r("Product", PRODUCT_NAME, None, "jd", optype=_A),
     _r("IsoTime", "timestamp", None, "jd", kind="datetime"),
-    _r(("Time", "orig_file"), None, None, "jd"),
-    # ---- Ag Leader advanced export text (and ISU shapefiles built from it) ---------
-    _r("FLOW", "cropFlow", "lb/s", "agleader"),
-    _r(("CYCLES", "CYCLE"), "samplingInterval", "s", "agleader", optype=_H),
+    # VRYILDBAL: cotton lint in bales per acre — leafnb has no bale unit, kept unmapped
+    _r(("Time", "orig_file", "Machine", "FUEL", "DRYMATTER", "PRODUCTHASH", "VRYILDBAL",
+        "VRYIELDBAL"), None, None, "jd"),
+    # ---- Ag Leader advanced export text (ISU shapefiles | header rows | Yield Editor) --
+    _r(("FLOW", "massflow", "Grain Flow", "GrainFlow"), "cropFlow", "lb/s", "agleader"),
+    _r(("CYCLES", "CYCLE", "cycletime", "Logging Interval", "LoggingInterval", "Interval"),
+       "samplingInterval", "s", "agleader", optype=_H),
     _r("WETMASS", "wetMass", "lb", "agleader"),  # derived: FLOW × CYCLES (see DERIVED)
     _r("DISTANCE", "distance", "in", "agleader"),
-    _r("SWATH", "equipmentWidth", "in", "agleader"),
+    _r(("SWATH", "cutwidth"), "equipmentWidth", "in", "agleader"),
     _r("MOISTURE", "harvestMoisture", "%", "agleader"),
-    _r("STATUS", "recordingStatus", None, "agleader", transform="agleader_status"),
+    _r(("STATUS", "headerstatus", "Header Status"), "recordingStatus", None, "agleader",
+       transform="agleader_status"),
     _r("ALTITUDE", "elevation", "ft", "agleader"),
-    _r("CROP", "crop", None, "agleader", transform="crop"),
+    _r(("CROP", "graintype", "Grain Type"), "crop", None, "agleader", transform="crop"),
     _r("DRY_BU_AC", "dryVolumePerArea", "bu/ac", "agleader"),
     _r("SPEED", "speed", "mi/hr", "agleader"),
-    _r("TIME", "timestamp", None, "agleader", kind="unix"),
+    _r(("TIME", "gpstime", "GPS Time"), "timestamp", None, "agleader", kind="epoch"),
     _r(("PASS", "SERIAL", "FIELD", "LOAD", "GPS", "PDOP", "LONGITUDE", "LATITUDE", "TIMELAPSE",
-        "DAYOFMONTH"), None, None, "agleader"),
+        "DAYOFMONTH", "passno", "serialno", "fieldid", "loadid", "gpsstatus", "Serial Number",
+        "Field ID", "Load ID", "GPS Status", "RmCode", "VARIETY"), None, None, "agleader"),
+    # ---- Trimble FM-1000/FmX track logs (FM-1000 user guide v9.25 §4 "Data storage
+    # structure": "Units are always metric in files created by the display") -------
+    _r("Swath_wdth", "equipmentWidth", "m", "trimble"),
+    _r("Speed", "speed", "km/h", "trimble"),
+    _r("Height", "elevation", "m", "trimble"),
+    _r("UTC_Date", "timestamp", None, "trimble", kind="date"),
+    _r("UTC_Time", "timestamp", None, "trimble", kind="time"),
+    _r(("Swath_Num", "Status_Text", "Status_Tex", "Total_Qty", "TRACK_ID", "Units", "Version", "Yaw",
+        "Roll", "Pitch", "Target"), None, None, "trimble"),
     # ---- unknown-vendor yield logger (CSIRO area1) -----------------------------------
     _r("Yield", "wetMassPerArea", "t/ha", "yield_logger"),
     _r("Distance", "distance", "m", "yield_logger"),
@@ -274,6 +326,119 @@ RULES: tuple[ColumnRule, ...] = (
 # fmt: on
 
 
+@dataclass(frozen=True)
+class Term:
+    """One vocabulary row: the words that name a quantity, whatever the vendor.
+
+    Parameters
+    ----------
+    property : str
+        Standard property, ``productName``, ``timestamp`` or ``yield`` (resolved later).
+    words : tuple of str
+        One of these must be in the name (a token, or part of a token for words of
+        four letters or more).
+    needs : tuple of tuple of str
+        Each group must also be present (e.g. a target rate needs a "target" word).
+    forbids : tuple of str
+        None of these may be present (``gpsstatus`` is not a recording status).
+    optype : str or None
+        Only for files of this operation type.
+    transform : str or None
+        As in :class:`ColumnRule`.
+    kind : str
+        Time encoding for timestamp terms (refined from the values).
+    """
+
+    property: str
+    words: tuple[str, ...]
+    needs: tuple[tuple[str, ...], ...] = ()
+    forbids: tuple[str, ...] = ()
+    optype: str | None = None
+    transform: str | None = None
+    kind: str = "value"
+
+
+# vocabulary word groups (lower-case, accents folded)
+_YIELD = ("yield", "yld", "yild", "ertrag", "rendement", "rendimiento", "rinde",
+          "produtividade", "rendimento", "resa", "opbrengst", "plon")  # fmt: skip
+_WET = (
+    "wet",
+    "we",
+    "w",
+    "nass",
+    "feucht",
+    "humide",
+    "humedo",
+    "umido",
+    "fresh",
+    "frisch",
+)
+_DRY = ("dry", "dr", "d", "trocken", "sec", "seche", "seco", "seca", "secco")
+_MASS = ("mass", "mss", "masse", "masa", "massa", "peso", "weight", "gewicht", "ms")
+_VOL = ("vol", "vl", "volume", "volumen", "bu", "bushel", "bushels")
+_TARGET = ("target", "tgt", "trgt", "soll", "cible", "objetivo", "alvo", "prescription",
+           "presc", "rx", "consigne")  # fmt: skip
+_TIME = ("time", "timestamp", "datetime", "gpstime", "isotime", "zeit", "zeitstempel",
+         "heure", "hora", "utc", "tiempo", "tempo", "horodatage")  # fmt: skip
+_DATE = ("date", "datum", "fecha", "datestamp")
+
+# fmt: off
+#: THE vocabulary. Order breaks score ties (earlier first).
+TERMS: tuple[Term, ...] = (
+    Term(YIELD, _YIELD, forbids=("lin", "bal", "bale", "bales", "ballen", "goal", "potential")),
+    Term("cropFlow", ("flow", "flw", "massflow", "grainflow", "durchsatz", "debit", "flujo",
+                      "fluxo", "flusso"), forbids=(*_VOL, "rate")),
+    Term("harvestMoisture", ("moisture", "moist", "mois", "mstr", "mostr", "moistr", "feuchte",
+                             "feuchtigkeit", "kornfeuchte", "humidite", "humedad", "umidade",
+                             "umidita", "wassergehalt"),
+         forbids=("air", "soil", "boden", "luft", "sensor")),
+    Term("speed", ("speed", "spd", "velocity", "vel", "geschwindigkeit", "geschw", "vitesse",
+                   "velocidad", "velocidade", "velocita", "groundspeed"), forbids=("wind",)),
+    Term("equipmentWidth", ("width", "wdth", "wdt", "swath", "swth", "breite", "arbeitsbreite",
+                            "largeur", "ancho", "anchura", "largura", "larghezza"),
+         forbids=("row", "rows")),
+    Term("distance", ("distance", "dist", "dstnc", "dstn", "strecke", "distanz", "distancia",
+                      "distanza", "travel")),
+    Term("heading", ("heading", "track", "trck", "hdng", "direction", "bearing", "course",
+                     "richtung", "fahrtrichtung", "kurs", "cap", "rumbo", "direccion", "direcao",
+                     "azimuth", "azimut")),
+    Term("elevation", ("elevation", "elev", "elevtn", "elvtn", "altitude", "alt", "height",
+                       "hohe", "hoehe", "altitud", "altura", "elevacion", "elevacao", "z")),
+    Term("samplingInterval", ("duration", "durtn", "interval", "cycle", "cycles", "cycletime",
+                              "logtime", "dauer", "duree", "duracion", "duracao", "intervalo",
+                              "seconds", "secs", "elapsed"),
+         optype=_H),
+    Term("recordingStatus", ("status", "headerstatus", "header", "areacount", "recording",
+                             "workstate", "workstatus", "arbeitsstatus", "onoff"),
+         forbids=("gps", "diff", "differential", "fix", "rtk", "dgps")),
+    Term("seedRateTarget", ("seed", "seeds", "seeding", "population", "pop", "saat", "aussaat",
+                            "semis", "siembra", "semente", "sds"), needs=(_TARGET,)),
+    Term("seedRate", ("seedrate", "seeding", "population", "pop", "aussaat", "saatmenge",
+                      "semis", "siembra", "semeadura", "sds", "seed", "seeds"),
+         forbids=(*_TARGET, "flow", "spacing", "depth", "singulation", "skips", "doubles")),
+    Term("appliedRateTarget", ("rate", "applied", "apd", "app", "application", "dose", "dosis",
+                               "ausbringmenge", "menge", "taux", "taxa"), needs=(_TARGET,),
+         optype=_A),
+    Term("appliedRate", ("applied", "apd", "application", "asapplied", "ausbringmenge", "dose",
+                         "dosis", "dosage", "taux", "taxa", "aplicado", "rate"),
+         forbids=(*_TARGET, "seed", "seeds", "flow", "prod"), optype=_A),
+    Term("tillageDepthTarget", ("depth", "tiefe", "profondeur", "profundidad", "profundidade"),
+         needs=(_TARGET,), optype="tillage"),
+    Term("tillageDepthActual", ("depth", "tiefe", "profondeur", "profundidad", "profundidade"),
+         forbids=(*_TARGET, "seed", "saat"), optype="tillage"),
+    Term("sectionId", ("section", "sectionid", "sektion", "teilbreite", "troncon")),
+    Term("crop", ("crop", "graintype", "grain", "kultur", "frucht", "fruchtart", "culture",
+                  "cultivo", "cultura", "coltura"),
+         forbids=("flow", "flw", "id", "year", "yield", "yld")),
+    Term("variety", ("variety", "hybrid", "sorte", "variete", "variedad", "variedade",
+                     "cultivar", "varieta")),
+    Term(PRODUCT_NAME, ("product", "produkt", "produit", "producto", "produto", "chemical",
+                        "material", "mittel"), optype=_A),
+    Term("timestamp", _TIME + _DATE, kind="datetime"),
+)
+# fmt: on
+
+
 def _standard_name_rules() -> tuple[ColumnRule, ...]:
     """Generic rules for every standard property name not listed above (unit from headers)."""
     from leafnb.standard.schema import LIST_PROPERTIES, PROPERTIES
@@ -297,6 +462,8 @@ FAMILY_PROVIDER: dict[str, str | None] = {
     "jd": "JohnDeere",
     "farmobile": "Farmobile",
     "yield_logger": None,
+    "trimble": "Trimble",
+    "isoxml_csv": None,
     "generic": None,
 }
 
@@ -306,16 +473,36 @@ DERIVED: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "agleader": (("WETMASS", ("FLOW", "CYCLES")),),
 }
 
-_FAMILY_ORDER = ("sms", "jd", "agleader", "yield_logger", "farmobile", "generic")
+FAMILY_ORDER = (
+    "sms", "jd", "agleader", "trimble", "yield_logger", "farmobile", "isoxml_csv",
+    "generic",
+)  # fmt: skip
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """Keys that are plain words of the vocabulary (``distance``, ``timestamp``): no vendor evidence."""
+    from leafnb.standard.schema import PROPERTIES
+
+    words = {w for t in TERMS for w in t.words if len(w) >= 4}
+    words |= {normalise_key(p) for p in PROPERTIES}
+    words |= {"product", "field", "date", "time", "crop", "track", "yield", "pass"}
+    return frozenset(words)
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
 
 
 def normalise_key(name: str) -> str:
-    """Return the matching key of a column name: lower-case, alphanumerics only.
+    """Return the matching key of a column name: accents folded, lower-case, alphanumerics only.
 
     >>> normalise_key("Yld_Vol_Dr") == normalise_key("yld vol dr")
     True
+    >>> normalise_key("Humidité")
+    'humidite'
     """
-    return re.sub(r"[^0-9a-z]", "", name.lower())
+    return re.sub(r"[^0-9a-z]", "", _fold(name).lower())
 
 
 RULES = RULES + _standard_name_rules()
@@ -331,19 +518,23 @@ def _build_index() -> dict[str, list[tuple[int, ColumnRule]]]:
 
 _INDEX = _build_index()
 
-_HEADER_UNIT = re.compile(r"^(?P<base>.*\S)\s*\((?P<unit>[^()]*)\)\s*$")
+_HEADER_UNIT = re.compile(r"^(?P<base>.*\S)\s*[(\[](?P<unit>[^()\[\]]*)[)\]]\s*$")
 
 
 def split_header_unit(name: str) -> tuple[str, str | None]:
     """Split ``"Yld Mass(Dry)(tonne/ha)"`` into ``("Yld Mass(Dry)", "tonne/ha")``.
 
-    Only a trailing parenthesised group that parses as a unit is split off; otherwise
-    ``(name, None)``.
+    Only a trailing parenthesised (or bracketed) group that parses as a unit is split
+    off; otherwise ``(name, None)``.
     """
     m = _HEADER_UNIT.match(name)
     if not m:
         return name, None
     unit = m.group("unit").strip()
+    # one capital letter is a qualifier (SMS "Crop Flw(M)" = mass, "(V)" = volume),
+    # never a unit of farm data (M would be molar, V volt)
+    if not unit or re.fullmatch(r"[A-Z]", unit):
+        return name, None
     try:
         parse_unit(unit)
     except ValueError:
@@ -351,196 +542,214 @@ def split_header_unit(name: str) -> tuple[str, str | None]:
     return m.group("base"), unit
 
 
-@dataclass
-class ColumnMatch:
-    """Result of :func:`match_columns`."""
-
-    family: str | None
-    columns: dict[str, Column] = field(default_factory=dict)
-    #: timestamp sources: kind → source column
-    time_sources: dict[str, str] = field(default_factory=dict)
-    #: source column → transform name
-    transforms: dict[str, str] = field(default_factory=dict)
-    #: family → number of recognised columns
-    scores: dict[str, int] = field(default_factory=dict)
-    operation_type: str | None = None
-
-    @property
-    def provider(self) -> str | None:
-        return FAMILY_PROVIDER.get(self.family or "generic")
-
-    @property
-    def recognised(self) -> int:
-        """Number of recognised columns of the chosen family (markers included)."""
-        return self.scores.get(self.family or "generic", 0)
-
-    def facts(self, file_format: str, provider: str | None = None) -> dict[str, Any]:
-        """``Reader.describe`` facts this match implies: provider, file format, operation type."""
-        out: dict[str, Any] = {
-            "provider": provider or self.provider,
-            "file_format": file_format,
-        }
-        if self.operation_type:
-            out["operation_type"] = self.operation_type
-        return out
+# Unit words at the end of a DBF/GIS name (``Speed_mph_``, ``Yield_kg_ha``,
+# ``Duration_s``): last one or two tokens → unit.
+_TOKEN_UNITS_2 = {
+    ("kg", "ha"): "kg/ha", ("t", "ha"): "t/ha", ("bu", "ac"): "bu/ac",
+    ("bu", "a"): "bu/ac", ("lb", "ac"): "lb/ac", ("lbs", "ac"): "lb/ac",
+    ("kg", "s"): "kg/s", ("lb", "s"): "lb/s", ("lbs", "s"): "lb/s", ("t", "h"): "t/h",
+    ("l", "ha"): "L/ha", ("gal", "ac"): "gal/ac", ("km", "h"): "km/h",
+    ("m", "s"): "m/s", ("sds", "ac"): "seeds/ac", ("seeds", "ac"): "seeds/ac",
+    ("seeds", "ha"): "seeds/ha",
+}  # fmt: skip
+_TOKEN_UNITS_1 = {
+    "mph": "mi/hr", "kmh": "km/h", "kph": "km/h", "ft": "ft", "feet": "ft",
+    "m": "m", "cm": "cm", "mm": "mm", "in": "in", "inch": "in", "inches": "in",
+    "s": "s", "sec": "s", "secs": "s", "deg": "deg", "pct": "%", "percent": "%",
+    "kgha": "kg/ha", "tha": "t/ha", "buac": "bu/ac", "lbac": "lb/ac", "lbs": "lb",
+    "kg": "kg", "lb": "lb", "mps": "m/s", "kgs": "kg/s", "lbsec": "lb/s",
+}  # fmt: skip
 
 
-def _candidates(
-    name: str, header_units: bool
-) -> tuple[list[tuple[int, ColumnRule]], str | None]:
-    if header_units:
-        base, unit = split_header_unit(name)
-        if unit is not None and normalise_key(base) in _INDEX:
-            return _INDEX[normalise_key(base)], unit
-    return _INDEX.get(normalise_key(name), []), None
+def tokens(name: str) -> list[str]:
+    """Split a column name into lower-case word tokens (camelCase, ``_``, spaces, digits).
 
-
-def match_columns(
-    names: Sequence[str],
-    *,
-    family: str | None = None,
-    operation_type: str | None = None,
-    header_units: bool = False,
-    unit_overrides: Mapping[str, str] | None = None,
-    exclude: Iterable[str] = (),
-) -> ColumnMatch:
-    """Map source column *names* to standard properties using :data:`RULES`.
-
-    Parameters
-    ----------
-    names
-        Source column names in file order.
-    family
-        Force a family; by default the family recognising most columns wins.
-    operation_type
-        Known operation type (enables ``optype`` rules); detected otherwise.
-    header_units
-        Parse a trailing ``(unit)`` in names (CSV headers); that unit wins.
-    unit_overrides
-        ``{source column (case-insensitive): unit}`` from file metadata; wins over all.
-    exclude
-        Source names never mapped (e.g. the coordinate columns).
+    >>> tokens("Yld_Vol_Dr")
+    ['yld', 'vol', 'dr']
+    >>> tokens("WetMass(kg/ha)")
+    ['wet', 'mass', 'kg', 'ha']
     """
-    excluded = {normalise_key(n) for n in exclude}
-    cands: dict[str, tuple[list[tuple[int, ColumnRule]], str | None]] = {}
-    for n in names:
-        if normalise_key(n) in excluded:
-            continue
-        rules, hunit = _candidates(n, header_units)
-        if rules:
-            cands[n] = (rules, hunit)
-
-    scores: dict[str, int] = {}
-    for rules, _ in cands.values():
-        fams = {r.family for _, r in rules}
-        if (
-            "generic" in fams
-        ):  # a name every tool may write says nothing about the vendor
-            scores["generic"] = scores.get("generic", 0) + 1
-            continue
-        for fam in fams:
-            scores[fam] = scores.get(fam, 0) + 1
-    if family is None:
-        specific = {f: s for f, s in scores.items() if f != "generic"}
-        if specific:
-            family = max(specific, key=lambda f: (specific[f], -_FAMILY_ORDER.index(f)))
-        elif scores:
-            family = "generic"
-    allowed = (family, "generic")
-
-    overrides = {normalise_key(k): v for k, v in (unit_overrides or {}).items()}
-    result = ColumnMatch(family=family, scores=scores)
-
-    def assign(with_optype: str | None) -> None:
-        taken: dict[str, tuple[int, str]] = {
-            c.property: (-1, src) for src, c in result.columns.items()
-        }
-        for src, (rules, hunit) in cands.items():
-            if src in result.columns or src in result.time_sources.values():
-                continue
-            usable = [
-                (i, r)
-                for i, r in rules
-                if r.family in allowed and (r.optype is None or r.optype == with_optype)
-            ]
-            if not usable:
-                continue
-            # the chosen family's rule before a generic one
-            usable.sort(key=lambda ir: (ir[1].family != family, ir[0]))
-            i, rule = usable[0]
-            if rule.property is None:
-                continue
-            if rule.property == "timestamp":
-                result.time_sources.setdefault(rule.kind, src)
-                continue
-            unit = overrides.get(normalise_key(src)) or hunit or rule.unit
-            prev = taken.get(rule.property)
-            if prev is not None:
-                if prev[0] <= i:  # an earlier rule (or an earlier pass) keeps it
-                    continue
-                del result.columns[prev[1]]
-                result.transforms.pop(prev[1], None)
-            taken[rule.property] = (i, src)
-            result.columns[src] = Column(rule.property, unit)
-            if rule.transform:
-                result.transforms[src] = rule.transform
-
-    assign(None)
-    optype = operation_type or (
-        detect_operation_type(c.property for c in result.columns.values())
-    )
-    result.operation_type = str(optype) if optype else None
-    if result.operation_type:
-        assign(result.operation_type)
-    return result
+    text = _fold(name)
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    return [t for t in re.split(r"[^0-9a-zA-Z%]+", text.lower()) if t]
 
 
-# ---------------------------------------------------------------------------------
-# value normalisation, timestamps and the common tail of every reader
-# ---------------------------------------------------------------------------------
+def header_unit(name: str) -> tuple[str, str | None]:
+    """Return ``(base name, declared unit)`` from a column name, or ``(name, None)``.
+
+    Recognises a trailing ``(unit)``/``[unit]`` group (SMS CSV headers) and unit words
+    at the end of DBF/GIS names (``Speed_mph_``, ``Yield_kg_ha``, ``Duration_s``).
+
+    >>> header_unit("Yld Mass(Dry)(tonne/ha)")
+    ('Yld Mass(Dry)', 'tonne/ha')
+    >>> header_unit("Speed_mph_")
+    ('Speed', 'mi/hr')
+    >>> header_unit("Moisture__")
+    ('Moisture__', None)
+    """
+    base, unit = split_header_unit(name)
+    if unit is not None:
+        return base, unit
+    parts = re.split(r"[_\s]+", name.strip("_ "))
+    low = [p.lower() for p in parts]
+    if len(parts) >= 3 and tuple(low[-2:]) in _TOKEN_UNITS_2:
+        return " ".join(parts[:-2]), _TOKEN_UNITS_2[tuple(low[-2:])]
+    if len(parts) >= 2 and low[-1] in _TOKEN_UNITS_1:
+        return " ".join(parts[:-1]), _TOKEN_UNITS_1[low[-1]]
+    return name, None
 
 
-def normalise_crop(value: Any) -> str | None:
-    """Normalise a crop string: strip quotes/space, lower-case (``"SOYBEANS"`` → ``soybeans``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+@dataclass(frozen=True)
+class NameHit:
+    """One piece of name evidence for a column: a rule or term and how strong it is."""
+
+    property: str | None
+    #: the unit the family documents for this name (None for vocabulary terms)
+    unit: str | None
+    family: str
+    score: float
+    order: int
+    kind: str = "value"
+    transform: str | None = None
+    optype: str | None = None
+    exact: bool = True
+    #: qualifiers seen in the name (``wet``/``dry``/``mass``/``volume``)
+    qualifiers: frozenset[str] = frozenset()
+    #: the unit the name itself declares (``(bu/ac)``, ``_mph_``)
+    declared: str | None = None
+
+
+def _has(toks: list[str], words: tuple[str, ...]) -> bool:
+    for w in words:
+        for t in toks:
+            if t == w or (len(w) >= 4 and w in t):
+                return True
+    return False
+
+
+def _split_compounds(toks: list[str]) -> list[str]:
+    """Add the parts around a yield word of compound tokens (``vryieldvol`` → ``vr``, ``vol``)."""
+    out = list(toks)
+    for t in toks:
+        for w in ("yield", "yild", "yld"):
+            if w in t and t != w:
+                out += [p for p in t.split(w, 1) if p]
+                break
+    return out
+
+
+def _qualifiers(toks: list[str]) -> frozenset[str]:
+    out = set()
+    # one-letter qualifiers only as separate tokens after a yield word (Yld_Mass_W)
+    for name, words in (
+        ("wet", _WET),
+        ("dry", _DRY),
+        ("mass", _MASS),
+        ("volume", _VOL),
+    ):
+        if any(t in words for t in toks) or any(
+            len(w) >= 4 and w in t for w in words for t in toks
+        ):
+            out.add(name)
+    if "wet" in out and "dry" in out:
+        out -= {"wet", "dry"}
+    return frozenset(out)
+
+
+_DDI_NAME = re.compile(r"^'?(?P<ddi>\d{1,5})/(?P<det>-?\d+)$")
+
+
+def ddi_hit(name: str) -> NameHit | None:
+    """A column named by its ISO 11783-11 DDI, as TLG-to-CSV decoders write (``'90/-1``).
+
+    The DDI dictionary gives the meaning and unit (``leafnb.formats.isoxml.ddi``).
+    Point DDIs map to their property (a logged value holds until the next one, as in
+    a time log: ``fill``); total DDIs (running totals such as 90 Yield Total Mass) give
+    the per-record increments (``increments``); 141 is the work state. Only DDIs of
+    resolution 1 are mapped: whether a decoder wrote raw or scaled values cannot be
+    told for the others. Any other DDI is a known column with no property.
+    """
+    m = _DDI_NAME.match(name.strip())
+    if not m:
         return None
-    s = str(value).strip().strip('"').strip("'").strip().lower()
-    s = re.sub(r"\s+", " ", s)
-    return s or None
+    from leafnb.formats.isoxml import ddi as dd
+
+    number = int(m.group("ddi"))
+    entry = dd.ddi_entry(number)
+    order = len(RULES) + len(TERMS) + number
+    prop, transform = None, None
+    if number == dd.WORK_STATE:
+        prop, transform = "recordingStatus", "work_state"
+    elif entry.resolution == 1 and number in dd.POINT_PROPERTIES:
+        prop, transform = dd.POINT_PROPERTIES[number], "fill"
+    elif entry.resolution == 1 and number in dd.DELTA_PROPERTIES:
+        prop, transform = dd.DELTA_PROPERTIES[number], "increments"
+    return NameHit(prop, entry.unit, "isoxml_csv", 1.0, order, transform=transform)
 
 
-def _transform_column(arr: pa.ChunkedArray | pa.Array, how: str) -> pa.Array:
-    values = arr.to_pylist()
-    if how == "crop":
-        return pa.array([normalise_crop(v) for v in values], pa.string())
-    if how == "agleader_status":
-        # Ag Leader header status: bit 0x20 set (33) = header down / logging = "On";
-        # 1 = header up = "Off" (Yield Editor documentation of the advanced format).
-        out = []
-        for v in values:
-            try:
-                out.append(None if v is None else ("On" if int(v) & 0x20 else "Off"))
-            except (TypeError, ValueError):
-                out.append(None)
-        return pa.array(out, pa.string())
-    if how == "on_off":
-        out = []
-        for v in values:
-            if v is None:
-                out.append(None)
-                continue
-            s = str(v).strip().lower()
-            if s in ("on", "true", "1", "yes", "in", "down", "recording"):
-                out.append("On")
-            elif s in ("off", "false", "0", "no", "out", "up"):
-                out.append("Off")
-            else:
-                out.append(str(v))
-        return pa.array(out, pa.string())
-    raise ValueError(f"unknown transform {how!r}")
+@functools.cache
+def name_hits(name: str, header_units: bool = True) -> tuple[NameHit, ...]:
+    """Every piece of name evidence for column *name*, strongest first.
+
+    Exact vendor rules score 1.0 (generic exact names 0.9); vocabulary terms 0.6.
+    The declared unit of the name (``(unit)``, ``_mph_``) is carried on each hit.
+    """
+    ddi = ddi_hit(name)
+    if ddi is not None:
+        return (ddi,)
+    base, hunit = header_unit(name) if header_units else (name, None)
+    hits: list[NameHit] = []
+    for key in dict.fromkeys((normalise_key(base), normalise_key(name))):
+        # a unit belongs to the name only when the name without it is the known one
+        declared = hunit if key == normalise_key(base) else None
+        for order, rule in _INDEX.get(key, []):
+            hits.append(
+                NameHit(
+                    rule.property,
+                    rule.unit,
+                    rule.family,
+                    0.9 if rule.family == "generic" else 1.0,
+                    order,
+                    rule.kind,
+                    rule.transform,
+                    rule.optype,
+                    True,
+                    declared=declared,
+                )
+            )
+    toks = _split_compounds(tokens(base))
+    quals = _qualifiers(toks)
+    for order, term in enumerate(TERMS):
+        if not _has(toks, term.words):
+            continue
+        if any(not _has(toks, group) for group in term.needs):
+            continue
+        if term.forbids and any(
+            t == w or (len(w) >= 5 and t.startswith(w))
+            for w in term.forbids
+            for t in toks
+        ):
+            continue
+        hits.append(
+            NameHit(
+                term.property,
+                None,
+                "generic",
+                0.6 + (0.1 if term.property == YIELD and quals else 0.0),
+                len(RULES) + order,
+                term.kind,
+                term.transform,
+                term.optype,
+                False,
+                quals,
+                hunit,
+            )
+        )
+    return tuple(sorted(hits, key=lambda h: (-h.score, h.order)))
 
 
-def dedupe_names(names: Sequence[str]) -> list[str]:
+def dedupe_names(names: list[str] | tuple[str, ...]) -> list[str]:
     """Make column names unique deterministically: repeats get ``.1``, ``.2`` … (pandas style)."""
     seen: dict[str, int] = {}
     used = set(names)
@@ -562,293 +771,19 @@ def dedupe_names(names: Sequence[str]) -> list[str]:
     return out
 
 
-_DATE_PATTERNS = (
-    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}"), "iso"),
-    (re.compile(r"^\d{1,2}/\d{1,2}/\d{4}"), "dmy_or_mdy"),
-    (re.compile(r"^\d{4}/\d{1,2}/\d{1,2}"), "ymd_slash"),
-)
+def normalise_crop(value: Any) -> str | None:
+    """Normalise a crop string: strip quotes/space, lower-case (``"SOYBEANS"`` → ``soybeans``)."""
+    from leafnb.formats.transforms import normalise_crop as _nc
+
+    return _nc(value)
 
 
-def _parse_datetime_strings(values: list, *, lon_hint: float | None) -> np.ndarray:
-    """Parse date/datetime strings to int64 ms since epoch (UTC; naive = UTC). NaT → min."""
-    import pandas as pd
+def __getattr__(name: str):
+    # the matcher lives in inference.py (it needs values); kept importable from here
+    if name in ("ColumnMatch", "match_columns", "finish_table", "build_timestamp"):
+        from leafnb.formats import inference, tabular, timeparse
 
-    s = pd.Series(values, dtype="object").astype("string").str.strip()
-    sample = s.dropna()
-    sample = sample[sample != ""]
-    if sample.empty:
-        return np.full(len(s), np.iinfo(np.int64).min)
-    first = str(sample.iloc[0])
-    kw: dict[str, Any] = {"errors": "coerce", "utc": True}
-    if re.match(
-        r"^\d{2}/\d{2}/\d{2}-\d{2}:\d{2}:\d{2}", first
-    ):  # SMS 13/09/30-16:45:42
-        kw["format"] = "%y/%m/%d-%H:%M:%S"
-    elif re.match(r"^\d{1,2}/\d{1,2}/\d{2,4}", first):
-        parts = sample.str.extract(r"^(\d{1,2})/(\d{1,2})/")
-        a = pd.to_numeric(parts[0], errors="coerce")
-        b = pd.to_numeric(parts[1], errors="coerce")
-        if (a > 12).any():
-            dayfirst = True
-        elif (b > 12).any():
-            dayfirst = False
-        else:  # ambiguous: month-first in the Americas, day-first elsewhere
-            dayfirst = not (lon_hint is not None and lon_hint < -30)
-        kw["dayfirst"] = dayfirst
-        kw["format"] = "mixed"
-    else:
-        kw["format"] = "mixed"
-    ts = pd.to_datetime(s, **kw)
-    out = ts.astype("datetime64[ms, UTC]").array.asi8 if hasattr(ts, "array") else None
-    return np.asarray(out, dtype="int64")
-
-
-_NAT = np.iinfo(np.int64).min
-
-
-def _to_ms(col: pa.ChunkedArray, *, lon_hint: float | None) -> np.ndarray:
-    t = col.type
-    if pa.types.is_timestamp(t):
-        if t.tz is None:
-            col = pc.assume_timezone(col.cast(pa.timestamp(t.unit)), "UTC")
-        arr = col.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
-        return np.asarray(arr.fill_null(_NAT).to_numpy(), dtype="int64")
-    if pa.types.is_date(t):
-        arr = col.cast(pa.date32()).cast(pa.int32())
-        v = arr.to_numpy(zero_copy_only=False).astype("float64")
-        out = np.where(np.isnan(v), _NAT, v * 86_400_000).astype("int64")
-        return out
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
-        v = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        return np.where(np.isnan(v), _NAT, np.round(v * 1000)).astype("int64")
-    return _parse_datetime_strings(col.to_pylist(), lon_hint=lon_hint)
-
-
-def _time_of_day_ms(values: list) -> np.ndarray:
-    out = np.full(len(values), _NAT, dtype="int64")
-    for i, v in enumerate(values):
-        if v is None:
-            continue
-        m = re.match(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?", str(v))
-        if m:
-            h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-            frac = float("0." + m.group(4)) if m.group(4) else 0.0
-            out[i] = round(((h * 60 + mi) * 60 + s + frac) * 1000)
-    return out
-
-
-def build_timestamp(
-    table: pa.Table,
-    time_sources: Mapping[str, str],
-    *,
-    duration_column: str | None = None,
-    lon_hint: float | None = None,
-) -> tuple[pa.Array | None, list[str]]:
-    """Build the ``timestamp[ms, UTC]`` column from the matched time sources.
-
-    Preference: a full ``datetime`` column (when it carries a time of day), ``unix``
-    seconds, ``date`` + ``time`` columns, SMS ``Dataset`` start time + cumulative
-    ``Duration_s``, and finally a date alone. Times without a zone are read as UTC
-    (reported in the returned notes).
-    """
-    notes: list[str] = []
-    n = table.num_rows
-
-    def col(kind):
-        name = time_sources.get(kind)
-        return None if name is None or name not in table.column_names else table[name]
-
-    def finish(ms: np.ndarray) -> pa.Array:
-        mask = ms == _NAT
-        return pa.array(np.where(mask, 0, ms), pa.int64(), mask=mask).cast(
-            pa.timestamp("ms", tz="UTC")
-        )
-
-    dt = col("datetime")
-    dt_ms = _to_ms(dt, lon_hint=lon_hint) if dt is not None else None
-    if dt_ms is not None:
-        valid = dt_ms[dt_ms != _NAT]
-        has_time = valid.size and bool(np.any(valid % 86_400_000 != 0))
-        if has_time:
-            if not pa.types.is_timestamp(dt.type) or dt.type.tz is None:
-                notes.append(
-                    f"timestamps in {time_sources['datetime']!r} have no time zone; read as UTC"
-                )
-            return finish(dt_ms), notes
-    ux = col("unix")
-    if ux is not None:
-        return finish(_to_ms(ux, lon_hint=lon_hint)), notes
-    date = col("date")
-    date_ms = _to_ms(date, lon_hint=lon_hint) if date is not None else dt_ms
-    if date_ms is not None and date is not None:
-        # a date column may itself carry times
-        valid = date_ms[date_ms != _NAT]
-        if valid.size and np.any(valid % 86_400_000 != 0):
-            return finish(date_ms), notes
-    tod = col("time")
-    if date_ms is not None and tod is not None:
-        t = _time_of_day_ms(tod.to_pylist())
-        day = np.where(date_ms == _NAT, _NAT, (date_ms // 86_400_000) * 86_400_000)
-        ms = np.where((day == _NAT) | (t == _NAT), _NAT, day + t)
-        notes.append("date and time-of-day columns have no time zone; read as UTC")
-        return finish(ms), notes
-    ds = col("sms_dataset")
-    if ds is not None:
-        starts = _parse_datetime_strings(
-            [
-                None if v is None else str(v).split(" (")[0].strip()
-                for v in ds.to_pylist()
-            ],
-            lon_hint=lon_hint,
-        )
-        if np.any(starts != _NAT):
-            ms = starts.copy()
-            if duration_column and duration_column in table.column_names:
-                dur = (
-                    table[duration_column]
-                    .cast(pa.float64())
-                    .to_numpy(zero_copy_only=False)
-                )
-                dur = np.nan_to_num(dur) * 1000
-                labels = ds.to_pylist()
-                # within each dataset: start + time elapsed since its first record
-                offs = np.zeros(n)
-                acc: dict[Any, float] = {}
-                for i, lab in enumerate(labels):
-                    if lab in acc:
-                        acc[lab] += dur[i]
-                    else:
-                        acc[lab] = 0.0
-                    offs[i] = acc[lab]
-                ms = np.where(
-                    starts == _NAT, _NAT, starts + np.round(offs).astype("int64")
-                )
-                notes.append(
-                    "timestamps rebuilt from the SMS Dataset start time plus cumulative "
-                    "Duration_s; local time read as UTC"
-                )
-            else:
-                notes.append(
-                    "timestamps are the SMS Dataset start time; local time read as UTC"
-                )
-            return finish(ms), notes
-    if date_ms is not None:
-        if duration_column and duration_column in table.column_names:
-            dur = (
-                table[duration_column].cast(pa.float64()).to_numpy(zero_copy_only=False)
-            )
-            offs = np.round(np.cumsum(np.nan_to_num(dur) * 1000)).astype("int64")
-            offs -= offs[0] if n else 0
-            ms = np.where(date_ms == _NAT, _NAT, date_ms + offs)
-            notes.append(
-                "only a date is recorded; records are spaced by the cumulative duration "
-                "column from midnight UTC (time of day unknown)"
-            )
-            return finish(ms), notes
-        notes.append("only a date is recorded; timestamps are midnight UTC")
-        return finish(date_ms), notes
-    return None, notes
-
-
-def _valid_coords(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return (
-            np.isfinite(lon)
-            & np.isfinite(lat)
-            & (np.abs(lon) <= 180)
-            & (np.abs(lat) <= 90)
-            & ~((lon == 0) & (lat == 0))
-        )
-
-
-def finish_table(
-    source: pa.Table,
-    lon: np.ndarray,
-    lat: np.ndarray,
-    match: ColumnMatch,
-    *,
-    path: Any = None,
-    reader: str = "",
-    duration_column: str | None = None,
-    meta: dict[str, Any] | None = None,
-    issues: Sequence[str] = (),
-    drop: Iterable[str] = (),
-    extra_invalid: np.ndarray | None = None,
-    unparsed: int = 0,
-):
-    """Assemble a :class:`~leafnb.formats.base.RawRead` from source columns + coordinates.
-
-    Drops (and counts, with a :class:`~leafnb.errors.SkippedRecordsWarning`) rows with
-    missing or impossible coordinates, builds ``timestamp``, applies the value
-    transforms of the matched rules, adds the family's derived columns. *unparsed* is
-    the number of source lines the caller already dropped as unparseable; they count
-    as records read and skipped.
-    """
-    from leafnb.formats.base import RawRead
-
-    n = source.num_rows
-    lon = np.asarray(lon, dtype="float64")
-    lat = np.asarray(lat, dtype="float64")
-    ok = _valid_coords(lon, lat)
-    if extra_invalid is not None:
-        ok &= ~extra_invalid
-    skipped = int(n - ok.sum())
-    if n and not ok.any():
-        raise CorruptFile(
-            f"{reader}: none of the {n} records has valid coordinates",
-            path=path,
-            reader=reader,
-        )
-    src = source
-    if skipped:
-        src = src.filter(pa.array(ok))
-        lon, lat = lon[ok], lat[ok]
-    lon_hint = float(np.nanmedian(lon)) if lon.size else None
-    ts, notes = build_timestamp(
-        src, match.time_sources, duration_column=duration_column, lon_hint=lon_hint
-    )
-    drop = set(drop) | {"lon", "lat", "timestamp"}
-    src = src.select([c for c in src.column_names if c not in drop])
-    # value transforms (in place, keeping source names)
-    for name, how in match.transforms.items():
-        if name in src.column_names:
-            i = src.column_names.index(name)
-            src = src.set_column(i, name, _transform_column(src[name], how))
-    columns = dict(match.columns)
-    for new, factors in DERIVED.get(match.family or "", ()):
-        if new not in src.column_names and all(f in src.column_names for f in factors):
-            prod = None
-            for f in factors:
-                v = src[f].cast(pa.float64())
-                prod = v if prod is None else pc.multiply(prod, v)
-            src = src.append_column(new, prod)
-            derived = match_columns([new], family=match.family)
-            columns.update(derived.columns)
-    arrays = [pa.array(lon, pa.float64()), pa.array(lat, pa.float64())]
-    names = ["lon", "lat"]
-    if ts is not None:
-        arrays.append(ts)
-        names.append("timestamp")
-    table = pa.Table.from_arrays(
-        arrays + [src[c] for c in src.column_names], names=names + src.column_names
-    )
-    out_meta: dict[str, Any] = {
-        "columns": columns,
-        "record_count": n + unparsed,
-        "skipped_records": skipped + unparsed,
-        "family": match.family,
-    }
-    if match.provider:
-        out_meta["provider"] = match.provider
-    out_meta.update(meta or {})
-    all_issues = list(issues) + notes
-    if skipped or unparsed:
-        parts = []
-        if skipped:
-            parts.append(f"{skipped} with missing or invalid coordinates")
-        if unparsed:
-            parts.append(f"{unparsed} unparseable lines")
-        msg = f"{reader}: skipped {skipped + unparsed} of {n + unparsed} records ({'; '.join(parts)})"
-        all_issues.append(msg)
-        warnings.warn(msg, SkippedRecordsWarning, stacklevel=3)
-    return RawRead(table=table, meta=out_meta, issues=tuple(all_issues))
+        for mod in (inference, tabular, timeparse):
+            if hasattr(mod, name):
+                return getattr(mod, name)
+    raise AttributeError(name)

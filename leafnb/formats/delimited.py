@@ -1,33 +1,48 @@
-"""Delimited text: SMS-style CSV (units in headers), generic point CSV, Ag Leader advanced text.
+"""Delimited text: SMS-style CSV, generic point CSV/TXT, Ag Leader advanced / Yield Editor text.
 
 CSV
     Encoding is detected (BOM, then strict UTF-8, then cp1252, then Latin-1); the
-    delimiter is sniffed among ``, ; TAB |``. Coordinates come from columns named
-    Longitude/Latitude (Lon/Lat, Long, Lng), X/Y, Easting/Northing or a WKT geometry
-    column. Projected X/Y need ``options={"crs": ...}``; degrees are read as WGS84.
-    Units in headers (``Yld Mass(Dry)(tonne/ha)``) win over the family defaults of
-    :mod:`leafnb.formats.columns`. Dates ``d/mm/yyyy`` are day-first unless a value
-    proves month-first (ambiguous files west of 30°W are read month-first). Times
-    without a zone are read as UTC (noted in ``issues``).
+    delimiter is sniffed among ``, ; TAB |`` (a ``;`` file with decimal commas is a
+    European export). Every cell is read as text first and each column is then read as
+    numbers when it is numeric (:func:`leafnb.formats.transforms.coerce_numeric`):
+    decimal commas in a consistently comma-decimal column are numbers, and a cell that
+    is not a number (``-``) becomes missing and is counted — one bad cell never fails
+    the file. A line with the wrong number of fields (a 5 MB single-field line
+    included) is skipped and counted.
+    Coordinates come from columns named Longitude/Latitude (Lon/Lat, Long, Lng,
+    Longitud/Latitud, Länge/Breite), X/Y, POINT_X/POINT_Y (ArcGIS), Easting/Northing or a
+    WKT geometry column; projected X/Y need ``options={"crs": ...}`` and are checked
+    against that CRS (:mod:`leafnb.formats.positions`). Columns are understood by
+    :func:`leafnb.formats.inference.infer_columns` (names, units, values); a header
+    row of Ag Leader text (``long,lat,massflow,gpstime,cycletime,…``) is the Ag Leader
+    family with its documented units.
 
-Ag Leader advanced export text
-    Comma separated, no header, 17 fields: lon, lat, flow (lb/s), GPS time (Unix s),
-    cycle (s), distance (in), swath (in), moisture (%), header status, pass, serial,
-    field, load, crop, GPS status, PDOP, altitude (ft). Columns are named as in the ISU
-    shapefiles made from these files (``FLOW``, ``CYCLES`` …); ``WETMASS`` = flow × cycle
-    (lb) is added because the format defines it. Header status 33 (bit 0x20 set) =
-    header down = ``On``, 1 = up = ``Off``. The crop field holds a name (``"CORN"``);
-    it is lower-cased. Numeric crop codes are kept as text (no public Ag Leader code
-    table was found).
+Ag Leader advanced export / Yield Editor text (no header)
+    Comma separated, quoted or unquoted text fields. The first 14 fields are fixed
+    (Ag Leader GPS 2000/2100 manual §8-7; Yield Editor's input): longitude, latitude,
+    flow (lb/s), GPS time, logging interval (s), distance (in), swath (in), moisture
+    (%), header status, pass, serial, field, load, grain type. What follows depends on
+    the exporter: 17 fields end GPS status, PDOP, altitude (ft); Yield Editor dialects
+    write 15 or 16 (a variety and/or the altitude; ``NA`` for a missing altitude).
+    The trailing fields are told apart by content: text is the variety, the last
+    numeric (or ``NA``) field the altitude, numeric fields before it GPS status and
+    PDOP. GPS time may be Unix seconds, seconds of day (then the date comes from a
+    load label ``L0:10/10/13-16:33:46`` if any, else no timestamp) or seconds from an
+    unknown start (:mod:`leafnb.formats.timeparse`); the serial may be written as a
+    float. Columns are named as in the ISU shapefiles made from these files (``FLOW``,
+    ``CYCLES`` …); ``WETMASS`` = flow × interval (lb) is added because the format
+    defines it. Header status: bit 0 set (33, 1) = header down = ``On``, clear (32,
+    0) = up = ``Off`` (see :mod:`leafnb.formats.transforms`). The grain type is a name
+    (``"CORN"``), lower-cased.
 """
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,23 +54,27 @@ import pyarrow.csv as pacsv
 
 from leafnb.errors import CorruptFile
 from leafnb.formats.base import RawRead, Reader
-from leafnb.formats.columns import (
-    dedupe_names,
-    finish_table,
-    match_columns,
-    normalise_key,
-    split_header_unit,
-)
+from leafnb.formats.columns import dedupe_names, normalise_key, split_header_unit
+from leafnb.formats.inference import infer_columns, match_columns
+from leafnb.formats.positions import to_wgs84
+from leafnb.formats.tabular import finish_table
+from leafnb.formats.transforms import coerce_numeric, numeric_array
 from leafnb.standard.optype import OperationType
 
 __all__ = ["AGLEADER_TEXT_COLUMNS", "AgLeaderTextReader", "CsvReader", "decode_text"]
 
+#: the 17 fields of the Ag Leader advanced export (the first 14 are always there)
 AGLEADER_TEXT_COLUMNS = (
     "LONGITUDE", "LATITUDE", "FLOW", "TIME", "CYCLES", "DISTANCE", "SWATH", "MOISTURE",
     "STATUS", "PASS", "SERIAL", "FIELD", "LOAD", "CROP", "GPS", "PDOP", "ALTITUDE",
 )  # fmt: skip
+_AGL_FIXED = 14
+_AGL_TEXT = (11, 12, 13)
 
 _SNIFF_BYTES = 8192
+#: a header line longer than this is not a header
+_MAX_HEADER = 1 << 20
+_MAX_LINE = 64 << 20
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -84,13 +103,21 @@ def _head(path: Path, n: int = _SNIFF_BYTES) -> str:
     return decode_text(data)[0]
 
 
+def _split(line: str, delimiter: str) -> list[str]:
+    """One CSV line → fields (quotes honoured); never raises on long fields."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return line.split(delimiter)
+
+
 def _delimiter(sample: str) -> str:
     lines = [ln for ln in sample.splitlines()[:5] if ln.strip()]
     if not lines:
         return ","
     best, best_score = ",", -1
     for d in (",", ";", "\t", "|"):
-        counts = [len(next(csv.reader([ln], delimiter=d))) for ln in lines]
+        counts = [len(_split(ln[:_MAX_HEADER], d)) for ln in lines]
         if min(counts) > 1 and len(set(counts[: len(lines) - 1] or counts)) == 1:
             score = min(counts)
             if score > best_score:
@@ -106,9 +133,12 @@ def _is_number(s: str) -> bool:
     return True
 
 
-_LON_KEYS = ("longitude", "lon", "long", "lng", "gpslongitude", "lonwgs84")
-_LAT_KEYS = ("latitude", "lat", "gpslatitude", "latwgs84")
-_XY_KEYS = (("x", "y"), ("easting", "northing"), ("pointx", "pointy"))
+_LON_KEYS = ("longitude", "lon", "long", "lng", "gpslongitude", "lonwgs84", "longitud",
+             "longitudine", "laengengrad", "langengrad", "laenge", "lange", "longdeg")  # fmt: skip
+_LAT_KEYS = ("latitude", "lat", "gpslatitude", "latwgs84", "latitud", "latitudine",
+             "breitengrad", "breite", "latdeg")  # fmt: skip
+_XY_KEYS = (("x", "y"), ("pointx", "pointy"), ("easting", "northing"),
+            ("xcoord", "ycoord"), ("east", "north"), ("rechtswert", "hochwert"))  # fmt: skip
 _WKT_KEYS = ("wkt", "geometry", "geom", "thegeom", "shape", "wktgeom")
 _WKT_VALUE = re.compile(r"^\s*(SRID=\d+;\s*)?(MULTI)?POINT\s*(Z|M|ZM)?\s*\(", re.I)
 
@@ -141,51 +171,102 @@ def _coordinate_columns(
     return None
 
 
+def _first_lines(text: str, n: int = 2) -> list[str]:
+    """The first *n* non-empty lines, each cut at 1 MB (a huge line is not a header)."""
+    out: list[str] = []
+    pos = 0
+    while len(out) < n and pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos : min(end, pos + _MAX_HEADER)].rstrip("\r")
+        if line.strip():
+            out.append(line)
+        pos = end + 1
+    return out
+
+
 def _header_and_first(text: str, delimiter: str) -> tuple[list[str], list[str] | None]:
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(rows, [])
-    first = next(rows, None)
-    return [h.strip() for h in header], first
+    lines = _first_lines(text, 2)
+    if not lines:
+        return [], None
+    header = [h.strip() for h in _split(lines[0], delimiter)]
+    first = _split(lines[1], delimiter) if len(lines) > 1 else None
+    return header, first
+
+
+def _agleader_layout(rows: list[list[str]]) -> list[str] | None:
+    """Column names of headerless Ag Leader / Yield Editor text, or None if it is not one."""
+    if not rows:
+        return None
+    counts = Counter(len(r) for r in rows)
+    n, _ = counts.most_common(1)[0]
+    if n < _AGL_FIXED or n > 20:
+        return None
+    body = [r for r in rows if len(r) == n]
+    for r in body:
+        try:
+            lon, lat = float(r[0]), float(r[1])
+        except ValueError:
+            return None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90) or (lon == 0 and lat == 0):
+            return None
+        if not all(
+            _is_number(v.strip()) for i, v in enumerate(r[:11]) if i not in _AGL_TEXT
+        ):
+            return None
+        if all(_is_number(r[i].strip()) for i in _AGL_TEXT if r[i].strip()) and all(
+            r[i].strip() for i in _AGL_TEXT
+        ):
+            return None  # three numbers where field, load and grain names belong
+    names = list(AGLEADER_TEXT_COLUMNS[:_AGL_FIXED])
+    tail = list(range(_AGL_FIXED, n))
+    if n == len(AGLEADER_TEXT_COLUMNS):
+        return list(AGLEADER_TEXT_COLUMNS)
+
+    def numeric(i: int) -> bool:
+        vals = [r[i].strip() for r in body]
+        return all(_is_number(v) or v.upper() in ("", "NA", "NAN") for v in vals)
+
+    nums = [i for i in tail if numeric(i)]
+    extra = {}
+    if nums:
+        extra[nums[-1]] = "ALTITUDE"
+        for i, name in zip(nums[:-1], ("GPS", "PDOP"), strict=False):
+            extra[i] = name
+    texts = [i for i in tail if i not in extra]
+    for k, i in enumerate(texts):
+        extra[i] = "VARIETY" if k == 0 else f"EXTRA{i + 1}"
+    return names + [extra.get(i, f"EXTRA{i + 1}") for i in tail]
 
 
 def _looks_like_agleader_text(text: str) -> bool:
     lines = [ln for ln in text.splitlines() if ln.strip()][:5]
-    if len(lines) < 1:
+    if not lines:
         return False
     if len(lines) > 1 and not text.endswith("\n"):
         lines = lines[:-1]  # last line may be cut by the sniff window
-    for row in csv.reader(lines):
-        if len(row) != 17:
-            return False
-        try:
-            lon, lat = float(row[0]), float(row[1])
-        except ValueError:
-            return False
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90) or (lon == 0 and lat == 0):
-            return False
-        if not all(
-            _is_number(v.strip()) for i, v in enumerate(row) if i not in (11, 12, 13)
-        ):
-            return False
-    return True
+    rows = [_split(ln, ",") for ln in lines]
+    return _agleader_layout(rows) is not None
 
 
-def _float_column(arr: pa.ChunkedArray) -> np.ndarray:
-    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
-        return arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    s = pc.utf8_trim_whitespace(arr.cast(pa.string()))
-    out = np.full(len(s), np.nan)
-    for i, v in enumerate(s.to_pylist()):
-        if v:
-            with contextlib.suppress(ValueError):
-                out[i] = float(v.replace(",", "."))
-    return out
+def _block_size(data: bytes) -> int:
+    """A pyarrow block size that holds the longest line (so a huge line is one bad row)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    nl = np.flatnonzero(arr == 10)
+    bounds = np.concatenate(([-1], nl, [arr.size]))
+    longest = int(np.max(np.diff(bounds))) if bounds.size > 1 else arr.size
+    if longest > _MAX_LINE:
+        raise ValueError(f"a line is {longest / 1e6:.0f} MB long")
+    size = 1 << 20
+    while size < 2 * longest:
+        size <<= 1
+    return size
 
 
 def _read_text_table(
-    text: str, delimiter: str, names: list[str], *, skip_header: bool, column_types=None
+    text: str, delimiter: str, names: list[str], *, skip_header: bool
 ) -> tuple[pa.Table, int]:
-    """Parse delimited *text* with pyarrow; returns (table, malformed rows skipped)."""
+    """Parse delimited *text* with pyarrow, every column as text → (table, bad lines)."""
     bad = 0
 
     def handler(row):
@@ -193,21 +274,88 @@ def _read_text_table(
         bad += 1
         return "skip"
 
+    data = text.encode("utf-8")
     table = pacsv.read_csv(
-        io.BytesIO(text.encode("utf-8")),
+        io.BytesIO(data),
         read_options=pacsv.ReadOptions(
-            column_names=names, skip_rows=1 if skip_header else 0
+            column_names=names,
+            skip_rows=1 if skip_header else 0,
+            block_size=_block_size(data),
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, invalid_row_handler=handler
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types=column_types or {},
+            column_types={n: pa.string() for n in names},
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
         ),
     )
     return table, bad
+
+
+def _typed(table: pa.Table, keep_text: tuple[str, ...] = ()) -> tuple[pa.Table, dict]:
+    """Read numeric text columns as float64; return (table, {column: (bad cells, examples)})."""
+    bad: dict[str, tuple[int, list[str]]] = {}
+    cols = []
+    for name in table.column_names:
+        col = table[name]
+        res = None if name in keep_text else coerce_numeric(col)
+        if res is None:
+            cols.append(col)
+            continue
+        cols.append(res.values)
+        if res.unparseable:
+            bad[name] = (res.unparseable, res.examples)
+    return pa.Table.from_arrays(cols, names=table.column_names), bad
+
+
+def _read_file(path: Path, reader: str) -> tuple[str, str]:
+    try:
+        return decode_text(path.read_bytes())
+    except OSError as exc:
+        raise CorruptFile(
+            f"cannot read {path.name}: {exc}", path=path, reader=reader
+        ) from exc
+
+
+def _parse(
+    text: str, delimiter: str, names: list[str], skip_header: bool, path, reader
+):
+    try:
+        return _read_text_table(text, delimiter, names, skip_header=skip_header)
+    except (pa.ArrowInvalid, ValueError) as exc:
+        raise CorruptFile(
+            f"{path.name}: cannot parse as delimited text: {exc}",
+            path=path,
+            reader=reader,
+        ) from exc
+
+
+def _options(options: Mapping[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+    options = dict(options or {})
+    optype = (
+        str(OperationType(options["operation_type"]))
+        if options.get("operation_type")
+        else None
+    )
+    return options, optype
+
+
+def _hints(lon: np.ndarray, lat: np.ndarray) -> tuple[float | None, float | None]:
+    ok = (
+        np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    )
+    if not ok.any():
+        return None, None
+    return float(np.median(lon[ok])), float(np.median(lat[ok]))
+
+
+def _load_column(names: list[str]) -> str | None:
+    for n in names:
+        if normalise_key(n) in ("load", "loadid", "loadname"):
+            return n
+    return None
 
 
 class CsvReader(Reader):
@@ -237,7 +385,7 @@ class CsvReader(Reader):
             if len(header) < 2 or all(_is_number(h) for h in header if h):
                 return 0.05
             coords = _coordinate_columns(header, first)
-            match = match_columns(header, header_units=True)
+            match = match_columns(header)
             if coords is None:
                 return 0.3 if match.columns else 0.05
             if match.family not in (None, "generic") and match.recognised >= 3:
@@ -246,11 +394,24 @@ class CsvReader(Reader):
         except Exception:
             return 0.0
 
+    def explain(self, path: Path) -> str | None:
+        try:
+            text = _head(Path(path))
+            header, first = _header_and_first(text, _delimiter(text))
+        except OSError:
+            return None
+        if _coordinate_columns(header, first) is None:
+            return (
+                "no coordinate columns (looked for Longitude/Latitude, X/Y, "
+                f"POINT_X/POINT_Y, Easting/Northing, WKT); header: {', '.join(header[:12])}"
+            )
+        return None
+
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
         try:
             text = _head(Path(path))
             header, _ = _header_and_first(text, _delimiter(text))
-            return match_columns(header, header_units=True).facts(self.file_format)
+            return match_columns(header).facts(self.file_format)
         except Exception:
             return {"provider": None, "file_format": self.file_format}
 
@@ -262,50 +423,43 @@ class CsvReader(Reader):
         options: Mapping[str, Any] | None = None,
     ) -> RawRead:
         path = Path(path)
-        options = dict(options or {})
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise CorruptFile(
-                f"cannot read {path.name}: {exc}", path=path, reader=self.name
-            ) from exc
-        text, encoding = decode_text(raw)
+        options, optype = _options(options)
+        text, encoding = _read_file(path, self.name)
         delim = _delimiter(text[:_SNIFF_BYTES])
         header, first = _header_and_first(text, delim)
-        if not header:
+        if not header or not any(header):
             raise CorruptFile(f"{path.name} is empty", path=path, reader=self.name)
         coords = _coordinate_columns(header, first)
         if coords is None:
+            understood = match_columns(header).summary()
             raise CorruptFile(
                 f"{path.name} has no coordinate columns (looked for Longitude/Latitude, "
-                f"Lon/Lat, X/Y, Easting/Northing or a WKT column); found: {', '.join(header)}",
+                f"Lon/Lat, X/Y, POINT_X/POINT_Y, Easting/Northing or a WKT column); "
+                f"found: {', '.join(header)}; columns understood: {understood}",
                 path=path,
                 reader=self.name,
             )
         names = dedupe_names(header)
-        ctypes = {
-            n: pa.string() for n in names if n in coords.values() and "wkt" in coords
-        }
-        try:
-            table, bad = _read_text_table(
-                text, delim, names, skip_header=True, column_types=ctypes
-            )
-        except pa.ArrowInvalid as exc:
-            raise CorruptFile(
-                f"{path.name}: cannot parse as CSV: {exc}", path=path, reader=self.name
-            ) from exc
+        table, bad_lines = _parse(text, delim, names, True, path, self.name)
+        keep = tuple(v for k, v in coords.items() if k == "wkt")
+        table, bad_cells = _typed(table, keep_text=keep)
         issues: list[str] = []
         meta: dict[str, Any] = {"encoding": encoding, "delimiter": delim}
         lon, lat, used = self._coordinates(table, coords, options, path, issues, meta)
-        optype = (
-            str(OperationType(options["operation_type"]))
-            if options.get("operation_type")
-            else None
-        )
-        match = match_columns(
-            table.column_names, header_units=True, operation_type=optype, exclude=used
+        lon_hint, lat_hint = _hints(lon, lat)
+        match = infer_columns(
+            table.column_names,
+            table=table,
+            operation_type=optype,
+            exclude=used,
+            user_mapping=options.get("columnMapping"),
+            lon_hint=lon_hint,
+            lat_hint=lat_hint,
         )
         dur = next(
+            (s for s, c in match.columns.items() if c.property == "samplingInterval"),
+            None,
+        ) or next(
             (
                 n
                 for n in table.column_names
@@ -313,6 +467,8 @@ class CsvReader(Reader):
             ),
             None,
         )
+        for col in used:
+            bad_cells.pop(col, None)
         return finish_table(
             table,
             lon,
@@ -324,7 +480,9 @@ class CsvReader(Reader):
             meta=meta,
             issues=issues,
             drop=used,
-            unparsed=bad,
+            unparsed=bad_lines,
+            bad_cells=bad_cells,
+            load_column=_load_column(table.column_names),
         )
 
     def _coordinates(self, table, coords, options, path, issues, meta):
@@ -332,57 +490,65 @@ class CsvReader(Reader):
             import shapely
 
             col = coords["wkt"]
-            vals = table[col].cast(pa.string()).to_pylist()
-            clean = [re.sub(r"^\s*SRID=\d+;", "", v) if v else None for v in vals]
-            geoms = shapely.from_wkt(np.array(clean, dtype=object), on_invalid="ignore")
+            vals = table[col].cast(pa.string())
+            clean = pc.replace_substring_regex(vals, r"^\s*SRID=\d+;", "")
+            geoms = shapely.from_wkt(
+                np.asarray(clean.to_numpy(zero_copy_only=False), dtype=object),
+                on_invalid="ignore",
+            )
+            multi = shapely.get_type_id(geoms) == 4
+            if multi.any():
+                geoms = np.where(multi, shapely.centroid(geoms), geoms)
             x, y = shapely.get_x(geoms), shapely.get_y(geoms)
             used = [col]
         else:
             kx, ky = ("lon", "lat") if "lon" in coords else ("x", "y")
-            x, y = _float_column(table[coords[kx]]), _float_column(table[coords[ky]])
+            x, y = numeric_array(table[coords[kx]]), numeric_array(table[coords[ky]])
             used = [coords[kx], coords[ky]]
         x = np.asarray(x, dtype="float64")
         y = np.asarray(y, dtype="float64")
         crs = options.get("crs")
+        if crs is not None:
+            x, y, notes = to_wgs84(
+                x, y, crs, name=path.name, reader=self.name, path=path
+            )
+            issues.extend(notes)
+            meta["crs"] = str(crs)
+            return x, y, used
         finite = np.isfinite(x) & np.isfinite(y)
         # named Longitude/Latitude: degrees by definition (out-of-range rows are skipped);
         # X/Y or WKT: degrees when most values fall in range
         in_range = (np.abs(x[finite]) <= 180) & (np.abs(y[finite]) <= 90)
+        swapped = (np.abs(y[finite]) <= 180) & (np.abs(x[finite]) <= 90)
         degrees = "lon" in coords or (
-            bool(finite.any()) and float(in_range.mean()) >= 0.9
+            bool(finite.any())
+            and max(float(in_range.mean()), float(swapped.mean())) >= 0.9
         )
-        if crs is not None:
-            from pyproj import CRS, Transformer
-
-            src = CRS.from_user_input(crs)
-            if not src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-                x, y = Transformer.from_crs(src, 4326, always_xy=True).transform(x, y)
-                x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
-            meta["crs"] = str(crs)
-        elif not degrees:
+        if not degrees:
             raise CorruptFile(
-                f"{path.name}: coordinate columns {', '.join(used)} are not degrees and no CRS "
-                "is known; pass options={'crs': 'EPSG:…'}",
+                f"{path.name}: coordinate columns {', '.join(used)} are not degrees and no "
+                "CRS is known; pass options={'crs': 'EPSG:…'}",
                 path=path,
                 reader=self.name,
             )
-        else:
-            meta["crs"] = "EPSG:4326"
-            if "lon" not in coords:
-                issues.append(
-                    f"coordinates {', '.join(used)} look like degrees; read as WGS84"
-                )
+        meta["crs"] = "EPSG:4326"
+        if "lon" not in coords:
+            issues.append(
+                f"coordinates {', '.join(used)} look like degrees; read as WGS84"
+            )
         return x, y, used
 
 
 class AgLeaderTextReader(Reader):
-    """Ag Leader advanced-export text (17 comma-separated fields, no header)."""
+    """Ag Leader advanced-export text and the Yield Editor dialects (14–17 fields, no header)."""
 
     name: ClassVar[str] = "agleader_text"
     description: ClassVar[str] = (
-        "Ag Leader advanced export text (yield monitor, 17 fields)"
+        "Ag Leader advanced export / Yield Editor text (yield monitor, no header)"
     )
-    url: ClassVar[str] = "https://www.agleader.com/"
+    url: ClassVar[str] = (
+        "https://www.ars.usda.gov/research/software/download/?softwareid=370"
+    )
     provider: ClassVar[str | None] = "AgLeader"
     file_format: ClassVar[str] = "AGLEADER_TEXT"
     extensions: ClassVar[tuple[str, ...]] = (".txt", ".csv")
@@ -411,50 +577,34 @@ class AgLeaderTextReader(Reader):
         options: Mapping[str, Any] | None = None,
     ) -> RawRead:
         path = Path(path)
-        try:
-            text, encoding = decode_text(path.read_bytes())
-        except OSError as exc:
+        options, _ = _options(options)
+        text, encoding = _read_file(path, self.name)
+        rows = [_split(ln, ",") for ln in _first_lines(text, 20)]
+        names = _agleader_layout(rows)
+        if names is None:
             raise CorruptFile(
-                f"cannot read {path.name}: {exc}", path=path, reader=self.name
-            ) from exc
-        names = list(AGLEADER_TEXT_COLUMNS)
-        ctypes = {n: pa.float64() for n in names}
-        ctypes.update({n: pa.string() for n in ("FIELD", "LOAD", "CROP")})
-        ctypes.update({n: pa.int64() for n in ("TIME", "SERIAL")})
-        bad_values = 0
-        try:
-            table, bad = _read_text_table(
-                text, ",", names, skip_header=False, column_types=ctypes
+                f"{path.name}: not Ag Leader advanced text (expected 14 to 17 comma-"
+                "separated fields: longitude, latitude, flow, GPS time, interval, distance, "
+                "swath, moisture, header status, pass, serial, field, load, grain …)",
+                path=path,
+                reader=self.name,
             )
-        except pa.ArrowInvalid:
-            # a non-numeric value somewhere: read as text, coerce per value
-            table, bad = _read_text_table(
-                text,
-                ",",
-                names,
-                skip_header=False,
-                column_types={n: pa.string() for n in names},
-            )
-            cols = []
-            for n in names:
-                if n in ("FIELD", "LOAD", "CROP"):
-                    cols.append(table[n])
-                    continue
-                v = _float_column(table[n])
-                bad_values += int(np.isnan(v).sum() - table[n].null_count)
-                cols.append(pa.array(v, pa.float64(), from_pandas=True))
-            table = pa.Table.from_arrays(cols, names=names)
-        lon = table["LONGITUDE"].cast(pa.float64()).to_numpy(zero_copy_only=False)
-        lat = table["LATITUDE"].cast(pa.float64()).to_numpy(zero_copy_only=False)
-        issues: list[str] = []
-        if bad_values:
-            issues.append(f"{bad_values} non-numeric values read as missing")
-        match = match_columns(
+        table, bad_lines = _parse(text, ",", names, False, path, self.name)
+        table, bad_cells = _typed(table, keep_text=("FIELD", "LOAD", "CROP", "VARIETY"))
+        lon = numeric_array(table["LONGITUDE"])
+        lat = numeric_array(table["LATITUDE"])
+        lon_hint, lat_hint = _hints(lon, lat)
+        match = infer_columns(
             table.column_names,
+            table=table,
             family="agleader",
             operation_type="harvested",
             exclude=("LONGITUDE", "LATITUDE"),
+            user_mapping=options.get("columnMapping"),
+            lon_hint=lon_hint,
+            lat_hint=lat_hint,
         )
+        layout = "Ag Leader advanced export" if len(names) == 17 else "Yield Editor"
         rr = finish_table(
             table,
             lon,
@@ -466,10 +616,12 @@ class AgLeaderTextReader(Reader):
                 "operation_type": "harvested",
                 "encoding": encoding,
                 "crs": "EPSG:4326",
+                "layout": f"{layout} text, {len(names)} fields",
             },
-            issues=issues,
             drop=("LONGITUDE", "LATITUDE"),
-            unparsed=bad,
+            unparsed=bad_lines,
+            bad_cells=bad_cells,
+            load_column="LOAD",
         )
         crops = {c for c in rr.table["CROP"].to_pylist() if c}
         if len(crops) == 1:

@@ -94,6 +94,8 @@ class Detection:
 
     candidates: list[Candidate] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    #: ignored path → why no reader took it
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _sniff(reader: Reader, path: Path) -> float:
@@ -110,6 +112,32 @@ def _sniff(reader: Reader, path: Path) -> float:
 
 def _matches(reader: Reader, name: str) -> bool:
     return not reader.extensions or name.lower().endswith(tuple(reader.extensions))
+
+
+def ignored_reason(path: Path, readers: Mapping[str, Reader]) -> str:
+    """Why no reader claimed *path*: empty, a reader's own explanation, or an unknown type."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if size == 0:
+        return "empty file (0 bytes)"
+    matching = [r for r in readers.values() if r.extensions and _matches(r, path.name)]
+    for reader in matching:
+        try:
+            why = reader.explain(path)
+        except Exception:  # an explanation must never break detection
+            why = None
+        if why:
+            return why
+    if matching:
+        names = ", ".join(r.name for r in matching)
+        return f"not recognised by the {names} reader(s) as machine data"
+    suffix = path.suffix.lower() or "(no extension)"
+    sidecar = {".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qpj", ".xml"}
+    if suffix in sidecar:
+        return f"a {suffix} side file without its main file"
+    return f"no reader for {suffix} files"
 
 
 def detect(root: str | Path, readers: Mapping[str, Reader] | None = None) -> Detection:
@@ -178,5 +206,6 @@ def detect(root: str | Path, readers: Mapping[str, Reader] | None = None) -> Det
         rel = path.relative_to(root)
         if path not in claimed and not is_junk(rel):
             result.ignored.append(rel.as_posix())
+            result.reasons[rel.as_posix()] = ignored_reason(path, readers)
     result.candidates.sort(key=lambda c: (c.relpath, c.part or ""))
     return result

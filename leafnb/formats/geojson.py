@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from leafnb.formats.base import RawRead, Reader
-from leafnb.formats.columns import finish_table, match_columns
-from leafnb.formats.shapefile import read_ogr_points
+from leafnb.formats.inference import infer_columns, match_columns
+from leafnb.formats.shapefile import read_ogr_points, region_hints
+from leafnb.formats.tabular import finish_table
 from leafnb.standard.optype import OperationType
 
 __all__ = ["GeoJSONReader"]
@@ -64,8 +65,10 @@ class GeoJSONReader(Reader):
             if '"Feature' not in text:
                 return 0.0
             types = _GEOM_TYPE.findall(text)
-            if not types or "Point" not in types[0]:
+            if not any("Point" in t for t in types):
                 return 0.0
+            if not all("Point" in t for t in types):
+                return 0.3  # mixed: the points are read, the other features counted
             m = match_columns(_property_names(text))
             if m.family == "farmobile" and m.recognised >= 3:
                 return 0.9
@@ -74,6 +77,23 @@ class GeoJSONReader(Reader):
             return 0.6 if m.columns else 0.3
         except Exception:
             return 0.0
+
+    def explain(self, path: Path) -> str | None:
+        try:
+            text = _head(Path(path))
+        except OSError:
+            return None
+        if '"Feature' not in text and '"type"' not in text:
+            return "JSON without GeoJSON features"
+        types = sorted(set(_GEOM_TYPE.findall(text)))
+        if not types:
+            return "GeoJSON whose features have no geometry (all null)"
+        if not any("Point" in t for t in types):
+            return (
+                f"GeoJSON of {'/'.join(types)} features: a boundary or guidance line, "
+                "not machine points"
+            )
+        return None
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
         try:
@@ -116,10 +136,15 @@ class GeoJSONReader(Reader):
                             pass
             if optype:
                 meta["operation_type"] = optype
-        match = match_columns(
+        lon_hint, lat_hint = region_hints(lon, lat)
+        match = infer_columns(
             table.column_names,
+            table=table,
             family="farmobile" if meta.get("provider") == "Farmobile" else None,
             operation_type=optype,
+            user_mapping=(options or {}).get("columnMapping"),
+            lon_hint=lon_hint,
+            lat_hint=lat_hint,
         )
         return finish_table(
             table,

@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from leafnb.errors import CorruptFile
 from leafnb.formats.base import RawRead, Reader
-from leafnb.formats.columns import finish_table, match_columns
-from leafnb.formats.shapefile import duration_column, read_ogr_points
+from leafnb.formats.inference import infer_columns, match_columns
+from leafnb.formats.shapefile import duration_column, read_ogr_points, region_hints
+from leafnb.formats.tabular import finish_table
 from leafnb.standard.optype import OperationType
 
 __all__ = ["GeoPackageReader"]
@@ -78,6 +79,14 @@ class GeoPackageReader(Reader):
         except Exception:
             return 0.0
 
+    def explain(self, path: Path) -> str | None:
+        try:
+            if not _point_layers(Path(path)):
+                return "no point layer (boundaries and lines are not machine data)"
+        except sqlite3.Error as exc:
+            return f"not a readable GeoPackage ({exc})"
+        return None
+
     def parts(self, path: Path) -> list[str | None]:
         try:
             layers = _point_layers(Path(path))
@@ -124,7 +133,15 @@ class GeoPackageReader(Reader):
         optype = None
         if options and options.get("operation_type"):
             optype = str(OperationType(options["operation_type"]))
-        match = match_columns(table.column_names, operation_type=optype)
+        lon_hint, lat_hint = region_hints(lon, lat)
+        match = infer_columns(
+            table.column_names,
+            table=table,
+            operation_type=optype,
+            user_mapping=(options or {}).get("columnMapping"),
+            lon_hint=lon_hint,
+            lat_hint=lat_hint,
+        )
         meta: dict[str, Any] = {"crs": ogr_meta.get("crs"), "layer": layer}
         return finish_table(
             table,

@@ -27,13 +27,15 @@ import pyarrow as pa
 from leafnb.errors import CorruptFile, UnsupportedFormat
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.columns import (
+    FAMILY_PROVIDER,
     dedupe_names,
-    finish_table,
-    match_columns,
     normalise_crop,
     normalise_key,
 )
+from leafnb.formats.inference import infer_columns, match_columns
 from leafnb.formats.members import find_member
+from leafnb.formats.positions import to_wgs84, unreadable_prj_note
+from leafnb.formats.tabular import finish_table
 from leafnb.standard.optype import OperationType
 from leafnb.standard.units import parse_unit
 
@@ -52,6 +54,11 @@ _SIDECAR_SUFFIXES = (
 )
 # shapefile shape types: point, pointZ, pointM, multipoint(Z/M)
 _POINT_TYPES = {1, 11, 21, 8, 18, 28}
+# shapely geometry type ids
+_GEOM_NAMES = {1: "LineString", 2: "LinearRing", 3: "Polygon", 5: "MultiLineString",
+               6: "MultiPolygon", 7: "GeometryCollection"}  # fmt: skip
+_SHAPE_NAMES = {3: "line", 13: "line", 23: "line", 5: "polygon", 15: "polygon",
+                25: "polygon", 31: "multipatch"}  # fmt: skip
 
 
 def _sibling(path: Path, suffix: str) -> Path | None:
@@ -170,12 +177,14 @@ def _geometry_column(table: pa.Table) -> str:
 
 
 def read_ogr_points(
-    path: Path, *, layer: str | None, reader: str
+    path: Path, *, layer: str | None, reader: str, prj: Path | None = None
 ) -> tuple[pa.Table, np.ndarray, np.ndarray, dict[str, Any], list[str]]:
     """Read a point layer with pyogrio → (attribute table, lon, lat, pyogrio meta, issues).
 
-    Reprojects to WGS84; without a CRS, degrees are assumed when the coordinates look
-    like degrees, otherwise :class:`~leafnb.errors.CorruptFile`.
+    Multi-points become their centroid; other geometries in a mixed layer (lines,
+    polygons) and empty geometries get no position (their records are skipped and
+    counted). Coordinates are brought to WGS84 and checked against the declared CRS
+    by :func:`leafnb.formats.positions.to_wgs84`.
     """
     import pyogrio
     import shapely
@@ -184,9 +193,12 @@ def read_ogr_points(
     try:
         meta, table = pyogrio.read_arrow(path, layer=layer)
     except Exception as exc:  # pyogrio/GDAL raise several types
-        raise CorruptFile(
-            f"{reader}: cannot read {path.name}: {exc}", path=path, reader=reader
-        ) from exc
+        if prj is None or _prj_parses(prj):
+            raise CorruptFile(
+                f"{reader}: cannot read {path.name}: {exc}", path=path, reader=reader
+            ) from exc
+        # GDAL refuses a malformed .prj outright: read the parts without it
+        meta, table = _read_without_prj(path, reader)
     gtype = str(meta.get("geometry_type") or "")
     if gtype and "point" not in gtype.lower() and gtype.lower() != "unknown":
         raise UnsupportedFormat(
@@ -197,43 +209,89 @@ def read_ogr_points(
     gcol = _geometry_column(table)
     geoms = shapely.from_wkb(table[gcol].to_numpy(zero_copy_only=False))
     table = table.drop_columns([gcol])
-    multi = shapely.get_type_id(geoms) == 4
+    types = shapely.get_type_id(geoms)
+    multi = types == 4
     if multi.any():
         geoms = np.where(multi, shapely.centroid(geoms), geoms)
+    other = (types != 0) & (types != 4) & (types >= 0)
+    if other.any():
+        kinds = sorted(
+            {_GEOM_NAMES.get(int(t), str(t)) for t in np.unique(types[other])}
+        )
+        issues.append(
+            f"{path.name}: {int(other.sum())} {'/'.join(kinds)} features among the points "
+            "have no position and are skipped"
+        )
+        geoms = np.where(other, None, geoms)
     x = shapely.get_x(geoms).astype("float64")
     y = shapely.get_y(geoms).astype("float64")
     crs = meta.get("crs")
-    if crs is None:
-        with np.errstate(invalid="ignore"):
-            finite = np.isfinite(x) & np.isfinite(y)
-            degrees = finite.any() and bool(
-                np.all(np.abs(x[finite]) <= 180) and np.all(np.abs(y[finite]) <= 90)
-            )
-        if not degrees:
-            raise CorruptFile(
-                f"{path.name} has no CRS (.prj missing) and its coordinates are not degrees; "
-                "cannot place the points",
-                path=path,
-                reader=reader,
-            )
-        issues.append(
-            f"{path.name}: no CRS (.prj missing); coordinates read as WGS84 degrees"
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        raise CorruptFile(
+            f"{reader}: {path.name}: none of the {len(x)} records has a position "
+            "(every geometry is empty or not a point)",
+            path=path,
+            reader=reader,
         )
-    elif crs.upper() not in ("EPSG:4326", "OGC:CRS84"):
-        from pyproj import CRS, Transformer
-
-        src = CRS.from_user_input(crs)
-        if not src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-            tr = Transformer.from_crs(src, 4326, always_xy=True)
-            x, y = tr.transform(x, y)
-            x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+    prj_note = unreadable_prj_note(prj) if crs is None else None
+    lon, lat, notes = to_wgs84(
+        x, y, crs, name=path.name, reader=reader, path=path, prj_note=prj_note
+    )
+    issues += notes
     # de-duplicate names deterministically (the data of every column is kept)
     names = dedupe_names(table.column_names)
     if names != table.column_names:
         table = table.rename_columns(names)
     meta = dict(meta)
     meta["crs"] = crs
-    return table, x, y, meta, issues
+    return table, lon, lat, meta, issues
+
+
+def _prj_parses(prj: Path) -> bool:
+    from pyproj import CRS
+
+    try:
+        CRS.from_user_input(prj.read_text(encoding="latin-1"))
+    except Exception:  # pyproj raises CRSError; unreadable text likewise
+        return False
+    return True
+
+
+def _read_without_prj(path: Path, reader: str):
+    """Read a shapefile whose ``.prj`` GDAL cannot parse, from links to its other parts."""
+    import os
+    import shutil
+    import tempfile
+
+    import pyogrio
+
+    with tempfile.TemporaryDirectory(prefix="leafnb-shp-") as tmp:
+        for suffix in (".shp", ".shx", ".dbf", ".cpg"):
+            part = path if suffix == ".shp" else _sibling(path, suffix)
+            if part is None:
+                continue
+            target = Path(tmp) / f"data{suffix}"
+            try:
+                os.link(part, target)
+            except OSError:
+                shutil.copyfile(part, target)
+        try:
+            return pyogrio.read_arrow(Path(tmp) / "data.shp")
+        except Exception as exc:  # pyogrio/GDAL raise several types
+            raise CorruptFile(
+                f"{reader}: cannot read {path.name}: {exc}", path=path, reader=reader
+            ) from exc
+
+
+def region_hints(lon: np.ndarray, lat: np.ndarray) -> tuple[float | None, float | None]:
+    """Median position of the records (picks the regional unit convention)."""
+    ok = (
+        np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    )
+    if not ok.any():
+        return None, None
+    return float(np.median(lon[ok])), float(np.median(lat[ok]))
 
 
 def duration_column(names: list[str]) -> str | None:
@@ -278,6 +336,20 @@ class ShapefileReader(Reader):
         except Exception:
             return 0.0
 
+    def explain(self, path: Path) -> str | None:
+        path = Path(path)
+        if path.suffix.lower() != ".shp":
+            return None
+        stype = _shp_shape_type(path)
+        if stype is None:
+            return "not a shapefile (bad .shp header)"
+        if stype == 0:
+            return "the shapefile holds only null shapes (shape type 0): no positions"
+        if stype not in _POINT_TYPES:
+            kind = _SHAPE_NAMES.get(stype, f"shape type {stype}")
+            return f"{kind} shapefile: a boundary or guidance line, not machine points"
+        return None
+
     def sidecars(self, path: Path) -> list[Path]:
         path = Path(path)
         out = []
@@ -292,9 +364,7 @@ class ShapefileReader(Reader):
             return "Trimble"
         if family in ("jd", "generic", None) and _jd_metadata(path) is not None:
             return "JohnDeere"
-        return {"sms": "AgLeader", "agleader": "AgLeader", "jd": "JohnDeere"}.get(
-            family or ""
-        )
+        return FAMILY_PROVIDER.get(family or "generic")
 
     def describe(self, path: Path, part: str | None = None) -> dict[str, Any]:
         path = Path(path)
@@ -333,7 +403,7 @@ class ShapefileReader(Reader):
                     reader=self.name,
                 )
         table, lon, lat, ogr_meta, issues = read_ogr_points(
-            path, layer=None, reader=self.name
+            path, layer=None, reader=self.name, prj=_sibling(path, ".prj")
         )
         meta: dict[str, Any] = {"crs": ogr_meta.get("crs")}
         units: dict[str, str] = {}
@@ -348,11 +418,16 @@ class ShapefileReader(Reader):
             meta["jd_metadata"] = js
         if options and options.get("operation_type"):
             optype = str(OperationType(options["operation_type"]))
-        match = match_columns(
+        lon_hint, lat_hint = region_hints(lon, lat)
+        match = infer_columns(
             table.column_names,
+            table=table,
             family=family,
             operation_type=optype,
             unit_overrides=units,
+            user_mapping=(options or {}).get("columnMapping"),
+            lon_hint=lon_hint,
+            lat_hint=lat_hint,
         )
         if js is None and match.family == "sms":
             meta.update(_sms_file_facts(table))

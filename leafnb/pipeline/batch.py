@@ -71,6 +71,7 @@ def create_batch(
     now = utc_now()
     doc = {
         "ignoredEntries": detection.ignored + report.ignored,
+        "ignoredReasons": detection.reasons,
         "nestedZips": report.nested,
     }
     with ws.catalog.transaction() as conn:
@@ -149,7 +150,7 @@ def process_batch(
                 str(ws.path / doc["path"]),
                 doc.get("part"),
                 str(ws.path / "files" / row["id"]),
-                dict(config),
+                ws._job_config(config, batch, doc),
             )
         )
     now = utc_now()
@@ -184,9 +185,13 @@ def _record_outcome(
             "partfields",
             "operators",
             "machineTotals",
+            "columnMapping",
+            "notes",
         ):
             if key in facts:
                 doc[key] = facts[key]
+            elif key in ("columnMapping", "notes"):
+                doc.pop(key, None)  # not from an earlier conversion
         doc["message"] = outcome.message
         conn.execute(
             "UPDATE files SET status=?, updated_time=?, operation_type=COALESCE(?, operation_type), start_time=?, end_time=?,"

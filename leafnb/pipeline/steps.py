@@ -22,7 +22,7 @@ from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.operations.summary import summarize, units_map
 from leafnb.standard.area_yield import compute_area_and_yield, to_unit_system
-from leafnb.standard.normalize import normalize
+from leafnb.standard.normalize import UnsupportedOperationType, normalize
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
 from leafnb.standard.schema import REQUIRED
@@ -169,9 +169,15 @@ def convert_file(job: FileJob) -> FileOutcome:
         ):
             if meta.get(key):
                 outcome.facts[fact] = meta[key]
+        if meta.get("column_mapping"):
+            outcome.facts["columnMapping"] = meta["column_mapping"]
         write_geoparquet(out / "raw.parquet", raw.table)
         state["raw"] = raw
-        notes = list(raw.issues) + [str(w.message) for w in caught]
+        notes = list(raw.issues) + [
+            str(w.message) for w in caught if str(w.message) not in raw.issues
+        ]
+        if notes:
+            outcome.facts["notes"] = list(notes)
         if raw.table.num_rows == 0:
             raise NoPointsPassed(f"no records could be read from {Path(job.path).name}")
         msg = f"ok: {raw.table.num_rows} records"
@@ -180,9 +186,22 @@ def convert_file(job: FileJob) -> FileOutcome:
         return msg + (f" ({'; '.join(notes[:5])})" if notes else "")
 
     def step_normalized():
-        points = normalize(state["raw"])
+        try:
+            points = normalize(state["raw"])
+        except UnsupportedOperationType as exc:
+            # Leaf's text, then what the columns were understood as
+            exc.args = (f"{exc}; {_understood()}",)
+            raise
         outcome.facts["operationType"] = points.operation_type
         state["points"] = points
+        notes = [
+            n
+            for n in points.meta.get("notes") or []
+            if n not in outcome.facts.get("notes", [])
+        ]
+        if notes:
+            outcome.facts.setdefault("notes", []).extend(notes)
+            return f"ok ({'; '.join(notes[:5])})"
         return "ok"
 
     def step_area_yield():
@@ -216,10 +235,10 @@ def convert_file(job: FileJob) -> FileOutcome:
         points = state["points"]
         essential = missing_essential(points, config)
         if essential:
-            raise MissingProperties(essential)
+            raise _missing(essential)
         missing = missing_required(points, config)
         if missing and not config.get("outOfStandardOperations", True):
-            raise MissingProperties(missing)
+            raise _missing(missing)
         if points.meta.get("machine_totals"):
             # the machine counts every record: keep all-record totals for the reconciliation
             from leafnb.operations.summary import totals
@@ -282,6 +301,32 @@ def convert_file(job: FileJob) -> FileOutcome:
     def step_units():
         write_json(out / "units.json", units_map(state["points"]))
         return "ok"
+
+    def _understood() -> str:
+        """The file and what its columns were understood as (for failure messages)."""
+        mapping = outcome.facts.get("columnMapping")
+        detail = f"{Path(job.path).name}"
+        if mapping:
+            cols = mapping.get("columns") or {}
+            used = "; ".join(
+                f"{s} → {c['property']}" + (f" ({c['unit']})" if c.get("unit") else "")
+                for s, c in list(cols.items())[:15]
+            )
+            unused = "; ".join(
+                f"{s} ({why})"
+                for s, why in list((mapping.get("unused") or {}).items())[:15]
+            )
+            detail += f": columns understood: {used or 'none'}"
+            if unused:
+                detail += f"; not used: {unused}"
+            detail += " — a columnMapping can say what a column means"
+        return detail
+
+    def _missing(props: list[str]) -> MissingProperties:
+        """Leaf's message, then the file and what its columns were understood as."""
+        exc = MissingProperties(props, path=Path(job.path))
+        exc.args = (f"{exc}; {_understood()}",)
+        return exc
 
     runners = {
         Step.ORIGINAL_FILE: step_original,

@@ -12,6 +12,8 @@ in ``server.sqlite``), so no filesystem path leaves the server.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import math
 import mimetypes
@@ -444,14 +446,27 @@ def create_app(
         request: Request,
         leafUserId: str = Query(...),
         provider: str = Query("Other"),
+        columnMapping: str | None = Query(
+            None,
+            description='leafnb: JSON {"source column": "property" | {"property", "unit"} | null}',
+        ),
         owner: str = Owner,
     ):
         claim(owner, leafUserId)
+        mapping = _column_mapping_param(columnMapping)
         tmp = upload_root / uuid.uuid4().hex
         try:
             path = await _receive_upload(request, tmp, max_upload_bytes)
             batch = await run_in_threadpool(
-                ws.upload_batch, path, leafUserId, provider, wait=False, progress=False
+                functools.partial(
+                    ws.upload_batch,
+                    path,
+                    leafUserId,
+                    provider,
+                    wait=False,
+                    progress=False,
+                    column_mapping=mapping,
+                )
             )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -1062,6 +1077,20 @@ def _media_type(path: Path) -> str:
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _column_mapping_param(text: str | None) -> dict[str, Any] | None:
+    """The ``columnMapping`` query parameter: JSON, validated (400 otherwise)."""
+    if not text:
+        return None
+    from leafnb.formats.inference import parse_user_mapping
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ApiError(400, f"columnMapping is not valid JSON: {exc}") from None
+    parse_user_mapping(value)  # InvalidRequest → 400
+    return value
 
 
 async def _receive_upload(request: Request, folder: Path, limit: int) -> Path:

@@ -1,4 +1,13 @@
-"""Harvest crop table: density and standard moisture per crop (spec §11)."""
+"""Harvest crop table: density and standard moisture per crop (spec §11), and crop codes.
+
+Crop values from files are matched by name after :func:`normalize_crop`. Coded values
+are translated with ``crop_codes.csv`` (sources in ``CROP_CODES.md``): EPPO codes
+(``ZEAMX``) are recognised by their form; numeric codes only when the column names
+their scheme (``CDL…`` → USDA Cropland Data Layer). Any other value — a John Deere
+numeric ``Crop = 174`` included — is kept as it is, and :func:`crop_notes` says what
+that means for the yield conversions (no density: no volume from mass; no standard
+moisture: dry values equal wet).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,15 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["Crop", "get_crop", "list_crops", "normalize_crop"]
+__all__ = [
+    "Crop",
+    "crop_notes",
+    "get_crop",
+    "list_crop_codes",
+    "list_crops",
+    "normalize_crop",
+    "resolve_crop_code",
+]
 
 # Density in lb per US bushel -> kg per m³ (spec §11 derives the same way).
 LB_PER_BU_TO_KG_PER_M3 = 0.45359237 / 0.03523907016688
@@ -88,3 +105,66 @@ def get_crop(name: str | None) -> Crop | None:
     """Return the table row for *name* (matched after :func:`normalize_crop`), or None."""
     key = normalize_crop(name)
     return list_crops().get(key) if key else None
+
+
+@functools.cache
+def list_crop_codes() -> dict[tuple[str, str], str]:
+    """``{(scheme, code): crop name}`` from ``crop_codes.csv`` (codes upper-case)."""
+    text = (
+        resources.files("leafnb.standard").joinpath("crop_codes.csv").read_text("utf-8")
+    )
+    return {
+        (row["scheme"], row["code"].upper()): row["crop"]
+        for row in csv.DictReader(text.splitlines())
+    }
+
+
+_EPPO = re.compile(r"^[a-z]{5,6}$")
+
+
+def resolve_crop_code(value: str | None, scheme: str | None = None) -> str | None:
+    """Translate a crop code: EPPO by form, numeric codes of a known *scheme*; else unchanged.
+
+    Examples
+    --------
+    >>> resolve_crop_code("zeamx"), resolve_crop_code("24", "usda_cdl")
+    ('corn', 'winter wheat')
+    >>> resolve_crop_code("174")
+    '174'
+    """
+    if value is None:
+        return None
+    codes = list_crop_codes()
+    if _EPPO.match(value) and value not in list_crops():
+        hit = codes.get(("eppo", value.upper()))
+        if hit:
+            return hit
+    if scheme and value.isdigit():
+        hit = codes.get((scheme, value))
+        if hit:
+            return hit
+    return value
+
+
+def crop_notes(values) -> list[str]:
+    """What the crop table cannot tell about these crop values, for a harvest file.
+
+    Examples
+    --------
+    >>> crop_notes(["174"])
+    ["crop '174' is not in the crop table: dry values equal wet and volumes are not derived from mass"]
+    """
+    notes = []
+    for v in sorted({v for v in values if v}):
+        crop = get_crop(v)
+        if crop is None:
+            notes.append(
+                f"crop {v!r} is not in the crop table: dry values equal wet and "
+                "volumes are not derived from mass"
+            )
+        elif crop.standard_moisture is None:
+            notes.append(
+                f"crop {v!r} has no standard moisture in the crop table: dry values "
+                "equal wet"
+            )
+    return notes

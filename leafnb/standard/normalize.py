@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from leafnb.errors import FormatError, LeafnbWarning
 from leafnb.formats.base import Column, RawRead
-from leafnb.standard.crops import normalize_crop
+from leafnb.standard.crops import crop_notes, normalize_crop, resolve_crop_code
 from leafnb.standard.optype import OperationType, detect_operation_type
 from leafnb.standard.points import PointSet
 from leafnb.standard.schema import (
@@ -47,11 +47,45 @@ def _on_off(col: pa.ChunkedArray) -> pa.Array:
     return pa.array(mapped, mask=nulls, type=pa.string())
 
 
-def _crop(col: pa.ChunkedArray) -> pa.Array:
-    values = pc.cast(col, pa.string()).to_numpy(zero_copy_only=False)
-    uniq, inv = np.unique(values.astype(str), return_inverse=True)
-    mapped = np.array([normalize_crop(u) for u in uniq], dtype=object)[inv]
-    return pa.array(mapped, type=pa.string())
+def _crop(col: pa.ChunkedArray, scheme: str | None = None) -> pa.Array:
+    """Crop names: normalised text, codes translated where the scheme is known."""
+    from leafnb.formats.transforms import normalise_crop
+
+    enc = pc.dictionary_encode(col).combine_chunks()
+
+    def one(v):
+        name = normalize_crop(normalise_crop(v))
+        return resolve_crop_code(name, scheme)
+
+    mapped = pa.array([one(v) for v in enc.dictionary.to_pylist()], pa.string())
+    return pc.take(mapped, enc.indices)
+
+
+def _crop_scheme(source: str) -> str | None:
+    """The code scheme a crop column's name declares (``CDL``, ``cdl_code`` → USDA CDL)."""
+    from leafnb.formats.columns import normalise_key
+
+    return "usda_cdl" if "cdl" in normalise_key(source) else None
+
+
+def _numbers(arr: pa.ChunkedArray, src: str, notes: list[str]) -> pa.Array:
+    """A mapped numeric column as float64; text cells that are not numbers become null (noted)."""
+    from leafnb.formats.transforms import coerce_numeric
+
+    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
+        return pc.cast(arr, pa.float64(), safe=False)
+    if pa.types.is_boolean(arr.type):
+        return pc.cast(arr, pa.float64())
+    res = coerce_numeric(pc.cast(arr, pa.string()))
+    if res is None:
+        notes.append(f"column {src!r} holds no numbers; read as missing")
+        return pa.nulls(len(arr), pa.float64())
+    if res.unparseable:
+        ex = ", ".join(repr(e) for e in res.examples)
+        notes.append(
+            f"{res.unparseable} cells of {src!r} are not numbers ({ex}); read as missing"
+        )
+    return res.values
 
 
 def normalize(raw: RawRead) -> PointSet:
@@ -116,6 +150,7 @@ def normalize(raw: RawRead) -> PointSet:
         out["timestamp"] = pc.cast(
             table.column("timestamp"), pa.timestamp("ms", tz="UTC")
         )
+    notes: list[str] = list(meta.get("notes") or [])
     for prop, (src, col) in chosen.items():
         if prop == PRODUCT_NAME or prop not in allowed or prop == "timestamp":
             continue
@@ -123,12 +158,10 @@ def normalize(raw: RawRead) -> PointSet:
         if prop == "recordingStatus":
             arr = _on_off(arr)
         elif prop == "crop":
-            arr = _crop(arr)
+            arr = _crop(arr, _crop_scheme(src))
         elif prop in NUMERIC_PROPERTIES:
             target = allowed[prop][0]
-            if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-                arr = pc.cast(pc.utf8_trim_whitespace(arr), pa.float64(), safe=False)
-            arr = pc.cast(arr, pa.float64(), safe=False)
+            arr = _numbers(arr, src, notes)
             if pa.types.is_integer(target):
                 arr = pc.cast(pc.round(arr), target, safe=False)
         elif prop in LIST_PROPERTIES:
@@ -149,7 +182,11 @@ def normalize(raw: RawRead) -> PointSet:
         ("variety", "variety"),
     ):
         if prop in allowed and prop not in out and meta.get(key):
-            value = normalize_crop(meta[key]) if prop == "crop" else str(meta[key])
+            value = (
+                resolve_crop_code(normalize_crop(meta[key]))
+                if prop == "crop"
+                else str(meta[key])
+            )
             out[prop] = constant(value, pa.string())
     if "machinery" not in out and meta.get("machinery"):
         names = [
@@ -161,6 +198,13 @@ def normalize(raw: RawRead) -> PointSet:
         if products is not None:
             out["products"] = products
 
+    if optype is OperationType.HARVESTED and "crop" in out:
+        crops = pc.unique(out["crop"]).to_pylist()
+        notes += crop_notes(crops)
+    elif optype is OperationType.HARVESTED:
+        notes.append("no crop is recorded: dry values equal wet")
+    if notes:
+        meta["notes"] = notes
     result = pa.table(out)
     return PointSet(
         result, optype.value, units=units, source_units=dict(units), meta=meta

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -52,6 +53,13 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text("utf-8"))
 
 
+@functools.cache
+def _crs84_projjson() -> dict[str, Any]:
+    from pyproj import CRS
+
+    return CRS("OGC:CRS84").to_json_dict()
+
+
 def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
     """GeoParquet 1.1 ``geo`` metadata for a WKB point column in WGS84."""
     lon = (
@@ -74,11 +82,9 @@ def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
         if len(lon)
         else []
     )
-    col = {
-        "encoding": "WKB",
-        "geometry_types": ["Point"],
-        "crs": None,
-    }  # crs None = OGC:CRS84 per spec
+    # GeoParquet: an explicit ``"crs": null`` means "unknown CRS" (geopandas then gives
+    # crs=None); the coordinates are longitude/latitude on WGS84, so say so in PROJJSON.
+    col = {"encoding": "WKB", "geometry_types": ["Point"], "crs": _crs84_projjson()}
     if bbox:
         col["bbox"] = bbox
     return {

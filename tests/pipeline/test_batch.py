@@ -145,10 +145,14 @@ def test_essential_properties_always_required(workspace, tmp_path):
     fid = workspace.upload_batch(make_zip(tmp_path / "e.zip", {"e.csv": csv}), "g")[
         "leafFiles"
     ][0]
-    assert workspace.get_file_status(fid)["standardGeojson"] == {
-        "status": "failed",
-        "message": "missing required properties: wetMass or wetMassPerArea",
-    }
+    step = workspace.get_file_status(fid)["standardGeojson"]
+    assert step["status"] == "failed"
+    # Leaf's text, then the file and what its columns were understood as (issue 13)
+    assert step["message"] == (
+        "missing required properties: wetMass or wetMassPerArea; e.csv: columns "
+        "understood: Moisture(%) → harvestMoisture (%); Crop → crop — a columnMapping "
+        "can say what a column means"
+    )
 
 
 def test_empty_zip_and_junk_only(workspace, tmp_path):

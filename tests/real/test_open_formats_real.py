@@ -311,3 +311,51 @@ def test_independent_totals(rel, expected):
     got = independent_totals(DATA / rel)
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-5), key
+
+
+@pytest.mark.parametrize(
+    ("rel", "reader"),
+    [(f[0], f[1]) for f in FACTS],
+    ids=[Path(f[0]).name for f in FACTS],
+)
+def test_column_mapping_accounts_for_every_column(rel, reader):
+    """Each source column is either mapped (with unit, score, basis) or unused with a reason."""
+    path = DATA / rel
+    raw = next(r for r in READERS if r.name == reader).read(path)
+    rec = raw.meta["column_mapping"]
+    source = set(raw.table.column_names) - {"lon", "lat", "timestamp", "WETMASS"}
+    assert source <= set(rec["columns"]) | set(rec["unused"]), (
+        source - set(rec["columns"]) - set(rec["unused"])
+    )
+    for entry in rec["columns"].values():
+        assert entry["score"] >= 0.5 and entry["basis"]
+    for why in rec["unused"].values():
+        assert why
+
+
+AGL_HEADER = (
+    "long,lat,massflow,gpstime,cycletime,distance,cutwidth,moisture,headerstatus,"
+    "passno,serialno,fieldid,loadid,graintype,gpsstatus,pdop,altitude\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["2007-basswood.txt", "2010-orbweaver.txt", "2012-basswood.txt"]
+)
+def test_agleader_text_with_a_header_row_reads_the_same(name, tmp_path):
+    """Issue 13 item 6: the same Ag Leader text converts with and without a header row."""
+    src = DATA / ALT / name
+    headed = tmp_path / name.replace(".txt", ".csv")
+    headed.write_bytes(AGL_HEADER.encode() + src.read_bytes())
+    plain = AgLeaderTextReader().read(src)
+    best, scores = _best(headed)
+    assert best.name == "csv", scores
+    raw = best.read(headed)
+    assert (
+        raw.meta["family"] == "agleader" and raw.table.num_rows == plain.table.num_rows
+    )
+    assert raw.table["timestamp"].equals(plain.table["timestamp"])
+    flow = raw.table["massflow"].to_numpy() * raw.table["cycletime"].to_numpy()
+    np.testing.assert_allclose(flow.sum(), np.nansum(plain.table["WETMASS"].to_numpy()))
+    assert raw.meta["columns"]["distance"] == plain.meta["columns"]["DISTANCE"]
+    assert raw.meta["columns"]["cutwidth"] == plain.meta["columns"]["SWATH"]

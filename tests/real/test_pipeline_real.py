@@ -73,7 +73,8 @@ CASES: dict[str, tuple[list[str], str, int]] = {
 # (outOfStandard); with outOfStandardOperations=false they fail as Leaf's do.
 MISSING = {
     "gpkg_planted": "crop",  # the planter export names hybrids, not the crop
-    "csv_area2_latin1": "crop, wetVolume, wetVolumePerArea, dryVolume, dryVolumePerArea",
+    # its DateStamp column says 2032 (anonymised dates): implausible, read as missing
+    "csv_area2_latin1": "timestamp, crop, wetVolume, wetVolumePerArea, dryVolume, dryVolumePerArea",
     "csv_area1_logger": "crop, harvestMoisture, wetVolume, wetVolumePerArea, dryVolume, dryVolumePerArea",
 }
 
@@ -102,11 +103,12 @@ def test_real_file_converts(workspace, tmp_path, case):
         sid = workspace.upload_batch(_zip(tmp_path, rels), "strict", progress=False)[
             "leafFiles"
         ][0]
-        message = f"missing required properties: {MISSING[case]}"
-        assert workspace.get_file_status(sid)["standardGeojson"] == {
-            "status": "failed",
-            "message": message,
-        }
+        # Leaf's text first, then the file and what its columns were understood as
+        message = f"missing required properties: {MISSING[case]}; "
+        step = workspace.get_file_status(sid)["standardGeojson"]
+        assert step["status"] == "failed"
+        assert step["message"].startswith(message)
+        assert f"{Path(rels[0]).name}: columns understood:" in step["message"]
     assert f["status"] == "processed", steps
     assert f["operationType"] == optype
     assert f["recordCount"] + f["skippedRecords"] == count

@@ -1,0 +1,208 @@
+"""The common tail of every tabular reader: positions, time, value transforms, the record.
+
+:func:`finish_table` turns source columns + coordinates + a
+:class:`~leafnb.formats.inference.ColumnMatch` into a
+:class:`~leafnb.formats.base.RawRead`:
+
+- rows with missing or impossible coordinates (non-finite, beyond ±180/±90, or exactly
+  0,0 — an unfixed GPS) are dropped and counted (:class:`SkippedRecordsWarning`);
+  a file where no row has a position fails with the reason;
+- the latitude/longitude order is checked against the file's own motion
+  (:func:`leafnb.formats.positions.check_axis_order`);
+- ``timestamp`` is built by :func:`leafnb.formats.timeparse.build_timestamp`;
+- value transforms of the matched rules (crop text, header status codes) are applied;
+- the family's derived columns are added (Ag Leader ``WETMASS`` = flow × interval);
+- ``meta["column_mapping"]`` records what was understood (source → property, unit,
+  score, basis; unused columns and why), ``meta["bad_cells"]`` the unparseable cells.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leafnb.errors import CorruptFile, SkippedRecordsWarning
+from leafnb.formats.columns import DERIVED
+from leafnb.formats.inference import ColumnMatch, infer_columns
+from leafnb.formats.positions import check_axis_order
+from leafnb.formats.timeparse import build_timestamp
+from leafnb.formats.transforms import apply_transform, numeric_array
+from leafnb.standard.units import convert
+
+__all__ = ["bad_cells_note", "finish_table", "valid_coords"]
+
+
+def valid_coords(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Finite, within ±180/±90, and not the 0,0 of a GPS without a fix."""
+    with np.errstate(invalid="ignore"):
+        return (
+            np.isfinite(lon)
+            & np.isfinite(lat)
+            & (np.abs(lon) <= 180)
+            & (np.abs(lat) <= 90)
+            & ~((lon == 0) & (lat == 0))
+        )
+
+
+def bad_cells_note(bad: Mapping[str, tuple[int, list[str]]]) -> str | None:
+    """``"3 unparseable cells read as missing: Moisture 2 ('-', 'x'); Speed 1 ('1,5')"``."""
+    if not bad:
+        return None
+    total = sum(n for n, _ in bad.values())
+    parts = []
+    for col, (n, examples) in bad.items():
+        ex = ", ".join(repr(e) for e in examples)
+        parts.append(f"{col} {n}" + (f" ({ex})" if ex else ""))
+    return f"{total} unparseable cells read as missing: " + "; ".join(parts)
+
+
+def _motion(table: pa.Table, match: ColumnMatch) -> dict[str, np.ndarray]:
+    """Logged heading (deg) and distance (m) per record, for the lat/lon order check."""
+    out: dict[str, np.ndarray] = {}
+    for src, col in match.columns.items():
+        if src not in table.column_names:
+            continue
+        if col.property == "heading":
+            out["heading"] = numeric_array(table[src])
+        elif col.property == "distance" and col.unit:
+            try:
+                out["distance"] = convert(numeric_array(table[src]), col.unit, "m")
+            except Exception:  # a unit pint cannot convert to metres: no evidence
+                continue
+    return out
+
+
+def finish_table(
+    source: pa.Table,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    match: ColumnMatch,
+    *,
+    path: Any = None,
+    reader: str = "",
+    duration_column: str | None = None,
+    meta: dict[str, Any] | None = None,
+    issues: Sequence[str] = (),
+    drop: Iterable[str] = (),
+    extra_invalid: np.ndarray | None = None,
+    unparsed: int = 0,
+    bad_cells: Mapping[str, tuple[int, list[str]]] | None = None,
+    load_column: str | None = None,
+    check_order: bool = True,
+):
+    """Assemble a :class:`~leafnb.formats.base.RawRead` from source columns + coordinates.
+
+    *unparsed* is the number of source lines the caller already dropped as
+    unparseable; they count as records read and skipped. *bad_cells* maps a column to
+    (count, examples) of cells read as missing.
+
+    Raises
+    ------
+    CorruptFile
+        No record has a usable position.
+    """
+    from leafnb.formats.base import RawRead
+
+    name = getattr(path, "name", None) or str(path or reader)
+    n = source.num_rows
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    all_issues = list(issues)
+    if check_order:
+        lon, lat, note = check_axis_order(lon, lat, _motion(source, match), name=name)
+        if note:
+            all_issues.append(note)
+    ok = valid_coords(lon, lat)
+    if extra_invalid is not None:
+        ok &= ~extra_invalid
+    skipped = int(n - ok.sum())
+    if n and not ok.any():
+        finite = np.isfinite(lon) & np.isfinite(lat)
+        if not finite.any():
+            why = "every position is empty (null geometry or blank coordinates)"
+        elif np.all((lon[finite] == 0) & (lat[finite] == 0)):
+            why = "every position is 0,0 (a GPS without a fix)"
+        else:
+            why = (
+                "no position is within ±180° longitude and ±90° latitude "
+                f"(e.g. {lon[finite][0]:g}, {lat[finite][0]:g})"
+            )
+        raise CorruptFile(
+            f"{reader}: {name}: none of the {n} records has a valid position: {why}",
+            path=path,
+            reader=reader,
+        )
+    src = source
+    if skipped:
+        src = src.filter(pa.array(ok))
+        lon, lat = lon[ok], lat[ok]
+    lon_hint = float(np.nanmedian(lon)) if lon.size else None
+    ts, notes, _n_bad_times = build_timestamp(
+        src,
+        match.time_sources,
+        time_kinds=match.time_kinds,
+        duration_column=duration_column,
+        lon_hint=lon_hint,
+        load_column=load_column,
+    )
+    drop = set(drop) | {"lon", "lat", "timestamp"}
+    src = src.select([c for c in src.column_names if c not in drop])
+    for col, how in match.transforms.items():
+        if col in src.column_names:
+            i = src.column_names.index(col)
+            src = src.set_column(i, col, apply_transform(src[col], how))
+    columns = dict(match.columns)
+    for new, factors in DERIVED.get(match.family or "", ()):
+        if new not in src.column_names and all(f in src.column_names for f in factors):
+            prod = None
+            for f in factors:
+                v = pa.array(numeric_array(src[f]), pa.float64(), from_pandas=True)
+                prod = v if prod is None else pc.multiply(prod, v)
+            src = src.append_column(new, prod)
+            derived = infer_columns([new], family=match.family)
+            columns.update(derived.columns)
+            match.details.update(derived.details)
+            for d in derived.details.values():
+                d.basis.append("derived: " + " × ".join(factors))
+    arrays = [pa.array(lon, pa.float64()), pa.array(lat, pa.float64())]
+    names = ["lon", "lat"]
+    if ts is not None:
+        arrays.append(ts)
+        names.append("timestamp")
+    table = pa.Table.from_arrays(
+        arrays + [src[c] for c in src.column_names], names=names + src.column_names
+    )
+    out_meta: dict[str, Any] = {
+        "columns": columns,
+        "column_mapping": match.record(),
+        "record_count": n + unparsed,
+        "skipped_records": skipped + unparsed,
+        "family": match.family,
+    }
+    if match.provider:
+        out_meta["provider"] = match.provider
+    if bad_cells:
+        out_meta["bad_cells"] = {k: v[0] for k, v in bad_cells.items()}
+    out_meta.update(meta or {})
+    all_issues += list(match.notes) + notes
+    note = bad_cells_note(bad_cells or {})
+    if note:
+        all_issues.append(note)
+    if skipped or unparsed:
+        parts = []
+        if skipped:
+            parts.append(f"{skipped} with missing or invalid coordinates")
+        if unparsed:
+            parts.append(f"{unparsed} unparseable lines")
+        msg = (
+            f"{reader}: skipped {skipped + unparsed} of {n + unparsed} records "
+            f"({'; '.join(parts)})"
+        )
+        all_issues.append(msg)
+        warnings.warn(msg, SkippedRecordsWarning, stacklevel=3)
+    return RawRead(table=table, meta=out_meta, issues=tuple(all_issues))
