@@ -26,9 +26,9 @@ Formulas (spec §11 leaves them open; these are the conventional ones):
   a volume flow ``wetVolume``. When the source gives a per-area yield too, the
   per-area yield times the area gives the mass if the area is the source's own (its
   area, or its distance with its width: an SMS export's yields are per its own swath
-  and distance); if leafnb modelled the area (positions x working width) the measured
-  flow is integrated first — the machine's per-area figure times another area mixes
-  two measurements;
+  and distance); if the area is modelled (positions x working width, here or by a
+  reader: ``meta["modelled_properties"]``) the measured flow is integrated first — the
+  machine's per-area figure times another area mixes two measurements;
 - mass ↔ volume: ``volume = mass / density`` with the crop's density (lb/bu);
 - dry ↔ wet: ``dry = wet × (100 − moisture) / (100 − standard moisture)``; when the crop
   has no standard moisture the dry values repeat the wet values (spec §1.5);
@@ -335,7 +335,8 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
                     unit_per_area,
                 )
 
-    if not ({"area", "distance"} & set(points.source_units)):
+    modelled = set(points.meta.get("modelled_properties") or ())
+    if not ({"area", "distance"} & (set(points.source_units) - modelled)):
         points = _integrate_flow(points, time_s)  # the area is modelled: flow first
     # Repeat the rule set until nothing new appears (each pass can unlock another).
     for _ in range(4):

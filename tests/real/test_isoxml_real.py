@@ -263,7 +263,7 @@ def _model_checks(raw):
     time_s = t["timestamp"].cast("int64").to_numpy() / 1000
     step, bad = position_steps(t["lon"].to_numpy(), t["lat"].to_numpy(), time_s, 15.0)
     step[bad] = 0
-    width = np.nan_to_num(t["agg_equipmentWidth"].to_numpy(zero_copy_only=False)) / 1000
+    width = np.nan_to_num(t["agg_workingWidth"].to_numpy(zero_copy_only=False)) / 1000
     on = np.array(t["recordingStatus"].to_pylist()) == "On"
     value = {
         k: totals[k]["value"] for k in ("DDI0074", "DDI0075", "DDI0076", "DDI0077")

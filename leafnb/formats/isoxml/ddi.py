@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from importlib import resources
 
 __all__ = [
+    "DELTA_PROPERTIES",
+    "POINT_PROPERTIES",
     "PROPRIETARY_FROM",
     "TOTAL_KEYS",
+    "WORK_STATE",
     "DdiEntry",
     "ddi_entry",
     "load_dictionary",
@@ -58,8 +61,40 @@ def ddi_entry(ddi: int) -> DdiEntry:
     return DdiEntry(ddi, f"Proprietary DDI 0x{ddi:04X}", None, 1.0)
 
 
-#: running/task totals (decimal DDI) -> the summary total they are compared with; how
-#: logged DDIs become point properties is in :mod:`leafnb.formats.isoxml.properties`
+#: what a DDI means as a standard property read on its own — no device tree, no
+#: operation type (CSV decodings of time logs use it, ``formats.columns``; the ISOXML
+#: reader maps by operation type and device element, :mod:`.properties`); the unit is
+#: the dictionary's
+POINT_PROPERTIES: dict[int, str] = {
+    1: "appliedRateTarget",  # Setpoint Volume Per Area Application Rate, mm3/m2
+    2: "appliedRate",  # Actual Volume Per Area Application Rate, mm3/m2
+    6: "appliedRateTarget",  # Setpoint Mass Per Area Application Rate, mg/m2
+    7: "appliedRate",  # Actual Mass Per Area Application Rate, mg/m2
+    11: "seedRateTarget",  # Setpoint Count Per Area Application Rate, 1/m2
+    12: "seedRate",  # Actual Count Per Area Application Rate, 1/m2
+    51: "tillageDepthTarget",  # Setpoint Tillage Depth, mm
+    52: "tillageDepthActual",  # Actual Tillage Depth, mm
+    57: "seedDepth",  # Actual Seeding Depth, mm
+    67: "equipmentWidth",  # Actual Working Width, mm
+    83: "wetVolumePerArea",  # Volume Per Area Yield, ml/m2
+    84: "wetMassPerArea",  # Mass Per Area Yield, mg/m2
+    87: "cropFlow",  # Mass Per Time Yield, mg/s
+    99: "harvestMoisture",  # Crop Moisture, ppm
+    397: "speed",  # Actual Speed, mm/s
+    406: "proteinPercentage",  # Actual Protein Content, ppm
+}
+#: running totals whose per-record increments are standard properties (read alone)
+DELTA_PROPERTIES: dict[int, str] = {
+    89: "wetVolume",
+    90: "wetMass",
+    116: "area",
+    117: "distance",
+    148: "fuelUsed",
+}
+#: Actual Work State (0 off, 1 on, 2 error, 3 not available)
+WORK_STATE = 141
+
+#: running/task totals (decimal DDI) -> the summary total they are compared with
 TOTAL_KEYS: dict[int, str] = {
     80: "totalApplied",  # Application Total Volume, L
     81: "totalApplied",  # Application Total Mass, kg

@@ -70,23 +70,15 @@ OTHERS: dict[str, dict[str, tuple[int, ...]]] = {
 #: DDIs whose values add up over elements (flows)
 SUMMED = frozenset({86, 87})
 #: what each DDI is evidence of when the operation type comes from the logged values
+#: (the properties the DDIs mean on their own; ``detect_operation_type`` weighs them)
 EVIDENCE: dict[int, str] = {
-    1: "appliedRateTarget",
-    2: "appliedRate",
-    6: "appliedRateTarget",
-    7: "appliedRate",
-    11: "seedRateTarget",
-    12: "seedRate",
-    51: "tillageDepthTarget",
-    52: "tillageDepthActual",
-    57: "seedDepth",
-    83: "wetVolumePerArea",
-    84: "wetMassPerArea",
-    86: "cropFlow",
-    87: "cropFlow",
-    89: "wetVolume",
-    90: "wetMass",
-    99: "harvestMoisture",
+    ddi: prop
+    for ddi, prop in {
+        **D.POINT_PROPERTIES,
+        **D.DELTA_PROPERTIES,
+        86: "cropFlow",
+    }.items()
+    if prop not in ("equipmentWidth", "speed", "area", "distance", "fuelUsed")
 }
 
 

@@ -217,6 +217,8 @@ class IsoxmlReader(Reader):
             "failed_logs": [{"name": n, "reason": why} for n, why in failures],
             "isoxml": built.facts,
         }
+        if "agg_area" in built.columns:
+            meta["modelled_properties"] = ["area"]
         if p := provider(td):
             meta["provider"] = p
         if task is not None:

@@ -12,10 +12,17 @@ Columns
   resolution`` in the dictionary unit (``ddi.json``), filled forward; proprietary DDIs
   (>= 0xDFFF) stay raw and unmapped.
 * ``delta_<column>``: per-record increments of running totals (:mod:`.totals`).
-* ``agg_equipmentWidth``: the working width per record in mm (:mod:`.devices`);
+* ``agg_equipmentWidth``: the implement's width per record in mm — every width carrier
+  of the working devices, working or not (Leaf's ``equipmentWidth`` is the implement
+  width); ``agg_workingWidth``: the width of the carriers that work (:mod:`.devices`);
   ``recordingStatus``: ``On``/``Off``/null from the work of the width carriers
   (:mod:`.worktime`); ``agg_<property>``: a property read from several elements
   (:mod:`.properties`).
+* ``area``: the increments of Total Area (DDI 116) when the task logs it, spread by the
+  model; else ``agg_area`` = step distance x working width (impossible steps excluded,
+  :func:`leafnb.standard.area_yield.position_steps`), since only the device model knows
+  which part of the implement works — the pipeline's ``distance x equipmentWidth``
+  would count switched-off sections and rows.
 
 The operation type (:mod:`.practice`) is decided before the mapping, because the rate
 DDIs map to seed or application rates by operation type.
@@ -175,10 +182,11 @@ def build_table(
     if len(records.groups) < len(records.logs):
         facts["parallel_logs"] = [g for g in records.groups if len(g) > 1]
     states = WorkStates(records)
-    width, status = _work_and_width(records, working, states, facts)
+    implement, width, status = _work_and_width(records, working, states, facts)
     if width is not None:
-        data["agg_equipmentWidth"] = width
+        data["agg_equipmentWidth"] = implement
         columns["agg_equipmentWidth"] = Column("equipmentWidth", "mm")
+        data["agg_workingWidth"] = width
     if status is not None and (status != UNKNOWN).any():
         text = np.where(status == ON, "On", "Off").astype(object)
         text[status == UNKNOWN] = None
@@ -248,11 +256,12 @@ def _decide(td, task, records: TaskRecords, working, logged: set[int]):
 
 def _work_and_width(
     records: TaskRecords, working: list[Device], states: WorkStates, facts: dict
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Working width (mm) and record status (ON/OFF/UNKNOWN) over the working devices:
-    the widest device's width; On where any device works (:mod:`.devices`,
-    :mod:`.worktime`). A device without width carriers gives its status from its root."""
-    widths, statuses, described = [], [], []
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Implement width and working width (mm), and the record status (ON/OFF/UNKNOWN)
+    over the working devices: the widest device's widths; On where any device works
+    (:mod:`.devices`, :mod:`.worktime`). A device without width carriers gives its
+    status from its root elements."""
+    implements, widths, statuses, described = [], [], [], []
     for device in working:
         carriers = width_carriers(device, records)
         elements = [e for e, _ in carriers] or [
@@ -267,7 +276,9 @@ def _work_and_width(
         w = np.vstack([width_values(s, records) for _, s in carriers])
         offsets = [offset_values(e, records) for e, _ in carriers]
         union = all(o is not None for o in offsets)
-        widths.append(working_width(w, on, np.vstack(offsets) if union else None))  # type: ignore[arg-type]
+        lateral = np.vstack(offsets) if union else None  # type: ignore[arg-type]
+        widths.append(working_width(w, on, lateral))
+        implements.append(working_width(w, np.ones_like(on), lateral))
         kinds = Counter(e.type_name for e, _ in carriers)
         sources = Counter(
             f"DDI {s.ddi} {'logged' if s.channel is not None else 'DPT'}"
@@ -281,15 +292,16 @@ def _work_and_width(
     if described:
         facts["width"] = described
     width = np.maximum.reduce(widths) if widths else None
+    implement = np.maximum.reduce(implements) if implements else None
     if not statuses:
-        return width, None
+        return implement, width, None
     stack = np.vstack(statuses)
     status = np.where(
         (stack == ON).any(axis=0),
         ON,
         np.where((stack != UNKNOWN).any(axis=0), OFF, UNKNOWN),
     ).astype(np.int8)
-    return width, status
+    return implement, width, status
 
 
 def _running_totals(
@@ -310,6 +322,11 @@ def _running_totals(
         "distance": step * working_now,
         "time": np.zeros(n),  # increments.py falls back to time
     }
+    if width is not None and not choose_channels(
+        records.by_ddi(116), td.devices, working
+    ):
+        data["agg_area"] = weights["area"]  # no Total Area logged: the model's own
+        columns["agg_area"] = Column("area", "m**2")
     for ddi, prop in RUNNING_TOTALS.items():
         chosen = choose_channels(records.by_ddi(ddi), td.devices, working)
         if not chosen:

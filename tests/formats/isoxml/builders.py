@@ -87,6 +87,11 @@ def read_task(folder: Path, logs, **kw):
     return IsoxmlReader().read(path, part="TSK1")
 
 
+def working_width(raw) -> np.ndarray:
+    """The width of the working elements per record (mm)."""
+    return raw.table["agg_workingWidth"].to_numpy(zero_copy_only=False)
+
+
 def column(raw, prop: str) -> np.ndarray:
     """The values of the column mapped to standard property *prop*."""
     src = next(k for k, c in raw.meta["columns"].items() if c.property == prop)
@@ -107,4 +112,5 @@ __all__ = [
     "read_task",
     "topcon_planter",
     "track",
+    "working_width",
 ]

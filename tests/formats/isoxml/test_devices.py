@@ -17,6 +17,7 @@ from tests.formats.isoxml.builders import (
     topcon_planter,
     track,
 )
+from tests.formats.isoxml.builders import working_width as worked_width
 
 
 def _planter_log(n=40, rows_off=range(8)):
@@ -54,10 +55,16 @@ def test_width_of_the_deepest_level_never_a_sum_across_levels(tmp_path):
         devices=devices,
         task_name="Planting",
     )
-    width = column(raw, "equipmentWidth")
     assert raw.meta["operation_type"] == "planted"
-    assert width[:20].tolist() == [12_192.0] * 20  # mm, all 32 rows
-    assert width[20:].tolist() == [12_192.0 - 8 * 381] * 20  # rows 1-8 off
+    # the implement: 32 rows of 0.381 m (mm); what works: rows 1-8 off in the 2nd half
+    assert column(raw, "equipmentWidth").tolist() == [12_192.0] * 40
+    width = worked_width(raw)
+    assert width[:20].tolist() == [12_192.0] * 20
+    assert width[20:].tolist() == [12_192.0 - 8 * 381] * 20
+    # area: step x working width (2 m steps)
+    area = column(raw, "area")
+    np.testing.assert_allclose(area[1:], 2.0 * width[1:] / 1000, rtol=1e-2)
+    assert raw.meta["modelled_properties"] == ["area"]
     facts = raw.meta["isoxml"]
     assert facts["width"] == [
         "DVC-3 '32 Row Planter' (Planters/Seeders): 32 unit at depth 4 (DDI 67 DPT), "
@@ -74,7 +81,7 @@ def test_condensed_sections_ordered_by_lateral_offset_not_element_number(tmp_pat
         [_planter_log(rows_off=[1])],  # row 2 off: bit 2-3 of DDI 161
         devices=devices,
     )
-    assert column(raw, "equipmentWidth")[-1] == 12_192.0 - 381
+    assert worked_width(raw)[-1] == 12_192.0 - 381
 
 
 def test_sections_without_width_take_the_element_above(tmp_path):
@@ -100,8 +107,8 @@ def test_sections_without_width_take_the_element_above(tmp_path):
         devices=[DeviceSpec("DVC-1", "Air Cart", 4, elements)],
         task_name="Seeding",
     )
-    width = column(raw, "equipmentWidth")
-    assert width.tolist() == [0.0] * 10 + [12_000.0] * 10 + [0.0] * 10
+    assert column(raw, "equipmentWidth").tolist() == [12_000.0] * 30
+    assert worked_width(raw).tolist() == [0.0] * 10 + [12_000.0] * 10 + [0.0] * 10
     status = column(raw, "recordingStatus")
     assert status.tolist() == ["Off"] * 10 + ["On"] * 10 + ["Off"] * 10
     assert "1 function at depth 1 (DDI 70 DPT)" in raw.meta["isoxml"]["width"][0]
@@ -135,7 +142,8 @@ def test_sum_without_offsets_and_widest_of_several_devices(tmp_path):
     )
     # drill: 3 x 2 m summed (no offsets), section 0 off in the second half -> 4 m;
     # the tank's 4 m covers the same swath: the widest counts
-    assert column(raw, "equipmentWidth").tolist() == [6000.0] * 5 + [4000.0] * 5
+    assert column(raw, "equipmentWidth").tolist() == [6000.0] * 10
+    assert worked_width(raw).tolist() == [6000.0] * 5 + [4000.0] * 5
 
 
 def test_union_of_overlapping_intervals():

@@ -15,6 +15,7 @@ from tests.formats.isoxml.builders import (
     column,
     read_task,
     track,
+    working_width,
 )
 
 ROWS = 48
@@ -59,7 +60,8 @@ def test_parallel_logs_become_one_record_per_instant(tmp_path):
     for name in table.column_names:
         if name.startswith("DDI"):
             assert table[name].null_count == 0, name
-    assert column(raw, "equipmentWidth").tolist() == [48 * 500.0] * 40 + [0.0] * 10
+    assert column(raw, "equipmentWidth").tolist() == [48 * 500.0] * 50
+    assert working_width(raw).tolist() == [48 * 500.0] * 40 + [0.0] * 10
     assert column(raw, "recordingStatus").tolist() == ["On"] * 40 + ["Off"] * 10
     np.testing.assert_array_equal(
         table["timestamp"].cast("int64").to_numpy(), whole.time_ms

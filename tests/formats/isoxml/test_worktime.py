@@ -15,6 +15,7 @@ from tests.formats.isoxml.builders import (
     condensed,
     read_task,
     track,
+    working_width,
 )
 
 
@@ -44,7 +45,7 @@ def test_top_level_always_on_does_not_override_sections(tmp_path):
     raw = read_task(tmp_path / "TASKDATA", [_log(n, dlvs)], devices=_sprayer())
     status = column(raw, "recordingStatus")
     assert np.flatnonzero(status == "On")[[0, -1]].tolist() == [20, 99]
-    width = column(raw, "equipmentWidth")
+    width = working_width(raw)
     assert width[19] == 0 and width[20] == 12_000
     points = compute_area_and_yield(normalize(raw))
     t = points.table["timestamp"].to_pylist()
@@ -76,7 +77,7 @@ def test_placeholder_condensed_state_and_states_held_from_the_start(tmp_path):
     ]
     raw = read_task(tmp_path / "TASKDATA", [_log(n, dlvs)], devices=_sprayer())
     assert column(raw, "recordingStatus").tolist() == ["On"] * 6 + ["Off"] * 4
-    assert column(raw, "equipmentWidth").tolist() == [12_000.0] * 6 + [0.0] * 4
+    assert working_width(raw).tolist() == [12_000.0] * 6 + [0.0] * 4
 
 
 def test_a_log_without_states_or_widths_adds_no_work(tmp_path):
@@ -90,4 +91,5 @@ def test_a_log_without_states_or_widths_adds_no_work(tmp_path):
     second = _log(5, [], name="TLG00002", t0=60_000)
     raw = read_task(tmp_path / "TASKDATA", [first, second], devices=devices)
     assert column(raw, "recordingStatus").tolist() == ["On"] * 5 + [None] * 5
-    assert column(raw, "equipmentWidth").tolist() == [9000.0] * 5 + [0.0] * 5
+    assert working_width(raw).tolist() == [9000.0] * 5 + [0.0] * 5
+    assert np.nansum(column(raw, "area")[5:]) == 0
