@@ -951,8 +951,10 @@ def decode_tlg(
             d = _decode_numpy(fh, size, header, chunk_bytes)
             decoder = "numpy"
         else:
-            with mm:
+            try:
                 d = _decode_kernel(K, mm, header, chunk_bytes)
+            finally:
+                _close_map(mm)
             decoder = "kernel"
 
     if d.n_framed >= 16:  # enough records for their mean size
@@ -1005,6 +1007,14 @@ def _map_file(fh):
         with contextlib.suppress(OSError):  # advisory only
             mm.madvise(mmap.MADV_SEQUENTIAL)
     return mm
+
+
+def _close_map(mm: mmap.mmap) -> None:
+    """Close *mm* unless a view of it is still referenced elsewhere — e.g. a sampling
+    profiler (dask workers run one) holding a frame of the decoder for a moment: the
+    map is then released with its last reference instead of failing the read."""
+    with contextlib.suppress(BufferError):
+        mm.close()
 
 
 def _decode_kernel(K, mm, header: TlgHeader, chunk_bytes: int) -> _Decoded:

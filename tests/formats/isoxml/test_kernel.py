@@ -470,6 +470,23 @@ def test_env_switch(tmp_path, monkeypatch):
         decode_tlg(binp, header, kernel=True)
 
 
+def test_map_still_referenced_does_not_fail_the_read(tmp_path, monkeypatch):
+    # a sampling profiler (dask workers run one) can hold a decoder frame, and with it
+    # a view of the memory map, while the map is closed: the read must not fail
+    binp, header = write(tmp_path, make_spec(n=20))
+    held = []
+    real = tlg._decode_kernel_buf
+
+    def holding(K, buf, *args):
+        held.append(buf)
+        return real(K, buf, *args)
+
+    monkeypatch.setattr(tlg, "_decode_kernel_buf", holding)
+    log = decode_tlg(binp, header, kernel=True)
+    assert log.decoder == "kernel" and log.n == 20
+    assert held[0][:6].tobytes() == binp.read_bytes()[:6]  # the map is still readable
+
+
 def _frame_args(buf, **kw):
     n_dlv = kw.get("n_dlv", 2)
     z = np.zeros(n_dlv, np.int64)
