@@ -13,7 +13,12 @@ import pytest
 from leafnb.errors import CorruptFile
 from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.tlg import decode_tlg, parse_tlg_header
-from leafnb.standard.area_yield import position_steps, record_intervals
+from leafnb.standard.area_yield import (
+    compute_area_and_yield,
+    position_steps,
+    record_intervals,
+)
+from leafnb.standard.normalize import normalize
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 ISO = DATA / "isoxml"
@@ -93,6 +98,11 @@ def check_krone(reads):
     assert (
         np.nanmax(reads["TSK-1"].table["DDI005A"].to_numpy(zero_copy_only=False)) == 0
     )  # yield logged but 0
+    # the header never works on the road: no area, as the controller's 0 m2 (the 12 m
+    # implement width times the 48 km driven would be 58 ha)
+    assert totals["totalArea"]["value"] == 0
+    points = compute_area_and_yield(normalize(reads["TSK-1"]))
+    assert np.nansum(points.array("area")) == 0
 
 
 def check_agco(reads):

@@ -45,7 +45,12 @@ from leafnb.formats.isoxml.context import provider, task_context
 from leafnb.formats.isoxml.devices import task_devices, working_devices
 from leafnb.formats.isoxml.practice import decide_operation_type
 from leafnb.formats.isoxml.properties import EVIDENCE
-from leafnb.formats.isoxml.table import WORK_DDIS, build_table, channel_label
+from leafnb.formats.isoxml.table import (
+    AREA_MODEL,
+    WORK_DDIS,
+    build_table,
+    channel_label,
+)
 from leafnb.formats.isoxml.taskdata import ROOT_TAG, Taskdata, find_file, load_taskdata
 from leafnb.formats.isoxml.timelogs import TaskRecords, join_logs
 from leafnb.formats.isoxml.tlg import DecodedLog, decode_tlg, parse_tlg_header
@@ -217,7 +222,7 @@ class IsoxmlReader(Reader):
             "failed_logs": [{"name": n, "reason": why} for n, why in failures],
             "isoxml": built.facts,
         }
-        if "agg_area" in built.columns:
+        if built.facts.get("area") == AREA_MODEL:
             meta["modelled_properties"] = ["area"]
         if p := provider(td):
             meta["provider"] = p

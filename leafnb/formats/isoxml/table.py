@@ -19,7 +19,7 @@ Columns
   (:mod:`.worktime`); ``agg_<property>``: a property read from several elements
   (:mod:`.properties`).
 * ``area``: the increments of Total Area (DDI 116) when the task logs it, spread by the
-  model; else ``agg_area`` = step distance x working width (impossible steps excluded,
+  model (before its first written value: the model's area, ``agg_area``); else ``agg_area`` = step distance x working width (impossible steps excluded,
   :func:`leafnb.standard.area_yield.position_steps`), since only the device model knows
   which part of the implement works — the pipeline's ``distance x equipmentWidth``
   would count switched-off sections and rows.
@@ -68,6 +68,7 @@ from leafnb.formats.isoxml.totals import (
     EFFECTIVE_DISTANCE,
     GROUND,
     RUNNING_TOTALS,
+    TOTAL_AREA,
     increments,
 )
 from leafnb.formats.isoxml.worktime import (
@@ -88,7 +89,7 @@ if TYPE_CHECKING:
     from leafnb.formats.isoxml.taskdata import Taskdata
     from leafnb.formats.isoxml.timelogs import Channel, TaskRecords
 
-__all__ = ["WORK_DDIS", "TaskTable", "build_table", "column_names"]
+__all__ = ["AREA_MODEL", "WORK_DDIS", "TaskTable", "build_table", "column_names"]
 
 #: PTN attribute -> (column, mapping)
 PTN_COLUMNS = {
@@ -100,6 +101,8 @@ PTN_COLUMNS = {
     "H": ("PTN_gps_utc_time", None),
     "I": ("PTN_gps_utc_date", None),
 }
+#: ``facts["area"]`` when the area is the model's alone (no Total Area logged)
+AREA_MODEL = "model: step distance x working width"
 #: DDIs that show an element working: work states, widths, rates, yields
 WORK_DDIS = frozenset({WORK_STATE, *CONDENSED_WORK_STATES, *WIDTH_DDIS, *EVIDENCE})
 
@@ -202,6 +205,7 @@ def build_table(
         names,
         data,
         columns,
+        facts,
     )
     if decision.operation_type is not None:
         for prop, ddi in property_ddis(decision.operation_type, logged).items():
@@ -305,7 +309,7 @@ def _work_and_width(
 
 
 def _running_totals(
-    td, records, working, optype, width, status, names, data, columns
+    td, records, working, optype, width, status, names, data, columns, facts
 ) -> None:
     """``delta_`` columns of the running totals (:mod:`.totals`), spread by the model."""
     n = records.n
@@ -323,10 +327,11 @@ def _running_totals(
         "time": np.zeros(n),  # increments.py falls back to time
     }
     if width is not None and not choose_channels(
-        records.by_ddi(116), td.devices, working
+        records.by_ddi(TOTAL_AREA), td.devices, working
     ):
         data["agg_area"] = weights["area"]  # no Total Area logged: the model's own
         columns["agg_area"] = Column("area", "m**2")
+        facts["area"] = AREA_MODEL
     for ddi, prop in RUNNING_TOTALS.items():
         chosen = choose_channels(records.by_ddi(ddi), td.devices, working)
         if not chosen:
@@ -355,6 +360,14 @@ def _running_totals(
                 data[src] = np.where(
                     np.isnan(stack).all(axis=0), np.nan, np.nansum(stack, axis=0)
                 )
+        if ddi == TOTAL_AREA and width is not None and np.isnan(data[src]).any():
+            # before the first written value: the model's area, not the pipeline's
+            # distance x implement width (it would count switched-off sections)
+            data["agg_area"] = np.where(np.isnan(data[src]), weights["area"], data[src])
+            src = "agg_area"
+            facts["area"] = "DDI 116, the model before its first value"
+        elif ddi == TOTAL_AREA:
+            facts["area"] = "DDI 116"
         columns[src] = Column(prop, D.ddi_entry(ddi).unit)
 
 

@@ -16,8 +16,10 @@ Rules
   the increase is spread over time, and over the records where no time passes either.
   A total written at every record therefore gives each record its own difference, and a
   total written every 30 s no longer puts 30 s of area on one record; the sum is the
-  machine's total either way. Before a group's first written value the increment is NaN;
-  a decrease (a counter reset) adds nothing.
+  machine's total either way. Up to and including a group's first written value the
+  increment is NaN (what the record added is the difference to a value never written;
+  the table fills it from the model, :mod:`.table`); a decrease (a counter reset) adds
+  nothing.
 * **Machine totals** (:func:`machine_totals`): the task's ``TIM`` DLV values, scaled.
   TIMs are snapshots of the running totals (Trimble writes one per logging session): for
   each DDI and element the last TIM that has it wins. Every value appears as
@@ -54,6 +56,7 @@ __all__ = [
     "AREA_LIKE",
     "GROUND",
     "RUNNING_TOTALS",
+    "TOTAL_AREA",
     "increments",
     "is_running_total",
     "machine_totals",
@@ -68,8 +71,10 @@ RUNNING_TOTALS: dict[int, str | None] = {
     117: None,
     148: "fuelUsed",
 }
+#: Total Area
+TOTAL_AREA = 116
 #: totals spread like area (distance x working width)
-AREA_LIKE = frozenset({89, 90, 116})
+AREA_LIKE = frozenset({89, 90, TOTAL_AREA})
 #: effective total distance: spread like distance where working
 EFFECTIVE_DISTANCE = 117
 #: totals over ground (several bins report the same ground: the largest counts)
@@ -99,7 +104,7 @@ def increments(
     >>> recs = TaskRecords(np.arange(5) * 1000, np.zeros(5), np.zeros(5), {},
     ...                    np.array([0]), {ch.key: ch}, [], [])
     >>> increments(recs, ch, 1.0, np.array([0, 1.0, 1.0, 0, 2.0])).tolist()
-    [0.0, 2.0, 2.0, 0.0, 4.0]
+    [nan, 2.0, 2.0, 0.0, 4.0]
     """
     n = records.n
     out = np.full(n, np.nan)
@@ -110,8 +115,8 @@ def increments(
     group = records.group_of(rec)
     starts = np.ones(len(rec), bool)
     starts[1:] = group[1:] != group[:-1]
-    # from each group's first written value on, increments are defined (0 by default)
-    first_of_group = rec[starts]
+    # after each group's first written value, increments are defined (0 by default)
+    first_of_group = rec[starts] + 1
     ends = np.append(records.group_start[1:], n)[group[starts]]
     defined = np.zeros(n + 1, np.int64)
     np.add.at(defined, first_of_group, 1)

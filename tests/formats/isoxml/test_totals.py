@@ -58,6 +58,33 @@ def test_sparse_running_total_is_spread_over_its_records(tmp_path):
     assert raw.meta["machine_totals"]["totalArea"] == {"value": area[-1], "unit": "m2"}
 
 
+def test_area_before_the_first_total_is_the_model_not_the_implement_width(tmp_path):
+    """Total Area first written at record 10: the records before take the model's area
+    (distance x working width: 0 while the boom is off), so the pipeline never fills
+    them with distance x implement width (a roading forage harvester got 7,002 m2)."""
+    n = 21
+    t, lat, lon = track(n, speed=2.0)
+    work = np.zeros(n, int)
+    work[5:] = 1
+    area = np.concatenate([[0], np.cumsum(np.where(work[1:], 20, 0))])
+    dlvs = [
+        DlvSpec(141, "DET-1", work),
+        DlvSpec(116, "DET-1", area, present=np.arange(n) >= 10),
+    ]
+    raw = read_task(
+        tmp_path / "TASKDATA",
+        [TimeLogSpec("TLG00001", t, lat, lon, dlvs=dlvs)],
+        devices=_sprayer(),
+    )
+    per_record = column(raw, "area")
+    assert not np.isnan(per_record).any()
+    assert per_record[:5].tolist() == [0.0] * 5  # off
+    np.testing.assert_allclose(per_record[5:11], 20.0, rtol=1e-3)  # model: 2 m x 10 m
+    assert per_record[11:].sum() == pytest.approx(area[-1] - area[10])
+    assert raw.meta["isoxml"]["area"] == "DDI 116, the model before its first value"
+    assert "modelled_properties" not in raw.meta  # the machine's area, mostly
+
+
 def test_task_totals_from_the_element_that_carries_the_work(tmp_path):
     """TIM areas on the device and on two product bins: the device's counts; product
     masses of the bins add up."""
