@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -342,6 +343,19 @@ def defaults() -> dict[str, Any]:
     return {k: copy.deepcopy(o.default) for k, o in OPTIONS.items()}
 
 
+def _require_finite(key: str, value: Any) -> None:
+    """Raise when *value* holds NaN or ±Infinity anywhere (they are not JSON: stored,
+    they would make every later read of the configuration fail)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidRequest(f"{key} must be a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for v in value.values():
+            _require_finite(key, v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _require_finite(key, v)
+
+
 def validate(values: dict[str, Any]) -> dict[str, Any]:
     """Validate a partial config; unknown keys raise :class:`InvalidRequest` naming the valid ones."""
     clean = {}
@@ -352,5 +366,6 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
             raise InvalidRequest(
                 f"{key!r} is not a configuration key; valid keys: {', '.join(sorted(OPTIONS))}"
             )
+        _require_finite(key, value)
         clean[key] = OPTIONS[key].validate(value)
     return clean

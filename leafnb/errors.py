@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BatchBusy",
     "CorruptFile",
     "FormatError",
     "InvalidRequest",
@@ -38,6 +39,10 @@ class InvalidRequest(LeafnbError, ValueError):
 
 class NotFound(LeafnbError, LookupError):
     """Unknown batch, file, operation or field id (HTTP 404)."""
+
+
+class BatchBusy(LeafnbError, RuntimeError):
+    """The batch is being processed by another run (HTTP 409): retry it after it finishes."""
 
 
 class UnsafeArchive(InvalidRequest):

@@ -17,7 +17,7 @@ from leafnb.config import defaults, validate
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.events import EventBus
 from leafnb.formats.inference import parse_user_mapping
-from leafnb.keys import FILE_STEPS, BatchStatus, StepStatus
+from leafnb.keys import FILE_STEPS, StepStatus
 from leafnb.operations.api import OperationsAPI
 from leafnb.pipeline import batch as batch_mod
 from leafnb.pipeline.executors import resolve_executor
@@ -64,6 +64,8 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         self.catalog = Catalog(self.path / "catalog.sqlite")
         self.events = EventBus(self.catalog.record_event)
         self._threads: list[threading.Thread] = []
+        #: batches found interrupted (their process died) when this Workspace opened
+        self.recovered: list[str] = batch_mod.recover_interrupted(self)
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -78,6 +80,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         wait: bool = True,
         progress: bool | None = None,
         column_mapping: dict[str, Any] | None = None,
+        move: bool = False,
     ) -> Batch:
         """Upload a zip of machine files and convert every file in it (``POST /batch``).
 
@@ -92,7 +95,10 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             is recorded on the file (``providerMismatch``), not silently obeyed.
         wait : bool
             True (default): return when the batch is PROCESSED/FAILED. False: return at
-            RECEIVED while conversion goes on in a background thread.
+            RECEIVED (only the zip's entry list has been checked) while extraction,
+            detection and conversion go on in a background thread; an archive refused
+            while extracting (e.g. a zip bomb) then fails the batch with the reason in
+            ``statusDetails``.
         progress : bool, optional
             Show a progress bar (default: only in notebooks/terminals when waiting).
         column_mapping : dict, optional
@@ -101,6 +107,9 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             "Moisture": None}`` (see :func:`leafnb.formats.inference.parse_user_mapping`).
             Applies to this batch's conversions and retries, over the ``columnMapping``
             config key. Each file records what was understood as ``columnMapping``.
+        move : bool
+            The zip is a temporary file the workspace may move into its folder instead
+            of copying it (the HTTP server's uploads).
 
         Raises
         ------
@@ -108,20 +117,27 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             Not a zip, truncated zip, bad provider or missing leafUserId, or a malformed
             column mapping.
         UnsafeArchive
-            Path traversal, absolute paths, symlinks, zip bombs, more than 3 GB.
+            Path traversal, absolute paths, links and other special entries, duplicate
+            or conflicting names, encrypted entries, unknown compression, too many
+            entries, zip bombs (see :mod:`leafnb.formats.archive`), more than 3 GB.
+            With ``wait=True`` a refused upload leaves no batch behind.
         """
         # a malformed mapping fails before anything is extracted
         parse_user_mapping(column_mapping)
-        batch_id = batch_mod.create_batch(self, zip_path, leaf_user_id, provider)
+        batch_id, lease = batch_mod.create_batch(
+            self, zip_path, leaf_user_id, provider, move=move
+        )
         if column_mapping:
             self._update_doc(
                 "batches", batch_id, userColumnMapping=dict(column_mapping)
             )
         received = self._batch_upload_response(batch_id)
         if wait:
-            batch_mod.process_batch(self, batch_id, progress=progress)
+            batch_mod.run_batch(
+                self, batch_id, lease, progress=progress, raise_refused=True
+            )
             return self.get_batch(batch_id)
-        self._background(batch_mod.process_batch, self, batch_id, progress=False)
+        self._background(batch_mod.run_batch, self, batch_id, lease, progress=False)
         return received
 
     def _update_doc(self, table: str, row_id: str, **values: Any) -> None:
@@ -302,30 +318,42 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         wait: bool = True,
         column_mapping: dict[str, Any] | None = None,
     ) -> Batch:
-        """Re-run only the files that did not convert (``PUT /batch/{id}/retry``); converted files stay untouched.
+        """Re-run the files that failed (``PUT /batch/{id}/retry``).
 
-        A *column_mapping* (as for :meth:`upload_batch`) replaces the batch's mapping
-        for this and later conversions.
+        Converted files stay untouched; files being converted are not run twice: a batch
+        that another run (thread or process) is processing is refused. A batch that was
+        interrupted (its process died) is marked so first and its unfinished files are
+        retried; one interrupted while extracting is extracted again. A
+        *column_mapping* (as for :meth:`upload_batch`) replaces the batch's mapping for
+        this and later conversions.
+
+        Raises
+        ------
+        NotFound
+            Unknown batch.
+        BatchBusy
+            The batch is being processed (HTTP 409): retry after it finished.
+        InvalidRequest
+            The upload was refused (zip bomb, bad nested zip): upload a corrected zip;
+            or a malformed column mapping.
         """
         self._batch_row(batch_id)
         if column_mapping is not None:
             parse_user_mapping(column_mapping)
+        lease = batch_mod.start_retry(self, batch_id)
+        if column_mapping is not None:
             self._update_doc(
                 "batches", batch_id, userColumnMapping=dict(column_mapping)
             )
-        with self.catalog.transaction() as conn:
-            conn.execute(
-                "UPDATE batches SET status=?, status_details=NULL WHERE id=?",
-                (BatchStatus.RECEIVED, batch_id),
-            )
         response = self._batch_upload_response(batch_id)
         if wait:
-            batch_mod.process_batch(self, batch_id, only_failed=True, progress=False)
+            batch_mod.run_batch(self, batch_id, lease, only_failed=True, progress=False)
         else:
             self._background(
-                batch_mod.process_batch,
+                batch_mod.run_batch,
                 self,
                 batch_id,
+                lease,
                 only_failed=True,
                 progress=False,
             )

@@ -1,39 +1,144 @@
-"""Safe extraction of user zips: traversal, absolute paths, symlinks, bombs, size limits.
+"""Safe extraction of user zips: names, entry types, bombs, counts and nesting are bounded.
 
-Every archive from a user is untrusted. Before anything is written we check each entry's
-name and type; while writing we count the bytes actually inflated (the sizes a zip
-declares can lie) and stop at the limits. Nested zips are extracted in place (into a
-folder named after the inner zip) up to ``max_depth`` levels of nesting.
+Every archive from a user is untrusted. Two stages, each with its own guarantees:
+
+**Inspection** (:func:`inspect_zip`, central directory only, nothing written; the upload
+route runs it before answering). Every entry's name and type is checked; the first bad
+entry refuses the whole archive with :class:`~leafnb.errors.UnsafeArchive` (or
+:class:`~leafnb.errors.InvalidRequest` for a file that is not a zip), whose message names
+the entry (shortened) and never a server path:
+
+* absolute paths, drive letters, ``..`` steps (path traversal), control characters;
+* names longer than :attr:`ExtractLimits.max_name_chars` characters or with a component
+  longer than :attr:`ExtractLimits.max_component_bytes` UTF-8 bytes (file systems refuse
+  them: ``ENAMETOOLONG``);
+* anything that is not a regular file or a folder (symbolic links, FIFOs, devices,
+  sockets, as declared by the Unix mode);
+* encrypted entries and compression methods Python cannot inflate (e.g. method 9,
+  Deflate64, or 93, Zstandard); only stored, deflate, bzip2 and LZMA are read;
+* the same path twice (after ``\\`` -> ``/`` and ``./`` normalisation: a later entry
+  would silently overwrite an earlier one), and a path that is both a file and a folder
+  (``a`` beside ``a/b.csv``);
+* more entries than :attr:`ExtractLimits.max_entries` (counted over every nesting level)
+  or a central directory larger than :attr:`ExtractLimits.max_directory_bytes`, both
+  found by walking the directory's headers *before* :mod:`zipfile` parses it (zipfile
+  reads the whole directory into memory and builds an object per entry);
+* declared sizes that already exceed the inflation budget.
+
+**Extraction** (:func:`extract_zip`). Declared sizes can lie, so the bytes actually
+inflated are counted while streaming, over the whole upload *including nested zips*
+(the inner zip's own bytes count too: they were written). The budget is::
+
+    min(max_total_bytes, max(ratio_floor, max_ratio * size of the upload))
+
+and writing stops at the first chunk that would cross it: at most ``budget`` bytes are
+ever on disk for one upload, whatever the size of any single entry (there is no
+per-entry threshold below which bytes are free). Files are created exclusively
+(``O_EXCL``), so nothing is overwritten and nothing is written through a link. Nested
+zips are extracted in place (into a folder named after the inner zip) up to
+:attr:`ExtractLimits.max_depth` levels; deeper ones are kept as files and reported in
+``ignored``. When extraction is refused or fails, everything it wrote is removed.
+
+Examples
+--------
+>>> import tempfile, zipfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> with zipfile.ZipFile(d / "up.zip", "w") as zf:
+...     zf.writestr("TASKDATA/TASKDATA.XML", "<ISO11783_TaskData/>")
+>>> extract_zip(d / "up.zip", d / "out").files[0].name
+'TASKDATA.XML'
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import stat
+import struct
+import unicodedata
 import zipfile
-import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from leafnb.errors import InvalidRequest, UnsafeArchive
 
-__all__ = ["ExtractLimits", "ExtractReport", "extract_zip"]
+__all__ = [
+    "ExtractLimits",
+    "ExtractReport",
+    "extract_zip",
+    "format_bytes",
+    "inspect_zip",
+    "remove_tree",
+]
 
-GB = 1024**3
+KB, MB, GB = 1024, 1024**2, 1024**3
+
+#: compression methods Python's zipfile inflates (stored, deflate, bzip2, LZMA)
+READABLE_METHODS = {
+    zipfile.ZIP_STORED: "stored",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "LZMA",
+}
+#: names of other methods seen in the wild (for the error message)
+_METHOD_NAMES = {
+    1: "Shrink",
+    6: "Implode",
+    9: "Deflate64",
+    10: "PKWARE DCL Implode",
+    18: "IBM TERSE",
+    19: "IBM LZ77",
+    93: "Zstandard",
+    95: "XZ",
+    96: "JPEG",
+    97: "WavPack",
+    98: "PPMd",
+    99: "AES encryption",
+}
+CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ExtractLimits:
-    """Limits applied while extracting one upload (spec §4.3: .zip only, 3 GB)."""
+    """Limits applied to one upload (spec §4.3: .zip only, 3 GB).
 
+    The inflation budget of an upload of ``n`` bytes is
+    ``min(max_total_bytes, max(ratio_floor, max_ratio * n))`` bytes written, over all
+    nesting levels.
+    """
+
+    #: size of the upload itself (Leaf's limit)
     max_archive_bytes: int = 3 * GB
-    max_total_bytes: int = 12 * GB  # inflated bytes over all nesting levels
+    #: bytes written for one upload, whatever its size
+    max_total_bytes: int = 12 * GB
+    #: bytes written / bytes uploaded, above the floor (deflate can reach ~1030x; real
+    #: monitor exports stay far below: TLG binaries ~3-10x, CSV/DBF ~5-60x)
+    max_ratio: float = 200.0
+    #: bytes any upload may inflate to, whatever the ratio (small uploads of sparse files)
+    ratio_floor: int = 64 * MB
+    #: entries over every nesting level
     max_entries: int = 100_000
-    max_ratio: float = 250.0  # inflated / compressed, for entries above ratio_floor
-    ratio_floor: int = 16 * 1024**2
-    max_depth: int = (
-        3  # the upload itself is depth 1 (spec says 2 levels of nesting; we allow 3)
-    )
+    #: bytes of one zip's central directory (the list of entries); 100,000 entries
+    #: with 1,024-character names and ordinary extra fields take ~115 MB
+    max_directory_bytes: int = 128 * MB
+    #: the upload itself is depth 1 (spec says 2 levels of nesting; we allow 3)
+    max_depth: int = 3
+    #: characters of an entry's path
+    max_name_chars: int = 1024
+    #: UTF-8 bytes of one path component (NAME_MAX of Linux/macOS/Windows file systems)
+    max_component_bytes: int = 255
+
+    def budget(self, upload_bytes: int) -> int:
+        """Bytes an upload of *upload_bytes* may inflate to (over all nesting levels)."""
+        return int(
+            min(
+                self.max_total_bytes,
+                max(self.ratio_floor, self.max_ratio * upload_bytes),
+            )
+        )
 
 
 @dataclass
@@ -43,54 +148,325 @@ class ExtractReport:
     files: list[Path] = field(default_factory=list)
     nested: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    #: bytes of the extracted files left on disk
     total_bytes: int = 0
+    #: every byte written, nested zips included (what the budget bounds)
+    written: int = 0
+    #: entries seen over every nesting level (what ``max_entries`` bounds)
+    entries: int = 0
 
 
-def _safe_name(name: str, archive: str) -> PurePosixPath | None:
-    """Return the entry's relative path, or raise UnsafeArchive; None for directories."""
+def format_bytes(n: float) -> str:
+    """``1536`` -> ``'1.5 kB'`` (binary multiples, short)."""
+    for unit, size in (("GB", GB), ("MB", MB), ("kB", KB)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def _short(name: str, limit: int = 80) -> str:
+    """An entry name for a message: at most *limit* characters, repr-quoted."""
+    return repr(name if len(name) <= limit else name[: limit - 1] + "…")
+
+
+def _entry_path(
+    name: str, label: str, limits: ExtractLimits
+) -> tuple[PurePosixPath | None, bool]:
+    """``(relative path, is a folder)`` of an entry (path None for ``./``), or raise."""
     norm = name.replace("\\", "/")
     if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
         raise UnsafeArchive(
-            f"{archive}: entry {name!r} has an absolute path; refusing to extract"
+            f"{label}: entry {_short(name)} has an absolute path; refusing to extract"
         )
-    parts = [p for p in PurePosixPath(norm).parts if p not in ("", ".")]
-    if any(p == ".." for p in parts):
+    if any(unicodedata.category(c) == "Cc" for c in norm):
         raise UnsafeArchive(
-            f"{archive}: entry {name!r} points outside the archive (path traversal); "
+            f"{label}: entry {_short(name)} has control characters in its name; "
             "refusing to extract"
         )
-    if not parts or norm.endswith("/"):
+    parts = [p for p in norm.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeArchive(
+            f"{label}: entry {_short(name)} points outside the archive (path traversal); "
+            "refusing to extract"
+        )
+    if len(norm) > limits.max_name_chars:
+        raise UnsafeArchive(
+            f"{label}: entry {_short(name)} has a {len(norm)}-character path "
+            f"(limit {limits.max_name_chars}); refusing to extract"
+        )
+    for part in parts:
+        if len(part.encode("utf-8", "surrogatepass")) > limits.max_component_bytes:
+            raise UnsafeArchive(
+                f"{label}: entry {_short(name)} has a name component longer than "
+                f"{limits.max_component_bytes} bytes; refusing to extract"
+            )
+    return (PurePosixPath(*parts) if parts else None), norm.endswith("/")
+
+
+def _kind(info: zipfile.ZipInfo) -> str | None:
+    """What a Unix mode declares when it is not a regular file or folder (else None)."""
+    if info.create_system != 3:
         return None
-    return PurePosixPath(*parts)
+    mode = info.external_attr >> 16
+    if not mode:
+        return None
+    for test, what in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return what
+    return None
 
 
-def _is_symlink(info: zipfile.ZipInfo) -> bool:
-    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+def _check_entries(
+    zf: zipfile.ZipFile,
+    label: str,
+    limits: ExtractLimits,
+    report: ExtractReport,
+    budget: int,
+) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """Check every entry of *zf* (central directory only); return the files to write."""
+    infos = zf.infolist()
+    report.entries += len(infos)
+    if report.entries > limits.max_entries:
+        raise _too_many(label, limits)
+    plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
+    files: set[PurePosixPath] = set()
+    folders: set[PurePosixPath] = set()
+
+    def both(path: PurePosixPath) -> UnsafeArchive:
+        return UnsafeArchive(
+            f"{label}: {_short(str(path))} is both a file and a folder; "
+            "refusing to extract"
+        )
+
+    def add_folder(path: PurePosixPath) -> None:
+        for folder in (path, *path.parents):
+            if str(folder) == ".":
+                break
+            if folder in files:
+                raise both(folder)
+            folders.add(folder)
+
+    declared = 0
+    for info in infos:
+        rel, is_folder = _entry_path(info.filename, label, limits)
+        what = _kind(info)
+        if what is not None:
+            raise UnsafeArchive(
+                f"{label}: entry {_short(info.filename)} is {what}; only regular files "
+                "and folders are extracted, refusing the archive"
+            )
+        if info.flag_bits & 0x1:
+            raise UnsafeArchive(
+                f"{label}: entry {_short(info.filename)} is encrypted (password-protected "
+                "zip); upload an unencrypted zip"
+            )
+        if info.compress_type not in READABLE_METHODS:
+            method = _METHOD_NAMES.get(info.compress_type, "unknown")
+            raise UnsafeArchive(
+                f"{label}: entry {_short(info.filename)} uses compression method "
+                f"{info.compress_type} ({method}), which leafnb cannot read; re-create the "
+                "zip with the standard deflate method"
+            )
+        if rel is None:
+            continue
+        if is_folder:
+            add_folder(rel)
+            continue
+        if rel in files:
+            raise UnsafeArchive(
+                f"{label}: entry {_short(info.filename)} appears twice (the second copy "
+                "would overwrite the first); refusing to extract"
+            )
+        if rel in folders:
+            raise both(rel)
+        files.add(rel)
+        add_folder(rel.parent)
+        declared += info.file_size
+        plan.append((info, rel))
+    if report.written + declared > budget:
+        raise _bomb(
+            label,
+            limits,
+            budget,
+            f"its entries declare {format_bytes(declared)}; nothing was extracted",
+        )
+    return plan
 
 
-def extract_zip(
-    source: str | Path, dest: str | Path, limits: ExtractLimits | None = None
-) -> ExtractReport:
-    """Extract *source* into *dest* safely, opening nested zips.
+def _bomb(label: str, limits: ExtractLimits, budget: int, detail: str) -> UnsafeArchive:
+    return UnsafeArchive(
+        f"{label} inflates beyond {format_bytes(budget)}, the most this upload may "
+        f"inflate to ({limits.max_ratio:.0f}× its size, at least "
+        f"{format_bytes(limits.ratio_floor)}, at most "
+        f"{format_bytes(limits.max_total_bytes)}; zip bomb?): {detail}"
+    )
+
+
+def _walk_directory(source: Path, label: str, limits: ExtractLimits, seen: int) -> None:
+    """Count the central directory's entries the way zipfile will parse them, but stop
+    at the limits: zipfile reads the whole directory into memory and makes an object per
+    entry, so a 3 GB upload of tiny entries would cost gigabytes and minutes first.
+
+    Anything malformed is left for :class:`zipfile.ZipFile` to report.
+    """
+    with open(source, "rb") as fh:
+        try:  # the end-of-directory record(s), located exactly as zipfile does
+            end = zipfile._EndRecData(fh)
+            size = end[zipfile._ECD_SIZE]
+            start = end[zipfile._ECD_LOCATION] - size
+            if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+                start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+        except (
+            Exception
+        ):  # not a zip (zipfile says so next), or other zipfile internals
+            return
+        if size > limits.max_directory_bytes:
+            raise UnsafeArchive(
+                f"{label} has a {format_bytes(size)} list of entries (limit "
+                f"{format_bytes(limits.max_directory_bytes)}); refusing to extract"
+            )
+        if start < 0:
+            return
+        fh.seek(start)
+        buf, pos, walked = b"", 0, 0
+        while walked < size:
+            if len(buf) - pos < 46:  # next header: refill the window
+                buf, pos = buf[pos:] + fh.read(CHUNK), 0
+                if len(buf) < 46:
+                    return
+            if buf[pos : pos + 4] != b"PK\x01\x02":
+                return
+            step = 46 + sum(struct.unpack_from("<HHH", buf, pos + 28))
+            pos, walked, seen = pos + step, walked + step, seen + 1
+            if seen > limits.max_entries:
+                raise _too_many(label, limits)
+            if pos > len(buf):  # the names/extras run past the window
+                fh.seek(pos - len(buf), os.SEEK_CUR)
+                buf, pos = b"", 0
+
+
+def _too_many(label: str, limits: ExtractLimits) -> UnsafeArchive:
+    return UnsafeArchive(
+        f"{label} has more than {limits.max_entries} entries (counting nested zips); "
+        "refusing to extract"
+    )
+
+
+def _open(
+    source: Path, label: str, limits: ExtractLimits, seen: int = 0
+) -> zipfile.ZipFile:
+    _walk_directory(source, label, limits, seen)
+    try:
+        return zipfile.ZipFile(source)
+    except Exception as exc:  # zipfile raises many types on a mangled directory
+        reason = str(exc) if isinstance(exc, zipfile.BadZipFile) else type(exc).__name__
+        raise InvalidRequest(
+            f"{label} is not a valid zip archive ({reason}); upload the monitor folder as a .zip"
+        ) from None
+
+
+def _check_size(source: Path, limits: ExtractLimits) -> int:
+    size = source.stat().st_size
+    if size > limits.max_archive_bytes:
+        raise UnsafeArchive(
+            f"{source.name} is {format_bytes(size)}; uploads are limited to "
+            f"{format_bytes(limits.max_archive_bytes)}"
+        )
+    return size
+
+
+def inspect_zip(source: str | Path, limits: ExtractLimits | None = None) -> int:
+    """Check an upload's size and central directory without writing anything.
+
+    Returns the number of entries. Nested zips are checked when they are extracted.
 
     Raises
     ------
     InvalidRequest
-        The file is not a zip or is truncated/corrupt.
+        Not a zip (or truncated).
     UnsafeArchive
-        Traversal, absolute path, symlink, too many entries, too large, or a bomb.
+        Any of the refusals listed in the module docstring.
+
+    Examples
+    --------
+    >>> import tempfile, zipfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with zipfile.ZipFile(d / "a.zip", "w") as zf:
+    ...     zf.writestr("a", "file")
+    ...     zf.writestr("a/b.csv", "x,y")
+    >>> inspect_zip(d / "a.zip")
+    Traceback (most recent call last):
+    ...
+    leafnb.errors.UnsafeArchive: a.zip: 'a' is both a file and a folder; refusing to extract
+    """
+    limits = limits or ExtractLimits()
+    source = Path(source)
+    size = _check_size(source, limits)
+    with _open(source, source.name, limits) as zf:
+        report = ExtractReport()
+        _check_entries(zf, source.name, limits, report, limits.budget(size))
+        return report.entries
+
+
+def extract_zip(
+    source: str | Path,
+    dest: str | Path,
+    limits: ExtractLimits | None = None,
+    *,
+    on_file: Callable[[Path], None] | None = None,
+    label: str | None = None,
+) -> ExtractReport:
+    """Extract *source* into the new folder *dest* safely, opening nested zips.
+
+    Parameters
+    ----------
+    source : path
+        The uploaded zip.
+    dest : path
+        Folder to create (it must not exist, or be empty); removed again when
+        extraction is refused or fails.
+    limits : ExtractLimits, optional
+        Size, ratio, count, name and nesting limits (defaults: :class:`ExtractLimits`).
+    on_file : callable, optional
+        Called with each file's path after it is written (progress, crash tests).
+    label : str, optional
+        The upload's name in messages (default: the file name of *source*).
+
+    Raises
+    ------
+    InvalidRequest
+        The file (or a nested zip) is not a zip or is truncated/corrupt.
+    UnsafeArchive
+        Any refusal of :func:`inspect_zip`, in the upload or a nested zip, or the
+        inflation budget crossed while writing.
     """
     limits = limits or ExtractLimits()
     source, dest = Path(source), Path(dest)
-    size = source.stat().st_size
-    if size > limits.max_archive_bytes:
-        raise UnsafeArchive(
-            f"{source.name} is {size / GB:.2f} GB; uploads are limited to "
-            f"{limits.max_archive_bytes / GB:.0f} GB"
-        )
+    size = _check_size(source, limits)
     dest.mkdir(parents=True, exist_ok=True)
+    if any(dest.iterdir()):
+        raise ValueError("extract_zip needs a new or empty destination folder")
     report = ExtractReport()
-    _extract(source, dest.resolve(), limits, report, depth=1, label=source.name)
+    try:
+        _extract(
+            source,
+            dest.resolve(),
+            limits,
+            report,
+            limits.budget(size),
+            depth=1,
+            label=label or source.name,
+            on_file=on_file,
+        )
+    except BaseException:
+        remove_tree(dest)
+        raise
     return report
 
 
@@ -99,64 +475,55 @@ def _extract(
     dest: Path,
     limits: ExtractLimits,
     report: ExtractReport,
+    budget: int,
     depth: int,
     label: str,
+    on_file: Callable[[Path], None] | None,
 ) -> None:
-    try:
-        zf = zipfile.ZipFile(source)
-    except zipfile.BadZipFile as exc:
-        raise InvalidRequest(
-            f"{label} is not a valid zip archive ({exc}); upload the monitor folder as a .zip"
-        ) from None
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > limits.max_entries:
-            raise UnsafeArchive(
-                f"{label} has {len(infos)} entries (limit {limits.max_entries})"
-            )
-        # Check every name before writing anything: a bad entry rejects the archive whole.
-        plan = []
-        for info in infos:
-            rel = _safe_name(info.filename, label)
-            if _is_symlink(info):
-                raise UnsafeArchive(
-                    f"{label}: entry {info.filename!r} is a symbolic link; refusing to extract"
-                )
-            if rel is None:
-                continue
-            if (
-                info.file_size > limits.ratio_floor
-                and info.compress_size
-                and (info.file_size / info.compress_size > limits.max_ratio)
-            ):
-                raise UnsafeArchive(
-                    f"{label}: entry {info.filename!r} inflates {info.file_size / info.compress_size:.0f}× "
-                    "(zip bomb?); refusing to extract"
-                )
-            plan.append((info, rel))
+    with _open(source, label, limits, report.entries) as zf:
+        plan = _check_entries(zf, label, limits, report, budget)
+        nested: list[tuple[Path, PurePosixPath]] = []
         for info, rel in plan:
-            target = (dest / rel).resolve()
-            if not target.is_relative_to(dest):
-                raise UnsafeArchive(
-                    f"{label}: entry {info.filename!r} escapes the extraction folder"
-                )
+            target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            _copy_member(zf, info, target, limits, report, label)
+            _copy_member(zf, info, target, limits, budget, report, label)
+            if on_file is not None:
+                on_file(target)
             if target.suffix.lower() == ".zip":
-                if depth >= limits.max_depth:
-                    report.ignored.append(
-                        f"{label}/{rel}: nested deeper than {limits.max_depth} levels"
-                    )
-                    continue
-                inner = target.with_suffix("")
-                if inner.exists():
-                    inner = target.with_name(target.name + ".d")
-                _extract(target, inner, limits, report, depth + 1, f"{label}/{rel}")
-                report.nested.append(f"{label}/{rel}")
-                report.total_bytes -= target.stat().st_size
-                report.files.remove(target)
-                target.unlink()
-            # symlinks cannot be created by this code path (we write bytes only)
+                nested.append((target, rel))
+    # inner zips are opened once every entry of this level is on disk, so the folder
+    # chosen for an inner zip's contents cannot collide with an entry of this level
+    for target, rel in nested:
+        if depth >= limits.max_depth:
+            report.ignored.append(
+                f"{label}/{rel}: nested deeper than {limits.max_depth} levels"
+            )
+            continue
+        _extract(
+            target,
+            _free_folder(target),
+            limits,
+            report,
+            budget,
+            depth + 1,
+            f"{label}/{rel}",
+            on_file,
+        )
+        report.nested.append(f"{label}/{rel}")
+        report.total_bytes -= target.stat().st_size
+        report.files.remove(target)
+        target.unlink()
+
+
+def _free_folder(zip_path: Path) -> Path:
+    """A folder name for a nested zip's contents that no entry uses."""
+    inner = zip_path.with_suffix("")
+    n = 0
+    while inner.exists() or inner.is_symlink():
+        n += 1
+        inner = zip_path.with_name(f"{zip_path.name}.d{n if n > 1 else ''}")
+    inner.mkdir()
+    return inner
 
 
 def _copy_member(
@@ -164,41 +531,47 @@ def _copy_member(
     info: zipfile.ZipInfo,
     target: Path,
     limits: ExtractLimits,
+    budget: int,
     report: ExtractReport,
     label: str,
 ) -> None:
     written = 0
-    try:
-        with zf.open(info) as src, open(target, "wb") as out:
-            while chunk := src.read(1024 * 1024):
-                written += len(chunk)
-                if report.total_bytes + written > limits.max_total_bytes:
-                    raise UnsafeArchive(
-                        f"{label}: inflates beyond {limits.max_total_bytes / GB:.0f} GB "
-                        "(zip bomb?); refusing to extract"
-                    )
-                if (
-                    info.compress_size
-                    and written > limits.ratio_floor
-                    and (written / info.compress_size > limits.max_ratio)
-                ):
-                    raise UnsafeArchive(
-                        f"{label}: entry {info.filename!r} inflates more than "
-                        f"{limits.max_ratio:.0f}× (zip bomb?); refusing to extract"
-                    )
-                out.write(chunk)
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        target.unlink(missing_ok=True)
-        raise InvalidRequest(
-            f"{label}: entry {info.filename!r} is corrupt or truncated ({exc})"
-        ) from None
-    except UnsafeArchive:
-        target.unlink(missing_ok=True)
-        raise
+    with contextlib.ExitStack() as stack:
+        src = _read_guard(label, info, lambda: stack.enter_context(zf.open(info)))
+        out = stack.enter_context(open(target, "xb"))  # never overwrite, never follow
+        while chunk := _read_guard(label, info, lambda: src.read(CHUNK)):
+            if report.written + len(chunk) > budget:
+                raise _bomb(
+                    label,
+                    limits,
+                    budget,
+                    f"stopped after {format_bytes(report.written)} and removed",
+                )
+            out.write(chunk)
+            written += len(chunk)
+            report.written += len(chunk)
     report.total_bytes += written
     report.files.append(target)
 
 
+def _read_guard(label: str, info: zipfile.ZipInfo, read: Callable[[], Any]) -> Any:
+    """Run *read* (opening or inflating an entry); its errors mean corrupt data.
+
+    zipfile and the decompressors raise BadZipFile (CRC), zlib.error, lzma.LZMAError,
+    OSError (bz2), EOFError, ValueError, RuntimeError...: all are a broken entry, never
+    a server fault (writing is outside this guard, so a full disk is not one of them).
+    """
+    try:
+        return read()
+    except Exception as exc:
+        raise InvalidRequest(
+            f"{label}: entry {_short(info.filename)} is corrupt or truncated "
+            f"({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
 def remove_tree(path: Path) -> None:
-    """Delete an extraction folder (used when an upload is rejected)."""
+    """Delete an extraction folder (used when an upload is refused or fails)."""
     shutil.rmtree(path, ignore_errors=True)
+    if os.path.lexists(path):  # a file or link left where the folder was
+        Path(path).unlink(missing_ok=True)

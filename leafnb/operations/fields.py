@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from shapely.geometry import mapping, shape
 
 from leafnb.errors import InvalidRequest
@@ -101,6 +102,26 @@ def to_multipolygon(geom, *, fix: bool = True):
 
 
 def _from_geojson(doc: dict[str, Any]):
+    """(geometry, crs name, field name) of a GeoJSON object; malformed -> InvalidRequest."""
+    try:
+        return _parse_geojson(doc)
+    except InvalidRequest:
+        raise
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        shapely.errors.ShapelyError,
+    ) as exc:
+        raise InvalidRequest(
+            f"not a valid GeoJSON boundary ({type(exc).__name__}: {exc}); coordinates "
+            "must be nested arrays of [longitude, latitude] numbers"
+        ) from None
+
+
+def _parse_geojson(doc: dict[str, Any]):
     kind = doc.get("type")
     crs = None
     if isinstance(doc.get("crs"), dict):  # old-style GeoJSON named CRS
@@ -202,7 +223,10 @@ def load_boundary(
         raise InvalidRequest(
             "give a boundary: geometry (GeoJSON dict/str, WKT, shapely) or path (GeoJSON, shapefile, GeoPackage, WKT)"
         )
-    source_crs = CRS.from_user_input(crs or src_crs or "EPSG:4326")
+    try:
+        source_crs = CRS.from_user_input(crs or src_crs or "EPSG:4326")
+    except CRSError as exc:
+        raise InvalidRequest(f"unknown boundary CRS ({exc})") from None
     if not source_crs.equals(CRS.from_epsg(4326)) and not source_crs.equals(
         CRS.from_user_input("OGC:CRS84")
     ):

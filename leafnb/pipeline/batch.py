@@ -1,8 +1,39 @@
-"""Batch lifecycle: upload -> detect -> convert every file -> PROCESSED / FAILED (spec §4)."""
+"""Batch lifecycle: upload -> extract -> detect -> convert every file -> PROCESSED / FAILED (spec §4).
+
+A batch goes through three stages, each ending in one catalog transaction, so a crash
+between two of them leaves a state the next run can finish:
+
+1. :func:`create_batch` (the caller's thread; fast and bounded: it reads the zip's
+   central directory, never its contents, and opens no other file): checks the
+   parameters and every entry name (:func:`leafnb.formats.archive.inspect_zip`),
+   records the batch (``RECEIVED``, stage ``received``) together with a *run lease*
+   (:mod:`leafnb.store.runs`), and stores the zip as ``batches/<id>/upload.zip``.
+2. :func:`ingest` (in the background for ``wait=False``, i.e. never in an HTTP request
+   thread): extracts within the upload's inflation budget and detects its files; records
+   them (stage ``ready``). An archive refused while extracting (a zip bomb, a bad nested
+   zip) fails the batch with the refusal as ``statusDetails`` and leaves nothing on
+   disk; the refusal is final (stage ``refused``).
+3. :func:`process_batch`: converts the files (all, or on retry only the ``failed``
+   ones) and settles the batch.
+
+:func:`run_batch` runs stages 2-3 holding the batch's lease (renewed by a heartbeat
+thread), so a second run of a batch being processed is refused with
+:class:`~leafnb.errors.BatchBusy` (HTTP 409) instead of converting the same files
+twice. A run that stops without settling (an exception, ``KeyboardInterrupt``, the
+process killed) leaves the batch *interrupted*: :func:`mark_interrupted` fails the files
+that were converting (message ``interrupted: ...``), removes their partial artifacts (or
+a partial extraction) and settles the batch with a ``statusDetails`` saying so; a
+retry converts them again. A killed process cannot mark anything itself: the next
+Workspace opened on the folder finds its dead lease and does it
+(:func:`recover_interrupted`).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -10,9 +41,10 @@ from typing import TYPE_CHECKING, Any
 
 from leafnb.errors import InvalidRequest
 from leafnb.events import utc_now
-from leafnb.formats.archive import extract_zip
+from leafnb.formats.archive import extract_zip, inspect_zip, remove_tree
 from leafnb.formats.detect import Candidate, detect, provider_contradicts
 from leafnb.keys import (
+    FILE_STEPS,
     PROVIDERS,
     STATUS_DETAILS,
     BatchStatus,
@@ -20,12 +52,34 @@ from leafnb.keys import (
     Origin,
     StepStatus,
 )
-from leafnb.pipeline.steps import FileJob, FileOutcome
+from leafnb.pipeline.checkpoints import checkpoint
+from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult
+from leafnb.store import runs
+from leafnb.store.runs import RunLease
 
 if TYPE_CHECKING:
     from leafnb.workspace import Workspace
 
-__all__ = ["create_batch", "process_batch", "status_groups"]
+__all__ = [
+    "create_batch",
+    "ingest",
+    "mark_interrupted",
+    "process_batch",
+    "recover_interrupted",
+    "run_batch",
+    "start_retry",
+    "status_groups",
+]
+
+log = logging.getLogger(__name__)
+
+#: stages of a batch (``stage`` in its doc)
+RECEIVED, READY, REFUSED = "received", "ready", "refused"
+#: why a batch found with a dead lease was interrupted
+KILLED = "the process working on it stopped (killed or crashed)"
+#: orphan folders (no catalog row) younger than this are left alone: another process
+#: may be between creating the folder and recording it
+ORPHAN_AGE_SECONDS = 3600.0
 
 
 def _provider_for(candidate: Candidate, requested: str) -> tuple[str, str | None]:
@@ -42,10 +96,35 @@ def _provider_for(candidate: Candidate, requested: str) -> tuple[str, str | None
     return detected or requested, None
 
 
+def _batch_dir(ws: Workspace, batch_id: str) -> Path:
+    return ws.path / "batches" / batch_id
+
+
+def _doc(ws: Workspace, batch_id: str) -> dict[str, Any]:
+    rows = ws.catalog.query("SELECT doc FROM batches WHERE id=?", (batch_id,))
+    return ws.catalog.loads(rows[0]["doc"]) if rows else {}
+
+
 def create_batch(
-    ws: Workspace, source: str | Path, leaf_user_id: str, provider: str
-) -> str:
-    """Validate and extract the upload, detect its files and record them (status RECEIVED)."""
+    ws: Workspace,
+    source: str | Path,
+    leaf_user_id: str,
+    provider: str,
+    *,
+    move: bool = False,
+) -> tuple[str, RunLease]:
+    """Check the upload, record the batch (RECEIVED) with its run lease and store the zip.
+
+    Nothing is extracted here: only the zip's central directory is read. *move* lets the
+    zip (a temporary file of the caller) be moved instead of copied.
+
+    Raises
+    ------
+    InvalidRequest
+        Bad parameters, not a zip.
+    UnsafeArchive
+        A refused entry name or type, too many entries, declared sizes over the budget.
+    """
     source = Path(source)
     if not leaf_user_id or not isinstance(leaf_user_id, str):
         raise InvalidRequest("leafUserId is required")
@@ -59,21 +138,10 @@ def create_batch(
         raise InvalidRequest(
             f"{source.name}: only .zip uploads are accepted (spec §4.3)"
         )
+    inspect_zip(source)
+    size = source.stat().st_size
     batch_id = str(uuid.uuid4())
-    bdir = ws.path / "batches" / batch_id
-    try:
-        report = extract_zip(source, bdir / "extracted")
-        shutil.copyfile(source, bdir / "upload.zip")
-    except BaseException:
-        shutil.rmtree(bdir, ignore_errors=True)
-        raise
-    detection = detect(bdir / "extracted")
     now = utc_now()
-    doc = {
-        "ignoredEntries": detection.ignored + report.ignored,
-        "ignoredReasons": detection.reasons,
-        "nestedZips": report.nested,
-    }
     with ws.catalog.transaction() as conn:
         conn.execute(
             "INSERT INTO batches (id, leaf_user_id, provider, file_name, size, status, upload_timestamp, updated_time, doc)"
@@ -83,12 +151,107 @@ def create_batch(
                 leaf_user_id,
                 provider,
                 source.name,
-                source.stat().st_size,
+                size,
                 BatchStatus.RECEIVED,
                 now,
                 now,
-                ws.catalog.dumps(doc),
+                ws.catalog.dumps({"stage": RECEIVED}),
             ),
+        )
+        token = runs.insert_run(conn, batch_id)
+    lease = RunLease(ws.catalog, batch_id, token)
+    bdir = _batch_dir(ws, batch_id)
+    try:
+        bdir.mkdir(parents=True)
+        target = bdir / "upload.zip"
+        if move:
+            try:
+                os.replace(source, target)
+            except OSError:  # another file system
+                move = False
+        if not move:
+            tmp = bdir / ".upload.zip.tmp"
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+    except BaseException:
+        _delete_batch(ws, batch_id)
+        raise
+    return batch_id, lease
+
+
+def _delete_batch(ws: Workspace, batch_id: str) -> None:
+    """Forget a batch that never got past extraction (row, lease, folder)."""
+    with ws.catalog.transaction() as conn:
+        conn.execute("DELETE FROM files WHERE batch_id=?", (batch_id,))
+        conn.execute("DELETE FROM runs WHERE batch_id=?", (batch_id,))
+        conn.execute("DELETE FROM batches WHERE id=?", (batch_id,))
+    remove_tree(_batch_dir(ws, batch_id))
+
+
+def _set_stage(ws: Workspace, batch_id: str, stage: str) -> None:
+    with ws.catalog.transaction() as conn:
+        row = conn.execute("SELECT doc FROM batches WHERE id=?", (batch_id,)).fetchone()
+        doc = {**ws.catalog.loads(row["doc"]), "stage": stage}
+        conn.execute(
+            "UPDATE batches SET doc=?, updated_time=? WHERE id=?",
+            (ws.catalog.dumps(doc), utc_now(), batch_id),
+        )
+
+
+def ingest(ws: Workspace, batch_id: str, *, raise_refused: bool = False) -> bool:
+    """Extract and detect the batch's upload and record its files; False if it failed.
+
+    A refused archive (:class:`~leafnb.errors.InvalidRequest`, e.g. a zip bomb) fails
+    the batch for good and its folder is removed; with *raise_refused* the batch is
+    forgotten altogether and the error raised (``upload_batch(wait=True)``). An I/O
+    error fails the batch but keeps the upload, so a retry can extract it again.
+    """
+    bdir = _batch_dir(ws, batch_id)
+    extracted = bdir / "extracted"
+    remove_tree(extracted)  # what an interrupted extraction left
+    name = ws.catalog.query("SELECT file_name FROM batches WHERE id=?", (batch_id,))
+    try:
+        report = extract_zip(
+            bdir / "upload.zip",
+            extracted,
+            on_file=lambda _: checkpoint("extract"),
+            label=name[0]["file_name"] if name else None,
+        )
+    except InvalidRequest as exc:
+        if raise_refused:
+            _delete_batch(ws, batch_id)
+            raise
+        remove_tree(bdir)
+        _set_stage(ws, batch_id, REFUSED)
+        _settle(ws, batch_id, details=str(exc))
+        return False
+    except OSError as exc:
+        remove_tree(extracted)
+        _settle(
+            ws,
+            batch_id,
+            details=f"the upload could not be extracted ({exc.strerror or type(exc).__name__}); "
+            "retry the batch",
+        )
+        return False
+    checkpoint("detect")
+    detection = detect(extracted)
+    now = utc_now()
+    with ws.catalog.transaction() as conn:
+        row = conn.execute(
+            "SELECT provider, leaf_user_id, doc FROM batches WHERE id=?", (batch_id,)
+        ).fetchone()
+        provider, leaf_user_id = row["provider"], row["leaf_user_id"]
+        doc = {
+            **ws.catalog.loads(row["doc"]),
+            "ignoredEntries": detection.ignored + report.ignored,
+            "ignoredReasons": detection.reasons,
+            "nestedZips": report.nested,
+            "stage": READY,
+        }
+        conn.execute(
+            "UPDATE batches SET doc=?, updated_time=? WHERE id=?",
+            (ws.catalog.dumps(doc), now, batch_id),
         )
         for cand in detection.candidates:
             file_provider, note = _provider_for(cand, provider)
@@ -120,13 +283,83 @@ def create_batch(
                     ws.catalog.dumps(fdoc),
                 ),
             )
-    return batch_id
+    return True
+
+
+def start_retry(ws: Workspace, batch_id: str) -> RunLease:
+    """Take the batch's lease for a retry (``PUT /batch/{id}/retry``) and reset its status.
+
+    Raises
+    ------
+    BatchBusy
+        The batch is being processed by a live run.
+    InvalidRequest
+        The upload was refused (a retry would refuse it again).
+    """
+    lease, interrupted = runs.acquire(ws.catalog, batch_id)
+    try:
+        if interrupted:
+            mark_interrupted(ws, batch_id, KILLED)
+        row = ws.catalog.query(
+            "SELECT status_details, doc FROM batches WHERE id=?", (batch_id,)
+        )[0]
+        if ws.catalog.loads(row["doc"]).get("stage") == REFUSED:
+            raise InvalidRequest(
+                f"batch {batch_id!r} was refused when it was uploaded "
+                f"({row['status_details']}); upload a corrected zip instead"
+            )
+        with ws.catalog.transaction() as conn:
+            conn.execute(
+                "UPDATE batches SET status=?, status_details=NULL WHERE id=?",
+                (BatchStatus.RECEIVED, batch_id),
+            )
+    except BaseException:
+        lease.release()
+        raise
+    return lease
+
+
+def run_batch(
+    ws: Workspace,
+    batch_id: str,
+    lease: RunLease,
+    *,
+    only_failed: bool = False,
+    progress: Any = None,
+    raise_refused: bool = False,
+) -> None:
+    """Ingest (if not done yet) and process the batch while holding *lease*, then release it."""
+    lease.start()
+    try:
+        if _doc(ws, batch_id).get("stage", READY) != READY:
+            if not ingest(ws, batch_id, raise_refused=raise_refused):
+                return
+            only_failed = False  # every file is new
+        process_batch(ws, batch_id, only_failed=only_failed, progress=progress)
+    except BaseException as exc:
+        try:  # a no-op for a refused upload that was forgotten (raise_refused)
+            if mark_interrupted(
+                ws, batch_id, f"the run stopped ({type(exc).__name__})"
+            ):
+                log.warning("batch %s interrupted by %r", batch_id, exc)
+        except Exception:  # the next open of the workspace recovers it
+            log.exception("batch %s could not be marked interrupted", batch_id)
+        raise
+    finally:
+        try:
+            lease.release()
+        except Exception:  # a dead lease is recovered later
+            log.exception("lease of batch %s not released", batch_id)
 
 
 def process_batch(
     ws: Workspace, batch_id: str, *, only_failed: bool = False, progress: Any = None
 ) -> None:
-    """Convert the batch's files (all, or only those not yet processed) and settle its status."""
+    """Convert the batch's files (all, or only the failed ones) and settle its status.
+
+    Files in any other state are left alone: ``processed`` ones keep their results and
+    ``processing`` ones belong to the run converting them.
+    """
     batch = ws.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))[0]
     with ws.catalog.transaction() as conn:
         conn.execute(
@@ -136,23 +369,9 @@ def process_batch(
     rows = ws.catalog.query(
         "SELECT * FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
     )
-    todo = [
-        r for r in rows if not (only_failed and r["status"] == StepStatus.PROCESSED)
-    ]
+    todo = [r for r in rows if not only_failed or r["status"] == StepStatus.FAILED]
     config = ws.get_config(batch["leaf_user_id"])
-    jobs = []
-    for row in todo:
-        doc = ws.catalog.loads(row["doc"])
-        jobs.append(
-            FileJob(
-                row["id"],
-                doc["reader"],
-                str(ws.path / doc["path"]),
-                doc.get("part"),
-                str(ws.path / "files" / row["id"]),
-                ws._job_config(config, batch, doc),
-            )
-        )
+    jobs = [_job(ws, row, batch, config) for row in todo]
     now = utc_now()
     with ws.catalog.transaction() as conn:
         conn.executemany(
@@ -161,8 +380,21 @@ def process_batch(
         )
     for job, outcome in ws._run_jobs(jobs, progress=progress):
         _record_outcome(ws, job, outcome, batch["leaf_user_id"])
+        checkpoint("record")
     _settle(ws, batch_id)
     ws._after_batch(batch_id)
+
+
+def _job(ws: Workspace, row, batch, config: dict[str, Any]) -> FileJob:
+    doc = ws.catalog.loads(row["doc"])
+    return FileJob(
+        row["id"],
+        doc["reader"],
+        str(ws.path / doc["path"]),
+        doc.get("part"),
+        str(ws.path / "files" / row["id"]),
+        ws._job_config(config, batch, doc),
+    )
 
 
 def _record_outcome(
@@ -231,26 +463,158 @@ def _record_outcome(
         )
 
 
-def _settle(ws: Workspace, batch_id: str) -> None:
+def _settle(ws: Workspace, batch_id: str, details: str | None = None) -> None:
+    """Final status from the files' statuses (*details* overrides ``statusDetails``)."""
     files = ws.catalog.query("SELECT status FROM files WHERE batch_id=?", (batch_id,))
     counts = Counter(r["status"] for r in files)
     if counts[StepStatus.PROCESSED]:
-        status, details = BatchStatus.PROCESSED, None
+        status, standard = BatchStatus.PROCESSED, None
     elif not files:
-        status, details = BatchStatus.FAILED, STATUS_DETAILS["no_files"]
+        status, standard = BatchStatus.FAILED, STATUS_DETAILS["no_files"]
     else:
-        status, details = BatchStatus.FAILED, STATUS_DETAILS["unreadable"]
-    batch = ws.catalog.query(
-        "SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,)
-    )[0]
+        status, standard = BatchStatus.FAILED, STATUS_DETAILS["unreadable"]
+    rows = ws.catalog.query("SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,))
+    if not rows:
+        return
     with ws.catalog.transaction() as conn:
         conn.execute(
             "UPDATE batches SET status=?, status_details=?, updated_time=? WHERE id=?",
-            (status, details, utc_now(), batch_id),
+            (status, details or standard, utc_now(), batch_id),
         )
     ws.events.emit(
-        Event.BATCH_FINISHED, batchId=batch_id, leafUserId=batch["leaf_user_id"]
+        Event.BATCH_FINISHED, batchId=batch_id, leafUserId=rows[0]["leaf_user_id"]
     )
+
+
+def mark_interrupted(ws: Workspace, batch_id: str, reason: str) -> bool:
+    """Settle a batch whose run stopped early; True if there was anything to settle.
+
+    Files still ``processing`` fail with ``interrupted: <reason>`` (their partial
+    artifacts are removed); a batch stopped while extracting loses its partial
+    extraction but keeps its upload. Either way a retry goes on from there.
+    """
+    rows = ws.catalog.query("SELECT status, doc FROM batches WHERE id=?", (batch_id,))
+    if not rows:
+        return False
+    stage = ws.catalog.loads(rows[0]["doc"]).get("stage", READY)
+    settled = rows[0]["status"] not in (BatchStatus.RECEIVED, BatchStatus.PROCESSING)
+    if stage == REFUSED or (stage == RECEIVED and settled):
+        return False
+    if stage == RECEIVED:
+        remove_tree(_batch_dir(ws, batch_id) / "extracted")
+        _settle(
+            ws,
+            batch_id,
+            details=f"interrupted while extracting the upload: {reason}; retry the batch",
+        )
+        return True
+    stuck = ws.catalog.query(
+        "SELECT * FROM files WHERE batch_id=? AND status=?",
+        (batch_id, StepStatus.PROCESSING),
+    )
+    if not stuck and settled:
+        return False
+    message = f"interrupted: {reason}; retry the batch to convert this file"
+    now = utc_now()
+    with ws.catalog.transaction() as conn:
+        for row in stuck:
+            conn.execute(
+                "UPDATE files SET status=?, updated_time=? WHERE id=?",
+                (StepStatus.FAILED, now, row["id"]),
+            )
+            conn.execute("DELETE FROM steps WHERE file_id=?", (row["id"],))
+            conn.executemany(
+                "INSERT INTO steps (file_id, step, position, status, message, updated_time) VALUES (?,?,?,?,?,?)",
+                [
+                    (row["id"], s.step, i, s.status, s.message, now)
+                    for i, s in enumerate(_interrupted_steps(message))
+                ],
+            )
+    for row in stuck:
+        remove_tree(ws.path / "files" / row["id"])
+    _settle(
+        ws,
+        batch_id,
+        details=f"interrupted: {reason}; {len(stuck)} file(s) did not finish converting, "
+        "retry the batch to convert them"
+        if stuck
+        else None,
+    )
+    return True
+
+
+def _interrupted_steps(message: str) -> list[StepResult]:
+    """Steps of a file whose conversion was cut off: the original is there, the rest did not run."""
+    return [
+        StepResult(FILE_STEPS[0].value, StepStatus.PROCESSED.value, "ok"),
+        StepResult(FILE_STEPS[1].value, StepStatus.FAILED.value, message),
+        *(
+            StepResult(s.value, StepStatus.SKIPPED.value, "skipped")
+            for s in FILE_STEPS[2:]
+        ),
+    ]
+
+
+def recover_interrupted(ws: Workspace) -> list[str]:
+    """Settle every batch whose run died, reclaim orphan folders; return the batch ids.
+
+    Called when a Workspace is opened. A batch is interrupted when its lease holder is
+    dead (:func:`leafnb.store.runs.holder_alive`) or, in a workspace written before
+    leases existed, when it is RECEIVED/PROCESSING with no lease at all.
+    """
+    ids = set(runs.stale_runs(ws.catalog))
+    ids.update(
+        r["id"]
+        for r in ws.catalog.query(
+            "SELECT id FROM batches WHERE status IN (?, ?)"
+            " AND id NOT IN (SELECT batch_id FROM runs)",
+            (BatchStatus.RECEIVED, BatchStatus.PROCESSING),
+        )
+    )
+    done = []
+    for batch_id in sorted(ids):
+        try:
+            lease, _ = runs.acquire(ws.catalog, batch_id)
+        except Exception:  # taken by a live run meanwhile, or the catalog is busy
+            continue
+        try:
+            if mark_interrupted(ws, batch_id, KILLED):
+                done.append(batch_id)
+        finally:
+            lease.release()
+    if done:
+        log.warning("leafnb: %d interrupted batch(es) marked: %s", len(done), done)
+    reclaim_orphans(ws)
+    return done
+
+
+def reclaim_orphans(ws: Workspace, min_age: float = ORPHAN_AGE_SECONDS) -> list[Path]:
+    """Remove ``batches/<id>`` and ``files/<id>`` folders that no catalog row names.
+
+    Only folders untouched for *min_age* seconds are removed (another process may be
+    between creating a folder and recording it). Returns what was removed.
+    """
+    removed = []
+    now = time.time()
+    for folder in ("batches", "files"):  # each folder is named after its table
+        root = ws.path / folder
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        known = {r["id"] for r in ws.catalog.query(f"SELECT id FROM {folder}")}
+        for name in names:
+            path = root / name
+            if name in known:
+                continue
+            try:
+                age = now - path.lstat().st_mtime
+            except OSError:
+                continue
+            if age >= min_age:
+                remove_tree(path)
+                removed.append(path)
+    return removed
 
 
 def status_groups(ws: Workspace, batch_id: str) -> dict[str, Any]:

@@ -24,17 +24,28 @@ A worker that dies (segfault in a native library, out-of-memory kill, ``os._exit
 fails only the file it was converting: its outcome is ``failed`` with an
 ``internal error: WorkerCrashed: ...`` step message; the rest of the batch goes on.
 
+Local workers die with their parent: each worker starts a watchdog thread
+(:func:`watch_parent`, the pool's initializer) that waits on a pidfd of the parent
+process (``os.pidfd_open``; polling ``os.getppid()`` where pidfds are missing) and
+exits the worker when the parent is gone, even after ``kill -9`` of the parent. The
+``multiprocessing`` resource tracker then sees its pipe close and exits too.
+(``PR_SET_PDEATHSIG`` is not used: it fires when the *thread* that started the worker
+ends, and pools are started from short-lived batch threads.)
+
 Dask is imported only when a Dask executor is used.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing
 import os
+import select
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,6 +64,7 @@ __all__ = [
     "ProcessPoolRunner",
     "crash_outcome",
     "resolve_executor",
+    "watch_parent",
 ]
 
 log = logging.getLogger(__name__)
@@ -93,6 +105,27 @@ def crash_outcome(job: FileJob, error: BaseException | str) -> FileOutcome:
         for s in FILE_STEPS[done + 1 :]
     ]
     return FileOutcome(steps=steps)
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Pool initializer: exit this worker as soon as process *parent_pid* is gone."""
+    if os.getppid() != parent_pid:  # the parent died while this worker started
+        os._exit(1)
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(parent_pid)
+        except (AttributeError, OSError):  # no pidfds (old kernel, not Linux)
+            while os.getppid() == parent_pid:
+                time.sleep(0.5)
+            os._exit(1)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        while not poller.poll():  # readable when the process has exited
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="leafnb-parent-watch", daemon=True).start()
 
 
 def _call(fn: ConvertFn, job: FileJob) -> FileOutcome:
@@ -263,6 +296,7 @@ class ProcessPoolRunner:
         self.mp_context = mp_context
         self.fn = fn
         self._pool: ProcessPoolExecutor | None = None
+        self._stopped = False  # close(kill=True) happened: broken pools are not re-run
         self._lock = threading.Lock()
         atexit.register(self.close)
 
@@ -271,13 +305,17 @@ class ProcessPoolRunner:
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context(self.mp_context)
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(self.mp_context),
+            initializer=watch_parent,
+            initargs=(os.getpid(),),
         )
 
     def _get_pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
                 self._pool = self._new_pool(self.workers)
+                self._stopped = False
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
@@ -286,12 +324,22 @@ class ProcessPoolRunner:
                 self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def close(self) -> None:
-        """Shut the worker processes down (a later batch starts a new pool)."""
+    def close(self, *, kill: bool = False) -> None:
+        """Shut the worker processes down (a later batch starts a new pool).
+
+        ``kill=True`` kills workers busy with a file instead of waiting for them (a
+        server stopping): their files' batches are then interrupted.
+        """
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        if kill:
+            self._stopped = True
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    proc.kill()
+        pool.shutdown(wait=not kill, cancel_futures=True)
 
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
@@ -332,6 +380,8 @@ class ProcessPoolRunner:
                 yield job, outcome
             if not unresolved:
                 return
+            if self._stopped:
+                raise RuntimeError("the worker processes were stopped (shutting down)")
             self._discard(pool)
             suspects = [j for j in unresolved if _was_running(j)]
             if not suspects:  # the pool broke before anything ran: do not loop forever

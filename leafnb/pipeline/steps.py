@@ -18,9 +18,11 @@ import numpy as np
 
 from leafnb.clean.cleanup import cleanup_mask
 from leafnb.errors import LeafnbError, MissingProperties, NoPointsPassed
+from leafnb.formats.members import is_regular_file
 from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.operations.summary import summarize, units_map
+from leafnb.pipeline.checkpoints import checkpoint
 from leafnb.standard.area_yield import compute_area_and_yield, to_unit_system
 from leafnb.standard.normalize import UnsupportedOperationType, normalize
 from leafnb.standard.optype import OperationType
@@ -139,6 +141,7 @@ def missing_essential(points: PointSet, config: dict[str, Any]) -> list[str]:
 
 def convert_file(job: FileJob) -> FileOutcome:
     """Run every step for one file; a failing step marks the later ones skipped."""
+    checkpoint("convert")
     out = Path(job.out_dir)
     outcome = FileOutcome()
     state: dict[str, Any] = {}
@@ -148,6 +151,10 @@ def convert_file(job: FileJob) -> FileOutcome:
         if not Path(job.path).exists():
             raise LeafnbError(
                 f"original file {Path(job.path).name} is missing from the workspace"
+            )
+        if not is_regular_file(Path(job.path)):  # never open a FIFO, device or link
+            raise LeafnbError(
+                f"original file {Path(job.path).name} is not a regular file; not read"
             )
         return "ok"
 

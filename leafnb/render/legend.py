@@ -38,7 +38,14 @@ import numpy as np
 
 from leafnb.errors import TiedClassesWarning
 
-__all__ = ["LEAF_COLORS", "Legend", "legend_from_edges", "quantile_legend"]
+__all__ = [
+    "LEAF_COLORS",
+    "SCHEMES",
+    "Legend",
+    "classify_legend",
+    "legend_from_edges",
+    "quantile_legend",
+]
 
 #: class colours, low -> high (hex of the seven V1 ramp stops, spec §7.2)
 LEAF_COLORS: tuple[str, ...] = (
@@ -187,6 +194,7 @@ def legend_from_edges(
     unit: str | None = None,
     property: str | None = None,
     warn: bool = True,
+    colors: tuple[str, ...] | None = None,
     _stacklevel: int = 2,
 ) -> Legend:
     """The legend of precomputed class edges ``e0..ek`` (e.g. quantiles computed out of core).
@@ -197,7 +205,8 @@ def legend_from_edges(
     rule, warning and ranges as :func:`quantile_legend` apply, so
     ``legend_from_edges(edges_of(v), count=n) == quantile_legend(v)``.
     """
-    if k != len(LEAF_COLORS):
+    colors = tuple(colors or LEAF_COLORS)
+    if k != len(LEAF_COLORS) or len(colors) != k:
         raise ValueError(f"Leaf's legend has {len(LEAF_COLORS)} classes")
     edges = np.array(edges, dtype=float).ravel()
     if len(edges) != k + 1:
@@ -216,7 +225,81 @@ def legend_from_edges(
                 stacklevel=_stacklevel,
             )
     ranges = [
-        {"colorCode": LEAF_COLORS[i], "min": _num(edges[i]), "max": _num(edges[i + 1])}
+        {"colorCode": colors[i], "min": _num(edges[i]), "max": _num(edges[i + 1])}
         for i in range(k)
     ]
     return Legend(ranges, unit=unit, property=property, tied=tied, count=int(count))
+
+
+#: classification schemes of :func:`classify_legend` (``quantiles`` is Leaf's imagesV2 rule)
+SCHEMES = ("quantiles", "equal_interval", "natural_breaks")
+
+#: natural breaks run Fisher-Jenks on at most this many evenly spaced order statistics
+NATURAL_BREAKS_SAMPLE = 256
+
+
+def classify_legend(
+    values,
+    scheme: str = "quantiles",
+    *,
+    ramp: str = "leaf",
+    unit: str | None = None,
+    property: str | None = None,
+    warn: bool = True,
+) -> Legend:
+    """A 7-class legend of *values* by *scheme* and colour *ramp*.
+
+    ``quantiles`` with the ``leaf`` ramp is exactly :func:`quantile_legend` (imagesV2, the
+    default everywhere, so a panel and an exported PNG agree). ``equal_interval`` splits
+    ``[min, max]`` into seven equal classes (``mapclassify.EqualInterval``);
+    ``natural_breaks`` is Fisher-Jenks (``mapclassify.FisherJenks``, pure Python without
+    numba: O(n²)) on at most :data:`NATURAL_BREAKS_SAMPLE` evenly spaced order statistics
+    of the values — exact for small data, deterministic and under a second for a million
+    points. Class edges go through the
+    same tie rule as the quantiles; upper edges are inclusive.
+
+    Examples
+    --------
+    >>> leg = classify_legend(range(71), "equal_interval")
+    >>> [r["max"] for r in leg.ranges]
+    [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0]
+    """
+    from leafnb.render.ramps import class_colors
+
+    colors = class_colors(ramp)
+    if scheme not in SCHEMES:
+        raise ValueError(
+            f"{scheme!r} is not a valid classification, must be one of {', '.join(SCHEMES)}"
+        )
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    k = len(LEAF_COLORS)
+    edges = np.full(k + 1, np.nan)
+    if len(v) and (scheme == "quantiles" or np.unique(v).size <= k):
+        edges = np.quantile(v, np.linspace(0.0, 1.0, k + 1))  # few values: the tie rule
+    elif len(v):
+        import mapclassify
+
+        with warnings.catch_warnings():  # "Numba not installed": the sample is small
+            warnings.simplefilter("ignore", UserWarning)
+            # order statistics: min and max are kept, so equal intervals stay exact
+            s = np.sort(v)
+            if len(s) > NATURAL_BREAKS_SAMPLE:
+                pick = np.linspace(0, len(s) - 1, NATURAL_BREAKS_SAMPLE)
+                s = s[pick.round().astype(int)]
+            if scheme == "equal_interval":
+                edges[1:] = mapclassify.EqualInterval(s, k=k).bins
+            else:
+                edges[1:] = mapclassify.FisherJenks(s, k=k).bins
+    if len(v):
+        edges[0], edges[-1] = v.min(), v.max()
+    return legend_from_edges(
+        edges,
+        k,
+        count=len(v),
+        unit=unit,
+        property=property,
+        warn=warn,
+        colors=colors,
+        _stacklevel=3,
+    )

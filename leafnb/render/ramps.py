@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LEAF_RAMP", "colorize"]
+__all__ = ["CLASS_RAMPS", "LEAF_RAMP", "class_colors", "colorize"]
 
 #: percent stop -> RGB(A); "nv" is the transparent no-value colour
 LEAF_RAMP: dict[str, list[int]] = {
@@ -17,6 +17,84 @@ LEAF_RAMP: dict[str, list[int]] = {
     "100%": [0, 130, 0],
     "nv": [0, 0, 0, 0],
 }
+
+
+#: seven class colours, low -> high, per named ramp (``leaf`` is Leaf's imagesV2 legend;
+#: the others are ColorBrewer / matplotlib ramps sampled at seven stops). ``NAME_r`` reverses.
+CLASS_RAMPS: dict[str, tuple[str, ...]] = {
+    "leaf": (
+        "#C80000",
+        "#FF2800",
+        "#FF9600",
+        "#FFF000",
+        "#00E600",
+        "#00BE00",
+        "#008200",
+    ),
+    "rdylgn": (
+        "#D73027",
+        "#FC8D59",
+        "#FEE08B",
+        "#FFFFBF",
+        "#D9EF8B",
+        "#91CF60",
+        "#1A9850",
+    ),
+    "spectral": (
+        "#D53E4F",
+        "#FC8D59",
+        "#FEE08B",
+        "#FFFFBF",
+        "#E6F598",
+        "#99D594",
+        "#3288BD",
+    ),
+    "viridis": (
+        "#440154",
+        "#443983",
+        "#31688E",
+        "#21918C",
+        "#35B779",
+        "#90D743",
+        "#FDE725",
+    ),
+    "blues": (
+        "#EFF3FF",
+        "#C6DBEF",
+        "#9ECAE1",
+        "#6BAED6",
+        "#4292C6",
+        "#2171B5",
+        "#084594",
+    ),
+    "browns": (
+        "#FFF7BC",
+        "#FEE391",
+        "#FEC44F",
+        "#FE9929",
+        "#EC7014",
+        "#CC4C02",
+        "#8C2D04",
+    ),
+}
+
+
+def class_colors(ramp: str = "leaf") -> tuple[str, ...]:
+    """The seven class colours of a named ramp (``leaf``, ``rdylgn``, …; ``_r`` reverses).
+
+    >>> class_colors("leaf_r")[0]
+    '#008200'
+    """
+    name = ramp.lower()
+    reverse = name.endswith("_r")
+    base = name.removesuffix("_r")
+    if base not in CLASS_RAMPS:
+        raise ValueError(
+            f"{ramp!r} is not a valid ramp, must be one of "
+            f"{', '.join(sorted(CLASS_RAMPS))} (or NAME_r)"
+        )
+    colors = CLASS_RAMPS[base]
+    return tuple(reversed(colors)) if reverse else colors
 
 
 def colorize(

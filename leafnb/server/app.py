@@ -7,7 +7,16 @@ token of an API owner (``leafnb token create``); the owner sees only the leafUse
 claimed (first upload / config creation wins, others get 403). Resources from the
 Workspace contain local paths and ``file://`` URLs: they are replaced by authenticated
 ``/services/operations/api/download/<token>`` links (the opaque token maps to owner + path
-in ``server.sqlite``), so no filesystem path leaves the server.
+in ``server.sqlite``), so no filesystem path leaves the server; any other text that
+names a path of the workspace (a step message quoting a library error, say) has it
+replaced by the path inside the upload or ``<workspace>``.
+
+Hostile clients are expected (docs/security.md): uploads return once the zip is stored
+and its entry list checked (extraction and detection run in the background, never in a
+request thread); request bodies are strict JSON (``NaN``/``Infinity`` refused, 400); a
+leafUserId that is not the caller's answers 404 whether it is unknown or another
+owner's (no existence oracle); a batch being processed answers 409 to a retry;
+webhooks may only target public addresses (:mod:`leafnb.server.webhooks`).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import mimetypes
 import os
 import re
 import shutil
+import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -33,15 +43,22 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leafnb.config import validate as validate_config
-from leafnb.errors import InvalidRequest, LeafnbError, NotFound, StoreError
+from leafnb.errors import (
+    BatchBusy,
+    InvalidRequest,
+    LeafnbError,
+    NotFound,
+    StoreError,
+)
 from leafnb.resources import ResourceList
 from leafnb.server.auth import OwnerConflict, ServerStore, TokenError
-from leafnb.server.webhooks import ALERT_EVENTS, WebhookDispatcher
+from leafnb.server.webhooks import ALERT_EVENTS, WebhookDispatcher, check_target
 
 __all__ = ["DEFAULT_MAX_UPLOAD", "ApiError", "create_app"]
 
@@ -55,6 +72,13 @@ FIELDS = "/services/fields/api"
 DOWNLOAD = f"{OPS}/download/"
 PROBLEM_TYPE = "https://www.jhipster.tech/problem/problem-with-message"
 _NO_USER = "\x00no-leaf-user"
+#: server/uploads/<tmp> folders untouched this long belong to no live request
+STALE_UPLOAD_SECONDS = 3600.0
+#: the one answer for a leafUserId that is unknown or another API owner's
+NOT_YOUR_USER = (
+    "leafUserId not found among this API owner's users (a leafUserId becomes yours "
+    "with its first upload or configuration)"
+)
 #: Leaf config keys (spec §12) about provider sync / field merging that leafnb has no use for: accepted,
 #: stored in server.sqlite and echoed back, never passed to the Workspace
 PROVIDER_ONLY_CONFIG = {
@@ -76,6 +100,37 @@ PROVIDER_ONLY_CONFIG = {
     "generateProviderImages": bool,
     "filesImageAttributeCreation": dict,
 }  # a leafUserId nobody can have: validates filters, matches nothing
+
+
+def _reject_constant(name: str) -> Any:
+    raise json.JSONDecodeError(
+        f"{name} is not a JSON number (use null or a finite number)", name, 0
+    )
+
+
+class StrictJSONRequest(Request):
+    """A request whose JSON body may not contain ``NaN``, ``Infinity`` or ``-Infinity``.
+
+    Python's json module accepts them, but they are not JSON: stored, they made every
+    later response of the resource fail to serialise.
+    """
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json.loads(await self.body(), parse_constant=_reject_constant)
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """Route class giving handlers a :class:`StrictJSONRequest`."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request):
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict
 
 
 class ApiError(Exception):
@@ -142,7 +197,8 @@ def create_app(
     workspace_path : folder of the Workspace (``server.sqlite`` is created beside its catalog).
     max_upload_bytes : largest accepted upload (413 above it); 3 GB like Leaf.
     webhook_options : keyword arguments of :class:`WebhookDispatcher` (``max_tries``,
-        ``base_delay``, ``max_total``, ``timeout``).
+        ``base_delay``, ``max_total``, ``timeout``, ``allow_private``: let webhooks
+        target loopback/private/link-local addresses, off by default).
     workspace : an already open :class:`leafnb.Workspace` of that folder (optional).
     """
     from leafnb.workspace import Workspace
@@ -152,6 +208,7 @@ def create_app(
     dispatcher = WebhookDispatcher(store, **(webhook_options or {}))
     dispatcher.attach(ws)
     upload_root = ws.path / "server" / "uploads"
+    _reclaim_uploads(upload_root)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -176,7 +233,7 @@ def create_app(
         request: Request, status: int, detail: str, **extra
     ) -> JSONResponse:
         return JSONResponse(
-            problem(status, detail, request.url.path, **extra),
+            problem(status, scrub(detail), request.url.path, **extra),
             status_code=status,
             headers={"WWW-Authenticate": "Bearer"} if status == 401 else None,
         )
@@ -188,6 +245,10 @@ def create_app(
     @app.exception_handler(OwnerConflict)
     async def _owner_conflict(request: Request, exc: OwnerConflict):
         return _json_error(request, 403, str(exc))
+
+    @app.exception_handler(BatchBusy)
+    async def _busy(request: Request, exc: BatchBusy):
+        return _json_error(request, 409, str(exc))
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound):
@@ -216,6 +277,10 @@ def create_app(
     async def _validation(request: Request, exc: RequestValidationError):
         parts = []
         for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                why = (err.get("ctx") or {}).get("error", "")
+                parts.append(f"the body is not valid JSON: {why}")
+                continue
             loc = ".".join(
                 str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")
             )
@@ -259,14 +324,12 @@ def create_app(
         if store.claim(owner, uid) and store.owner_config(owner):
             apply_config(owner, uid)
 
-    def visible_uid(owner: str, uid: str) -> bool:
-        """True when *owner* has *uid*; False when nobody has it; 403 when another owner has it."""
-        other = store.owner_of(uid)
-        if other is None:
-            return False
-        if other != owner:
-            raise ApiError(403, f"leafUserId {uid!r} belongs to another API owner")
-        return True
+    def require_uid(owner: str, uid: str) -> str:
+        """*uid* when it is one of *owner*'s leafUserIds; else 404, the same answer
+        whether nobody or another owner has it (no existence oracle)."""
+        if store.owner_of(uid) != owner:
+            raise ApiError(404, NOT_YOUR_USER)
+        return uid
 
     def owns(owner: str, resource: dict, kind: str, rid: str) -> dict:
         uid = resource.get("leafUserId")
@@ -296,6 +359,15 @@ def create_app(
 
     # ------------------------------------------------------------------ links & paging
     ws_root = str(ws.path)
+    in_upload = re.compile(re.escape(ws_root) + r"/batches/[^/\s'\"]+/extracted/")
+
+    def scrub(text: str) -> str:
+        """*text* with workspace paths made relative to the upload or ``<workspace>``."""
+        if ws_root not in text:
+            return _scrub_system_paths(text)
+        return _scrub_system_paths(
+            in_upload.sub("", text).replace(ws_root, "<workspace>")
+        )
 
     def local_path(value: str) -> Path | None:
         if value.startswith("file://"):
@@ -324,6 +396,8 @@ def create_app(
                     if real.is_relative_to(ws.path) and real.is_file():
                         return base + store.download_token(owner, str(real))
                     return None  # never expose a path, even one we cannot serve
+                if ws_root in v:
+                    return scrub(v)
             return v
 
         return conv(value)
@@ -382,7 +456,7 @@ def create_app(
                 page=page,
                 size=size,
                 sort=sort,
-                leafUserId=uid if visible_uid(owner, uid) else _NO_USER,
+                leafUserId=require_uid(owner, uid),
                 **filters,
             )
         uids = store.user_ids(owner)
@@ -419,7 +493,9 @@ def create_app(
         )
 
     # ================================================================== operations service
-    ops = APIRouter(prefix=OPS, tags=["files, batches and operations"])
+    ops = APIRouter(
+        prefix=OPS, tags=["files, batches and operations"], route_class=StrictJSONRoute
+    )
 
     # ---- batches
     @ops.post(
@@ -457,6 +533,8 @@ def create_app(
         tmp = upload_root / uuid.uuid4().hex
         try:
             path = await _receive_upload(request, tmp, max_upload_bytes)
+            # checks the zip's entry list and stores it; extraction, detection and
+            # conversion run in a background thread (never in this request)
             batch = await run_in_threadpool(
                 functools.partial(
                     ws.upload_batch,
@@ -466,6 +544,7 @@ def create_app(
                     wait=False,
                     progress=False,
                     column_mapping=mapping,
+                    move=True,
                 )
             )
         finally:
@@ -502,7 +581,10 @@ def create_app(
         own_batch(owner, batch_id)
         return reply(request, owner, ws.get_batch_status(batch_id))
 
-    @ops.put("/batch/{batch_id}/retry", summary="Re-run the files that did not convert")
+    @ops.put(
+        "/batch/{batch_id}/retry",
+        summary="Re-run the files that failed (409 while the batch is being processed)",
+    )
     def retry_batch(request: Request, batch_id: str, owner: str = Owner):
         own_batch(owner, batch_id)
         return reply(request, owner, ws.retry_batch(batch_id, wait=False))
@@ -581,9 +663,7 @@ def create_app(
         request: Request, leafUserId: str = Query(...), owner: str = Owner
     ):
         fn = need("get_uncovered_files")
-        if not visible_uid(owner, leafUserId):
-            return reply(request, owner, {"files": []})
-        return reply(request, owner, fn(leafUserId))
+        return reply(request, owner, fn(require_uid(owner, leafUserId)))
 
     @ops.get(
         "/files/outsideFieldGeojson",
@@ -593,11 +673,7 @@ def create_app(
         request: Request, leafUserId: str | None = None, owner: str = Owner
     ):
         fn = need("get_file_outside_field_geojson")
-        uids = (
-            [leafUserId]
-            if leafUserId and visible_uid(owner, leafUserId)
-            else ([] if leafUserId else store.user_ids(owner))
-        )
+        uids = [require_uid(owner, leafUserId)] if leafUserId else store.user_ids(owner)
         out = []
         for uid in uids:
             for f in _all(ws.get_files, leafUserId=uid, status="processed"):
@@ -789,7 +865,7 @@ def create_app(
         )
 
     # ================================================================== config service
-    cfg = APIRouter(prefix=CONFIG, tags=["configs"])
+    cfg = APIRouter(prefix=CONFIG, tags=["configs"], route_class=StrictJSONRoute)
 
     def owner_view(owner: str) -> dict:
         out = dict(ws.get_config())
@@ -799,21 +875,16 @@ def create_app(
 
     def user_view(owner: str, uid: str) -> dict:
         out = dict(ws.get_config(uid))
-        if (
-            store.owner_of(uid) is None
-        ):  # not written to the Workspace yet: show what it would inherit
-            out.update(store.owner_config(owner))
-        else:
-            out.update(
-                {
-                    k: v
-                    for k, v in {
-                        **store.owner_config(owner),
-                        **store.user_config(uid),
-                    }.items()
-                    if k in PROVIDER_ONLY_CONFIG
-                }
-            )
+        out.update(
+            {
+                k: v
+                for k, v in {
+                    **store.owner_config(owner),
+                    **store.user_config(uid),
+                }.items()
+                if k in PROVIDER_ONLY_CONFIG
+            }
+        )
         out.update(apiOwnerUsername=owner, leafUserId=uid)
         return out
 
@@ -852,8 +923,7 @@ def create_app(
         "/configs/{leaf_user_id}", summary="A leafUserId's effective configuration"
     )
     def get_user_config(leaf_user_id: str, owner: str = Owner):
-        visible_uid(owner, leaf_user_id)
-        return JSONResponse(user_view(owner, leaf_user_id))
+        return JSONResponse(user_view(owner, require_uid(owner, leaf_user_id)))
 
     def set_user(owner: str, uid: str, body: Any) -> dict:
         clean = config_body(body)
@@ -887,14 +957,13 @@ def create_app(
         summary="Remove a leafUserId's own settings",
     )
     def delete_user_config(leaf_user_id: str, owner: str = Owner):
-        if not visible_uid(owner, leaf_user_id):
-            raise ApiError(404, f"no configuration for leafUserId {leaf_user_id!r}")
+        require_uid(owner, leaf_user_id)
         store.set_user_config(leaf_user_id, None)
         apply_config(owner, leaf_user_id)
         return Response(status_code=204)
 
     # ================================================================== alerts service
-    alerts = APIRouter(prefix=ALERTS, tags=["alerts"])
+    alerts = APIRouter(prefix=ALERTS, tags=["alerts"], route_class=StrictJSONRoute)
 
     @alerts.post(
         "/alerts/webhooks",
@@ -912,9 +981,7 @@ def create_app(
             )
         if not body.name.strip() or not body.secret:
             raise ApiError(400, "name and secret are required")
-        parsed = urllib.parse.urlparse(body.url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ApiError(400, "url must be an http(s) URL")
+        check_target(body.url, allow_private=dispatcher.allow_private, resolve=False)
         taken = {e for hook in store.webhooks(owner) for e in hook["events"]}
         twice = [e for e in events if e in taken]
         if twice:
@@ -952,7 +1019,7 @@ def create_app(
         return Response(status_code=204)
 
     # ================================================================== fields service (what operations need)
-    flds = APIRouter(prefix=FIELDS, tags=["fields"])
+    flds = APIRouter(prefix=FIELDS, tags=["fields"], route_class=StrictJSONRoute)
 
     def own_field(owner: str, uid: str, field_id: str) -> dict:
         field = owns(owner, need("get_field")(field_id), "field", field_id)
@@ -1077,6 +1144,32 @@ def _media_type(path: Path) -> str:
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+#: absolute paths under the usual top-level folders of a server (a message that quotes
+#: a library error may carry one)
+_SYSTEM_PATH = re.compile(
+    r"(?<![\w.:/])/(?:home|root|tmp|var|usr|etc|opt|srv|mnt|media|run|proc|sys|dev|"
+    r"work|private|Users|Volumes|nix|snap|lib|lib64|bin|sbin|boot)(?:/[^\s'\",;:)\]]*)?"
+)
+
+
+def _scrub_system_paths(text: str) -> str:
+    return _SYSTEM_PATH.sub("<path>", text)
+
+
+def _reclaim_uploads(root: Path) -> None:
+    """Remove upload folders left by requests that never finished (a killed server)."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        path = root / name
+        try:
+            if now - path.lstat().st_mtime >= STALE_UPLOAD_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _column_mapping_param(text: str | None) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from leafnb.errors import StoreError, WorkspaceBusy
 
 __all__ = ["Catalog"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: tuple[str, ...] = (
     """
@@ -106,6 +106,18 @@ _MIGRATIONS: tuple[str, ...] = (
         doc TEXT NOT NULL DEFAULT '{}'
     );
     CREATE INDEX operations_user ON operations(leaf_user_id);
+    """,
+    # 3: run leases of batches being worked on (leafnb.store.runs)
+    """
+    CREATE TABLE runs (
+        batch_id TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        pid_start TEXT NOT NULL DEFAULT '',
+        started TEXT NOT NULL,
+        heartbeat REAL NOT NULL
+    );
     """,
 )
 

@@ -12,7 +12,19 @@ import traitlets as t
 
 from leafnb.workspace import Workspace
 
-__all__ = ["ErrorOutput", "Panel", "not_available"]
+__all__ = ["ErrorOutput", "Panel", "batch_files", "not_available"]
+
+
+def batch_files(workspace: Workspace, batch_id: str) -> list[dict[str, Any]]:
+    """Every file of a batch (all pages of ``get_files``), in the catalog's order."""
+    files: list[dict[str, Any]] = []
+    page = 0
+    while True:
+        rows = workspace.get_files(batchId=batch_id, size=100, page=page)
+        files.extend(rows)
+        if len(rows) < 100 or len(files) >= rows.total:
+            return files
+        page += 1
 
 
 class ErrorOutput(w.Output):
@@ -108,6 +120,17 @@ class Panel(t.HasTraits):
 
     def _has(self, method: str) -> bool:
         return hasattr(self.workspace, method)
+
+    def _follow(self, events: tuple[str, ...], callback: Callable) -> None:
+        """Call *callback(payload)* (guarded) on each of the Workspace's *events* until :meth:`close`."""
+        guarded = self._guarded(callback)
+        offs = self.__dict__.setdefault("_event_offs", [])
+        offs.extend(self.workspace.on(event, guarded) for event in events)
+
+    def _unfollow(self) -> None:
+        """Stop following the Workspace's events."""
+        for off in self.__dict__.pop("_event_offs", []):
+            off()
 
 
 class ResourcePanel(Panel):

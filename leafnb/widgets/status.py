@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -10,7 +11,8 @@ import traitlets as t
 
 from leafnb.keys import Event
 from leafnb.report import batch_groups_html, status_html, steps_table_html
-from leafnb.widgets._base import Panel
+from leafnb.widgets._base import Panel, batch_files
+from leafnb.widgets._select import SelectLink
 from leafnb.workspace import Workspace
 
 __all__ = ["StatusPanel"]
@@ -18,6 +20,9 @@ __all__ = ["StatusPanel"]
 
 class StatusPanel(w.VBox, Panel):
     """Processing status of a batch (converted / processing / failed by step) and of one file (every step).
+
+    The panel re-reads the catalog whenever one of its batch's files settles and when the
+    batch finishes (the Workspace's events), so what it shows follows the conversion.
 
     Examples
     --------
@@ -68,8 +73,17 @@ class StatusPanel(w.VBox, Panel):
         self.retry_button.on_click(
             lambda _: self._call(self.workspace.retry_batch, self.batch_id, wait=False)
         )
-        t.link((self.file_select, "value"), (self, "file_id"))
-        self._off = workspace.on(Event.BATCH_FINISHED, self._on_batch_finished)
+        self._file_link = SelectLink(self.file_select, self, "file_id")
+        self._file_ids: set[str] = set()
+        self._lock = threading.RLock()
+        self._follow(
+            (
+                Event.BATCH_FINISHED,
+                Event.UPLOADED_FILE_FINISHED,
+                Event.UPLOADED_FILE_FAILED,
+            ),
+            self._on_event,
+        )
         super().__init__(
             children=[
                 self.header,
@@ -81,6 +95,7 @@ class StatusPanel(w.VBox, Panel):
             ],
             **opts.pop("_box"),
         )
+        self.add_class("leafnb-status")
         for name, value in opts.items():
             setattr(self, name, value)
 
@@ -105,12 +120,13 @@ class StatusPanel(w.VBox, Panel):
 
     def refresh(self) -> None:
         """Re-read the batch and file status from the Workspace."""
-        self._show_batch()
-        self._show_file()
+        with self._lock:
+            self._show_batch()
+            self._show_file()
 
     def close(self) -> None:
         """Stop following events and close the widgets."""
-        getattr(self, "_off", lambda: None)()
+        self._unfollow()
         super().close()
 
     # ------------------------------------------------------------------ derived view state
@@ -124,8 +140,9 @@ class StatusPanel(w.VBox, Panel):
             self.retry_button.disabled = True
             return
         batch = self.workspace.get_batch(self.batch_id)
-        files = self.workspace.get_files(batchId=self.batch_id, size=100)
+        files = batch_files(self.workspace, self.batch_id)
         names = {f["id"]: f["fileName"] for f in files}
+        self._file_ids = set(names)
         self.groups = dict(self.workspace.get_batch_status(self.batch_id))
         details = (
             f" — {html.escape(batch['statusDetails'])}"
@@ -138,15 +155,13 @@ class StatusPanel(w.VBox, Panel):
         )
         self.groups_html.value = batch_groups_html(self.groups, names)
         self.retry_button.disabled = not self.groups.get("failed")
-        current = self.file_id
-        self.file_select.options = [("—", "")] + [
-            (f"{f['fileName']} ({f['status']})", f["id"]) for f in files
-        ]
-        if current in names:
-            self.file_select.value = current
-        elif files:
+        if self.file_id not in names:
+            # another batch's file (or none): show this batch's first failed file, else its first
             failed = [f["id"] for f in files if f["status"] == "failed"]
-            self.file_select.value = (failed or [files[0]["id"]])[0]
+            self.file_id = (failed or [f["id"] for f in files] or [""])[0]
+        self._file_link.set_options(
+            [("—", "")] + [(f"{f['fileName']} ({f['status']})", f["id"]) for f in files]
+        )
 
     def _show_file(self) -> None:
         if not self.file_id:
@@ -163,12 +178,18 @@ class StatusPanel(w.VBox, Panel):
 
     @t.observe("batch_id")
     def _on_batch_id(self, change: dict[str, Any]) -> None:
-        self._call(self._show_batch)
+        with self._lock:
+            self._call(self._show_batch)
 
     @t.observe("file_id")
     def _on_file_id(self, change: dict[str, Any]) -> None:
-        self._call(self._show_file)
+        with self._lock:
+            self._call(self._show_file)
 
-    def _on_batch_finished(self, payload: dict[str, Any]) -> None:
-        if payload.get("batchId") == self.batch_id:
-            self._call(self.refresh)
+    def _on_event(self, payload: dict[str, Any]) -> None:
+        # called from the conversion thread
+        if (
+            payload.get("batchId") == self.batch_id
+            or payload.get("fileId") in self._file_ids
+        ):
+            self.refresh()

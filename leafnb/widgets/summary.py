@@ -11,15 +11,21 @@ import numpy as np
 import traitlets as t
 
 from leafnb.errors import NotFound
+from leafnb.render.legend import quantile_legend
 from leafnb.report import (
     default_property,
     export,
     histogram_svg,
-    legend_module,
     numeric_properties,
     summary_html,
 )
-from leafnb.widgets._base import ResourcePanel, not_available
+from leafnb.standard.display import (
+    DisplaySystem,
+    convert_for_display,
+    default_system,
+    unit_label,
+)
+from leafnb.widgets._base import ResourcePanel
 from leafnb.workspace import Workspace
 
 __all__ = ["SummaryPanel"]
@@ -29,17 +35,21 @@ _BUTTONS = (
     ("geojson", "GeoJSON", "map-marker"),
     ("geoparquet", "GeoParquet", "database"),
     ("geotiff", "GeoTIFF", "image"),
+    ("png", "PNG map", "map"),
     ("html", "HTML report", "file-code-o"),
 )
+_SYSTEMS = [("source units", "source"), ("metric", "metric"), ("imperial", "imperial")]
 
 
 class SummaryPanel(w.VBox, ResourcePanel):
     """Summary of a file or operation: totals, averages with units, varieties, products, machinery,
     cleaning report and machine-total reconciliation; a histogram; exports.
 
-    The export buttons call :func:`leafnb.report.export` (Workspace endpoints for
-    GeoJSON/GeoParquet/GeoTIFF, CSV and the self-contained HTML report written into
-    :attr:`output_dir`) and show the written path.
+    Tables and histogram are in the :attr:`units` display system (converted on the fly;
+    stored data keep the units ``unitMeasurement`` gave them at upload). The export
+    buttons call :func:`leafnb.report.export` with the panel's :attr:`property` and
+    :attr:`filtered` state (GeoJSON/GeoParquet: the standard or filtered artifact;
+    GeoTIFF and PNG: the shown property) and show the written path.
     """
 
     file_id = t.Unicode("")
@@ -60,8 +70,14 @@ class SummaryPanel(w.VBox, ResourcePanel):
     - Type: str
     - Default: ``""``
     """
+    units = t.Enum([s.value for s in DisplaySystem], default_value="source")
+    """Display units: ``source``, ``metric`` or ``imperial`` (default: the workspace's
+    ``unitMeasurement``, DEFAULT → source).
+
+    - Type: str
+    """
     filtered = t.Bool(False)
-    """Histogram and CSV export of the filtered points.
+    """Histogram and exports of the filtered points.
 
     - Type: bool
     - Default: ``False``
@@ -80,8 +96,17 @@ class SummaryPanel(w.VBox, ResourcePanel):
 
     def __init__(self, workspace: Workspace, **kwargs: Any):
         opts = self._init_panel(workspace, kwargs)
+        units = opts.pop("units", None) or default_system(
+            workspace.get_config().get("unitMeasurement")
+        )
         self._suspend = True
         self.header = w.HTML()
+        self.units_select = w.Dropdown(
+            description="Units", options=_SYSTEMS, value=str(units)
+        )
+        self.filtered_toggle = w.ToggleButtons(
+            options=[("standard", False), ("filtered", True)], value=False
+        )
         self.tables = w.HTML()
         self.property_select = w.Dropdown(description="Histogram", options=[])
         self.histogram = w.HTML()
@@ -93,9 +118,12 @@ class SummaryPanel(w.VBox, ResourcePanel):
             button.on_click(lambda _, kind=kind: self._call(self.export, kind))
         self.export_message = w.HTML()
         self.property_select.observe(self._on_select, "value")
+        t.link((self.units_select, "value"), (self, "units"))
+        t.link((self.filtered_toggle, "value"), (self, "filtered"))
         super().__init__(
             children=[
                 self.header,
+                w.HBox([self.units_select, self.filtered_toggle]),
                 self.tables,
                 self.property_select,
                 self.histogram,
@@ -115,13 +143,16 @@ class SummaryPanel(w.VBox, ResourcePanel):
         self._call(self.refresh)
 
     def export(self, kind: str) -> Path | None:
-        """Export the shown resource (``csv``, ``geojson``, ``geoparquet``, ``geotiff``, ``html``); show the path."""
+        """Export the shown resource (``csv``, ``geojson``, ``geoparquet``, ``geotiff``,
+        ``png``, ``html``) with the panel's property, filtered state and units; show the path."""
         path = export(
             self.workspace,
             self.resource_id,
             kind,
             self.output_dir,
             filtered=self.filtered,
+            property=self.property or None,
+            system=self.units,
         )
         self.last_export = str(path)
         self.export_message.value = f"{kind}: <code>{html.escape(str(path))}</code>"
@@ -139,11 +170,6 @@ class SummaryPanel(w.VBox, ResourcePanel):
             )
             return
         if self.operation_id:
-            if not self._has("get_operation_summary"):
-                self.header.value = not_available(
-                    "operation summaries", "get_operation_summary"
-                )
-                return
             resource = self.workspace.get_operation(rid)
             summary = self.workspace.get_operation_summary(rid)
             title = f"operation <code>{rid}</code>"
@@ -153,34 +179,14 @@ class SummaryPanel(w.VBox, ResourcePanel):
             summary = resource.get("summary")
         self.header.value = f"<b>Summary</b> · {title}"
         props = (summary or {}).get("properties", summary or {})
-        cleaning = None
-        if self._has("get_cleaning_report"):
-            try:
-                cleaning = dict(self.workspace.get_cleaning_report(rid))
-            except NotFound:
-                cleaning = None
-        else:
+        try:
+            cleaning = dict(self.workspace.get_cleaning_report(rid))
+        except NotFound:
             cleaning = None
-        note = (
-            ""
-            if self._has("get_cleaning_report")
-            else not_available("the cleaning report", "get_cleaning_report")
-        )
         self.tables.value = (
-            summary_html(props, cleaning) + note
+            summary_html(props, cleaning, self.units)
             if props
             else "<i>no summary (not processed)</i>"
-        )
-        geotiff = (
-            "get_operation_geotiff_images"
-            if self.operation_id
-            else "get_file_geotiff_images"
-        )
-        self.buttons["geotiff"].disabled = not self._has(geotiff)
-        self.buttons["geotiff"].tooltip = (
-            "export GeoTIFF"
-            if self._has(geotiff)
-            else f"not available yet (Workspace.{geotiff})"
         )
         self._show_histogram(resource)
 
@@ -207,16 +213,16 @@ class SummaryPanel(w.VBox, ResourcePanel):
             self.histogram.value = ""
             return
         values = points.array(prop)
-        module = legend_module()
-        finite = values[np.isfinite(values)]
-        legend = (
-            module.quantile_legend(finite, k=7, warn=False)
-            if module is not None and len(finite)
-            else None
+        lon, lat = points.array("lon"), points.array("lat")
+        finite = values[np.isfinite(lon) & np.isfinite(lat)]
+        unit = points.units.get(prop, "")
+        legend = quantile_legend(finite, warn=False) if len(finite) else None
+        factor, shown = convert_for_display([1.0], prop, unit, self.units)
+        self.histogram.value = histogram_svg(
+            values, legend, unit_label(shown), factor=float(factor[0])
         )
-        self.histogram.value = histogram_svg(values, legend, points.units.get(prop, ""))
 
-    @t.observe("file_id", "operation_id", "property", "filtered")
+    @t.observe("file_id", "operation_id", "property", "filtered", "units")
     def _on_state(self, change: dict[str, Any]) -> None:
         if not self._suspend:
             self._call(self.refresh)

@@ -1,11 +1,16 @@
+import io
+import re
 import stat
+import struct
 import zipfile
 
 import pytest
 
 from leafnb.errors import InvalidRequest, UnsafeArchive
-from leafnb.formats.archive import ExtractLimits, extract_zip
+from leafnb.formats.archive import GB, MB, ExtractLimits, extract_zip, inspect_zip
 from tests.conftest import make_zip
+from tests.fuzz import zips
+from tests.fuzz.zips import HOSTILE
 
 
 def test_plain_and_nested_zips_extract(tmp_path):
@@ -86,3 +91,126 @@ def test_truncated_and_non_zip_files(tmp_path):
     text.write_text("not a zip")
     with pytest.raises(InvalidRequest, match="not a valid zip"):
         extract_zip(text, tmp_path / "out2")
+
+
+# ---------------------------------------------------------------- issue 14 items 3 and 10
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_entries_are_refused_before_anything_is_written(tmp_path, name):
+    build, words = HOSTILE[name]
+    z = build(tmp_path / f"{name}.zip")
+    with pytest.raises(UnsafeArchive) as info:
+        inspect_zip(z)
+    assert words in str(info.value)
+    assert str(tmp_path) not in str(info.value) and len(str(info.value)) < 400
+    written = []
+    with pytest.raises(UnsafeArchive, match=re.escape(words)):
+        extract_zip(z, tmp_path / "out", on_file=written.append)
+    assert written == [] and not (tmp_path / "out").exists()
+
+
+def test_the_budget_is_the_ratio_over_the_whole_upload_with_a_floor():
+    limits = ExtractLimits(max_ratio=200, ratio_floor=64 * MB, max_total_bytes=12 * GB)
+    assert limits.budget(1000) == 64 * MB  # small uploads: the floor
+    assert limits.budget(10 * MB) == 2000 * MB  # 200x
+    assert limits.budget(3 * GB) == 12 * GB  # capped
+
+
+def test_many_small_entries_count_against_the_budget(tmp_path):
+    # 400 entries of 64 kB: none is anywhere near a per-entry threshold
+    z = zips.zeros_zip(tmp_path / "b.zip", {f"z{i:03d}": 2**16 for i in range(400)})
+    limits = ExtractLimits(ratio_floor=MB, max_ratio=100)
+    with pytest.raises(UnsafeArchive, match=r"zip bomb.*nothing was extracted"):
+        extract_zip(z, tmp_path / "out", limits)
+    assert not (tmp_path / "out").exists()
+
+
+def test_nested_zips_share_the_upload_budget_and_are_cleaned_up(tmp_path):
+    z = zips.nested_bomb(tmp_path / "n.zip", 3, 4 * MB)  # a few kB holding 12 MB
+    written = []
+    with pytest.raises(UnsafeArchive, match=r"n.zip/card/inner.zip inflates beyond"):
+        extract_zip(
+            z, tmp_path / "out", ExtractLimits(ratio_floor=MB), on_file=written.append
+        )
+    assert [p.name for p in written] == ["inner.zip"]  # only the inner zip was written
+    assert not (tmp_path / "out").exists()
+
+
+def test_writing_stops_at_the_budget_even_if_an_entry_inflates_past_its_size(
+    tmp_path, monkeypatch
+):
+    # a reader that does not stop at the declared size (CPython's does): the stream
+    # check is the last line
+    z = make_zip(tmp_path / "a.zip", {"a.bin": b"\0" * 1000})
+
+    class Endless(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def readinto(self, buf):
+            buf[:] = b"\0" * len(buf)
+            return len(buf)
+
+    monkeypatch.setattr(
+        zipfile.ZipFile,
+        "open",
+        lambda self, info, *a, **k: io.BufferedReader(Endless()),
+    )
+    report_bytes = []
+
+    def on_file(path):
+        report_bytes.append(path.stat().st_size)
+
+    with pytest.raises(UnsafeArchive, match=r"stopped after 2.0 MB and removed"):
+        extract_zip(
+            z, tmp_path / "out", ExtractLimits(ratio_floor=2 * MB), on_file=on_file
+        )
+    assert report_bytes == [] and not (tmp_path / "out").exists()
+
+
+def test_lying_sizes_are_caught_and_cleaned_up(tmp_path):
+    z = make_zip(tmp_path / "a.zip", {"a.csv": b"x" * 5000, "b.csv": b"y" * 5000})
+    data = bytearray(z.read_bytes())
+    cd = data.find(b"PK\x01\x02")  # first central directory entry: uncompressed size
+    struct.pack_into("<I", data, cd + 24, 10)
+    z.write_bytes(bytes(data))
+    with pytest.raises(InvalidRequest, match="corrupt or truncated"):
+        extract_zip(z, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_entries_are_counted_over_every_nesting_level(tmp_path):
+    inner = make_zip(tmp_path / "inner.zip", {f"f{i}.txt": b"x" for i in range(60)})
+    outer = make_zip(
+        tmp_path / "outer.zip",
+        {"inner.zip": inner, **{f"g{i}.txt": b"x" for i in range(50)}},
+    )
+    with pytest.raises(UnsafeArchive, match="more than 100 entries"):
+        extract_zip(outer, tmp_path / "out", ExtractLimits(max_entries=100))
+    assert not (tmp_path / "out").exists()
+    assert (
+        extract_zip(outer, tmp_path / "ok", ExtractLimits(max_entries=111)).entries
+        == 111
+    )
+
+
+def test_a_nested_zip_beside_a_folder_of_its_name_gets_its_own_folder(tmp_path):
+    inner = make_zip(tmp_path / "inner.zip", {"a.txt": b"inner"})
+    outer = make_zip(tmp_path / "o.zip", {"x.zip": inner, "x/a.txt": b"outer"})
+    extract_zip(outer, tmp_path / "out")
+    assert (tmp_path / "out" / "x" / "a.txt").read_bytes() == b"outer"
+    assert (tmp_path / "out" / "x.zip.d" / "a.txt").read_bytes() == b"inner"
+
+
+def test_the_entry_list_is_bounded_before_zipfile_parses_it(tmp_path, monkeypatch):
+    z = make_zip(tmp_path / "many.zip", {f"f{i}.txt": b"" for i in range(150)})
+    parsed = []
+    real = zipfile.ZipFile
+    monkeypatch.setattr(
+        zipfile, "ZipFile", lambda *a, **k: parsed.append(a) or real(*a, **k)
+    )
+    with pytest.raises(UnsafeArchive, match="more than 100 entries"):
+        inspect_zip(z, ExtractLimits(max_entries=100))
+    with pytest.raises(UnsafeArchive, match=r"list of entries \(limit 1000 bytes\)"):
+        inspect_zip(z, ExtractLimits(max_directory_bytes=1000))
+    assert parsed == []  # refused from the headers alone
+    assert inspect_zip(z, ExtractLimits(max_entries=150)) == 150

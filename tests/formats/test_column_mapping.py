@@ -133,6 +133,7 @@ def test_cli_option(tmp_path, upload, capsys):
             str(upload),
             "--workspace",
             str(tmp_path / "cli_ws"),
+            "--create",
             "--json",
             "--column-mapping",
             json.dumps(MAPPING),
@@ -143,7 +144,7 @@ def test_cli_option(tmp_path, upload, capsys):
     mapping_file = tmp_path / "m.json"
     mapping_file.write_text(json.dumps(MAPPING))
     rc = main(
-        ["convert", str(upload), "--workspace", str(tmp_path / "cli2"),
+        ["convert", str(upload), "--workspace", str(tmp_path / "cli2"), "--create",
          "--column-mapping", f"@{mapping_file}"]
     )  # fmt: skip
     assert rc == 0

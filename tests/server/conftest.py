@@ -35,6 +35,7 @@ def app(tmp_path):
             "base_delay": 0.05,
             "max_total": 5,
             "timeout": 2,
+            "allow_private": True,  # the test receivers listen on 127.0.0.1
         },
     )
     yield app
@@ -92,9 +93,10 @@ def alice_data(client, tokens, tmp_path):
 
 
 class Receiver:
-    """A tiny webhook receiver on 127.0.0.1 (http.server in a thread); can fail the first N posts."""
+    """A tiny webhook receiver on 127.0.0.1 (http.server in a thread); can fail the first N
+    posts, or answer every post with a redirect to *redirect_to*."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0, redirect_to: str | None = None):
         self.received: list[tuple[dict, bytes]] = []
         self.attempts = 0
         self.fail_first = fail_first
@@ -104,6 +106,11 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.attempts += 1
+                if redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", redirect_to)
+                    self.end_headers()
+                    return
                 if outer.attempts <= outer.fail_first:
                     self.send_response(503)
                     self.end_headers()

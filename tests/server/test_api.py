@@ -428,8 +428,9 @@ def test_configs(client, app, tokens, alice_data):
 
 
 def test_config_of_an_unclaimed_user_does_not_claim_it(client, app, tokens):
+    # 404 like another owner's leafUserId (issue 14 item 10: no existence oracle)
     r = client.get(f"{CONFIG}/configs/somebody", headers=auth(tokens["alice"]))
-    assert r.status_code == 200 and r.json()["leafUserId"] == "somebody"
+    assert r.status_code == 404 and "not found among" in r.json()["detail"]
     assert app.state.store.owner_of("somebody") is None
 
 
@@ -440,7 +441,15 @@ def test_token_cli_and_serve_wiring(tmp_path, capsys):
 
     assert (
         main(
-            ["token", "create", "--owner", "carol", "--workspace", str(tmp_path / "w")]
+            [
+                "token",
+                "create",
+                "--owner",
+                "carol",
+                "--workspace",
+                str(tmp_path / "w"),
+                "--create",
+            ]
         )
         == 0
     )

@@ -20,17 +20,15 @@ NEWMAN = HERE / "node_modules" / ".bin" / "newman"
 
 @pytest.fixture
 def live_server(app):
-    """uvicorn serving the app on 127.0.0.1, an ephemeral port, in a thread."""
+    """uvicorn serving the app on 127.0.0.1 in a thread, on a port the OS chose."""
     uvicorn = pytest.importorskip("uvicorn")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # bound here and handed over: no free-port race
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True
     )
-    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
@@ -39,6 +37,7 @@ def live_server(app):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+    sock.close()
 
 
 @pytest.mark.requires_node

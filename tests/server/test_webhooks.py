@@ -164,3 +164,75 @@ def test_events_of_unclaimed_users_are_not_delivered(
     )
     ws.upload_batch(harvest_csv_zip, "notebook-user")  # a notebook upload, no API owner
     assert receiver.wait(1, timeout=0.5) == []
+
+
+# ---------------------------------------------------------------- SSRF (issue 14 item 10)
+def _dispatcher(tmp_path, url: str, allow_private: bool):
+    from leafnb.server.auth import ServerStore
+    from leafnb.server.webhooks import WebhookDispatcher
+
+    store = ServerStore(tmp_path / "server.sqlite")
+    store.claim("alice", "grower-a")
+    # stored directly, as if it had been registered when the name was public
+    store.add_webhook("alice", "n", url, "s", ["batchUploadProcessingFinished"])
+    dispatcher = WebhookDispatcher(
+        store,
+        max_tries=2,
+        base_delay=0.01,
+        max_total=5,
+        timeout=2,
+        allow_private=allow_private,
+    )
+    dispatcher.start()
+    return dispatcher
+
+
+def _wait_settled(dispatcher, timeout: float = 20):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (dispatcher.delivered or dispatcher.dropped):
+        assert time.monotonic() < deadline, "the delivery never settled"
+        time.sleep(0.02)
+
+
+def test_delivery_checks_the_resolved_address(tmp_path, receiver):
+    # 'localhost' resolves to loopback at send time: refused, nothing is sent
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    dispatcher = _dispatcher(tmp_path, url, allow_private=False)
+    try:
+        dispatcher.handle(
+            {"type": "batchUploadProcessingFinished", "leafUserId": "grower-a"}
+        )
+        _wait_settled(dispatcher)
+        assert receiver.attempts == 0 and dispatcher.delivered == []
+        assert "loopback address" in dispatcher.dropped[0][1]
+    finally:
+        dispatcher.close()
+
+
+def test_redirects_are_not_followed(tmp_path, receiver):
+    redirector = Receiver(redirect_to=receiver.url)
+    dispatcher = _dispatcher(tmp_path, redirector.url, allow_private=True)
+    try:
+        dispatcher.handle(
+            {"type": "batchUploadProcessingFinished", "leafUserId": "grower-a"}
+        )
+        _wait_settled(dispatcher)
+        assert redirector.attempts == 2  # tried twice (max_tries), never followed
+        assert receiver.attempts == 0
+        assert dispatcher.dropped[0][1] == "HTTP 302 (redirects are not followed)"
+    finally:
+        dispatcher.close()
+        redirector.close()
+
+
+def test_allow_private_delivers_to_loopback(tmp_path, receiver):
+    dispatcher = _dispatcher(tmp_path, receiver.url, allow_private=True)
+    try:
+        dispatcher.handle(
+            {"type": "batchUploadProcessingFinished", "leafUserId": "grower-a"}
+        )
+        assert len(receiver.wait(1)) == 1
+    finally:
+        dispatcher.close()

@@ -1,5 +1,8 @@
 """Real leafnb panels (StatusPanel, MapPanel) rendered by headless Chromium from local widget JavaScript.
 
+The map is leafnb's anywidget canvas (its ES module travels in the widget state; the anywidget
+front end is the AMD bundle installed with the ``anywidget`` package).
+
 The widget manager (``@jupyter-widgets/html-manager``) and require.js come from ``tests/ui/js``
 (``npm ci``); ipyleaflet's front end is the ``jupyter-leaflet`` bundle installed with ipyleaflet.
 No request leaves 127.0.0.1 (see :mod:`tests.ui.widget_page`). One Chromium run renders both
@@ -8,7 +11,6 @@ panels; the tests below check what it drew.
 
 from __future__ import annotations
 
-import collections
 import json
 from urllib.parse import urlsplit
 
@@ -32,10 +34,11 @@ LEAF_COLOURS = (
     "#008200",
 )
 
-# the page waits for every GeoJSON point of the map (their number is substituted) ...
+# the page waits until the map's canvas has drawn its points and the legend and status are there ...
 READY = """
-  return document.querySelectorAll("#view-map .leaflet-container path.leaflet-interactive").length >= %d
-      && document.querySelector("#view-map .leaflet-control table.legend") !== null
+  const wrap = document.querySelector("#view-map .lnm-wrap");
+  return wrap !== null && +(wrap.dataset.points || 0) === %d && +(wrap.dataset.frames || 0) >= 1
+      && document.querySelector("#view-map .lnm-legend table.legend") !== null
       && document.querySelector("#view-status table") !== null;
 """
 
@@ -45,8 +48,9 @@ COLLECT = """
                         return {x: r.x, y: r.y, w: r.width, h: r.height}; };
   const status = document.querySelector("#view-status");
   const map = document.querySelector("#view-map");
-  const container = map.querySelector(".leaflet-container");
-  const legendTable = map.querySelector(".leaflet-control table.legend");
+  const container = map.querySelector(".lnm-wrap");
+  const legendBox = map.querySelector(".lnm-legend");
+  const legendTable = map.querySelector(".lnm-legend table.legend");
   return {
     status: {
       text: status.innerText,
@@ -55,19 +59,15 @@ COLLECT = """
       selects: [...status.querySelectorAll("select")].map((s) => s.selectedOptions.length ? s.selectedOptions[0].text : null),
     },
     map: {
-      containers: map.querySelectorAll(".leaflet-container").length,
+      containers: map.querySelectorAll(".lnm-wrap").length,
       container: box(container),
-      tiles: map.querySelectorAll(".leaflet-tile").length,
-      svgs: container.querySelectorAll(".leaflet-overlay-pane svg").length,
-      canvases: container.querySelectorAll(".leaflet-overlay-pane canvas").length,
-      points: [...container.querySelectorAll("path.leaflet-interactive")].map((p) => {
-        const r = p.getBoundingClientRect();
-        return [p.getAttribute("fill"), r.x + r.width / 2, r.y + r.height / 2];
-      }),
-      legend: box(legendTable && legendTable.closest(".leaflet-control")),
+      tiles: map.querySelectorAll("img").length,
+      canvases: container.querySelectorAll("canvas").length,
+      points: +container.dataset.points,
+      legend: box(legendBox),
+      title: legendBox.querySelector(".lnm-title").innerText,
       legendRows: legendTable ? [...legendTable.querySelectorAll("tr")].map((tr) => tr.innerText.trim()) : [],
       swatches: legendTable ? [...legendTable.querySelectorAll(".swatch")].map((s) => getComputedStyle(s).backgroundColor) : [],
-      controls: [...container.querySelectorAll(".leaflet-control")].map((c) => c.className),
       selects: [...map.querySelectorAll("select")].map((s) => s.selectedOptions.length ? s.selectedOptions[0].text : null),
     },
   };
@@ -93,11 +93,11 @@ def drawn(tmp_path_factory):
     panel = MapPanel.from_file(
         ws, fid
     )  # no basemap (the default): no tiles, points only
-    assert panel.mode == "geojson" and len(panel.legend_rows) == 7, (
+    assert panel.mode == "points" and len(panel.legend_rows) == 7, (
         panel.mode,
         panel.note.value,
     )
-    n_points = len(panel.data_layer.data["features"])
+    n_points = panel.map.layers[0]["count"]
     page = widget_page(
         {"status": status, "map": panel}, ready=READY % n_points, collect=COLLECT
     )
@@ -138,7 +138,7 @@ def test_rendered_offline_from_local_js(drawn):
     assert {
         "/requirejs/require.js",
         "/@jupyter-widgets/html-manager/dist/embed-amd.js",
-        "/_leaflet/index.js",
+        "/_anywidget/index.js",
     } <= served
     # the manager never fell back to its (here: loopback) CDN; only icon fonts may try several URLs
     failed = [
@@ -182,43 +182,32 @@ def test_status_panel_shows_every_step(drawn):
 def test_map_panel_draws_every_point_in_its_legend_colour(drawn):
     _, panel, shot = drawn
     data = _data(shot)["map"]
-    assert data["containers"] == 1
+    assert data["containers"] == 1 and data["canvases"] == 1
     assert data["tiles"] == 0, "no basemap: the map must not load tiles"
-    assert data["svgs"] == 1 and data["canvases"] == 0
-    features = panel.data_layer.data["features"]
-    expected = collections.Counter(
-        f["properties"]["style"]["fillColor"].upper() for f in features
+    assert data["points"] == len(panel.workspace.load_points(panel.file_id))
+    # every point carries its legend class (the colour the canvas fills it with)
+    values = panel.workspace.load_points(panel.file_id).array(panel.property)
+    classes = np.frombuffer(panel.map.layers[0]["cls"], np.uint8)
+    legend = panel.map.legend
+    np.testing.assert_array_equal(
+        classes,
+        np.searchsorted(np.asarray(legend["edges"][1:7]), values, side="left"),
     )
-    drawn_colours = collections.Counter(
-        (fill or "").upper() for fill, _, _ in data["points"]
-    )
-    assert drawn_colours == expected
-    assert set(expected) == set(LEAF_COLOURS)
-    # the synced centre/zoom put every point inside the visible map
-    c = data["container"]
-    outside = [
-        (x, y)
-        for _, x, y in data["points"]
-        if not (c["x"] <= x <= c["x"] + c["w"] and c["y"] <= y <= c["y"] + c["h"])
-    ]
-    assert outside == [], (
-        f"{len(outside)} of {len(data['points'])} points outside the map {c}"
-    )
+    assert set(classes.tolist()) == set(range(7))
     assert panel.property in data["selects"]
 
 
 def test_map_legend_lists_the_seven_classes(drawn):
     _, panel, shot = drawn
     data = _data(shot)["map"]
-    assert data["legend"] is not None and data["legendRows"][0] == panel.property
-    assert len(data["legendRows"]) == 1 + 7
+    assert data["legend"] is not None and data["title"].startswith(panel.property)
+    assert data["legendRows"] == panel.legend_labels and len(data["legendRows"]) == 7
     to_rgb = [
         f"rgb({int(c[1:3], 16)}, {int(c[3:5], 16)}, {int(c[5:7], 16)})"
         for c in LEAF_COLOURS
     ]
     assert data["swatches"] == to_rgb
     assert [r["colorCode"].upper() for r in panel.legend_rows] == list(LEAF_COLOURS)
-    assert all(panel.unit in row for row in data["legendRows"][1:])
 
 
 def _pixels_near(
@@ -251,15 +240,13 @@ def test_screenshot_shows_legend_and_points_in_the_seven_colours(drawn):
     in_legend = {c: _pixels_near(legend, [_rgb(c)], 6) for c in LEAF_COLOURS}
     # each swatch is 28 × 16 px
     assert all(n >= 28 * 16 * 0.8 for n in in_legend.values()), in_legend
-    # the points: the map area without the legend; a point has fill-opacity 0.9 over Leaflet's #ddd
-    # background (overlapping points: about the colour itself); the 7 blends are > 30 apart per channel
+    # the points: the map area without the legend; discs are filled with the class colour
     map_rgb = crop(box).copy()
     map_rgb[
         int(leg["y"] - box["y"]) : int(leg["y"] - box["y"] + leg["h"]),
         int(leg["x"] - box["x"]) : int(leg["x"] - box["x"] + leg["w"]),
-    ] = 0xDD
-    blend = {c: tuple(0.9 * v + 0.1 * 0xDD for v in _rgb(c)) for c in LEAF_COLOURS}
-    in_points = {c: _pixels_near(map_rgb, [blend[c], _rgb(c)], 8) for c in LEAF_COLOURS}
+    ] = 0xF5
+    in_points = {c: _pixels_near(map_rgb, [_rgb(c)], 8) for c in LEAF_COLOURS}
     assert all(n >= 100 for n in in_points.values()), in_points
     print(json.dumps({"legend_px": in_legend, "point_px": in_points}))
 

@@ -5,6 +5,9 @@ The page is ``ipywidgets.embed.embed_data`` (widget state + view specs) in our o
 - require.js and ``@jupyter-widgets/html-manager/dist/embed-amd.js`` (the widget manager, which
   defines ``@jupyter-widgets/base``/``controls``/``output``) come from ``tests/ui/js/node_modules``
   (``npm ci`` there; package-lock.json pins them);
+- ``anywidget`` (the front end of leafnb's map, whose ES module travels with the widget
+  state) is the AMD bundle the Python package ``anywidget`` ships as a classic-notebook
+  extension (``anywidget/nbextension/index.js``), served the same way;
 - ``jupyter-leaflet`` (ipyleaflet's front end) is the AMD bundle that the Python package
   ``jupyter-leaflet`` — installed with, and pinned by, ipyleaflet — ships as a classic-notebook
   extension (``share/jupyter/nbextensions/jupyter-leaflet/index.js``); a require.js ``paths`` entry
@@ -78,6 +81,20 @@ def leaflet_nbextension() -> Path | None:
     return None
 
 
+def anywidget_nbextension() -> Path | None:
+    """Folder of the installed ``anywidget`` AMD bundle (``index.js``), or None.
+
+    anywidget's front end loads a widget's ES module from a ``blob:`` URL (allowed by
+    :data:`CSP`), so no other file is fetched.
+    """
+    try:
+        import anywidget
+    except ImportError:
+        return None
+    folder = Path(anywidget.__file__).resolve().parent / "nbextension"
+    return folder if (folder / "index.js").is_file() else None
+
+
 def missing_requirements() -> str | None:
     """Why the widget pages cannot be rendered here (None when they can)."""
     if not Path(CHROMIUM).is_file():
@@ -100,7 +117,7 @@ _PROBE = r"""
   const consoleError = console.error;
   console.error = (...args) => { errors.push("console.error: " + args.map(String).join(" ")); consoleError.apply(console, args); };
   const ready = () => { %(ready)s };
-  const collect = () => { %(collect)s };
+  const collect = async () => { %(collect)s };
   const started = performance.now();
   function rendered() {
     return [...document.querySelectorAll("[data-leafnb-view]")].every(
@@ -116,9 +133,10 @@ _PROBE = r"""
     if (!ok && waited < %(timeout_ms)d) { setTimeout(poll, 100); return; }
     // two frames so that layout and SVG paths are final before measuring
     requestAnimationFrame(() => requestAnimationFrame(() => {
-      let data = null;
-      try { data = collect(); } catch (e) { errors.push("collect(): " + (e.stack || e)); }
-      send({ready: ok, waited_ms: waited, errors: errors, data: data});
+      // collect() may return a Promise (a test that interacts with the page)
+      Promise.resolve().then(collect).then(
+        (data) => send({ready: ok, waited_ms: waited, errors: errors, data: data}),
+        (e) => { errors.push("collect(): " + (e.stack || e)); send({ready: ok, waited_ms: waited, errors: errors, data: null}); });
     }));
   }
   window.addEventListener("DOMContentLoaded", poll);
@@ -134,7 +152,7 @@ _PAGE = """<!DOCTYPE html>
 <link rel="icon" href="data:,">
 <script>{probe}</script>
 <script src="/requirejs/require.js"></script>
-<script>require.config({{paths: {{"jupyter-leaflet": "/_leaflet/index"}}}});</script>
+<script>require.config({{paths: {{"jupyter-leaflet": "/_leaflet/index", "anywidget": "/_anywidget/index"}}}});</script>
 <script src="/@jupyter-widgets/html-manager/dist/embed-amd.js" data-jupyter-widgets-cdn="/_cdn/"></script>
 <style>body {{ margin: 8px; font-family: sans-serif; }}</style>
 </head>
@@ -163,7 +181,11 @@ def widget_page(
     from ipywidgets.embed import dependency_state, embed_data
 
     widgets = list(views.values())
-    data = embed_data(views=widgets, state=dependency_state(widgets))
+    # the full state, as a kernel sends it when it opens a widget: anywidget's ``_esm``
+    # is a trait default, which a "drop defaults" embedding would leave out
+    data = embed_data(
+        views=widgets, state=dependency_state(widgets, drop_defaults=False)
+    )
     blocks = "\n".join(
         f'<div id="view-{html.escape(name)}" data-leafnb-view>'
         f'<script type="application/vnd.jupyter.widget-view+json">{json.dumps(spec)}</script></div>'
@@ -276,6 +298,9 @@ def render(
     routes = {"/": [page_dir, NODE_MODULES]}
     if leaflet is not None:
         routes["/_leaflet/"] = [leaflet]
+    anywidget_js = anywidget_nbextension()
+    if anywidget_js is not None:
+        routes["/_anywidget/"] = [anywidget_js]
     server = _Server(routes)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

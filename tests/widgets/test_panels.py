@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
-from leafnb.keys import PROVIDERS
 from leafnb.widgets import Dashboard, MapPanel, StatusPanel, SummaryPanel, UploadPanel
-from tests.conftest import SMS_CSV, make_zip
 
 
 def _legend_module():
@@ -32,97 +28,6 @@ def test_unknown_kwargs_name_the_valid_ones(workspace, cls):
 def test_derived_state_is_not_a_constructor_argument(workspace):
     with pytest.raises(TypeError, match="'legend_rows'"):
         MapPanel(workspace, legend_rows=[])
-
-
-# ---------------------------------------------------------------------------- upload
-def test_upload_panel_inputs(workspace, tmp_path):
-    tmp_path = tmp_path / "pick"
-    (tmp_path / "card").mkdir(parents=True)
-    (tmp_path / "a.zip").write_bytes(b"")
-    panel = UploadPanel(workspace, leaf_user_id="grower-9", folder=str(tmp_path))
-    assert (
-        panel.provider_box.options == PROVIDERS and panel.provider_box.value == "Other"
-    )
-    assert panel.user_box.value == "grower-9"
-    assert [v for _, v in panel.chooser.options] == [
-        "",
-        str(tmp_path / "a.zip"),
-        str(tmp_path / "card"),
-    ]
-    panel.chooser.value = str(tmp_path / "card")
-    assert panel.path_box.value == str(tmp_path / "card")
-    assert "10 MB" in panel.note.value and "#2522" in panel.note.value
-    panel.provider_box.value = "AgLeader"
-    assert panel.provider == "AgLeader"
-
-
-def test_upload_path_follows_progress_by_events(workspace, harvest_csv_zip):
-    panel = UploadPanel(workspace, leaf_user_id="grower-1")
-    panel.path_box.value = str(harvest_csv_zip)
-    panel.upload_button.click()
-    assert panel.errors.messages == []
-    assert panel.batch_id
-    workspace.wait()
-    # no explicit refresh: the conversion thread's events re-read the batch
-    assert panel.batch_progress.value == panel.batch_progress.max == 1
-    assert panel.batch_progress.bar_style == "success"
-    (bar,) = panel.file_progress.children
-    assert bar.value == 1 and bar.bar_style == "success"
-    assert "harvest.csv" in panel.table.value and "PROCESSED" in panel.table.value
-
-
-def test_upload_folder_is_zipped(workspace, tmp_path):
-    folder = tmp_path / "card"
-    folder.mkdir()
-    (folder / "harvest.csv").write_bytes(SMS_CSV)
-    panel = UploadPanel(workspace)
-    batch = panel.upload(folder)
-    workspace.wait()
-    assert workspace.get_batch(batch["id"])["status"] == "PROCESSED"
-
-
-@pytest.mark.parametrize(
-    ("source", "match"),
-    [
-        ("", r"\[UploadPanel\] InvalidRequest: give the path"),
-        ("/nonexistent/x.zip", r"\[UploadPanel\] InvalidRequest: .*does not exist"),
-    ],
-)
-def test_rejected_upload_writes_error(workspace, source, match):
-    panel = UploadPanel(workspace)
-    panel.path_box.value = source
-    panel.upload_button.click()
-    assert len(panel.errors.messages) == 1
-    assert re.match(match, panel.errors.messages[0]), panel.errors.messages
-    assert panel.errors.outputs[0]["name"] == "stderr"
-
-
-def test_unsafe_zip_message(workspace, tmp_path):
-    evil = make_zip(tmp_path / "evil.zip", {"../../escape.csv": SMS_CSV})
-    panel = UploadPanel(workspace)
-    panel.path_box.value = str(evil)
-    panel.upload_button.click()
-    assert panel.errors.messages[0].startswith("[UploadPanel] UnsafeArchive: ")
-    assert workspace.get_batches().total == 0
-
-
-def test_browser_upload_limit(workspace, harvest_csv_zip):
-    panel = UploadPanel(workspace, max_browser_bytes=100)
-    panel._on_browser_upload(
-        {"new": ({"name": "big.zip", "content": memoryview(b"x" * 101), "size": 101},)}
-    )
-    assert "browser uploads are limited" in panel.errors.messages[0]
-    assert "ipywidgets#2522" in panel.errors.messages[0]
-    panel = UploadPanel(workspace)
-    data = harvest_csv_zip.read_bytes()
-    panel._on_browser_upload(
-        {"new": ({"name": "h.zip", "content": memoryview(data), "size": len(data)},)}
-    )
-    workspace.wait()
-    assert (
-        panel.errors.messages == []
-        and workspace.get_batch(panel.batch_id)["status"] == "PROCESSED"
-    )
 
 
 # ---------------------------------------------------------------------------- status
@@ -178,20 +83,26 @@ def test_status_panel_unknown_id_goes_to_errors(workspace):
 
 
 # ---------------------------------------------------------------------------- map
+def _layer(panel, layer_id="points"):
+    return next(layer for layer in panel.map.layers if layer["id"] == layer_id)
+
+
+def _count(panel, layer_id="points"):
+    return _layer(panel, layer_id)["count"]
+
+
 def test_map_has_no_tiles_by_default(converted):
     ws, _, fid = converted
-    import ipyleaflet
+    from leafnb.render.view import lonlat_of
 
     panel = MapPanel.from_file(ws, fid)
-    assert not [
-        layer for layer in panel.map.layers if isinstance(layer, ipyleaflet.TileLayer)
-    ]
-    assert panel.mode == "geojson" and panel.data_layer in panel.map.layers
-    assert panel.map.zoom >= 12 and abs(panel.map.center[0] - 42) < 1
+    assert panel.map.basemap == ""
+    assert panel.mode == "points" and _count(panel) == len(ws.load_points(fid))
+    xmin, ymin, xmax, ymax = panel.map.view
+    _, lat = lonlat_of(np.array([(xmin + xmax) / 2]), np.array([(ymin + ymax) / 2]))
+    assert abs(lat[0] - 42) < 1 and (xmax - xmin) < 20_000  # a field, not the world
     panel.basemap = True
-    assert [
-        layer for layer in panel.map.layers if isinstance(layer, ipyleaflet.TileLayer)
-    ]
+    assert panel.map.basemap.startswith("https://tile.openstreetmap.org/")
 
 
 def test_map_legend_and_colours_match_quantile_legend(converted):
@@ -211,16 +122,15 @@ def test_map_legend_and_colours_match_quantile_legend(converted):
         assert got["min"] == pytest.approx(want["min"]) and got["max"] == pytest.approx(
             want["max"]
         )
-    for row in expected.ranges:
-        assert row["colorCode"] in panel.legend.value
-    feats = panel.data_layer.data["features"]
-    vals = np.array([f["properties"]["dryVolumePerArea"] for f in feats])
-    rgba = expected.rgba(vals)
-    want = [f"#{r:02X}{g:02X}{b:02X}" for r, g, b, _ in rgba]
-    assert [f["properties"]["style"]["fillColor"] for f in feats] == want
-    assert {f["properties"]["style"]["fillColor"] for f in feats} == {
+    assert [r["color"] for r in panel.map.legend["rows"]] == [
         r["colorCode"] for r in expected.ranges
-    }
+    ]
+    layer = _layer(panel)
+    vals = np.frombuffer(layer["value"], "<f4")
+    classes = np.frombuffer(layer["cls"], np.uint8)
+    np.testing.assert_array_equal(classes, expected.classify(values))
+    np.testing.assert_allclose(vals, values, rtol=1e-6)
+    assert set(classes.tolist()) == set(range(7))
 
 
 def test_map_property_selector(converted):
@@ -230,49 +140,39 @@ def test_map_property_selector(converted):
     assert "harvestMoisture" in panel.property_select.options
     panel.property_select.value = "harvestMoisture"
     assert panel.property == "harvestMoisture"
-    assert panel.data_layer.name == "harvestMoisture"
-    assert "harvestMoisture" in panel.data_layer.data["features"][0]["properties"]
+    assert panel.map.value_name == "harvestMoisture"
+    assert "harvestMoisture" in _layer(panel)["props"]
     assert panel.unit == "percentage"
 
 
-def test_map_overlay_above_threshold(converted):
+def test_map_raster_above_threshold(converted):
     ws, _, fid = converted
-    import ipyleaflet
-
     panel = MapPanel.from_file(ws, fid, max_points=100)
-    assert panel.mode == "overlay"
-    assert isinstance(panel.data_layer, ipyleaflet.ImageOverlay)
-    assert panel.data_layer.url.startswith("data:image/png;base64,")
-    out = ws.render_overlay(fid, panel.property, filtered=False, max_size=1024)
-    assert [list(b) for b in panel.data_layer.bounds] == [
-        list(b) for b in out["bounds"]
-    ]
-    assert len(panel.legend_rows) == 7
+    assert panel.mode == "raster" and panel.map.mode == "raster"
+    layer = _layer(panel)
+    # raster mode: positions and the shown values only; the browser classifies pixel means
+    assert "cls" not in layer and "props" not in layer
+    assert len(panel.map.legend["edges"]) == 8 and len(panel.legend_rows) == 7
     panel.max_points = 100_000
-    assert panel.mode == "geojson"
+    assert panel.mode == "points"
 
 
 def test_map_filtered_toggle_and_removed_layer(converted):
     ws, _, fid = converted
     panel = MapPanel.from_file(ws, fid)
-    standard = len(panel.data_layer.data["features"])
+    standard = _count(panel)
     panel.filtered_toggle.value = True
     assert panel.filtered
     assert panel.errors.messages == []
-    assert len(panel.data_layer.data["features"]) == len(
-        ws.load_points(fid, filtered=True)
-    )
-    assert len(panel.data_layer.data["features"]) <= standard
+    assert _count(panel) == len(ws.load_points(fid, filtered=True))
+    assert _count(panel) <= standard
     panel.removed_box.value = True
     removed = ws.removed_points(fid)
     reasons = set(removed.table.column("filterReason").to_pylist())
-    assert panel.removed_layer in panel.map.layers
-    assert {
-        layer.name.split(": ")[1].rsplit(" (", 1)[0]
-        for layer in panel.removed_layer.layers
-    } == reasons
+    names = [layer["name"] for layer in panel.map.layers if layer["kind"] == "removed"]
+    assert {n.split(": ")[1].rsplit(" (", 1)[0] for n in names} == reasons
     panel.removed_box.value = False
-    assert panel.removed_layer not in panel.map.layers
+    assert not [layer for layer in panel.map.layers if layer["kind"] == "removed"]
 
 
 def test_map_applies_a_filter_profile(workspace, tmp_path):
@@ -287,7 +187,7 @@ def test_map_applies_a_filter_profile(workspace, tmp_path):
     assert panel.errors.messages == []
     report = workspace.get_cleaning_report(fid)
     assert report["profile"] == "standard" and panel.filtered
-    assert len(panel.data_layer.data["features"]) == report["kept"]
+    assert _count(panel) == report["kept"]
 
 
 def test_map_without_selection_and_bad_id(workspace):
@@ -345,9 +245,9 @@ def test_panels_on_an_operation(with_operation):
     assert panel.errors.messages == []
     assert "Totals" in panel.tables.value and panel.histogram.value.startswith("<svg")
     mp = MapPanel.from_operation(ws, op_id)
-    assert mp.errors.messages == [] and mp.mode == "geojson"
-    assert mp.fields_layer is not None and mp.fields_layer.data["features"]
-    assert len(mp.data_layer.data["features"]) == len(ws.load_points(op_id))
+    assert mp.errors.messages == [] and mp.mode == "points"
+    assert mp.map.fields and mp.map.fields[0]["rings"]
+    assert _count(mp) == len(ws.load_points(op_id))
     if hasattr(ws, "get_operation_geotiff_images"):
         panel.buttons["geotiff"].click()
         assert panel.errors.messages == [] and panel.last_export
@@ -363,7 +263,7 @@ def test_dashboard_links_panels(converted):
     assert fid in [v for _, v in dash.file_select.options]
     dash.file_select.value = fid
     assert dash.map.file_id == dash.summary.file_id == fid
-    assert dash.map.mode == "geojson"
+    assert dash.map.mode == "points"
     dash.map.property = "harvestMoisture"
     assert dash.summary.property == "harvestMoisture"
     assert (

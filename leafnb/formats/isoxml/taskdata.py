@@ -67,7 +67,7 @@ def parse_xml(path: Path) -> Element:
             path=path,
             reader="isoxml",
         ) from exc
-    except DET.ParseError as exc:
+    except (DET.ParseError, LookupError, ValueError) as exc:  # + unknown encodings
         raise CorruptFile(
             f"{path.name}: not well-formed XML ({exc})", path=path, reader="isoxml"
         ) from exc

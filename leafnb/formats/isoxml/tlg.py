@@ -204,7 +204,7 @@ def parse_tlg_header(path: Path, name: str | None = None) -> TlgHeader:
             path=path,
             reader="isoxml",
         ) from exc
-    except DET.ParseError as exc:
+    except (DET.ParseError, LookupError, ValueError) as exc:  # + unknown encodings
         raise CorruptFile(
             f"{path.name}: time-log header is not well-formed XML ({exc})",
             path=path,
