@@ -1,5 +1,6 @@
-"""Hostile time logs: the numpy decoder stays linear, skipped records are counted as
-records, and notes stay bounded (issue 14, item 7).
+"""Hostile uploads: TASKDATA.XML is parsed once per upload, not once per task (issue 14,
+item 6); the numpy time-log decoder stays linear, skipped records are counted as
+records, and notes stay bounded (item 7).
 
 Linearity is asserted on work, not time: the positions the numpy framer examines with
 its vectorised tests (speculative walk and resynchronisation windows) are counted, and
@@ -8,15 +9,25 @@ must stay within a constant times the file size when the file doubles.
 
 from __future__ import annotations
 
+import os
+import re
 import struct
 
 import numpy as np
 import pytest
 
 from leafnb.errors import CorruptFile
-from leafnb.formats.isoxml import tlg
+from leafnb.formats.detect import detect
+from leafnb.formats.isoxml import taskdata, tlg
+from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.tlg import MAX_SKIP_NOTES, decode_tlg, parse_tlg_header
-from leafnb.formats.isoxml.writer import DlvSpec, TimeLogSpec, write_tlg
+from leafnb.formats.isoxml.writer import (
+    DlvSpec,
+    TimeLogSpec,
+    write_taskdata,
+    write_tlg,
+)
+from tests.formats.isoxml.builders import track
 
 T0 = 1_700_000_000_000
 
@@ -151,3 +162,44 @@ def test_time_of_day_out_of_range_passes_over_exactly_one_record(tmp_path):
     binp.write_bytes(bytes(data))
     log = decode_tlg(binp, parse_tlg_header(xml), kernel=False)
     assert log.n == 99 and log.skipped == 1
+
+
+# --------------------------------------------------------------------------------------
+# item 6: one parse per upload
+
+TASKS = 2_000
+
+
+def _many_tasks(folder):
+    t, lat, lon = track(5)
+    log = TimeLogSpec("TLG00001", t, lat, lon, dlvs=[DlvSpec(84, values=np.ones(5))])
+    path = write_taskdata(folder, [log])
+    text = path.read_text()
+    task = re.search(r"  <TSK .*?</TSK>\n", text, re.S).group(0)
+    tasks = "".join(
+        task.replace('A="TSK1"', f'A="TSK{i}"') for i in range(1, TASKS + 1)
+    )
+    path.write_text(text.replace(task, tasks))
+    return path
+
+
+def test_taskdata_with_2000_tasks_is_parsed_once(tmp_path, monkeypatch):
+    path = _many_tasks(tmp_path / "upload" / "TASKDATA")
+    taskdata.clear_cache()
+    calls = []
+    original = taskdata.parse_xml
+    monkeypatch.setattr(
+        taskdata, "parse_xml", lambda p: calls.append(p.name) or original(p)
+    )
+    found = detect(tmp_path / "upload")
+    assert len(found.candidates) == TASKS
+    assert {c.operation_type for c in found.candidates} == {"harvested"}
+    reader = IsoxmlReader()
+    for part in ("TSK1", "TSK999", f"TSK{TASKS}"):
+        assert reader.read(path, part=part).table.num_rows == 5
+    assert calls == ["TASKDATA.XML"]
+    # a changed file is parsed again
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert reader.parts(path)[-1] == f"TSK{TASKS}"
+    assert calls == ["TASKDATA.XML", "TASKDATA.XML"]
