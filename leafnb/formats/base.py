@@ -31,6 +31,8 @@ Table conventions (every reader):
 - ``partfields``: list of GeoJSON Features (polygons) the source carried as fields;
 - ``crs``: the source CRS (string) before reprojection;
 - ``record_count``: records read; ``skipped_records``: malformed records passed over;
+- ``modelled_properties``: mapped properties the reader derived from a model rather
+  than read (e.g. ISOXML area from positions x working width);
 - ``provider`` / ``file_format``: refine the reader's class-level values for this file.
 """
 

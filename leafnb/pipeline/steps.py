@@ -213,6 +213,12 @@ def convert_file(job: FileJob) -> FileOutcome:
 
     def step_area_yield():
         state["points"] = compute_area_and_yield(state["points"])
+        excluded = state["points"].meta.get("excluded_steps")
+        if excluded:  # position glitches: see leafnb.standard.area_yield
+            return (
+                f"ok: {excluded} impossible position step{'s' * (excluded != 1)} "
+                "(faster than the machine drives) excluded from distance and area"
+            )
         return "ok"
 
     def step_cleanup():

@@ -8,9 +8,27 @@ Formulas (spec §11 leaves them open; these are the conventional ones):
 
 - ``distance``: great-circle distance from the previous record (haversine, R = 6,371,008.8 m);
   the first record takes the second record's distance;
+- **impossible steps** (every format): a step longer than the machine can drive in the
+  time between the two records — ``step > MAX_SPEED[operation type] x dt + 10 m`` (the
+  10 m allow for GPS noise) — is a position glitch or a relocation (a 2,264 km jump in
+  a 2-minute log): it gets distance 0, so it adds no distance or area, and is counted in
+  ``meta["excluded_steps"]``. Without timestamps no step is judged;
 - ``heading``: initial bearing from the previous record (0° = north, clockwise);
-- ``speed``: ``distance / Δt`` where Δt > 0;
+- ``speed``: distance over time, over at least :data:`SPEED_WINDOW_S` (records written
+  milliseconds apart, or several at one instant, would otherwise turn GPS jitter into
+  hundreds of m/s);
 - ``area``: ``distance × equipmentWidth``;
+- **flows** (``cropFlow``, by mass or by volume): integrated over each record's time
+  interval — ``samplingInterval`` when the source gives it (Ag Leader's cycle), else the
+  time since the previous record (the first record takes the second's); an interval
+  longer than 10 typical intervals is a pause in logging and counts as 10 (the flow
+  logged after it is not known to have lasted longer). A mass flow gives ``wetMass``,
+  a volume flow ``wetVolume``. When the source gives a per-area yield too, the
+  per-area yield times the area gives the mass if the area is the source's own (its
+  area, or its distance with its width: an SMS export's yields are per its own swath
+  and distance); if the area is modelled (positions x working width, here or by a
+  reader: ``meta["modelled_properties"]``) the measured flow is integrated first — the
+  machine's per-area figure times another area mixes two measurements;
 - mass ↔ volume: ``volume = mass / density`` with the crop's density (lb/bu);
 - dry ↔ wet: ``dry = wet × (100 − moisture) / (100 − standard moisture)``; when the crop
   has no standard moisture the dry values repeat the wet values (spec §1.5);
@@ -39,14 +57,33 @@ from leafnb.standard.units import (
 
 __all__ = [
     "CANONICAL",
+    "MAX_SPEED",
     "compute_area_and_yield",
     "haversine",
     "initial_bearing",
+    "position_steps",
+    "record_intervals",
     "to_canonical",
     "to_unit_system",
 ]
 
 EARTH_RADIUS_M = 6_371_008.8
+
+#: fastest a machine of each operation type drives, m/s (road speeds: combines and
+#: forage harvesters 40 km/h, tractors with implements up to 60 km/h, self-propelled
+#: sprayers up to 50 km/h; with a margin)
+MAX_SPEED: dict[str, float] = {
+    OperationType.HARVESTED: 15.0,
+    OperationType.PLANTED: 20.0,
+    OperationType.TILLAGE: 20.0,
+    OperationType.APPLIED: 25.0,
+}
+#: GPS position noise allowed on top of the driving distance of one step, m
+STEP_TOLERANCE_M = 10.0
+#: shortest time over which a derived speed is measured, s
+SPEED_WINDOW_S = 1.0
+#: an interval longer than this many typical intervals is a pause in logging
+PAUSE_FACTOR = 10.0
 
 #: canonical unit per schema dimension (what the store keeps between steps)
 CANONICAL = {
@@ -132,44 +169,127 @@ def _get(points: PointSet, prop: str) -> np.ndarray | None:
     return points.array(prop) if points.has(prop) else None
 
 
+def position_steps(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    time_s: np.ndarray | None = None,
+    max_speed: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (m) of each record from the previous one, and which steps are impossible.
+
+    The first record's step is 0. A step is impossible when it is longer than
+    ``max_speed x dt + STEP_TOLERANCE_M`` (module docstring); without *time_s* or
+    *max_speed* none is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lon = np.array([10.0, 10.0001, 30.0, 10.0002])  # a 1,400 km glitch and back
+    >>> steps, bad = position_steps(lon, np.full(4, 54.0), np.arange(4.0), 15.0)
+    >>> bad.tolist()
+    [False, False, True, True]
+    """
+    n = len(lon)
+    step = np.zeros(n)
+    if n > 1:
+        step[1:] = haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    bad = np.zeros(n, bool)
+    if time_s is not None and max_speed is not None and n > 1:
+        dt = np.abs(np.diff(time_s))
+        with np.errstate(invalid="ignore"):
+            bad[1:] = step[1:] > max_speed * dt + STEP_TOLERANCE_M
+    bad &= ~np.isnan(step)
+    return step, bad
+
+
+def record_intervals(time_s: np.ndarray) -> np.ndarray:
+    """Each record's time interval (s): the time since the previous record.
+
+    The first record takes the second's interval; an interval longer than
+    ``PAUSE_FACTOR`` typical (median positive) intervals is a pause in logging and counts
+    as ``PAUSE_FACTOR`` typical intervals; going back in time counts as 0.
+
+    Examples
+    --------
+    >>> record_intervals(np.array([0.0, 1.0, 2.0, 600.0, 601.0])).tolist()
+    [1.0, 1.0, 1.0, 10.0, 1.0]
+    """
+    n = len(time_s)
+    if n < 2:
+        return np.zeros(n)
+    dt = np.empty(n)
+    dt[1:] = np.diff(time_s)
+    dt[0] = dt[1]
+    dt = np.where(np.isnan(dt) | (dt < 0), 0.0, dt)
+    positive = dt[dt > 0]
+    if len(positive):
+        typical = float(np.median(positive))
+        dt = np.minimum(dt, PAUSE_FACTOR * typical)
+    return dt
+
+
+def _speed(distance: np.ndarray, time_s: np.ndarray) -> np.ndarray:
+    """Distance over time, measured over at least ``SPEED_WINDOW_S`` per record."""
+    n = len(distance)
+    cum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(distance[1:]))])
+    # j: the last record at least SPEED_WINDOW_S before record i (time need not be sorted)
+    order = np.argsort(time_s, kind="stable")
+    ts = time_s[order]
+    pos = np.searchsorted(ts, time_s - SPEED_WINDOW_S, side="right") - 1
+    j = np.where(pos >= 0, order[np.clip(pos, 0, n - 1)], 0)
+    j = np.minimum(j, np.arange(n))  # look back only
+    span = time_s - time_s[j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(span > 0, (cum - cum[j]) / span, np.nan)
+    if n > 1:
+        speed[0] = speed[1]
+    return speed
+
+
 def compute_area_and_yield(points: PointSet) -> PointSet:
-    """Fill distance, heading, speed, area and the harvest yield family (canonical units)."""
+    """Fill distance, heading, speed, area and the harvest yield family (canonical units).
+
+    Impossible steps (module docstring) are excluded from distance and area and counted
+    in ``meta["excluded_steps"]``.
+    """
     points = to_canonical(points)
     n = len(points)
     if n == 0:
         return points
     lon, lat = points.array("lon"), points.array("lat")
-    step = np.empty(n)
-    step[1:] = haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
-    step[0] = step[1] if n > 1 else 0.0
+    time_s = None
+    if points.has("timestamp"):
+        time_s = (
+            pc.cast(points.table.column("timestamp"), pa.int64())
+            .to_numpy(zero_copy_only=False)
+            .astype("float64")
+            / 1000.0
+        )
+    step, bad = position_steps(
+        lon, lat, time_s, MAX_SPEED.get(OperationType(points.operation_type))
+    )
+    if bad.any():
+        step[bad] = 0.0
+        points = replace(points, meta={**points.meta, "excluded_steps": int(bad.sum())})
+    if n > 1:
+        step[0] = step[1]
     points = _fill(points, "distance", step, "m")
     if n > 1:
         bearing = np.empty(n)
         bearing[1:] = initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])
         bearing[0] = bearing[1]
         points = _fill(points, "heading", bearing, "arcdeg")
-    if points.has("timestamp") and n > 1:
-        t = (
-            pc.cast(points.table.column("timestamp"), pa.int64())
-            .to_numpy(zero_copy_only=False)
-            .astype("float64")
-            / 1000.0
-        )
-        dt = np.empty(n)
-        dt[1:] = np.diff(t)
-        dt[0] = dt[1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            speed = np.where(dt > 0, points.array("distance") / dt, np.nan)
-        points = _fill(points, "speed", speed, "m/s")
+    if time_s is not None and n > 1:
+        points = _fill(points, "speed", _speed(points.array("distance"), time_s), "m/s")
     width = _get(points, "equipmentWidth")
     if width is not None:
         points = _fill(points, "area", points.array("distance") * width, "m2")
     if points.operation_type == OperationType.HARVESTED:
-        points = _harvest(points)
+        points = _harvest(points, time_s)
     return points
 
 
-def _harvest(points: PointSet) -> PointSet:
+def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
     crop_values = (
         points.table.column("crop").to_numpy(zero_copy_only=False)
         if points.has("crop")
@@ -215,6 +335,9 @@ def _harvest(points: PointSet) -> PointSet:
                     unit_per_area,
                 )
 
+    modelled = set(points.meta.get("modelled_properties") or ())
+    if not ({"area", "distance"} & (set(points.source_units) - modelled)):
+        points = _integrate_flow(points, time_s)  # the area is modelled: flow first
     # Repeat the rule set until nothing new appears (each pass can unlock another).
     for _ in range(4):
         before = {c for c in points.columns if points.has(c)}
@@ -232,11 +355,28 @@ def _harvest(points: PointSet) -> PointSet:
                 points = _fill(points, "dryMass", wet * dry_factor, "kg")
             if dry is not None:
                 points = _fill(points, "wetMass", dry / dry_factor, "kg")
-        flow, interval = _get(points, "cropFlow"), _get(points, "samplingInterval")
-        if flow is not None and interval is not None:
-            points = _fill(points, "wetMass", flow * interval, "kg")
+        points = _integrate_flow(points, time_s)
         if {c for c in points.columns if points.has(c)} == before:
             break
+    return points
+
+
+def _integrate_flow(points: PointSet, time_s: np.ndarray | None) -> PointSet:
+    """``wetMass`` (mass flow) or ``wetVolume`` (volume flow) = flow x record interval."""
+    flow = _get(points, "cropFlow")
+    if flow is None:
+        return points
+    interval = _get(points, "samplingInterval")
+    if interval is None:
+        if time_s is None:
+            return points
+        interval = record_intervals(time_s)
+    unit = points.units.get("cropFlow", "kg/s")
+    dim = parse_unit(unit).dimensionality
+    if dim == parse_unit("kg/s").dimensionality:
+        return _fill(points, "wetMass", convert(flow, unit, "kg/s") * interval, "kg")
+    if dim == parse_unit("m3/s").dimensionality:
+        return _fill(points, "wetVolume", convert(flow, unit, "m3/s") * interval, "m3")
     return points
 
 

@@ -36,23 +36,7 @@ def _corpus_module():
 corpus = _corpus_module()
 
 # What leafnb gets wrong today (issue 13): (set, part, check) -> reason
-PARALLEL_TLGS = (
-    "issue 13: 3 parallel TLGs (255+255+235 DLVs) stacked into 10,899 rows "
-    "instead of joined by time into 3,633"
-)
-LEVEL_SUM_WIDTH = (
-    "issue 13: working width 63.8 m summed over DET levels; the seed boom "
-    "(DET-8, DDI 67) and its 32 row units of 0.381 m say 12.192 m"
-)
-TRACTOR_ONLY = (
-    "issue 13: refused as 'unsupported operation type: unknown'; the message "
-    "must say that only tractor data was logged"
-)
-KNOWN_WRONG = {
-    ("topcon_case2150s_planter", "TSK4", "records"): PARALLEL_TLGS,
-    ("topcon_case2150s_planter", "TSK4", "width"): LEVEL_SUM_WIDTH,
-    ("topcon_fendt_tractor_only", "TSK-1", "refused"): TRACTOR_ONLY,
-}
+KNOWN_WRONG: dict[tuple[str, str, str], str] = {}
 
 
 def _part(exp: dict) -> str:

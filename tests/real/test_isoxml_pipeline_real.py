@@ -80,3 +80,23 @@ def test_aef_empty_logs_fail_clearly(workspace, tmp_path):
     for f in workspace.get_files(batchId=batch["id"], size=100):
         raw = workspace.get_file_status(f["id"])["rawGeojson"]
         assert raw["status"] == "failed" and "no usable record" in raw["message"]
+
+
+def test_kverneland_position_jump_is_excluded_from_area(workspace, tmp_path):
+    """A 2-minute seeding log jumps 2,264 km once (a 1,019 ha area before): the impossible
+    steps are excluded and counted, and the area stays near the controller's 288 m²."""
+    batch = _upload(workspace, tmp_path, "kverneland_imtpro_benchtest")
+    (f,) = workspace.get_files(batchId=batch["id"], size=100)
+    assert f["operationType"] == "planted"
+    steps = workspace.get_file_status(f["id"])
+    assert steps["areaAndYield"]["message"] == (
+        "ok: 1 impossible position step (faster than the machine drives) excluded "
+        "from distance and area"
+    )
+    rows = {
+        r["key"]: r
+        for r in workspace.get_file_summary(f["id"])["properties"]["machineTotals"]
+    }
+    area = rows["totalArea"]
+    assert area["value"] == 288
+    assert abs(area["allRecordsRelativeDifference"]) < 0.1  # model: -7.9 % (bench test)

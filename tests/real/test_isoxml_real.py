@@ -13,6 +13,12 @@ import pytest
 from leafnb.errors import CorruptFile
 from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.tlg import decode_tlg, parse_tlg_header
+from leafnb.standard.area_yield import (
+    compute_area_and_yield,
+    position_steps,
+    record_intervals,
+)
+from leafnb.standard.normalize import normalize
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 ISO = DATA / "isoxml"
@@ -92,6 +98,11 @@ def check_krone(reads):
     assert (
         np.nanmax(reads["TSK-1"].table["DDI005A"].to_numpy(zero_copy_only=False)) == 0
     )  # yield logged but 0
+    # the header never works on the road: no area, as the controller's 0 m2 (the 12 m
+    # implement width times the 48 km driven would be 58 ha)
+    assert totals["totalArea"]["value"] == 0
+    points = compute_area_and_yield(normalize(reads["TSK-1"]))
+    assert np.nansum(points.array("area")) == 0
 
 
 def check_agco(reads):
@@ -116,6 +127,12 @@ def check_agco(reads):
 
 def check_kverneland_imt(reads):
     assert len(parse_tlg_header(tlg_files("kverneland_imtpro_benchtest")[0]).dlvs) == 38
+    facts = reads["TSK1"].meta["isoxml"]
+    assert facts["operation_type_source"] == "Actual Cultural Practice (DDI 179) = 2"
+    assert (
+        "6 section at depth 3 (DDI 67 logged), union of lateral offsets"
+        in facts["width"][0]
+    )
 
 
 def check_aef(reads):
@@ -132,6 +149,15 @@ def check_cnh(reads):
         == 215
     )
     assert reads["TSK-8"].meta["provider"] == "CNHI"
+    optypes = {p: r.meta["operation_type"] for p, r in reads.items()}
+    for air_cart in ("TSK-6", "TSK-14", "TSK-16", "TSK-20", "TSK-27"):
+        assert optypes[air_cart] == "planted", air_cart
+    seed = {c.property: c.unit for c in reads["TSK-14"].meta["columns"].values()}
+    assert seed["seedRate"] == "mg/m**2"  # seeding by mass
+    assert optypes["TSK-8"] == "planted"  # seed bin says sowing, micro bins protection
+    assert optypes["TSK-22"] == "applied" and optypes["TSK-3"] == "applied"
+    # two air carts in one task: the wider one's 16 sections (2 m) carry the width
+    assert len(reads["TSK-27"].meta["isoxml"]["width"]) == 2
 
 
 # folder, TLG files, records framed (sum over parts), max DLVs per header, operation
@@ -155,8 +181,9 @@ FACTS = [
         (8.94, 9.169, 46.1198, 46.404),
         check_krone,
     ),
-    # bench test: spreader/sprayer parts log mass/volume per area (applied), planter parts
-    # count per area (planted), the air cart seeding by mass per area counts as applied
+    # bench test: spreader/sprayer parts log mass/volume per area (applied); planter and
+    # air cart parts are planted — the air cart seeds by mass per area (device class 4,
+    # tasks "Seeding ...": issue 13 — it used to count as applied)
     (
         "cnh_pro1200_spreader_benchtest",
         15,
@@ -236,3 +263,39 @@ def test_truncated_tlg_header_fails_alone(tmp_path):
     assert raw.meta["record_count"] == 4135
     assert [f["name"] for f in raw.meta["failed_logs"]] == ["TLG00003"]
     assert any("TLG00003" in i and "well-formed" in i for i in raw.issues)
+
+
+def _model_checks(raw):
+    """Relative differences of the device model to the controller's own TIM totals:
+    area (steps x working width vs DDI 116), working time (vs 119), distance of working
+    records (vs 117) and of every record (vs 117 + 118)."""
+    t, totals = raw.table, raw.meta["machine_totals"]
+    time_s = t["timestamp"].cast("int64").to_numpy() / 1000
+    step, bad = position_steps(t["lon"].to_numpy(), t["lat"].to_numpy(), time_s, 15.0)
+    step[bad] = 0
+    width = np.nan_to_num(t["agg_workingWidth"].to_numpy(zero_copy_only=False)) / 1000
+    on = np.array(t["recordingStatus"].to_pylist()) == "On"
+    value = {
+        k: totals[k]["value"] for k in ("DDI0074", "DDI0075", "DDI0076", "DDI0077")
+    }
+    mine = {
+        "area": ((step * width).sum(), value["DDI0074"]),
+        "time": (record_intervals(time_s)[on].sum(), value["DDI0077"]),
+        "distance_working": (step[on].sum(), value["DDI0075"] / 1000),
+        "distance_all": (step.sum(), (value["DDI0075"] + value["DDI0076"]) / 1000),
+    }
+    return mine
+
+
+def test_cci_device_model_matches_the_task_controller():
+    """The CCI controller's own totals check the width and work-state model: over the
+    19 tasks the modelled area, working time and distances agree within 2 %, every
+    task within 6 % (GPS steps vs the machine's wheel/radar distance)."""
+    _, reads = read_set("cci_forage_harvester_yield")
+    per_task = [_model_checks(r) for r in reads.values()]
+    assert len(per_task) == 19
+    for key in ("area", "time", "distance_working", "distance_all"):
+        mine = np.array([m[key][0] for m in per_task])
+        theirs = np.array([m[key][1] for m in per_task])
+        assert np.abs(mine / theirs - 1).max() < 0.06, key
+        assert abs(mine.sum() / theirs.sum() - 1) < 0.02, key

@@ -127,3 +127,102 @@ def test_distance_heading_speed_from_positions():
     np.testing.assert_allclose(out.array("heading"), 0.0, atol=1e-9)
     np.testing.assert_allclose(out.array("speed"), 11.1195 / 2, rtol=1e-4)
     assert not out.has("area")  # no width: area cannot be computed
+
+
+def _timed(lat, t_ms, optype="harvested", **cols):
+    n = len(lat)
+    table = pa.table(
+        {
+            "lon": np.full(n, 10.0),
+            "lat": np.asarray(lat, float),
+            "timestamp": pa.array(
+                np.asarray(t_ms, np.int64), pa.timestamp("ms", tz="UTC")
+            ),
+            **cols,
+        }
+    )
+    units = {k: u for k, (_, u) in UNITS.items() if k in cols}
+    return PointSet(table, optype, units=units, source_units=dict(units))
+
+
+UNITS = {
+    "equipmentWidth": (None, "m"),
+    "cropFlow": (None, "kg/s"),
+    "samplingInterval": (None, "s"),
+    "wetMassPerArea": (None, "kg/ha"),
+    "crop": (None, None),
+}
+
+
+def test_position_jump_is_excluded_from_distance_and_area_and_counted():
+    """A 2-minute log with one 2,264 km jump: the two impossible steps add nothing."""
+    n = 120
+    lat = 52.0 + np.arange(n) * 2.0 / 111_195  # 2 m/s north
+    lat[60] += 2_264_000 / 111_195  # one record 2,264 km away
+    points = _timed(lat, np.arange(n) * 1000, "planted", equipmentWidth=np.full(n, 6.0))
+    out = compute_area_and_yield(points)
+    assert out.meta["excluded_steps"] == 2  # into the glitch and back
+    # n - 1 steps (the first record repeats the second's), 2 excluded
+    assert np.nansum(out.array("distance")) == pytest.approx(2.0 * (n - 2), rel=1e-3)
+    assert np.nansum(out.array("area")) == pytest.approx(12.0 * (n - 2), rel=1e-3)
+    assert np.nanmax(out.array("speed")) < 5
+
+
+def test_speed_over_at_least_a_second():
+    """Records written milliseconds apart: speed is measured over >= 1 s, not 1 ms."""
+    t = np.array([0, 1000, 1002, 1004, 2000, 3000])
+    lat = 52.0 + np.array([0, 2, 2.3, 2.1, 4, 6]) / 111_195  # 0.3 m of GPS jitter
+    out = compute_area_and_yield(_timed(lat, t, "applied"))
+    assert np.nanmax(out.array("speed")) < 3
+    assert out.meta.get("excluded_steps") is None  # jitter within the tolerance
+
+
+def test_mass_flow_is_integrated_over_each_record_interval():
+    """Only a mass flow (a potato harvester logging DDI 87): wetMass = flow x interval;
+    a pause in logging counts as ten typical intervals at most."""
+    t = np.array([0, 1000, 2000, 3000, 63_000, 64_000])
+    lat = 52.0 + np.arange(6) * 2.0 / 111_195
+    out = compute_area_and_yield(
+        _timed(
+            lat,
+            t,
+            cropFlow=np.full(6, 10.0),
+            equipmentWidth=np.full(6, 1.5),
+            crop=["potatoes"] * 6,
+        )
+    )
+    np.testing.assert_allclose(out.array("wetMass"), [10, 10, 10, 10, 100, 10])
+    assert out.has("wetMassPerArea") and out.has("dryMass")
+
+
+def test_volume_flow_gives_volume():
+    t = np.arange(4) * 2000
+    lat = 52.0 + np.arange(4) * 4.0 / 111_195
+    points = _timed(lat, t, cropFlow=np.full(4, 500.0))
+    points = PointSet(
+        points.table, "harvested", units={"cropFlow": "ml/s"}, source_units={}
+    )
+    out = compute_area_and_yield(points)
+    np.testing.assert_allclose(out.array("wetVolume"), 1e-3)  # 0.5 L/s x 2 s in m3
+
+
+def test_measured_flow_before_per_area_yield_when_the_area_is_modelled():
+    """The machine's per-area yield x leafnb's modelled area mixes two measurements; the
+    flow is integrated. With the source's own distance the per-area yield counts."""
+    t = np.arange(4) * 1000
+    lat = 52.0 + np.arange(4) * 2.0 / 111_195
+    cols = {
+        "cropFlow": np.full(4, 3.0),
+        "wetMassPerArea": np.full(4, 10_000.0),  # 1 kg/m2
+        "equipmentWidth": np.full(4, 1.0),
+    }
+    modelled = compute_area_and_yield(_timed(lat, t, **cols))
+    np.testing.assert_allclose(modelled.array("wetMass"), 3.0)
+    own = _timed(lat, t, distance=np.full(4, 2.0), **cols)
+    own = PointSet(
+        own.table,
+        "harvested",
+        units={**own.units, "distance": "m"},
+        source_units={**own.source_units, "distance": "m"},
+    )
+    np.testing.assert_allclose(compute_area_and_yield(own).array("wetMass"), 2.0)

@@ -13,7 +13,16 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["PROPRIETARY_FROM", "DdiEntry", "ddi_entry", "load_dictionary"]
+__all__ = [
+    "DELTA_PROPERTIES",
+    "POINT_PROPERTIES",
+    "PROPRIETARY_FROM",
+    "TOTAL_KEYS",
+    "WORK_STATE",
+    "DdiEntry",
+    "ddi_entry",
+    "load_dictionary",
+]
 
 #: DDIs from this number up are proprietary / PGN based: kept raw (resolution 1, no unit)
 PROPRIETARY_FROM = 0xDFFF
@@ -52,9 +61,10 @@ def ddi_entry(ddi: int) -> DdiEntry:
     return DdiEntry(ddi, f"Proprietary DDI 0x{ddi:04X}", None, 1.0)
 
 
-# Standard DDIs leafnb maps (decimal DDI -> standard property); the unit is the
-# dictionary's (values are scaled by the dictionary resolution, nothing else).
-# Section-level values are aggregated first (see reader module docstring).
+#: what a DDI means as a standard property read on its own — no device tree, no
+#: operation type (CSV decodings of time logs use it, ``formats.columns``; the ISOXML
+#: reader maps by operation type and device element, :mod:`.properties`); the unit is
+#: the dictionary's
 POINT_PROPERTIES: dict[int, str] = {
     1: "appliedRateTarget",  # Setpoint Volume Per Area Application Rate, mm3/m2
     2: "appliedRate",  # Actual Volume Per Area Application Rate, mm3/m2
@@ -73,9 +83,18 @@ POINT_PROPERTIES: dict[int, str] = {
     397: "speed",  # Actual Speed, mm/s
     406: "proteinPercentage",  # Actual Protein Content, ppm
 }
+#: running totals whose per-record increments are standard properties (read alone)
+DELTA_PROPERTIES: dict[int, str] = {
+    89: "wetVolume",
+    90: "wetMass",
+    116: "area",
+    117: "distance",
+    148: "fuelUsed",
+}
+#: Actual Work State (0 off, 1 on, 2 error, 3 not available)
+WORK_STATE = 141
 
-# Machine totals (decimal DDI -> summary total key); per-record deltas of those marked
-# in DELTA_PROPERTIES become point properties.
+#: running/task totals (decimal DDI) -> the summary total they are compared with
 TOTAL_KEYS: dict[int, str] = {
     80: "totalApplied",  # Application Total Volume, L
     81: "totalApplied",  # Application Total Mass, kg
@@ -86,45 +105,4 @@ TOTAL_KEYS: dict[int, str] = {
     117: "totalDistance",  # Effective Total Distance, mm
     148: "totalFuelUsed",  # Total Fuel Consumption, ml
     183: "totalDryMass",  # Yield Total Dry Mass, kg
-}
-DELTA_PROPERTIES: dict[int, str] = {
-    89: "wetVolume",
-    90: "wetMass",
-    116: "area",
-    117: "distance",
-    148: "fuelUsed",
-}
-
-#: work-state DDIs: 141 Actual Work State (0 off, 1 on, 2 error, 3 n/a);
-#: 161 Actual Condensed Work State (1-16), 2 bits per section, 1 = on
-WORK_STATE = 141
-CONDENSED_WORK_STATE = 161
-
-#: which operation type a mapped property is evidence of (strongest first)
-OPTYPE_EVIDENCE: dict[str, str] = {
-    "wetMass": "harvested",
-    "wetMassPerArea": "harvested",
-    "wetVolumePerArea": "harvested",
-    "wetVolume": "harvested",
-    "cropFlow": "harvested",
-    "harvestMoisture": "harvested",
-    "seedRate": "planted",
-    "seedRateTarget": "planted",
-    "seedDepth": "planted",
-    "appliedRate": "applied",
-    "appliedRateTarget": "applied",
-    "tillageDepthActual": "tillage",
-    "tillageDepthTarget": "tillage",
-}
-
-#: ISO 11783-1 NAME device class (bits 49-55 of DVC D) -> operation type
-DEVICE_CLASS_OPTYPE: dict[int, str] = {
-    2: "tillage",  # soil tillage
-    3: "tillage",  # secondary tillage
-    4: "planted",  # planters / seeders
-    5: "applied",  # fertilizers
-    6: "applied",  # sprayers
-    7: "harvested",  # harvesters
-    8: "harvested",  # root harvesters
-    9: "harvested",  # forage harvesters
 }

@@ -1,9 +1,27 @@
-"""TASKDATA.XML parsing (entity expansion off) into a small read-only model."""
+"""TASKDATA.XML parsing (entity expansion off) into a small read-only model, parsed once.
+
+Parse once per upload
+---------------------
+Detection asks the reader for the parts of a TASKDATA (one per task) and then for facts
+about every part; conversion reads every part. Each of those calls needs the parsed
+document, so :func:`load_taskdata` keeps the last few parsed documents keyed by the
+file's resolved path, modification time (ns) and size: a TASKDATA with 2,000 tasks is
+parsed once per process, not once per task (issue 14: 2,000 tasks in a 10 kB upload took
+39 s). A changed file (other mtime or size) is parsed again. The cached :class:`Taskdata`
+is shared: callers must treat it as read-only. External files (``XFR``/``XFC``) are read
+with their TASKDATA.XML and cached with it.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as DET
@@ -12,9 +30,24 @@ from defusedxml.common import DefusedXmlException
 from leafnb.errors import CorruptFile
 from leafnb.formats.members import find_member
 
-__all__ = ["ROOT_TAG", "Taskdata", "find_file", "load_taskdata", "parse_xml"]
+if TYPE_CHECKING:
+    from leafnb.formats.isoxml.devices import DeviceModel
+
+__all__ = [
+    "ROOT_TAG",
+    "Taskdata",
+    "clear_cache",
+    "find_file",
+    "load_taskdata",
+    "parse_xml",
+]
 
 ROOT_TAG = "ISO11783_TaskData"
+
+#: parsed documents kept per process (an upload holds one TASKDATA, rarely a few)
+CACHE_SIZE = 8
+
+_TLG_RE = re.compile(r"^TLG\d+\.xml$", re.IGNORECASE)
 
 
 def parse_xml(path: Path) -> Element:
@@ -68,9 +101,71 @@ class Taskdata:
     def get(self, xml_id: str | None) -> Element | None:
         return self.by_id.get(xml_id) if xml_id else None
 
+    @functools.cached_property
+    def devices(self) -> DeviceModel:
+        """The device model (DVC/DET trees), built once per document."""
+        from leafnb.formats.isoxml.devices import DeviceModel
+
+        return DeviceModel.from_taskdata(self)
+
+    @functools.cached_property
+    def orphan_logs(self) -> tuple[str, ...]:
+        """Time-log names (``TLGnnnnn``) in the folder that no task references, sorted."""
+        referenced = {
+            (t.get("A") or "").upper()
+            for task in self.all("TSK")
+            for t in task.iter("TLG")
+        }
+        out = {
+            p.name[:-4]
+            for p in self.folder.iterdir()
+            if _TLG_RE.match(p.name) and p.name[:-4].upper() not in referenced
+        }
+        return tuple(sorted(out))
+
+
+_cache: OrderedDict[tuple, Taskdata] = OrderedDict()
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every parsed document (tests; a long-running process never needs it)."""
+    with _lock:
+        _cache.clear()
+
 
 def load_taskdata(path: Path) -> Taskdata:
-    """Parse TASKDATA.XML and its external files (XFR/XFC) into a :class:`Taskdata`."""
+    """Parse TASKDATA.XML and its external files (XFR/XFC) into a :class:`Taskdata`.
+
+    The result is cached per (resolved path, mtime, size); see the module docstring.
+
+    Raises
+    ------
+    CorruptFile
+        The XML is malformed, declares entities, or its root is not ``ISO11783_TaskData``.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None  # parse_xml reports the error
+    if key is not None:
+        with _lock:
+            td = _cache.get(key)
+            if td is not None:
+                _cache.move_to_end(key)
+                return td
+    td = _load(path)
+    if key is not None:
+        with _lock:
+            _cache[key] = td
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    return td
+
+
+def _load(path: Path) -> Taskdata:
     root = parse_xml(path)
     if root.tag != ROOT_TAG:
         raise CorruptFile(

@@ -24,7 +24,9 @@ The decoder is vectorised; no Python object is created per record:
    header's DLV list, DLV index out of range, time of day >= 24 h, record past the end)
    are passed over by *resynchronising*: the next offset where a plausible record
    (plausible time/day/count/indices/position) is followed by another plausible record.
-   Each resynchronisation counts one skipped record.
+   The records passed over are counted (:class:`_Skips`: by walking their declared
+   lengths, else from their bytes) and the first :data:`MAX_SKIP_NOTES` pass-overs are
+   described in the notes.
 2. **Gather**: fixed fields through unaligned strided views (one fancy-index per field),
    the DLV pairs through one flat index array built with ``np.repeat``/``cumsum``.
 3. **Per DLV**: pairs are split by DLV index with a stable (radix) argsort; a DLV's
@@ -42,8 +44,16 @@ start it is *accepted* when its head and pairs lie inside the buffer, its DLV co
 at most the header's DLVs, its time of day is below :data:`MS_LIMIT` and every DLV index
 is in range (the position is not an acceptance criterion, see above); a cut record at
 the end is carried (or, at the end of the file, counted as truncated); anything else is
-passed over by resynchronising (day reference: the last accepted record). Each passed
-over record is one event (one note, one ``skipped``), in file order.
+passed over by resynchronising (day reference: the last accepted record).
+
+**Linear in the input** (issue 14: a 200 kB log with bad DLV indices took 148 s without
+the kernel). The speculative walk tests DLV indices too (:meth:`_Framer.bad_index`, O(1)
+per record from running counts), so a bad index no longer stops the walk and restarts
+it over the rest of the chunk; resynchronisation windows grow from a few bytes; and a
+chunk restarts its speculation at most twice (:meth:`_Framer.frame`). Every byte is
+then examined a bounded number of times (``tests/formats/isoxml/test_hostile.py``
+counts the work). The C kernel is kept optional: it is 20-100x faster, but a user
+without a compiler gets a correct, linear decoder rather than a failed install.
 
 **C kernel.** ``leafnb/formats/isoxml/_tlgkernel.c`` (optional extension, built by
 ``setup.py``) performs exactly this walk sequentially on the same chunk buffers (the
@@ -59,6 +69,8 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import struct
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,10 +112,17 @@ MS_PER_DAY = 86_400_000
 MS_LIMIT = MS_PER_DAY + 1001
 #: 1980-01-01T00:00Z in Unix milliseconds
 EPOCH_1980_MS = 315_532_800_000
-#: bytes searched per resynchronisation window
+#: largest resynchronisation window, bytes (windows grow to it from 256)
 RESYNC_WINDOW = 65536
-#: why a record is passed over (also the event kinds of the C kernel)
-MALFORMED, BAD_INDEX, TRUNCATED = 1, 2, 3
+#: positions tried one by one before the windows
+RESYNC_SCALAR = 64
+#: buffers up to this size are framed by the exact walk alone (speculating over a few
+#: segments costs more than it saves)
+EXACT_WALK_BYTES = 16 * SEGMENT_BYTES
+_U16, _U32, _I32 = struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<i")
+#: why a record is passed over (also the event kinds of the C kernel); TRAILING: bytes
+#: left after the last record of the file
+MALFORMED, BAD_INDEX, TRUNCATED, TRAILING = 1, 2, 3, 4
 
 #: PTN attribute -> (field name, numpy dtype, scale to physical units)
 PTN_FIELDS: dict[str, tuple[str, str, float]] = {
@@ -336,10 +355,82 @@ class DecodedLog:
 # framing
 
 
+#: passed-over stretches described in the notes; the rest are counted
+MAX_SKIP_NOTES = 20
+
+
+class _Skips:
+    """Records passed over while framing: counted, and the first few described.
+
+    A pass-over runs from a record that cannot be accepted to the resynchronisation
+    point (or the end of the buffer). Its records are counted by walking their declared
+    lengths (``prefix + 1 + 5 x DLV count``, while the count is one the header allows)
+    from its start: every record the walk places counts (a bad DLV index or time of day
+    leaves the lengths intact); what it cannot place (a corrupted count, junk, a cut
+    tail) counts ``max(1, round(bytes / L))`` records, L being the mean size of the
+    log's framed records — or, when fewer than 16 were framed, the size of a record
+    with half of the header's DLVs (between the smallest and the largest record it
+    declares). A header that declares nine position fields over a three-field binary
+    thus reports its 4,716 records as skipped (4,733 estimated), not one
+    resynchronisation. Memory is 8
+    bytes per pass-over and at most :data:`MAX_SKIP_NOTES` notes, whatever the input.
+    """
+
+    #: record lengths walked per pass-over before the rest is estimated from its bytes
+    WALK = 64
+
+    def __init__(self, n_dlv: int, prefix: int):
+        self.n_dlv = n_dlv
+        self.P = prefix
+        self.placed = 0
+        self.rest = array("q")
+        self.events = 0
+        self.notes: list[str] = []
+
+    def add(self, kind: int, buf, start: int, end: int, p: int, q: int) -> None:
+        """A pass-over of ``buf[start:end]``, reported at chunk byte *p* with *q* (the
+        resynchronisation point, or the bytes for TRUNCATED/TRAILING)."""
+        self.events += 1
+        x, P, k = start, self.P, 0
+        while k < self.WALK and x + P < end:
+            c = int(buf[x + P])
+            nxt = x + P + 1 + 5 * c
+            if c > self.n_dlv or nxt > end:  # a count the header cannot have
+                break
+            k, x = k + 1, nxt
+        self.placed += k
+        if x < end:
+            self.rest.append(end - x)
+        if len(self.notes) >= MAX_SKIP_NOTES:
+            return
+        if kind == TRUNCATED:
+            note = f"truncated record at byte {p} ({q} bytes) passed over"
+        elif kind == TRAILING:
+            note = f"{q} trailing bytes passed over"
+        elif kind == BAD_INDEX:
+            note = f"record at byte {p} names a DLV index >= {self.n_dlv}; resynchronised at byte {q}"
+        else:
+            note = f"malformed record at byte {p}; resynchronised at byte {q} ({q - p} bytes passed over)"
+        self.notes.append(note)
+
+    def records(self, record_bytes: float) -> int:
+        """Records passed over, for framed records of *record_bytes* on average."""
+        rest = np.frombuffer(self.rest, dtype=np.int64) if self.rest else np.zeros(0)
+        return self.placed + int(np.maximum(1, np.rint(rest / record_bytes)).sum())
+
+    def all_notes(self) -> list[str]:
+        more = self.events - len(self.notes)
+        return self.notes + (
+            [f"... and {more} more passed-over stretches (not listed)"] if more else []
+        )
+
+
 class _Framer:
     """Record framing of one chunk (see module docstring)."""
 
-    def __init__(self, b: np.ndarray, header: TlgHeader, day_ref: int | None):
+    def __init__(
+        self, b: np.ndarray, header: TlgHeader, day_ref: int | None, skips: _Skips
+    ):
         self.b = b
         self.B = len(b)
         self.P = header.prefix
@@ -352,22 +443,38 @@ class _Framer:
         self.u4 = _view(b, "<u4")
         self.u2 = _view(b, "<u2")
         self.i4 = _view(b, "<i4")
-        #: (byte position, note) per record passed over, in walk order
-        self.events: list[tuple[int, str]] = []
+        self.mv = memoryview(b).cast("B")
+        #: records passed over (kind, byte position, resync position or bytes)
+        self.skips = skips
+        self._bad5: np.ndarray | None = None
+        #: speculation restarts left before the day range is dropped (bounds the work)
+        self.restarts = 1
 
-    @property
-    def skipped(self) -> int:
-        return len(self.events)
+    def bad_index(self, p: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """True where the record at *p* with DLV count *c* names a DLV index out of range.
 
-    @property
-    def notes(self) -> list[str]:
-        return [note for _, note in self.events]
-
-    def note(self, why: int, p: int, q: int) -> str:
-        """Text of a record at *p* passed over (``why`` from :meth:`reason`) up to *q*."""
-        if why == BAD_INDEX:
-            return f"record at byte {p} names a DLV index >= {self.n_dlv}; resynchronised at byte {q}"
-        return f"malformed record at byte {p}; resynchronised at byte {q} ({q - p} bytes passed over)"
+        Vectorised and O(1) per record: a byte at position x is an out-of-range index
+        when ``b[x] >= n_dlv``; the pairs of a record at p are the bytes p + P + 1 + 5j,
+        one residue class mod 5, so the number of bad ones is a difference of running
+        counts along that class. The counts wrap at 256, which is exact because a
+        record has at most 255 pairs.
+        """
+        if self.n_dlv >= 256 or not len(p):
+            return np.zeros(len(p), bool)
+        if self._bad5 is None:
+            bad = (self.b >= self.n_dlv).astype(np.uint8)
+            cum = np.empty(self.B, np.uint8)
+            for r in range(5):
+                np.cumsum(bad[r::5], dtype=np.uint8, out=cum[r::5])
+            self._bad5 = cum
+        cum = self._bad5
+        first = p + self.P + 1
+        last = first + 5 * (c - 1)
+        top = self.B - 1
+        hi = cum[np.minimum(np.maximum(last, 0), top)]
+        lo = cum[np.minimum(np.maximum(first - 5, 0), top)]
+        lo[first < 5] = 0
+        return (c > 0) & (last <= top) & ((hi - lo) != 0)
 
     # -- scalar checks (slow path only) ---------------------------------------------
     def _fits_head(self, p: int) -> bool:
@@ -396,20 +503,23 @@ class _Framer:
             return BAD_INDEX
         return 0
 
-    def _plausible(self, p: int, check_next: bool) -> bool:
-        """Full plausibility of a record at *p* (and optionally of the next one): used
-        to find resynchronisation points (acceptance plus a possible position)."""
-        if self.reason(p) != 0:
-            return False
+    def _accepted(self, q: np.ndarray) -> np.ndarray:
+        """:meth:`reason` == 0 for every position in *q* (vectorised)."""
+        B, P = self.B, self.P
+        c = self.b[np.minimum(q + P, B - 1)].astype(np.int64)
+        ok = (q + P + 1 <= B) & (c <= self.n_dlv) & (q + P + 1 + 5 * c <= B)
+        ok &= self.u4[np.minimum(q, len(self.u4) - 1)] < MS_LIMIT
+        return ok & ~self.bad_index(q, c)
+
+    def _plausible_vec(self, q: np.ndarray) -> np.ndarray:
+        """Acceptance plus a possible position, for every position in *q*."""
+        ok = self._accepted(q)
         if self.off_north is not None and self.off_east is not None:
-            lat = int(self.i4[p + self.off_north]) * 1e-7
-            lon = int(self.i4[p + self.off_east]) * 1e-7
-            if abs(lat) > 90 or abs(lon) > 180:
-                return False
-        end = self._record_end(p)
-        if check_next and end < self.B:
-            return self._plausible(end, check_next=False) or not self._fits_head(end)
-        return True
+            n4 = len(self.i4) - 1
+            lat = self.i4[np.minimum(q + self.off_north, n4)] * 1e-7
+            lon = self.i4[np.minimum(q + self.off_east, n4)] * 1e-7
+            ok &= ~((np.abs(lat) > 90) | (np.abs(lon) > 180))
+        return ok
 
     def _incomplete(self, p: int) -> bool:
         """True when the bytes from *p* are a record cut by the end of the buffer."""
@@ -418,26 +528,76 @@ class _Framer:
         c = int(self.b[p + self.P])
         return c <= self.n_dlv and self._record_end(p) > self.B
 
+    def _plausible_at(self, q: int) -> bool:
+        """:meth:`_plausible_vec` for one position, in plain Python (cheap for one)."""
+        B, P, mv = self.B, self.P, self.mv
+        if q + P + 1 > B:
+            return False
+        c = mv[q + P]
+        if c > self.n_dlv or q + P + 1 + 5 * c > B:
+            return False
+        if _U32.unpack_from(mv, q)[0] >= MS_LIMIT:
+            return False
+        first = q + P + 1
+        if any(mv[first + 5 * j] >= self.n_dlv for j in range(c)):
+            return False
+        if self.off_north is not None and self.off_east is not None:
+            lat = _I32.unpack_from(mv, q + self.off_north)[0] * 1e-7
+            lon = _I32.unpack_from(mv, q + self.off_east)[0] * 1e-7
+            if abs(lat) > 90 or abs(lon) > 180:
+                return False
+        return True
+
+    def _day_ok(self, days: np.ndarray) -> np.ndarray:
+        if self.day_ref is not None:
+            return np.abs(days.astype(np.int64) - self.day_ref) <= 1
+        return (days > 3650) & (days < 40000)
+
+    def _resync_candidate(self, q: int) -> bool:
+        """Resynchronisation test of one position whose day passed (see :meth:`resync`)."""
+        if not self._plausible_at(q):
+            return False
+        end = q + self.P + 1 + 5 * self.mv[q + self.P]
+        if end >= self.B or end + self.P + 1 > self.B:
+            return True
+        return self._plausible_at(end)
+
     def resync(self, p: int) -> int:
-        """Return the next plausible record start after the malformed record at *p*."""
-        q0 = p + 1
+        """Return the next plausible record start after the malformed record at *p*.
+
+        A candidate q (``p < q < B - P - 1``) has a day within +-1 of the last accepted
+        record's (or a plausible day without one) and is plausible together with its
+        successor (or its successor does not fit). In the first :data:`RESYNC_SCALAR`
+        positions (the next record usually starts there) the few whose day passes are
+        tried one by one; then windows growing from 256 bytes are tested at once, so
+        the work is proportional to the bytes passed over.
+        """
         B, P = self.B, self.P
-        while q0 < B - P:
-            hi = min(q0 + RESYNC_WINDOW, B - P - 1)
-            if hi <= q0:
-                break
+        lim = B - P - 1
+        q0 = p + 1
+        hi = min(q0 + RESYNC_SCALAR, lim)
+        if hi > q0:
+            days = self.u2[q0 + 4 : hi + 4]  # the day of every candidate (a view)
+            for q in (q0 + np.flatnonzero(self._day_ok(days))).tolist():
+                if self._resync_candidate(q):
+                    return q
+        q0 = max(hi, q0)
+        width = 256
+        while q0 < lim:
+            hi = min(q0 + width, lim)
+            width = min(2 * width, RESYNC_WINDOW)
             q = np.arange(q0, hi, dtype=np.int64)
-            c = self.b[q + P].astype(np.int64)
-            ok = (c <= self.n_dlv) & (q + P + 1 + 5 * c <= B)
-            ok &= self.u4[np.minimum(q, B - 4)] < MS_LIMIT
-            days = self.u2[np.minimum(q + 4, B - 2)].astype(np.int64)
-            if self.day_ref is not None:
-                ok &= np.abs(days - self.day_ref) <= 1
-            else:
-                ok &= (days > 3650) & (days < 40000)
-            for cand in q[ok]:
-                if self._plausible(int(cand), check_next=True):
-                    return int(cand)
+            cand = q[self._day_ok(self.u2[q0 + 4 : hi + 4])]
+            cand = cand[self._plausible_vec(cand)]
+            if len(cand):
+                c = self.b[cand + P].astype(np.int64)
+                end = cand + P + 1 + 5 * c
+                nxt = (end >= B) | (end + P + 1 > B)
+                inside = ~nxt
+                if inside.any():
+                    nxt[inside] = self._plausible_vec(end[inside])
+                if nxt.any():
+                    return int(cand[np.argmax(nxt)])
             q0 = hi
         return B
 
@@ -492,6 +652,7 @@ class _Framer:
             # the day must lie in the chunk's day range (first record .. last record):
             # misaligned cursors in periodic data would otherwise pass the successor test
             ok &= (ok2 | (nxt == B)) & (d1 >= dlo) & (d1 <= dhi)
+            ok &= ~self.bad_index(pos, c)  # what reason() calls BAD_INDEX
             if ok.all():
                 got_cur.append(cur)
                 got_pos.append(pos)
@@ -526,7 +687,10 @@ class _Framer:
 
         Speculation assumes the day of the record at its start (+-1, following the day as
         the cursors move); when the true chain reaches a record of another day that the
-        cursors could not follow, speculation restarts from there.
+        cursors could not follow, speculation restarts from there — at most twice, the
+        second time without a day range (it then never restarts), so a chunk costs at
+        most three speculative walks whatever its days: a crafted log with a new day at
+        every record stays linear.
         """
         parts: list[np.ndarray] = []
         p = p0
@@ -538,10 +702,10 @@ class _Framer:
         starts = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return starts, p
 
-    def _frame_once(self, p0: int, final: bool) -> tuple[np.ndarray, int, bool]:
+    def _speculation(self, p0: int):
+        """Speculate from *p0* over the rest of the chunk, with the day range of its
+        first and last records (none after two restarts)."""
         B = self.B
-        if self._plausible(p0, check_next=False):
-            self.day_ref = int(self.u2[p0 + 4])
         d_first = self.day_ref if self.day_ref is not None else 0
         # day of the chunk's last records: first plausible record pair near the end
         saved, self.day_ref = self.day_ref, None
@@ -549,31 +713,49 @@ class _Framer:
         self.day_ref = saved
         d_last = int(self.u2[q + 4]) if q < B - 6 else d_first
         dlo, dhi = min(d_first, d_last) - 1, max(d_first, d_last) + 1
-        seg_start, seg_end, flat, seg_hi, exits, fails = self.speculate(p0, dlo, dhi)
-        K = len(seg_start)
-        nf = len(flat)
+        if self.restarts < 0:  # restarted twice: no day range (never restarts again)
+            dlo, dhi = -1, 1 << 17
+        return (*self.speculate(p0, dlo, dhi), dlo, dhi)
 
-        def member(x: np.ndarray) -> np.ndarray:
-            if nf == 0:
-                return np.zeros(len(x), bool)
-            j = np.minimum(np.searchsorted(flat, x), nf - 1)
-            return flat[j] == x
-
-        # segment k >= 1 is entered at exits[k-1]; it is "good" when that entry is a
-        # speculated position of k and no implausible record follows it inside k
-        entry = np.concatenate([[p0], exits[:-1]])
-        link_ok = member(entry) | (entry >= B)
-        link_ok[0] = True
-        if len(fails):
-            jf = np.searchsorted(fails, entry)
-            nxt_fail = np.where(
-                jf < len(fails), fails[np.minimum(jf, len(fails) - 1)], B + 1
+    def _frame_once(self, p0: int, final: bool) -> tuple[np.ndarray, int, bool]:
+        B = self.B
+        if self._plausible_vec(np.array([p0], dtype=np.int64))[0]:
+            self.day_ref = int(self.u2[p0 + 4])
+        if B - p0 <= EXACT_WALK_BYTES:
+            # a few segments: the exact walk below costs less than speculating
+            dlo, dhi = -1, 1 << 17
+            flat = fails = seg_of = seg_end = seg_hi = exits = bad_segs = entry = (
+                np.zeros(0, np.int64)
             )
-            clean = nxt_fail >= seg_end
+            K = nf = 0
         else:
-            clean = np.ones(K, bool)
-        bad_segs = np.flatnonzero(~(link_ok & clean))
-        seg_of = np.repeat(np.arange(K), np.diff(np.concatenate([[0], seg_hi])))
+            seg_start, seg_end, flat, seg_hi, exits, fails, dlo, dhi = (
+                self._speculation(p0)
+            )
+            K = len(seg_start)
+            nf = len(flat)
+
+            def member(x: np.ndarray) -> np.ndarray:
+                if nf == 0:
+                    return np.zeros(len(x), bool)
+                j = np.minimum(np.searchsorted(flat, x), nf - 1)
+                return flat[j] == x
+
+            # segment k >= 1 is entered at exits[k-1]; it is "good" when that entry is
+            # a speculated position of k and no implausible record follows it inside k
+            entry = np.concatenate([[p0], exits[:-1]])
+            link_ok = member(entry) | (entry >= B)
+            link_ok[0] = True
+            if len(fails):
+                jf = np.searchsorted(fails, entry)
+                nxt_fail = np.where(
+                    jf < len(fails), fails[np.minimum(jf, len(fails) - 1)], B + 1
+                )
+                clean = nxt_fail >= seg_end
+            else:
+                clean = np.ones(K, bool)
+            bad_segs = np.flatnonzero(~(link_ok & clean))
+            seg_of = np.repeat(np.arange(K), np.diff(np.concatenate([[0], seg_hi])))
 
         parts: list[np.ndarray] = []
         p = p0
@@ -606,9 +788,7 @@ class _Framer:
                     self.day_ref = int(self.u2[int(parts[-1][-1]) + 4])
             if self._incomplete(p):
                 if final:
-                    self.events.append(
-                        (p, f"truncated record at byte {p} ({B - p} bytes) passed over")
-                    )
+                    self.skips.add(TRUNCATED, self.b, p, B, p, B - p)
                     p = B
                 break
             why = self.reason(p)
@@ -617,11 +797,12 @@ class _Framer:
                 self.day_ref = int(self.u2[p + 4])
                 p = self._record_end(p)
                 if not dlo <= self.day_ref <= dhi and p < B:
+                    self.restarts -= 1
                     starts = np.concatenate(parts)
                     return starts, p, True
                 continue
             q = self.resync(p)
-            self.events.append((p, self.note(why, p, q)))
+            self.skips.add(why, self.b, p, q, p, q)
             p = q
         starts = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         return starts, min(p, B), False
@@ -680,9 +861,10 @@ class _Decoded:
 
     n_framed: int
     n_kept: int
-    #: records passed over (malformed, truncated, trailing bytes)
-    skipped: int
-    notes: list[str]
+    #: bytes of the framed records (their mean size counts the records passed over)
+    framed_bytes: int
+    #: stretches passed over (malformed, truncated, trailing bytes)
+    skips: _Skips
     time_ms: np.ndarray
     ptn: dict[str, np.ndarray]
     dlv_rec: list[np.ndarray]
@@ -769,11 +951,17 @@ def decode_tlg(
             d = _decode_numpy(fh, size, header, chunk_bytes)
             decoder = "numpy"
         else:
-            with mm:
+            try:
                 d = _decode_kernel(K, mm, header, chunk_bytes)
+            finally:
+                _close_map(mm)
             decoder = "kernel"
 
-    skipped, notes = d.skipped, d.notes
+    if d.n_framed >= 16:  # enough records for their mean size
+        mean_size = d.framed_bytes / d.n_framed
+    else:  # the header's record with half of its DLVs
+        mean_size = header.prefix + 1 + 5 * len(header.dlvs) / 2
+    skipped, notes = d.skips.records(mean_size), d.skips.all_notes()
     n_bad_pos = d.n_framed - d.n_kept
     if n_bad_pos:
         skipped += n_bad_pos
@@ -821,6 +1009,14 @@ def _map_file(fh):
     return mm
 
 
+def _close_map(mm: mmap.mmap) -> None:
+    """Close *mm* unless a view of it is still referenced elsewhere — e.g. a sampling
+    profiler (dask workers run one) holding a frame of the decoder for a moment: the
+    map is then released with its last reference instead of failing the read."""
+    with contextlib.suppress(BufferError):
+        mm.close()
+
+
 def _decode_kernel(K, mm, header: TlgHeader, chunk_bytes: int) -> _Decoded:
     """Frame every chunk, then scatter into exact outputs, in C (``_tlgkernel``).
 
@@ -852,9 +1048,9 @@ def _decode_kernel_buf(
     vmax = np.full(n_dlv, np.iinfo(np.int64).min, np.int64)
     kcnt = np.zeros(n_dlv, np.int64)  # values kept per DLV (one per record)
     events = np.empty(3 * _KERNEL_EVENTS, np.int64)
-    notes: list[str] = []
+    skips = _Skips(n_dlv, P)
     windows: list[tuple[int, np.ndarray]] = []  # (window end, absolute record starts)
-    n_framed = n_kept = 0
+    n_framed = n_kept = framed_bytes = 0
     day_ref, base, read_end = -1, 0, 0
     # pass 1: framing, per chunk window
     while True:
@@ -872,20 +1068,16 @@ def _decode_kernel_buf(
             )  # fmt: skip
             n_kept += kept
             for kind, ep, eq in events[: 3 * nev].reshape(-1, 3).tolist():
-                ep -= base  # byte positions in the chunk, as the numpy path reports
-                if kind == TRUNCATED:
-                    notes.append(
-                        f"truncated record at byte {ep} ({eq} bytes) passed over"
-                    )
-                elif kind == BAD_INDEX:
-                    notes.append(
-                        f"record at byte {ep} names a DLV index >= {n_dlv}; resynchronised at byte {eq - base}"
-                    )
-                else:
-                    eq -= base
-                    notes.append(
-                        f"malformed record at byte {ep}; resynchronised at byte {eq} ({eq - ep} bytes passed over)"
-                    )
+                # byte positions in the chunk, as the numpy path reports them
+                end = ep + eq if kind == TRUNCATED else eq
+                skips.add(
+                    kind,
+                    view,
+                    ep,
+                    end,
+                    ep - base,
+                    eq if kind == TRUNCATED else eq - base,
+                )
             if status == 0:
                 break
             if status != 1:  # pragma: no cover - the capacity is an upper bound
@@ -894,11 +1086,14 @@ def _decode_kernel_buf(
             # untouched capacity of np.empty is not resident: no trimming copy
             windows.append((read_end, starts[:ns]))
             n_framed += ns
+            framed_bytes += ns * (P + 1) + 5 * int(
+                view[starts[:ns] + P].sum(dtype=np.int64)
+            )
         del starts, view
         base = p
         if final:
             if read_end > base:
-                notes.append(f"{read_end - base} trailing bytes passed over")
+                skips.add(TRAILING, buf, base, read_end, 0, read_end - base)
             break
 
     # pass 2: scatter into exact outputs
@@ -932,8 +1127,8 @@ def _decode_kernel_buf(
     return _Decoded(
         n_framed=n_framed,
         n_kept=n_kept,
-        skipped=len(notes),
-        notes=notes,
+        framed_bytes=framed_bytes,
+        skips=skips,
         time_ms=t,
         ptn={a: ptn[a] for a in header.logged},
         dlv_rec=[rec[bounds[i] : bounds[i + 1]] for i in range(n_dlv)],
@@ -958,47 +1153,16 @@ def _decode_numpy(fh, size: int, header: TlgHeader, chunk_bytes: int) -> _Decode
     pair_rec: list[np.ndarray] = []
     pair_idx: list[np.ndarray] = []
     pair_val: list[np.ndarray] = []
-    notes: list[str] = []
-    state: dict = {"n_framed": 0, "day_ref": None}
+    skips = _Skips(n_dlv, P)
+    state: dict = {"n_framed": 0, "day_ref": None, "framed_bytes": 0, "tail": None}
 
     def step(b: np.ndarray, final: bool) -> int:
         u2 = _view(b, "<u2")
-        framer = _Framer(b, header, state["day_ref"])
-        p0 = 0
-        starts_all: list[np.ndarray] = []
-        consumed = 0
+        framer = _Framer(b, header, state["day_ref"], skips)
+        starts, consumed = framer.frame(0, final)
+        if final:
+            state["tail"] = b
         gathered = None
-        #: day of the last accepted record (the resynchronisation reference)
-        last_day = state["day_ref"]
-        while True:
-            starts, consumed = framer.frame(p0, final)
-            if len(starts) == 0:
-                break
-            # post-checks the fast framing does not do: DLV indices in range
-            counts, rec, idx, val = _gather_pairs(b, starts, P)
-            bad_pairs = idx >= n_dlv
-            if not bad_pairs.any():
-                starts_all.append(starts)
-                if len(starts_all) == 1:
-                    gathered = (counts, rec, idx, val)
-                break
-            # the walk stops at the first such record: what was framed after it is
-            # discarded (its events too) and the walk resumes at the resync point
-            r = int(rec[np.argmax(bad_pairs)])
-            starts_all.append(starts[:r])
-            p = int(starts[r])
-            if r:
-                last_day = int(u2[int(starts[r - 1]) + 4])
-            framer.events = [e for e in framer.events if e[0] < p]
-            framer.day_ref = last_day
-            q = framer.resync(p)
-            framer.events.append((p, framer.note(BAD_INDEX, p, q)))
-            if q >= len(b):
-                consumed = len(b)
-                break
-            p0 = q
-        notes.extend(framer.notes)
-        starts = np.concatenate(starts_all) if starts_all else np.zeros(0, np.int64)
         if len(starts):
             n0 = state["n_framed"]
             ms = _view(b, "<u4")[starts].astype(np.int64)
@@ -1023,6 +1187,7 @@ def _decode_numpy(fh, size: int, header: TlgHeader, chunk_bytes: int) -> _Decode
             counts, rec, idx, val = (
                 gathered if gathered is not None else _gather_pairs(b, starts, P)
             )
+            state["framed_bytes"] += len(starts) * (P + 1) + 5 * int(counts.sum())
             times.append(t)
             for a in header.logged:
                 ptn_parts[a].append(fields[a])
@@ -1036,7 +1201,8 @@ def _decode_numpy(fh, size: int, header: TlgHeader, chunk_bytes: int) -> _Decode
 
     left = _drive(_read_chunks(fh, size, chunk_bytes), step)
     if left:
-        notes.append(f"{left} trailing bytes passed over")
+        tail = state["tail"][-left:]
+        skips.add(TRAILING, tail, 0, left, 0, left)
 
     t = np.concatenate(times) if times else np.zeros(0, np.int64)
     keep = np.concatenate(keep_parts) if keep_parts else np.zeros(0, bool)
@@ -1094,8 +1260,8 @@ def _decode_numpy(fh, size: int, header: TlgHeader, chunk_bytes: int) -> _Decode
     return _Decoded(
         n_framed=state["n_framed"],
         n_kept=len(t),
-        skipped=len(notes),
-        notes=notes,
+        framed_bytes=state["framed_bytes"],
+        skips=skips,
         time_ms=t,
         ptn=ptn,
         dlv_rec=dlv_rec,

@@ -2,7 +2,10 @@
 
 Used for tests, the demo sample and benchmarks. The binary is built with numpy
 (structured records grouped by DLV count), so multi-million-record logs are quick to
-write. Output is readable by isoxml-js.
+write. Output is readable by isoxml-js. Device descriptions are written as trees of
+device elements (:class:`DeviceSpec`, :class:`ElementSpec`: DET types, parent ids, DPDs
+and DPTs linked by DORs), and :func:`split_parallel` splits one log into parallel logs
+written at the same instants, so every ISOXML rule of the reader can be built in a test.
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ import numpy as np
 
 from leafnb.formats.isoxml.tlg import EPOCH_1980_MS, MS_PER_DAY, PTN_FIELDS
 
-__all__ = ["DlvSpec", "TimeLogSpec", "encode_records", "write_taskdata", "write_tlg"]
+__all__ = [
+    "DeviceSpec",
+    "DlvSpec",
+    "ElementSpec",
+    "TimeLogSpec",
+    "encode_records",
+    "iso_name",
+    "split_parallel",
+    "write_taskdata",
+    "write_tlg",
+]
 
 
 @dataclass
@@ -115,6 +128,96 @@ def write_tlg(folder: Path, spec: TimeLogSpec) -> tuple[Path, Path]:
     return xml, binp
 
 
+@dataclass
+class ElementSpec:
+    """One device element (``DET``) of a :class:`DeviceSpec`.
+
+    *type*: 1 device, 2 function, 3 bin, 4 section, 5 unit, 6 connector, 7 navigation.
+    *properties* become DPTs (DDI -> value), *process_data* DPDs (DDIs the element can
+    log); both are linked to the element by ``DOR``.
+    """
+
+    id: str
+    type: int = 1
+    parent: str | None = None
+    designator: str = ""
+    number: int | None = None
+    properties: Mapping[int, int] = field(default_factory=dict)
+    process_data: Sequence[int] = ()
+
+
+@dataclass
+class DeviceSpec:
+    """One device (``DVC``) with its element tree; *device_class* goes into its ISO NAME."""
+
+    id: str = "DVC1"
+    designator: str = "Combine"
+    device_class: int = 7
+    elements: Sequence[ElementSpec] = ()
+    serial: str = "SN-0001"
+
+
+def iso_name(device_class: int, serial: int = 0x42) -> str:
+    """A 64-bit ISO NAME (16 hex digits) with *device_class* in bits 49-55."""
+    return f"{(0xA0 << 56) | (device_class << 49) | (0x1234 << 21) | serial:016X}"
+
+
+def split_parallel(
+    spec: TimeLogSpec, per_log: int, first: int = 1
+) -> list[TimeLogSpec]:
+    """Split *spec*'s DLVs over logs of at most *per_log* DLVs written at the same
+    instants, as a controller with more than 255 DLVs does (``TLG{first:05d}``, ...)."""
+    out = []
+    for i, start in enumerate(range(0, max(len(spec.dlvs), 1), per_log)):
+        out.append(
+            TimeLogSpec(
+                f"TLG{first + i:05d}",
+                spec.time_ms,
+                spec.lat,
+                spec.lon,
+                dlvs=list(spec.dlvs[start : start + per_log]),
+                logged=spec.logged,
+                constants=spec.constants,
+                ptn_values=spec.ptn_values,
+            )
+        )
+    return out
+
+
+def _device_xml(dev: DeviceSpec, name_hex: str) -> list[str]:
+    q = quoteattr
+    out = [
+        f'  <DVC A={q(dev.id)} B={q(dev.designator)} C="1.0" D="{name_hex}" '
+        f'E={q(dev.serial)} F="00000000000000" G="FF000000406564">'
+    ]
+    object_ids = {e.id: i + 1 for i, e in enumerate(dev.elements)}
+    objects: list[str] = []
+    next_object = 1000
+    for i, e in enumerate(dev.elements):
+        parent = object_ids.get(e.parent or "", 0)
+        number = e.number if e.number is not None else i
+        out.append(
+            f'    <DET A={q(e.id)} B="{object_ids[e.id]}" C="{e.type}" '
+            f'D={q(e.designator or e.id)} E="{number}" F="{parent}">'
+        )
+        for ddi in e.process_data:
+            out.append(f'      <DOR A="{next_object}"/>')
+            objects.append(
+                f'    <DPD A="{next_object}" B="{ddi:04X}" C="1" D="8" E="DDI {ddi}"/>'
+            )
+            next_object += 1
+        for ddi, value in e.properties.items():
+            out.append(f'      <DOR A="{next_object}"/>')
+            objects.append(
+                f'    <DPT A="{next_object}" B="{ddi:04X}" C="{int(value)}" D="DDI {ddi}"/>'
+            )
+            next_object += 1
+        out.append("    </DET>")
+    out.extend(objects)
+    out.append("  </DVC>")
+    return out
+
+
 def write_taskdata(
     folder: Path,
     logs: Sequence[TimeLogSpec],
@@ -124,11 +227,14 @@ def write_taskdata(
     device_class: int = 7,
     det_ids: Sequence[str] = ("DET-1",),
     section_dets: Sequence[str] = (),
+    devices: Sequence[DeviceSpec] | None = None,
     crop: str | None = "Corn",
     variety: str | None = "P1197",
     product: str | None = None,
+    product_attrs: Mapping[str, str] | None = None,
     field_polygon: Sequence[tuple[float, float]] | None = None,
     totals: Mapping[int, int] | None = None,
+    tim: Sequence[tuple[int, str, int]] = (),
     farm: str = "Demo farm",
     field_name: str = "North field",
     customer: str = "Demo grower",
@@ -137,13 +243,26 @@ def write_taskdata(
 ) -> Path:
     """Write a TASKDATA folder with one task referencing *logs*; return TASKDATA.XML.
 
-    The device allocation uses an ISO NAME whose device class is *device_class*
-    (7 harvester, 4 planter, 6 sprayer...). *totals* are task TIM DLV values (raw ints).
+    Without *devices*, one device ``DVC1`` whose ISO NAME has *device_class* (7
+    harvester, 4 planter, 6 sprayer...) with the elements *det_ids* (the first the
+    device element, the others functions below it) and *section_dets* (sections below
+    the first). With *devices*, those device trees (each allocated to the task).
+    *totals* are TIM DLV values (raw ints) on the first element; *tim* adds
+    ``(DDI, element id, value)`` triples. *product_attrs* are extra attributes of the
+    product (e.g. CNH's ``P094_Product_Usage``).
     """
     folder.mkdir(parents=True, exist_ok=True)
     for spec in logs:
         write_tlg(folder, spec)
-    name_hex = f"{(0xA0 << 56) | (device_class << 49) | (0x1234 << 21) | 0x42:016X}"
+    if devices is None:
+        elements = [
+            ElementSpec(det, 1 if i == 0 else 2, None if i == 0 else det_ids[0])
+            for i, det in enumerate(det_ids)
+        ] + [
+            ElementSpec(det, 4, det_ids[0], number=100 + i)
+            for i, det in enumerate(section_dets)
+        ]
+        devices = [DeviceSpec("DVC1", device_name, device_class, elements)]
     q = quoteattr
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -161,7 +280,8 @@ def write_taskdata(
             )
         out.append("  </CTP>")
     if product or (crop and variety):
-        out.append(f'  <PDT A="PDT1" B={q(product or variety)} F="1"/>')
+        attrs = "".join(f" {k}={q(v)}" for k, v in (product_attrs or {}).items())
+        out.append(f'  <PDT A="PDT1" B={q(product or variety)} F="1"{attrs}/>')
     if operator:
         out.append(f'  <WKR A="WKR1" B={q(operator)}/>')
     out.append(f'  <PFD A="PFD1" C={q(field_name)} D="0" E="CTR1" F="FRM1">')
@@ -171,29 +291,24 @@ def write_taskdata(
             out.append(f'      <PNT A="2" C="{lat:.9f}" D="{lon:.9f}"/>')
         out.append("    </LSG></PLN>")
     out.append("  </PFD>")
-    out.append(
-        f'  <DVC A="DVC1" B={q(device_name)} C="1.0" D="{name_hex}" E="SN-0001" F="00000000000000" G="FF000000406564">'
-    )
-    for i, det in enumerate(det_ids):
-        out.append(
-            f'    <DET A={q(det)} B="{i + 1}" C="{1 if i == 0 else 2}" D={q(det)} E="{i}" F="0"/>'
-        )
-    for i, det in enumerate(section_dets):
-        out.append(
-            f'    <DET A={q(det)} B="{100 + i}" C="4" D={q(det)} E="{100 + i}" F="1"/>'
-        )
-    out.append("  </DVC>")
+    names = {}
+    for i, dev in enumerate(devices):
+        names[dev.id] = iso_name(dev.device_class, 0x42 + i)
+        out.extend(_device_xml(dev, names[dev.id]))
     out.append(f'  <TSK A="TSK1" B={q(task_name)} C="CTR1" D="FRM1" E="PFD1" G="4">')
-    if totals:
+    first = devices[0].elements[0].id if devices and devices[0].elements else "DET-1"
+    rows = [(ddi, first, val) for ddi, val in (totals or {}).items()] + list(tim)
+    if rows:
         out.append('    <TIM A="2024-01-01T00:00:00" D="4">')
-        for ddi, val in totals.items():
-            out.append(f'      <DLV A="{ddi:04X}" B="{int(val)}" C="DET-1"/>')
+        for ddi, det, val in rows:
+            out.append(f'      <DLV A="{ddi:04X}" B="{int(val)}" C={q(det)}/>')
         out.append("    </TIM>")
     if operator:
         out.append('    <WAN A="2024-01-01T00:00:00" E="WKR1"/>')
     if product:
         out.append('    <PAN A="PDT1"/>')
-    out.append(f'    <DAN A="{name_hex}" C="DVC1"/>')
+    for dev in devices:
+        out.append(f'    <DAN A="{names[dev.id]}" C={q(dev.id)}/>')
     for spec in logs:
         out.append(f'    <TLG A="{spec.name}" C="1"/>')
     out.append("  </TSK>")

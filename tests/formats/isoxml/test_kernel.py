@@ -259,8 +259,9 @@ def test_bad_count_bad_index_bad_time_truncated(tmp_path):
 
     binp.write_bytes(bytes(mutate(bytearray(binp.read_bytes()))))
     log = decode_both(binp, header)
-    # records 300 and 301 are passed over by one resynchronisation
-    assert log.skipped == 4 and log.n == 600 - 5
+    # records 300 and 301 are passed over by one resynchronisation: 4 notes, and
+    # skipped counts records (issue 14: it used to count resynchronisations)
+    assert log.skipped == 5 and log.n == 600 - 5 and len(log.notes) == 4
     assert any("names a DLV index" in n for n in log.notes)
     assert any("truncated" in n for n in log.notes)
 
@@ -467,6 +468,23 @@ def test_env_switch(tmp_path, monkeypatch):
     assert decode_tlg(binp, header).decoder == "numpy"
     with pytest.raises(ImportError):
         decode_tlg(binp, header, kernel=True)
+
+
+def test_map_still_referenced_does_not_fail_the_read(tmp_path, monkeypatch):
+    # a sampling profiler (dask workers run one) can hold a decoder frame, and with it
+    # a view of the memory map, while the map is closed: the read must not fail
+    binp, header = write(tmp_path, make_spec(n=20))
+    held = []
+    real = tlg._decode_kernel_buf
+
+    def holding(K, buf, *args):
+        held.append(buf)
+        return real(K, buf, *args)
+
+    monkeypatch.setattr(tlg, "_decode_kernel_buf", holding)
+    log = decode_tlg(binp, header, kernel=True)
+    assert log.decoder == "kernel" and log.n == 20
+    assert held[0][:6].tobytes() == binp.read_bytes()[:6]  # the map is still readable
 
 
 def _frame_args(buf, **kw):

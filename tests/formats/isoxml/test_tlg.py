@@ -346,5 +346,7 @@ def test_sections_aggregated(tmp_path):
     assert m["columns"]["DDI0002"] == Column("appliedRate", "mm**3/m**2")
     assert raw.table["DDI0002"].to_pylist()[0] == pytest.approx(8000.0)
     assert m["columns"]["agg_equipmentWidth"] == Column("equipmentWidth", "mm")
-    assert raw.table["agg_equipmentWidth"].to_pylist() == [9000.0] * 5 + [3000.0] * 5
+    # the implement is 9 m; what works (section DET-3 off in the second half): 3 m
+    assert raw.table["agg_equipmentWidth"].to_pylist() == [9000.0] * 10
+    assert raw.table["agg_workingWidth"].to_pylist() == [9000.0] * 5 + [3000.0] * 5
     assert "DDI0043_DET2" in raw.table.column_names
