@@ -162,7 +162,7 @@ def run(points_list: list[int], tmp: Path, log=print) -> list[dict]:
 
 def one_file(points: int, tmp: Path, log=print) -> list[dict]:
     """Peak RSS of converting one big file per format (a worker's footprint)."""
-    from leafnb.datagen import FileSpec, _write_one
+    from leafnb.datagen import FileSpec, write_file
 
     out = []
     for fmt, reader in (
@@ -170,7 +170,7 @@ def one_file(points: int, tmp: Path, log=print) -> list[dict]:
         ("agleader_text", "agleader_text"),
         ("isoxml", "isoxml"),
     ):
-        paths = _write_one(
+        paths = write_file(
             FileSpec(0, fmt, "harvested", points, 7, 0, 0), str(tmp / f"one_{fmt}")
         )
         main = next(

@@ -8,7 +8,8 @@ through *formats*. Every file is :func:`leafnb.testing.make_points` output of an
 operation type the format carries (harvest, planting, application), with its own seed,
 field location (fields on a grid a few km apart), date (spread over the season) and
 variety, written with :func:`leafnb.testing.write_as`. ``isoxml`` writes a harvest
-``TASKDATA`` folder through :mod:`leafnb.formats.isoxml.writer` (one task, one time log).
+``TASKDATA`` folder with :func:`leafnb.testing.writers.write_isoxml` (one task, one
+time log).
 
 ``--zip`` also packs everything into ``DIR/season.zip`` ready for
 :meth:`leafnb.Workspace.upload_batch`. ``--workers N`` generates files in parallel.
@@ -33,12 +34,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leafnb.testing import FORMATS, make_points, write_as
+from leafnb.testing.writers import write_isoxml
 
 __all__ = [
     "ALL_FORMATS",
     "FileSpec",
     "file_specs",
     "generate",
+    "write_file",
     "write_isoxml",
     "zip_dataset",
 ]
@@ -141,56 +144,15 @@ def _vary(points: pa.Table, spec: FileSpec) -> pa.Table:
     )
     varieties = _VARIETIES.get(spec.operation_type)
     if varieties and "variety" in points.column_names:
-        cols["variety"] = pa.array(
-            [varieties[spec.index % len(varieties)]] * points.num_rows, pa.string()
-        )
+        variety = pa.scalar(varieties[spec.index % len(varieties)], pa.string())
+        cols["variety"] = pa.repeat(variety, points.num_rows)
     for name, arr in cols.items():
         points = points.set_column(points.column_names.index(name), name, arr)
     return points.replace_schema_metadata(meta)
 
 
-def write_isoxml(points: pa.Table, folder: Path, name: str = "TLG00001") -> Path:
-    """Write harvest *points* (from :func:`make_points`) as an ISOXML TASKDATA folder.
-
-    DDIs: 84 mass-per-area yield (mg/m²), 99 moisture (ppm, logged on change), 90 yield
-    total mass (kg, cumulative), 67 working width (mm), 397 speed (mm/s), 141 work state;
-    elevation in the position (mm). Returns ``TASKDATA.XML``.
-    """
-    from leafnb.formats.isoxml.writer import DlvSpec, TimeLogSpec, write_taskdata
-
-    n = points.num_rows
-    col = lambda c: points[c].to_numpy(zero_copy_only=False)  # noqa: E731
-    on = np.array([s == "On" for s in points["recordingStatus"].to_pylist()])
-    moist_ppm = np.round(col("harvestMoisture") * 10_000).astype(np.int64)
-    changed = np.ones(n, bool)
-    changed[1:] = moist_ppm[1:] != moist_ppm[:-1]
-    total_kg = np.floor(np.cumsum(np.nan_to_num(col("wetMass")))).astype(np.int64)
-    dlvs = [
-        DlvSpec(
-            84, values=np.round(col("wetMassPerArea") * 100).astype(np.int64)
-        ),  # kg/ha -> mg/m2
-        DlvSpec(99, values=moist_ppm, present=changed),
-        DlvSpec(90, values=total_kg),
-        DlvSpec(67, values=np.round(col("equipmentWidth") * 1000).astype(np.int64)),
-        DlvSpec(397, values=np.round(col("speed") * 1000).astype(np.int64)),
-        DlvSpec(141, values=on.astype(np.int64)),
-    ]
-    spec = TimeLogSpec(
-        name,
-        points["timestamp"].cast(pa.int64()).to_numpy(),
-        col("lat"),
-        col("lon"),
-        dlvs=dlvs,
-        logged="ABC",
-        ptn_values={"C": np.round(col("elevation") * 1000).astype(np.int64)},
-    )
-    variety = points["variety"][0].as_py() if "variety" in points.column_names else None
-    return write_taskdata(
-        folder, [spec], crop="Corn", variety=variety, totals={90: int(total_kg[-1])}
-    )
-
-
-def _write_one(spec: FileSpec, out: str) -> list[str]:
+def write_file(spec: FileSpec, out: str) -> list[str]:
+    """Write the file *spec* plans under *out*/<format>/; return its paths (main file, sidecars)."""
     points = _vary(make_points(spec.operation_type, spec.points, seed=spec.seed), spec)
     stem = f"field{spec.field:03d}_{spec.operation_type}_{spec.index:05d}"
     folder = Path(out) / spec.fmt
@@ -228,7 +190,7 @@ def generate(
             workers, mp_context=multiprocessing.get_context("spawn")
         ) as pool:
             for i, paths in enumerate(
-                pool.map(_write_one, specs, [str(out)] * len(specs), chunksize=1)
+                pool.map(write_file, specs, [str(out)] * len(specs), chunksize=1)
             ):
                 written += map(Path, paths)
                 if progress:
@@ -240,7 +202,7 @@ def generate(
                     )
     else:
         for i, spec in enumerate(specs):
-            written += map(Path, _write_one(spec, str(out)))
+            written += map(Path, write_file(spec, str(out)))
             if progress:
                 print(
                     f"\r{i + 1}/{len(specs)} files", end="", file=sys.stderr, flush=True

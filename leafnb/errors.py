@@ -5,21 +5,26 @@ from __future__ import annotations
 __all__ = [
     "BatchBusy",
     "CorruptFile",
+    "EventRegisteredTwice",
     "FormatError",
     "InvalidRequest",
     "LeafnbError",
     "LeafnbWarning",
+    "MalformedRequest",
     "MissingProperties",
     "NoPointsPassed",
     "NotFound",
+    "OwnerConflict",
     "PluginLoadWarning",
     "ReaderRegistrationError",
     "SkippedRecordsWarning",
     "StoreError",
     "TiedClassesWarning",
+    "TokenError",
     "UnsafeArchive",
     "UnsafeReference",
     "UnsupportedFormat",
+    "UploadTooLarge",
     "WorkspaceBusy",
 ]
 
@@ -47,6 +52,33 @@ class BatchBusy(LeafnbError, RuntimeError):
 
 class UnsafeArchive(InvalidRequest):
     """An uploaded archive that cannot be extracted safely (traversal, bomb, size...)."""
+
+
+class MalformedRequest(InvalidRequest):
+    """A request ``leafnb serve`` refuses before it reaches the Workspace (HTTP 400).
+
+    A missing or malformed parameter, a body of the wrong shape. Unlike the Workspace's
+    own :class:`InvalidRequest` answers, its problem body names no ``errorKey``.
+    """
+
+
+class UploadTooLarge(InvalidRequest):
+    """An upload larger than the server accepts (``leafnb serve``: HTTP 413)."""
+
+
+class EventRegisteredTwice(InvalidRequest):
+    """A webhook for an event another webhook of the API owner already receives.
+
+    Leaf answers HTTP 400 with ``errorKey`` ``eventRegisteredTwice`` (spec §9).
+    """
+
+
+class TokenError(LeafnbError, PermissionError):
+    """A missing, malformed, unknown or revoked API token (``leafnb serve``: HTTP 401)."""
+
+
+class OwnerConflict(LeafnbError, PermissionError):
+    """The leafUserId belongs to another API owner (``leafnb serve``: HTTP 403)."""
 
 
 class FormatError(LeafnbError):

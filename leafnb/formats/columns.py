@@ -93,7 +93,6 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 from leafnb.standard.units import parse_unit
 
@@ -109,7 +108,6 @@ __all__ = [
     "dedupe_names",
     "header_unit",
     "name_hits",
-    "normalise_crop",
     "normalise_key",
     "split_header_unit",
     "tokens",
@@ -769,21 +767,3 @@ def dedupe_names(names: list[str] | tuple[str, ...]) -> list[str]:
         used.add(cand)
         out.append(cand)
     return out
-
-
-def normalise_crop(value: Any) -> str | None:
-    """Normalise a crop string: strip quotes/space, lower-case (``"SOYBEANS"`` → ``soybeans``)."""
-    from leafnb.formats.transforms import normalise_crop as _nc
-
-    return _nc(value)
-
-
-def __getattr__(name: str):
-    # the matcher lives in inference.py (it needs values); kept importable from here
-    if name in ("ColumnMatch", "match_columns", "finish_table", "build_timestamp"):
-        from leafnb.formats import inference, tabular, timeparse
-
-        for mod in (inference, tabular, timeparse):
-            if hasattr(mod, name):
-                return getattr(mod, name)
-    raise AttributeError(name)

@@ -58,7 +58,7 @@ from leafnb.formats.columns import dedupe_names, normalise_key, split_header_uni
 from leafnb.formats.inference import infer_columns, match_columns
 from leafnb.formats.positions import to_wgs84
 from leafnb.formats.tabular import finish_table
-from leafnb.formats.transforms import coerce_numeric, numeric_array
+from leafnb.formats.transforms import coerce_numeric, distinct_values, numeric_array
 from leafnb.standard.optype import OperationType
 
 __all__ = ["AGLEADER_TEXT_COLUMNS", "AgLeaderTextReader", "CsvReader", "decode_text"]
@@ -623,7 +623,7 @@ class AgLeaderTextReader(Reader):
             bad_cells=bad_cells,
             load_column="LOAD",
         )
-        crops = {c for c in rr.table["CROP"].to_pylist() if c}
+        crops = distinct_values(rr.table["CROP"])
         if len(crops) == 1:
-            rr.meta["crop"] = next(iter(crops))
+            rr.meta["crop"] = crops[0]
         return rr

@@ -14,10 +14,12 @@ defaults. Polygon/line GeoJSON (boundaries) sniffs 0.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.inference import infer_columns, match_columns
@@ -124,11 +126,8 @@ class GeoJSONReader(Reader):
             meta["provider"] = "Farmobile"
             for name in table.column_names:
                 if name.lower() in ("operation", "operation_type", "type"):
-                    vals = Counter(
-                        v for v in table[name].to_pylist() if isinstance(v, str)
-                    )
-                    if vals:
-                        val = vals.most_common(1)[0][0]
+                    val = _most_common_text(table[name])
+                    if val is not None:
                         try:
                             optype = optype or str(OperationType(val))
                             meta["original_operation_type"] = val
@@ -156,3 +155,14 @@ class GeoJSONReader(Reader):
             meta=meta,
             issues=issues,
         )
+
+
+def _most_common_text(col: pa.ChunkedArray) -> str | None:
+    """The most frequent text value of *col* (first seen wins a tie); None without text."""
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return None
+    counts = pc.value_counts(pc.drop_null(col))
+    if len(counts) == 0:
+        return None
+    n = counts.field("counts")
+    return counts.field("values")[pc.index(n, pc.max(n)).as_py()].as_py()

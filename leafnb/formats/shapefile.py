@@ -26,16 +26,12 @@ import pyarrow as pa
 
 from leafnb.errors import CorruptFile, UnsupportedFormat
 from leafnb.formats.base import RawRead, Reader
-from leafnb.formats.columns import (
-    FAMILY_PROVIDER,
-    dedupe_names,
-    normalise_crop,
-    normalise_key,
-)
+from leafnb.formats.columns import FAMILY_PROVIDER, dedupe_names, normalise_key
 from leafnb.formats.inference import infer_columns, match_columns
 from leafnb.formats.members import find_member
 from leafnb.formats.positions import to_wgs84, unreadable_prj_note
 from leafnb.formats.tabular import finish_table
+from leafnb.formats.transforms import distinct_values, normalise_crop
 from leafnb.standard.optype import OperationType
 from leafnb.standard.units import parse_unit
 
@@ -451,7 +447,7 @@ def _sms_file_facts(table: pa.Table) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in table.column_names:
         if normalise_key(name) == "field":
-            vals = {v for v in table[name].to_pylist() if v}
+            vals = distinct_values(table[name])
             if len(vals) == 1:
-                out["original_operation_data"] = {"originalOperationField": vals.pop()}
+                out["original_operation_data"] = {"originalOperationField": vals[0]}
     return out

@@ -130,8 +130,40 @@ def looks_like_time_of_day(values: pa.Array | pa.ChunkedArray) -> bool:
     return bool(pc.all(ok).as_py())
 
 
-def _parse_datetime_strings(values: Any, *, lon_hint: float | None) -> np.ndarray:
-    """Parse date/datetime strings to int64 ms since epoch (UTC; naive = UTC). NaT → NAT."""
+def _parse_datetime_strings(
+    values: pa.Array | pa.ChunkedArray, *, lon_hint: float | None
+) -> np.ndarray:
+    """Parse date/datetime strings to int64 ms since epoch (UTC; naive = UTC). NaT → NAT.
+
+    Each distinct string is parsed once and the results are spread back over the rows
+    (a date column, or SMS dataset labels, holds a few distinct values over
+    thousands of rows; a parse per row would be a Python call per point).
+    """
+    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(_as_text(values)))
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    parsed = _parse_distinct(enc.dictionary.to_pylist(), lon_hint=lon_hint)
+    codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+    if parsed.size == 0:
+        return np.full(codes.size, NAT)
+    return np.where(codes >= 0, parsed[codes], NAT)
+
+
+def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """*values* as Arrow strings; other types as Python's ``str`` writes them."""
+    t = values.type
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
+        return pc.cast(values, pa.string())
+    import pandas as pd
+
+    text = pd.Series(values.to_pylist(), dtype="object").astype("string")
+    return pa.array(text, pa.string())
+
+
+def _parse_distinct(values: list[Any], *, lon_hint: float | None) -> np.ndarray:
+    """Parse distinct, stripped strings (see :func:`_parse_datetime_strings`)."""
     import pandas as pd
 
     s = pd.Series(values, dtype="object").astype("string").str.strip()
@@ -199,7 +231,7 @@ def to_ms(col: pa.ChunkedArray | pa.Array, *, lon_hint: float | None) -> np.ndar
         days[ok] = np.array(text, dtype="datetime64[D]")
         ms = days.astype("datetime64[ms]").astype("int64")
         return np.where(ok, ms, NAT)
-    return _parse_datetime_strings(col.to_pylist(), lon_hint=lon_hint)
+    return _parse_datetime_strings(col, lon_hint=lon_hint)
 
 
 def _seconds_to_ms(v: np.ndarray, scale: float = 1000.0) -> np.ndarray:
@@ -232,8 +264,7 @@ def _load_label_days(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     dates = pc.extract_regex(pc.cast(col, pa.string()), r"(?P<d>\d{2}/\d{2}/\d{2})-\d")
     text = pc.struct_field(dates, "d")
     ms = _parse_datetime_strings(
-        pc.binary_join_element_wise(text, pa.scalar("-00:00:00"), "").to_pylist(),
-        lon_hint=None,
+        pc.binary_join_element_wise(text, pa.scalar("-00:00:00"), ""), lon_hint=None
     )
     return np.where(ms == NAT, NAT, (ms // _DAY_MS) * _DAY_MS)
 
@@ -367,9 +398,7 @@ def build_timestamp(
     if ds is not None:
         labels = pc.cast(ds, pa.string())
         starts = _parse_datetime_strings(
-            pc.utf8_trim_whitespace(
-                pc.replace_substring_regex(labels, r"\s*\(.*$", "")
-            ).to_pylist(),
+            pc.replace_substring_regex(labels, r"\s*\(.*$", ""),
             lon_hint=lon_hint,
         )
         if np.any(starts != NAT):

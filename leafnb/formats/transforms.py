@@ -45,7 +45,9 @@ __all__ = [
     "NumericColumn",
     "apply_transform",
     "coerce_numeric",
+    "distinct_values",
     "normalise_crop",
+    "numeric_array",
 ]
 
 #: cells that mean "no value" (null, not an error)
@@ -192,3 +194,15 @@ def numeric_array(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if res is None:
         return np.full(len(arr), np.nan)
     return np.asarray(res.values.to_numpy(zero_copy_only=False), dtype="float64")
+
+
+def distinct_values(arr: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """The distinct values of a column that are not null or empty, first seen first.
+
+    One pass in Arrow (:func:`pyarrow.compute.unique`); only the distinct values become
+    Python objects.
+
+    >>> distinct_values(pa.array(["corn", None, "", "corn", "soybeans"]))
+    ['corn', 'soybeans']
+    """
+    return [v for v in pc.unique(arr).drop_null().to_pylist() if v]

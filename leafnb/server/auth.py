@@ -1,7 +1,9 @@
 """The server's own state in ``<workspace>/server.sqlite``: API-owner tokens, which owner a
 leafUserId belongs to, opaque download tokens, owner-level configs and webhooks.
 
-No FastAPI here: ``leafnb token create`` works without the ``server`` extra.
+No FastAPI here: ``leafnb token create`` works without the ``server`` extra. Its errors,
+:class:`~leafnb.errors.TokenError` (401) and :class:`~leafnb.errors.OwnerConflict` (403),
+are leafnb errors like any other (importable from here too).
 
 Tokens are ``lnb_<id>_<secret>``: ``id`` (public, 12 hex chars) finds the row, ``secret``
 (32 random bytes, url-safe base64) is checked against ``sha256(salt || secret)`` with a
@@ -23,6 +25,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from leafnb.errors import OwnerConflict, TokenError
 
 __all__ = ["OwnerConflict", "ServerStore", "TokenError"]
 
@@ -49,14 +53,6 @@ CREATE TABLE IF NOT EXISTS webhooks (
 
 _TOKEN = re.compile(r"^lnb_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
 _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
-
-
-class TokenError(Exception):
-    """Missing, malformed, unknown or revoked token (HTTP 401)."""
-
-
-class OwnerConflict(Exception):
-    """The leafUserId belongs to another API owner (HTTP 403)."""
 
 
 def _now() -> str:

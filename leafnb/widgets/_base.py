@@ -1,9 +1,8 @@
-"""Panel base: keyword validation, the workspace trait, the error output, optional-method checks."""
+"""Panel base: keyword validation, the workspace trait, the error output."""
 
 from __future__ import annotations
 
 import functools
-import html
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -12,7 +11,7 @@ import traitlets as t
 
 from leafnb.workspace import Workspace
 
-__all__ = ["ErrorOutput", "Panel", "batch_files", "not_available"]
+__all__ = ["ErrorOutput", "Panel", "ResourcePanel", "batch_files"]
 
 
 def batch_files(workspace: Workspace, batch_id: str) -> list[dict[str, Any]]:
@@ -48,14 +47,6 @@ class ErrorOutput(w.Output):
         """Forget the errors shown so far."""
         self.messages = []
         self.outputs = ()
-
-
-def not_available(what: str, method: str) -> str:
-    """HTML note for a feature whose Workspace method has not landed yet."""
-    return (
-        f"<div style='color:#8d6e63'>ⓘ {html.escape(what)} is not available yet "
-        f"(<code>Workspace.{html.escape(method)}</code> is missing in this leafnb).</div>"
-    )
 
 
 class Panel(t.HasTraits):
@@ -117,9 +108,6 @@ class Panel(t.HasTraits):
             return self._call(fn, *args, **kwargs)
 
         return run
-
-    def _has(self, method: str) -> bool:
-        return hasattr(self.workspace, method)
 
     def _follow(self, events: tuple[str, ...], callback: Callable) -> None:
         """Call *callback(payload)* (guarded) on each of the Workspace's *events* until :meth:`close`."""

@@ -3,13 +3,9 @@ from __future__ import annotations
 import pytest
 
 from leafnb.formats.base import Column
-from leafnb.formats.columns import (
-    RULES,
-    dedupe_names,
-    match_columns,
-    normalise_crop,
-    split_header_unit,
-)
+from leafnb.formats.columns import RULES, dedupe_names, split_header_unit
+from leafnb.formats.inference import match_columns
+from leafnb.formats.transforms import normalise_crop
 from leafnb.standard.schema import PROPERTIES
 from leafnb.standard.units import parse_unit
 

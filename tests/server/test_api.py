@@ -323,27 +323,6 @@ def test_routes_are_served(client, app, tokens, alice_data, method_name, verb, p
     assert r.status_code < 500, r.text
 
 
-@pytest.mark.parametrize(("method_name", "verb", "path"), ROUTES[:3])
-def test_route_answers_501_when_its_method_is_missing(
-    client, app, tokens, alice_data, monkeypatch, method_name, verb, path
-):
-    ws = app.state.workspace
-
-    def missing(self):
-        raise AttributeError(method_name)
-
-    # a Workspace without that method (e.g. a plugin-free build): hasattr() is False
-    monkeypatch.setattr(
-        ws, "__class__", type("Limited", (type(ws),), {method_name: property(missing)})
-    )
-    r = client.request(
-        verb,
-        OPS + path.format(fid=alice_data["files"][0]),
-        headers=auth(tokens["alice"]),
-    )
-    assert r.status_code == 501 and method_name in r.json()["detail"]
-
-
 def test_operation_routes_when_available(client, app, tokens, alice_data):
     h = auth(tokens["alice"])
     r = client.get(f"{OPS}/operations", headers=h)
