@@ -6,7 +6,7 @@ columns). The helpers here read **one row group (record batch) at a time**, so m
 bounded by the largest row group plus the accumulators, never the whole operation:
 
 - :func:`summarize_partitions` — the same statistics and totals as
-  :func:`leafnb.operations.summary.summarize` (start/end time, avg/min/max of every
+  :func:`leafnb.standard.summary.summarize` (start/end time, avg/min/max of every
   statistic property, totalArea/Distance/Wet.../Planted/Applied, crops, varieties with
   their areas/rates/masses, products, tankMix, recordCount). The coverage geometry is
   the union of each batch's coverage (``BUFFER``: identical away from batch seams;
@@ -40,7 +40,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from leafnb.operations.summary import (
+from leafnb.standard.optype import OperationType
+from leafnb.standard.points import PointSet
+from leafnb.standard.summary import (
     _AREA_UNIT,
     _TOTALS,
     STAT_PROPERTIES,
@@ -49,8 +51,6 @@ from leafnb.operations.summary import (
     coverage_geometry,
     reconcile,
 )
-from leafnb.standard.optype import OperationType
-from leafnb.standard.points import PointSet
 from leafnb.standard.units import UnitSystem, convert
 
 __all__ = [
@@ -375,7 +375,7 @@ def summarize_partitions(
         All partitions must hold one operation type; units may differ between partitions
         (everything is converted to the first partition's units).
     unit_system : str
-        The unit system the points are in (as for :func:`~leafnb.operations.summary.summarize`;
+        The unit system the points are in (as for :func:`~leafnb.standard.summary.summarize`;
         it picks the unit of ``totalArea`` and variety/product areas).
     geometry : {"BUFFER", "CONVEX_HULL", None}
         Coverage geometry: the union of per-batch coverages, or none (faster).

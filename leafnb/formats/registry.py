@@ -28,7 +28,6 @@ BUILTIN_READERS: dict[str, str] = {
     "geojson": "leafnb.formats.geojson:GeoJSONReader",
     "csv": "leafnb.formats.delimited:CsvReader",
     "agleader_text": "leafnb.formats.delimited:AgLeaderTextReader",
-    "merged": "leafnb.operations.merged_reader:MergedReader",
     # recognised-only proprietary formats (decodes=False, score <= 0.5; plugins can outbid them)
     "jd_gs2": "leafnb.formats.proprietary:JdGs2Reader",
     "jd_gs3": "leafnb.formats.proprietary:JdGs3Reader",

@@ -16,6 +16,7 @@ from leafnb.keys import Event, Origin, StepStatus
 from leafnb.operations import automerge as am
 from leafnb.operations import merge as merge_mod
 from leafnb.operations import sessions as sess
+from leafnb.operations.combine import clip_mask
 from leafnb.operations.fields import (
     area_m2,
     geojson,
@@ -23,7 +24,6 @@ from leafnb.operations.fields import (
     load_boundary,
     to_multipolygon,
 )
-from leafnb.operations.merged_reader import clip_mask
 from leafnb.resources import Resource, ResourceList
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.query import FIELD_QUERY, OPERATION_QUERY

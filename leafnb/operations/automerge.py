@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,12 +50,10 @@ from shapely.geometry import shape
 from leafnb.events import utc_now
 from leafnb.keys import Event, Origin, StepStatus
 from leafnb.operations import merge as merge_mod
+from leafnb.operations.combine import clip_mask, rate_kind
 from leafnb.operations.fields import area_m2, intersection_area_m2, local_utm
-from leafnb.operations.merged_reader import clip_mask
 from leafnb.store.artifacts import (
     read_json,
-    read_points_table,
-    write_geoparquet,
     write_json,
 )
 
@@ -63,6 +63,16 @@ if TYPE_CHECKING:
 __all__ = ["FileFacts", "build_operation", "group_files", "run_automerge"]
 
 _LOCK = threading.RLock()
+
+#: artifacts of an operation that its automerged file shows as its own
+_SHARED = (
+    "standard.parquet",
+    "summary.json",
+    "units.json",
+    "filtered.parquet",
+    "removed.parquet",
+    "cleaning.json",
+)
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -84,6 +94,8 @@ class FileFacts:
     end: datetime
     till_type: tuple[str, ...] = ()
     fields: list[str] = field(default_factory=list)
+    #: kinds of its application rates (:func:`leafnb.operations.combine.rate_kind`)
+    rates: tuple = ()
 
 
 @dataclass
@@ -95,6 +107,8 @@ class Group:
     start: datetime
     end: datetime
     files: list[FileFacts] = field(default_factory=list)
+    #: rate kinds, when the group was split by them and this is not the first kind
+    rates: tuple | None = None
 
     def add(self, f: FileFacts) -> None:
         self.files.append(f)
@@ -166,7 +180,28 @@ def group_files(files: list[FileFacts], config: dict[str, Any]) -> list[Group]:
 
 def _key_text(group: Group, field_id: str | None) -> str:
     op, provider, till = group.key
-    return json.dumps([op, provider, list(till), group.crop, field_id])
+    key = [op, provider, list(till), group.crop, field_id]
+    if group.rates is not None:
+        key.append([list(r) for r in group.rates])
+    return json.dumps(key)
+
+
+def split_by_rate_kind(group: Group) -> list[Group]:
+    """Split a group whose files' rates are of different kinds (volume vs mass per area).
+
+    They cannot be combined without the product's density (see
+    :mod:`leafnb.operations.combine`), so each kind becomes its own operation. The kind of
+    the group's earliest file keeps the group's key (so existing operations keep their
+    identity); the others add their kind to the key.
+    """
+    kinds: dict[tuple, Group] = {}
+    for f in group.files:  # time order
+        part = kinds.get(f.rates)
+        if part is None:
+            part = kinds[f.rates] = Group(group.key, group.crop, f.start, f.end)
+            part.rates = f.rates if kinds.keys() - {f.rates} else None
+        part.add(f)
+    return list(kinds.values())
 
 
 @dataclass
@@ -206,6 +241,11 @@ def _summary_geometry(ws: Workspace, file_id: str):
     if geom is not None and not geom.is_valid:
         geom = shapely.make_valid(geom)
     return geom, doc.get("properties", {})
+
+
+def _rate_kind(ws: Workspace, file_id: str) -> tuple:
+    path = ws.path / "files" / file_id / "units.json"
+    return rate_kind(read_json(path) if path.exists() else {})
 
 
 def link_file(
@@ -288,13 +328,18 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
                 end or start,
                 tuple(props.get("tillType") or ()),
                 linked,
+                _rate_kind(ws, row["id"]),
             )
         )
     if not fields:
         return report
     split = config.get("splitOperationsByField", True)
     desired: list[dict[str, Any]] = []
-    for g in group_files(facts, config):
+    for g in (
+        part
+        for whole in group_files(facts, config)
+        for part in split_by_rate_kind(whole)
+    ):
         linked_fields = [fid for fid in by_id if any(fid in f.fields for f in g.files)]
         if split:
             for fid in linked_fields:
@@ -511,26 +556,25 @@ def build_operation(
         conn.execute(
             "UPDATE operations SET leaf_file_id=? WHERE id=?", (file_id, op_id)
         )
-    outcome = merge_mod.process_merged_file(ws, file_id, list(rows), config)
+    # built once, in the operation's folder; the automerged file shows the same artifacts
+    fdir = ws.path / "files" / file_id
+    odir = ws.path / "operations" / op_id
+    shutil.rmtree(odir, ignore_errors=True)
+    outcome, _points = merge_mod.build_points(
+        merge_mod.member_folders(ws, list(rows)),
+        config,
+        odir,
+        shape(clip) if clip else None,
+    )
+    _share_artifacts(odir, fdir)
+    merge_mod.record_outcome(ws, file_id, outcome, Origin.AUTOMERGED, uid)
     if outcome.failed:
         _fail(ws, op_id, uid, outcome.message)
         return False
-    fdir = ws.path / "files" / file_id
-    odir = ws.path / "operations" / op_id
-    table, meta = read_points_table(fdir / "standard.parquet")
-    write_geoparquet(
-        odir / "standard.parquet",
-        table,
-        {
-            "units": meta.get("units", {}),
-            "operation_type": meta.get("operation_type", row["type"]),
-        },
-    )
     summary = operation_summary(
-        ws, read_json(fdir / "summary.json"), [r["id"] for r in rows], config
+        ws, read_json(odir / "summary.json"), [r["id"] for r in rows], config
     )
     write_json(odir / "summary.json", summary)
-    write_json(odir / "units.json", read_json(fdir / "units.json"))
     geom = shape(summary["geometry"]) if summary.get("geometry") else None
     if geom is not None and not geom.is_valid:
         geom = shapely.make_valid(geom)
@@ -568,11 +612,24 @@ def build_operation(
                 op_id,
             ),
         )
-    if config.get("operationsFilteredGeojson", True):
-        ws._make_filtered(op_id)
     ws._make_images(op_id)
     ws.events.emit(Event.OPERATION_FINISHED, operationId=op_id, leafUserId=uid)
     return True
+
+
+def _share_artifacts(odir: Path, fdir: Path) -> None:
+    """Show the operation's artifacts as the automerged file's too (hard links; copies if need be)."""
+    shutil.rmtree(fdir / "images", ignore_errors=True)
+    fdir.mkdir(parents=True, exist_ok=True)
+    for name in _SHARED:
+        target = fdir / name
+        target.unlink(missing_ok=True)
+        if not (odir / name).exists():
+            continue
+        try:
+            os.link(odir / name, target)
+        except OSError:
+            shutil.copy2(odir / name, target)
 
 
 def _fail(ws: Workspace, op_id: str, uid: str, message: str) -> None:

@@ -2,29 +2,51 @@
 
 A merged file (origin ``merged``) or automerged file (origin ``automerged``, the file behind a
 field operation) is a row of the ``files`` table like any upload. Its "original file" is a
-manifest ``files/<id>/merge.json`` listing the source files' standard points; the
-:class:`~leafnb.operations.merged_reader.MergedReader` turns it back into a raw table and the
-normal per-file steps (:func:`leafnb.pipeline.steps.convert_file`) do the rest.
+manifest ``files/<id>/merge.json`` listing the member files. It is built from the members'
+standard points, once (:func:`build_points`, :mod:`leafnb.operations.combine`): never by
+reading and converting the sources again. Its status lists Leaf's nine steps; the steps the
+members already did (normalise, area and yield) say so.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
+import numpy as np
 
-from leafnb.errors import InvalidRequest
+from leafnb.clean.cleanup import cleanup_mask
+from leafnb.clean.output import make_filtered
+from leafnb.errors import InvalidRequest, LeafnbError, MissingProperties, NoPointsPassed
 from leafnb.events import utc_now
-from leafnb.keys import Event, Origin, StepStatus
-from leafnb.pipeline.steps import FileJob, FileOutcome, convert_file
-from leafnb.store.artifacts import read_json, write_json
+from leafnb.keys import FILE_STEPS, Event, Origin, StepStatus
+from leafnb.operations.combine import combine, common_rules, rate_kind, read_member
+from leafnb.pipeline.steps import (
+    FileOutcome,
+    StepResult,
+    missing_essential,
+    missing_required,
+    write_summary,
+)
+from leafnb.standard.area_yield import to_canonical, to_unit_system
+from leafnb.standard.points import PointSet
+from leafnb.standard.summary import units_map
+from leafnb.store.artifacts import read_json, write_geoparquet, write_json
 
 if TYPE_CHECKING:
     from leafnb.workspace import Workspace
 
-__all__ = ["create_merged_file", "process_merged_file", "validate_merge"]
+__all__ = [
+    "build_points",
+    "create_merged_file",
+    "process_merged_file",
+    "validate_merge",
+]
+
+log = logging.getLogger(__name__)
 
 _EVENTS = {
     Origin.MERGED: (Event.MERGED_FILE_FINISHED, Event.MERGED_FILE_FAILED),
@@ -87,6 +109,16 @@ def validate_merge(ws: Workspace, ids: Any) -> list:
         raise InvalidRequest(
             f"all files must have the same operation type; found {_listing(by_type)}"
         )
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for r in ordered:
+        units = ws.path / "files" / r["id"] / "units.json"
+        kind = rate_kind(read_json(units) if units.exists() else {})
+        by_kind[", ".join(f"{p} in {d}" for p, d in kind) or "no rate"].append(r["id"])
+    if len(by_kind) > 1:
+        raise InvalidRequest(
+            "rates of different kinds cannot be merged without the product's density;"
+            f" found {_listing(by_kind)}"
+        )
     return ordered
 
 
@@ -142,7 +174,6 @@ def upsert_merged_row(
             if op not in operators:
                 operators.append(op)
     doc = {
-        "reader": "merged",
         "path": manifest_rel,
         "part": None,
         "sources": [r["id"] for r in rows],
@@ -190,43 +221,162 @@ def upsert_merged_row(
             )
 
 
-def _job_config(ws: Workspace, config: dict[str, Any], rows: list) -> dict[str, Any]:
-    """The config of a merged file's job: cleanup rules only on properties every source has.
+def build_points(
+    members: list[tuple[str, Path]],
+    config: dict[str, Any],
+    out: Path,
+    clip: Any = None,
+) -> tuple[FileOutcome, PointSet | None]:
+    """Combine members' standard points and write standard/filtered/summary/units into *out*, once.
 
-    Concatenating sources leaves nulls where a source lacked a column; Leaf's rule "a null
-    value of a property the file has fails that rule" would then drop that source's points.
-    Each source was already cleaned with the rules that applied to it, so rules on
-    properties missing from some source are left out (as for a single file without them).
+    *members* are ``(file id, folder)`` pairs in start-time order; *clip* a shapely geometry.
+    Returns the outcome (Leaf's nine steps, for the merged file's status) and the points.
+    A failing step (e.g. :class:`~leafnb.operations.combine.UnitsNotCombinable`) fails the
+    outcome with its message; nothing raises.
     """
-    cfg = dict(config)
-    rules = cfg.get("cleanupRules") or {}
-    common: set[str] | None = None
-    for r in rows:
-        names = set(
-            pq.read_schema(ws.path / "files" / r["id"] / "standard.parquet").names
+    outcome = FileOutcome()
+    state: dict[str, Any] = {}
+
+    def original():
+        missing = [fid for fid, d in members if not (d / "standard.parquet").exists()]
+        if missing:
+            raise LeafnbError(f"standard points missing for files {', '.join(missing)}")
+        return f"ok: standard points of {len(members)} converted files"
+
+    def raw():
+        state["members"] = [read_member(fid, d, clip) for fid, d in members]
+        n = sum(m.table.num_rows for m in state["members"])
+        outcome.facts.update(recordCount=n, skippedRecords=0)
+        if n == 0:
+            raise NoPointsPassed("no points of the files lie inside the operation")
+        return f"ok: {n} records"
+
+    def normalized():
+        state["points"] = combine(state["members"])
+        outcome.facts["operationType"] = state["points"].operation_type
+        return "ok: units harmonised"
+
+    def area_yield():
+        return "ok: each file's own"
+
+    def cleanup():
+        points = state["points"]
+        if not config.get("cleanupStandardGeojson", True):
+            state["keep"] = np.ones(len(points), dtype=bool)
+            return None
+        rules = common_rules(config.get("cleanupRules") or {}, state["members"])
+        keep, removed = cleanup_mask(to_canonical(points), rules)
+        state["keep"] = keep
+        outcome.facts["cleanup"] = {
+            "removed": removed,
+            "kept": int(keep.sum()),
+            "total": len(points),
+        }
+        if not removed:
+            return "ok"
+        detail = ", ".join(f"{k}: {v}" for k, v in removed.items())
+        return f"ok: removed {int((~keep).sum())} of {len(points)} points ({detail})"
+
+    def standard():
+        points = state["points"]
+        essential = missing_essential(points, config)
+        if essential:
+            raise MissingProperties(essential)
+        missing = missing_required(points, config)
+        if missing and not config.get("outOfStandardOperations", True):
+            raise MissingProperties(missing)
+        points = points.filter(state["keep"])
+        if len(points) == 0:
+            raise NoPointsPassed()
+        points = to_unit_system(points, config.get("unitMeasurement", "DEFAULT"))
+        state["points"] = points
+        meta = {"units": points.units, "operation_type": points.operation_type}
+        if missing:
+            meta["outOfStandard"] = missing
+            outcome.facts["outOfStandard"] = missing
+        write_geoparquet(out / "standard.parquet", points.table, meta)
+        if missing:
+            return f"ok (out of standard: missing {', '.join(missing)})"
+        return "ok"
+
+    def filtered():
+        if not config.get("operationsFilteredGeojson", True):
+            return None
+        report = make_filtered(state["points"], config, out)
+        return f"ok: kept {report['kept']} of {report['total']} points (profile {report['profile']})"
+
+    def summary():
+        outcome.facts.update(write_summary(state["points"], config, out))
+        return "ok"
+
+    def units():
+        write_json(out / "units.json", units_map(state["points"]))
+        return "ok"
+
+    runners = dict(
+        zip(
+            FILE_STEPS,
+            (
+                original,
+                raw,
+                normalized,
+                area_yield,
+                cleanup,
+                standard,
+                filtered,
+                summary,
+                units,
+            ),
+            strict=True,
         )
-        common = names if common is None else common & names
-    cfg["cleanupRules"] = {k: v for k, v in rules.items() if k in (common or set())}
-    return cfg
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    failed = False
+    for step in FILE_STEPS:
+        if failed:
+            outcome.steps.append(
+                StepResult(step.value, StepStatus.SKIPPED.value, "skipped")
+            )
+            continue
+        try:
+            message = runners[step]()
+        except LeafnbError as exc:
+            message, failed = exc.step_message, True
+        except Exception as exc:  # never escapes: becomes this merge's failure
+            log.exception("internal error in %s of a merge", step)
+            message, failed = f"internal error: {type(exc).__name__}: {exc}", True
+        status = (
+            StepStatus.FAILED
+            if failed
+            else StepStatus.SKIPPED
+            if message is None
+            else StepStatus.PROCESSED
+        )
+        outcome.steps.append(
+            StepResult(
+                step.value,
+                status.value,
+                "skipped: disabled by configuration" if message is None else message,
+            )
+        )
+    return outcome, None if outcome.failed else state.get("points")
+
+
+def member_folders(ws: Workspace, rows: list) -> list[tuple[str, Path]]:
+    """``(file id, artifact folder)`` of merge members, in start-time order."""
+    rows = sorted(rows, key=lambda r: (r["start_time"] or "", r["id"]))
+    return [(r["id"], ws.path / "files" / r["id"]) for r in rows]
 
 
 def process_merged_file(
     ws: Workspace, file_id: str, rows: list, config: dict[str, Any]
 ) -> FileOutcome:
-    """Run the file steps on a merged/automerged file and record the outcome (+ its alert)."""
+    """Build a manual merge from its members' standard points and record the outcome (+ its alert)."""
     row = ws._file_row(file_id)
-    doc = ws.catalog.loads(row["doc"])
-    job = FileJob(
-        file_id,
-        "merged",
-        str(ws.path / doc["path"]),
-        None,
-        str(ws.path / "files" / file_id),
-        _job_config(ws, config, rows),
-    )
+    fdir = ws.path / "files" / file_id
     for name in ("standard.parquet", "summary.json", "units.json", "standard.geojson"):
-        (ws.path / "files" / file_id / name).unlink(missing_ok=True)
-    outcome = convert_file(job)
+        (fdir / name).unlink(missing_ok=True)
+    outcome, _points = build_points(member_folders(ws, rows), config, fdir)
     record_outcome(ws, file_id, outcome, Origin(row["origin"]), row["leaf_user_id"])
     return outcome
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import shapely
 from shapely.geometry import shape
 
-from leafnb.operations.merged_reader import clip_mask
+from leafnb.operations.combine import clip_mask
 from leafnb.store.artifacts import read_json
 
 if TYPE_CHECKING:

@@ -21,16 +21,25 @@ from leafnb.errors import LeafnbError, MissingProperties, NoPointsPassed
 from leafnb.formats.members import is_regular_file
 from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
-from leafnb.operations.summary import summarize, units_map
 from leafnb.pipeline.checkpoints import checkpoint
 from leafnb.standard.area_yield import compute_area_and_yield, to_unit_system
 from leafnb.standard.normalize import UnsupportedOperationType, normalize
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
 from leafnb.standard.schema import REQUIRED
+from leafnb.standard.summary import summarize, units_map
+from leafnb.standard.units import convert
 from leafnb.store.artifacts import write_geoparquet, write_json
 
-__all__ = ["FileJob", "FileOutcome", "StepResult", "convert_file", "missing_required"]
+__all__ = [
+    "FileJob",
+    "FileOutcome",
+    "StepResult",
+    "convert_file",
+    "missing_essential",
+    "missing_required",
+    "write_summary",
+]
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +146,31 @@ def missing_essential(points: PointSet, config: dict[str, Any]) -> list[str]:
     ):
         missing.remove("seedRate")  # seedRateOptional
     return missing
+
+
+def write_summary(
+    points: PointSet, config: dict[str, Any], out: Path
+) -> dict[str, Any]:
+    """Write ``summary.json`` of *points*; return the file facts it gives (times, crop, area)."""
+    summary = summarize(
+        points,
+        unit_system=config.get("unitMeasurement", "DEFAULT"),
+        geometry=config.get("summaryGeometry", "BUFFER"),
+        original_operation_data=config.get("originalOperationData", True),
+    )
+    write_json(out / "summary.json", summary)
+    props = summary["properties"]
+    facts = {
+        "startTime": props.get("startTime"),
+        "endTime": props.get("endTime"),
+        "crop": (props.get("crop") or [None])[0],
+    }
+    area = props.get("totalArea")
+    if area:
+        facts["totalAreaM2"] = float(
+            convert(np.array([area["value"]]), area["unit"], "m2")[0]
+        )
+    return facts
 
 
 def convert_file(job: FileJob) -> FileOutcome:
@@ -248,7 +282,7 @@ def convert_file(job: FileJob) -> FileOutcome:
             raise _missing(missing)
         if points.meta.get("machine_totals"):
             # the machine counts every record: keep all-record totals for the reconciliation
-            from leafnb.operations.summary import totals
+            from leafnb.standard.summary import totals
 
             points = replace(
                 points,
@@ -282,27 +316,7 @@ def convert_file(job: FileJob) -> FileOutcome:
         return f"ok: kept {report['kept']} of {report['total']} points (profile {report['profile']})"
 
     def step_summary():
-        points = state["points"]
-        summary = summarize(
-            points,
-            unit_system=config.get("unitMeasurement", "DEFAULT"),
-            geometry=config.get("summaryGeometry", "BUFFER"),
-            original_operation_data=config.get("originalOperationData", True),
-        )
-        write_json(out / "summary.json", summary)
-        props = summary["properties"]
-        outcome.facts.update(
-            startTime=props.get("startTime"),
-            endTime=props.get("endTime"),
-            crop=(props.get("crop") or [None])[0],
-        )
-        area = props.get("totalArea")
-        if area:
-            from leafnb.standard.units import convert
-
-            outcome.facts["totalAreaM2"] = float(
-                convert(np.array([area["value"]]), area["unit"], "m2")[0]
-            )
+        outcome.facts.update(write_summary(state["points"], config, out))
         return "ok"
 
     def step_units():

@@ -25,9 +25,9 @@ from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.taskdata import load_taskdata
 from leafnb.formats.isoxml.timelogs import join_logs
 from leafnb.formats.isoxml.tlg import decode_tlg, parse_tlg_header
-from leafnb.operations.summary import totals
 from leafnb.standard.area_yield import compute_area_and_yield
 from leafnb.standard.normalize import normalize
+from leafnb.standard.summary import totals
 from leafnb.standard.units import convert
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "corpus-data"

@@ -12,7 +12,6 @@ import pytest
 from leafnb import Workspace
 from leafnb.clean.cleanup import cleanup_mask
 from leafnb.datagen import generate, zip_dataset
-from leafnb.operations.summary import summarize
 from leafnb.scale import (
     clean_partitions,
     grid_partitions,
@@ -21,6 +20,7 @@ from leafnb.scale import (
     summarize_partitions,
 )
 from leafnb.standard.points import PointSet
+from leafnb.standard.summary import summarize
 
 
 @pytest.fixture(scope="module")
