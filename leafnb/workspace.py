@@ -8,12 +8,13 @@ and JSON artifacts). Methods return JSON-compatible dicts with Leaf's key names.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from leafnb.clean.api import FilteringAPI
 from leafnb.config import defaults, validate
+from leafnb.context import Context
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.events import EventBus
 from leafnb.formats.inference import parse_user_mapping
@@ -21,13 +22,14 @@ from leafnb.keys import FILE_STEPS, StepStatus
 from leafnb.operations.api import OperationsAPI
 from leafnb.pipeline import batch as batch_mod
 from leafnb.pipeline.executors import resolve_executor
-from leafnb.pipeline.steps import FileJob, FileOutcome
 from leafnb.render.api import RenderingAPI
 from leafnb.resources import Batch, File, Resource, ResourceList, StatusMap
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.catalog import Catalog
+from leafnb.store.layout import Layout
 from leafnb.store.query import BATCH_QUERY, FILE_QUERY
+from leafnb.store.records import update_doc
 
 __all__ = ["Workspace"]
 
@@ -61,11 +63,21 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         self.path = Path(path).resolve()
         self.executor = resolve_executor(executor)
         self.path.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(self.path / "catalog.sqlite")
+        layout = Layout(self.path)
+        self.catalog = Catalog(layout.catalog)
         self.events = EventBus(self.catalog.record_event)
+        #: what the pipeline and the operations work with (they never see this facade)
+        self.ctx = Context(
+            self.catalog,
+            layout,
+            self.events,
+            self.get_config,
+            self.executor,
+            render=self._make_images,  # after an operation: render
+        )
         self._threads: list[threading.Thread] = []
         #: batches found interrupted (their process died) when this Workspace opened
-        self.recovered: list[str] = batch_mod.recover_interrupted(self)
+        self.recovered: list[str] = batch_mod.recover_interrupted(self.ctx)
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -125,47 +137,26 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         # a malformed mapping fails before anything is extracted
         parse_user_mapping(column_mapping)
         batch_id, lease = batch_mod.create_batch(
-            self, zip_path, leaf_user_id, provider, move=move
+            self.ctx, zip_path, leaf_user_id, provider, move=move
         )
         if column_mapping:
-            self._update_doc(
-                "batches", batch_id, userColumnMapping=dict(column_mapping)
+            update_doc(
+                self.catalog,
+                "batches",
+                batch_id,
+                userColumnMapping=dict(column_mapping),
             )
         received = self._batch_upload_response(batch_id)
         if wait:
-            batch_mod.run_batch(
-                self, batch_id, lease, progress=progress, raise_refused=True
-            )
+            self._run_batch(batch_id, lease, progress=progress, raise_refused=True)
             return self.get_batch(batch_id)
-        self._background(batch_mod.run_batch, self, batch_id, lease, progress=False)
+        self._background(self._run_batch, batch_id, lease, progress=False)
         return received
 
-    def _update_doc(self, table: str, row_id: str, **values: Any) -> None:
-        """Merge *values* into the JSON ``doc`` of one batches/files row."""
-        assert table in ("batches", "files")
-        with self.catalog.transaction() as conn:
-            row = conn.execute(
-                f"SELECT doc FROM {table} WHERE id=?", (row_id,)
-            ).fetchone()
-            doc = {**self.catalog.loads(row["doc"]), **values}
-            conn.execute(
-                f"UPDATE {table} SET doc=? WHERE id=?",
-                (self.catalog.dumps(doc), row_id),
-            )
-
-    def _job_config(
-        self, config: dict[str, Any], batch_doc: Any, file_doc: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A file's conversion config: the column mappings of config < batch < file merged."""
-        if not isinstance(batch_doc, dict):
-            batch_doc = self.catalog.loads(batch_doc["doc"])
-        out = dict(config)
-        mapping = dict(out.get("columnMapping") or {})
-        mapping.update(batch_doc.get("userColumnMapping") or {})
-        mapping.update(file_doc.get("userColumnMapping") or {})
-        if mapping:
-            out["columnMapping"] = mapping
-        return out
+    def _run_batch(self, batch_id: str, lease, **kwargs: Any) -> None:
+        """Convert a batch, then (the chain, written once here) automerge its owner's files."""
+        if batch_mod.run_batch(self.ctx, batch_id, lease, **kwargs):
+            self._after_batch(batch_id)
 
     def reprocess_file(
         self,
@@ -190,7 +181,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         values: dict[str, Any] = {"message": "queued for reprocessing"}
         if column_mapping is not None:
             values["userColumnMapping"] = dict(column_mapping)
-        self._update_doc("files", file_id, **values)
+        update_doc(self.catalog, "files", file_id, **values)
         with self.catalog.transaction() as conn:
             conn.execute(
                 "UPDATE files SET status=? WHERE id=?", (StepStatus.FAILED, file_id)
@@ -217,34 +208,6 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         for thread in list(self._threads):
             thread.join(timeout)
         self._threads = [t for t in self._threads if t.is_alive()]
-
-    def _run_jobs(
-        self, jobs: list[FileJob], progress: bool | None = None
-    ) -> Iterator[tuple[FileJob, FileOutcome]]:
-        """Convert *jobs* on the workspace's executor, yielding ``(job, outcome)`` as each completes.
-
-        Workers only write artifacts into ``files/<id>/``; the caller (this process)
-        records outcomes in the catalog, so progress and events stay here.
-        """
-        bar = None
-        if progress or (progress is None and len(jobs) > 1):
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=len(jobs),
-                desc="converting",
-                unit="file",
-                leave=False,
-                disable=None if progress is None else False,
-            )
-        try:
-            for job, outcome in self.executor.run(jobs):
-                if bar is not None:
-                    bar.update(1)
-                yield job, outcome
-        finally:
-            if bar is not None:
-                bar.close()
 
     def _batch_row(self, batch_id: str):
         rows = self.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))
@@ -309,7 +272,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
     def get_batch_status(self, batch_id: str) -> Resource:
         """Files of a batch grouped as converted / processing / failed by step (``GET /batch/{id}/status``)."""
         self._batch_row(batch_id)
-        return Resource(batch_mod.status_groups(self, batch_id))
+        return Resource(batch_mod.status_groups(self.ctx, batch_id))
 
     def retry_batch(
         self,
@@ -340,22 +303,20 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         self._batch_row(batch_id)
         if column_mapping is not None:
             parse_user_mapping(column_mapping)
-        lease = batch_mod.start_retry(self, batch_id)
+        lease = batch_mod.start_retry(self.ctx, batch_id)
         if column_mapping is not None:
-            self._update_doc(
-                "batches", batch_id, userColumnMapping=dict(column_mapping)
+            update_doc(
+                self.catalog,
+                "batches",
+                batch_id,
+                userColumnMapping=dict(column_mapping),
             )
         response = self._batch_upload_response(batch_id)
         if wait:
-            batch_mod.run_batch(self, batch_id, lease, only_failed=True, progress=False)
+            self._run_batch(batch_id, lease, only_failed=True, progress=False)
         else:
             self._background(
-                batch_mod.run_batch,
-                self,
-                batch_id,
-                lease,
-                only_failed=True,
-                progress=False,
+                self._run_batch, batch_id, lease, only_failed=True, progress=False
             )
         return response
 

@@ -68,7 +68,7 @@ class OperationsAPI:
                         "partfield of file %s not turned into a field: %s", f["id"], exc
                     )
         if self.get_config(uid).get("fieldOperationCreation", True):
-            am.run_automerge(self, uid)
+            am.run_automerge(self.ctx, uid)
 
     # ------------------------------------------------------------------ fields
     def _field_resource(self, row) -> Field:
@@ -165,7 +165,7 @@ class OperationsAPI:
         name = name or found or (Path(path).stem if path else None) or "field"
         fid = self._insert_field(leaf_user_id, geom, name, "REST")
         if automerge and config.get("fieldOperationCreation", True):
-            am.run_automerge(self, leaf_user_id)
+            am.run_automerge(self.ctx, leaf_user_id)
         return self.get_field(fid)
 
     def _field_from_partfield(
@@ -292,18 +292,20 @@ class OperationsAPI:
             Fewer than two ids, unknown or repeated ids, several leafUserIds, files not
             processed, or several operation types (the message names the files).
         """
-        rows = merge_mod.validate_merge(self, ids)
-        file_id = merge_mod.create_merged_file(self, rows)
+        rows = merge_mod.validate_merge(self.ctx, ids)
+        file_id = merge_mod.create_merged_file(self.ctx, rows)
         config = dict(self.get_config(rows[0]["leaf_user_id"]))
         if wait:
-            merge_mod.process_merged_file(self, file_id, rows, config)
+            merge_mod.process_merged_file(self.ctx, file_id, rows, config)
         else:
-            self._background(merge_mod.process_merged_file, self, file_id, rows, config)
+            self._background(
+                merge_mod.process_merged_file, self.ctx, file_id, rows, config
+            )
         return Resource(id=file_id, status="SENT_TO_MERGE")
 
     def run_automerge(self, leaf_user_id: str) -> Resource:
         """Run automerge now for a leafUserId; returns operation ids by action (created/updated/deleted/unchanged)."""
-        return Resource(am.run_automerge(self, leaf_user_id))
+        return Resource(am.run_automerge(self.ctx, leaf_user_id))
 
     def get_uncovered_files(self, leafUserId: str) -> Resource:
         """``GET /files/uncoveredFiles``: processed files that intersect no field (so no operation)."""
@@ -491,7 +493,7 @@ class OperationsAPI:
             "operators": [],
         }
         for fid in self.get_operation(op_id)["files"]:
-            for kind, items in sess.file_assets(self, fid).items():
+            for kind, items in sess.file_assets(self.ctx, fid).items():
                 for item in items:
                     if item["id"] not in {x["id"] for x in out[kind]}:
                         out[kind].append(item)
@@ -543,7 +545,7 @@ class OperationsAPI:
         return [
             Resource(s)
             for s in sess.operation_sessions(
-                self, doc.get("files", []), clip, row["leaf_user_id"]
+                self.ctx, doc.get("files", []), clip, row["leaf_user_id"]
             )
         ]
 
@@ -565,8 +567,8 @@ class OperationsAPI:
         self.events.emit(
             Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
         )
-        with am._LOCK:
-            am.build_operation(self, op_id)
+        with self.ctx.lock:
+            am.build_operation(self.ctx, op_id)
         return Resource(
             id=op_id,
             message="Sent operation to be processed.",
@@ -584,8 +586,8 @@ class OperationsAPI:
         self.events.emit(
             Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
         )
-        with am._LOCK:
-            am.build_operation(self, op_id)
+        with self.ctx.lock:
+            am.build_operation(self.ctx, op_id)
         return Resource(
             id=op_id,
             message="Sent operation to be processed.",

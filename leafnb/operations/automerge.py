@@ -35,18 +35,18 @@ import hashlib
 import json
 import os
 import shutil
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 import shapely
 from shapely.geometry import shape
 
+from leafnb.context import Context
 from leafnb.events import utc_now
 from leafnb.keys import Event, Origin, StepStatus
 from leafnb.operations import merge as merge_mod
@@ -57,12 +57,7 @@ from leafnb.store.artifacts import (
     write_json,
 )
 
-if TYPE_CHECKING:
-    from leafnb.workspace import Workspace
-
 __all__ = ["FileFacts", "build_operation", "group_files", "run_automerge"]
-
-_LOCK = threading.RLock()
 
 #: artifacts of an operation that its automerged file shows as its own
 _SHARED = (
@@ -213,27 +208,27 @@ class _Field:
     utm: Any
 
 
-def _load_fields(ws: Workspace, leaf_user_id: str) -> list[_Field]:
+def _load_fields(ctx: Context, leaf_user_id: str) -> list[_Field]:
     out = []
-    for r in ws.catalog.query(
+    for r in ctx.catalog.query(
         "SELECT * FROM fields WHERE leaf_user_id=? ORDER BY created_time, id",
         (leaf_user_id,),
     ):
-        geom = shape(ws.catalog.loads(r["doc"])["geometry"])
+        geom = shape(ctx.catalog.loads(r["doc"])["geometry"])
         utm = local_utm(geom)
         out.append(_Field(r["id"], geom, area_m2(geom, utm), r["geom_hash"], utm))
     return out
 
 
-def _candidates(ws: Workspace, leaf_user_id: str) -> list:
-    return ws.catalog.query(
+def _candidates(ctx: Context, leaf_user_id: str) -> list:
+    return ctx.catalog.query(
         "SELECT * FROM files WHERE leaf_user_id=? AND status=? AND origin IN (?, ?) ORDER BY start_time, id",
         (leaf_user_id, StepStatus.PROCESSED, Origin.UPLOADED, Origin.PROVIDER),
     )
 
 
-def _summary_geometry(ws: Workspace, file_id: str):
-    path = ws.path / "files" / file_id / "summary.json"
+def _summary_geometry(ctx: Context, file_id: str):
+    path = ctx.layout.file_dir(file_id) / "summary.json"
     if not path.exists():
         return None, {}
     doc = read_json(path)
@@ -243,17 +238,17 @@ def _summary_geometry(ws: Workspace, file_id: str):
     return geom, doc.get("properties", {})
 
 
-def _rate_kind(ws: Workspace, file_id: str) -> tuple:
-    path = ws.path / "files" / file_id / "units.json"
+def _rate_kind(ctx: Context, file_id: str) -> tuple:
+    path = ctx.layout.file_dir(file_id) / "units.json"
     return rate_kind(read_json(path) if path.exists() else {})
 
 
 def link_file(
-    ws: Workspace, file_id: str, fields: list[_Field], threshold: float
+    ctx: Context, file_id: str, fields: list[_Field], threshold: float
 ) -> tuple[list[str], dict[str, Any]]:
     """Fields a file is linked to (intersection % > threshold and ≥ 1 point inside)."""
-    geom, props = _summary_geometry(ws, file_id)
-    std = ws.path / "files" / file_id / "standard.parquet"
+    geom, props = _summary_geometry(ctx, file_id)
+    std = ctx.layout.file_dir(file_id) / "standard.parquet"
     if not std.exists() or not fields:
         return [], props
     t = pq.read_table(std, columns=["lon", "lat"])
@@ -285,35 +280,35 @@ def link_file(
     return linked, props
 
 
-def run_automerge(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
+def run_automerge(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
     """Create/update/delete the field operations of a leafUserId; returns ids by action."""
-    with _LOCK:
-        return _run(ws, leaf_user_id)
+    with ctx.lock:
+        return _run(ctx, leaf_user_id)
 
 
-def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
+def _run(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
     report: dict[str, list[str]] = {
         "created": [],
         "updated": [],
         "deleted": [],
         "unchanged": [],
     }
-    config = dict(ws.get_config(leaf_user_id))
+    config = dict(ctx.config(leaf_user_id))
     if not config.get("fieldOperationCreation", True):
         return report
-    fields = _load_fields(ws, leaf_user_id)
+    fields = _load_fields(ctx, leaf_user_id)
     by_id = {f.id: f for f in fields}
     threshold = float(config.get("fieldsAttachIntersection", 0.01))
     facts: list[FileFacts] = []
-    for row in _candidates(ws, leaf_user_id):
-        linked, props = link_file(ws, row["id"], fields, threshold)
-        doc = ws.catalog.loads(row["doc"])
+    for row in _candidates(ctx, leaf_user_id):
+        linked, props = link_file(ctx, row["id"], fields, threshold)
+        doc = ctx.catalog.loads(row["doc"])
         if doc.get("fields", []) != linked:
             doc["fields"] = linked
-            with ws.catalog.transaction() as conn:
+            with ctx.catalog.transaction() as conn:
                 conn.execute(
                     "UPDATE files SET doc=? WHERE id=?",
-                    (ws.catalog.dumps(doc), row["id"]),
+                    (ctx.catalog.dumps(doc), row["id"]),
                 )
         start, end = parse_time(row["start_time"]), parse_time(row["end_time"])
         if not linked or start is None:
@@ -328,7 +323,7 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
                 end or start,
                 tuple(props.get("tillType") or ()),
                 linked,
-                _rate_kind(ws, row["id"]),
+                _rate_kind(ctx, row["id"]),
             )
         )
     if not fields:
@@ -365,7 +360,7 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
             )
     existing = {
         r["id"]: r
-        for r in ws.catalog.query(
+        for r in ctx.catalog.query(
             "SELECT * FROM operations WHERE leaf_user_id=?", (leaf_user_id,)
         )
     }
@@ -375,14 +370,14 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
         for oid, r in existing.items():
             if oid in claimed or r["group_key"] != d["key"]:
                 continue
-            n = len(set(ws.catalog.loads(r["doc"]).get("files", [])) & set(d["files"]))
+            n = len(set(ctx.catalog.loads(r["doc"]).get("files", [])) & set(d["files"]))
             if n > overlap:
                 best, overlap = oid, n
         d["existing"] = best
         if best:
             claimed.add(best)
     for oid in set(existing) - claimed:
-        delete_operation(ws, oid)
+        delete_operation(ctx, oid)
         report["deleted"].append(oid)
     for d in desired:
         g: Group = d["group"]
@@ -394,7 +389,7 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
         ).hexdigest()
         oid = d["existing"]
         if oid:
-            doc = ws.catalog.loads(existing[oid]["doc"])
+            doc = ctx.catalog.loads(existing[oid]["doc"])
             if (
                 doc.get("signature") == signature
                 and existing[oid]["status"] == StepStatus.PROCESSED
@@ -407,18 +402,18 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
                 clipFieldIds=clip_ids,
                 signature=signature,
             )
-            with ws.catalog.transaction() as conn:
+            with ctx.catalog.transaction() as conn:
                 conn.execute(
                     "UPDATE operations SET doc=?, status=?, field_ids=?, updated_time=? WHERE id=?",
                     (
-                        ws.catalog.dumps(doc),
+                        ctx.catalog.dumps(doc),
                         StepStatus.PROCESSING,
                         _csv(d["fields"]),
                         utc_now(),
                         oid,
                     ),
                 )
-            ws.events.emit(
+            ctx.events.emit(
                 Event.OPERATION_UPDATED, operationId=oid, leafUserId=leaf_user_id
             )
             report["updated"].append(oid)
@@ -433,7 +428,7 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
                 "providers": [],
                 "cropped": False,
             }
-            with ws.catalog.transaction() as conn:
+            with ctx.catalog.transaction() as conn:
                 conn.execute(
                     "INSERT INTO operations (id, leaf_user_id, type, crop, group_key, status, start_time, end_time, created_time,"
                     " updated_time, leaf_file_id, field_ids, providers, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -451,14 +446,14 @@ def _run(ws: Workspace, leaf_user_id: str) -> dict[str, list[str]]:
                         None,
                         _csv(d["fields"]),
                         ",",
-                        ws.catalog.dumps(doc),
+                        ctx.catalog.dumps(doc),
                     ),
                 )
-            ws.events.emit(
+            ctx.events.emit(
                 Event.OPERATION_CREATED, operationId=oid, leafUserId=leaf_user_id
             )
             report["created"].append(oid)
-        build_operation(ws, oid, config)
+        build_operation(ctx, oid, config)
     return report
 
 
@@ -466,31 +461,31 @@ def _csv(values: list[str]) -> str:
     return "," + ",".join(values) + ("," if values else "")
 
 
-def delete_operation(ws: Workspace, op_id: str) -> None:
+def delete_operation(ctx: Context, op_id: str) -> None:
     """Remove an operation, its artifacts and its automerged file."""
-    rows = ws.catalog.query("SELECT leaf_file_id FROM operations WHERE id=?", (op_id,))
+    rows = ctx.catalog.query("SELECT leaf_file_id FROM operations WHERE id=?", (op_id,))
     file_id = rows[0]["leaf_file_id"] if rows else None
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         conn.execute("DELETE FROM operations WHERE id=?", (op_id,))
         if file_id:
             conn.execute("DELETE FROM steps WHERE file_id=?", (file_id,))
             conn.execute("DELETE FROM files WHERE id=?", (file_id,))
-    shutil.rmtree(ws.path / "operations" / op_id, ignore_errors=True)
+    shutil.rmtree(ctx.layout.operation_dir(op_id), ignore_errors=True)
     if file_id:
-        shutil.rmtree(ws.path / "files" / file_id, ignore_errors=True)
+        shutil.rmtree(ctx.layout.file_dir(file_id), ignore_errors=True)
 
 
-def _field_geoms(ws: Workspace, ids: list[str]) -> dict[str, Any]:
+def _field_geoms(ctx: Context, ids: list[str]) -> dict[str, Any]:
     if not ids:
         return {}
-    rows = ws.catalog.query(
+    rows = ctx.catalog.query(
         f"SELECT id, doc FROM fields WHERE id IN ({','.join('?' * len(ids))})", ids
     )
-    return {r["id"]: shape(ws.catalog.loads(r["doc"])["geometry"]) for r in rows}
+    return {r["id"]: shape(ctx.catalog.loads(r["doc"])["geometry"]) for r in rows}
 
 
 def operation_summary(
-    ws: Workspace,
+    ctx: Context,
     file_summary: dict[str, Any],
     source_ids: list[str],
     config: dict[str, Any],
@@ -501,7 +496,7 @@ def operation_summary(
     if "products" in props and not config.get("summarizeByProductEntry", True):
         entries = []
         for fid in source_ids:
-            path = ws.path / "files" / fid / "summary.json"
+            path = ctx.layout.file_dir(fid) / "summary.json"
             if path.exists():
                 entries.extend(
                     read_json(path).get("properties", {}).get("products") or []
@@ -511,19 +506,19 @@ def operation_summary(
 
 
 def build_operation(
-    ws: Workspace, op_id: str, config: dict[str, Any] | None = None
+    ctx: Context, op_id: str, config: dict[str, Any] | None = None
 ) -> bool:
     """(Re)build an operation from its files: automerged file → standard points, summary, units.
 
     Returns True when the operation was processed.
     """
-    row = ws.catalog.query("SELECT * FROM operations WHERE id=?", (op_id,))[0]
+    row = ctx.catalog.query("SELECT * FROM operations WHERE id=?", (op_id,))[0]
     uid = row["leaf_user_id"]
-    config = dict(config or ws.get_config(uid))
-    doc = ws.catalog.loads(row["doc"])
+    config = dict(config or ctx.config(uid))
+    doc = ctx.catalog.loads(row["doc"])
     ids = doc.get("files", [])
     rows = (
-        ws.catalog.query(
+        ctx.catalog.query(
             f"SELECT * FROM files WHERE id IN ({','.join('?' * len(ids))}) AND status=?",
             [*ids, StepStatus.PROCESSED],
         )
@@ -533,18 +528,18 @@ def build_operation(
     clip_ids = list(doc.get("clipFieldIds") or [])
     if doc.get("cropped"):
         clip_ids = sorted({*clip_ids, *(f["id"] for f in doc.get("fields", []))})
-    geoms = _field_geoms(ws, [f["id"] for f in doc.get("fields", [])] + clip_ids)
+    geoms = _field_geoms(ctx, [f["id"] for f in doc.get("fields", [])] + clip_ids)
     clip = None
     clip_geoms = [geoms[i] for i in clip_ids if i in geoms]
     if clip_geoms:
         clip = shapely.geometry.mapping(shapely.union_all(clip_geoms))
     if not rows:
-        _fail(ws, op_id, uid, "the operation has no processed files left")
+        _fail(ctx, op_id, uid, "the operation has no processed files left")
         return False
     file_id = row["leaf_file_id"] or str(uuid.uuid4())
-    manifest = merge_mod.write_manifest(ws, file_id, list(rows), row["type"], clip)
+    manifest = merge_mod.write_manifest(ctx, file_id, list(rows), row["type"], clip)
     merge_mod.upsert_merged_row(
-        ws,
+        ctx,
         file_id,
         uid,
         list(rows),
@@ -552,27 +547,27 @@ def build_operation(
         manifest,
         {"operationId": op_id},
     )
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         conn.execute(
             "UPDATE operations SET leaf_file_id=? WHERE id=?", (file_id, op_id)
         )
     # built once, in the operation's folder; the automerged file shows the same artifacts
-    fdir = ws.path / "files" / file_id
-    odir = ws.path / "operations" / op_id
+    fdir = ctx.layout.file_dir(file_id)
+    odir = ctx.layout.operation_dir(op_id)
     shutil.rmtree(odir, ignore_errors=True)
     outcome, _points = merge_mod.build_points(
-        merge_mod.member_folders(ws, list(rows)),
+        merge_mod.member_folders(ctx, list(rows)),
         config,
         odir,
         shape(clip) if clip else None,
     )
     _share_artifacts(odir, fdir)
-    merge_mod.record_outcome(ws, file_id, outcome, Origin.AUTOMERGED, uid)
+    merge_mod.record_outcome(ctx, file_id, outcome, Origin.AUTOMERGED, uid)
     if outcome.failed:
-        _fail(ws, op_id, uid, outcome.message)
+        _fail(ctx, op_id, uid, outcome.message)
         return False
     summary = operation_summary(
-        ws, read_json(odir / "summary.json"), [r["id"] for r in rows], config
+        ctx, read_json(odir / "summary.json"), [r["id"] for r in rows], config
     )
     write_json(odir / "summary.json", summary)
     geom = shape(summary["geometry"]) if summary.get("geometry") else None
@@ -599,7 +594,7 @@ def build_operation(
         files=sorted(r["id"] for r in rows),
         message="",
     )
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         conn.execute(
             "UPDATE operations SET status=?, start_time=?, end_time=?, updated_time=?, providers=?, doc=? WHERE id=?",
             (
@@ -608,12 +603,12 @@ def build_operation(
                 props.get("endTime"),
                 utc_now(),
                 _csv(providers),
-                ws.catalog.dumps(doc),
+                ctx.catalog.dumps(doc),
                 op_id,
             ),
         )
-    ws._make_images(op_id)
-    ws.events.emit(Event.OPERATION_FINISHED, operationId=op_id, leafUserId=uid)
+    ctx.render(op_id)
+    ctx.events.emit(Event.OPERATION_FINISHED, operationId=op_id, leafUserId=uid)
     return True
 
 
@@ -632,12 +627,12 @@ def _share_artifacts(odir: Path, fdir: Path) -> None:
             shutil.copy2(odir / name, target)
 
 
-def _fail(ws: Workspace, op_id: str, uid: str, message: str) -> None:
-    row = ws.catalog.query("SELECT doc FROM operations WHERE id=?", (op_id,))[0]
-    doc = ws.catalog.loads(row["doc"])
+def _fail(ctx: Context, op_id: str, uid: str, message: str) -> None:
+    row = ctx.catalog.query("SELECT doc FROM operations WHERE id=?", (op_id,))[0]
+    doc = ctx.catalog.loads(row["doc"])
     doc["message"] = message
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         conn.execute(
             "UPDATE operations SET status=?, updated_time=?, doc=? WHERE id=?",
-            (StepStatus.FAILED, utc_now(), ws.catalog.dumps(doc), op_id),
+            (StepStatus.FAILED, utc_now(), ctx.catalog.dumps(doc), op_id),
         )

@@ -14,12 +14,13 @@ import logging
 import uuid
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from leafnb.clean.cleanup import cleanup_mask
 from leafnb.clean.output import make_filtered
+from leafnb.context import Context
 from leafnb.errors import InvalidRequest, LeafnbError, MissingProperties, NoPointsPassed
 from leafnb.events import utc_now
 from leafnb.keys import FILE_STEPS, Event, Origin, StepStatus
@@ -35,9 +36,8 @@ from leafnb.standard.area_yield import to_canonical, to_unit_system
 from leafnb.standard.points import PointSet
 from leafnb.standard.summary import units_map
 from leafnb.store.artifacts import read_json, write_geoparquet, write_json
-
-if TYPE_CHECKING:
-    from leafnb.workspace import Workspace
+from leafnb.store.layout import MANIFEST, STANDARD
+from leafnb.store.records import file_row
 
 __all__ = [
     "build_points",
@@ -58,7 +58,7 @@ def _listing(groups: dict[str, list[str]]) -> str:
     return "; ".join(f"{k} ({', '.join(v)})" for k, v in groups.items())
 
 
-def validate_merge(ws: Workspace, ids: Any) -> list:
+def validate_merge(ctx: Context, ids: Any) -> list:
     """Check a ``POST /files/merge`` body; return the file rows in the given order.
 
     Raises :class:`InvalidRequest` (HTTP 400) naming the offending files when: fewer than two
@@ -78,7 +78,7 @@ def validate_merge(ws: Workspace, ids: Any) -> list:
         raise InvalidRequest(f"file ids given more than once: {', '.join(dupes)}")
     rows = {
         r["id"]: r
-        for r in ws.catalog.query(
+        for r in ctx.catalog.query(
             f"SELECT * FROM files WHERE id IN ({','.join('?' * len(ids))})", list(ids)
         )
     }
@@ -111,7 +111,7 @@ def validate_merge(ws: Workspace, ids: Any) -> list:
         )
     by_kind: dict[str, list[str]] = defaultdict(list)
     for r in ordered:
-        units = ws.path / "files" / r["id"] / "units.json"
+        units = ctx.layout.file_dir(r["id"]) / "units.json"
         kind = rate_kind(read_json(units) if units.exists() else {})
         by_kind[", ".join(f"{p} in {d}" for p, d in kind) or "no rate"].append(r["id"])
     if len(by_kind) > 1:
@@ -122,14 +122,14 @@ def validate_merge(ws: Workspace, ids: Any) -> list:
     return ordered
 
 
-def _source_entry(ws: Workspace, row) -> dict[str, Any]:
-    summary_path = ws.path / "files" / row["id"] / "summary.json"
+def _source_entry(ctx: Context, row) -> dict[str, Any]:
+    summary_path = ctx.layout.file_dir(row["id"]) / "summary.json"
     props = (
         read_json(summary_path).get("properties", {}) if summary_path.exists() else {}
     )
     return {
         "id": row["id"],
-        "path": f"files/{row['id']}/standard.parquet",
+        "path": ctx.layout.relative(ctx.layout.file_dir(row["id"]) / STANDARD),
         "provider": row["provider"],
         "machinery": props.get("machinery") or [],
         "originalOperationType": props.get("originalOperationType"),
@@ -137,25 +137,25 @@ def _source_entry(ws: Workspace, row) -> dict[str, Any]:
 
 
 def write_manifest(
-    ws: Workspace, file_id: str, rows: list, operation_type: str, clip: dict | None
+    ctx: Context, file_id: str, rows: list, operation_type: str, clip: dict | None
 ) -> str:
     """Write ``files/<file_id>/merge.json``; return its path relative to the workspace."""
     rows = sorted(rows, key=lambda r: (r["start_time"] or "", r["id"]))
     manifest = {
         "operationType": operation_type,
-        "sources": [_source_entry(ws, r) for r in rows],
+        "sources": [_source_entry(ctx, r) for r in rows],
         "clip": clip,
     }
     providers = {r["provider"] for r in rows}
     if len(providers) == 1:
         manifest["provider"] = providers.pop()
-    rel = f"files/{file_id}/merge.json"
-    write_json(ws.path / rel, manifest)
-    return rel
+    path = ctx.layout.file_dir(file_id) / MANIFEST
+    write_json(path, manifest)
+    return ctx.layout.relative(path)
 
 
 def upsert_merged_row(
-    ws: Workspace,
+    ctx: Context,
     file_id: str,
     leaf_user_id: str,
     rows: list,
@@ -170,7 +170,7 @@ def upsert_merged_row(
     optype = rows[0]["operation_type"]
     operators: list[dict[str, Any]] = []
     for r in rows:
-        for op in ws.catalog.loads(r["doc"]).get("operators") or []:
+        for op in ctx.catalog.loads(r["doc"]).get("operators") or []:
             if op not in operators:
                 operators.append(op)
     doc = {
@@ -183,7 +183,7 @@ def upsert_merged_row(
         doc["operators"] = operators
     size = sum(int(r["size_in_bytes"] or 0) for r in rows)
     name = f"{origin.value}_{optype}_{file_id[:8]}"
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         old = conn.execute(
             "SELECT doc, created_time FROM files WHERE id=?", (file_id,)
         ).fetchone()
@@ -195,7 +195,7 @@ def upsert_merged_row(
                     now,
                     provider,
                     size,
-                    ws.catalog.dumps({**ws.catalog.loads(old["doc"]), **doc}),
+                    ctx.catalog.dumps({**ctx.catalog.loads(old["doc"]), **doc}),
                     file_id,
                 ),
             )
@@ -216,7 +216,7 @@ def upsert_merged_row(
                     now,
                     now,
                     size,
-                    ws.catalog.dumps(doc),
+                    ctx.catalog.dumps(doc),
                 ),
             )
 
@@ -362,35 +362,35 @@ def build_points(
     return outcome, None if outcome.failed else state.get("points")
 
 
-def member_folders(ws: Workspace, rows: list) -> list[tuple[str, Path]]:
+def member_folders(ctx: Context, rows: list) -> list[tuple[str, Path]]:
     """``(file id, artifact folder)`` of merge members, in start-time order."""
     rows = sorted(rows, key=lambda r: (r["start_time"] or "", r["id"]))
-    return [(r["id"], ws.path / "files" / r["id"]) for r in rows]
+    return [(r["id"], ctx.layout.file_dir(r["id"])) for r in rows]
 
 
 def process_merged_file(
-    ws: Workspace, file_id: str, rows: list, config: dict[str, Any]
+    ctx: Context, file_id: str, rows: list, config: dict[str, Any]
 ) -> FileOutcome:
     """Build a manual merge from its members' standard points and record the outcome (+ its alert)."""
-    row = ws._file_row(file_id)
-    fdir = ws.path / "files" / file_id
+    row = file_row(ctx.catalog, file_id)
+    fdir = ctx.layout.file_dir(file_id)
     for name in ("standard.parquet", "summary.json", "units.json", "standard.geojson"):
         (fdir / name).unlink(missing_ok=True)
-    outcome, _points = build_points(member_folders(ws, rows), config, fdir)
-    record_outcome(ws, file_id, outcome, Origin(row["origin"]), row["leaf_user_id"])
+    outcome, _points = build_points(member_folders(ctx, rows), config, fdir)
+    record_outcome(ctx, file_id, outcome, Origin(row["origin"]), row["leaf_user_id"])
     return outcome
 
 
 def record_outcome(
-    ws: Workspace, file_id: str, outcome: FileOutcome, origin: Origin, leaf_user_id: str
+    ctx: Context, file_id: str, outcome: FileOutcome, origin: Origin, leaf_user_id: str
 ) -> None:
     """Store a merged file's steps and facts (as the batch pipeline does for uploads)."""
     status = StepStatus.FAILED if outcome.failed else StepStatus.PROCESSED
     facts = outcome.facts
     now = utc_now()
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         row = conn.execute("SELECT doc FROM files WHERE id=?", (file_id,)).fetchone()
-        doc = ws.catalog.loads(row["doc"])
+        doc = ctx.catalog.loads(row["doc"])
         for key in ("recordCount", "skippedRecords", "cleanup", "outOfStandard"):
             if key in facts:
                 doc[key] = facts[key]
@@ -406,7 +406,7 @@ def record_outcome(
                 facts.get("endTime"),
                 facts.get("totalAreaM2"),
                 facts.get("crop"),
-                ws.catalog.dumps(doc),
+                ctx.catalog.dumps(doc),
                 file_id,
             ),
         )
@@ -420,18 +420,18 @@ def record_outcome(
         )
     finished, failed = _EVENTS[origin]
     if outcome.failed:
-        ws.events.emit(
+        ctx.events.emit(
             failed, fileId=file_id, leafUserId=leaf_user_id, message=outcome.message
         )
     else:
-        ws.events.emit(finished, fileId=file_id, leafUserId=leaf_user_id)
+        ctx.events.emit(finished, fileId=file_id, leafUserId=leaf_user_id)
 
 
-def create_merged_file(ws: Workspace, rows: list) -> str:
+def create_merged_file(ctx: Context, rows: list) -> str:
     """Record a manual-merge file (status processing) with its manifest; return its id."""
     file_id = str(uuid.uuid4())
-    manifest = write_manifest(ws, file_id, rows, rows[0]["operation_type"], None)
+    manifest = write_manifest(ctx, file_id, rows, rows[0]["operation_type"], None)
     upsert_merged_row(
-        ws, file_id, rows[0]["leaf_user_id"], rows, Origin.MERGED, manifest
+        ctx, file_id, rows[0]["leaf_user_id"], rows, Origin.MERGED, manifest
     )
     return file_id

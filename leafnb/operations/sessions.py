@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,11 +24,10 @@ import pyarrow.parquet as pq
 import shapely
 from shapely.geometry import shape
 
+from leafnb.context import Context
 from leafnb.operations.combine import clip_mask
 from leafnb.store.artifacts import read_json
-
-if TYPE_CHECKING:
-    from leafnb.workspace import Workspace
+from leafnb.store.records import file_row
 
 __all__ = ["GAP_MINUTES", "asset_id", "file_assets", "operation_sessions"]
 
@@ -41,11 +40,11 @@ def asset_id(leaf_user_id: str, kind: str, key: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{leaf_user_id}/{kind}/{key}"))
 
 
-def file_assets(ws: Workspace, file_id: str) -> dict[str, list[dict[str, Any]]]:
+def file_assets(ctx: Context, file_id: str) -> dict[str, list[dict[str, Any]]]:
     """``{"machines": [...], "implements": [...], "operators": [...]}`` of one file (with ids)."""
-    row = ws._file_row(file_id)
+    row = file_row(ctx.catalog, file_id)
     uid = row["leaf_user_id"]
-    path = ws.path / "files" / file_id / "summary.json"
+    path = ctx.layout.file_dir(file_id) / "summary.json"
     machinery = (
         read_json(path).get("properties", {}).get("machinery") or []
         if path.exists()
@@ -60,7 +59,7 @@ def file_assets(ws: Workspace, file_id: str) -> dict[str, list[dict[str, Any]]]:
         kind = "implement" if m.get("type") == "implement" else "machine"
         key = m.get("serialNumber") or m.get("name") or "unknown"
         out[f"{kind}s"].append({**m, "id": asset_id(uid, kind, key)})
-    for op in ws.catalog.loads(row["doc"]).get("operators") or []:
+    for op in ctx.catalog.loads(row["doc"]).get("operators") or []:
         name = op.get("name") or op.get("id") or "unknown"
         out["operators"].append(
             {"id": asset_id(uid, "operator", str(op.get("id") or name)), "name": name}
@@ -69,7 +68,7 @@ def file_assets(ws: Workspace, file_id: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def operation_sessions(
-    ws: Workspace, file_ids: list[str], clip_geojson: dict | None, leaf_user_id: str
+    ctx: Context, file_ids: list[str], clip_geojson: dict | None, leaf_user_id: str
 ) -> list[dict[str, Any]]:
     """Sessions per machine (see module docstring)."""
     clip = shape(clip_geojson) if clip_geojson else None
@@ -77,7 +76,7 @@ def operation_sessions(
         shapely.prepare(clip)
     per_machine: dict[str, dict[str, Any]] = {}
     for fid in file_ids:
-        std = ws.path / "files" / fid / "standard.parquet"
+        std = ctx.layout.file_dir(fid) / "standard.parquet"
         if not std.exists():
             continue
         names = pq.read_schema(std).names
@@ -98,7 +97,7 @@ def operation_sessions(
             )
         if not t.num_rows:
             continue
-        assets = file_assets(ws, fid)
+        assets = file_assets(ctx, fid)
         machine = (
             assets["machines"][0]
             if assets["machines"]

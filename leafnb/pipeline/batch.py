@@ -37,8 +37,9 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from leafnb.context import Context
 from leafnb.errors import InvalidRequest
 from leafnb.events import utc_now
 from leafnb.formats.archive import extract_zip, inspect_zip, remove_tree
@@ -53,12 +54,10 @@ from leafnb.keys import (
     StepStatus,
 )
 from leafnb.pipeline.checkpoints import checkpoint
+from leafnb.pipeline.executors import run_jobs
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult
 from leafnb.store import runs
 from leafnb.store.runs import RunLease
-
-if TYPE_CHECKING:
-    from leafnb.workspace import Workspace
 
 __all__ = [
     "create_batch",
@@ -96,17 +95,17 @@ def _provider_for(candidate: Candidate, requested: str) -> tuple[str, str | None
     return detected or requested, None
 
 
-def _batch_dir(ws: Workspace, batch_id: str) -> Path:
-    return ws.path / "batches" / batch_id
+def _batch_dir(ctx: Context, batch_id: str) -> Path:
+    return ctx.layout.batch_dir(batch_id)
 
 
-def _doc(ws: Workspace, batch_id: str) -> dict[str, Any]:
-    rows = ws.catalog.query("SELECT doc FROM batches WHERE id=?", (batch_id,))
-    return ws.catalog.loads(rows[0]["doc"]) if rows else {}
+def _doc(ctx: Context, batch_id: str) -> dict[str, Any]:
+    rows = ctx.catalog.query("SELECT doc FROM batches WHERE id=?", (batch_id,))
+    return ctx.catalog.loads(rows[0]["doc"]) if rows else {}
 
 
 def create_batch(
-    ws: Workspace,
+    ctx: Context,
     source: str | Path,
     leaf_user_id: str,
     provider: str,
@@ -142,7 +141,7 @@ def create_batch(
     size = source.stat().st_size
     batch_id = str(uuid.uuid4())
     now = utc_now()
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         conn.execute(
             "INSERT INTO batches (id, leaf_user_id, provider, file_name, size, status, upload_timestamp, updated_time, doc)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -155,12 +154,12 @@ def create_batch(
                 BatchStatus.RECEIVED,
                 now,
                 now,
-                ws.catalog.dumps({"stage": RECEIVED}),
+                ctx.catalog.dumps({"stage": RECEIVED}),
             ),
         )
         token = runs.insert_run(conn, batch_id)
-    lease = RunLease(ws.catalog, batch_id, token)
-    bdir = _batch_dir(ws, batch_id)
+    lease = RunLease(ctx.catalog, batch_id, token)
+    bdir = _batch_dir(ctx, batch_id)
     try:
         bdir.mkdir(parents=True)
         target = bdir / "upload.zip"
@@ -174,31 +173,31 @@ def create_batch(
             shutil.copyfile(source, tmp)
             os.replace(tmp, target)
     except BaseException:
-        _delete_batch(ws, batch_id)
+        _delete_batch(ctx, batch_id)
         raise
     return batch_id, lease
 
 
-def _delete_batch(ws: Workspace, batch_id: str) -> None:
+def _delete_batch(ctx: Context, batch_id: str) -> None:
     """Forget a batch that never got past extraction (row, lease, folder)."""
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         conn.execute("DELETE FROM files WHERE batch_id=?", (batch_id,))
         conn.execute("DELETE FROM runs WHERE batch_id=?", (batch_id,))
         conn.execute("DELETE FROM batches WHERE id=?", (batch_id,))
-    remove_tree(_batch_dir(ws, batch_id))
+    remove_tree(_batch_dir(ctx, batch_id))
 
 
-def _set_stage(ws: Workspace, batch_id: str, stage: str) -> None:
-    with ws.catalog.transaction() as conn:
+def _set_stage(ctx: Context, batch_id: str, stage: str) -> None:
+    with ctx.catalog.transaction() as conn:
         row = conn.execute("SELECT doc FROM batches WHERE id=?", (batch_id,)).fetchone()
-        doc = {**ws.catalog.loads(row["doc"]), "stage": stage}
+        doc = {**ctx.catalog.loads(row["doc"]), "stage": stage}
         conn.execute(
             "UPDATE batches SET doc=?, updated_time=? WHERE id=?",
-            (ws.catalog.dumps(doc), utc_now(), batch_id),
+            (ctx.catalog.dumps(doc), utc_now(), batch_id),
         )
 
 
-def ingest(ws: Workspace, batch_id: str, *, raise_refused: bool = False) -> bool:
+def ingest(ctx: Context, batch_id: str, *, raise_refused: bool = False) -> bool:
     """Extract and detect the batch's upload and record its files; False if it failed.
 
     A refused archive (:class:`~leafnb.errors.InvalidRequest`, e.g. a zip bomb) fails
@@ -206,10 +205,10 @@ def ingest(ws: Workspace, batch_id: str, *, raise_refused: bool = False) -> bool
     forgotten altogether and the error raised (``upload_batch(wait=True)``). An I/O
     error fails the batch but keeps the upload, so a retry can extract it again.
     """
-    bdir = _batch_dir(ws, batch_id)
+    bdir = _batch_dir(ctx, batch_id)
     extracted = bdir / "extracted"
     remove_tree(extracted)  # what an interrupted extraction left
-    name = ws.catalog.query("SELECT file_name FROM batches WHERE id=?", (batch_id,))
+    name = ctx.catalog.query("SELECT file_name FROM batches WHERE id=?", (batch_id,))
     try:
         report = extract_zip(
             bdir / "upload.zip",
@@ -219,16 +218,16 @@ def ingest(ws: Workspace, batch_id: str, *, raise_refused: bool = False) -> bool
         )
     except InvalidRequest as exc:
         if raise_refused:
-            _delete_batch(ws, batch_id)
+            _delete_batch(ctx, batch_id)
             raise
         remove_tree(bdir)
-        _set_stage(ws, batch_id, REFUSED)
-        _settle(ws, batch_id, details=str(exc))
+        _set_stage(ctx, batch_id, REFUSED)
+        _settle(ctx, batch_id, details=str(exc))
         return False
     except OSError as exc:
         remove_tree(extracted)
         _settle(
-            ws,
+            ctx,
             batch_id,
             details=f"the upload could not be extracted ({exc.strerror or type(exc).__name__}); "
             "retry the batch",
@@ -237,13 +236,13 @@ def ingest(ws: Workspace, batch_id: str, *, raise_refused: bool = False) -> bool
     checkpoint("detect")
     detection = detect(extracted)
     now = utc_now()
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         row = conn.execute(
             "SELECT provider, leaf_user_id, doc FROM batches WHERE id=?", (batch_id,)
         ).fetchone()
         provider, leaf_user_id = row["provider"], row["leaf_user_id"]
         doc = {
-            **ws.catalog.loads(row["doc"]),
+            **ctx.catalog.loads(row["doc"]),
             "ignoredEntries": detection.ignored + report.ignored,
             "ignoredReasons": detection.reasons,
             "nestedZips": report.nested,
@@ -251,16 +250,18 @@ def ingest(ws: Workspace, batch_id: str, *, raise_refused: bool = False) -> bool
         }
         conn.execute(
             "UPDATE batches SET doc=?, updated_time=? WHERE id=?",
-            (ws.catalog.dumps(doc), now, batch_id),
+            (ctx.catalog.dumps(doc), now, batch_id),
         )
         for cand in detection.candidates:
             file_provider, note = _provider_for(cand, provider)
             fdoc = {
                 "reader": cand.reader,
-                "path": str(cand.path.relative_to(ws.path)),
+                "path": str(cand.path.relative_to(ctx.layout.root)),
                 "part": cand.part,
                 "confidence": cand.confidence,
-                "sidecars": [str(p.relative_to(ws.path)) for p in cand.sidecars],
+                "sidecars": [
+                    str(p.relative_to(ctx.layout.root)) for p in cand.sidecars
+                ],
             }
             if note:
                 fdoc["providerMismatch"] = note
@@ -280,13 +281,13 @@ def ingest(ws: Workspace, batch_id: str, *, raise_refused: bool = False) -> bool
                     now,
                     now,
                     cand.size_in_bytes,
-                    ws.catalog.dumps(fdoc),
+                    ctx.catalog.dumps(fdoc),
                 ),
             )
     return True
 
 
-def start_retry(ws: Workspace, batch_id: str) -> RunLease:
+def start_retry(ctx: Context, batch_id: str) -> RunLease:
     """Take the batch's lease for a retry (``PUT /batch/{id}/retry``) and reset its status.
 
     Raises
@@ -296,19 +297,19 @@ def start_retry(ws: Workspace, batch_id: str) -> RunLease:
     InvalidRequest
         The upload was refused (a retry would refuse it again).
     """
-    lease, interrupted = runs.acquire(ws.catalog, batch_id)
+    lease, interrupted = runs.acquire(ctx.catalog, batch_id)
     try:
         if interrupted:
-            mark_interrupted(ws, batch_id, KILLED)
-        row = ws.catalog.query(
+            mark_interrupted(ctx, batch_id, KILLED)
+        row = ctx.catalog.query(
             "SELECT status_details, doc FROM batches WHERE id=?", (batch_id,)
         )[0]
-        if ws.catalog.loads(row["doc"]).get("stage") == REFUSED:
+        if ctx.catalog.loads(row["doc"]).get("stage") == REFUSED:
             raise InvalidRequest(
                 f"batch {batch_id!r} was refused when it was uploaded "
                 f"({row['status_details']}); upload a corrected zip instead"
             )
-        with ws.catalog.transaction() as conn:
+        with ctx.catalog.transaction() as conn:
             conn.execute(
                 "UPDATE batches SET status=?, status_details=NULL WHERE id=?",
                 (BatchStatus.RECEIVED, batch_id),
@@ -320,26 +321,30 @@ def start_retry(ws: Workspace, batch_id: str) -> RunLease:
 
 
 def run_batch(
-    ws: Workspace,
+    ctx: Context,
     batch_id: str,
     lease: RunLease,
     *,
     only_failed: bool = False,
     progress: Any = None,
     raise_refused: bool = False,
-) -> None:
-    """Ingest (if not done yet) and process the batch while holding *lease*, then release it."""
+) -> bool:
+    """Ingest (if not done yet) and process the batch while holding *lease*, then release it.
+
+    Returns True when the batch's files were converted (False: the upload was refused).
+    """
     lease.start()
     try:
-        if _doc(ws, batch_id).get("stage", READY) != READY:
-            if not ingest(ws, batch_id, raise_refused=raise_refused):
-                return
+        if _doc(ctx, batch_id).get("stage", READY) != READY:
+            if not ingest(ctx, batch_id, raise_refused=raise_refused):
+                return False
             only_failed = False  # every file is new
-        process_batch(ws, batch_id, only_failed=only_failed, progress=progress)
+        process_batch(ctx, batch_id, only_failed=only_failed, progress=progress)
+        return True
     except BaseException as exc:
         try:  # a no-op for a refused upload that was forgotten (raise_refused)
             if mark_interrupted(
-                ws, batch_id, f"the run stopped ({type(exc).__name__})"
+                ctx, batch_id, f"the run stopped ({type(exc).__name__})"
             ):
                 log.warning("batch %s interrupted by %r", batch_id, exc)
         except Exception:  # the next open of the workspace recovers it
@@ -353,61 +358,73 @@ def run_batch(
 
 
 def process_batch(
-    ws: Workspace, batch_id: str, *, only_failed: bool = False, progress: Any = None
+    ctx: Context, batch_id: str, *, only_failed: bool = False, progress: Any = None
 ) -> None:
     """Convert the batch's files (all, or only the failed ones) and settle its status.
 
     Files in any other state are left alone: ``processed`` ones keep their results and
     ``processing`` ones belong to the run converting them.
     """
-    batch = ws.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))[0]
-    with ws.catalog.transaction() as conn:
+    batch = ctx.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))[0]
+    with ctx.catalog.transaction() as conn:
         conn.execute(
             "UPDATE batches SET status=?, updated_time=? WHERE id=?",
             (BatchStatus.PROCESSING, utc_now(), batch_id),
         )
-    rows = ws.catalog.query(
+    rows = ctx.catalog.query(
         "SELECT * FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
     )
     todo = [r for r in rows if not only_failed or r["status"] == StepStatus.FAILED]
-    config = ws.get_config(batch["leaf_user_id"])
-    jobs = [_job(ws, row, batch, config) for row in todo]
+    config = ctx.config(batch["leaf_user_id"])
+    jobs = [_job(ctx, row, batch, config) for row in todo]
     now = utc_now()
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         conn.executemany(
             "UPDATE files SET status=?, updated_time=? WHERE id=?",
             [(StepStatus.PROCESSING, now, job.file_id) for job in jobs],
         )
-    for job, outcome in ws._run_jobs(jobs, progress=progress):
-        _record_outcome(ws, job, outcome, batch["leaf_user_id"])
+    for job, outcome in run_jobs(ctx.executor, jobs, progress=progress):
+        _record_outcome(ctx, job, outcome, batch["leaf_user_id"])
         checkpoint("record")
-    _settle(ws, batch_id)
-    ws._after_batch(batch_id)
+    _settle(ctx, batch_id)
 
 
-def _job(ws: Workspace, row, batch, config: dict[str, Any]) -> FileJob:
-    doc = ws.catalog.loads(row["doc"])
+def job_config(
+    config: dict[str, Any], batch_doc: dict[str, Any], file_doc: dict[str, Any]
+) -> dict[str, Any]:
+    """A file's conversion config: the column mappings of config < batch < file merged."""
+    out = dict(config)
+    mapping = dict(out.get("columnMapping") or {})
+    mapping.update(batch_doc.get("userColumnMapping") or {})
+    mapping.update(file_doc.get("userColumnMapping") or {})
+    if mapping:
+        out["columnMapping"] = mapping
+    return out
+
+
+def _job(ctx: Context, row, batch, config: dict[str, Any]) -> FileJob:
+    doc = ctx.catalog.loads(row["doc"])
     return FileJob(
         row["id"],
         doc["reader"],
-        str(ws.path / doc["path"]),
+        str(ctx.layout.resolve(doc["path"])),
         doc.get("part"),
-        str(ws.path / "files" / row["id"]),
-        ws._job_config(config, batch, doc),
+        str(ctx.layout.file_dir(row["id"])),
+        job_config(config, ctx.catalog.loads(batch["doc"]), doc),
     )
 
 
 def _record_outcome(
-    ws: Workspace, job: FileJob, outcome: FileOutcome, leaf_user_id: str
+    ctx: Context, job: FileJob, outcome: FileOutcome, leaf_user_id: str
 ) -> None:
     status = StepStatus.FAILED if outcome.failed else StepStatus.PROCESSED
     facts = outcome.facts
     now = utc_now()
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         row = conn.execute(
             "SELECT doc, provider, file_format FROM files WHERE id=?", (job.file_id,)
         ).fetchone()
-        doc = ws.catalog.loads(row["doc"])
+        doc = ctx.catalog.loads(row["doc"])
         for key in (
             "recordCount",
             "skippedRecords",
@@ -438,7 +455,7 @@ def _record_outcome(
                 facts.get("crop"),
                 facts.get("provider") or row["provider"],
                 facts.get("file_format") or row["file_format"],
-                ws.catalog.dumps(doc),
+                ctx.catalog.dumps(doc),
                 job.file_id,
             ),
         )
@@ -451,21 +468,21 @@ def _record_outcome(
             ],
         )
     if outcome.failed:
-        ws.events.emit(
+        ctx.events.emit(
             Event.UPLOADED_FILE_FAILED,
             fileId=job.file_id,
             leafUserId=leaf_user_id,
             message=outcome.message,
         )
     else:
-        ws.events.emit(
+        ctx.events.emit(
             Event.UPLOADED_FILE_FINISHED, fileId=job.file_id, leafUserId=leaf_user_id
         )
 
 
-def _settle(ws: Workspace, batch_id: str, details: str | None = None) -> None:
+def _settle(ctx: Context, batch_id: str, details: str | None = None) -> None:
     """Final status from the files' statuses (*details* overrides ``statusDetails``)."""
-    files = ws.catalog.query("SELECT status FROM files WHERE batch_id=?", (batch_id,))
+    files = ctx.catalog.query("SELECT status FROM files WHERE batch_id=?", (batch_id,))
     counts = Counter(r["status"] for r in files)
     if counts[StepStatus.PROCESSED]:
         status, standard = BatchStatus.PROCESSED, None
@@ -473,42 +490,42 @@ def _settle(ws: Workspace, batch_id: str, details: str | None = None) -> None:
         status, standard = BatchStatus.FAILED, STATUS_DETAILS["no_files"]
     else:
         status, standard = BatchStatus.FAILED, STATUS_DETAILS["unreadable"]
-    rows = ws.catalog.query("SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,))
+    rows = ctx.catalog.query("SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,))
     if not rows:
         return
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         conn.execute(
             "UPDATE batches SET status=?, status_details=?, updated_time=? WHERE id=?",
             (status, details or standard, utc_now(), batch_id),
         )
-    ws.events.emit(
+    ctx.events.emit(
         Event.BATCH_FINISHED, batchId=batch_id, leafUserId=rows[0]["leaf_user_id"]
     )
 
 
-def mark_interrupted(ws: Workspace, batch_id: str, reason: str) -> bool:
+def mark_interrupted(ctx: Context, batch_id: str, reason: str) -> bool:
     """Settle a batch whose run stopped early; True if there was anything to settle.
 
     Files still ``processing`` fail with ``interrupted: <reason>`` (their partial
     artifacts are removed); a batch stopped while extracting loses its partial
     extraction but keeps its upload. Either way a retry goes on from there.
     """
-    rows = ws.catalog.query("SELECT status, doc FROM batches WHERE id=?", (batch_id,))
+    rows = ctx.catalog.query("SELECT status, doc FROM batches WHERE id=?", (batch_id,))
     if not rows:
         return False
-    stage = ws.catalog.loads(rows[0]["doc"]).get("stage", READY)
+    stage = ctx.catalog.loads(rows[0]["doc"]).get("stage", READY)
     settled = rows[0]["status"] not in (BatchStatus.RECEIVED, BatchStatus.PROCESSING)
     if stage == REFUSED or (stage == RECEIVED and settled):
         return False
     if stage == RECEIVED:
-        remove_tree(_batch_dir(ws, batch_id) / "extracted")
+        remove_tree(_batch_dir(ctx, batch_id) / "extracted")
         _settle(
-            ws,
+            ctx,
             batch_id,
             details=f"interrupted while extracting the upload: {reason}; retry the batch",
         )
         return True
-    stuck = ws.catalog.query(
+    stuck = ctx.catalog.query(
         "SELECT * FROM files WHERE batch_id=? AND status=?",
         (batch_id, StepStatus.PROCESSING),
     )
@@ -516,7 +533,7 @@ def mark_interrupted(ws: Workspace, batch_id: str, reason: str) -> bool:
         return False
     message = f"interrupted: {reason}; retry the batch to convert this file"
     now = utc_now()
-    with ws.catalog.transaction() as conn:
+    with ctx.catalog.transaction() as conn:
         for row in stuck:
             conn.execute(
                 "UPDATE files SET status=?, updated_time=? WHERE id=?",
@@ -531,9 +548,9 @@ def mark_interrupted(ws: Workspace, batch_id: str, reason: str) -> bool:
                 ],
             )
     for row in stuck:
-        remove_tree(ws.path / "files" / row["id"])
+        remove_tree(ctx.layout.file_dir(row["id"]))
     _settle(
-        ws,
+        ctx,
         batch_id,
         details=f"interrupted: {reason}; {len(stuck)} file(s) did not finish converting, "
         "retry the batch to convert them"
@@ -555,17 +572,17 @@ def _interrupted_steps(message: str) -> list[StepResult]:
     ]
 
 
-def recover_interrupted(ws: Workspace) -> list[str]:
+def recover_interrupted(ctx: Context) -> list[str]:
     """Settle every batch whose run died, reclaim orphan folders; return the batch ids.
 
     Called when a Workspace is opened. A batch is interrupted when its lease holder is
     dead (:func:`leafnb.store.runs.holder_alive`) or, in a workspace written before
     leases existed, when it is RECEIVED/PROCESSING with no lease at all.
     """
-    ids = set(runs.stale_runs(ws.catalog))
+    ids = set(runs.stale_runs(ctx.catalog))
     ids.update(
         r["id"]
-        for r in ws.catalog.query(
+        for r in ctx.catalog.query(
             "SELECT id FROM batches WHERE status IN (?, ?)"
             " AND id NOT IN (SELECT batch_id FROM runs)",
             (BatchStatus.RECEIVED, BatchStatus.PROCESSING),
@@ -574,21 +591,21 @@ def recover_interrupted(ws: Workspace) -> list[str]:
     done = []
     for batch_id in sorted(ids):
         try:
-            lease, _ = runs.acquire(ws.catalog, batch_id)
+            lease, _ = runs.acquire(ctx.catalog, batch_id)
         except Exception:  # taken by a live run meanwhile, or the catalog is busy
             continue
         try:
-            if mark_interrupted(ws, batch_id, KILLED):
+            if mark_interrupted(ctx, batch_id, KILLED):
                 done.append(batch_id)
         finally:
             lease.release()
     if done:
         log.warning("leafnb: %d interrupted batch(es) marked: %s", len(done), done)
-    reclaim_orphans(ws)
+    reclaim_orphans(ctx)
     return done
 
 
-def reclaim_orphans(ws: Workspace, min_age: float = ORPHAN_AGE_SECONDS) -> list[Path]:
+def reclaim_orphans(ctx: Context, min_age: float = ORPHAN_AGE_SECONDS) -> list[Path]:
     """Remove ``batches/<id>`` and ``files/<id>`` folders that no catalog row names.
 
     Only folders untouched for *min_age* seconds are removed (another process may be
@@ -597,12 +614,12 @@ def reclaim_orphans(ws: Workspace, min_age: float = ORPHAN_AGE_SECONDS) -> list[
     removed = []
     now = time.time()
     for folder in ("batches", "files"):  # each folder is named after its table
-        root = ws.path / folder
+        root = ctx.path / folder
         try:
             names = os.listdir(root)
         except OSError:
             continue
-        known = {r["id"] for r in ws.catalog.query(f"SELECT id FROM {folder}")}
+        known = {r["id"] for r in ctx.catalog.query(f"SELECT id FROM {folder}")}
         for name in names:
             path = root / name
             if name in known:
@@ -617,14 +634,14 @@ def reclaim_orphans(ws: Workspace, min_age: float = ORPHAN_AGE_SECONDS) -> list[
     return removed
 
 
-def status_groups(ws: Workspace, batch_id: str) -> dict[str, Any]:
+def status_groups(ctx: Context, batch_id: str) -> dict[str, Any]:
     """``GET /batch/{id}/status``: files grouped as converted / processing / failed by step."""
     out: dict[str, Any] = {
         "converted": {"leafFiles": []},
         "processing": {"leafFiles": []},
         "failed": {},
     }
-    for row in ws.catalog.query(
+    for row in ctx.catalog.query(
         "SELECT id, status FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
     ):
         if row["status"] == StepStatus.PROCESSED:
@@ -632,7 +649,7 @@ def status_groups(ws: Workspace, batch_id: str) -> dict[str, Any]:
         elif row["status"] == StepStatus.PROCESSING:
             out["processing"]["leafFiles"].append(row["id"])
         else:
-            step = ws.catalog.query(
+            step = ctx.catalog.query(
                 "SELECT step, message FROM steps WHERE file_id=? AND status='failed' ORDER BY position LIMIT 1",
                 (row["id"],),
             )

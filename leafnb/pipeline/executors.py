@@ -48,7 +48,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -554,6 +554,32 @@ def resolve_executor(spec: Any = None):
     raise TypeError(f"cannot run conversions on {spec!r}")
 
 
-def run_jobs(jobs: Iterable[FileJob], executor: Any = None) -> Iterator[Pair]:
-    """Convert *jobs* on *executor* (anything :func:`resolve_executor` accepts), yielding as they complete."""
-    yield from resolve_executor(executor).run(list(jobs))
+def run_jobs(
+    runner: Any, jobs: list[FileJob], progress: bool | None = None
+) -> Iterator[Pair]:
+    """Convert *jobs* on *runner* (a :func:`resolve_executor` result), yielding ``(job, outcome)``
+    as each completes, with a progress bar when *progress* (None: when several jobs, in a
+    notebook or terminal).
+
+    Workers only write artifacts into ``files/<id>/``; the caller records outcomes in the
+    catalog, so progress and events stay in the calling process.
+    """
+    bar = None
+    if progress or (progress is None and len(jobs) > 1):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=len(jobs),
+            desc="converting",
+            unit="file",
+            leave=False,
+            disable=None if progress is None else False,
+        )
+    try:
+        for job, outcome in runner.run(jobs):
+            if bar is not None:
+                bar.update(1)
+            yield job, outcome
+    finally:
+        if bar is not None:
+            bar.close()
