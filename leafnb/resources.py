@@ -57,6 +57,18 @@ class File(Resource):
     kind = "file"
 
 
+class Field(Resource):
+    """A field boundary (``GET /users/{leafUserId}/fields/{id}``)."""
+
+    kind = "field"
+
+
+class Operation(Resource):
+    """A field operation (``GET /operations/{id}``, spec §5.3)."""
+
+    kind = "operation"
+
+
 class StatusMap(Resource):
     """``GET /files/{id}/status``: step -> {status, message}."""
 

@@ -29,11 +29,15 @@ from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.catalog import Catalog
 from leafnb.store.layout import Layout
 from leafnb.store.query import BATCH_QUERY, FILE_QUERY
-from leafnb.store.records import update_doc
+from leafnb.store.records import (
+    API_OWNER,
+    batch_resource,
+    batch_upload_response,
+    file_resource,
+    update_doc,
+)
 
 __all__ = ["Workspace"]
-
-API_OWNER = "local"
 
 
 class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
@@ -216,16 +220,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         return rows[0]
 
     def _batch_upload_response(self, batch_id: str) -> Batch:
-        row = self._batch_row(batch_id)
-        return Batch(
-            id=row["id"],
-            leafUserId=row["leaf_user_id"],
-            fileName=row["file_name"],
-            size=row["size"],
-            provider=row["provider"],
-            status=row["status"],
-            uploadTimestamp=row["upload_timestamp"],
-        )
+        return batch_upload_response(self._batch_row(batch_id))
 
     def get_batch(self, batch_id: str) -> Batch:
         """Return a batch with its ``leafFiles`` (``GET /batch/{id}``)."""
@@ -233,25 +228,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         files = self.catalog.query(
             "SELECT id FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
         )
-        doc = self.catalog.loads(row["doc"])
-        out = Batch(
-            id=row["id"],
-            leafUserId=row["leaf_user_id"],
-            provider=row["provider"],
-            status=row["status"],
-            leafFiles=[r["id"] for r in files],
-            fileName=row["file_name"],
-            size=row["size"],
-            uploadTimestamp=row["upload_timestamp"],
-            updatedTime=row["updated_time"],
-        )
-        if row["status_details"]:
-            out["statusDetails"] = row["status_details"]
-        if doc.get("ignoredEntries"):
-            out["ignoredEntries"] = doc["ignoredEntries"]
-        if doc.get("ignoredReasons"):
-            out["ignoredReasons"] = doc["ignoredReasons"]
-        return out
+        return batch_resource(self.catalog, row, [r["id"] for r in files])
 
     def get_batches(
         self,
@@ -331,61 +308,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         return self.path / "files" / file_id
 
     def _file_resource(self, row) -> File:
-        doc = self.catalog.loads(row["doc"])
-        fdir = self._file_dir(row["id"])
-        original = self.path / doc["path"]
-        std_parquet = fdir / "standard.parquet"
-        std_geojson = fdir / "standard.geojson"
-        raw_parquet = fdir / "raw.parquet"
-        summary_path = fdir / "summary.json"
-
-        def url(p: Path) -> str | None:
-            return p.as_uri() if p.exists() else None
-
-        out = File(
-            id=row["id"],
-            leafUserId=row["leaf_user_id"],
-            apiOwnerUsername=API_OWNER,
-            provider=row["provider"],
-            fileFormat=row["file_format"],
-            fileName=row["file_name"],
-            operationType=row["operation_type"],
-            status=row["status"],
-            origin=row["origin"],
-            batchId=row["batch_id"],
-            createdTime=row["created_time"],
-            updatedTime=row["updated_time"],
-            startTime=row["start_time"],
-            endTime=row["end_time"],
-            sizeInBytes=row["size_in_bytes"],
-            fields=doc.get("fields", []),
-            recordCount=doc.get("recordCount", 0),
-            skippedRecords=doc.get("skippedRecords", 0),
-            originalFile=str(original),
-            downloadOriginalFile=url(original),
-            rawGeoparquet=str(raw_parquet) if raw_parquet.exists() else None,
-            downloadRawGeoparquet=url(raw_parquet),
-            standardGeoparquet=str(std_parquet) if std_parquet.exists() else None,
-            downloadStandardGeoparquet=url(std_parquet),
-            standardGeojson=str(std_geojson) if std_geojson.exists() else None,
-            downloadStandardGeojson=url(std_geojson),
-            filteredGeoparquet=str(fdir / "filtered.parquet")
-            if (fdir / "filtered.parquet").exists()
-            else None,
-            downloadFilteredGeoparquet=url(fdir / "filtered.parquet"),
-            summary=read_json(summary_path) if summary_path.exists() else None,
-        )
-        for key in (
-            "providerMismatch",
-            "outOfStandard",
-            "sources",
-            "machineTotals",
-            "columnMapping",
-            "notes",
-        ):
-            if doc.get(key):
-                out[key] = doc[key]
-        return out
+        return file_resource(self.catalog, self.ctx.layout, row)
 
     def get_file(self, file_id: str) -> File:
         """Return one file resource (``GET /files/{id}``)."""

@@ -24,25 +24,14 @@ from leafnb.operations.fields import (
     load_boundary,
     to_multipolygon,
 )
-from leafnb.resources import Resource, ResourceList
+from leafnb.resources import Field, Operation, Resource, ResourceList
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.query import FIELD_QUERY, OPERATION_QUERY
+from leafnb.store.records import field_resource, operation_resource
 
 __all__ = ["Field", "Operation", "OperationsAPI"]
 
 log = logging.getLogger(__name__)
-
-
-class Field(Resource):
-    """A field boundary (``GET /users/{leafUserId}/fields/{id}``)."""
-
-    kind = "field"
-
-
-class Operation(Resource):
-    """A field operation (``GET /operations/{id}``, spec §5.3)."""
-
-    kind = "operation"
 
 
 class OperationsAPI:
@@ -72,20 +61,7 @@ class OperationsAPI:
 
     # ------------------------------------------------------------------ fields
     def _field_resource(self, row) -> Field:
-        doc = self.catalog.loads(row["doc"])
-        out = Field(
-            id=row["id"],
-            leafUserId=row["leaf_user_id"],
-            name=row["name"],
-            geometry=doc["geometry"],
-            area={"value": row["area_ha"], "unit": "ha"},
-            createdTime=row["created_time"],
-            updatedTime=row["updated_time"],
-            source=row["source"],
-        )
-        if doc.get("sourceFileId"):
-            out["sourceFileId"] = doc["sourceFileId"]
-        return out
+        return field_resource(self.catalog, row)
 
     def _insert_field(
         self,
@@ -382,27 +358,7 @@ class OperationsAPI:
         return rows[0]
 
     def _operation_resource(self, row) -> Operation:
-        doc = self.catalog.loads(row["doc"])
-        out = Operation(
-            id=row["id"],
-            apiOwnerUsername="local",
-            leafUserId=row["leaf_user_id"],
-            startTime=row["start_time"],
-            endTime=row["end_time"],
-            updatedTime=row["updated_time"],
-            createdTime=row["created_time"],
-            type=row["type"],
-            files=doc.get("files", []),
-            fields=doc.get("fields", []),
-            providers=doc.get("providers", []),
-            status=row["status"],
-            leafFileId=row["leaf_file_id"],
-        )
-        if doc.get("cropped"):
-            out["croppedByField"] = True
-        if doc.get("message"):
-            out["message"] = doc["message"]
-        return out
+        return operation_resource(self.catalog, row)
 
     def get_operation(self, op_id: str) -> Operation:
         """One field operation (``GET /operations/{id}``)."""

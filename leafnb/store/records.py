@@ -1,4 +1,7 @@
-"""Catalog rows by id: the look-ups every layer shares (a missing id is :class:`NotFound`).
+"""Catalog rows by id (a missing id is :class:`NotFound`) and catalog rows → resources.
+
+The ``*_resource`` functions turn one catalog row into the resource dict a Workspace method
+returns (Leaf's key names); they are the only place that knows both shapes.
 
 >>> import tempfile, pathlib
 >>> from leafnb.store.catalog import Catalog
@@ -11,12 +14,30 @@ leafnb.errors.NotFound: file 'nope' not found
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from leafnb.errors import NotFound
+from leafnb.resources import Batch, Field, File, Operation
+from leafnb.store.artifacts import read_json
 from leafnb.store.catalog import Catalog
+from leafnb.store.layout import RAW, STANDARD, SUMMARY, Layout
 
-__all__ = ["batch_row", "file_row", "operation_row", "update_doc"]
+__all__ = [
+    "API_OWNER",
+    "batch_resource",
+    "batch_row",
+    "batch_upload_response",
+    "field_resource",
+    "file_resource",
+    "file_row",
+    "operation_resource",
+    "operation_row",
+    "update_doc",
+]
+
+#: ``apiOwnerUsername`` of every resource of a local workspace
+API_OWNER = "local"
 
 
 def _row(catalog: Catalog, table: str, kind: str, row_id: str):
@@ -50,3 +71,141 @@ def update_doc(catalog: Catalog, table: str, row_id: str, **values: Any) -> None
         conn.execute(
             f"UPDATE {table} SET doc=? WHERE id=?", (catalog.dumps(doc), row_id)
         )
+
+
+def batch_upload_response(row) -> Batch:
+    """The ``POST /batch`` answer for a batches row."""
+    return Batch(
+        id=row["id"],
+        leafUserId=row["leaf_user_id"],
+        fileName=row["file_name"],
+        size=row["size"],
+        provider=row["provider"],
+        status=row["status"],
+        uploadTimestamp=row["upload_timestamp"],
+    )
+
+
+def batch_resource(catalog: Catalog, row, leaf_files: list[str]) -> Batch:
+    """A batch resource (``GET /batch/{id}``) with the ids of its files."""
+    doc = catalog.loads(row["doc"])
+    out = Batch(
+        id=row["id"],
+        leafUserId=row["leaf_user_id"],
+        provider=row["provider"],
+        status=row["status"],
+        leafFiles=leaf_files,
+        fileName=row["file_name"],
+        size=row["size"],
+        uploadTimestamp=row["upload_timestamp"],
+        updatedTime=row["updated_time"],
+    )
+    if row["status_details"]:
+        out["statusDetails"] = row["status_details"]
+    if doc.get("ignoredEntries"):
+        out["ignoredEntries"] = doc["ignoredEntries"]
+    if doc.get("ignoredReasons"):
+        out["ignoredReasons"] = doc["ignoredReasons"]
+    return out
+
+
+def file_resource(catalog: Catalog, layout: Layout, row) -> File:
+    """A file resource (``GET /files/{id}``) from its row and the artifacts on disk."""
+    doc = catalog.loads(row["doc"])
+    fdir = layout.file_dir(row["id"])
+    original = layout.resolve(doc["path"])
+    std_parquet = fdir / STANDARD
+    std_geojson = fdir / "standard.geojson"
+    raw_parquet = fdir / RAW
+    summary_path = fdir / SUMMARY
+
+    def url(p: Path) -> str | None:
+        return p.as_uri() if p.exists() else None
+
+    out = File(
+        id=row["id"],
+        leafUserId=row["leaf_user_id"],
+        apiOwnerUsername=API_OWNER,
+        provider=row["provider"],
+        fileFormat=row["file_format"],
+        fileName=row["file_name"],
+        operationType=row["operation_type"],
+        status=row["status"],
+        origin=row["origin"],
+        batchId=row["batch_id"],
+        createdTime=row["created_time"],
+        updatedTime=row["updated_time"],
+        startTime=row["start_time"],
+        endTime=row["end_time"],
+        sizeInBytes=row["size_in_bytes"],
+        fields=doc.get("fields", []),
+        recordCount=doc.get("recordCount", 0),
+        skippedRecords=doc.get("skippedRecords", 0),
+        originalFile=str(original),
+        downloadOriginalFile=url(original),
+        rawGeoparquet=str(raw_parquet) if raw_parquet.exists() else None,
+        downloadRawGeoparquet=url(raw_parquet),
+        standardGeoparquet=str(std_parquet) if std_parquet.exists() else None,
+        downloadStandardGeoparquet=url(std_parquet),
+        standardGeojson=str(std_geojson) if std_geojson.exists() else None,
+        downloadStandardGeojson=url(std_geojson),
+        filteredGeoparquet=str(fdir / "filtered.parquet")
+        if (fdir / "filtered.parquet").exists()
+        else None,
+        downloadFilteredGeoparquet=url(fdir / "filtered.parquet"),
+        summary=read_json(summary_path) if summary_path.exists() else None,
+    )
+    for key in (
+        "providerMismatch",
+        "outOfStandard",
+        "sources",
+        "machineTotals",
+        "columnMapping",
+        "notes",
+    ):
+        if doc.get(key):
+            out[key] = doc[key]
+    return out
+
+
+def field_resource(catalog: Catalog, row) -> Field:
+    """A field resource from its row."""
+    doc = catalog.loads(row["doc"])
+    out = Field(
+        id=row["id"],
+        leafUserId=row["leaf_user_id"],
+        name=row["name"],
+        geometry=doc["geometry"],
+        area={"value": row["area_ha"], "unit": "ha"},
+        createdTime=row["created_time"],
+        updatedTime=row["updated_time"],
+        source=row["source"],
+    )
+    if doc.get("sourceFileId"):
+        out["sourceFileId"] = doc["sourceFileId"]
+    return out
+
+
+def operation_resource(catalog: Catalog, row) -> Operation:
+    """An operation resource (``GET /operations/{id}``) from its row."""
+    doc = catalog.loads(row["doc"])
+    out = Operation(
+        id=row["id"],
+        apiOwnerUsername=API_OWNER,
+        leafUserId=row["leaf_user_id"],
+        startTime=row["start_time"],
+        endTime=row["end_time"],
+        updatedTime=row["updated_time"],
+        createdTime=row["created_time"],
+        type=row["type"],
+        files=doc.get("files", []),
+        fields=doc.get("fields", []),
+        providers=doc.get("providers", []),
+        status=row["status"],
+        leafFileId=row["leaf_file_id"],
+    )
+    if doc.get("cropped"):
+        out["croppedByField"] = True
+    if doc.get("message"):
+        out["message"] = doc["message"]
+    return out
