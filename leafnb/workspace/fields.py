@@ -1,0 +1,222 @@
+"""Field boundaries (``/users/{leafUserId}/fields``); boundary changes re-run automerge."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import shape
+
+from leafnb.errors import InvalidRequest, NotFound
+from leafnb.events import utc_now
+from leafnb.keys import Event
+from leafnb.operations import automerge as am
+from leafnb.operations.fields import (
+    area_m2,
+    geojson,
+    geometry_hash,
+    load_boundary,
+    to_multipolygon,
+)
+from leafnb.resources import Field, Resource, ResourceList
+from leafnb.store.query import FIELD_QUERY
+from leafnb.store.records import field_resource
+from leafnb.workspace._face import Face
+
+
+class Fields(Face):
+    """Field boundaries (``/users/{leafUserId}/fields``); boundary changes re-run automerge."""
+
+    def _field_resource(self, row) -> Field:
+        return field_resource(self.catalog, row)
+
+    def _insert_field(
+        self,
+        leaf_user_id: str,
+        geom,
+        name: str | None,
+        source: str,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        ghash = geometry_hash(geom)
+        field_id = str(uuid.uuid4())
+        now = utc_now()
+        doc = {"geometry": geojson(geom), **(extra or {})}
+        with self.catalog.transaction() as conn:
+            conn.execute(
+                "INSERT INTO fields (id, leaf_user_id, name, source, area_ha, geom_hash, created_time, updated_time, doc)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    field_id,
+                    leaf_user_id,
+                    name,
+                    source,
+                    area_m2(geom) / 10_000.0,
+                    ghash,
+                    now,
+                    now,
+                    self.catalog.dumps(doc),
+                ),
+            )
+        if hasattr(Event, "FIELD_CREATED"):
+            self.events.emit(
+                Event.FIELD_CREATED,
+                fieldId=field_id,
+                leafUserId=leaf_user_id,
+                source="REST",
+            )
+        return field_id
+
+    def create_field(
+        self,
+        leaf_user_id: str,
+        geometry: Any = None,
+        *,
+        path: str | Path | None = None,
+        name: str | None = None,
+        crs: str | None = None,
+        automerge: bool = True,
+    ) -> Field:
+        """Create a field from a boundary in any CRS (``POST /users/{leafUserId}/fields``).
+
+        Parameters
+        ----------
+        leaf_user_id : str
+            Owner of the field.
+        geometry : dict, str or shapely geometry, optional
+            GeoJSON (geometry, Feature or FeatureCollection; dict or text), WKT or a shapely geometry.
+        path : path, optional
+            Instead of *geometry*: a GeoJSON, shapefile, GeoPackage or ``.wkt`` file.
+        name : str, optional
+            Field name (default: a ``name`` attribute of the source, else the file stem).
+        crs : str, optional
+            CRS of the coordinates when the source does not say (default WGS84).
+        automerge : bool
+            Re-run automerge for the leafUserId (when ``fieldOperationCreation``), so files already
+            uploaded become operations of the new field.
+
+        Holes and several parts are kept; the boundary is stored in WGS84. Invalid geometry is
+        repaired with ``make_valid`` when ``automaticFixBoundary`` (else InvalidRequest).
+        """
+        if not leaf_user_id or not isinstance(leaf_user_id, str):
+            raise InvalidRequest("leafUserId is required")
+        config = self.get_config(leaf_user_id)
+        fix = bool(config.get("automaticFixBoundary", True))
+        if geometry is None and path is None:
+            raise InvalidRequest("give a boundary geometry or a path")
+        geom, found = load_boundary(geometry, path, crs, fix=fix)
+        name = name or found or (Path(path).stem if path else None) or "field"
+        fid = self._insert_field(leaf_user_id, geom, name, "REST")
+        if automerge and config.get("fieldOperationCreation", True):
+            am.run_automerge(self.ctx, leaf_user_id)
+        return self.get_field(fid)
+
+    def _field_from_partfield(
+        self, leaf_user_id: str, feature: dict[str, Any], file_id: str
+    ) -> str | None:
+        geom = to_multipolygon(shape(feature["geometry"]), fix=True)
+        ghash = geometry_hash(geom)
+        if self.catalog.query(
+            "SELECT 1 FROM fields WHERE leaf_user_id=? AND geom_hash=?",
+            (leaf_user_id, ghash),
+        ):
+            return None
+        props = feature.get("properties") or {}
+        return self._insert_field(
+            leaf_user_id,
+            geom,
+            props.get("name") or props.get("id"),
+            "ISOXML",
+            {"sourceFileId": file_id, "partfieldId": props.get("id")},
+        )
+
+    def get_field(self, field_id: str) -> Field:
+        """One field (``GET /users/{leafUserId}/fields/{id}``)."""
+        rows = self.catalog.query("SELECT * FROM fields WHERE id=?", (field_id,))
+        if not rows:
+            raise NotFound(f"field {field_id!r} not found")
+        return self._field_resource(rows[0])
+
+    def get_fields(
+        self,
+        *,
+        page: int = 0,
+        size: int = 20,
+        sort: str | list[str] | None = None,
+        **filters: Any,
+    ) -> ResourceList:
+        """List fields; filters ``leafUserId``, ``name``, ``source``; sort ``id``, ``name``, ``createdTime``, ``area``."""
+        sql, params, count_sql, count_params = FIELD_QUERY.compile(
+            filters, page, size, sort
+        )
+        rows = self.catalog.query(sql, params)
+        total = self.catalog.query(count_sql, count_params)[0][0]
+        return ResourceList([self._field_resource(r) for r in rows], total, page, size)
+
+    def update_field(
+        self,
+        field_id: str,
+        geometry: Any = None,
+        *,
+        path: str | Path | None = None,
+        name: str | None = None,
+        crs: str | None = None,
+    ) -> Field:
+        """Change a field's boundary and/or name; operations follow (automerge re-runs on a new boundary).
+
+        Leaf updates operations when boundaries change (spec §5.2); the boundary is read like
+        :meth:`create_field`'s.
+        """
+        field = self.get_field(field_id)
+        uid = field["leafUserId"]
+        row = self.catalog.query("SELECT doc FROM fields WHERE id=?", (field_id,))[0]
+        doc = self.catalog.loads(row["doc"])
+        sets, params = ["updated_time=?"], [utc_now()]
+        if name is not None:
+            sets.append("name=?")
+            params.append(name)
+        moved = geometry is not None or path is not None
+        if moved:
+            fix = bool(self.get_config(uid).get("automaticFixBoundary", True))
+            geom, _found = load_boundary(geometry, path, crs, fix=fix)
+            doc["geometry"] = geojson(geom)
+            sets += ["area_ha=?", "geom_hash=?", "doc=?"]
+            params += [
+                area_m2(geom) / 10_000.0,
+                geometry_hash(geom),
+                self.catalog.dumps(doc),
+            ]
+        with self.catalog.transaction() as conn:
+            conn.execute(
+                f"UPDATE fields SET {', '.join(sets)} WHERE id=?", (*params, field_id)
+            )
+        if hasattr(Event, "FIELD_UPDATED"):
+            self.events.emit(
+                Event.FIELD_UPDATED, fieldId=field_id, leafUserId=uid, source="REST"
+            )
+        if moved and self.get_config(uid).get("fieldOperationCreation", True):
+            self.run_automerge(uid)
+        return self.get_field(field_id)
+
+    def reprocess_field_operations(self, field_id: str) -> list[Resource]:
+        """Reprocess every operation of a field with the current config (``POST /operations/reprocess``, by field)."""
+        field = self.get_field(field_id)
+        ops = []
+        page = 0
+        while True:
+            batch = self.get_operations(
+                leafUserId=field["leafUserId"], fieldId=field_id, page=page, size=100
+            )
+            ops += [op["id"] for op in batch]
+            if (page + 1) * 100 >= batch.total:
+                break
+            page += 1
+        return [self.reprocess_operation(op_id) for op_id in ops]
+
+    def delete_field(self, field_id: str) -> None:
+        """Delete a field and re-run automerge (its operations are removed or regrouped)."""
+        field = self.get_field(field_id)
+        with self.catalog.transaction() as conn:
+            conn.execute("DELETE FROM fields WHERE id=?", (field_id,))
+        self.run_automerge(field["leafUserId"])

@@ -1,0 +1,250 @@
+"""Converted files and their artifacts (``/files``), manual merge, outside-field points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+
+from leafnb.errors import InvalidRequest, NotFound
+from leafnb.keys import FILE_STEPS, Origin, StepStatus
+from leafnb.operations import merge as merge_mod
+from leafnb.operations.combine import clip_mask
+from leafnb.resources import (
+    File,
+    Resource,
+    ResourceList,
+    StatusMap,
+)
+from leafnb.standard.points import PointSet
+from leafnb.store.artifacts import read_json, read_points_table, write_geojson
+from leafnb.store.query import FILE_QUERY
+from leafnb.store.records import file_resource
+from leafnb.workspace._face import Face
+
+
+class Files(Face):
+    """Converted files and their artifacts (``/files``), manual merge, outside-field points."""
+
+    def _file_row(self, file_id: str):
+        rows = self.catalog.query("SELECT * FROM files WHERE id=?", (file_id,))
+        if not rows:
+            raise NotFound(f"file {file_id!r} not found")
+        return rows[0]
+
+    def _file_dir(self, file_id: str) -> Path:
+        return self.path / "files" / file_id
+
+    def _file_resource(self, row) -> File:
+        return file_resource(self.catalog, self.ctx.layout, row)
+
+    def get_file(self, file_id: str) -> File:
+        """Return one file resource (``GET /files/{id}``)."""
+        return self._file_resource(self._file_row(file_id))
+
+    def get_files(
+        self,
+        *,
+        page: int = 0,
+        size: int = 20,
+        sort: str | list[str] | None = None,
+        **filters: Any,
+    ) -> ResourceList:
+        """List files with Leaf's filters, 0-based ``page``, ``size`` ≤ 100 and multi-key ``sort`` (spec §10).
+
+        Filters: ``leafUserId``, ``provider``, ``status``, ``origin``, ``organizationId``,
+        ``batchId``, ``createdTime`` (≥), ``startTime`` (≥), ``updatedTime`` (≥),
+        ``endTime`` (≤), ``operationType``, ``minArea`` (m²), ``fileId``, ``fileFormat``.
+        Sort: ``"createdTime,desc"`` or a list of such strings (earlier keys win).
+        """
+        sql, params, count_sql, count_params = FILE_QUERY.compile(
+            filters, page, size, sort
+        )
+        rows = self.catalog.query(sql, params)
+        total = self.catalog.query(count_sql, count_params)[0][0]
+        return ResourceList([self._file_resource(r) for r in rows], total, page, size)
+
+    def get_file_status(self, file_id: str) -> StatusMap:
+        """Every processing step of a file with its status and message (``GET /files/{id}/status``)."""
+        self._file_row(file_id)
+        rows = self.catalog.query(
+            "SELECT step, status, message FROM steps WHERE file_id=? ORDER BY position",
+            (file_id,),
+        )
+        if not rows:
+            return StatusMap(
+                {
+                    s.value: {"status": StepStatus.PROCESSING.value, "message": ""}
+                    for s in FILE_STEPS[:1]
+                }
+            )
+        return StatusMap(
+            {r["step"]: {"status": r["status"], "message": r["message"]} for r in rows}
+        )
+
+    def _artifact(self, file_id: str, name: str) -> Path:
+        row = self._file_row(file_id)
+        path = self._file_dir(file_id) / name
+        if not path.exists():
+            raise NotFound(
+                f"file {file_id} has no {name.split('.')[0]} (status {row['status']}: {self.catalog.loads(row['doc']).get('message', '')})"
+            )
+        return path
+
+    def get_file_summary(self, file_id: str) -> Resource:
+        """The summary Feature of a file (``GET /files/{id}/summary``, spec §2.2)."""
+        return Resource(read_json(self._artifact(file_id, "summary.json")))
+
+    def get_file_units(self, file_id: str) -> Resource:
+        """``{property: unit}`` of a file's standard points (``GET /files/{id}/units``)."""
+        return Resource(read_json(self._artifact(file_id, "units.json")))
+
+    def get_file_standard_geojson(self, file_id: str) -> Resource:
+        """Write (once) and return the standard GeoJSON export of a file."""
+        target = self._file_dir(file_id) / "standard.geojson"
+        if not target.exists():
+            table, _ = read_points_table(self._artifact(file_id, "standard.parquet"))
+            write_geojson(target, table)
+        return Resource(
+            standardGeojson=str(target), downloadStandardGeojson=target.as_uri()
+        )
+
+    def get_file_standard_geoparquet(self, file_id: str) -> Resource:
+        """The standard GeoParquet of a file (``GET /files/{id}/standardGeoparquet``)."""
+        path = self._artifact(file_id, "standard.parquet")
+        return Resource(
+            standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri()
+        )
+
+    def _points_path(self, resource_id: str, kind: str = "standard") -> Path:
+        """The ``<kind>.parquet`` artifact (standard | filtered) of a file or an operation."""
+        for folder in ("files", "operations"):
+            path = self.path / folder / resource_id / f"{kind}.parquet"
+            if path.exists():
+                return path
+        if (self.path / "files" / resource_id).is_dir() or self.catalog.query(
+            "SELECT 1 FROM files WHERE id=?", (resource_id,)
+        ):
+            return self._artifact(resource_id, f"{kind}.parquet")
+        raise NotFound(
+            f"no {kind} points for {resource_id!r} (unknown id, or not processed)"
+        )
+
+    def load_points(self, resource_id: str, filtered: bool = False) -> PointSet:
+        """Standard (or filtered) points of a file or operation as a :class:`PointSet` (Arrow + units)."""
+        table, meta = read_points_table(
+            self._points_path(resource_id, "filtered" if filtered else "standard")
+        )
+        return PointSet(
+            table,
+            meta.get("operation_type", ""),
+            units=meta.get("units", {}),
+            meta=meta,
+        )
+
+    def points(self, resource_id: str, filtered: bool = False):
+        """Points of a file or operation as a GeoDataFrame (EPSG:4326), units in ``.attrs["units"]``."""
+        import geopandas as gpd
+
+        points = self.load_points(resource_id, filtered)
+        df = points.table.to_pandas()
+        geom = shapely.points(df["lon"].to_numpy(), df["lat"].to_numpy())
+        gdf = gpd.GeoDataFrame(
+            df.drop(columns=["lon", "lat"]), geometry=geom, crs="EPSG:4326"
+        )
+        gdf.attrs["units"] = dict(points.units)
+        return gdf
+
+    def merge_files(self, ids: list[str], *, wait: bool = True) -> Resource:
+        """Merge processed files of one leafUserId and operation type (``POST /files/merge``).
+
+        Returns ``{"id", "status": "SENT_TO_MERGE"}``. With ``wait=True`` (default) the merged
+        file is processed before returning; with ``wait=False`` it is processed in a
+        background thread (poll ``get_file(id)["status"]`` or use ``wait()``). The merged file
+        has origin ``merged`` and ``sources``; alerts ``mergedFileProcessingFinished/Failed``.
+
+        Raises
+        ------
+        InvalidRequest
+            Fewer than two ids, unknown or repeated ids, several leafUserIds, files not
+            processed, or several operation types (the message names the files).
+        """
+        rows = merge_mod.validate_merge(self.ctx, ids)
+        file_id = merge_mod.create_merged_file(self.ctx, rows)
+        config = dict(self.get_config(rows[0]["leaf_user_id"]))
+        if wait:
+            merge_mod.process_merged_file(self.ctx, file_id, rows, config)
+        else:
+            self._background(
+                merge_mod.process_merged_file, self.ctx, file_id, rows, config
+            )
+        return Resource(id=file_id, status="SENT_TO_MERGE")
+
+    def get_uncovered_files(self, leafUserId: str) -> Resource:
+        """``GET /files/uncoveredFiles``: processed files that intersect no field (so no operation)."""
+        if not leafUserId:
+            raise InvalidRequest("leafUserId is required")
+        rows = self.catalog.query(
+            "SELECT id, doc FROM files WHERE leaf_user_id=? AND status=? AND origin IN (?, ?) ORDER BY created_time, id",
+            (leafUserId, StepStatus.PROCESSED, Origin.UPLOADED, Origin.PROVIDER),
+        )
+        return Resource(
+            files=[
+                r["id"] for r in rows if not self.catalog.loads(r["doc"]).get("fields")
+            ]
+        )
+
+    def get_file_outside_field_geojson(self, file_id: str) -> Resource:
+        """Points of a file inside no field of its leafUserId (``GET /files/{id}/outsideFieldGeojson``).
+
+        Needs ``splitOperationsByField`` and ``enableOutsideFieldGeojson``. Returns
+        ``{fields, featureCount, outsideFieldGeojson, downloadOutsideFieldGeojson}``.
+        """
+        row = self._file_row(file_id)
+        config = self.get_config(row["leaf_user_id"])
+        if not (
+            config.get("splitOperationsByField")
+            and config.get("enableOutsideFieldGeojson")
+        ):
+            raise InvalidRequest(
+                "outsideFieldGeojson needs splitOperationsByField and enableOutsideFieldGeojson set to true"
+            )
+        table, _ = read_points_table(self._artifact(file_id, "standard.parquet"))
+        lon = table.column("lon").to_numpy(zero_copy_only=False)
+        lat = table.column("lat").to_numpy(zero_copy_only=False)
+        import numpy as np
+        import pyarrow as pa
+
+        inside = np.zeros(len(lon), dtype=bool)
+        for r in self.catalog.query(
+            "SELECT doc FROM fields WHERE leaf_user_id=?", (row["leaf_user_id"],)
+        ):
+            inside |= clip_mask(
+                lon, lat, shape(self.catalog.loads(r["doc"])["geometry"])
+            )
+        outside = table.filter(pa.array(~inside))
+        target = self._file_dir(file_id) / "outsideField.geojson"
+        write_geojson(target, outside)
+        return Resource(
+            fields=self.catalog.loads(row["doc"]).get("fields", []),
+            featureCount=outside.num_rows,
+            outsideFieldGeojson=str(target),
+            downloadOutsideFieldGeojson=target.as_uri(),
+        )
+
+    def get_files_outside_field_geojson(self, leafUserId: str) -> list[Resource]:
+        """``GET /files/outsideFieldGeojson``: the outside-field points of every processed
+        uploaded/provider file of a leafUserId that has any, each with its file ``id``."""
+        rows = self.catalog.query(
+            "SELECT id FROM files WHERE leaf_user_id=? AND status='processed' AND origin IN ('uploaded', 'provider')"
+            " ORDER BY created_time, id",
+            (leafUserId,),
+        )
+        out = []
+        for r in rows:
+            item = self.get_file_outside_field_geojson(r["id"])
+            if item["featureCount"]:
+                out.append(Resource(id=r["id"], **item))
+        return out

@@ -1,0 +1,227 @@
+"""Field operations (``/operations``): automerge, resources, artifacts, assets, sessions, crop, reprocess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+
+from leafnb.errors import InvalidRequest, NotFound
+from leafnb.events import utc_now
+from leafnb.keys import Event, StepStatus
+from leafnb.operations import automerge as am
+from leafnb.operations import sessions as sess
+from leafnb.resources import Operation, Resource, ResourceList
+from leafnb.store.artifacts import read_json, read_points_table, write_geojson
+from leafnb.store.query import OPERATION_QUERY
+from leafnb.store.records import operation_resource
+from leafnb.workspace._face import Face
+
+
+class Operations(Face):
+    """Field operations (``/operations``): automerge, resources, artifacts, assets, sessions, crop, reprocess."""
+
+    def run_automerge(self, leaf_user_id: str) -> Resource:
+        """Run automerge now for a leafUserId; returns operation ids by action (created/updated/deleted/unchanged)."""
+        return Resource(am.run_automerge(self.ctx, leaf_user_id))
+
+    def _operation_row(self, op_id: str):
+        rows = self.catalog.query("SELECT * FROM operations WHERE id=?", (op_id,))
+        if not rows:
+            raise NotFound(f"operation {op_id!r} not found")
+        return rows[0]
+
+    def _operation_resource(self, row) -> Operation:
+        return operation_resource(self.catalog, row)
+
+    def get_operation(self, op_id: str) -> Operation:
+        """One field operation (``GET /operations/{id}``)."""
+        return self._operation_resource(self._operation_row(op_id))
+
+    def get_operations(
+        self,
+        *,
+        page: int = 0,
+        size: int = 20,
+        sort: str | list[str] | None = None,
+        **filters: Any,
+    ) -> ResourceList:
+        """List field operations (``GET /operations``, spec §10).
+
+        Filters: ``leafUserId``, ``provider``, ``startTime`` (≥), ``updatedTime`` (≥),
+        ``endTime`` (≤), ``operationType``, ``fieldId``. Sort: ``id``, ``leafUserId``,
+        ``startTime``, ``endTime``, ``type``, ``updatedTime`` (``"startTime,desc"``; lists allowed).
+        """
+        filters = dict(filters)
+        for key in ("fieldId", "provider"):
+            if filters.get(key) is not None:
+                value = str(filters[key])
+                if any(c in value for c in ",%_"):
+                    raise InvalidRequest(
+                        f"{key} must not contain ',', '%' or '_', got {value!r}"
+                    )
+                filters[key] = f"%,{value},%"
+        sql, params, count_sql, count_params = OPERATION_QUERY.compile(
+            filters, page, size, sort
+        )
+        rows = self.catalog.query(sql, params)
+        total = self.catalog.query(count_sql, count_params)[0][0]
+        return ResourceList(
+            [self._operation_resource(r) for r in rows], total, page, size
+        )
+
+    def _operation_artifact(self, op_id: str, name: str) -> Path:
+        row = self._operation_row(op_id)
+        path = self.path / "operations" / op_id / name
+        if not path.exists():
+            msg = self.catalog.loads(row["doc"]).get("message", "")
+            raise NotFound(
+                f"operation {op_id} has no {name.split('.')[0]} (status {row['status']}{': ' + msg if msg else ''})"
+            )
+        return path
+
+    def get_operation_summary(self, op_id: str) -> Resource:
+        """Summary Feature of an operation (``GET /operations/{id}/summary``)."""
+        return Resource(read_json(self._operation_artifact(op_id, "summary.json")))
+
+    def get_operation_units(self, op_id: str) -> Resource:
+        """``{property: unit}`` of an operation (``GET /operations/{id}/units``)."""
+        return Resource(read_json(self._operation_artifact(op_id, "units.json")))
+
+    def get_operation_standard_geojson(self, op_id: str) -> Resource:
+        """Write (once per build) and return the standard GeoJSON export of an operation."""
+        src = self._operation_artifact(op_id, "standard.parquet")
+        target = src.parent / "standard.geojson"
+        if not target.exists() or target.stat().st_mtime < src.stat().st_mtime:
+            table, _ = read_points_table(src)
+            write_geojson(target, table)
+        return Resource(
+            standardGeojson=str(target), downloadStandardGeojson=target.as_uri()
+        )
+
+    def get_operation_standard_geoparquet(self, op_id: str) -> Resource:
+        """The standard GeoParquet of an operation (``GET /operations/{id}/standardGeoparquet``)."""
+        path = self._operation_artifact(op_id, "standard.parquet")
+        return Resource(
+            standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri()
+        )
+
+    def get_operation_files(self, op_id: str) -> ResourceList:
+        """Full file resources aggregated in an operation (``GET /operations/{id}/files``)."""
+        ids = self.get_operation(op_id)["files"]
+        files = [
+            self.get_file(i)
+            for i in ids
+            if self.catalog.query("SELECT 1 FROM files WHERE id=?", (i,))
+        ]
+        return ResourceList(files, len(files), 0, max(len(files), 1))
+
+    def _operation_assets(self, op_id: str) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {
+            "machines": [],
+            "implements": [],
+            "operators": [],
+        }
+        for fid in self.get_operation(op_id)["files"]:
+            for kind, items in sess.file_assets(self.ctx, fid).items():
+                for item in items:
+                    if item["id"] not in {x["id"] for x in out[kind]}:
+                        out[kind].append(item)
+        return out
+
+    def get_operation_machines(self, op_id: str) -> Resource:
+        """``{"machines": [uuid]}`` (stable uuid5 of leafUserId + serial number or name)."""
+        return Resource(
+            machines=[m["id"] for m in self._operation_assets(op_id)["machines"]]
+        )
+
+    def get_operation_implements(self, op_id: str) -> Resource:
+        """``{"implements": [uuid]}``."""
+        return Resource(
+            implements=[m["id"] for m in self._operation_assets(op_id)["implements"]]
+        )
+
+    def get_operation_operators(self, op_id: str) -> Resource:
+        """``{"operators": [uuid]}`` (empty when the files carry no operator)."""
+        return Resource(
+            operators=[m["id"] for m in self._operation_assets(op_id)["operators"]]
+        )
+
+    def get_operation_sessions(self, op_id: str) -> list[Resource]:
+        """Work sessions per machine (``GET /operations/{id}/sessions``; needs ``enableOperationsSession``).
+
+        A session ends where the machine stops logging for more than 30 minutes or the
+        operator changes; ``area`` is the worked area in ha.
+        """
+        row = self._operation_row(op_id)
+        if not self.get_config(row["leaf_user_id"]).get("enableOperationsSession"):
+            raise InvalidRequest(
+                "sessions are disabled: set enableOperationsSession to true"
+            )
+        doc = self.catalog.loads(row["doc"])
+        clip_ids = list(doc.get("clipFieldIds") or [])
+        if doc.get("cropped"):
+            clip_ids += [f["id"] for f in doc.get("fields", [])]
+        clip = None
+        if clip_ids:
+            geoms = [
+                shape(self.catalog.loads(r["doc"])["geometry"])
+                for r in self.catalog.query(
+                    f"SELECT doc FROM fields WHERE id IN ({','.join('?' * len(clip_ids))})",
+                    clip_ids,
+                )
+            ]
+            clip = shapely.geometry.mapping(shapely.union_all(geoms)) if geoms else None
+        return [
+            Resource(s)
+            for s in sess.operation_sessions(
+                self.ctx, doc.get("files", []), clip, row["leaf_user_id"]
+            )
+        ]
+
+    def crop_operation_by_field(self, op_id: str) -> Resource:
+        """Remove the operation's points outside its field(s) (``POST /operations/cropOperationByField``).
+
+        Processed before returning; returns ``{"id", "message": "Sent operation to be processed.", "leafFileId"}``.
+        """
+        row = self._operation_row(op_id)
+        doc = self.catalog.loads(row["doc"])
+        if not doc.get("fields"):
+            raise InvalidRequest(f"operation {op_id} has no field to crop by")
+        doc["cropped"] = True
+        with self.catalog.transaction() as conn:
+            conn.execute(
+                "UPDATE operations SET doc=?, status=?, updated_time=? WHERE id=?",
+                (self.catalog.dumps(doc), StepStatus.PROCESSING, utc_now(), op_id),
+            )
+        self.events.emit(
+            Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
+        )
+        with self.ctx.lock:
+            am.build_operation(self.ctx, op_id)
+        return Resource(
+            id=op_id,
+            message="Sent operation to be processed.",
+            leafFileId=self._operation_row(op_id)["leaf_file_id"],
+        )
+
+    def reprocess_operation(self, op_id: str) -> Resource:
+        """Re-run an operation from the merge step with the current config (``POST /operations/{id}/reprocess``)."""
+        row = self._operation_row(op_id)
+        with self.catalog.transaction() as conn:
+            conn.execute(
+                "UPDATE operations SET status=?, updated_time=? WHERE id=?",
+                (StepStatus.PROCESSING, utc_now(), op_id),
+            )
+        self.events.emit(
+            Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
+        )
+        with self.ctx.lock:
+            am.build_operation(self.ctx, op_id)
+        return Resource(
+            id=op_id,
+            message="Sent operation to be processed.",
+            leafFileId=self._operation_row(op_id)["leaf_file_id"],
+        )
