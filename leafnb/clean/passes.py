@@ -45,13 +45,6 @@ def angle_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(d, 360.0 - d)
 
 
-def _starts(ids: np.ndarray) -> np.ndarray:
-    """Boolean mask of the first element of each run of equal *ids*."""
-    out = np.ones(len(ids), dtype=bool)
-    out[1:] = ids[1:] != ids[:-1]
-    return out
-
-
 def detect_passes(
     x: np.ndarray,
     y: np.ndarray,
