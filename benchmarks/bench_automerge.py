@@ -31,6 +31,7 @@ UID = "bench"
 
 def _prepare(season_zip: str, ws_dir: str) -> dict:
     """Convert the season (no operations yet) and add fields around the files."""
+    import numpy as np
     import pyarrow.parquet as pq
     import shapely
 
@@ -45,11 +46,10 @@ def _prepare(season_zip: str, ws_dir: str) -> dict:
         if not path.exists():
             continue
         t = pq.read_table(path, columns=["lon", "lat"])
-        lon = t["lon"].to_numpy()
-        lat = t["lat"].to_numpy()
-        boxes.append(
-            shapely.box(lon.min(), lat.min(), lon.max(), lat.max()).buffer(1e-3)
-        )
+        # the middle 98 % of positions: a GPS jump must not stretch the field over the map
+        x0, x1 = np.nanpercentile(t["lon"].to_numpy(), [1, 99])
+        y0, y1 = np.nanpercentile(t["lat"].to_numpy(), [1, 99])
+        boxes.append(shapely.box(x0, y0, x1, y1).buffer(1e-3))
     union = shapely.union_all(boxes)
     parts = list(getattr(union, "geoms", [union]))
     for i, part in enumerate(parts):
@@ -79,17 +79,18 @@ def _measure(ws_dir: str) -> dict:
     }
 
 
-def _child(fn: str, *args: str, pythonpath: str | None = None) -> dict:
-    env = dict(os.environ)
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
+def _child(fn: str, *args: str, source: Path = REPO) -> dict:
+    """Run ``fn(*args)`` of this module in a fresh process importing leafnb from *source*."""
+    env = {**os.environ, "PYTHONPATH": str(source)}
     code = (
-        f"import json, sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); "
+        f"import json, sys; sys.path.insert(0, {str(source)!r}); "
+        f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); "
         f"import bench_automerge as b; print(json.dumps(b.{fn}(*{list(args)!r})))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
+        cwd=tempfile.gettempdir(),  # not the checkout: '' comes first on sys.path
         check=True,
         capture_output=True,
         text=True,
@@ -132,7 +133,7 @@ def main(argv=None) -> int:
         prep = _child("_prepare", str(tmp / "season" / "season.zip"), str(tmp / "ws"))
         for name in ("ws_base", "ws_new"):
             shutil.copytree(tmp / "ws", tmp / name)
-        base = _child("_measure", str(tmp / "ws_base"), pythonpath=str(tree))
+        base = _child("_measure", str(tmp / "ws_base"), source=tree)
         new = _child("_measure", str(tmp / "ws_new"))
         result = {
             "points": args.points,

@@ -28,11 +28,15 @@ __all__ = [
     "batch_resource",
     "batch_row",
     "batch_upload_response",
+    "config_doc",
+    "delete_config_doc",
+    "event_payloads",
     "field_resource",
     "file_resource",
     "file_row",
     "operation_resource",
     "operation_row",
+    "update_config_doc",
     "update_doc",
 ]
 
@@ -209,3 +213,48 @@ def operation_resource(catalog: Catalog, row) -> Operation:
     if doc.get("message"):
         out["message"] = doc["message"]
     return out
+
+
+def config_doc(catalog: Catalog, leaf_user_id: str) -> dict[str, Any]:
+    """The settings stored for *leaf_user_id* (``""``: the workspace owner); {} when none."""
+    rows = catalog.query(
+        "SELECT doc FROM configs WHERE leaf_user_id=?", (leaf_user_id,)
+    )
+    return catalog.loads(rows[0]["doc"]) if rows else {}
+
+
+def update_config_doc(
+    catalog: Catalog, leaf_user_id: str, values: dict[str, Any]
+) -> None:
+    """Merge *values* into the settings stored for *leaf_user_id*."""
+    with catalog.transaction() as conn:
+        row = conn.execute(
+            "SELECT doc FROM configs WHERE leaf_user_id=?", (leaf_user_id,)
+        ).fetchone()
+        doc = {**(catalog.loads(row["doc"]) if row else {}), **values}
+        conn.execute(
+            "INSERT OR REPLACE INTO configs VALUES (?, ?)",
+            (leaf_user_id, catalog.dumps(doc)),
+        )
+
+
+def delete_config_doc(catalog: Catalog, leaf_user_id: str) -> None:
+    """Forget the settings stored for *leaf_user_id*."""
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM configs WHERE leaf_user_id=?", (leaf_user_id,))
+
+
+def event_payloads(
+    catalog: Catalog, type: str | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """The stored event log (of one *type*), oldest first."""
+    if type:
+        rows = catalog.query(
+            "SELECT payload FROM events WHERE type=? ORDER BY seq LIMIT ?",
+            (type, limit),
+        )
+    else:
+        rows = catalog.query(
+            "SELECT payload FROM events ORDER BY seq LIMIT ?", (limit,)
+        )
+    return [catalog.loads(r["payload"]) for r in rows]

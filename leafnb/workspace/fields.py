@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import shape
-
 from leafnb.errors import InvalidRequest, NotFound
-from leafnb.events import utc_now
-from leafnb.keys import Event
 from leafnb.operations import automerge as am
+from leafnb.operations import boundaries
 from leafnb.operations.fields import (
-    area_m2,
-    geojson,
-    geometry_hash,
     load_boundary,
-    to_multipolygon,
 )
 from leafnb.resources import Field, Resource, ResourceList
 from leafnb.store.query import FIELD_QUERY
@@ -30,43 +22,6 @@ class Fields(Face):
 
     def _field_resource(self, row) -> Field:
         return field_resource(self.catalog, row)
-
-    def _insert_field(
-        self,
-        leaf_user_id: str,
-        geom,
-        name: str | None,
-        source: str,
-        extra: dict[str, Any] | None = None,
-    ) -> str:
-        ghash = geometry_hash(geom)
-        field_id = str(uuid.uuid4())
-        now = utc_now()
-        doc = {"geometry": geojson(geom), **(extra or {})}
-        with self.catalog.transaction() as conn:
-            conn.execute(
-                "INSERT INTO fields (id, leaf_user_id, name, source, area_ha, geom_hash, created_time, updated_time, doc)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    field_id,
-                    leaf_user_id,
-                    name,
-                    source,
-                    area_m2(geom) / 10_000.0,
-                    ghash,
-                    now,
-                    now,
-                    self.catalog.dumps(doc),
-                ),
-            )
-        if hasattr(Event, "FIELD_CREATED"):
-            self.events.emit(
-                Event.FIELD_CREATED,
-                fieldId=field_id,
-                leafUserId=leaf_user_id,
-                source="REST",
-            )
-        return field_id
 
     def create_field(
         self,
@@ -107,7 +62,7 @@ class Fields(Face):
             raise InvalidRequest("give a boundary geometry or a path")
         geom, found = load_boundary(geometry, path, crs, fix=fix)
         name = name or found or (Path(path).stem if path else None) or "field"
-        fid = self._insert_field(leaf_user_id, geom, name, "REST")
+        fid = boundaries.insert_field(self.ctx, leaf_user_id, geom, name, "REST")
         if automerge and config.get("fieldOperationCreation", True):
             am.run_automerge(self.ctx, leaf_user_id)
         return self.get_field(fid)
@@ -115,21 +70,7 @@ class Fields(Face):
     def _field_from_partfield(
         self, leaf_user_id: str, feature: dict[str, Any], file_id: str
     ) -> str | None:
-        geom = to_multipolygon(shape(feature["geometry"]), fix=True)
-        ghash = geometry_hash(geom)
-        if self.catalog.query(
-            "SELECT 1 FROM fields WHERE leaf_user_id=? AND geom_hash=?",
-            (leaf_user_id, ghash),
-        ):
-            return None
-        props = feature.get("properties") or {}
-        return self._insert_field(
-            leaf_user_id,
-            geom,
-            props.get("name") or props.get("id"),
-            "ISOXML",
-            {"sourceFileId": file_id, "partfieldId": props.get("id")},
-        )
+        return boundaries.field_from_partfield(self.ctx, leaf_user_id, feature, file_id)
 
     def get_field(self, field_id: str) -> Field:
         """One field (``GET /users/{leafUserId}/fields/{id}``)."""
@@ -168,33 +109,11 @@ class Fields(Face):
         Leaf updates operations when boundaries change (spec §5.2); the boundary is read like
         :meth:`create_field`'s.
         """
-        field = self.get_field(field_id)
-        uid = field["leafUserId"]
-        row = self.catalog.query("SELECT doc FROM fields WHERE id=?", (field_id,))[0]
-        doc = self.catalog.loads(row["doc"])
-        sets, params = ["updated_time=?"], [utc_now()]
-        if name is not None:
-            sets.append("name=?")
-            params.append(name)
+        uid = self.get_field(field_id)["leafUserId"]
         moved = geometry is not None or path is not None
-        if moved:
-            fix = bool(self.get_config(uid).get("automaticFixBoundary", True))
-            geom, _found = load_boundary(geometry, path, crs, fix=fix)
-            doc["geometry"] = geojson(geom)
-            sets += ["area_ha=?", "geom_hash=?", "doc=?"]
-            params += [
-                area_m2(geom) / 10_000.0,
-                geometry_hash(geom),
-                self.catalog.dumps(doc),
-            ]
-        with self.catalog.transaction() as conn:
-            conn.execute(
-                f"UPDATE fields SET {', '.join(sets)} WHERE id=?", (*params, field_id)
-            )
-        if hasattr(Event, "FIELD_UPDATED"):
-            self.events.emit(
-                Event.FIELD_UPDATED, fieldId=field_id, leafUserId=uid, source="REST"
-            )
+        fix = bool(self.get_config(uid).get("automaticFixBoundary", True))
+        geom = load_boundary(geometry, path, crs, fix=fix)[0] if moved else None
+        boundaries.update_field(self.ctx, field_id, uid, geom, name)
         if moved and self.get_config(uid).get("fieldOperationCreation", True):
             self.run_automerge(uid)
         return self.get_field(field_id)

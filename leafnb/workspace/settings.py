@@ -8,7 +8,13 @@ from typing import Any
 from leafnb.config import defaults, validate
 from leafnb.errors import InvalidRequest
 from leafnb.resources import Resource
-from leafnb.store.records import API_OWNER
+from leafnb.store.records import (
+    API_OWNER,
+    config_doc,
+    delete_config_doc,
+    event_payloads,
+    update_config_doc,
+)
 from leafnb.workspace._face import Face
 
 
@@ -17,13 +23,8 @@ class Settings(Face):
 
     def get_config(self, leaf_user_id: str | None = None) -> Resource:
         """Effective configuration (spec §12): defaults < workspace (owner) < leafUserId."""
-        cfg = defaults()
-        for uid in ("", leaf_user_id) if leaf_user_id else ("",):
-            rows = self.catalog.query(
-                "SELECT doc FROM configs WHERE leaf_user_id=?", (uid,)
-            )
-            if rows:
-                cfg.update(self.catalog.loads(rows[0]["doc"]))
+        cfg = {**defaults(), **config_doc(self.catalog, "")}
+        cfg.update(config_doc(self.catalog, leaf_user_id) if leaf_user_id else {})
         return Resource(
             apiOwnerUsername=API_OWNER, leafUserId=leaf_user_id or "", **cfg
         )
@@ -36,16 +37,7 @@ class Settings(Face):
     ) -> Resource:
         """Set config keys for the workspace owner or one leafUserId (partial update, validated)."""
         clean = validate({**(values or {}), **kw})
-        uid = leaf_user_id or ""
-        with self.catalog.transaction() as conn:
-            row = conn.execute(
-                "SELECT doc FROM configs WHERE leaf_user_id=?", (uid,)
-            ).fetchone()
-            doc = {**(self.catalog.loads(row["doc"]) if row else {}), **clean}
-            conn.execute(
-                "INSERT OR REPLACE INTO configs VALUES (?, ?)",
-                (uid, self.catalog.dumps(doc)),
-            )
+        update_config_doc(self.catalog, leaf_user_id or "", clean)
         return self.get_config(leaf_user_id)
 
     def delete_config(self, leaf_user_id: str) -> None:
@@ -54,8 +46,7 @@ class Settings(Face):
             raise InvalidRequest(
                 "the owner configuration cannot be deleted, only changed"
             )
-        with self.catalog.transaction() as conn:
-            conn.execute("DELETE FROM configs WHERE leaf_user_id=?", (leaf_user_id,))
+        delete_config_doc(self.catalog, leaf_user_id)
 
     def on(
         self, event: str, callback: Callable[[dict[str, Any]], None]
@@ -67,13 +58,4 @@ class Settings(Face):
         self, type: str | None = None, limit: int = 1000
     ) -> list[dict[str, Any]]:
         """The stored event log, oldest first."""
-        if type:
-            rows = self.catalog.query(
-                "SELECT payload FROM events WHERE type=? ORDER BY seq LIMIT ?",
-                (type, limit),
-            )
-        else:
-            rows = self.catalog.query(
-                "SELECT payload FROM events ORDER BY seq LIMIT ?", (limit,)
-            )
-        return [self.catalog.loads(r["payload"]) for r in rows]
+        return event_payloads(self.catalog, type, limit)
