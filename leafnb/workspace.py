@@ -18,12 +18,14 @@ from leafnb.errors import InvalidRequest, NotFound
 from leafnb.events import EventBus
 from leafnb.formats.inference import parse_user_mapping
 from leafnb.keys import FILE_STEPS, StepStatus
+from leafnb.leafwire import batch_wire, file_resource_wire, steps_wire
 from leafnb.operations.api import OperationsAPI
 from leafnb.pipeline import batch as batch_mod
 from leafnb.pipeline.executors import resolve_executor
 from leafnb.pipeline.steps import FileJob, FileOutcome
 from leafnb.render.api import RenderingAPI
 from leafnb.resources import Batch, File, Resource, ResourceList, StatusMap
+from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.catalog import Catalog
@@ -254,14 +256,16 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
 
     def _batch_upload_response(self, batch_id: str) -> Batch:
         row = self._batch_row(batch_id)
-        return Batch(
-            id=row["id"],
-            leafUserId=row["leaf_user_id"],
-            fileName=row["file_name"],
-            size=row["size"],
-            provider=row["provider"],
-            status=row["status"],
-            uploadTimestamp=row["upload_timestamp"],
+        return batch_wire(
+            Batch(
+                id=row["id"],
+                leafUserId=row["leaf_user_id"],
+                fileName=row["file_name"],
+                size=row["size"],
+                provider=row["provider"],
+                status=row["status"],
+                uploadTimestamp=row["upload_timestamp"],
+            )
         )
 
     def get_batch(self, batch_id: str) -> Batch:
@@ -288,7 +292,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             out["ignoredEntries"] = doc["ignoredEntries"]
         if doc.get("ignoredReasons"):
             out["ignoredReasons"] = doc["ignoredReasons"]
-        return out
+        return batch_wire(out)
 
     def get_batches(
         self,
@@ -374,7 +378,6 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         fdir = self._file_dir(row["id"])
         original = self.path / doc["path"]
         std_parquet = fdir / "standard.parquet"
-        std_geojson = fdir / "standard.geojson"
         raw_parquet = fdir / "raw.parquet"
         summary_path = fdir / "summary.json"
 
@@ -406,8 +409,6 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
             downloadRawGeoparquet=url(raw_parquet),
             standardGeoparquet=str(std_parquet) if std_parquet.exists() else None,
             downloadStandardGeoparquet=url(std_parquet),
-            standardGeojson=str(std_geojson) if std_geojson.exists() else None,
-            downloadStandardGeojson=url(std_geojson),
             filteredGeoparquet=str(fdir / "filtered.parquet")
             if (fdir / "filtered.parquet").exists()
             else None,
@@ -424,7 +425,7 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
         ):
             if doc.get(key):
                 out[key] = doc[key]
-        return out
+        return file_resource_wire(out, fdir)
 
     def get_file(self, file_id: str) -> File:
         """Return one file resource (``GET /files/{id}``)."""
@@ -467,7 +468,12 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
                 }
             )
         return StatusMap(
-            {r["step"]: {"status": r["status"], "message": r["message"]} for r in rows}
+            steps_wire(
+                {
+                    r["step"]: {"status": r["status"], "message": r["message"]}
+                    for r in rows
+                }
+            )
         )
 
     def _artifact(self, file_id: str, name: str) -> Path:
@@ -481,11 +487,16 @@ class Workspace(OperationsAPI, FilteringAPI, RenderingAPI):
 
     def get_file_summary(self, file_id: str) -> Resource:
         """The summary Feature of a file (``GET /files/{id}/summary``, spec §2.2)."""
-        return Resource(read_json(self._artifact(file_id, "summary.json")))
+        return Resource(
+            summary_wire(read_json(self._artifact(file_id, "summary.json")))
+        )
 
     def get_file_units(self, file_id: str) -> Resource:
         """``{property: unit}`` of a file's standard points (``GET /files/{id}/units``)."""
-        return Resource(read_json(self._artifact(file_id, "units.json")))
+        units = read_json(self._artifact(file_id, "units.json"))
+        return Resource(
+            units_map_wire(units, self._file_row(file_id)["operation_type"])
+        )
 
     def get_file_standard_geojson(self, file_id: str) -> Resource:
         """Write (once) and return the standard GeoJSON export of a file."""

@@ -25,6 +25,7 @@ from leafnb.operations.fields import (
 )
 from leafnb.operations.merged_reader import clip_mask
 from leafnb.resources import Resource, ResourceList
+from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.query import FIELD_QUERY, OPERATION_QUERY
 
@@ -450,11 +451,14 @@ class OperationsAPI:
 
     def get_operation_summary(self, op_id: str) -> Resource:
         """Summary Feature of an operation (``GET /operations/{id}/summary``)."""
-        return Resource(read_json(self._operation_artifact(op_id, "summary.json")))
+        return Resource(
+            summary_wire(read_json(self._operation_artifact(op_id, "summary.json")))
+        )
 
     def get_operation_units(self, op_id: str) -> Resource:
         """``{property: unit}`` of an operation (``GET /operations/{id}/units``)."""
-        return Resource(read_json(self._operation_artifact(op_id, "units.json")))
+        units = read_json(self._operation_artifact(op_id, "units.json"))
+        return Resource(units_map_wire(units, self._operation_row(op_id)["type"]))
 
     def get_operation_standard_geojson(self, op_id: str) -> Resource:
         """Write (once per build) and return the standard GeoJSON export of an operation."""

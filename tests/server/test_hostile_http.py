@@ -101,7 +101,7 @@ def test_an_upload_cannot_convert_another_owners_log(server, alice_isoxml, tmp_p
         summary = server.request("bob", "GET", f"{OPS}/files/{fid}/summary")
         assert summary.status_code == 404
     # nothing of alice's reached bob: no points, no operation, no file of hers listed
-    listing = server.request("bob", "GET", f"{OPS}/files").json()
+    listing = server.request("bob", "GET", f"{OPS}/files").json()["operations"]
     assert {f["batchId"] for f in listing} == {batch["id"]}
 
 
@@ -135,7 +135,7 @@ def test_references_to_blocking_files_do_not_hang_the_server(tmp_path, fifo):
         r = live.request(
             "alice", "GET", f"{OPS}/files", params={"leafUserId": "grower-a"}
         )
-        assert r.status_code == 200 and len(r.json()) == 1
+        assert r.status_code == 200 and len(r.json()["operations"]) == 1
         for batch_id in ids:  # every batch settles: nothing waits on the FIFO or stdin
             assert live.wait_batch("bob", batch_id)["status"] == "FAILED"
         assert live.interrupt() == 0
@@ -164,7 +164,7 @@ def test_detection_never_runs_in_the_request_thread(tmp_path):
             time.sleep(0.05)
         # the server still answers every owner, and its batches show where they are
         r = live.request("alice", "GET", f"{OPS}/files")
-        assert r.status_code == 200 and r.json() == []
+        assert r.status_code == 200 and r.json()["operations"] == []
         assert live.request("bob", "GET", f"{OPS}/batch/{ids[0]}").json()["status"] == (
             "RECEIVED"
         )
