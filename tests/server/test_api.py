@@ -120,6 +120,13 @@ def test_download_links_stream_the_artifacts(client, app, tokens, alice_data):
         "application/geo+json"
     )
     assert len(geo.json()["features"]) == 40
+    # GeoParquet links only once enableGeoparquetOutput is on (spec §8.3)
+    off = client.get(f"{OPS}/files/{fid}/standardGeoparquet", headers=h)
+    assert off.status_code == 404 and "enableGeoparquetOutput" in off.text
+    r = client.patch(
+        f"{CONFIG}/configs/grower-a", json={"enableGeoparquetOutput": True}, headers=h
+    )
+    assert r.status_code == 200, r.text
     pq = client.get(
         client.get(f"{OPS}/files/{fid}/standardGeoparquet", headers=h).json()[
             "downloadStandardGeoparquet"
