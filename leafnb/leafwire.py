@@ -27,8 +27,10 @@ Examples
 --------
 >>> batch_wire({"id": "b", "status": "PROCESSING"})["status"]
 'RECEIVED'
->>> steps_wire({"rawGeojson": {"status": "processed", "message": "ok: 5 records"}})
-{'rawGeojson': {'status': 'processed', 'message': 'ok', 'detail': 'ok: 5 records'}}
+>>> steps_wire({"rawGeojson": {"status": "processed", "message": "ok: 5 records"}})[
+...     "rawGeojson"
+... ]
+{'status': 'processed', 'message': 'ok', 'detail': 'ok: 5 records'}
 """
 
 from __future__ import annotations
