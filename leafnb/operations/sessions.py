@@ -59,10 +59,23 @@ def file_assets(ctx: Context, file_id: str) -> dict[str, list[dict[str, Any]]]:
         kind = "implement" if m.get("type") == "implement" else "machine"
         key = m.get("serialNumber") or m.get("name") or "unknown"
         out[f"{kind}s"].append({**m, "id": asset_id(uid, kind, key)})
+    if not out["machines"]:  # the machine that logged it, unnamed: sessions use it too
+        out["machines"].append(
+            {
+                "name": "unknown",
+                "type": "machine",
+                "brand": "unknown",
+                "id": asset_id(uid, "machine", "unknown"),
+            }
+        )
     for op in ctx.catalog.loads(row["doc"]).get("operators") or []:
         name = op.get("name") or op.get("id") or "unknown"
         out["operators"].append(
-            {"id": asset_id(uid, "operator", str(op.get("id") or name)), "name": name}
+            {
+                "id": asset_id(uid, "operator", str(op.get("id") or name)),
+                "name": name,
+                "sourceId": op.get("id"),
+            }
         )
     return out
 

@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from leafnb.errors import MalformedRequest, NotFound, TokenError
+from leafnb.leafwire import lazy_source
 from leafnb.resources import ResourceList
 from leafnb.server.auth import ServerStore
 from leafnb.server.routing import DOWNLOAD
@@ -73,7 +74,6 @@ PROVIDER_ONLY_CONFIG = {
     "fieldsAutoSync": bool,
     "fieldsAutoMerge": bool,
     "fieldsMergeIntersection": (int, float),
-    "automaticFixBoundary": bool,
     "operationsProcessingRange": (int, float),
     "irrigationProcessingRange": (int, float),
     "generateProviderImages": bool,
@@ -131,7 +131,10 @@ class ServerState:
 
         def conv(v: Any) -> Any:
             if isinstance(v, dict):
-                return {k: conv(x) for k, x in v.items()}
+                return {
+                    k: owner if k == "apiOwnerUsername" else conv(x)
+                    for k, x in v.items()
+                }
             if isinstance(v, list | tuple):
                 return [conv(x) for x in v]
             if isinstance(v, str):
@@ -141,7 +144,9 @@ class ServerState:
                         real = p.resolve()
                     except OSError:
                         return None
-                    if real.is_relative_to(ws_path) and real.is_file():
+                    if real.is_relative_to(ws_path) and (
+                        real.is_file() or lazy_source(real) is not None
+                    ):
                         return base + self.store.download_token(owner, str(real))
                     return None  # never expose a path, even one we cannot serve
                 if self._root in v:
@@ -273,8 +278,12 @@ class Caller:
         published = self.state.publish(str(self.request.base_url), self.owner, value)
         return JSONResponse(published, status_code=status, headers=headers)
 
-    def paged(self, items: ResourceList) -> JSONResponse:
-        """One page of a list, with Leaf's ``X-Total-Count`` and ``Link`` headers."""
+    def paged(self, items: ResourceList, envelope: str | None = None) -> JSONResponse:
+        """One page of a list, with Leaf's ``X-Total-Count`` and ``Link`` headers.
+
+        With *envelope* the page is ``{"message": "SUCCESS", envelope: [...]}``, as Leaf
+        documents ``GET /files`` (key ``operations``); other lists are bare arrays.
+        """
         request = self.request
         total, page, size = items.total, items.page, items.size
         last = max(0, math.ceil(total / size) - 1) if size else 0
@@ -295,9 +304,10 @@ class Caller:
             rels.append(("next", page + 1))
         rels.append(("last", last))
         link = ", ".join(f'<{url(p)}>; rel="{rel}"' for rel, p in rels)
-        return self.reply(
-            list(items), headers={"X-Total-Count": str(total), "Link": link}
-        )
+        body: Any = list(items)
+        if envelope:
+            body = {"message": "SUCCESS", envelope: body}
+        return self.reply(body, headers={"X-Total-Count": str(total), "Link": link})
 
 
 bearer = HTTPBearer(

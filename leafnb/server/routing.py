@@ -6,6 +6,10 @@ Leaf serves operations, fields, configs and alerts under separate path prefixes
 ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON and answer 400 (Python's json
 module accepts them, and once stored they made every later response of the resource
 fail to serialise).
+
+Leaf's documented curl examples post JSON with ``-d`` and no ``Content-Type``, so
+curl labels the body ``application/x-www-form-urlencoded``: a body so labelled that
+is a JSON object or array is read as JSON (what those clients mean).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from fastapi.routing import APIRoute
 
 __all__ = [
     "ALERTS",
+    "BETA",
     "CONFIG",
     "DOWNLOAD",
     "FIELDS",
@@ -33,6 +38,7 @@ OPS = "/services/operations/api"
 CONFIG = "/services/config/api"
 ALERTS = "/services/alerts/api"
 FIELDS = "/services/fields/api"
+BETA = "/services/beta/api"
 #: authenticated artifact links (:mod:`leafnb.server.routes.downloads`)
 DOWNLOAD = f"{OPS}/download/"
 #: the OpenAPI tag of every route of the operations service
@@ -61,6 +67,18 @@ class StrictJSONRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def strict(request: Request):
+            if request.headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                body = await request.body()
+                if body.lstrip()[:1] in (b"{", b"["):
+                    request.scope["headers"] = [
+                        (k, b"application/json" if k == b"content-type" else v)
+                        for k, v in request.scope["headers"]
+                    ]
+                    strict_request = StrictJSONRequest(request.scope, request.receive)
+                    strict_request._body = body
+                    return await handler(strict_request)
             return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return strict

@@ -119,7 +119,6 @@ def file_resource(catalog: Catalog, layout: Layout, row) -> File:
     fdir = layout.file_dir(row["id"])
     original = layout.resolve(doc["path"])
     std_parquet = fdir / STANDARD
-    std_geojson = fdir / "standard.geojson"
     raw_parquet = fdir / RAW
     summary_path = fdir / SUMMARY
 
@@ -151,8 +150,6 @@ def file_resource(catalog: Catalog, layout: Layout, row) -> File:
         downloadRawGeoparquet=url(raw_parquet),
         standardGeoparquet=str(std_parquet) if std_parquet.exists() else None,
         downloadStandardGeoparquet=url(std_parquet),
-        standardGeojson=str(std_geojson) if std_geojson.exists() else None,
-        downloadStandardGeojson=url(std_geojson),
         filteredGeoparquet=str(fdir / "filtered.parquet")
         if (fdir / "filtered.parquet").exists()
         else None,

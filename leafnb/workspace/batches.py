@@ -11,6 +11,7 @@ from typing import Any
 from leafnb.errors import NotFound
 from leafnb.formats.inference import parse_user_mapping
 from leafnb.keys import StepStatus
+from leafnb.leafwire import batch_wire
 from leafnb.operations import automerge as am
 from leafnb.pipeline import batch as batch_mod
 from leafnb.resources import Batch, File, Resource, ResourceList
@@ -228,7 +229,7 @@ class Batches(Face):
         return rows[0]
 
     def _batch_upload_response(self, batch_id: str) -> Batch:
-        return batch_upload_response(self._batch_row(batch_id))
+        return batch_wire(batch_upload_response(self._batch_row(batch_id)))
 
     def get_batch(self, batch_id: str) -> Batch:
         """Return a batch with its ``leafFiles`` (``GET /batch/{id}``)."""
@@ -236,7 +237,7 @@ class Batches(Face):
         files = self.catalog.query(
             "SELECT id FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
         )
-        return batch_resource(self.catalog, row, [r["id"] for r in files])
+        return batch_wire(batch_resource(self.catalog, row, [r["id"] for r in files]))
 
     def get_batches(
         self,

@@ -10,6 +10,7 @@ from shapely.geometry import shape
 
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.keys import FILE_STEPS, Origin, StepStatus
+from leafnb.leafwire import file_resource_wire, steps_wire
 from leafnb.operations import merge as merge_mod
 from leafnb.operations.combine import clip_mask
 from leafnb.resources import (
@@ -18,6 +19,7 @@ from leafnb.resources import (
     ResourceList,
     StatusMap,
 )
+from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.query import FILE_QUERY
@@ -38,7 +40,8 @@ class Files(Face):
         return self.path / "files" / file_id
 
     def _file_resource(self, row) -> File:
-        return file_resource(self.catalog, self.ctx.layout, row)
+        out = file_resource(self.catalog, self.ctx.layout, row)
+        return file_resource_wire(out, self._file_dir(row["id"]))
 
     def get_file(self, file_id: str) -> File:
         """Return one file resource (``GET /files/{id}``)."""
@@ -81,7 +84,12 @@ class Files(Face):
                 }
             )
         return StatusMap(
-            {r["step"]: {"status": r["status"], "message": r["message"]} for r in rows}
+            steps_wire(
+                {
+                    r["step"]: {"status": r["status"], "message": r["message"]}
+                    for r in rows
+                }
+            )
         )
 
     def _artifact(self, file_id: str, name: str) -> Path:
@@ -95,11 +103,16 @@ class Files(Face):
 
     def get_file_summary(self, file_id: str) -> Resource:
         """The summary Feature of a file (``GET /files/{id}/summary``, spec §2.2)."""
-        return Resource(read_json(self._artifact(file_id, "summary.json")))
+        return Resource(
+            summary_wire(read_json(self._artifact(file_id, "summary.json")))
+        )
 
     def get_file_units(self, file_id: str) -> Resource:
         """``{property: unit}`` of a file's standard points (``GET /files/{id}/units``)."""
-        return Resource(read_json(self._artifact(file_id, "units.json")))
+        units = read_json(self._artifact(file_id, "units.json"))
+        return Resource(
+            units_map_wire(units, self._file_row(file_id)["operation_type"])
+        )
 
     def get_file_standard_geojson(self, file_id: str) -> Resource:
         """Write (once) and return the standard GeoJSON export of a file."""

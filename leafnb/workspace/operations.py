@@ -14,6 +14,7 @@ from leafnb.keys import Event, StepStatus
 from leafnb.operations import automerge as am
 from leafnb.operations import sessions as sess
 from leafnb.resources import Operation, Resource, ResourceList
+from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.query import OPERATION_QUERY
 from leafnb.store.records import operation_resource
@@ -84,11 +85,14 @@ class Operations(Face):
 
     def get_operation_summary(self, op_id: str) -> Resource:
         """Summary Feature of an operation (``GET /operations/{id}/summary``)."""
-        return Resource(read_json(self._operation_artifact(op_id, "summary.json")))
+        return Resource(
+            summary_wire(read_json(self._operation_artifact(op_id, "summary.json")))
+        )
 
     def get_operation_units(self, op_id: str) -> Resource:
         """``{property: unit}`` of an operation (``GET /operations/{id}/units``)."""
-        return Resource(read_json(self._operation_artifact(op_id, "units.json")))
+        units = read_json(self._operation_artifact(op_id, "units.json"))
+        return Resource(units_map_wire(units, self._operation_row(op_id)["type"]))
 
     def get_operation_standard_geojson(self, op_id: str) -> Resource:
         """Write (once per build) and return the standard GeoJSON export of an operation."""

@@ -114,7 +114,7 @@ def test_pipeline_reports_bad_cells_instead_of_internal_error(workspace, tmp_pat
     (fid,) = batch["leafFiles"]
     f = workspace.get_file(fid)
     assert f["status"] == "processed", workspace.get_file_status(fid)
-    raw = workspace.get_file_status(fid)["rawGeojson"]["message"]
+    raw = workspace.get_file_status(fid)["rawGeojson"]["detail"]  # message is "ok"
     assert "internal error" not in raw
     assert "2 unparseable cells read as missing: Moisture(%) 2 ('-', '1,5')" in raw
     assert any("unparseable cells" in n for n in f["notes"])

@@ -168,7 +168,7 @@ def test_http_query_parameter(tmp_path, upload):
                 with open(upload, "rb") as fh:
                     return client.post(
                         f"{ops}/batch",
-                        params={"leafUserId": "g", **params},
+                        params={"leafUserId": "g", "provider": "Other", **params},
                         files={"file": ("ym.zip", fh, "application/zip")},
                         headers=headers,
                     )

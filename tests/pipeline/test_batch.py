@@ -39,8 +39,10 @@ def test_upload_converts_and_records_every_step(workspace, harvest_csv_zip):
         "filteredGeojson",
         "summary",
         "units",
+        "propertiesPNGs",
     ]
     assert all(s["status"] == "processed" for s in steps.values())
+    assert all(s["message"] == "ok" for s in steps.values())
     summary = workspace.get_file_summary(fid)
     assert (
         summary["type"] == "Feature" and summary["geometry"]["type"] == "MultiPolygon"
@@ -86,7 +88,7 @@ def test_cleanup_removes_and_no_points_passed(workspace, tmp_path):
     fid = batch["leafFiles"][0]
     steps = workspace.get_file_status(fid)
     assert steps["cleanupGeojson"]["status"] == "processed"
-    assert "harvestMoisture: 40" in steps["cleanupGeojson"]["message"]
+    assert "harvestMoisture: 40" in steps["cleanupGeojson"]["detail"]
     assert steps["standardGeojson"] == {
         "status": "failed",
         "message": "no points passed the filter",
@@ -130,7 +132,7 @@ def test_missing_required_properties_message(workspace, tmp_path):
     )
     assert (
         "out of standard: missing timestamp"
-        in workspace.get_file_status(fid)["standardGeojson"]["message"]
+        in workspace.get_file_status(fid)["standardGeojson"]["detail"]
     )
     # Leaf's strict rule
     workspace.set_config({"outOfStandardOperations": False})

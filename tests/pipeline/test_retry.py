@@ -48,7 +48,9 @@ def test_retry_during_processing_is_refused_and_nothing_runs_twice(tmp_path, two
     ws = Workspace(tmp_path / "ws", executor=runner)
     batch_id = ws.upload_batch(two_files, "g", wait=False)["id"]
     assert runner.entered.wait(60)
-    assert ws.get_batch(batch_id)["status"] == "PROCESSING"
+    # Leaf's wire says RECEIVED while work goes on; leafnb's state is processingStatus
+    assert ws.get_batch(batch_id)["status"] == "RECEIVED"
+    assert ws.get_batch(batch_id)["processingStatus"] == "PROCESSING"
     with pytest.raises(BatchBusy, match="is being processed"):
         ws.retry_batch(batch_id)
     # another Workspace on the same folder (another notebook, the server) is refused too
@@ -122,7 +124,7 @@ def test_a_live_run_of_another_workspace_is_not_taken_over(tmp_path, two_files):
         tmp_path / "ws", executor="inline"
     )  # its recovery sees a live lease
     assert other.recovered == []
-    assert other.get_batch(batch_id)["status"] == "PROCESSING"
+    assert other.get_batch(batch_id)["processingStatus"] == "PROCESSING"
     runner.gate.set()
     ws.wait(120)
     assert other.get_batch(batch_id)["status"] == "PROCESSED"

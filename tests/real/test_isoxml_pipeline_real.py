@@ -59,7 +59,7 @@ def test_krone_road_travel_keeps_counts_and_machine_totals(workspace, tmp_path):
     assert f["recordCount"] + f["skippedRecords"] == 4_677
     steps = workspace.get_file_status(f["id"])
     assert (
-        steps["cleanupGeojson"]["message"]
+        steps["cleanupGeojson"]["detail"]
         == "ok: removed 4677 of 4677 points (wetMass: 4677)"
     )
     assert steps["standardGeojson"] == {
@@ -89,7 +89,8 @@ def test_kverneland_position_jump_is_excluded_from_area(workspace, tmp_path):
     (f,) = workspace.get_files(batchId=batch["id"], size=100)
     assert f["operationType"] == "planted"
     steps = workspace.get_file_status(f["id"])
-    assert steps["areaAndYield"]["message"] == (
+    assert steps["areaAndYield"]["message"] == "ok"  # Leaf's; leafnb's text: detail
+    assert steps["areaAndYield"]["detail"] == (
         "ok: 1 impossible position step (faster than the machine drives) excluded "
         "from distance and area"
     )

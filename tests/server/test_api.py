@@ -120,6 +120,13 @@ def test_download_links_stream_the_artifacts(client, app, tokens, alice_data):
         "application/geo+json"
     )
     assert len(geo.json()["features"]) == 40
+    # GeoParquet links only once enableGeoparquetOutput is on (spec §8.3)
+    off = client.get(f"{OPS}/files/{fid}/standardGeoparquet", headers=h)
+    assert off.status_code == 404 and "enableGeoparquetOutput" in off.text
+    r = client.patch(
+        f"{CONFIG}/configs/grower-a", json={"enableGeoparquetOutput": True}, headers=h
+    )
+    assert r.status_code == 200, r.text
     pq = client.get(
         client.get(f"{OPS}/files/{fid}/standardGeoparquet", headers=h).json()[
             "downloadStandardGeoparquet"
@@ -145,7 +152,8 @@ def test_list_paging_headers_filters_and_sort(client, app, tokens, alice_data):
         params={"size": 1, "sort": "createdTime,desc", "leafUserId": "grower-a"},
         headers=h,
     )
-    assert r.status_code == 200 and len(r.json()) == 1
+    assert r.status_code == 200 and r.json()["message"] == "SUCCESS"
+    assert len(r.json()["operations"]) == 1
     assert r.headers["X-Total-Count"] == "2"
     link = r.headers["Link"]
     assert (
@@ -163,7 +171,7 @@ def test_list_paging_headers_filters_and_sort(client, app, tokens, alice_data):
     assert (
         client.get(
             f"{OPS}/files", params={"operationType": "planted"}, headers=h
-        ).json()
+        ).json()["operations"]
         == []
     )
     assert (
@@ -212,7 +220,7 @@ def test_lists_merge_several_leaf_users_of_one_owner(
         f"{OPS}/files", params={"sort": ["leafUserId,desc", "id"]}, headers=h
     )
     assert everything.headers["X-Total-Count"] == "3"
-    assert [f["leafUserId"] for f in everything.json()] == [
+    assert [f["leafUserId"] for f in everything.json()["operations"]] == [
         "grower-a2",
         "grower-a",
         "grower-a",
@@ -222,7 +230,8 @@ def test_lists_merge_several_leaf_users_of_one_owner(
         params={"size": 2, "page": 1, "sort": "leafUserId,desc"},
         headers=h,
     )
-    assert len(page.json()) == 1 and 'rel="prev"' in page.headers["Link"]
+    assert len(page.json()["operations"]) == 1
+    assert 'rel="prev"' in page.headers["Link"]
 
 
 def test_retry_returns_received(client, tokens, alice_data):

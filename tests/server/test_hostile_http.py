@@ -101,7 +101,7 @@ def test_an_upload_cannot_convert_another_owners_log(server, alice_isoxml, tmp_p
         summary = server.request("bob", "GET", f"{OPS}/files/{fid}/summary")
         assert summary.status_code == 404
     # nothing of alice's reached bob: no points, no operation, no file of hers listed
-    listing = server.request("bob", "GET", f"{OPS}/files").json()
+    listing = server.request("bob", "GET", f"{OPS}/files").json()["operations"]
     assert {f["batchId"] for f in listing} == {batch["id"]}
 
 
@@ -126,7 +126,10 @@ def test_references_to_blocking_files_do_not_hang_the_server(tmp_path, fifo):
             },
         )
         good = make_zip(tmp_path / "good.zip", {"a.csv": SMS_CSV})
-        assert live.upload("alice", good, "grower-a").status_code == 200
+        r = live.upload("alice", good, "grower-a")
+        assert r.status_code == 200, r.text
+        # alice's file exists before bob's uploads arrive (her conversion runs in the background)
+        assert live.wait_batch("alice", r.json()["id"])["status"] == "PROCESSED"
         ids = []
         for _ in range(41):  # the number of uploads that hung the server before
             r = live.upload("bob", blocking, "grower-b")
@@ -135,7 +138,7 @@ def test_references_to_blocking_files_do_not_hang_the_server(tmp_path, fifo):
         r = live.request(
             "alice", "GET", f"{OPS}/files", params={"leafUserId": "grower-a"}
         )
-        assert r.status_code == 200 and len(r.json()) == 1
+        assert r.status_code == 200 and len(r.json()["operations"]) == 1
         for batch_id in ids:  # every batch settles: nothing waits on the FIFO or stdin
             assert live.wait_batch("bob", batch_id)["status"] == "FAILED"
         assert live.interrupt() == 0
@@ -164,7 +167,7 @@ def test_detection_never_runs_in_the_request_thread(tmp_path):
             time.sleep(0.05)
         # the server still answers every owner, and its batches show where they are
         r = live.request("alice", "GET", f"{OPS}/files")
-        assert r.status_code == 200 and r.json() == []
+        assert r.status_code == 200 and r.json()["operations"] == []
         assert live.request("bob", "GET", f"{OPS}/batch/{ids[0]}").json()["status"] == (
             "RECEIVED"
         )

@@ -1,4 +1,8 @@
-"""Leaf's Postman requests (Operations, Configurations, Alerts) run by newman against uvicorn on 127.0.0.1."""
+"""Leaf's Postman requests (Operations, Configurations, Alerts) run by newman against uvicorn on 127.0.0.1.
+
+Plus leafnb's two folders: field operations, and the coverage of issue 17 (retry, file
+status, GeoParquet, images V1, GeoTIFF images, sessions, crop by field, reprocess).
+"""
 
 from __future__ import annotations
 
@@ -59,7 +63,9 @@ def test_postman_collection_requests_succeed(
     import shapely
 
     box = shapely.box(*ws.points(f1).total_bounds).buffer(0.001)
-    ws.create_field("grower-a", geometry=shapely.geometry.mapping(box), name="north")
+    field = ws.create_field(
+        "grower-a", geometry=shapely.geometry.mapping(box), name="north"
+    )
     (op,) = ws.get_operations(leafUserId="grower-a")
     variables = {
         "leaf_api_url": live_server,
@@ -70,6 +76,8 @@ def test_postman_collection_requests_succeed(
         "operation_2_id": f2,
         "webhook_url": receiver.url,
         "operation_id": op["id"],
+        "done_batch_id": batch["id"],
+        "field_id": field["id"],
     }
     report = tmp_path / "report.json"
     cmd = [
@@ -92,7 +100,7 @@ def test_postman_collection_requests_succeed(
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     run = json.loads(report.read_text())["run"]
     assert (
-        run["stats"]["requests"]["total"] == 19 + 11
+        run["stats"]["requests"]["total"] == 19 + 11 + 12
         and run["stats"]["assertions"]["failed"] == 0
     )
     ws.wait(30)

@@ -76,7 +76,7 @@ def test_numeric_jd_crop_is_kept_and_reported(workspace, tmp_path):
         n.startswith("crop '174' is not in the crop table: dry values equal wet")
         for n in f["notes"]
     )
-    status = workspace.get_file_status(f["id"])["normalizedGeojson"]["message"]
+    status = workspace.get_file_status(f["id"])["normalizedGeojson"]["detail"]
     assert "crop '174' is not in the crop table" in status
     pts = workspace.load_points(f["id"])
     assert set(pts.table["crop"].to_pylist()) == {"174"}

@@ -6,11 +6,12 @@ module                  paths                                  Leaf service
 :mod:`.batches`         ``/batch…``                            operations: uploads
 :mod:`.files`           ``/files…``                            operations: files, merge
 :mod:`.operations`      ``/operations…``                       operations: field operations
-:mod:`.assets`          ``/operations/{id}/machines…``         operations: machines,
-                                                               implements, operators,
-                                                               sessions
+:mod:`.assets`          ``/operations/{id}/machines…``,        operations: machines,
+                        beta ``/users/{id}/machines…``         implements, operators,
+                                                               sessions; beta assets
 :mod:`.downloads`       ``/download/{token}``                  (leafnb: artifact links)
-:mod:`.fields`          ``/fields``, ``/users/{id}/fields…``   fields
+:mod:`.fields`          ``/fields``, ``/users/{id}/fields…``   fields (+ a field's
+                                                               operation files)
 :mod:`.configs`         ``/configs…``                          configs
 :mod:`.alerts`          ``/alerts/webhooks…``                  alerts
 ======================  =====================================  ==========================
@@ -39,6 +40,7 @@ ROUTERS = (
     files.router,
     operations.router,
     assets.router,
+    assets.beta_router,
     downloads.router,
     fields.router,
     configs.router,

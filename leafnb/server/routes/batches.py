@@ -51,7 +51,9 @@ _ZIP_BODY = {
 async def upload_batch(
     request: Request,
     leafUserId: str = Query(...),
-    provider: str = Query("Other"),
+    provider: str = Query(
+        ..., description="Other (auto-detect) or a Leaf provider; required as in Leaf"
+    ),
     columnMapping: str | None = Query(
         None,
         description='leafnb: JSON {"source column": "property" | {"property", "unit"} | null}',

@@ -2,7 +2,9 @@
 
 A link is ``/services/operations/api/download/<token>``; the opaque token maps to the
 API owner and the artifact's path in ``server.sqlite``, so another owner's token, a
-removed artifact or a path outside the workspace all answer 404. ``<token>.aux.xml``
+removed artifact or a path outside the workspace all answer 404. A file's
+``rawGeojson`` / ``standardGeojson`` is written on its first download
+(:func:`leafnb.leafwire.ensure_artifact`). ``<token>.aux.xml``
 is the PNG's georeferencing sidecar.
 """
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from fastapi.responses import FileResponse
 
 from leafnb.errors import NotFound
+from leafnb.leafwire import ensure_artifact
 from leafnb.server.context import Auth, Caller
 from leafnb.server.routing import OPS, OPS_TAG, service_router
 
@@ -36,6 +39,8 @@ def download(token: str, caller: Caller = Auth):
     if path is None:
         raise NotFound("download not found")
     target = Path(path + ".aux.xml" if aux else path).resolve()
+    if target.is_relative_to(caller.workspace.path) and not aux:
+        ensure_artifact(target)  # a GeoJSON written on its first download
     if not target.is_relative_to(caller.workspace.path) or not target.is_file():
         raise NotFound("download not found (artifact removed)")
     return FileResponse(target, media_type=_media_type(target), filename=target.name)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from leafnb.errors import InvalidRequest, MalformedRequest, NotFound
 from leafnb.server.context import Auth, Caller, all_pages
-from leafnb.server.routes.views import View, add_file_views
+from leafnb.server.routes.views import View, add_file_views, gated
 from leafnb.server.routing import OPS, OPS_TAG, service_router
 from leafnb.workspace import Workspace
 
@@ -69,7 +69,7 @@ def list_files(
     items = caller.scoped_list(
         caller.workspace.get_files, filters, page, size, sort, ("createdTime", "id")
     )
-    return caller.paged(items)
+    return caller.paged(items, envelope="operations")
 
 
 @router.post("/files/merge", summary="Merge files of one leafUserId and operation type")
@@ -118,6 +118,15 @@ def get_file(file_id: str, caller: Caller = Auth):
     return caller.reply(caller.own_file(file_id))
 
 
+@router.put(
+    "/files/{file_id}/status",
+    summary="Processing steps of a file (Leaf's documented curl uses PUT)",
+)
+def put_file_status(file_id: str, caller: Caller = Auth):
+    caller.own_file(file_id)
+    return caller.reply(caller.workspace.get_file_status(file_id))
+
+
 #: GET /files/{file_id}/<suffix> → Workspace method
 FILE_VIEWS: tuple[View, ...] = (
     ("summary", Workspace.get_file_summary, "Summary Feature of a file"),
@@ -131,7 +140,7 @@ FILE_VIEWS: tuple[View, ...] = (
     ),
     (
         "standardGeoparquet",
-        Workspace.get_file_standard_geoparquet,
+        gated(Workspace.get_file_standard_geoparquet, "enableGeoparquetOutput"),
         "standardGeoparquet download",
     ),
     (
@@ -141,7 +150,7 @@ FILE_VIEWS: tuple[View, ...] = (
     ),
     (
         "filteredGeoparquet",
-        Workspace.get_file_filtered_geoparquet,
+        gated(Workspace.get_file_filtered_geoparquet, "enableGeoparquetOutput"),
         "filteredGeoparquet download",
     ),
     (

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from leafnb.server.context import Auth, Caller
-from leafnb.server.routes.views import View, add_operation_views
+from leafnb.server.routes.views import View, add_operation_views, gated
 from leafnb.server.routing import OPS, OPS_TAG, service_router
 from leafnb.workspace import Workspace
 
@@ -101,7 +101,7 @@ OPERATION_VIEWS: tuple[View, ...] = (
     ),
     (
         "standardGeoparquet",
-        Workspace.get_operation_standard_geoparquet,
+        gated(Workspace.get_operation_standard_geoparquet, "enableGeoparquetOutput"),
         "standardGeoparquet download",
     ),
     (
@@ -111,12 +111,20 @@ OPERATION_VIEWS: tuple[View, ...] = (
     ),
     (
         "filteredGeoparquet",
-        Workspace.get_operation_filtered_geoparquet,
+        gated(Workspace.get_operation_filtered_geoparquet, "enableGeoparquetOutput"),
         "filteredGeoparquet download",
     ),
-    ("images", Workspace.get_operation_images, "V1 PNG images"),
+    (
+        "images",
+        gated(Workspace.get_operation_images, "operationsImageCreation", []),
+        "V1 PNG images (operationsImageCreation)",
+    ),
     ("imagesV2", Workspace.get_operation_images_v2, "V2 images with legends"),
-    ("geotiffImages", Workspace.get_operation_geotiff_images, "GeoTIFF images"),
+    (
+        "geotiffImages",
+        gated(Workspace.get_operation_geotiff_images, "operationsImageAsGeoTiff", []),
+        "GeoTIFF images (operationsImageAsGeoTiff)",
+    ),
     ("files", Workspace.get_operation_files, "The files merged into the operation"),
     (
         "cleaningReport",

@@ -13,12 +13,38 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from leafnb.errors import NotFound
 from leafnb.server.context import Auth, Caller
 
-__all__ = ["View", "add_file_views", "add_operation_views"]
+__all__ = ["View", "add_file_views", "add_operation_views", "gated"]
 
 #: (path suffix, Workspace method, OpenAPI summary)
 View = tuple[str, Callable[..., Any], str]
+
+
+def gated(
+    method: Callable[..., Any], key: str, empty: Any = None
+) -> Callable[..., Any]:
+    """*method* behind Leaf's output switch *key* (spec §12) of the resource's leafUserId.
+
+    Switched off, the view answers *empty* (an image list: ``[]``, no image was made) or,
+    when *empty* is None, 404 naming the switch (there is no artifact to link to). The
+    Python face renders on request whatever the switch (a notebook convenience).
+    """
+
+    def call(ws, rid: str):
+        try:
+            uid = ws.get_operation(rid)["leafUserId"]
+        except NotFound:
+            uid = ws.get_file(rid)["leafUserId"]
+        if not ws.get_config(uid).get(key):
+            if empty is not None:
+                return empty
+            raise NotFound(f"not produced: {key} is off for this leafUserId")
+        return method(ws, rid)
+
+    call.__doc__ = method.__doc__
+    return call
 
 
 def _file_view(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,0 +1,247 @@
+"""Leaf's wire shape of leafnb's resources: pure functions the resource builders call.
+
+leafnb's catalog keeps its own, richer states (a batch is PROCESSING while it runs, a
+step message says ``ok: 6061 records (…)``). Leaf documents fewer (spec §3, §4.2,
+issue 17), and a client ported from Leaf compares against those, so the Python face and
+HTTP both answer in Leaf's terms; leafnb's detail stays under extra keys:
+
+==========================  ==============================================================
+Leaf's wire                 where leafnb's detail goes
+==========================  ==============================================================
+batch ``status`` is         ``processingStatus: "PROCESSING"`` (leafnb's state) and
+``RECEIVED`` while work     ``statusDetails`` say what is going on
+goes on (PROCESSED/FAILED
+at the end)
+a successful step's         ``detail`` holds leafnb's message (``ok: 6061 records …``)
+``message`` is ``"ok"``
+steps include               ``propertiesPNGs`` is ``processed`` once the standard points
+``propertiesPNGs``          exist: the PNGs are rendered on the first
+                            ``GET /files/{id}/images`` (``detail`` says so)
+units are Leaf's strings    :mod:`leafnb.standard.leaf_units` (``prcnt``, ``yieldVolume``)
+``rawGeojson`` and          each holds where the GeoJSON is (or will be) written; the
+``standardGeojson`` (+      server's link produces it on first download
+``download…``) on a file
+==========================  ==============================================================
+
+Examples
+--------
+>>> batch_wire({"id": "b", "status": "PROCESSING"})["status"]
+'RECEIVED'
+>>> steps_wire({"rawGeojson": {"status": "processed", "message": "ok: 5 records"}})[
+...     "rawGeojson"
+... ]
+{'status': 'processed', 'message': 'ok', 'detail': 'ok: 5 records'}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from leafnb.standard.leaf_units import summary_wire
+
+__all__ = [
+    "LAZY_GEOJSON",
+    "asset_wire",
+    "batch_wire",
+    "ensure_artifact",
+    "field_file_wire",
+    "file_resource_wire",
+    "lazy_source",
+    "steps_wire",
+]
+
+#: file-artifact GeoJSON written on first download -> the GeoParquet it is written from
+LAZY_GEOJSON = {"raw.geojson": "raw.parquet", "standard.geojson": "standard.parquet"}
+
+_PROCESSING_DETAIL = "PROCESSING: the files of the batch are being converted"
+
+
+def batch_wire(batch: dict[str, Any]) -> dict[str, Any]:
+    """A batch resource with Leaf's states: RECEIVED until PROCESSED or FAILED."""
+    if batch.get("status") == "PROCESSING":
+        batch.update(status="RECEIVED", processingStatus="PROCESSING")
+        batch.setdefault("statusDetails", _PROCESSING_DETAIL)
+    return batch
+
+
+def steps_wire(steps: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A file's step map with Leaf's messages: a processed step's ``message`` is ``ok``.
+
+    A processed ``standardGeojson`` also makes ``propertiesPNGs`` processed (the PNGs
+    are rendered on request, see the module table).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, step in steps.items():
+        step = dict(step)
+        message = step.get("message") or ""
+        if step.get("status") == "processed" and message != "ok":
+            step["message"] = "ok"
+            if message:
+                step["detail"] = message
+        out[name] = step
+    if steps and "propertiesPNGs" not in out:
+        out["propertiesPNGs"] = _pngs_step(steps)
+    return out
+
+
+def _pngs_step(steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    std = (steps.get("standardGeojson") or {}).get("status")
+    if std == "processed":
+        return {
+            "status": "processed",
+            "message": "ok",
+            "detail": "rendered on the first GET /files/{id}/images",
+        }
+    if std in (None, "processing"):
+        return {"status": "processing", "message": ""}
+    return {"status": "skipped", "message": "skipped"}
+
+
+def file_resource_wire(resource: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """*resource* (a file) in Leaf's shape: GeoJSON URL pairs, summary units.
+
+    ``rawGeojson`` / ``standardGeojson`` (and their ``download…`` URLs) hold the
+    artifact's path (``file://`` URI) as soon as the GeoParquet it is written from
+    exists, whether or not the GeoJSON was written yet: :func:`ensure_artifact` (and the
+    server's download link) writes it on first use. Before that (a file still
+    converting, or failed) both stay ``None``. The embedded ``summary`` gets Leaf's
+    unit strings.
+    """
+    for key, name in (
+        ("rawGeojson", "raw.geojson"),
+        ("standardGeojson", "standard.geojson"),
+    ):
+        target = folder / name
+        ready = target.exists() or (folder / LAZY_GEOJSON[name]).exists()
+        resource[key] = str(target) if ready else None
+        resource["download" + key[0].upper() + key[1:]] = (
+            target.as_uri() if ready else None
+        )
+    summary = resource.get("summary")
+    if summary is not None:
+        resource["summary"] = summary_wire(summary)
+    return resource
+
+
+def lazy_source(path: Path) -> Path | None:
+    """The GeoParquet a missing lazy GeoJSON *path* is written from (None: not lazy)."""
+    source_name = LAZY_GEOJSON.get(path.name)
+    if source_name is None or path.parent.parent.name != "files":
+        return None
+    source = path.with_name(source_name)
+    return source if source.is_file() else None
+
+
+def ensure_artifact(path: str | Path) -> Path:
+    """*path*, written first when it is a lazy GeoJSON not written yet (else as is).
+
+    Examples
+    --------
+    >>> ensure_artifact(ws.get_file(fid)["rawGeojson"])  # doctest: +SKIP
+    PosixPath('…/files/<id>/raw.geojson')
+    """
+    from leafnb.store.artifacts import read_points_table, write_geojson
+
+    path = Path(path)
+    if not path.exists():
+        source = lazy_source(path)
+        if source is not None:
+            table, _ = read_points_table(source)
+            write_geojson(path, table)
+    return path
+
+
+def field_file_wire(resource: dict[str, Any]) -> dict[str, Any]:
+    """An item of a field's operation-file listing (fields service) from a file resource.
+
+    Keys of the documented sample: ``id``, ``operationType``, ``origin``, ``startTime``,
+    ``endTime``, ``crops``, ``varieties``, ``providerFileId``, ``provider``,
+    ``leafUserId``; crops and varieties come from the file's summary.
+    """
+    props = (resource.get("summary") or {}).get("properties") or {}
+    crops = props.get("crop") or []
+    if isinstance(crops, str):
+        crops = [crops]
+    varieties = [v.get("name") for v in props.get("varieties") or [] if v.get("name")]
+    return {
+        "id": resource["id"],
+        "operationType": resource.get("operationType"),
+        "origin": resource.get("origin"),
+        "startTime": resource.get("startTime"),
+        "endTime": resource.get("endTime"),
+        "crops": list(crops),
+        "varieties": varieties,
+        "providerFileId": resource["id"],
+        "provider": resource.get("provider"),
+        "leafUserId": resource.get("leafUserId"),
+    }
+
+
+#: keys of Leaf's asset resources (beta assets service) beyond id/leafUserId/name
+_ASSET_KEYS = {
+    "machine": (
+        "provider",
+        "providerMachineId",
+        "providerOrganizationId",
+        "originType",
+        "createdTime",
+        "serialNumber",
+        "vin",
+        "model",
+        "make",
+        "category",
+        "modelYear",
+    ),
+    "implement": (
+        "provider",
+        "providerImplementId",
+        "providerOrganizationId",
+        "originType",
+        "serialNumber",
+        "model",
+        "make",
+        "category",
+    ),
+    "operator": (
+        "provider",
+        "providerOperatorId",
+        "providerOrganizationId",
+        "originType",
+        "license",
+        "updatedTime",
+        "status",
+    ),
+}
+
+
+def asset_wire(
+    kind: str, item: dict[str, Any], leaf_user_id: str, file: dict[str, Any]
+) -> dict[str, Any]:
+    """A machine / implement / operator named by a file, as Leaf's asset resource.
+
+    *item* is what the file's source says (``name``, ``serialNumber``, ``brand``);
+    leafnb assets come from files, so ``originType`` is ``FILE_POOLED``; the
+    ``provider…Id`` keys hold the source's own id when it has one (ISOXML ``WKR``), the
+    brand becomes ``make``, and every other documented key is ``None``.
+    """
+    out: dict[str, Any] = dict.fromkeys(("id", "leafUserId", "name"))
+    out.update(dict.fromkeys(_ASSET_KEYS[kind]))
+    brand = item.get("brand")
+    out.update(
+        id=item["id"],
+        leafUserId=leaf_user_id,
+        name=item.get("name"),
+        provider=file.get("provider"),
+        originType="FILE_POOLED",
+    )
+    if kind == "machine":
+        out["createdTime"] = file.get("createdTime")
+    if kind == "operator":
+        out["providerOperatorId"] = item.get("sourceId")
+        out["updatedTime"] = file.get("updatedTime")
+        out["status"] = "ACTIVE"
+    else:
+        out["serialNumber"] = item.get("serialNumber")
+        out["make"] = brand if brand and brand != "unknown" else None
+    return out
