@@ -10,7 +10,9 @@
 * hot spots, old code (inlined here) vs new, on the same data: reading point
   coordinates out of WKB, the GeoParquet geometry column, the coverage footprint;
 * *small* files of 10 points (Ag Leader SMS CSV) uploaded as one batch in-process
-  (``executor="inline"``), both trees.
+  (``executor="inline"``), both trees;
+* the ``standard`` filter profile on *points* generated harvest points, both trees
+  (seconds; the kept points must be identical).
 
 Asserts nothing; prints one table (work | before | after | ratio).
 """
@@ -73,6 +75,26 @@ def _small_batch(zip_path: str) -> dict:
     n = len(batch["leafFiles"])
     shutil.rmtree(ws_dir, ignore_errors=True)
     return {"seconds": seconds, "files": n, "rss_mb": _rss_mb()}
+
+
+def _filters(points: int) -> dict:
+    import hashlib
+
+    from leafnb.clean.profiles import FilterPipeline
+    from leafnb.standard.points import PointSet
+    from leafnb.testing import make_points, point_units
+
+    table = make_points("harvested", points, seed=1)
+    ps = PointSet(table, "harvested", units=point_units(table))
+    t0 = time.perf_counter()
+    res = FilterPipeline.profile("standard").run(ps)
+    seconds = time.perf_counter() - t0
+    kept = res.kept.table.to_pandas().to_csv().encode()
+    return {
+        "seconds": seconds,
+        "removed": res.report["removed"],
+        "kept_sha1": hashlib.sha1(kept).hexdigest(),
+    }
 
 
 def _child(root: Path, kind: str, *args) -> dict:
@@ -266,6 +288,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"{before['seconds']:.2f}",
                 f"{after['seconds']:.2f}",
                 f"{before['seconds'] / after['seconds']:.2f}x",
+            )
+        )
+        before = _child(base, "filters", args.points)
+        after = _child(REPO, "filters", args.points)
+        same = before["kept_sha1"] == after["kept_sha1"]
+        rows.append(
+            (
+                f"{args.points:,} harvest points, `standard` filter profile (s)",
+                f"{before['seconds']:.2f}",
+                f"{after['seconds']:.2f}",
+                f"{before['seconds'] / after['seconds']:.2f}x "
+                f"({after['removed']:,} removed, {'identical' if same else 'DIFFERENT'} kept points)",
             )
         )
         for work, old, new, note in hot_spots(files["gpkg"]):
