@@ -91,7 +91,7 @@ def iter_point_batches(
     units: dict[str, str] | None = None,
     batch_size: int = 262_144,
 ) -> Iterator[PointSet]:
-    """Yield a partition's points as PointSets of at most *batch_size* rows (WKB column not read).
+    """Yield a partition's points as PointSets of at most *batch_size* rows (geometry column not read).
 
     With *units*, numeric columns are converted to those units (partitions of one
     operation written in different unit systems then combine).

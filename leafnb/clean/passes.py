@@ -8,6 +8,7 @@ use a grid hash — points are binned into square cells and a point's neighbourh
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +108,15 @@ class GridIndex:
     ``block_sum(values)`` returns, for every point, the sum of *values* over all points in
     its 3 × 3 cell block; with ``groups`` (e.g. pass ids) ``block_sum_group`` returns the
     sum over points of the same group only, so "other passes" = block − same group.
+
+    Neighbour cells are found in a dense 2-D table of cell numbers when the grid's
+    bounding box has at most :attr:`DENSE_CELLS` cells per point (a field: always), else
+    by binary search in the sorted occupied cells; the (cell, group) neighbours are
+    looked up only for the rows a caller asks for (``at``), once per row set.
     """
+
+    #: most grid cells per point for the dense lookup table (else binary search)
+    DENSE_CELLS = 16
 
     def __init__(
         self,
@@ -132,24 +141,45 @@ class GridIndex:
         keys = cx * width + cy
         self.ukeys, self.cell_of = np.unique(keys, return_inverse=True)
         offsets = [dx * width + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+        size = (int(cx.max()) + 3) * width if self.n else 0
+        finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
+        if finite and 0 < size <= self.DENSE_CELLS * max(self.n, 1 << 16):
+            table = np.full(size, -1, dtype=np.int64)  # cell number -> occupied index
+            table[self.ukeys] = np.arange(len(self.ukeys))
+            lookup = table.__getitem__
+        else:
+            lookup = functools.partial(self._lookup, self.ukeys)
         nbr = np.empty((9, self.n), dtype=np.int64)
         for k, off in enumerate(offsets):  # 9 vectorised lookups
-            nbr[k] = self._lookup(self.ukeys, keys + off)
+            nbr[k] = lookup(keys + off)
         self.nbr = nbr
         self.groups = groups
         if groups is not None:
-            gkeys = (
-                self.cell_of.astype(np.int64) * (int(groups.max()) + 1 if self.n else 1)
-                + groups
-            )
+            self.gmul = int(groups.max()) + 1 if self.n else 1
+            gkeys = self.cell_of.astype(np.int64) * self.gmul + groups
             self.gukeys, self.gcell_of = np.unique(gkeys, return_inverse=True)
-            gn = np.empty((9, self.n), dtype=np.int64)
-            gmul = int(groups.max()) + 1 if self.n else 1
-            for k in range(9):
-                c = nbr[k]
-                q = np.where(c >= 0, c * gmul + groups, -1)
-                gn[k] = np.where(c >= 0, self._lookup(self.gukeys, q), -1)
-            self.gnbr = gn
+        self._gnbr: tuple[np.ndarray | None, np.ndarray] | None = None
+
+    def _group_neighbours(self, at: np.ndarray | None) -> np.ndarray:
+        """(9, rows) index of each neighbour cell's own-group bin, for rows *at* (all: None)."""
+        cached = self._gnbr
+        if cached is not None and (
+            cached[0] is at
+            or (
+                at is not None
+                and cached[0] is not None
+                and np.array_equal(cached[0], at)
+            )
+        ):
+            return cached[1]
+        nbr = self.nbr if at is None else self.nbr[:, at]
+        groups = self.groups if at is None else self.groups[at]
+        q = np.where(nbr >= 0, nbr * self.gmul + groups, -1)
+        gn = np.where(
+            nbr >= 0, self._lookup(self.gukeys, q.ravel()).reshape(q.shape), -1
+        )
+        self._gnbr = (at, gn)
+        return gn
 
     @staticmethod
     def _lookup(sorted_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -182,7 +212,7 @@ class GridIndex:
         """Sum of *values* over each point's 3 × 3 block, own group only; only rows *at* when given."""
         v = np.nan_to_num(values, nan=0.0)
         per = np.bincount(self.gcell_of, weights=v, minlength=len(self.gukeys))
-        return self._gather(per, self.gnbr if at is None else self.gnbr[:, at])
+        return self._gather(per, self._group_neighbours(at))
 
     def block_stats(
         self,

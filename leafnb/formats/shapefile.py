@@ -183,7 +183,6 @@ def read_ogr_points(
     by :func:`leafnb.formats.positions.to_wgs84`.
     """
     import pyogrio
-    import shapely
 
     issues: list[str] = []
     try:
@@ -203,24 +202,13 @@ def read_ogr_points(
             reader=reader,
         )
     gcol = _geometry_column(table)
-    geoms = shapely.from_wkb(table[gcol].to_numpy(zero_copy_only=False))
+    wkb = table[gcol]
     table = table.drop_columns([gcol])
-    types = shapely.get_type_id(geoms)
-    multi = types == 4
-    if multi.any():
-        geoms = np.where(multi, shapely.centroid(geoms), geoms)
-    other = (types != 0) & (types != 4) & (types >= 0)
-    if other.any():
-        kinds = sorted(
-            {_GEOM_NAMES.get(int(t), str(t)) for t in np.unique(types[other])}
-        )
-        issues.append(
-            f"{path.name}: {int(other.sum())} {'/'.join(kinds)} features among the points "
-            "have no position and are skipped"
-        )
-        geoms = np.where(other, None, geoms)
-    x = shapely.get_x(geoms).astype("float64")
-    y = shapely.get_y(geoms).astype("float64")
+    xy = wkb_point_xy(wkb)
+    if xy is not None:
+        x, y = xy
+    else:  # multi-points or other geometries among the points: decode with GEOS
+        x, y = _decode_mixed(wkb, path, issues)
     crs = meta.get("crs")
     finite = np.isfinite(x) & np.isfinite(y)
     if not finite.any():
@@ -242,6 +230,95 @@ def read_ogr_points(
     meta = dict(meta)
     meta["crs"] = crs
     return table, lon, lat, meta, issues
+
+
+# ISO/EWKB type codes of a single point (2-D, Z, M, ZM); x and y follow at bytes 5 and 13
+_WKB_POINT_TYPES = (1, 1001, 2001, 3001, 0x80000001, 0x40000001, 0xC0000001)
+
+
+def wkb_point_xy(
+    wkb: pa.Array | pa.ChunkedArray,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """x, y of little-endian WKB points read straight from the Arrow buffers.
+
+    Null geometries and empty points (``POINT EMPTY``, written as NaN NaN) give NaN.
+    Returns None when any geometry is something else (multi-point, line, big-endian
+    WKB): then the caller decodes with GEOS. No shapely object is made per point.
+
+    >>> wkb = bytes.fromhex("0101000000" "000000000000f83f" "00000000000000c0")
+    >>> wkb_point_xy(pa.array([wkb, None]))
+    (array([1.5, nan]), array([-2., nan]))
+    """
+    if isinstance(wkb, pa.ChunkedArray):
+        wkb = wkb.combine_chunks()
+    if isinstance(wkb.type, pa.ExtensionType):
+        wkb = wkb.storage
+    if pa.types.is_large_binary(wkb.type):
+        off_type = np.int64
+    elif pa.types.is_binary(wkb.type):
+        off_type = np.int32
+    else:
+        return None
+    n = len(wkb)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if n == 0:
+        return x, y
+    _, off_buf, data_buf = wkb.buffers()
+    offsets = np.frombuffer(off_buf, off_type)[wkb.offset : wkb.offset + n + 1]
+    data = (
+        np.frombuffer(data_buf, np.uint8)
+        if data_buf is not None
+        else np.zeros(0, np.uint8)
+    )
+    valid = np.asarray(wkb.is_valid())
+    starts = offsets[:-1][valid].astype(np.int64)
+    lengths = np.diff(offsets)[valid]
+    if starts.size == 0:
+        return x, y
+    if lengths.min() < 21:
+        return None
+    if not np.all(data[starts] == 1):  # big-endian WKB: rare, leave it to GEOS
+        return None
+    # every 4- and 8-byte window of the buffer as a row; gathering rows copies 4/8 bytes
+    words = np.lib.stride_tricks.sliding_window_view(data, 4)
+    gtype = words[starts + 1].copy().view("<u4")[:, 0]
+    if not np.isin(gtype, _WKB_POINT_TYPES).all():
+        return None
+    doubles = np.lib.stride_tricks.sliding_window_view(data, 8)
+    x[valid] = doubles[starts + 5].copy().view("<f8")[:, 0]
+    y[valid] = doubles[starts + 13].copy().view("<f8")[:, 0]
+    return x, y
+
+
+def _decode_mixed(
+    wkb: pa.Array | pa.ChunkedArray, path: Path, issues: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of a layer that mixes points with other geometries (through shapely/GEOS).
+
+    Multi-points become their centroid; lines and polygons get no position (NaN) and
+    are counted in *issues*.
+    """
+    import shapely
+
+    geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+    types = shapely.get_type_id(geoms)
+    multi = types == 4
+    if multi.any():
+        geoms = np.where(multi, shapely.centroid(geoms), geoms)
+    other = (types != 0) & (types != 4) & (types >= 0)
+    if other.any():
+        kinds = sorted(
+            {_GEOM_NAMES.get(int(t), str(t)) for t in np.unique(types[other])}
+        )
+        issues.append(
+            f"{path.name}: {int(other.sum())} {'/'.join(kinds)} features among the points "
+            "have no position and are skipped"
+        )
+        geoms = np.where(other, None, geoms)
+    return shapely.get_x(geoms).astype("float64"), shapely.get_y(geoms).astype(
+        "float64"
+    )
 
 
 def _prj_parses(prj: Path) -> bool:

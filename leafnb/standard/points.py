@@ -38,9 +38,10 @@ class PointSet:
 
     def has(self, prop: str) -> bool:
         """True when *prop* is a column with at least one non-null value."""
-        return prop in self.table.column_names and self.table.column(
-            prop
-        ).null_count < len(self)
+        # the schema lookup, not ``column_names``: that builds a list of every name per
+        # call, and steps ask hundreds of times per file
+        i = self.table.schema.get_field_index(prop)
+        return i >= 0 and self.table.column(i).null_count < self.table.num_rows
 
     def array(self, prop: str) -> np.ndarray:
         """Return a numeric column as float64 numpy (nulls as NaN)."""

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 
+from leafnb.standard.coverage import swath_footprint
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
 from leafnb.standard.units import (
@@ -147,17 +148,7 @@ def coverage_geometry(
         width = convert(width, unit, "m") if points.has("equipmentWidth") else width
         w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
         w = w if w > 0 else FALLBACK_WIDTH_M
-        step = np.hypot(np.diff(x), np.diff(y))
-        # a new pass starts where the machine jumps more than 5 swath widths (or 50 m)
-        breaks = np.flatnonzero(step > max(5 * w, 50.0)) + 1
-        coords = np.column_stack([x, y])
-        pieces = []
-        for seg in np.split(coords, breaks):
-            pieces.append(
-                shapely.points(seg[0]) if len(seg) == 1 else shapely.linestrings(seg)
-            )
-        lines = shapely.simplify(np.array(pieces), w / 4)
-        geom = shapely.union_all(shapely.buffer(lines, w / 2, quad_segs=4))
+        geom = swath_footprint(x, y, w)
     geom = shapely.transform(
         geom, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1]))
     )

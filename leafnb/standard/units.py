@@ -39,7 +39,14 @@ def get_registry():
     """The pint registry with leafnb's definitions (created on first use: pint is slow to import)."""
     import pint
 
-    reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    try:
+        # pint's disk cache of its parsed definitions (in the user cache folder): a new
+        # process builds the registry ~8x faster — every pool worker makes one
+        reg = pint.UnitRegistry(
+            autoconvert_offset_to_baseunit=True, cache_folder=":auto:"
+        )
+    except Exception:  # an unwritable or damaged cache: parse the definitions
+        reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     # Seeds are counted things: their own dimension keeps seeds/ac apart from 1/ac.
     reg.define("seed = [seed_count] = seeds")
     reg.define("percentage = percent = prcnt")

@@ -11,11 +11,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import shapely
 
 __all__ = [
+    "POINT_TYPE",
     "geoparquet_metadata",
+    "point_column",
     "read_json",
     "read_points_table",
     "write_bytes",
@@ -61,7 +63,7 @@ def _crs84_projjson() -> dict[str, Any]:
 
 
 def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
-    """GeoParquet 1.1 ``geo`` metadata for a WKB point column in WGS84."""
+    """GeoParquet 1.1 ``geo`` metadata for a native (GeoArrow) point column in WGS84."""
     lon = (
         table.column("lon").to_numpy(zero_copy_only=False)
         if table.num_rows
@@ -84,7 +86,7 @@ def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
     )
     # GeoParquet: an explicit ``"crs": null`` means "unknown CRS" (geopandas then gives
     # crs=None); the coordinates are longitude/latitude on WGS84, so say so in PROJJSON.
-    col = {"encoding": "WKB", "geometry_types": ["Point"], "crs": _crs84_projjson()}
+    col = {"encoding": "point", "geometry_types": ["Point"], "crs": _crs84_projjson()}
     if bbox:
         col["bbox"] = bbox
     return {
@@ -94,18 +96,45 @@ def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
     }
 
 
+#: GeoArrow native point (GeoParquet 1.1 ``"encoding": "point"``): x, y never null
+POINT_TYPE = pa.struct(
+    [
+        pa.field("x", pa.float64(), nullable=False),
+        pa.field("y", pa.float64(), nullable=False),
+    ]
+)
+
+
+def point_column(lon: pa.ChunkedArray, lat: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The GeoArrow native point column of *lon*/*lat* (no shapely object, no WKB).
+
+    >>> point_column(pa.chunked_array([[1.5]]), pa.chunked_array([[-2.0]])).to_pylist()
+    [{'x': 1.5, 'y': -2.0}]
+    """
+    xy = []
+    for values in (lon, lat):
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        # a missing coordinate is NaN, as in WKB's POINT (NaN NaN): children are not null
+        xy.append(pc.fill_null(values.cast(pa.float64()), float("nan")))
+    arr = pa.StructArray.from_arrays(xy, fields=list(POINT_TYPE))
+    return pa.chunked_array([arr], POINT_TYPE)
+
+
 def write_geoparquet(
     path: str | Path, table: pa.Table, extra_metadata: dict[str, Any] | None = None
 ) -> Path:
-    """Write a points table (``lon``/``lat`` columns) as GeoParquet with a WKB ``geometry`` column.
+    """Write a points table (``lon``/``lat`` columns) as GeoParquet 1.1 with a native point ``geometry``.
 
-    ``lon``/``lat`` stay as plain columns too: they make filters and rasterising cheap
-    without decoding WKB.
+    The ``geometry`` column is GeoArrow's native point encoding (``struct<x, y>``,
+    ``"encoding": "point"``): geopandas (≥ 1.0), GDAL (≥ 3.8, the Parquet driver QGIS
+    uses) and duckdb read it; writing it costs no shapely object and no WKB. ``lon``/
+    ``lat`` stay as plain columns too: every leafnb reader (filters, rasterising,
+    summaries) uses them and skips ``geometry``.
     """
-    lon = table.column("lon").to_numpy(zero_copy_only=False)
-    lat = table.column("lat").to_numpy(zero_copy_only=False)
-    wkb = shapely.to_wkb(shapely.points(lon, lat))
-    out = table.append_column("geometry", pa.array(wkb, type=pa.binary()))
+    out = table.append_column(
+        "geometry", point_column(table.column("lon"), table.column("lat"))
+    )
     meta = dict(out.schema.metadata or {})
     meta[b"geo"] = json.dumps(geoparquet_metadata(table)).encode()
     for key, value in (extra_metadata or {}).items():
@@ -115,7 +144,7 @@ def write_geoparquet(
 
 
 def read_points_table(path: str | Path) -> tuple[pa.Table, dict[str, Any]]:
-    """Read a GeoParquet points artifact: (table without the WKB column, leafnb metadata)."""
+    """Read a GeoParquet points artifact: (table without the geometry column, leafnb metadata)."""
     table = pq.read_table(path)
     meta = {
         k.decode()[len("leafnb.") :]: json.loads(v)

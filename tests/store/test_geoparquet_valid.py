@@ -1,5 +1,8 @@
 """Stored GeoParquet (standard and filtered points) against the GeoParquet 1.1 spec and its readers.
 
+The geometry is GeoArrow's native point encoding (``"encoding": "point"``, a
+``struct<x, y>`` column), which the 1.1 schema allows.
+
 The ``geo`` metadata is validated with the spec's own JSON schema (``tests/data/geoparquet``,
 Apache-2.0), then the files are read by geopandas, pyogrio (GDAL, when its build has the Parquet driver: the
 pyogrio wheel has only ADBC) and duckdb, which must agree on the rows, the CRS
@@ -70,6 +73,13 @@ def test_geo_metadata_passes_the_geoparquet_1_1_schema(stored):
         assert errors == [], [e.message for e in errors]
         column = geo["columns"][geo["primary_column"]]
         assert column["crs"]["id"] == {"authority": "OGC", "code": "CRS84"}
+        # GeoArrow native points: the column is struct<x: double, y: double>
+        assert column["encoding"] == "point"
+        field = pq.read_schema(path).field(geo["primary_column"])
+        assert [(f.name, str(f.type)) for f in field.type] == [
+            ("x", "double"),
+            ("y", "double"),
+        ]
     # the validator does reject a broken document (the test can fail)
     assert list(validator.iter_errors({"version": "1.1.0", "columns": {}}))
 
@@ -119,7 +129,6 @@ def test_duckdb_reads_the_same_points(stored):
             "SELECT value FROM parquet_kv_metadata(?) WHERE key = 'geo'", [str(path)]
         ).fetchone()
         assert len(rows) == len(gdf) and json.loads(kv[0])["version"] == "1.1.0"
-        wkb = shapely.from_wkb([bytes(r[0]) for r in rows])
-        np.testing.assert_allclose(
-            shapely.get_coordinates(wkb), shapely.get_coordinates(gdf.geometry)
-        )
+        # native point encoding: duckdb (without its spatial extension) sees struct<x, y>
+        xy = np.array([[r[0]["x"], r[0]["y"]] for r in rows])
+        np.testing.assert_allclose(xy, shapely.get_coordinates(gdf.geometry))

@@ -1,0 +1,64 @@
+"""The swath footprint built from pieces of passes (leafnb.standard.coverage)."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from leafnb.standard.coverage import _pieces, pass_breaks, swath_footprint
+
+
+def _serpentine(rows: int = 40, length: float = 400.0, width: float = 9.0):
+    """A field driven in back-and-forth rows one swath apart, one record a metre."""
+    xs, ys = [], []
+    for r in range(rows):
+        x = np.arange(0.0, length, 1.0)
+        xs.append(x if r % 2 == 0 else x[::-1])
+        ys.append(np.full(x.size, r * width))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _whole_pass_footprint(x, y, w):
+    """The footprint with every pass buffered whole (the rule without pieces)."""
+    parts = np.split(np.column_stack([x, y]), pass_breaks(x, y, w))
+    geoms = [
+        shapely.points(p[0]) if len(p) == 1 else shapely.linestrings(p) for p in parts
+    ]
+    lines = shapely.simplify(np.array(geoms), w / 4)
+    return shapely.union_all(shapely.buffer(lines, w / 2, quad_segs=4))
+
+
+def test_pieces_share_end_vertices_and_cover_every_record():
+    idx, piece = _pieces(2500, np.array([1000, 1001]), size=400)
+    # pass 0: 1000 records -> 3 pieces of <= 400 vertices; pass 1: one record; pass 2: 1499
+    spans = np.bincount(piece)
+    assert spans.max() <= 400 and spans[3] == 1
+    assert set(idx) == set(range(2500))
+    starts = np.r_[0, np.cumsum(spans)[:-1]]
+    ends = starts + spans - 1
+    # consecutive pieces of one pass share a vertex; pieces of different passes do not
+    assert (
+        idx[ends[0]] == idx[starts[1]]
+        and idx[ends[2]] == 999
+        and idx[starts[3]] == 1000
+    )
+
+
+def test_footprint_in_pieces_matches_whole_passes():
+    w = 9.0
+    x, y = _serpentine(width=w)
+    x = np.r_[x, 5000.0, np.arange(6000.0, 6200.0)]  # one lone record, one short pass
+    y = np.r_[y, 0.0, np.zeros(200)]
+    whole = _whole_pass_footprint(x, y, w)
+    pieces = swath_footprint(x, y, w, size=100)
+    assert abs(pieces.area - whole.area) / whole.area < 1e-4
+    # no seams: the serpentine is one polygon, plus the lone disc and the short pass
+    assert len(shapely.get_parts(pieces)) == 3
+    assert shapely.symmetric_difference(pieces, whole).area / whole.area < 1e-4
+
+
+def test_straight_track_cut_into_pieces_is_one_strip():
+    x = np.arange(0.0, 3000.0)
+    strip = swath_footprint(x, np.zeros_like(x), 10.0, size=250)
+    assert strip.geom_type == "Polygon"
+    assert strip.bounds == (-5.0, -5.0, 3004.0, 5.0)
