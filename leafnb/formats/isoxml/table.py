@@ -56,12 +56,14 @@ from leafnb.formats.isoxml.practice import (
 )
 from leafnb.formats.isoxml.properties import (
     EVIDENCE,
+    RATES,
     SUMMED,
     all_sections,
     choose_channels,
     combine,
     dictionary_unit,
     property_ddis,
+    resolution_exponent,
 )
 from leafnb.formats.isoxml.totals import (
     AREA_LIKE,
@@ -223,6 +225,7 @@ def build_table(
                     summed=ddi in SUMMED,
                 )
             columns[src] = Column(prop, dictionary_unit(ddi, prop))
+        _rescale_actual_rate(decision.operation_type, data, columns, facts)
     table = pa.table(
         {k: (v if isinstance(v, pa.Array) else pa.array(v)) for k, v in data.items()}
     )
@@ -234,6 +237,28 @@ def build_table(
         names=names,
         devices=devices,
         working=working,
+    )
+
+
+def _rescale_actual_rate(optype, data, columns, facts) -> None:
+    """Divide an actual rate written in another resolution than its setpoint's
+    (:mod:`.properties`, rule "Actual rate in another resolution")."""
+    if optype not in RATES:
+        return
+    actual, setpoint = RATES[optype][:2]
+    src = {c.property: k for k, c in columns.items()}
+    if actual not in src or setpoint not in src:
+        return
+    values = np.asarray(data[src[actual]], dtype=float)
+    k = resolution_exponent(values, np.asarray(data[src[setpoint]], dtype=float))
+    if k == 0:
+        return
+    fixed = f"agg_{actual}" if not src[actual].startswith("agg_") else src[actual]
+    data[fixed] = values / 10.0**k
+    columns[fixed] = columns.pop(src[actual])
+    facts["rate_resolution"] = (
+        f"{actual} ({src[actual]}) is 10^{k} x {setpoint} ({src[setpoint]}): the "
+        f"device writes it in another resolution; divided by 10^{k}"
     )
 
 
