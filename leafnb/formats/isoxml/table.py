@@ -226,6 +226,18 @@ def build_table(
                 )
             columns[src] = Column(prop, dictionary_unit(ddi, prop))
         _rescale_actual_rate(decision.operation_type, data, columns, facts)
+        gaps = _missing_rate(decision.operation_type, logged, records, td, columns)
+        if gaps:
+            facts["column_mapping"] = {
+                "family": "isoxml",
+                "provider": None,
+                "columns": {
+                    src: {"property": c.property, "unit": c.unit}
+                    for src, c in columns.items()
+                    if src.startswith(("DDI", "agg_"))
+                },
+                "unused": gaps,
+            }
     table = pa.table(
         {k: (v if isinstance(v, pa.Array) else pa.array(v)) for k, v in data.items()}
     )
@@ -238,6 +250,38 @@ def build_table(
         devices=devices,
         working=working,
     )
+
+
+#: application running totals (ISO 11783-11: 80 volume, 81 mass, 82 count)
+APPLICATION_TOTALS = (80, 81, 82)
+
+
+def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
+    """Why a planting or application has no actual rate: what its logs hold instead
+    (for the file's ``columnMapping`` and the failure message)."""
+    if optype not in RATES:
+        return {}
+    actual, _, families = RATES[optype]
+    if any(c.property == actual for c in columns.values()):
+        return {}
+    out: dict[str, str] = {}
+    for a, sp in families:
+        if sp in logged and a not in logged:
+            out[f"DDI {sp} ({D.ddi_entry(sp).name})"] = (
+                f"a setpoint; its actual value DDI {a} is not logged"
+            )
+    for ddi in APPLICATION_TOTALS:
+        for ch in records.by_ddi(ddi):
+            if not len(ch.val):
+                continue
+            lo, hi = float(np.min(ch.val)), float(np.max(ch.val))
+            what = f"{channel_label(ch, td)}"
+            out[what] = (
+                f"a running total that stays {lo:,.0f} over the log: nothing counted"
+                if lo == hi
+                else f"a running total ({lo:,.0f} to {hi:,.0f} raw), no per-area rate"
+            )
+    return out
 
 
 def _rescale_actual_rate(optype, data, columns, facts) -> None:

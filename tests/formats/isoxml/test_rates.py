@@ -68,3 +68,57 @@ def test_actual_rate_a_few_times_its_setpoint_is_kept(tmp_path):
     )
     np.testing.assert_allclose(column(raw, "appliedRate"), 90_000.0)
     assert "rate_resolution" not in raw.meta["isoxml"]
+
+
+def test_a_planting_without_actual_rate_says_what_its_logs_hold(tmp_path):
+    """Only the setpoint (DDI 11) and a seed counter (DDI 82) that never moves: the
+    file's column mapping says the actual rate DDI 12 is missing and nothing was counted
+    (the pipeline's "missing required properties: seedRate" message shows it)."""
+    t, lat, lon = track(N)
+    log = TimeLogSpec(
+        "TLG00001",
+        t,
+        lat,
+        lon,
+        dlvs=[
+            DlvSpec(11, "DET-1", np.full(N, 10_000)),  # 10 seeds/m2 set
+            DlvSpec(82, "DET-1", np.full(N, 404_686_267)),
+            DlvSpec(141, "DET-1", np.ones(N)),
+        ],
+    )
+    planter = [
+        DeviceSpec(
+            "DVC-1", "Planter", 4, [ElementSpec("DET-1", 1, properties={67: 6000})]
+        )
+    ]
+    raw = read_task(tmp_path / "TASKDATA", [log], devices=planter, task_name="Sowing")
+    assert raw.meta["operation_type"] == "planted"
+    assert not any(c.property == "seedRate" for c in raw.meta["columns"].values())
+    unused = raw.meta["column_mapping"]["unused"]
+    assert unused["DDI 11 (Setpoint Count Per Area Application Rate)"] == (
+        "a setpoint; its actual value DDI 12 is not logged"
+    )
+    (counter,) = [v for k, v in unused.items() if k.startswith("DDI 82")]
+    assert counter.endswith("stays 404,686,267 over the log: nothing counted")
+
+
+def test_a_planting_with_its_actual_rate_has_no_such_note(tmp_path):
+    t, lat, lon = track(N)
+    log = TimeLogSpec(
+        "TLG00001",
+        t,
+        lat,
+        lon,
+        dlvs=[
+            DlvSpec(12, "DET-1", np.full(N, 9_000)),
+            DlvSpec(11, "DET-1", np.full(N, 10_000)),
+            DlvSpec(141, "DET-1", np.ones(N)),
+        ],
+    )
+    planter = [
+        DeviceSpec(
+            "DVC-1", "Planter", 4, [ElementSpec("DET-1", 1, properties={67: 6000})]
+        )
+    ]
+    raw = read_task(tmp_path / "TASKDATA", [log], devices=planter, task_name="Sowing")
+    assert "column_mapping" not in raw.meta
