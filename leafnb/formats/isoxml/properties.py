@@ -23,6 +23,12 @@ Rules
   read 100x too small). The actual values are then divided by 10**k
   (:func:`resolution_exponent`) and the reader notes it; the setpoint, the rate the
   task controller commanded, is the reference.
+* **No actual rate.** A planting or application whose logs hold a setpoint but not its
+  actual value gets no rate (a setpoint is what was asked, not what was done); the
+  reader records what the logs hold instead — the setpoints, and the application
+  running totals (80/81/82) with whether they moved over the log — as the file's
+  ``columnMapping``, so "missing required properties: seedRate" says why (the CNH
+  Valoterra bench task logs DDI 11 only and a seed counter fixed at 404,686,267).
 * **Element.** A property comes from the elements of the working devices that log it (of
   any device when none does, e.g. the tractor's speed), and among those from the topmost
   level of the tree — a boom's rate rather than its rows' — preferring other elements to
