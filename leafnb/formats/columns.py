@@ -377,8 +377,9 @@ _DRY = ("dry", "dr", "d", "trocken", "sec", "seche", "seco", "seca", "secco")
 _MASS = ("mass", "mss", "masse", "masa", "massa", "peso", "weight", "gewicht", "ms")
 #: mass words that may stand alone as a column name (not "ms": milliseconds)
 _BARE_MASS = ("mass", "masse", "masa", "massa", "peso", "weight", "gewicht")
-_BARE_MASS_FORBIDS = (*_YIELD, "rate", "target", "tgt", "density", "capacity", "tank",
-                      "bin", "applied", "seed", "seeds", "product", "bale", "bales")  # fmt: skip
+_BARE_MASS_FORBIDS = (*_YIELD, "flow", "flw", "rate", "target", "tgt", "density",
+                      "capacity", "tank", "bin", "applied", "seed", "seeds", "product",
+                      "bale", "bales")  # fmt: skip
 _VOL = ("vol", "vl", "volume", "volumen", "bu", "bushel", "bushels")
 _TARGET = ("target", "tgt", "trgt", "soll", "cible", "objetivo", "alvo", "prescription",
            "presc", "rx", "consigne")  # fmt: skip
@@ -395,7 +396,7 @@ TERMS: tuple[Term, ...] = (
     # a bare mass word ("mass", "Masse", "weight"): the crop's mass per record or its
     # mass flow — the values and the file's interval column decide (inference.py)
     Term("cropFlow", _BARE_MASS, forbids=_BARE_MASS_FORBIDS, kind=BARE_MASS),
-    Term("wetMass", _BARE_MASS, forbids=(*_BARE_MASS_FORBIDS, "flow", "flw", *_DRY),
+    Term("wetMass", _BARE_MASS, forbids=(*_BARE_MASS_FORBIDS, *_DRY),
          kind=BARE_MASS),
     Term("harvestMoisture", ("moisture", "moist", "mois", "mstr", "mostr", "moistr", "feuchte",
                              "feuchtigkeit", "kornfeuchte", "humidite", "humedad", "umidade",

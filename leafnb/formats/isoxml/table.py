@@ -275,11 +275,10 @@ def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
             if not len(ch.val):
                 continue
             lo, hi = float(np.min(ch.val)), float(np.max(ch.val))
-            what = f"{channel_label(ch, td)}"
-            out[what] = (
+            out[channel_label(ch, td)] = (
                 f"a running total that stays {lo:,.0f} over the log: nothing counted"
                 if lo == hi
-                else f"a running total ({lo:,.0f} to {hi:,.0f} raw), no per-area rate"
+                else f"a running total ({lo:,.0f} to {hi:,.0f}), no per-area rate"
             )
     return out
 
