@@ -543,13 +543,25 @@ def convert_both(
     return batch, default, totals_pass
 
 
+def crashed(ds: DataSet, exc: BaseException) -> list[Row]:
+    """One ``failed`` row per expectation of a set whose conversion raised *exc*."""
+    why = f"crashed: {type(exc).__name__}: {exc}"
+    return [
+        Row(ds.name, e["match"].lstrip("*") or "(all)", "no", "", "", "", "failed", why)
+        for e in ds.manifest["expect"]
+    ]
+
+
 def run(sets: list[DataSet], log=print) -> list[Row]:
     """Convert every set and evaluate its manifest; log one line per set to stderr."""
     rows: list[Row] = []
     for ds in sets:
         t0 = time.perf_counter()
-        batch, default, totals_pass = convert_both(ds)
-        set_rows = evaluate(ds, batch, default, totals_pass)
+        try:
+            batch, default, totals_pass = convert_both(ds)
+            set_rows = evaluate(ds, batch, default, totals_pass)
+        except Exception as exc:  # one set's crash is that set's rows, not the run's
+            set_rows = crashed(ds, exc)
         rows.extend(set_rows)
         log(
             f"{ds.name}: {summary(set_rows)} ({time.perf_counter() - t0:.0f} s)",

@@ -5,7 +5,8 @@
 //     -> [{name, records, dlvs, errors, firstTime, lastTime, keys: {"<DDI hex>_<DET>": {count, min, max}},
 //          positions: {valid, latMin, latMax, lonMin, lonMax, maxStepKm, maxStepAt, stepsOver1Km,
 //                      pathKm, pathKmSteps1KmOrLess},   (valid: isoxml-js isValidPosition, not 0,0)
-//          massFlowIntegralKg: {"<DET>": {forward, backward}}}]   (DDI 87, mg/s × Δt between records)
+//          massFlowIntegralKg: {"<DET>": {forward, backward}, "applied_<DET>": ...}}]
+//            (DDI 87 yield mass flow, and DDI 42 applied mass per time as applied_<DET>: mg/s × Δt)
 //
 // isoxml-js is resolved from tests/oracle/node_modules (installed by `./run test`), or from
 // ISOXML_ORACLE_DIR when set.
@@ -71,6 +72,7 @@ async function facts(xmlPath, binPath) {
     }
     for (const [k, v] of Object.entries(rec.values)) {
       if (k.startsWith('0057_')) lastFlow[k.slice(5)] = v;
+      if (k.startsWith('002A_')) lastFlow[`applied_${k.slice(5)}`] = v;
     }
     if (prevTime !== null) {
       const dt = t - prevTime;

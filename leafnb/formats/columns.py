@@ -117,6 +117,8 @@ __all__ = [
 PRODUCT_NAME = "productName"
 #: pseudo-property of yield terms, resolved to wet/dry × mass/volume × per-area/total
 YIELD = "yield"
+#: kind of the vocabulary hits of a bare mass word (mass per record or mass flow)
+BARE_MASS = "bare_mass"
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,11 @@ _WET = (
 )
 _DRY = ("dry", "dr", "d", "trocken", "sec", "seche", "seco", "seca", "secco")
 _MASS = ("mass", "mss", "masse", "masa", "massa", "peso", "weight", "gewicht", "ms")
+#: mass words that may stand alone as a column name (not "ms": milliseconds)
+_BARE_MASS = ("mass", "masse", "masa", "massa", "peso", "weight", "gewicht")
+_BARE_MASS_FORBIDS = (*_YIELD, "flow", "flw", "rate", "target", "tgt", "density",
+                      "capacity", "tank", "bin", "applied", "seed", "seeds", "product",
+                      "bale", "bales")  # fmt: skip
 _VOL = ("vol", "vl", "volume", "volumen", "bu", "bushel", "bushels")
 _TARGET = ("target", "tgt", "trgt", "soll", "cible", "objetivo", "alvo", "prescription",
            "presc", "rx", "consigne")  # fmt: skip
@@ -386,6 +393,11 @@ TERMS: tuple[Term, ...] = (
     Term(YIELD, _YIELD, forbids=("lin", "bal", "bale", "bales", "ballen", "goal", "potential")),
     Term("cropFlow", ("flow", "flw", "massflow", "grainflow", "durchsatz", "debit", "flujo",
                       "fluxo", "flusso"), forbids=(*_VOL, "rate")),
+    # a bare mass word ("mass", "Masse", "weight"): the crop's mass per record or its
+    # mass flow — the values and the file's interval column decide (inference.py)
+    Term("cropFlow", _BARE_MASS, forbids=_BARE_MASS_FORBIDS, kind=BARE_MASS),
+    Term("wetMass", _BARE_MASS, forbids=(*_BARE_MASS_FORBIDS, *_DRY),
+         kind=BARE_MASS),
     Term("harvestMoisture", ("moisture", "moist", "mois", "mstr", "mostr", "moistr", "feuchte",
                              "feuchtigkeit", "kornfeuchte", "humidite", "humedad", "umidade",
                              "umidita", "wassergehalt"),

@@ -30,6 +30,13 @@ Values (plausibility, in canonical units: see :data:`PLAUSIBLE`)
     says whether the sensor saw moisture), removes the candidate. Time columns are
     classified by :func:`leafnb.formats.timeparse.classify_numeric_time` (epoch
     seconds vs seconds of day vs relative seconds) and text times by their pattern.
+Bare mass words
+    A name that is only a mass word (``mass``, ``Masse``, ``weight``; no yield, rate or
+    flow word) is the crop's mass: a mass flow (``cropFlow``) when the file names a
+    per-record logging interval (``seconds``, ``cycle``, ``duration``: the flow's time
+    base, +0.1), else a mass per record (``wetMass``); the unit and plausibility are
+    chosen from the values as for any vocabulary match (UMN's
+    ``rownames,long,lat,mass,time,seconds,…``: ``mass`` 16-30 → lb/s in Minnesota).
 Cross-column check
     A record's distance divided by its logging interval must be a plausible median
     ground speed (0.2–6 m/s for a harvest, 0.2–12 m/s otherwise); when it is not and
@@ -56,6 +63,7 @@ import pyarrow.compute as pc
 from leafnb.errors import InvalidRequest
 from leafnb.formats.base import Column
 from leafnb.formats.columns import (
+    BARE_MASS,
     FAMILY_ORDER,
     FAMILY_PROVIDER,
     PRODUCT_NAME,
@@ -145,6 +153,8 @@ _UNIT_CHOICES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "tillageDepthActual": (("in", "cm"), ("cm", "in")),
     "tillageDepthTarget": (("in", "cm"), ("cm", "in")),
     "area": (("ft2", "m2"), ("m2", "ft2")),
+    "wetMass": (("lb", "kg", "t"), ("kg", "t", "lb")),
+    "dryMass": (("lb", "kg", "t"), ("kg", "t", "lb")),
 }
 # yield columns: (property suffix, unit) options in the region's order
 _YIELD_CHOICES = (
@@ -608,10 +618,33 @@ def _evaluate(
             c.basis.append("column is empty")
         elif vals is not None and vals.empty:
             c.reject = c.reject or "column is empty"
+        if hit.kind == BARE_MASS:
+            c.kind = BARE_MASS
+            c.basis.append("a bare mass word")
         cands.append(c)
         if prop == YIELD and len(props) > 1:
             break  # one decided yield candidate
     return cands
+
+
+def _bare_mass_evidence(cands: list[_Cand], interval: str | None) -> None:
+    """A bare mass word is a flow when the file logs an interval, else a mass per record.
+
+    Both readings can be plausible (25 lb every 3 s is a per-record mass and 25 lb/s a
+    combine's grain flow); a flow is only usable with a time base to integrate it over,
+    and yield monitors that log one write the flow (Ag Leader, Yield Editor, UMN).
+    """
+    for c in cands:
+        if c.kind != BARE_MASS or c.reject:
+            continue
+        if c.property == "cropFlow":
+            if interval is None:
+                c.reject = (
+                    "a mass flow needs a logging-interval column, and none is named"
+                )
+            else:
+                c.score += 0.1
+                c.basis.append(f"the file logs an interval ({interval!r})")
 
 
 def _status_evidence(c: _Cand, vals: _Values, hit: NameHit) -> None:
@@ -735,6 +768,11 @@ def infer_columns(
 
     taken_props: dict[str, str] = {}
     taken_cols: set[str] = set()
+    #: a column named like a per-record logging interval (a flow's time base)
+    interval = next(
+        (s for s in order if any(h.property == "samplingInterval" for h in hits[s])),
+        None,
+    )
 
     # 1. the user's mapping wins
     for src in order:
@@ -798,6 +836,7 @@ def infer_columns(
                     continue
                 for c in _evaluate(src, h, vals_of(src), imperial, overrides):
                     out.append(c)
+        _bare_mass_evidence(out, interval)
         return out
 
     def assign(cands: list[_Cand]) -> None:

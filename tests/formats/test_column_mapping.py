@@ -11,17 +11,18 @@ import pytest
 from leafnb.errors import InvalidRequest
 from tests.conftest import make_zip
 
-# A real-world shape (the Minnesota "gartner.corn" yield-monitor table): "mass" is the
-# grain mass flow (lb/s) and "seconds" the logging interval, which no name vocabulary
+# A real-world shape (the Minnesota "gartner.corn" yield-monitor table, whose "mass"
+# inference reads as a flow since the file names an interval) with the flow column
+# unnamed, as R writes it ("V3"): grain mass flow (lb/s), which no name vocabulary
 # can know; "time" counts seconds from the start of the day's work.
-HEADER = "long,lat,mass,time,seconds,dist,moist,elev\n"
+HEADER = "long,lat,V3,time,seconds,dist,moist,elev\n"
 ROWS = "".join(
     f"{-93.97842 + (i % 50) * 1e-6:.6f},{43.927265 - i * 5.5e-5:.6f},{30 + i % 7},"
     f"{3 * i},3,{230 + i % 9},17.{i % 9},1030.5\n"
     for i in range(120)
 )
 MAPPING = {
-    "mass": {"property": "cropFlow", "unit": "lb/s"},
+    "V3": {"property": "cropFlow", "unit": "lb/s"},
     "seconds": "samplingInterval",
 }
 
@@ -46,15 +47,15 @@ def test_inference_alone_cannot_read_it_and_says_what_it_understood(workspace, u
     assert "yield_monitor.csv: columns understood: " in msg
     assert "dist → distance (in)" in msg
     assert "moist → harvestMoisture (%)" in msg
-    assert "mass (name not recognised)" in msg
+    assert "V3 (name not recognised)" in msg
     mapping = f["columnMapping"]
-    assert mapping["unused"]["mass"] == "name not recognised"
+    assert mapping["unused"]["V3"] == "name not recognised"
     assert mapping["columns"]["time"]["timeEncoding"] == "relative"
 
 
 def _check_converted(ws, f):
     assert f["status"] == "processed", ws.get_file_status(f["id"])
-    assert f["columnMapping"]["columns"]["mass"] == {
+    assert f["columnMapping"]["columns"]["V3"] == {
         "property": "cropFlow",
         "unit": "lb/s",
         "score": 1.0,
@@ -119,9 +120,9 @@ def test_reprocess_a_converted_file_with_a_corrected_unit(workspace, tmp_path):
 
 def test_bad_mapping_is_refused_before_upload(workspace, upload):
     with pytest.raises(InvalidRequest, match="not a standard property"):
-        workspace.upload_batch(upload, "g", column_mapping={"mass": "massiness"})
+        workspace.upload_batch(upload, "g", column_mapping={"V3": "massiness"})
     with pytest.raises(InvalidRequest, match="columnMapping"):
-        workspace.set_config({"columnMapping": ["mass"]})
+        workspace.set_config({"columnMapping": ["V3"]})
 
 
 def test_cli_option(tmp_path, upload, capsys):
@@ -175,7 +176,7 @@ def test_http_query_parameter(tmp_path, upload):
 
             bad = post({"columnMapping": "{not json"})
             assert bad.status_code == 400 and "columnMapping" in bad.text
-            bad = post({"columnMapping": json.dumps({"mass": "nope"})})
+            bad = post({"columnMapping": json.dumps({"V3": "nope"})})
             assert bad.status_code == 400
             r = post({"columnMapping": json.dumps(MAPPING)})
             assert r.status_code == 200, r.text
@@ -185,7 +186,7 @@ def test_http_query_parameter(tmp_path, upload):
             f = client.get(
                 f"{ops}/files/{batch['leafFiles'][0]}", headers=headers
             ).json()
-            assert f["columnMapping"]["columns"]["mass"]["basis"] == "column mapping"
+            assert f["columnMapping"]["columns"]["V3"]["basis"] == "column mapping"
     finally:
         app.state.dispatcher.close()
         app.state.workspace.wait(30)

@@ -304,3 +304,45 @@ def test_trimble_track_log_names_and_yyyymmdd_dates(tmp_path):
     ts = raw.table["timestamp"].to_pylist()
     assert ts[0].isoformat() == "2023-09-12T14:00:00+00:00"
     assert ts[-1].isoformat() == "2023-09-12T14:00:29+00:00"
+
+
+def _bare_mass_table(mass_name="mass", interval=True, n=400):
+    cols = {
+        mass_name: lambda r, n: r.uniform(15.0, 30.0, n),  # lb/s of a combine, or lb
+        "dist": lambda r, n: r.uniform(100.0, 200.0, n),  # inches per 3 s
+        "moist": lambda r, n: r.uniform(15.0, 20.0, n),
+    }
+    if interval:
+        cols["seconds"] = np.full(n, 3.0)
+    return _table(n, **cols)
+
+
+def test_bare_mass_with_an_interval_column_is_a_mass_flow():
+    """UMN/agridat ``rownames,long,lat,mass,time,seconds,dist,moist,elev``: ``mass`` is
+    grain flow (lb/s); the ``seconds`` column is its time base."""
+    t = _bare_mass_table()
+    m = infer_columns(t.column_names, table=t, **IOWA)
+    assert _props(m)["mass"] == ("cropFlow", "lb/s")
+    assert m.operation_type == "harvested"
+    assert "interval" in "; ".join(m.details["mass"].basis)
+    g = infer_columns(
+        ["Masse", "seconds", "dist", "moist"],
+        table=_bare_mass_table("Masse").rename_columns(
+            ["Masse", "dist", "moist", "seconds"]
+        ),
+        **GERMANY,
+    )
+    assert _props(g)["Masse"] == ("cropFlow", "kg/s")  # metric first in Europe
+
+
+def test_bare_mass_without_an_interval_is_a_mass_per_record():
+    t = _bare_mass_table(interval=False)
+    m = infer_columns(t.column_names, table=t, **IOWA)
+    assert _props(m)["mass"] == ("wetMass", "lb")
+
+
+def test_mass_words_in_other_names_are_not_bare():
+    for name in ("Yld_Mass_W", "Mass_Yield", "Time_ms", "Bin Weight", "DryMass"):
+        assert not any(
+            h.kind == "bare_mass" and h.property == "wetMass" for h in name_hits(name)
+        ), name

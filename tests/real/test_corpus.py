@@ -87,3 +87,30 @@ def test_every_committed_set_is_documented():
             "CC0-1.0",
         )
         assert f"## {name}" in sources and m["origin"]["commit"] in sources
+
+
+def test_a_crashing_set_is_its_rows_not_the_run(monkeypatch):
+    """A set whose conversion raises (e.g. a unit error in an operation merge) gives a
+    ``failed`` row per expectation naming the error; the other sets still run."""
+    sets = [
+        corpus.DataSet(
+            n, DATA, {"expect": [{"match": "*", "outcome": "converted"}]}, "x"
+        )
+        for n in ("boom", "fine")
+    ]
+
+    def convert_both(ds):
+        if ds.name == "boom":
+            raise ValueError(
+                "Cannot convert from 'liter / hectare' to 'kilogram / hectare'"
+            )
+        return {}, [], []
+
+    monkeypatch.setattr(corpus, "convert_both", convert_both)
+    rows = corpus.run(sets, log=lambda *a, **k: None)
+    assert [(r.dataset, r.verdict) for r in rows] == [
+        ("boom", "failed"),
+        ("fine", "failed"),
+    ]
+    assert rows[0].message.startswith("crashed: ValueError: Cannot convert")
+    assert "crashed" not in rows[1].message

@@ -12,6 +12,23 @@ Rules
   :mod:`leafnb.standard.area_yield`), 99 ``harvestMoisture``, 406
   ``proteinPercentage``. tillage: 52/51 tillage depth. Any type: 57 ``seedDepth``, 397
   ``speed``.
+* **Actual rate in another resolution.** An actual rate and its setpoint are the same
+  quantity in the same dictionary unit, so over the records where both are above 0
+  their ratio is near 1 (a sprayer may over- or under-apply a few times the setpoint,
+  e.g. the AGCO/JD set: median 3.2). A median ratio within a factor 2 of 10**k for
+  |k| >= 2 is not an application but a device that writes the actual value in another
+  resolution than ISO 11783-11's (the CNH ECU-1224 of the Pro-1200 set writes DDI 2 in
+  mm³/m², as its own DVP says — 0.01 L/ha per count — not in 0.01 mm³/m², while its
+  setpoint DDI 1 follows the dictionary: 343.7 L/ha applied against 374 L/ha set,
+  read 100x too small). The actual values are then divided by 10**k
+  (:func:`resolution_exponent`) and the reader notes it; the setpoint, the rate the
+  task controller commanded, is the reference.
+* **No actual rate.** A planting or application whose logs hold a setpoint but not its
+  actual value gets no rate (a setpoint is what was asked, not what was done); the
+  reader records what the logs hold instead — the setpoints, and the application
+  running totals (80/81/82) with whether they moved over the log — as the file's
+  ``columnMapping``, so "missing required properties: seedRate" says why (the CNH
+  Valoterra bench task logs DDI 11 only and a seed counter fixed at 404,686,267).
 * **Element.** A property comes from the elements of the working devices that log it (of
   any device when none does, e.g. the tractor's speed), and among those from the topmost
   level of the tree — a boom's rate rather than its rows' — preferring other elements to
@@ -46,6 +63,7 @@ __all__ = [
     "combine",
     "dictionary_unit",
     "property_ddis",
+    "resolution_exponent",
 ]
 
 #: rate families per operation type: (actual property, setpoint property, families of
@@ -188,6 +206,28 @@ def combine(
     with np.errstate(invalid="ignore", divide="ignore"):
         plain = np.where(use, stack, 0.0).sum(axis=0) / count
     return np.where(total > 0, mean, np.where(count > 0, plain, np.nan))
+
+
+def resolution_exponent(actual: np.ndarray, setpoint: np.ndarray) -> int:
+    """k when *actual* is *setpoint* x 10**k for |k| >= 2, else 0 (rule "Actual rate in
+    another resolution").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resolution_exponent(np.array([3.4, 3.6, 0.0]), np.array([370.0, 370.0, 370.0]))
+    -2
+    >>> resolution_exponent(np.array([900.0, 1200.0]), np.array([370.0, 370.0]))
+    0
+    """
+    both = (actual > 0) & (setpoint > 0)
+    if not both.any():
+        return 0
+    ratio = float(np.median(actual[both] / setpoint[both]))
+    k = int(np.round(np.log10(ratio)))
+    if abs(k) >= 2 and abs(np.log10(ratio) - k) <= np.log10(2.0):
+        return k
+    return 0
 
 
 def dictionary_unit(ddi: int, prop: str) -> str | None:

@@ -222,6 +222,8 @@ class IsoxmlReader(Reader):
             "failed_logs": [{"name": n, "reason": why} for n, why in failures],
             "isoxml": built.facts,
         }
+        if mapping := built.facts.pop("column_mapping", None):
+            meta["column_mapping"] = mapping  # why no actual rate (failure message)
         if built.facts.get("area") == AREA_MODEL:
             meta["modelled_properties"] = ["area"]
         if p := provider(td):

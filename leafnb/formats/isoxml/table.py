@@ -56,12 +56,14 @@ from leafnb.formats.isoxml.practice import (
 )
 from leafnb.formats.isoxml.properties import (
     EVIDENCE,
+    RATES,
     SUMMED,
     all_sections,
     choose_channels,
     combine,
     dictionary_unit,
     property_ddis,
+    resolution_exponent,
 )
 from leafnb.formats.isoxml.totals import (
     AREA_LIKE,
@@ -223,6 +225,19 @@ def build_table(
                     summed=ddi in SUMMED,
                 )
             columns[src] = Column(prop, dictionary_unit(ddi, prop))
+        _rescale_actual_rate(decision.operation_type, data, columns, facts)
+        gaps = _missing_rate(decision.operation_type, logged, records, td, columns)
+        if gaps:
+            facts["column_mapping"] = {
+                "family": "isoxml",
+                "provider": None,
+                "columns": {
+                    src: {"property": c.property, "unit": c.unit}
+                    for src, c in columns.items()
+                    if src.startswith(("DDI", "agg_"))
+                },
+                "unused": gaps,
+            }
     table = pa.table(
         {k: (v if isinstance(v, pa.Array) else pa.array(v)) for k, v in data.items()}
     )
@@ -234,6 +249,59 @@ def build_table(
         names=names,
         devices=devices,
         working=working,
+    )
+
+
+#: application running totals (ISO 11783-11: 80 volume, 81 mass, 82 count)
+APPLICATION_TOTALS = (80, 81, 82)
+
+
+def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
+    """Why a planting or application has no actual rate: what its logs hold instead
+    (for the file's ``columnMapping`` and the failure message)."""
+    if optype not in RATES:
+        return {}
+    actual, _, families = RATES[optype]
+    if any(c.property == actual for c in columns.values()):
+        return {}
+    out: dict[str, str] = {}
+    for a, sp in families:
+        if sp in logged and a not in logged:
+            out[f"DDI {sp} ({D.ddi_entry(sp).name})"] = (
+                f"a setpoint; its actual value DDI {a} is not logged"
+            )
+    for ddi in APPLICATION_TOTALS:
+        for ch in records.by_ddi(ddi):
+            if not len(ch.val):
+                continue
+            lo, hi = float(np.min(ch.val)), float(np.max(ch.val))
+            out[channel_label(ch, td)] = (
+                f"a running total that stays {lo:,.0f} over the log: nothing counted"
+                if lo == hi
+                else f"a running total ({lo:,.0f} to {hi:,.0f}), no per-area rate"
+            )
+    return out
+
+
+def _rescale_actual_rate(optype, data, columns, facts) -> None:
+    """Divide an actual rate written in another resolution than its setpoint's
+    (:mod:`.properties`, rule "Actual rate in another resolution")."""
+    if optype not in RATES:
+        return
+    actual, setpoint = RATES[optype][:2]
+    src = {c.property: k for k, c in columns.items()}
+    if actual not in src or setpoint not in src:
+        return
+    values = np.asarray(data[src[actual]], dtype=float)
+    k = resolution_exponent(values, np.asarray(data[src[setpoint]], dtype=float))
+    if k == 0:
+        return
+    fixed = f"agg_{actual}" if not src[actual].startswith("agg_") else src[actual]
+    data[fixed] = values / 10.0**k
+    columns[fixed] = columns.pop(src[actual])
+    facts["rate_resolution"] = (
+        f"{actual} ({src[actual]}) is 10^{k} x {setpoint} ({src[setpoint]}): the "
+        f"device writes it in another resolution; divided by 10^{k}"
     )
 
 
