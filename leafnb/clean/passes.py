@@ -115,8 +115,9 @@ class GridIndex:
     looked up only for the rows a caller asks for (``at``), once per row set.
     """
 
-    #: most grid cells per point for the dense lookup table (else binary search)
-    DENSE_CELLS = 16
+    #: most grid cells per point for the dense lookup table (else binary search); at
+    #: 4 B a cell the table stays under 16 B a point
+    DENSE_CELLS = 4
 
     def __init__(
         self,
@@ -144,7 +145,7 @@ class GridIndex:
         size = (int(cx.max()) + 3) * width if self.n else 0
         finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
         if finite and 0 < size <= self.DENSE_CELLS * max(self.n, 1 << 16):
-            table = np.full(size, -1, dtype=np.int64)  # cell number -> occupied index
+            table = np.full(size, -1, dtype=np.int32)  # cell number -> occupied index
             table[self.ukeys] = np.arange(len(self.ukeys))
             lookup = table.__getitem__
         else:
