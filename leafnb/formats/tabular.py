@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leafnb.errors import CorruptFile, SkippedRecordsWarning
+from leafnb.formats.assets import assets_from_columns
 from leafnb.formats.columns import DERIVED
 from leafnb.formats.inference import ColumnMatch, infer_columns
 from leafnb.formats.positions import check_axis_order
@@ -188,6 +189,8 @@ def finish_table(
         out_meta["provider"] = match.provider
     if bad_cells:
         out_meta["bad_cells"] = {k: v[0] for k, v in bad_cells.items()}
+    # machines/operators named by columns; the reader's own metadata (meta) wins
+    out_meta.update(assets_from_columns(source))
     out_meta.update(meta or {})
     all_issues += list(match.notes) + notes
     note = bad_cells_note(bad_cells or {})
