@@ -72,9 +72,11 @@ class NumericColumn:
 def coerce_numeric(arr: pa.Array | pa.ChunkedArray) -> NumericColumn | None:
     """Read a text column as float64, or return None when it is not a numeric column.
 
-    >>> r = coerce_numeric(pa.array(["1.5", "-", "2", None, "NA"]))
+    >>> r = coerce_numeric(pa.array(["1.5", "-", "2", "3", "4", None, "NA"]))
     >>> r.values.to_pylist(), r.unparseable, r.examples
-    ([1.5, None, 2.0, None, None], 1, ['-'])
+    ([1.5, None, 2.0, 3.0, 4.0, None, None], 1, ['-'])
+    >>> coerce_numeric(pa.array(["1.5", "-", "x"])) is None  # under 80 % numbers: text
+    True
     >>> coerce_numeric(pa.array(["1,5", "2,25", "3"])).values.to_pylist()
     [1.5, 2.25, 3.0]
     """

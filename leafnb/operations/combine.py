@@ -124,10 +124,13 @@ def read_member(file_id: str, folder: Path, clip=None) -> Member:
 def rate_kind(units: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """The kind (pint dimensionality) of each application rate in *units*.
 
-    Files of different rate kinds cannot share an operation.
+    Files of different rate kinds cannot share an operation (a volume per area reduces
+    to a length).
 
     >>> rate_kind({"appliedRate": "L/ha", "speed": "m/s"})
-    (('appliedRate', '[length] ** 3 / [length] ** 2'),)
+    (('appliedRate', '[length]'),)
+    >>> rate_kind({"appliedRate": "kg/ha"})
+    (('appliedRate', '[mass] / [length] ** 2'),)
     """
     out = []
     for prop in RATE_PROPERTIES:
