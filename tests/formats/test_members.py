@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from leafnb.errors import UnsafeReference
+from leafnb.errors import LeafnbError, UnsafeReference
 from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.writer import DlvSpec, TimeLogSpec, write_taskdata
 from leafnb.formats.members import check_member_name, find_member
@@ -72,7 +72,7 @@ def test_tlg_reference_outside_the_upload_is_refused(tmp_path, kind):
     )
     _rewrite(td, 'A="TLG00009"', f'A="{target}"')
     reader = IsoxmlReader()
-    with pytest.raises(Exception) as info:
+    with pytest.raises(LeafnbError) as info:
         reader.read(td, part="TSK1")
     assert "not a plain file name" in str(info.value)
     assert str(tmp_path) not in str(info.value) and "other_batch" not in str(info.value)

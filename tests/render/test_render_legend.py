@@ -132,5 +132,5 @@ def test_round_trip_dict_and_colours():
         for c in legend.rgba(legend.edges[1:])
     ]
     assert hexes == list(LEAF_COLORS)  # each class's upper edge is in that class
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a legend has 7 ranges, got 6"):
         Legend(legend.ranges[:6])

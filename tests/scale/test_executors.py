@@ -54,7 +54,7 @@ def test_resolve_executor():
         assert isinstance(resolve_executor(pool), ExecutorRunner)
     runner = InlineRunner()
     assert resolve_executor(runner) is runner
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown executor 'bogus'"):
         resolve_executor("bogus")
     with pytest.raises(TypeError):
         resolve_executor(True)
