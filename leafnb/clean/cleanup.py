@@ -16,6 +16,7 @@ __all__ = [
     "NUMERIC_RULE_PROPERTIES",
     "STRING_RULE_PROPERTIES",
     "cleanup_mask",
+    "cleanup_step",
     "validate_rules",
 ]
 
@@ -103,6 +104,26 @@ def _values(points: PointSet, prop: str) -> tuple[np.ndarray, np.ndarray]:
         return arr, ~pc.is_null(col).to_numpy(zero_copy_only=False)
     arr = points.array(prop)
     return arr, ~np.isnan(arr)
+
+
+def cleanup_step(
+    points: PointSet, rules: dict[str, list[dict[str, Any]]]
+) -> tuple[np.ndarray, dict[str, Any], str]:
+    """The cleanup step of a file or an operation: (keep mask, ``cleanup`` facts, step message).
+
+    The facts are ``{"removed": {property: n}, "kept": n, "total": n}``; the message is
+    ``"ok"`` or ``"ok: removed N of M points (property: n, ...)"``.
+    """
+    keep, removed = cleanup_mask(points, rules)
+    facts = {"removed": removed, "kept": int(keep.sum()), "total": len(points)}
+    if not removed:
+        return keep, facts, "ok"
+    detail = ", ".join(f"{k}: {v}" for k, v in removed.items())
+    return (
+        keep,
+        facts,
+        f"ok: removed {int((~keep).sum())} of {len(points)} points ({detail})",
+    )
 
 
 def cleanup_mask(

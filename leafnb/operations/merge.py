@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from leafnb.clean.cleanup import cleanup_mask
+from leafnb.clean.cleanup import cleanup_step
 from leafnb.clean.output import make_filtered
 from leafnb.context import Context
 from leafnb.errors import InvalidRequest, LeafnbError, MissingProperties, NoPointsPassed
@@ -265,17 +265,10 @@ def build_points(
             state["keep"] = np.ones(len(points), dtype=bool)
             return None
         rules = common_rules(config.get("cleanupRules") or {}, state["members"])
-        keep, removed = cleanup_mask(to_canonical(points), rules)
-        state["keep"] = keep
-        outcome.facts["cleanup"] = {
-            "removed": removed,
-            "kept": int(keep.sum()),
-            "total": len(points),
-        }
-        if not removed:
-            return "ok"
-        detail = ", ".join(f"{k}: {v}" for k, v in removed.items())
-        return f"ok: removed {int((~keep).sum())} of {len(points)} points ({detail})"
+        state["keep"], outcome.facts["cleanup"], message = cleanup_step(
+            to_canonical(points), rules
+        )
+        return message
 
     def standard():
         points = state["points"]

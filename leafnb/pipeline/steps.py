@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from leafnb.clean.cleanup import cleanup_mask
+from leafnb.clean.cleanup import cleanup_step
 from leafnb.errors import LeafnbError, MissingProperties, NoPointsPassed
 from leafnb.formats.members import is_regular_file
 from leafnb.formats.registry import get_reader
@@ -260,17 +260,10 @@ def convert_file(job: FileJob) -> FileOutcome:
         if not config.get("cleanupStandardGeojson", True):
             state["keep"] = np.ones(len(points), dtype=bool)
             return None  # skipped by configuration
-        keep, removed = cleanup_mask(points, config.get("cleanupRules") or {})
-        state["keep"] = keep
-        outcome.facts["cleanup"] = {
-            "removed": removed,
-            "kept": int(keep.sum()),
-            "total": len(points),
-        }
-        if not removed:
-            return "ok"
-        detail = ", ".join(f"{k}: {v}" for k, v in removed.items())
-        return f"ok: removed {int((~keep).sum())} of {len(points)} points ({detail})"
+        state["keep"], outcome.facts["cleanup"], message = cleanup_step(
+            points, config.get("cleanupRules") or {}
+        )
+        return message
 
     def step_standard():
         points = state["points"]
