@@ -52,6 +52,11 @@ from leafnb.standard.summary import (
     reconcile,
 )
 from leafnb.standard.units import UnitSystem, convert
+from leafnb.store.artifacts import (
+    iter_points_tables,
+    leafnb_metadata,
+    restore_points,
+)
 
 __all__ = [
     "clean_partitions",
@@ -77,12 +82,7 @@ def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 
 def partition_meta(path: str | Path) -> dict[str, Any]:
     """leafnb metadata of one partition (``units``, ``operation_type``, ...) from its footer only."""
-    md = pq.read_schema(path).metadata or {}
-    return {
-        k.decode()[len("leafnb.") :]: json.loads(v)
-        for k, v in md.items()
-        if k.startswith(b"leafnb.")
-    }
+    return leafnb_metadata(pq.read_schema(path))
 
 
 def iter_point_batches(
@@ -96,17 +96,11 @@ def iter_point_batches(
     With *units*, numeric columns are converted to those units (partitions of one
     operation written in different unit systems then combine).
     """
-    pf = pq.ParquetFile(path)
     meta = partition_meta(path)
-    names = [
-        n
-        for n in pf.schema_arrow.names
-        if n != "geometry" and (columns is None or n in columns or n in ("lon", "lat"))
-    ]
     src_units = dict(meta.get("units") or {})
     op = meta.get("operation_type", "")
-    for batch in pf.iter_batches(batch_size=batch_size, columns=names):
-        table = pa.Table.from_batches([batch])
+    wanted = None if columns is None else [*columns, "lon", "lat"]
+    for table in iter_points_tables(path, wanted, batch_size):
         pts = PointSet(table, op, units=dict(src_units), meta=meta)
         if units:
             for prop, unit in units.items():
@@ -587,7 +581,7 @@ def _clean_one(args: tuple) -> tuple[str, dict[str, int], int, int]:
         for batch in pf.iter_batches(batch_size=batch_size):
             table = pa.Table.from_batches([batch], schema=schema)
             pts = PointSet(
-                table,
+                restore_points(table, meta),
                 meta.get("operation_type", ""),
                 units=meta.get("units") or {},
                 meta=meta,

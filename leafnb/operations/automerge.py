@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 import shapely
 from shapely.geometry import shape
 
@@ -54,6 +53,7 @@ from leafnb.operations.combine import clip_mask, rate_kind
 from leafnb.operations.fields import area_m2, intersection_area_m2, local_utm
 from leafnb.store.artifacts import (
     read_json,
+    read_points_table,
     write_json,
 )
 
@@ -251,7 +251,7 @@ def link_file(
     std = ctx.layout.file_dir(file_id) / "standard.parquet"
     if not std.exists() or not fields:
         return [], props
-    t = pq.read_table(std, columns=["lon", "lat"])
+    t, _ = read_points_table(std, columns=["lon", "lat"])
     lon, lat = (
         t.column("lon").to_numpy(zero_copy_only=False),
         t.column("lat").to_numpy(zero_copy_only=False),

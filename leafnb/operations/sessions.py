@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import shapely
 from shapely.geometry import shape
 
 from leafnb.context import Context
 from leafnb.operations.combine import clip_mask
-from leafnb.store.artifacts import read_json
+from leafnb.store.artifacts import read_json, read_points_table
 from leafnb.store.records import file_row
 
 __all__ = ["GAP_MINUTES", "asset_id", "file_assets", "operation_sessions"]
@@ -92,12 +91,9 @@ def operation_sessions(
         std = ctx.layout.file_dir(fid) / "standard.parquet"
         if not std.exists():
             continue
-        names = pq.read_schema(std).names
-        if "timestamp" not in names:
+        t, _ = read_points_table(std, columns=["lon", "lat", "timestamp", "area"])
+        if "timestamp" not in t.column_names:
             continue
-        t = pq.read_table(
-            std, columns=[c for c in ("lon", "lat", "timestamp", "area") if c in names]
-        )
         if clip is not None:
             t = t.filter(
                 pa.array(

@@ -22,7 +22,11 @@ from leafnb.formats.members import is_regular_file
 from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.pipeline.checkpoints import checkpoint
-from leafnb.standard.area_yield import compute_area_and_yield, to_unit_system
+from leafnb.standard.area_yield import (
+    compute_area_and_yield,
+    exact_derived,
+    to_unit_system,
+)
 from leafnb.standard.normalize import UnsupportedOperationType, normalize
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
@@ -285,8 +289,11 @@ def convert_file(job: FileJob) -> FileOutcome:
         if len(points) == 0:
             raise NoPointsPassed()
         points = to_unit_system(points, config.get("unitMeasurement", "DEFAULT"))
+        points, recipe = exact_derived(points)  # what a reader of the file gets back
         state["points"] = points
         meta = {"units": points.units, "operation_type": points.operation_type}
+        if recipe:
+            meta["derived"] = recipe
         if missing:
             meta["outOfStandard"] = missing
             outcome.facts["outOfStandard"] = missing

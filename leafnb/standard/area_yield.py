@@ -38,6 +38,7 @@ Formulas (spec §11 leaves them open; these are the conventional ones):
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -49,16 +50,19 @@ from leafnb.standard.points import PointSet
 from leafnb.standard.schema import PROPERTIES
 from leafnb.standard.units import (
     UnitSystem,
+    conversion_factor,
     convert,
     leaf_unit,
     parse_unit,
     target_unit,
 )
+from leafnb.store import derived
 
 __all__ = [
     "CANONICAL",
     "MAX_SPEED",
     "compute_area_and_yield",
+    "exact_derived",
     "haversine",
     "initial_bearing",
     "position_steps",
@@ -152,17 +156,35 @@ def to_canonical(points: PointSet) -> PointSet:
     return points
 
 
-def _fill(points: PointSet, prop: str, values: np.ndarray, unit: str) -> PointSet:
-    """Set *prop* where it is missing (NaN/absent) from *values*."""
+def _fill(
+    points: PointSet,
+    prop: str,
+    values: np.ndarray,
+    unit: str,
+    rule: dict[str, Any] | None = None,
+) -> PointSet:
+    """Set *prop* where it is missing (NaN/absent) from *values*.
+
+    *rule* says how *values* were computed (see :func:`exact_derived`); a column made
+    by one rule alone is recorded in ``meta["derivations"]``, one filled partly from
+    the source or by two rules is not derivable (``None``).
+    """
     if points.has(prop):
         current = points.array(prop)
         merged = np.where(np.isnan(current), values, current)
         if np.array_equal(merged, current, equal_nan=True):
             return points
-        return points.with_column(prop, merged, unit)
+        return _derived_by(points.with_column(prop, merged, unit), prop, None)
     if np.all(np.isnan(values)):
         return points
-    return points.with_column(prop, values, unit)
+    if rule is not None:
+        rule = {**rule, "from_unit": points.units.get(rule["from"]), "unit": unit}
+    return _derived_by(points.with_column(prop, values, unit), prop, rule)
+
+
+def _derived_by(points: PointSet, prop: str, rule: dict[str, Any] | None) -> PointSet:
+    derivations = {**(points.meta.get("derivations") or {}), prop: rule}
+    return replace(points, meta={**points.meta, "derivations": derivations})
 
 
 def _get(points: PointSet, prop: str) -> np.ndarray | None:
@@ -326,13 +348,20 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
         t, p = _get(points, total), _get(points, per_area)
         with np.errstate(divide="ignore", invalid="ignore"):
             if p is not None:
-                points = _fill(points, total, p * area_ha, unit_total)
+                points = _fill(
+                    points,
+                    total,
+                    p * area_ha,
+                    unit_total,
+                    {"from": per_area, "row": None, "area": "times"},
+                )
             if t is not None:
                 points = _fill(
                     points,
                     per_area,
                     np.where(area_ha > 0, t / area_ha, np.nan),
                     unit_per_area,
+                    {"from": total, "row": None, "area": "per"},
                 )
 
     modelled = set(points.meta.get("modelled_properties") or ())
@@ -346,15 +375,39 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
             per_area_pair(f"{prefix}Volume", f"{prefix}VolumePerArea", "m3", "m3/ha")
             mass, vol = _get(points, f"{prefix}Mass"), _get(points, f"{prefix}Volume")
             if mass is not None:
-                points = _fill(points, f"{prefix}Volume", mass / density, "m3")
+                points = _fill(
+                    points,
+                    f"{prefix}Volume",
+                    mass / density,
+                    "m3",
+                    {"from": f"{prefix}Mass", "row": "per_density", "area": None},
+                )
             if vol is not None:
-                points = _fill(points, f"{prefix}Mass", vol * density, "kg")
+                points = _fill(
+                    points,
+                    f"{prefix}Mass",
+                    vol * density,
+                    "kg",
+                    {"from": f"{prefix}Volume", "row": "density", "area": None},
+                )
         wet, dry = _get(points, "wetMass"), _get(points, "dryMass")
         with np.errstate(divide="ignore", invalid="ignore"):
             if wet is not None:
-                points = _fill(points, "dryMass", wet * dry_factor, "kg")
+                points = _fill(
+                    points,
+                    "dryMass",
+                    wet * dry_factor,
+                    "kg",
+                    {"from": "wetMass", "row": "dry", "area": None},
+                )
             if dry is not None:
-                points = _fill(points, "wetMass", dry / dry_factor, "kg")
+                points = _fill(
+                    points,
+                    "wetMass",
+                    dry / dry_factor,
+                    "kg",
+                    {"from": "dryMass", "row": "per_dry", "area": None},
+                )
         points = _integrate_flow(points, time_s)
         if {c for c in points.columns if points.has(c)} == before:
             break
@@ -434,3 +487,65 @@ def to_unit_system(points: PointSet, system: UnitSystem | str) -> PointSet:
                 prop, convert(points.array(prop), unit, target), target
             )
     return replace(points, meta={**points.meta, "unit_system": system.value})
+
+
+def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
+    """Recompute the derived harvest columns with :mod:`leafnb.store.derived` (final units).
+
+    Returns the points and the recipe that rebuilds those columns from the stored ones,
+    so a standard artifact need not store them (None when nothing is derived). Each
+    column made by one rule (``meta["derivations"]``, recorded by :func:`_harvest`) is
+    recomputed from the points' current columns and units — the same numbers up to the
+    last bits of a float64 (unit factors applied in another order); a column that would
+    differ by more (relative 1e-9, or where it is missing) keeps its values and stays
+    stored. Call it on the points as they will be written: every later step then sees
+    exactly what a reader of the artifact gets.
+    """
+    rules = points.meta.get("derivations") or {}
+    if not rules or points.units.get("area", "m2") != "m2":
+        return points, None
+    crops: dict[str, list[float | None]] = {}
+    if points.has("crop"):
+        for name in np.unique(
+            points.table.column("crop").to_numpy(zero_copy_only=False).astype(str)
+        ):
+            crop = get_crop(name)
+            if crop is not None:
+                crops[str(name)] = [crop.density_kg_m3, crop.standard_moisture]
+    moisture_unit = points.units.get("harvestMoisture")
+    recipe: dict[str, Any] = {
+        "crops": crops,
+        "moisture": [
+            "harvestMoisture",
+            conversion_factor(moisture_unit, CANONICAL["percent"])
+            if moisture_unit
+            else 1.0,
+        ],
+        "steps": [],
+    }
+    for prop, rule in rules.items():
+        if (
+            rule is None
+            or prop in points.source_units
+            or not points.has(prop)
+            or rule["from"] not in points.units
+            or not rule.get("from_unit")
+        ):
+            continue
+        step = {
+            "column": prop,
+            "from": rule["from"],
+            "factor": conversion_factor(points.units[rule["from"]], rule["from_unit"])
+            * conversion_factor(rule["unit"], points.units[prop]),
+            "row": rule["row"],
+            "area": rule["area"],
+        }
+        values = derived.step_values(points.table, recipe, step)
+        current = points.array(prop)
+        same_gaps = np.array_equal(np.isnan(values), np.isnan(current))
+        if same_gaps and np.allclose(
+            values, current, rtol=1e-9, atol=0, equal_nan=True
+        ):
+            points = points.with_column(prop, values)
+            recipe["steps"].append(step)
+    return points, (recipe if recipe["steps"] else None)

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from leafnb.store import derived
+
 __all__ = [
     "POINT_TYPE",
     "geoparquet_metadata",
+    "iter_points_tables",
+    "leafnb_metadata",
     "point_column",
     "read_json",
     "read_points_table",
+    "restore_points",
     "write_bytes",
     "write_geojson",
     "write_geoparquet",
@@ -121,6 +127,32 @@ def point_column(lon: pa.ChunkedArray, lat: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([arr], POINT_TYPE)
 
 
+def _storable(
+    table: pa.Table, metadata: dict[str, Any]
+) -> tuple[pa.Table, dict[str, Any]]:
+    """The columns a points artifact stores, and the metadata that rebuilds the rest.
+
+    ``lon``/``lat`` are not stored twice: the native ``geometry`` column holds them
+    exactly (when they are float64 without nulls — a reader's raw table may hold
+    anything). Derived columns named by a ``derived`` recipe are rebuilt on read
+    (:mod:`leafnb.store.derived`). ``columns`` keeps the table's column order.
+    """
+    drop = [
+        c
+        for c in ("lon", "lat")
+        if pa.types.is_float64(table.schema.field(c).type)
+        and table.column(c).null_count == 0
+    ]
+    if len(drop) < 2:
+        drop = []
+    recipe = metadata.get("derived")
+    if recipe:
+        drop += [s["column"] for s in recipe.get("steps") or ()]
+    if not drop:
+        return table, metadata
+    return table.drop_columns(drop), {**metadata, "columns": table.column_names}
+
+
 def write_geoparquet(
     path: str | Path, table: pa.Table, extra_metadata: dict[str, Any] | None = None
 ) -> Path:
@@ -128,32 +160,100 @@ def write_geoparquet(
 
     The ``geometry`` column is GeoArrow's native point encoding (``struct<x, y>``,
     ``"encoding": "point"``): geopandas (≥ 1.0), GDAL (≥ 3.8, the Parquet driver QGIS
-    uses) and duckdb read it; writing it costs no shapely object and no WKB. ``lon``/
-    ``lat`` stay as plain columns too: every leafnb reader (filters, rasterising,
-    summaries) uses them and skips ``geometry``.
+    uses) and duckdb read it; writing it costs no shapely object and no WKB. The file
+    does not repeat ``lon``/``lat`` nor store the derived columns of a ``derived``
+    recipe in *extra_metadata*: :func:`read_points_table` gives them back, exactly.
+    Timestamps are delta-encoded (a log's times grow by one interval a record).
     """
-    out = table.append_column(
-        "geometry", point_column(table.column("lon"), table.column("lat"))
-    )
+    geometry = point_column(table.column("lon"), table.column("lat"))
+    stored, extra = _storable(table, dict(extra_metadata or {}))
+    out = stored.append_column("geometry", geometry)
     meta = dict(out.schema.metadata or {})
     meta[b"geo"] = json.dumps(geoparquet_metadata(table)).encode()
-    for key, value in (extra_metadata or {}).items():
+    for key, value in extra.items():
         meta[f"leafnb.{key}".encode()] = json.dumps(value).encode()
     out = out.replace_schema_metadata(meta)
-    return _atomic(Path(path), lambda tmp: pq.write_table(out, tmp, compression="zstd"))
+    times = [f.name for f in out.schema if pa.types.is_timestamp(f.type)]
+    options: dict[str, Any] = {"compression": "zstd"}
+    if times:
+        options["use_dictionary"] = [n for n in out.column_names if n not in times]
+        options["column_encoding"] = dict.fromkeys(times, "DELTA_BINARY_PACKED")
+    return _atomic(Path(path), lambda tmp: pq.write_table(out, tmp, **options))
 
 
-def read_points_table(path: str | Path) -> tuple[pa.Table, dict[str, Any]]:
-    """Read a GeoParquet points artifact: (table without the geometry column, leafnb metadata)."""
-    table = pq.read_table(path)
-    meta = {
+def leafnb_metadata(schema: pa.Schema) -> dict[str, Any]:
+    """The ``leafnb.*`` entries of an artifact's schema metadata, decoded."""
+    return {
         k.decode()[len("leafnb.") :]: json.loads(v)
-        for k, v in (table.schema.metadata or {}).items()
+        for k, v in (schema.metadata or {}).items()
         if k.startswith(b"leafnb.")
     }
+
+
+#: metadata entries that only describe the storage (not handed to readers)
+_STORAGE_KEYS = ("columns", "derived")
+
+
+def _stored_columns(
+    names: list[str], meta: dict[str, Any], columns: list[str] | None
+) -> list[str] | None:
+    """Which stored columns to read for *columns* (None: all)."""
+    if columns is None:
+        return None
+    need = {c for c in columns if c in names}
+    if {"lon", "lat"} & set(columns) and "lon" not in names:
+        need.add("geometry")
+    need |= derived.needed_columns(meta.get("derived"), list(columns))
+    return [n for n in names if n in need]
+
+
+def restore_points(
+    table: pa.Table, meta: dict[str, Any], columns: list[str] | None = None
+) -> pa.Table:
+    """A table as read from a points artifact, completed: ``lon``/``lat`` and derived
+    columns rebuilt (*meta*: :func:`leafnb_metadata` of the file), ``geometry`` dropped,
+    columns in the order they were written (or *columns*)."""
+    order = meta.get("columns")
+    names = table.column_names
+    if order and "lon" in order and "lon" not in names and "geometry" in names:
+        geometry = table.column("geometry")
+        table = table.append_column(
+            "lon", pc.struct_field(geometry, "x")
+        ).append_column("lat", pc.struct_field(geometry, "y"))
     if "geometry" in table.column_names:
         table = table.drop_columns(["geometry"])
-    return table.replace_schema_metadata(None), meta
+    table = derived.apply(table, meta.get("derived"))
+    names = table.column_names
+    wanted = columns if columns is not None else (order or names)
+    return table.select(
+        [c for c in dict.fromkeys(wanted) if c in names]
+    ).replace_schema_metadata(None)
+
+
+def read_points_table(
+    path: str | Path, columns: list[str] | None = None
+) -> tuple[pa.Table, dict[str, Any]]:
+    """Read a GeoParquet points artifact: (table without the geometry column, leafnb metadata).
+
+    ``lon``/``lat`` and derived columns come back as they were written
+    (:func:`write_geoparquet`); *columns* reads only those (and what rebuilds them).
+    """
+    pf = pq.ParquetFile(path)
+    meta = leafnb_metadata(pf.schema_arrow)
+    table = pf.read(columns=_stored_columns(pf.schema_arrow.names, meta, columns))
+    table = restore_points(table, meta, columns)
+    return table, {k: v for k, v in meta.items() if k not in _STORAGE_KEYS}
+
+
+def iter_points_tables(
+    path: str | Path, columns: list[str] | None = None, batch_size: int = 262_144
+) -> Iterator[pa.Table]:
+    """Read a points artifact in tables of at most *batch_size* rows (as :func:`read_points_table`)."""
+    pf = pq.ParquetFile(path)
+    meta = leafnb_metadata(pf.schema_arrow)
+    read = _stored_columns(pf.schema_arrow.names, meta, columns)
+    for batch in pf.iter_batches(batch_size=batch_size, columns=read):
+        yield restore_points(pa.Table.from_batches([batch]), meta, columns)
 
 
 def write_geojson(path: str | Path, table: pa.Table) -> Path:

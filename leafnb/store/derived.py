@@ -1,0 +1,144 @@
+"""Derived columns a points artifact does not store: rebuilt, bit for bit, when it is read.
+
+A harvest file's standard points carry up to eight numbers per point that leafnb
+*derived* from what the machine measured: dry from wet mass, volume from mass (the
+crop's density), per-area values from totals and the point's area, and back. Stored as
+float64 they are incompressible (about 9 bytes a point each, two thirds of a harvest
+file), yet each is one multiplication or division of stored columns. So a standard
+artifact stores the measured columns and a *recipe*; :func:`apply` rebuilds the derived
+columns from them in the recipe's order.
+
+The values are exact, not approximations of what was computed: the pipeline itself
+passes its points through :func:`apply` before it summarises, filters or writes them
+(:func:`leafnb.standard.area_yield.derivation_recipe` builds the recipe), so what is
+read back is what every later step saw. A recipe is plain JSON in the file's metadata
+(``leafnb.derived``), with the crop densities and standard moistures it used, so a later
+change to the crop table does not change an old file.
+
+One step of a recipe::
+
+    {"column": "dryVolume", "from": "dryMass", "factor": 0.001, "row": "per_density",
+     "area": null}
+
+means ``dryVolume = ((dryMass × factor) ÷ density) [÷|×] area`` with
+
+* ``factor`` — the unit conversions of the operand into the canonical unit and of the
+  result out of it, folded into one number;
+* ``row`` — a per-point factor: ``density`` / ``per_density`` (× or ÷ the crop's
+  density, kg/m³), ``dry`` / ``per_dry`` (× or ÷ ``(100 − moisture) / (100 − standard
+  moisture)``, 1 for a crop without a standard moisture), or none;
+* ``area`` — ``per`` (÷ the point's area in ha, missing where the area is not > 0),
+  ``times`` (× it), or none.
+
+>>> import pyarrow as pa
+>>> table = pa.table({"wetMass": [10.0, 20.0], "area": [5000.0, 0.0]})
+>>> recipe = {"steps": [{"column": "wetMassPerArea", "from": "wetMass", "factor": 1.0,
+...                      "row": None, "area": "per"}]}
+>>> apply(table, recipe).column("wetMassPerArea").to_pylist()
+[20.0, None]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["apply", "needed_columns", "step_values"]
+
+
+def _floats(table: pa.Table, name: str) -> np.ndarray:
+    """Column *name* as float64 numpy (nulls as NaN); all NaN when absent."""
+    if name not in table.column_names:
+        return np.full(table.num_rows, np.nan)
+    return (
+        pc.cast(table.column(name), pa.float64())
+        .to_numpy(zero_copy_only=False)
+        .astype("float64", copy=False)
+    )
+
+
+def _crop_values(table: pa.Table, recipe: dict[str, Any], index: int) -> np.ndarray:
+    """Per point, entry *index* (0: density kg/m³, 1: standard moisture %) of its crop."""
+    crops = recipe.get("crops") or {}
+    column = recipe.get("crop_column", "crop")
+    n = table.num_rows
+    if column not in table.column_names or not crops:
+        return np.full(n, np.nan)
+    names = table.column(column).to_numpy(zero_copy_only=False).astype(str)
+    uniq, inv = np.unique(names, return_inverse=True)
+    per = np.array(
+        [
+            np.nan if (c := crops.get(u)) is None or c[index] is None else c[index]
+            for u in uniq
+        ],
+        dtype="float64",
+    )
+    return per[inv] if len(uniq) else np.full(n, np.nan)
+
+
+def _row_factor(table: pa.Table, recipe: dict[str, Any], kind: str) -> np.ndarray:
+    if kind in ("density", "per_density"):
+        return _crop_values(table, recipe, 0)
+    std = _crop_values(table, recipe, 1)
+    moisture_column, to_percent = recipe.get("moisture") or ("harvestMoisture", 1.0)
+    moisture = _floats(table, moisture_column) * to_percent
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isnan(std), 1.0, (100.0 - moisture) / (100.0 - std))
+
+
+def step_values(
+    table: pa.Table, recipe: dict[str, Any], step: dict[str, Any]
+) -> np.ndarray:
+    """The values of one recipe *step* computed from *table* (float64, NaN = missing)."""
+    values = _floats(table, step["from"]) * step["factor"]
+    row = step.get("row")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if row:
+            g = _row_factor(table, recipe, row)
+            values = values / g if row.startswith("per_") else values * g
+        area = step.get("area")
+        if area:
+            area_ha = _floats(table, recipe.get("area_column", "area")) / 10_000.0
+            if area == "per":
+                values = np.where(area_ha > 0, values / area_ha, np.nan)
+            else:
+                values = values * area_ha
+    return values
+
+
+def _set(table: pa.Table, name: str, values: np.ndarray) -> pa.Table:
+    arr = pa.array(values, mask=np.isnan(values), type=pa.float64())
+    i = table.schema.get_field_index(name)
+    return table.set_column(i, name, arr) if i >= 0 else table.append_column(name, arr)
+
+
+def apply(table: pa.Table, recipe: dict[str, Any] | None) -> pa.Table:
+    """*table* with every derived column of *recipe* (re)computed, in the recipe's order."""
+    for step in (recipe or {}).get("steps") or ():
+        table = _set(table, step["column"], step_values(table, recipe, step))
+    return table
+
+
+def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]:
+    """Stored columns needed to rebuild the derived columns among *wanted*."""
+    steps = {s["column"]: s for s in (recipe or {}).get("steps") or ()}
+    need: set[str] = set()
+    todo = [c for c in wanted if c in steps]
+    while todo:
+        step = steps[todo.pop()]
+        inputs = [step["from"]]
+        if step.get("row"):
+            inputs.append(recipe.get("crop_column", "crop"))
+            if step["row"] in ("dry", "per_dry"):
+                inputs.append((recipe.get("moisture") or ("harvestMoisture",))[0])
+        if step.get("area"):
+            inputs.append(recipe.get("area_column", "area"))
+        for name in inputs:
+            if name in steps:
+                todo.append(name)
+            else:
+                need.add(name)
+    return need
