@@ -38,6 +38,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from leafnb.clean.output import EXPORTS as FILTER_EXPORTS
+from leafnb.clean.output import MASK, materialize
 from leafnb.standard.leaf_units import summary_wire
 
 __all__ = [
@@ -125,7 +127,14 @@ def file_resource_wire(resource: dict[str, Any], folder: Path) -> dict[str, Any]
 
 
 def lazy_source(path: Path) -> Path | None:
-    """The GeoParquet a missing lazy GeoJSON *path* is written from (None: not lazy)."""
+    """The artifact a missing lazy export *path* is written from (None: not lazy).
+
+    Lazy are the raw/standard GeoJSON of a file (from its GeoParquet) and the filter
+    exports of a file or operation (``filtered.parquet``, ``removed.parquet``,
+    ``filtered.geojson``: from its filter result, :mod:`leafnb.clean.output`).
+    """
+    if path.name in FILTER_EXPORTS:
+        return path.with_name(MASK) if (path.parent / MASK).is_file() else None
     source_name = LAZY_GEOJSON.get(path.name)
     if source_name is None or path.parent.parent.name != "files":
         return None
@@ -146,7 +155,9 @@ def ensure_artifact(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
         source = lazy_source(path)
-        if source is not None:
+        if source is not None and path.name in FILTER_EXPORTS:
+            materialize(path)
+        elif source is not None:
             table, _ = read_points_table(source)
             write_geojson(path, table)
     return path

@@ -5,13 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from leafnb.clean.output import FILTERED, REMOVED, REPORT, make_filtered, write_filtered
-from leafnb.clean.profiles import FilterPipeline, resolve_pipeline
+from leafnb.clean.output import (
+    FILTERED,
+    REPORT,
+    has_filtered,
+    make_filtered,
+    materialize,
+    read_filtered,
+    write_filtered,
+)
+from leafnb.clean.profiles import FilterPipeline, FilterResult, resolve_pipeline
 from leafnb.clean.report import CleaningReport
 from leafnb.errors import NotFound
 from leafnb.resources import Resource
 from leafnb.standard.points import PointSet
-from leafnb.store.artifacts import read_json, read_points_table, write_geojson
+from leafnb.store.artifacts import read_json
 
 
 class FilteringAPI:
@@ -19,8 +27,10 @@ class FilteringAPI:
 
     The filtered points of a file or operation are its standard points after the filter
     pipeline of the config's ``filterProfile`` (``leaf`` by default: Leaf's two rules,
-    spec §6.2). Every removed point is kept in ``removed.parquet`` with the name of the
-    first filter that removed it (``filterReason``); ``cleaning.json`` is the report.
+    spec §6.2). They are stored as the name of the filter that removed each point
+    (``filter.parquet``) beside the standard points, with the report
+    (``cleaning.json``); ``filtered.parquet``/``.geojson`` are written when asked for
+    (:mod:`leafnb.clean.output`).
     """
 
     # ------------------------------------------------------------------ internals
@@ -58,16 +68,26 @@ class FilteringAPI:
             points, config, self._points_path(resource_id).parent, boundary=boundary
         )
 
-    def _filtered_artifact(self, resource_id: str, name: str = FILTERED) -> Path:
-        """Path of a filtering artifact, building it from the standard points when missing."""
+    def _filter_folder(self, resource_id: str) -> Path:
+        """Folder of a resource's filter result, filtering its standard points first when
+        there is none yet."""
         folder = self._points_path(
             resource_id
         ).parent  # NotFound when there are no standard points
-        path = folder / name
-        if not path.exists() and self._make_filtered(resource_id) is None:
+        if not has_filtered(folder) and self._make_filtered(resource_id) is None:
             raise NotFound(
                 f"{resource_id} has no filtered points: operationsFilteredGeojson is false"
             )
+        return folder
+
+    def _filtered_result(self, resource_id: str) -> FilterResult:
+        return read_filtered(self._filter_folder(resource_id))
+
+    def _filtered_export(self, resource_id: str, name: str) -> Path:
+        """The export *name* of a resource's filter result, written on first request."""
+        path = self._filter_folder(resource_id) / name
+        if not path.exists():
+            materialize(path)
         return path
 
     def _check_kind(self, resource_id: str, folder: str) -> None:
@@ -79,18 +99,14 @@ class FilteringAPI:
 
     def _filtered_geojson(self, resource_id: str, folder: str) -> Resource:
         self._check_kind(resource_id, folder)
-        source = self._filtered_artifact(resource_id)
-        target = source.with_suffix(".geojson")
-        if not target.exists():
-            table, _ = read_points_table(source)
-            write_geojson(target, table)
+        target = self._filtered_export(resource_id, "filtered.geojson")
         return Resource(
             filteredGeojson=str(target), downloadFilteredGeojson=target.as_uri()
         )
 
     def _filtered_geoparquet(self, resource_id: str, folder: str) -> Resource:
         self._check_kind(resource_id, folder)
-        path = self._filtered_artifact(resource_id)
+        path = self._filtered_export(resource_id, FILTERED)
         return Resource(
             downloadFilteredGeoparquet=path.as_uri(), filteredGeoparquet=str(path)
         )
@@ -115,17 +131,11 @@ class FilteringAPI:
     # ------------------------------------------------------------------ leafnb extensions
     def get_cleaning_report(self, resource_id: str) -> CleaningReport:
         """The cleaning report of a file or operation: per filter, points removed, % of points, % of mass."""
-        return CleaningReport(read_json(self._filtered_artifact(resource_id, REPORT)))
+        return CleaningReport(read_json(self._filter_folder(resource_id) / REPORT))
 
     def removed_points(self, resource_id: str) -> PointSet:
         """The points the filters removed, with ``filterReason`` (first filter that removed each point)."""
-        table, meta = read_points_table(self._filtered_artifact(resource_id, REMOVED))
-        return PointSet(
-            table,
-            meta.get("operation_type", ""),
-            units=meta.get("units", {}),
-            meta=meta,
-        )
+        return self._filtered_result(resource_id).removed
 
     def filter_points(
         self,

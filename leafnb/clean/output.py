@@ -1,36 +1,101 @@
-"""Write filtered points, removed points and the cleaning report beside the standard points.
+"""What filtering leaves beside the standard points: a reason per point, not a copy.
 
-:func:`make_filtered` is pure apart from writing into *out_dir*: the file pipeline step
-(``filteredGeojson``) and the operations code (``Workspace._make_filtered``) share it.
+A filter run keeps most points and changes a few columns (the flow and moisture delays
+shift yield values along the track). Writing its result as a second and third point
+table (kept and removed) doubled every file's size; what it adds to the standard points
+is small: which filter removed each point, and the delays it resolved. So
+:func:`write_filtered` stores
+
+* ``filter.parquet`` (:data:`MASK`) — one row per standard point, in table order, with
+  ``filterReason`` (the filter that removed the point, null when kept);
+* ``cleaning.json`` (:data:`REPORT`) — the report, with each filter's resolved
+  parameters;
+
+and :func:`read_filtered` rebuilds the kept and removed point sets from the standard
+points: it replays the value-changing filters with the resolved delays
+(:func:`leafnb.clean.profiles.replay`), which gives the same numbers. ``filtered.parquet``
+and ``removed.parquet`` (:data:`FILTERED`, :data:`REMOVED`) are written only when
+somebody asks for the file (:func:`materialize`: a download, an export).
+
+>>> import tempfile
+>>> from leafnb.testing.points import make_points, point_units
+>>> folder = Path(tempfile.mkdtemp())
+>>> table = make_points("harvested", 500)
+>>> points = PointSet(table, "harvested", units=point_units(table))
+>>> _ = write_geoparquet(folder / "standard.parquet", table,
+...                      {"units": points.units, "operation_type": "harvested"})
+>>> report = make_filtered(points, {}, folder)
+>>> read_filtered(folder).kept.table.num_rows == report["kept"]
+True
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from leafnb.clean.profiles import FilterPipeline, FilterResult, resolve_pipeline
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from leafnb.clean.profiles import (
+    FilterPipeline,
+    FilterResult,
+    replay,
+    resolve_pipeline,
+)
 from leafnb.clean.report import CleaningReport
 from leafnb.standard.points import PointSet
-from leafnb.store.artifacts import write_geoparquet, write_json
+from leafnb.store.artifacts import (
+    read_json,
+    read_points_table,
+    write_geojson,
+    write_geoparquet,
+    write_json,
+)
+from leafnb.store.layout import FILTER_MASK
 
-__all__ = ["FILTERED", "REMOVED", "REPORT", "make_filtered", "write_filtered"]
+__all__ = [
+    "EXPORTS",
+    "FILTERED",
+    "MASK",
+    "REMOVED",
+    "REPORT",
+    "has_filtered",
+    "make_filtered",
+    "materialize",
+    "read_filtered",
+    "write_filtered",
+]
 
 FILTERED, REMOVED, REPORT = "filtered.parquet", "removed.parquet", "cleaning.json"
+MASK = FILTER_MASK
+#: exports written from the mask on request; stale ones go when the mask changes
+EXPORTS = (FILTERED, REMOVED, "filtered.geojson")
 
 
 def write_filtered(out_dir: str | Path, result: FilterResult) -> CleaningReport:
-    """Write ``filtered.parquet``, ``removed.parquet`` (with ``filterReason``) and ``cleaning.json``."""
+    """Write ``filter.parquet`` (reason per standard point) and ``cleaning.json``."""
     out = Path(out_dir)
-    for points, name in ((result.kept, FILTERED), (result.removed, REMOVED)):
-        meta = {
-            "units": points.units,
-            "operation_type": points.operation_type,
-            "filterProfile": result.report["profile"],
-        }
-        write_geoparquet(out / name, points.table, meta)
+    reasons = result.reasons
+    if (
+        reasons is None
+    ):  # pragma: no cover - every FilterResult of this package has them
+        raise ValueError("a filter result without per-point reasons cannot be stored")
+    column = pa.array(
+        [r or None for r in reasons], pa.string()
+    ).dictionary_encode()  # a handful of filter names, mostly null
+    table = pa.table({"filterReason": column}).replace_schema_metadata(
+        {b"leafnb.filterProfile": str(result.report["profile"]).encode()}
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{MASK}.tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(out / MASK)
     write_json(out / REPORT, dict(result.report))
-    (out / "filtered.geojson").unlink(missing_ok=True)  # a stale export would disagree
+    for name in EXPORTS:  # a stale export would disagree
+        (out / name).unlink(missing_ok=True)
     return result.report
 
 
@@ -44,3 +109,79 @@ def make_filtered(
     """Filter *points* with *pipeline* (default: the config's ``filterProfile``) and write the artifacts."""
     result = resolve_pipeline(pipeline, config).run(points, boundary=boundary)
     return write_filtered(out_dir, result)
+
+
+def has_filtered(folder: str | Path) -> bool:
+    """True when *folder* (a file's or operation's) holds a filter result."""
+    folder = Path(folder)
+    return (folder / MASK).is_file() or (folder / FILTERED).is_file()
+
+
+def _standard(folder: Path) -> PointSet:
+    table, meta = read_points_table(folder / "standard.parquet")
+    return PointSet(
+        table, meta.get("operation_type", ""), units=meta.get("units", {}), meta=meta
+    )
+
+
+def read_filtered(folder: str | Path) -> FilterResult:
+    """The kept and removed points of the filter result in *folder*.
+
+    Rebuilt from ``standard.parquet``, ``filter.parquet`` and ``cleaning.json``; a
+    folder written before the mask existed (``filtered.parquet`` + ``removed.parquet``)
+    is read as it is. ``FileNotFoundError`` when there is no filter result.
+    """
+    folder = Path(folder)
+    if not (folder / MASK).is_file():
+        return _read_copies(folder)
+    report = CleaningReport(read_json(folder / REPORT))
+    points = _standard(folder)
+    mask = pq.read_table(folder / MASK).column("filterReason")
+    reasons = np.asarray(mask.cast(pa.string()).fill_null("").to_pylist(), dtype=object)
+    if len(reasons) != len(points):
+        raise ValueError(
+            f"{folder / MASK} has {len(reasons)} rows for {len(points)} standard points"
+        )
+    kept, removed, _ = replay(points, reasons, report)
+    profile = {"filterProfile": report["profile"]}
+    return FilterResult(
+        replace(kept, meta={**kept.meta, **profile}),
+        replace(removed, meta={**removed.meta, **profile}),
+        report,
+        reasons=reasons,
+    )
+
+
+def _read_copies(folder: Path) -> FilterResult:
+    """A filter result stored as point tables (leafnb before the mask)."""
+    kept = _as_points(*read_points_table(folder / FILTERED))
+    if (folder / REMOVED).is_file():
+        removed = _as_points(*read_points_table(folder / REMOVED))
+    else:
+        removed = replace(kept, table=kept.table.slice(0, 0))
+    report = read_json(folder / REPORT) if (folder / REPORT).is_file() else {}
+    return FilterResult(kept, removed, CleaningReport(report))
+
+
+def _as_points(table: pa.Table, meta: dict[str, Any]) -> PointSet:
+    return PointSet(
+        table, meta.get("operation_type", ""), units=meta.get("units", {}), meta=meta
+    )
+
+
+def materialize(path: str | Path) -> Path:
+    """Write the export *path* (``filtered.parquet``, ``removed.parquet`` or
+    ``filtered.geojson`` of a file or operation folder) from its filter result."""
+    path = Path(path)
+    if path.name not in EXPORTS:
+        raise ValueError(f"{path.name} is not a filter export")
+    result = read_filtered(path.parent)
+    points = result.removed if path.name == REMOVED else result.kept
+    if path.suffix == ".geojson":
+        return write_geojson(path, points.table)
+    meta = {
+        "units": points.units,
+        "operation_type": points.operation_type,
+        "filterProfile": result.report["profile"],
+    }
+    return write_geoparquet(path, points.table, meta)

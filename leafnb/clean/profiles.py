@@ -26,11 +26,14 @@ from leafnb.standard.points import PointSet
 
 __all__ = [
     "PROFILES",
+    "VALUE_FILTERS",
     "FilterPipeline",
     "FilterResult",
     "FilterStep",
     "filter_pointset",
+    "replay",
     "resolve_pipeline",
+    "split_points",
 ]
 
 PROFILES = ("leaf", "standard", "aggressive", "custom")
@@ -73,6 +76,8 @@ class FilterResult:
     kept: PointSet
     removed: PointSet
     report: CleaningReport
+    #: per point of the input, in table order: the filter that removed it ("" = kept)
+    reasons: np.ndarray | None = None
 
     def __iter__(self):
         return iter((self.kept, self.removed, self.report))
@@ -335,7 +340,23 @@ def filter_pointset(
             report[key] = track.info[key]
     if not_applied:
         report["notApplied"] = not_applied
-    # back to table order
+    return split_points(points, track, alive, reason, report)
+
+
+#: filters that change values (the others only remove points), by name: their
+#: resolved parameter is all a replay needs (see :func:`replay`)
+VALUE_FILTERS = ("flowDelay", "moistureDelay")
+
+
+def split_points(
+    points: PointSet,
+    track: Track,
+    alive: np.ndarray,
+    reason: np.ndarray,
+    report: CleaningReport,
+) -> FilterResult:
+    """Kept points (with the values filters changed) and removed points, in table order."""
+    n = len(points)
     keep = np.empty(n, dtype=bool)
     keep[track.order] = alive
     reasons = np.empty(n, dtype=object)
@@ -350,4 +371,28 @@ def filter_pointset(
     removed_ps = removed_ps.with_column(
         "filterReason", pa.array(list(reasons[~keep]), pa.string())
     )
-    return FilterResult(kept, removed_ps, report)
+    return FilterResult(kept, removed_ps, report, reasons=reasons)
+
+
+def replay(
+    points: PointSet, reasons: np.ndarray, report: CleaningReport
+) -> FilterResult:
+    """The result of a past run from its per-point *reasons* ("" = kept) and *report*.
+
+    Only the value-changing filters (:data:`VALUE_FILTERS`) run again, with the delays
+    the run resolved, in the run's order: on the same points they give the same values,
+    so a filtered point set need not be stored beside the standard one.
+    """
+    track = Track.from_points(points)
+    alive = np.ones(len(points), dtype=bool)
+    for entry in report.get("filters") or ():
+        if entry.get("filter") not in VALUE_FILTERS:
+            continue
+        params = dict(entry.get("parameters") or {})
+        kwargs = {"seconds": params["resolved"]}
+        if params.get("column"):
+            kwargs["column"] = params["column"]
+        FILTERS[entry["filter"]].func(track, alive.copy(), **kwargs)
+    reasons = np.asarray(reasons, dtype=object)
+    kept = reasons[track.order] == ""
+    return split_points(points, track, kept, reasons[track.order], report)

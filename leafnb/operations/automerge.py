@@ -56,6 +56,7 @@ from leafnb.store.artifacts import (
     read_points_table,
     write_json,
 )
+from leafnb.store.layout import FILTER_MASK
 
 __all__ = ["FileFacts", "build_operation", "group_files", "run_automerge"]
 
@@ -64,9 +65,12 @@ _SHARED = (
     "standard.parquet",
     "summary.json",
     "units.json",
+    FILTER_MASK,
+    "cleaning.json",
+    # exports of the filter result written on request: never stale ones
     "filtered.parquet",
     "removed.parquet",
-    "cleaning.json",
+    "filtered.geojson",
 )
 
 

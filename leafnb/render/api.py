@@ -4,7 +4,7 @@ Artifacts live in ``<files|operations>/<id>/images/`` (``v1/``, ``v2/``, ``geoti
 ``overlay/``), each product with a JSON manifest recording the source parquet, its
 modification time and the rendering parameters. They are built on first request (or by
 :meth:`_make_images` after processing) and rebuilt when the source parquet is newer, when
-the source changes (``filtered.parquet`` appears) or when the parameters change.
+the source changes (a filter result appears) or when the parameters change.
 
 On-request methods always answer (a notebook user asking for an image gets one);
 the generation switches (``operationsImageCreation``, ``operationsImageAsGeoTiff``)
@@ -38,7 +38,7 @@ class RenderingAPI:
 
     # ------------------------------------------------------------------ plumbing
     def _render_source(self, resource_id: str, filtered: bool) -> Path:
-        """``filtered.parquet`` when asked for and present, else ``standard.parquet``."""
+        """The filter result when asked for and present, else ``standard.parquet``."""
         if filtered:
             try:
                 return self._points_path(resource_id, "filtered")
@@ -48,16 +48,8 @@ class RenderingAPI:
 
     def _render_prepared(self, source: Path) -> Prepared:
         from leafnb.render.images import prepare
-        from leafnb.standard.points import PointSet
-        from leafnb.store.artifacts import read_points_table
 
-        table, meta = read_points_table(source)
-        points = PointSet(
-            table,
-            meta.get("operation_type", ""),
-            units=meta.get("units", {}),
-            meta=meta,
-        )
+        points = self._points_at(source)
         try:
             return prepare(points)
         except ValueError as exc:
@@ -409,14 +401,14 @@ class RenderingAPI:
         """Build the configured images (V1, V2, GeoTIFF) of a file or operation, after filtering.
 
         V1 when ``operationsImageCreation`` is on (operations) — files get V1 on request;
-        imagesV2 whenever ``filtered.parquet`` exists; GeoTIFFs when
+        imagesV2 whenever a filter result exists; GeoTIFFs when
         ``operationsImageAsGeoTiff`` (and ``operationsFilteredGeojson``) are on. A failing
         product (e.g. rasterio not installed) is logged and recorded in
         ``images/errors.json``; it never raises into the operation pipeline.
         """
         source = self._render_source(resource_id, filtered=False)
         cfg = self._render_config(resource_id, source)
-        has_filtered = (source.parent / "filtered.parquet").exists()
+        has_filtered = self._has_filter_result(source.parent)
         jobs = []
         if self._is_operation(source) and cfg.get("operationsImageCreation"):
             jobs.append(("v1", self.get_operation_images))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MANIFEST", "RAW", "STANDARD", "SUMMARY", "UNITS", "Layout"]
+__all__ = ["FILTER_MASK", "MANIFEST", "RAW", "STANDARD", "SUMMARY", "UNITS", "Layout"]
 
 RAW, STANDARD, SUMMARY, UNITS = (
     "raw.parquet",
@@ -29,6 +29,9 @@ RAW, STANDARD, SUMMARY, UNITS = (
     "summary.json",
     "units.json",
 )
+#: the filter result beside standard points: which filter removed each point
+#: (:mod:`leafnb.clean.output`; ``filtered.parquet`` is written from it on request)
+FILTER_MASK = "filter.parquet"
 #: a merged/automerged file's "original file": the list of its member files
 MANIFEST = "merge.json"
 

@@ -21,7 +21,7 @@ from leafnb.errors import NotFound
 from leafnb.resources import Batch, Field, File, Operation
 from leafnb.store.artifacts import read_json
 from leafnb.store.catalog import Catalog
-from leafnb.store.layout import RAW, STANDARD, SUMMARY, Layout
+from leafnb.store.layout import FILTER_MASK, RAW, STANDARD, SUMMARY, Layout
 
 __all__ = [
     "API_OWNER",
@@ -151,7 +151,7 @@ def file_resource(catalog: Catalog, layout: Layout, row) -> File:
         standardGeoparquet=str(std_parquet) if std_parquet.exists() else None,
         downloadStandardGeoparquet=url(std_parquet),
         filteredGeoparquet=str(fdir / "filtered.parquet")
-        if (fdir / "filtered.parquet").exists()
+        if (fdir / FILTER_MASK).exists() or (fdir / "filtered.parquet").exists()
         else None,
         downloadFilteredGeoparquet=url(fdir / "filtered.parquet"),
         summary=read_json(summary_path) if summary_path.exists() else None,

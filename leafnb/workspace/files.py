@@ -8,6 +8,7 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
+from leafnb.clean.output import FILTERED, MASK, has_filtered, read_filtered
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.keys import FILE_STEPS, Origin, StepStatus
 from leafnb.leafwire import file_resource_wire, steps_wire
@@ -132,24 +133,39 @@ class Files(Face):
         )
 
     def _points_path(self, resource_id: str, kind: str = "standard") -> Path:
-        """The ``<kind>.parquet`` artifact (standard | filtered) of a file or an operation."""
+        """The points artifact of a file or an operation: ``standard.parquet``, or for
+        *kind* ``filtered`` the filter result (``filter.parquet``, see
+        :mod:`leafnb.clean.output`)."""
+        names = (MASK, FILTERED) if kind == "filtered" else (f"{kind}.parquet",)
         for folder in ("files", "operations"):
-            path = self.path / folder / resource_id / f"{kind}.parquet"
-            if path.exists():
-                return path
+            for name in names:
+                path = self.path / folder / resource_id / name
+                if path.exists():
+                    return path
         if (self.path / "files" / resource_id).is_dir() or self.catalog.query(
             "SELECT 1 FROM files WHERE id=?", (resource_id,)
         ):
-            return self._artifact(resource_id, f"{kind}.parquet")
+            return self._artifact(resource_id, names[0])
         raise NotFound(
             f"no {kind} points for {resource_id!r} (unknown id, or not processed)"
         )
 
     def load_points(self, resource_id: str, filtered: bool = False) -> PointSet:
         """Standard (or filtered) points of a file or operation as a :class:`PointSet` (Arrow + units)."""
-        table, meta = read_points_table(
+        return self._points_at(
             self._points_path(resource_id, "filtered" if filtered else "standard")
         )
+
+    @staticmethod
+    def _has_filter_result(folder: Path) -> bool:
+        return has_filtered(folder)
+
+    @staticmethod
+    def _points_at(path: Path) -> PointSet:
+        """The points of a :meth:`_points_path` (a filter result gives its kept points)."""
+        if path.name in (MASK, FILTERED):
+            return read_filtered(path.parent).kept
+        table, meta = read_points_table(path)
         return PointSet(
             table,
             meta.get("operation_type", ""),

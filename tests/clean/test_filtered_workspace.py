@@ -138,11 +138,10 @@ def test_make_filtered_for_an_operation_folder(workspace, harvest_zip):
         workspace.path / "files" / fid / "standard.parquet", op_dir / "standard.parquet"
     )
     report = workspace._make_filtered("op-1")
-    assert (
-        report["profile"] == "leaf"
-        and (op_dir / "filtered.parquet").exists()
-        and (op_dir / "removed.parquet").exists()
-    )
+    # written once: a reason per point; the point tables only when asked for
+    assert report["profile"] == "leaf" and (op_dir / "filter.parquet").exists()
+    assert not (op_dir / "filtered.parquet").exists()
+    assert not (op_dir / "removed.parquet").exists()
     assert workspace.get_operation_filtered_geojson("op-1")["filteredGeojson"].endswith(
         "filtered.geojson"
     )
