@@ -34,6 +34,17 @@ Rules
   logs, summed; for anything else its last value. The increase is what the controller
   reports as the task total: TLG00002 of the CCI set logs DDI 90 from 20 to 242,481 kg,
   an increase of 242,461 kg = its TIM total.
+* **TIM and log disagree** (:func:`log_increases`). The TIM stays the task total (as
+  isoxml-dotnet's ``TryGetTotalValue``, which reads the last effective TIM before the
+  logs), but a TIM is a snapshot: a log may run on after it, or start after the task
+  began. When the logs write the same running total on the same element and its increase
+  over the logs differs from the TIM by more than one count of the dictionary
+  resolution (and rose at all), the increase is added as ``<TIM key>_TLG`` with
+  ``"source": "TLG"``, so the difference is visible next to leafnb's own totals. The CNH sprayer task TSK-22 has
+  TIM DDI 80 = 635 L, the value its log wrote at 692 s; the log runs on to 731 s, its
+  counter rising to 685 L while the sprayer stands still (``DDI0050_TLG`` 685 L); its
+  seeding task TSK-8 has TIM area 175,528 m² since the task began, of which its log
+  covers 19,035 m² (``DDI0074_TLG``).
 """
 
 from __future__ import annotations
@@ -59,6 +70,7 @@ __all__ = [
     "TOTAL_AREA",
     "increments",
     "is_running_total",
+    "log_increases",
     "machine_totals",
 ]
 
@@ -213,6 +225,37 @@ def summary_key(ddi: int, operation_type: str | None) -> str | None:
     return D.TOTAL_KEYS.get(ddi)
 
 
+def log_increases(
+    records: TaskRecords,
+    tim: dict[tuple[int, str | None], float],
+) -> dict[str, dict[str, Any]]:
+    """``<TIM key>_TLG`` rows where a logged running total's increase differs from its
+    TIM value (module docstring, rule "TIM and log disagree")."""
+    per_ddi: dict[int, int] = {}
+    for ddi, _ in tim:
+        per_ddi[ddi] = per_ddi.get(ddi, 0) + 1
+    out: dict[str, dict[str, Any]] = {}
+    for (ddi, det), value in tim.items():
+        if not is_running_total(ddi):
+            continue
+        ch = records.channel(ddi, det)
+        if ch is None or ch.key[2] is not None or not len(ch.val):
+            continue
+        entry = D.ddi_entry(ddi)
+        increase = group_increase(records, ch, entry.resolution)
+        if increase <= 0 or abs(increase - value) <= entry.resolution:
+            continue  # agrees, or the log's counter never moved (nothing to add)
+        key = f"DDI{ddi:04X}"
+        if per_ddi[ddi] > 1 and det:
+            key += "_" + _alnum(det)
+        out[f"{key}_TLG"] = {
+            "value": increase,
+            "unit": _unit(entry.unit),
+            "source": "TLG",
+        }
+    return out
+
+
 def machine_totals(
     task: XmlElement,
     records: TaskRecords,
@@ -245,6 +288,7 @@ def machine_totals(
                 summary,
                 {"value": _summary(values, ddi, model, working), "unit": unit},
             )
+    totals.update(log_increases(records, tim))
     # DDIs the logs write that no TIM has
     for key, ch in records.channels.items():
         ddi = key[0]
