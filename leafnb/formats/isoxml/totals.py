@@ -36,15 +36,16 @@ Rules
   an increase of 242,461 kg = its TIM total.
 * **TIM and log disagree** (:func:`log_increases`). The TIM stays the task total (as
   isoxml-dotnet's ``TryGetTotalValue``, which reads the last effective TIM before the
-  logs), but a TIM is a snapshot: a log may run on after it, or start after the task
-  began. When the logs write the same running total on the same element and its increase
-  over the logs differs from the TIM by more than one count of the dictionary
-  resolution (and rose at all), the increase is added as ``<TIM key>_TLG`` with
-  ``"source": "TLG"``, so the difference is visible next to leafnb's own totals. The CNH sprayer task TSK-22 has
-  TIM DDI 80 = 635 L, the value its log wrote at 692 s; the log runs on to 731 s, its
-  counter rising to 685 L while the sprayer stands still (``DDI0050_TLG`` 685 L); its
-  seeding task TSK-8 has TIM area 175,528 m² since the task began, of which its log
-  covers 19,035 m² (``DDI0074_TLG``).
+  logs, and ADAPT ISOv4Plugin's ``TaskMapper``: "the last Time contains the
+  comprehensive Task totals"), but a TIM is a snapshot: a log may run on after it, or
+  start after the task began. When the logs write the same running total on the same
+  element and its increase over the logs differs from the TIM by more than one count of
+  the dictionary resolution (and rose at all), the increase is added as
+  ``<TIM key>_TLG`` with ``"source": "TLG"``, so the difference is visible next to
+  leafnb's own totals. The CNH sprayer task TSK-22 has TIM DDI 80 = 635 L, the value its
+  log wrote at 692 s; the log runs on to 731 s, its counter rising to 685 L while the
+  sprayer stands still (``DDI0050_TLG`` 685 L); its seeding task TSK-8 has TIM area
+  175,528 m² since the task began, of which its log covers 19,035 m² (``DDI0074_TLG``).
 """
 
 from __future__ import annotations
