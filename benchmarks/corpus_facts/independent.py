@@ -13,9 +13,9 @@ Facts come from the data themselves, read with tools other than leafnb:
 
 Every set is described once in :data:`SETS` (origin, licence, what it is, the expected
 operation type and why); expectations the generic recipes get wrong are replaced by
-``overrides.py``, each with its reason; its manifest is written next to the data (``FOLDER/<set>/facts.json``,
-``tests/data/<set>/facts.json``) or, for ``../shared/data``, to
-``benchmarks/corpus_facts/shared/<set>.json``. ``benchmarks/corpus.py`` reads them.
+``overrides.py``, each with its reason. Its manifest is written next to the data
+(``FOLDER/<set>/facts.json``, ``tests/data/<set>/facts.json``) or, for ``../shared/data``,
+to ``benchmarks/corpus_facts/shared/<set>.json``. ``benchmarks/corpus.py`` reads them.
 
 Manifest layout::
 

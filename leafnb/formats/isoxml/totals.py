@@ -51,6 +51,7 @@ Rules
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -169,6 +170,11 @@ def increments(
     return out
 
 
+def _tim_key(ddi: int, det: str | None, several: bool) -> str:
+    """``DDIxxxx``, with ``_<element>`` when the TIMs have the DDI on *several* elements."""
+    return f"DDI{ddi:04X}" + ("_" + _alnum(det) if several and det else "")
+
+
 def _unit(unit: str | None) -> str | None:
     return {"m**2": "m2", "m**3": "m3"}.get(unit, unit) if unit else None
 
@@ -231,10 +237,20 @@ def log_increases(
     tim: dict[tuple[int, str | None], float],
 ) -> dict[str, dict[str, Any]]:
     """``<TIM key>_TLG`` rows where a logged running total's increase differs from its
-    TIM value (module docstring, rule "TIM and log disagree")."""
-    per_ddi: dict[int, int] = {}
-    for ddi, _ in tim:
-        per_ddi[ddi] = per_ddi.get(ddi, 0) + 1
+    TIM value (module docstring, rule "TIM and log disagree").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from leafnb.formats.isoxml.timelogs import Channel, TaskRecords
+    >>> ch = Channel((80, "DET-1", None, None, None), np.array([0, 2, 4]),
+    ...              np.array([0, 635, 685]))
+    >>> recs = TaskRecords(np.arange(5) * 1000, np.zeros(5), np.zeros(5), {},
+    ...                    np.array([0]), {ch.key: ch}, [], [])
+    >>> log_increases(recs, {(80, "DET-1"): 635.0})
+    {'DDI0050_TLG': {'value': 685.0, 'unit': 'L', 'source': 'TLG'}}
+    """
+    per_ddi = Counter(ddi for ddi, _ in tim)
     out: dict[str, dict[str, Any]] = {}
     for (ddi, det), value in tim.items():
         if not is_running_total(ddi):
@@ -246,10 +262,7 @@ def log_increases(
         increase = group_increase(records, ch, entry.resolution)
         if increase <= 0 or abs(increase - value) <= entry.resolution:
             continue  # agrees, or the log's counter never moved (nothing to add)
-        key = f"DDI{ddi:04X}"
-        if per_ddi[ddi] > 1 and det:
-            key += "_" + _alnum(det)
-        out[f"{key}_TLG"] = {
+        out[_tim_key(ddi, det, per_ddi[ddi] > 1) + "_TLG"] = {
             "value": increase,
             "unit": _unit(entry.unit),
             "source": "TLG",
@@ -279,10 +292,7 @@ def machine_totals(
         values = per_ddi[ddi]
         unit = _unit(D.ddi_entry(ddi).unit)
         for det, value in values.items():
-            key = f"DDI{ddi:04X}"
-            if len(values) > 1 and det:
-                key += "_" + _alnum(det)
-            totals[key] = {"value": value, "unit": unit}
+            totals[_tim_key(ddi, det, len(values) > 1)] = {"value": value, "unit": unit}
         summary = summary_key(ddi, operation_type)
         if summary:
             totals.setdefault(
