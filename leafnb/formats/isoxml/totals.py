@@ -34,11 +34,24 @@ Rules
   logs, summed; for anything else its last value. The increase is what the controller
   reports as the task total: TLG00002 of the CCI set logs DDI 90 from 20 to 242,481 kg,
   an increase of 242,461 kg = its TIM total.
+* **TIM and log disagree** (:func:`log_increases`). The TIM stays the task total (as
+  isoxml-dotnet's ``TryGetTotalValue``, which reads the last effective TIM before the
+  logs, and ADAPT ISOv4Plugin's ``TaskMapper``: "the last Time contains the
+  comprehensive Task totals"), but a TIM is a snapshot: a log may run on after it, or
+  start after the task began. When the logs write the same running total on the same
+  element and its increase over the logs differs from the TIM by more than one count of
+  the dictionary resolution (and rose at all), the increase is added as
+  ``<TIM key>_TLG`` with ``"source": "TLG"``, so the difference is visible next to
+  leafnb's own totals. The CNH sprayer task TSK-22 has TIM DDI 80 = 635 L, the value its
+  log wrote at 692 s; the log runs on to 731 s, its counter rising to 685 L while the
+  sprayer stands still (``DDI0050_TLG`` 685 L); its seeding task TSK-8 has TIM area
+  175,528 m² since the task began, of which its log covers 19,035 m² (``DDI0074_TLG``).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,6 +72,7 @@ __all__ = [
     "TOTAL_AREA",
     "increments",
     "is_running_total",
+    "log_increases",
     "machine_totals",
 ]
 
@@ -156,6 +170,11 @@ def increments(
     return out
 
 
+def _tim_key(ddi: int, det: str | None, several: bool) -> str:
+    """``DDIxxxx``, with ``_<element>`` when the TIMs have the DDI on *several* elements."""
+    return f"DDI{ddi:04X}" + ("_" + _alnum(det) if several and det else "")
+
+
 def _unit(unit: str | None) -> str | None:
     return {"m**2": "m2", "m**3": "m3"}.get(unit, unit) if unit else None
 
@@ -213,6 +232,44 @@ def summary_key(ddi: int, operation_type: str | None) -> str | None:
     return D.TOTAL_KEYS.get(ddi)
 
 
+def log_increases(
+    records: TaskRecords,
+    tim: dict[tuple[int, str | None], float],
+) -> dict[str, dict[str, Any]]:
+    """``<TIM key>_TLG`` rows where a logged running total's increase differs from its
+    TIM value (module docstring, rule "TIM and log disagree").
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from leafnb.formats.isoxml.timelogs import Channel, TaskRecords
+    >>> ch = Channel((80, "DET-1", None, None, None), np.array([0, 2, 4]),
+    ...              np.array([0, 635, 685]))
+    >>> recs = TaskRecords(np.arange(5) * 1000, np.zeros(5), np.zeros(5), {},
+    ...                    np.array([0]), {ch.key: ch}, [], [])
+    >>> log_increases(recs, {(80, "DET-1"): 635.0})
+    {'DDI0050_TLG': {'value': 685.0, 'unit': 'L', 'source': 'TLG'}}
+    """
+    per_ddi = Counter(ddi for ddi, _ in tim)
+    out: dict[str, dict[str, Any]] = {}
+    for (ddi, det), value in tim.items():
+        if not is_running_total(ddi):
+            continue
+        ch = records.channel(ddi, det)
+        if ch is None or ch.key[2] is not None or not len(ch.val):
+            continue
+        entry = D.ddi_entry(ddi)
+        increase = group_increase(records, ch, entry.resolution)
+        if increase <= 0 or abs(increase - value) <= entry.resolution:
+            continue  # agrees, or the log's counter never moved (nothing to add)
+        out[_tim_key(ddi, det, per_ddi[ddi] > 1) + "_TLG"] = {
+            "value": increase,
+            "unit": _unit(entry.unit),
+            "source": "TLG",
+        }
+    return out
+
+
 def machine_totals(
     task: XmlElement,
     records: TaskRecords,
@@ -235,16 +292,14 @@ def machine_totals(
         values = per_ddi[ddi]
         unit = _unit(D.ddi_entry(ddi).unit)
         for det, value in values.items():
-            key = f"DDI{ddi:04X}"
-            if len(values) > 1 and det:
-                key += "_" + _alnum(det)
-            totals[key] = {"value": value, "unit": unit}
+            totals[_tim_key(ddi, det, len(values) > 1)] = {"value": value, "unit": unit}
         summary = summary_key(ddi, operation_type)
         if summary:
             totals.setdefault(
                 summary,
                 {"value": _summary(values, ddi, model, working), "unit": unit},
             )
+    totals.update(log_increases(records, tim))
     # DDIs the logs write that no TIM has
     for key, ch in records.channels.items():
         ddi = key[0]

@@ -130,3 +130,31 @@ def test_planted_application_total_is_total_planted(tmp_path):
     )
     assert raw.meta["machine_totals"]["totalPlanted"] == {"value": 211.0, "unit": "kg"}
     assert "totalApplied" not in raw.meta["machine_totals"]
+
+
+def test_log_running_past_its_tim_shows_the_logged_increase(tmp_path):
+    """The TIM is a snapshot (here at record 20: 40 L, 400 m2); the log runs on and its
+    Application Total Volume counter rises to 60 L while the area stays: the TIM stays
+    the task total and the log's increase is shown next to it (``_TLG``); a total that
+    agrees with its TIM (Total Area) gets no such row."""
+    n = 31
+    t, lat, lon = track(n, speed=2.0)
+    area = np.minimum(np.arange(n), 20) * 20  # 2 m/s x 10 m until record 20, then still
+    volume = np.arange(n) * 2  # L: the counter keeps running
+    every10 = np.arange(n) % 10 == 0
+    dlvs = [
+        DlvSpec(141, "DET-1", np.ones(n, int)),
+        DlvSpec(116, "DET-1", area, present=every10),
+        DlvSpec(80, "DET-1", volume, present=every10),
+    ]
+    raw = read_task(
+        tmp_path / "TASKDATA",
+        [TimeLogSpec("TLG00001", t, lat, lon, dlvs=dlvs)],
+        devices=_sprayer(),
+        tim=[(116, "DET-1", int(area[20])), (80, "DET-1", int(volume[20]))],
+    )
+    totals = raw.meta["machine_totals"]
+    assert totals["totalApplied"] == {"value": 40.0, "unit": "L"}
+    assert totals["DDI0050_TLG"] == {"value": 60.0, "unit": "L", "source": "TLG"}
+    assert totals["totalArea"] == {"value": 400.0, "unit": "m2"}
+    assert "DDI0074_TLG" not in totals
