@@ -57,7 +57,8 @@ from leafnb.errors import LeafnbError
 from leafnb.standard.points import PointSet
 from leafnb.standard.schema import NUMERIC_PROPERTIES, PROPERTIES, properties_for
 from leafnb.standard.units import conversion_factor, dimension_of
-from leafnb.store.artifacts import read_json, read_points_table
+from leafnb.store.artifacts import points_recipe, read_json, read_points_table
+from leafnb.store.derived import merge_recipes
 
 __all__ = [
     "Member",
@@ -97,6 +98,8 @@ class Member:
     operation_type: str
     machinery: list[dict[str, Any]] = field(default_factory=list)
     original_operation_type: str | None = None
+    #: how the file's derived columns are rebuilt (:mod:`leafnb.store.derived`)
+    recipe: dict[str, Any] | None = None
 
 
 def read_member(file_id: str, folder: Path, clip=None) -> Member:
@@ -118,6 +121,7 @@ def read_member(file_id: str, folder: Path, clip=None) -> Member:
         meta.get("operation_type", ""),
         list(props.get("machinery") or []),
         props.get("originalOperationType"),
+        points_recipe(folder / "standard.parquet"),
     )
 
 
@@ -216,6 +220,9 @@ def combine(members: Sequence[Member]) -> PointSet:
         names = [x["name"] if isinstance(x, dict) else str(x) for x in machinery]
         columns["machinery"] = pa.array([names] * table.num_rows, pa.list_(pa.string()))
     meta: dict[str, Any] = {"machinery": machinery, "sources": [m.id for m in members]}
+    recipe = merge_recipes([m.recipe for m in members])
+    if recipe:  # the members' derived columns, still derivable (checked when written)
+        meta["derived"] = recipe
     originals = [
         m.original_operation_type for m in members if m.original_operation_type
     ]

@@ -284,6 +284,8 @@ def build_points(
         points = to_unit_system(points, config.get("unitMeasurement", "DEFAULT"))
         state["points"] = points
         meta = {"units": points.units, "operation_type": points.operation_type}
+        if points.meta.get("derived"):  # kept only where it rebuilds a column exactly
+            meta["derived"] = points.meta["derived"]
         if missing:
             meta["outOfStandard"] = missing
             outcome.facts["outOfStandard"] = missing

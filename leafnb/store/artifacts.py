@@ -23,6 +23,7 @@ __all__ = [
     "iter_points_tables",
     "leafnb_metadata",
     "point_column",
+    "points_recipe",
     "read_json",
     "read_points_table",
     "restore_points",
@@ -53,7 +54,9 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 def write_json(path: str | Path, doc: Any) -> Path:
     """Write *doc* as JSON atomically."""
-    return write_bytes(path, json.dumps(doc, indent=1, default=str).encode("utf-8"))
+    # compact: a summary's coverage polygon has thousands of coordinates
+    text = json.dumps(doc, separators=(",", ":"), default=str)
+    return write_bytes(path, text.encode("utf-8"))
 
 
 def read_json(path: str | Path) -> Any:
@@ -134,8 +137,9 @@ def _storable(
 
     ``lon``/``lat`` are not stored twice: the native ``geometry`` column holds them
     exactly (when they are float64 without nulls — a reader's raw table may hold
-    anything). Derived columns named by a ``derived`` recipe are rebuilt on read
-    (:mod:`leafnb.store.derived`). ``columns`` keeps the table's column order.
+    anything). Derived columns of a ``derived`` recipe are rebuilt on read
+    (:mod:`leafnb.store.derived`) — those its steps reproduce bit for bit; the others
+    are stored. ``columns`` keeps the table's column order.
     """
     drop = [
         c
@@ -145,9 +149,11 @@ def _storable(
     ]
     if len(drop) < 2:
         drop = []
-    recipe = metadata.get("derived")
+    recipe = derived.verified(table, metadata.get("derived"))
+    metadata = {k: v for k, v in metadata.items() if k != "derived"}
     if recipe:
-        drop += [s["column"] for s in recipe.get("steps") or ()]
+        drop += [s["column"] for s in recipe["steps"]]
+        metadata["derived"] = recipe
     if not drop:
         return table, metadata
     return table.drop_columns(drop), {**metadata, "columns": table.column_names}
@@ -228,6 +234,11 @@ def restore_points(
     return table.select(
         [c for c in dict.fromkeys(wanted) if c in names]
     ).replace_schema_metadata(None)
+
+
+def points_recipe(path: str | Path) -> dict[str, Any] | None:
+    """The derived-column recipe of a points artifact (None when all columns are stored)."""
+    return leafnb_metadata(pq.read_schema(path)).get("derived")
 
 
 def read_points_table(

@@ -46,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["apply", "needed_columns", "step_values"]
+__all__ = ["apply", "merge_recipes", "needed_columns", "step_values", "verified"]
 
 
 def _floats(table: pa.Table, name: str) -> np.ndarray:
@@ -142,3 +142,53 @@ def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]
             else:
                 need.add(name)
     return need
+
+
+def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] | None:
+    """*recipe* with only the steps that rebuild *table*'s column exactly (None: none).
+
+    A step whose result differs from the column in any bit or missing value stays out:
+    that column is then stored as it is, so writing never loses a value.
+    """
+    steps = []
+    for step in (recipe or {}).get("steps") or ():
+        name = step["column"]
+        if name not in table.column_names or not pa.types.is_float64(
+            table.schema.field(name).type
+        ):
+            continue
+        column = table.column(name)
+        current = _floats(table, name)
+        values = step_values(table, recipe, step)
+        gaps = np.isnan(values)
+        nulls = (
+            column.is_null().to_numpy(zero_copy_only=False)
+            if column.null_count
+            else np.zeros(len(values), dtype=bool)
+        )
+        if np.array_equal(gaps, nulls) and np.array_equal(
+            values[~gaps], current[~gaps]
+        ):
+            steps.append(step)
+    return {**recipe, "steps": steps} if steps else None
+
+
+def merge_recipes(recipes: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """One recipe for tables concatenated from parts with these *recipes* (None when
+    they differ in anything but the crops they list)."""
+    if not recipes or any(r is None for r in recipes):
+        return None
+    first = recipes[0]
+    same = all(
+        r.get("steps") == first.get("steps")
+        and r.get("moisture") == first.get("moisture")
+        for r in recipes
+    )
+    if not same:
+        return None
+    crops: dict[str, Any] = {}
+    for r in recipes:
+        for name, values in (r.get("crops") or {}).items():
+            if crops.setdefault(name, values) != values:
+                return None
+    return {**first, "crops": crops}

@@ -145,3 +145,60 @@ def test_filter_result_is_a_reason_per_point_and_replays_exactly(converted):
     assert len(reasons) == len(points)
     path = materialize(converted / "filtered.parquet")
     assert read_points_table(path)[0].equals(direct.kept.table)
+
+
+def test_a_column_the_recipe_does_not_rebuild_exactly_is_stored(tmp_path):
+    """Writing never loses a value: a step off by one bit keeps its column."""
+    table = pa.table(
+        {
+            "lon": [1.0, 2.0],
+            "lat": [3.0, 4.0],
+            "wetMass": [10.0, 20.0],
+            "wetMassPerArea": [1.0, np.nextafter(2.0, 3.0)],
+        }
+    )
+    recipe = {
+        "steps": [
+            {
+                "column": "wetMassPerArea",
+                "from": "wetMass",
+                "factor": 0.1,
+                "row": None,
+                "area": None,
+            }
+        ]
+    }
+    write_geoparquet(tmp_path / "p.parquet", table, {"derived": recipe})
+    assert "wetMassPerArea" in pq.read_schema(tmp_path / "p.parquet").names
+    assert read_points_table(tmp_path / "p.parquet")[0].equals(table)
+
+
+def test_merged_operation_keeps_the_members_recipe(tmp_path):
+    """Two harvest logs with one unit system merge into an operation whose derived
+    columns are rebuilt on read, equal to the members' own."""
+    from leafnb.operations.combine import combine, read_member
+    from leafnb.operations.merge import build_points
+
+    folders = []
+    for seed in (1, 2):
+        src = tmp_path / f"src{seed}"
+        log = write_as(
+            make_points("harvested", 400, seed=seed), "agleader_text", src, name="h"
+        )
+        out = tmp_path / f"f{seed}"
+        outcome = convert_file(
+            FileJob(f"f{seed}", "agleader_text", str(log), None, str(out), {})
+        )
+        assert not outcome.failed
+        folders.append((f"f{seed}", out))
+    op = tmp_path / "op"
+    outcome, points = build_points(folders, {}, op)
+    assert not outcome.failed and points is not None
+    stored = pq.read_schema(op / "standard.parquet").names
+    assert "dryMass" not in stored and "wetVolume" not in stored
+    table, _ = read_points_table(op / "standard.parquet")
+    members = combine([read_member(fid, d) for fid, d in folders]).table
+    for name in ("dryMass", "wetVolume", "dryVolumePerArea"):
+        got = table.column(name).to_numpy(zero_copy_only=False)
+        want = members.column(name).to_numpy(zero_copy_only=False)
+        assert np.array_equal(np.sort(got), np.sort(want), equal_nan=True)
