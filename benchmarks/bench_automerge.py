@@ -1,9 +1,10 @@
 """Benchmark: automerge of a converted season, this checkout vs a baseline git ref, in one run.
 
 1. generate a season with :mod:`leafnb.datagen` (``--points`` in ``--files`` mixed-format
-   files) and convert it once with this checkout, with ``fieldOperationCreation`` off;
+   files) and convert it, with ``fieldOperationCreation`` off;
 2. add one field per cluster of file footprints (``create_field(..., automerge=False)``),
-   switch ``fieldOperationCreation`` on and copy the workspace twice;
+   switch ``fieldOperationCreation`` on — steps 1–2 once with each version (the stored
+   points of the two versions differ), giving the same files and fields;
 3. time ``Workspace.run_automerge`` in a fresh process on each copy: the baseline (a
    ``git archive`` of ``--baseline``, default ``main``) and this checkout. Both build the
    same operations from the same converted files; the ratio is baseline ÷ this checkout.
@@ -45,10 +46,16 @@ def _prepare(season_zip: str, ws_dir: str) -> dict:
         path = Path(ws_dir) / "files" / fid / "standard.parquet"
         if not path.exists():
             continue
-        t = pq.read_table(path, columns=["lon", "lat"])
+        names = pq.read_schema(path).names
+        if "lon" in names:  # leafnb before the compact points (a baseline)
+            t = pq.read_table(path, columns=["lon", "lat"])
+            lon, lat = t["lon"].to_numpy(), t["lat"].to_numpy()
+        else:  # the native point geometry holds them
+            g = pq.read_table(path, columns=["geometry"])["geometry"].combine_chunks()
+            lon, lat = g.field("x").to_numpy(), g.field("y").to_numpy()
         # the middle 98 % of positions: a GPS jump must not stretch the field over the map
-        x0, x1 = np.nanpercentile(t["lon"].to_numpy(), [1, 99])
-        y0, y1 = np.nanpercentile(t["lat"].to_numpy(), [1, 99])
+        x0, x1 = np.nanpercentile(lon, [1, 99])
+        y0, y1 = np.nanpercentile(lat, [1, 99])
         boxes.append(shapely.box(x0, y0, x1, y1).buffer(1e-3))
     union = shapely.union_all(boxes)
     parts = list(getattr(union, "geoms", [union]))
@@ -130,9 +137,13 @@ def main(argv=None) -> int:
              "--zip", "--workers", str(os.cpu_count() or 1)],
             check=True, capture_output=True,
         )  # fmt: skip
-        prep = _child("_prepare", str(tmp / "season" / "season.zip"), str(tmp / "ws"))
-        for name in ("ws_base", "ws_new"):
-            shutil.copytree(tmp / "ws", tmp / name)
+        # each version converts the season itself (their stored points differ), with
+        # the same fields (from the same files' footprints)
+        zip_path = str(tmp / "season" / "season.zip")
+        prep = _child("_prepare", zip_path, str(tmp / "ws_base"), source=tree)
+        prep_new = _child("_prepare", zip_path, str(tmp / "ws_new"))
+        if prep_new != prep:
+            raise SystemExit(f"the versions see different seasons: {prep} {prep_new}")
         base = _child("_measure", str(tmp / "ws_base"), source=tree)
         new = _child("_measure", str(tmp / "ws_new"))
         result = {
