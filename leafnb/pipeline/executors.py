@@ -210,6 +210,7 @@ class InlineRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
+        """Yield ``(job, outcome)`` for *jobs*, converting with *fn* (default :func:`convert_file`)."""
         fn = fn or self.fn or convert_file
         for job in jobs:
             yield job, _call(fn, job)
@@ -246,6 +247,7 @@ class ExecutorRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
+        """Yield ``(job, outcome)`` as the executor completes each job."""
         fn = fn or self.fn or convert_file
         futures = {self.executor.submit(_call, fn, job): job for job in jobs}
         for job, fut in _drain(futures):
@@ -357,6 +359,7 @@ class ProcessPoolRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
+        """Yield ``(job, outcome)`` as the worker processes complete each job."""
         fn = fn or self.fn or convert_file
         jobs = list(jobs)
         small = (
@@ -472,6 +475,7 @@ class DaskRunner:
 
     @property
     def workers(self) -> int:
+        """Threads of the cluster's workers (1 when the scheduler cannot be asked)."""
         try:
             return (
                 sum(
@@ -489,6 +493,7 @@ class DaskRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
+        """Yield ``(job, outcome)`` as Dask completes each job's task."""
         from distributed import as_completed as dask_completed
 
         fn = fn or self.fn or convert_file
@@ -622,8 +627,9 @@ def map_tasks(
 def run_jobs(
     runner: Any, jobs: list[FileJob], progress: bool | None = None
 ) -> Iterator[Pair]:
-    """Convert *jobs* on *runner* (a :func:`resolve_executor` result), yielding ``(job, outcome)``
-    as each completes, with a progress bar when *progress* (None: when several jobs, in a
+    """Convert *jobs* on *runner*, yielding ``(job, outcome)`` as each completes.
+
+    *runner* is a :func:`resolve_executor` result. With a progress bar when *progress* (None: when several jobs, in a
     notebook or terminal).
 
     Workers only write artifacts into ``files/<id>/``; the caller records outcomes in the

@@ -1,5 +1,6 @@
-"""The server's own state in ``<workspace>/server.sqlite``: API-owner tokens, which owner a
-leafUserId belongs to, opaque download tokens, owner-level configs and webhooks.
+"""The server's own state in ``<workspace>/server.sqlite``.
+
+API-owner tokens, which owner a leafUserId belongs to, opaque download tokens, owner-level configs and webhooks.
 
 No FastAPI here: ``leafnb token create`` works without the ``server`` extra. Its errors,
 :class:`~leafnb.errors.TokenError` (401) and :class:`~leafnb.errors.OwnerConflict` (403),
@@ -80,9 +81,11 @@ class ServerStore:
 
     @classmethod
     def for_workspace(cls, workspace_path: str | Path) -> ServerStore:
+        """The store of the workspace at *workspace_path* (``server.sqlite`` inside it)."""
         return cls(Path(workspace_path) / "server.sqlite")
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._conn.close()
 
@@ -126,6 +129,7 @@ class ServerStore:
         return rows[0]["owner"]
 
     def list_tokens(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """Tokens (id, owner, created, revoked; never the secret), of *owner* or of everyone."""
         sql = (
             "SELECT id, owner, created, revoked FROM tokens"
             + (" WHERE owner=?" if owner else "")
@@ -134,6 +138,7 @@ class ServerStore:
         return [dict(r) for r in self._q(sql, (owner,) if owner else ())]
 
     def revoke_token(self, token_id: str) -> bool:
+        """Revoke token *token_id* (the ``lnb_`` prefix and secret may be included); True when one was found."""
         return (
             self._x(
                 "UPDATE tokens SET revoked=1 WHERE id=?",
@@ -144,10 +149,12 @@ class ServerStore:
 
     # ------------------------------------------------------------------ leafUserIds
     def owner_of(self, leaf_user_id: str) -> str | None:
+        """The owner *leaf_user_id* belongs to, or None when nobody has claimed it."""
         rows = self._q("SELECT owner FROM users WHERE leaf_user_id=?", (leaf_user_id,))
         return rows[0]["owner"] if rows else None
 
     def user_ids(self, owner: str) -> list[str]:
+        """The leafUserIds *owner* has claimed, sorted."""
         return [
             r["leaf_user_id"]
             for r in self._q(
@@ -157,8 +164,10 @@ class ServerStore:
         ]
 
     def claim(self, owner: str, leaf_user_id: str) -> bool:
-        """Give *leaf_user_id* to *owner* if nobody has it. True when newly claimed;
-        raises :class:`OwnerConflict` when another owner has it."""
+        """Give *leaf_user_id* to *owner* if nobody has it.
+
+        True when newly claimed; raises :class:`OwnerConflict` when another owner has it.
+        """
         with self._lock:
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO users VALUES (?,?,?)",
@@ -191,6 +200,7 @@ class ServerStore:
             ).fetchone()["token"]
 
     def download_path(self, owner: str, token: str) -> str | None:
+        """The path behind download *token* of *owner*, or None (unknown token or other owner)."""
         rows = self._q("SELECT owner, path FROM downloads WHERE token=?", (token,))
         if not rows or not hmac.compare_digest(rows[0]["owner"], owner):
             return None
@@ -198,22 +208,26 @@ class ServerStore:
 
     # ------------------------------------------------------------------ configs
     def owner_config(self, owner: str) -> dict[str, Any]:
+        """*owner*'s configuration document (``{}`` when none is stored)."""
         rows = self._q("SELECT doc FROM owner_configs WHERE owner=?", (owner,))
         return json.loads(rows[0]["doc"]) if rows else {}
 
     def set_owner_config(self, owner: str, doc: dict[str, Any]) -> None:
+        """Store *doc* as *owner*'s configuration document."""
         self._x(
             "INSERT OR REPLACE INTO owner_configs VALUES (?,?)",
             (owner, json.dumps(doc)),
         )
 
     def user_config(self, leaf_user_id: str) -> dict[str, Any]:
+        """*leaf_user_id*'s own configuration document (``{}`` when none is stored)."""
         rows = self._q(
             "SELECT doc FROM user_configs WHERE leaf_user_id=?", (leaf_user_id,)
         )
         return json.loads(rows[0]["doc"]) if rows else {}
 
     def set_user_config(self, leaf_user_id: str, doc: dict[str, Any] | None) -> None:
+        """Store *doc* as *leaf_user_id*'s configuration document; an empty *doc* deletes it."""
         if doc:
             self._x(
                 "INSERT OR REPLACE INTO user_configs VALUES (?,?)",
@@ -240,6 +254,7 @@ class ServerStore:
     def add_webhook(
         self, owner: str, name: str, url: str, secret: str, events: list[str]
     ) -> str:
+        """Register a webhook of *owner*; returns its id."""
         wid = str(uuid.uuid4())
         self._x(
             "INSERT INTO webhooks VALUES (?,?,?,?,?,?,?)",
@@ -248,6 +263,7 @@ class ServerStore:
         return wid
 
     def webhooks(self, owner: str, with_secret: bool = False) -> list[dict[str, Any]]:
+        """*owner*'s webhooks in creation order (``secret`` only with *with_secret*)."""
         return [
             self._webhook(r, with_secret)
             for r in self._q(
@@ -256,12 +272,14 @@ class ServerStore:
         ]
 
     def webhook(self, owner: str, webhook_id: str) -> dict[str, Any] | None:
+        """Webhook *webhook_id* of *owner*, or None."""
         rows = self._q(
             "SELECT * FROM webhooks WHERE owner=? AND id=?", (owner, webhook_id)
         )
         return self._webhook(rows[0]) if rows else None
 
     def delete_webhook(self, owner: str, webhook_id: str) -> bool:
+        """Delete webhook *webhook_id* of *owner*; True when it existed."""
         return (
             self._x("DELETE FROM webhooks WHERE owner=? AND id=?", (owner, webhook_id))
             > 0

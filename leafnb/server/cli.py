@@ -76,6 +76,7 @@ def add_subcommands(
 
 
 def cmd_token(args) -> int:
+    """``leafnb token create|list|revoke``: manage the server's API-owner tokens."""
     from pathlib import Path
 
     from leafnb.server.auth import ServerStore
@@ -103,8 +104,11 @@ def cmd_token(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    """Serve until SIGINT/SIGTERM; the line ``leafnb serve: listening on URL`` (stderr)
-    gives the bound address (useful with ``--port 0``)."""
+    """Serve until SIGINT/SIGTERM.
+
+    The line ``leafnb serve: listening on URL`` (stderr) gives the bound address (useful
+    with ``--port 0``).
+    """
     try:
         import uvicorn
 

@@ -191,8 +191,10 @@ class Caller:
             self.state.apply_config(self.owner, uid)
 
     def require_uid(self, uid: str) -> str:
-        """*uid* when it is one of the owner's leafUserIds; else NotFound, the same
-        answer whether nobody or another owner has it (no existence oracle)."""
+        """*uid* when it is one of the owner's leafUserIds; else NotFound.
+
+        The same answer whether nobody or another owner has it (no existence oracle).
+        """
         if self.state.store.owner_of(uid) != self.owner:
             raise NotFound(NOT_YOUR_USER)
         return uid

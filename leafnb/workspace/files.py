@@ -248,8 +248,10 @@ class Files(Face):
         )
 
     def get_files_outside_field_geojson(self, leafUserId: str) -> list[Resource]:
-        """``GET /files/outsideFieldGeojson``: the outside-field points of every processed
-        uploaded/provider file of a leafUserId that has any, each with its file ``id``."""
+        """``GET /files/outsideFieldGeojson``: the outside-field points of a leafUserId's files.
+
+        Every processed uploaded/provider file that has any, each with its file ``id``.
+        """
         rows = self.catalog.query(
             "SELECT id FROM files WHERE leaf_user_id=? AND status='processed' AND origin IN ('uploaded', 'provider')"
             " ORDER BY created_time, id",
