@@ -148,12 +148,13 @@ def _marked_call(fn: ConvertFn, job: FileJob) -> FileOutcome:
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(str(os.getpid()))
+        written = True
     except OSError:
-        marker = None
+        written = False
     try:
         return fn(job)
     finally:
-        if marker is not None:
+        if written:
             marker.unlink(missing_ok=True)
 
 

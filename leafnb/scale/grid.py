@@ -33,12 +33,13 @@ def _bbox(files: list[Path]) -> tuple[float, float, float, float]:
         geo = json.loads(md.get(b"geo", b"{}"))
         bbox = geo.get("columns", {}).get("geometry", {}).get("bbox")
         if not bbox:
-            lo = hi = None
+            lo: Any = None
+            hi: Any = None
             for pts in iter_point_batches(p, columns=["lon", "lat"]):
                 lon, lat = pts.array("lon"), pts.array("lat")
-                b = (np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat))
-                lo = b[:2] if lo is None else np.minimum(lo, b[:2])
-                hi = b[2:] if hi is None else np.maximum(hi, b[2:])
+                box = (np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat))
+                lo = box[:2] if lo is None else np.minimum(lo, box[:2])
+                hi = box[2:] if hi is None else np.maximum(hi, box[2:])
             bbox = [*lo, *hi]
         boxes.append(bbox)
     b = np.array(boxes, dtype=float)

@@ -329,5 +329,6 @@ def _cell_means(
         else:
             total_s += s
             total_c += c
+    assert total_s is not None and total_c is not None  # groups is not empty here
     np.divide(total_s, total_c, out=mean, where=total_c >= 0.5)
     return mean

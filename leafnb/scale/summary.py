@@ -122,19 +122,19 @@ class Partial:
     def merge(self, o: Partial) -> None:
         """Add the partial summary *o* (of other points) to this one."""
         self.n += o.n
-        if o.t_lo is not None:
+        if o.t_lo is not None and o.t_hi is not None:  # set together
             self.t_lo = o.t_lo if self.t_lo is None else min(self.t_lo, o.t_lo)
             self.t_hi = o.t_hi if self.t_hi is None else max(self.t_hi, o.t_hi)
-        for k, v in o.stats.items():
-            self.stat(k).merge(v)
-        for k, v in o.sums.items():
-            self.sum(k).merge(v)
-        for k, v in o.strings.items():
-            self.strings.setdefault(k, set()).update(v)
+        for k, st in o.stats.items():
+            self.stat(k).merge(st)
+        for k, sm in o.sums.items():
+            self.sum(k).merge(sm)
+        for k, names in o.strings.items():
+            self.strings.setdefault(k, set()).update(names)
         for attr in ("varieties", "products"):
             mine = getattr(self, attr)
-            for k, v in getattr(o, attr).items():
-                mine.setdefault(k, Partial()).merge(v)
+            for k, part in getattr(o, attr).items():
+                mine.setdefault(k, Partial()).merge(part)
         self.geoms += o.geoms
         self.has_till |= o.has_till
 
@@ -160,7 +160,7 @@ def _accumulate(points: PointSet, geometry: str | None) -> Partial:
                 points.units.get(prop, "m" if prop == "distance" else None),
                 nonnull_count(points, prop),
             )
-    if has_area:
+    if has_area and area is not None:  # has_area: the column exists
         for key, prop in (
             ("totalPlanted", "seedRate"),
             ("totalApplied", "appliedRate"),
@@ -326,7 +326,7 @@ def summarize_partitions(
     system = UnitSystem(unit_system)
     area_unit = AREA_UNIT[system]
     props: dict[str, Any] = {"operationType": op}
-    if acc.t_lo is not None:
+    if acc.t_lo is not None and acc.t_hi is not None:
         props["startTime"], props["endTime"] = iso_time(acc.t_lo), iso_time(acc.t_hi)
     if acc.strings.get("originalOperationType"):
         props["originalOperationType"] = sorted(acc.strings["originalOperationType"])[0]
@@ -418,7 +418,7 @@ def summarize_partitions(
         props["varieties"] = varieties
     if op == OperationType.APPLIED:
         products = []
-        unit = units.get("appliedRate")
+        rate_unit = units.get("appliedRate")
         for name in sorted(acc.products):
             p = acc.products[name]
             entry = {
@@ -428,7 +428,7 @@ def summarize_partitions(
             st = p.stats.get("rate")
             entry["rate"] = {
                 "value": (st.s / st.n) if st and st.n else None,
-                "unit": unit,
+                "unit": rate_unit,
             }
             if "area" in p.sums:
                 entry["area"] = _area_value(p, area_unit)

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from leafnb.errors import NotFound
 from leafnb.formats.inference import parse_user_mapping
@@ -229,7 +229,8 @@ class Batches(Face):
         return rows[0]
 
     def _batch_upload_response(self, batch_id: str) -> Batch:
-        return batch_wire(batch_upload_response(self._batch_row(batch_id)))
+        # batch_wire returns the Batch it was given, with Leaf's states
+        return cast(Batch, batch_wire(batch_upload_response(self._batch_row(batch_id))))
 
     def get_batch(self, batch_id: str) -> Batch:
         """Return a batch with its ``leafFiles`` (``GET /batch/{id}``)."""
@@ -237,7 +238,10 @@ class Batches(Face):
         files = self.catalog.query(
             "SELECT id FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
         )
-        return batch_wire(batch_resource(self.catalog, row, [r["id"] for r in files]))
+        return cast(
+            Batch,
+            batch_wire(batch_resource(self.catalog, row, [r["id"] for r in files])),
+        )
 
     def get_batches(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import shapely
 from shapely.geometry import shape
@@ -41,7 +41,8 @@ class Files(Face):
 
     def _file_resource(self, row) -> File:
         out = file_resource(self.catalog, self.ctx.layout, row)
-        return file_resource_wire(out, self._file_dir(row["id"]))
+        # file_resource_wire returns the File it was given, in Leaf's shape
+        return cast(File, file_resource_wire(out, self._file_dir(row["id"])))
 
     def get_file(self, file_id: str) -> File:
         """Return one file resource (``GET /files/{id}``)."""
