@@ -79,7 +79,7 @@ def cmd_token(args) -> int:
     """``leafnb token create|list|revoke``: manage the server's API-owner tokens."""
     from pathlib import Path
 
-    from leafnb.server.auth import ServerStore
+    from leafnb.store.server_state import ServerStore
 
     Path(args.workspace).mkdir(parents=True, exist_ok=True)
     store = ServerStore.for_workspace(args.workspace)

@@ -36,9 +36,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from leafnb.errors import MalformedRequest, NotFound, TokenError
 from leafnb.leafwire import lazy_source
 from leafnb.resources import ResourceList
-from leafnb.server.auth import ServerStore
 from leafnb.server.routing import DOWNLOAD
 from leafnb.server.webhooks import WebhookDispatcher
+from leafnb.store.server_state import ServerStore
 from leafnb.workspace import Workspace
 
 __all__ = [

@@ -43,7 +43,7 @@ from typing import Any
 
 from leafnb.errors import InvalidRequest
 from leafnb.keys import Event
-from leafnb.server.auth import ServerStore
+from leafnb.store.server_state import ServerStore
 
 __all__ = [
     "ALERT_EVENTS",
