@@ -53,7 +53,7 @@ def expand_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 
 
 def partition_meta(path: str | Path) -> dict[str, Any]:
-    """Leafnb metadata of one partition (``units``, ``operation_type``, ...) from its footer only."""
+    """The leafnb metadata of one partition (``units``, ``operation_type``, ...) from its footer only."""
     md = pq.read_schema(path).metadata or {}
     return {
         k.decode()[len("leafnb.") :]: json.loads(v)

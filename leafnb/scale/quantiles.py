@@ -175,7 +175,7 @@ def quantile_plan(n: int, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Numpy's quantile interpolation (``_lerp``), bit for bit: ``a + (b - a) * t``.
+    """The quantile interpolation of numpy (``_lerp``), bit for bit: ``a + (b - a) * t``.
 
     >>> lerp(np.array([1.0]), np.array([3.0]), np.array([0.25]))
     array([1.5])

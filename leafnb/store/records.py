@@ -329,17 +329,11 @@ def field_geometries_by_id(
     }
 
 
-def field_geometries(catalog: Catalog, field_ids: list[str]) -> list[dict[str, Any]]:
+def field_geometries(
+    catalog: Catalog, field_ids: Sequence[str]
+) -> list[dict[str, Any]]:
     """GeoJSON geometries of the fields *field_ids* that exist (catalog order)."""
-    if not field_ids:
-        return []
-    return [
-        catalog.loads(r["doc"])["geometry"]
-        for r in catalog.query(
-            f"SELECT doc FROM fields WHERE id IN ({','.join('?' * len(field_ids))})",
-            list(field_ids),
-        )
-    ]
+    return list(field_geometries_by_id(catalog, field_ids).values())
 
 
 def insert_field(

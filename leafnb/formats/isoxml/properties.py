@@ -209,7 +209,7 @@ def combine(
 
 
 def resolution_exponent(actual: np.ndarray, setpoint: np.ndarray) -> int:
-    """K when *actual* is *setpoint* x 10**k for |k| >= 2, else 0.
+    """The exponent k when *actual* is *setpoint* x 10**k for |k| >= 2, else 0.
 
     The rule "Actual rate in another resolution".
 
