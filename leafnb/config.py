@@ -344,8 +344,10 @@ def defaults() -> dict[str, Any]:
 
 
 def _require_finite(key: str, value: Any) -> None:
-    """Raise when *value* holds NaN or ±Infinity anywhere (they are not JSON: stored,
-    they would make every later read of the configuration fail)."""
+    """Raise when *value* holds NaN or ±Infinity anywhere.
+
+    They are not JSON: stored, they would make every later read of the configuration fail.
+    """
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidRequest(f"{key} must be a finite number, got {value!r}")
     if isinstance(value, dict):

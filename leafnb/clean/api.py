@@ -70,7 +70,8 @@ class FilteringAPI:
 
     def _filter_folder(self, resource_id: str) -> Path:
         """Folder of a resource's filter result, filtering its standard points first when
-        there is none yet."""
+        there is none yet.
+        """
         folder = self._points_path(
             resource_id
         ).parent  # NotFound when there are no standard points

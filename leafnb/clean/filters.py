@@ -210,7 +210,8 @@ def position(
 
 def boundary(track: Track, alive: np.ndarray, geometry=None, buffer_m: float = 0.0):
     """Position / boundary edge buffer: remove points outside *geometry* (a shapely (Multi)Polygon in
-    lon/lat, WGS84) or within *buffer_m* metres of its edge."""
+    lon/lat, WGS84) or within *buffer_m* metres of its edge.
+    """
     if geometry is None:
         return "no boundary geometry given"
     import shapely
@@ -318,7 +319,8 @@ def smooth_velocity(
 ):
     """Smooth velocity: within a pass, remove points whose speed changed by more than *max_change*
     (fraction of the previous alive point's speed) or *max_accel* (m/s²), or whose heading
-    turned more than *max_heading_change* degrees since the previous alive point."""
+    turned more than *max_heading_change* degrees since the previous alive point.
+    """
     v, t = track.speed_ms(), track.t
     prev = _prev_alive(alive)
     has = prev >= 0
@@ -433,7 +435,8 @@ def overlap(
     """Overlap (bitmap by swath width): each alive point's swath is sampled at *samples* places
     across its width; a sample is covered when an earlier pass already touched its grid
     cell (*cell* metres, default a quarter of the typical swath). Points with more than
-    *max_overlap* of their swath covered are removed."""
+    *max_overlap* of their swath covered are removed.
+    """
     idx = np.flatnonzero(alive)
     remove = np.zeros(len(track), dtype=bool)
     width = track.typical_width()
@@ -471,7 +474,8 @@ def shift_along_track(
     """Values re-assigned along the track: point *i* gets the value recorded *seconds* later
     (the grain reached the sensor then), linearly interpolated in time between the two
     records around ``t + seconds`` of the same continuous segment; returns (shifted values,
-    has-a-value mask). Points whose ``t + seconds`` falls outside their segment get NaN."""
+    has-a-value mask). Points whose ``t + seconds`` falls outside their segment get NaN.
+    """
     n = len(track)
     if seconds == 0 or not n:
         return values.copy(), np.ones(n, dtype=bool)
@@ -504,7 +508,8 @@ def estimate_delay(
     """Delay (s) that maximises spatial coherence of *column*: for each candidate shift, the mean
     absolute difference between each point's value and the mean of its neighbours from
     other passes (grid hash, cell = typical swath width); the smallest wins. Candidates
-    are 1 s apart (or the median logging interval when shorter)."""
+    are 1 s apart (or the median logging interval when shorter).
+    """
     t = track.t
     dts = np.diff(t)
     step = (
@@ -548,7 +553,8 @@ def flow_delay(
 ):
     """Flow delay: shift the grain-flow columns (mass, volume, per-area, dry, cropFlow) along the
     track by *seconds* (``auto``: the shift with the best spatial coherence between passes,
-    0 to *max_seconds*); points left without a value are removed."""
+    0 to *max_seconds*); points left without a value are removed.
+    """
     if track.points.operation_type != "harvested":
         return "not a harvest"
     col = value_column(track, column)
@@ -581,7 +587,8 @@ def moisture_delay(
 ):
     """Moisture delay: shift ``harvestMoisture`` along the track by *seconds* (``auto`` as flowDelay)
     and rescale the dry columns by (100 − new moisture) / (100 − old moisture); points left
-    without a value are removed."""
+    without a value are removed.
+    """
     if track.points.operation_type != "harvested":
         return "not a harvest"
     if not track.has("harvestMoisture"):
@@ -619,7 +626,8 @@ def min_yield(
     column: str | None = None,
 ):
     """Minimum yield: remove values below *threshold* (in *unit*, default the column's unit;
-    ``auto`` = factor × P(percentile)). Works on the rate column off harvest."""
+    ``auto`` = factor × P(percentile)). Works on the rate column off harvest.
+    """
     return _value_limit(
         track, alive, threshold, unit, percentile, factor, column, below=True
     )
@@ -721,7 +729,8 @@ def local_sd(
     """Local (neighbourhood) SD: remove values with |x − local mean| > k·local SD, over the alive
     neighbours (the point itself excluded) in a grid-hash neighbourhood of cell *radius*
     metres (default 2 × the typical swath width); points with fewer than *min_neighbours*
-    neighbours are kept."""
+    neighbours are kept.
+    """
     col = value_column(track, column)
     if col is None:
         return "no yield/rate column"

@@ -171,7 +171,8 @@ def _as_points(table: pa.Table, meta: dict[str, Any]) -> PointSet:
 
 def materialize(path: str | Path) -> Path:
     """Write the export *path* (``filtered.parquet``, ``removed.parquet`` or
-    ``filtered.geojson`` of a file or operation folder) from its filter result."""
+    ``filtered.geojson`` of a file or operation folder) from its filter result.
+    """
     path = Path(path)
     if path.name not in EXPORTS:
         raise ValueError(f"{path.name} is not a filter export")

@@ -178,7 +178,8 @@ class FilterPipeline:
         cls, name: str = "leaf", config: dict[str, Any] | None = None
     ) -> FilterPipeline:
         """A named profile; ``leaf`` reads ``operationsRemoveOutliers``/``operationsOutliersLimit``
-        and ``custom`` reads ``filterPipeline`` from *config*."""
+        and ``custom`` reads ``filterPipeline`` from *config*.
+        """
         config = config or {}
         if name == "leaf":
             steps = [FilterStep("minVelocity", {"threshold": 0.5, "unit": "m/s"})]

@@ -26,7 +26,8 @@ def _params(p: dict) -> str:
 
 class CleaningReport(Resource):
     """``{"profile", "total", "kept", "filters": [{name, parameters, removed, percentRemoved, percentMass}],
-    "flowDelay"?: {seconds, automatic}, ...}`` — one entry per filter that applied, in order."""
+    "flowDelay"?: {seconds, automatic}, ...}`` — one entry per filter that applied, in order.
+    """
 
     kind = "cleaning report"
 

@@ -1,4 +1,4 @@
-"""Safe extraction of user zips: names, entry types, bombs, counts and nesting are bounded.
+r"""Safe extraction of user zips: names, entry types, bombs, counts and nesting are bounded.
 
 Every archive from a user is untrusted. Two stages, each with its own guarantees:
 
@@ -16,7 +16,7 @@ the entry (shortened) and never a server path:
   sockets, as declared by the Unix mode);
 * encrypted entries and compression methods Python cannot inflate (e.g. method 9,
   Deflate64, or 93, Zstandard); only stored, deflate, bzip2 and LZMA are read;
-* the same path twice (after ``\\`` -> ``/`` and ``./`` normalisation: a later entry
+* the same path twice (after ``\`` -> ``/`` and ``./`` normalisation: a later entry
   would silently overwrite an earlier one), and a path that is both a file and a folder
   (``a`` beside ``a/b.csv``);
 * more entries than :attr:`ExtractLimits.max_entries` (counted over every nesting level)
@@ -309,8 +309,9 @@ def _bomb(label: str, limits: ExtractLimits, budget: int, detail: str) -> Unsafe
 
 
 def _walk_directory(source: Path, label: str, limits: ExtractLimits, seen: int) -> None:
-    """Count the central directory's entries the way zipfile will parse them, but stop
-    at the limits: zipfile reads the whole directory into memory and makes an object per
+    """Count the central directory's entries the way zipfile will parse them, up to the limits.
+
+    zipfile reads the whole directory into memory and makes an object per
     entry, so a 3 GB upload of tiny entries would cost gigabytes and minutes first.
 
     Anything malformed is left for :class:`zipfile.ZipFile` to report.

@@ -1,0 +1,1 @@
+"""Fields and field operations: merge, automerge, the operation build from points, sessions."""

@@ -46,11 +46,12 @@ import shapely
 from shapely.geometry import shape
 
 from leafnb.context import Context
-from leafnb.events import utc_now
 from leafnb.keys import Event, Origin, StepStatus
 from leafnb.operations import merge as merge_mod
 from leafnb.operations.combine import clip_mask, rate_kind
 from leafnb.operations.fields import area_m2, intersection_area_m2, local_utm
+from leafnb.store import operation_rows as op_rows
+from leafnb.store import records
 from leafnb.store.artifacts import (
     read_json,
     read_points_table,
@@ -214,10 +215,7 @@ class _Field:
 
 def _load_fields(ctx: Context, leaf_user_id: str) -> list[_Field]:
     out = []
-    for r in ctx.catalog.query(
-        "SELECT * FROM fields WHERE leaf_user_id=? ORDER BY created_time, id",
-        (leaf_user_id,),
-    ):
+    for r in records.user_field_rows(ctx.catalog, leaf_user_id):
         geom = shape(ctx.catalog.loads(r["doc"])["geometry"])
         utm = local_utm(geom)
         out.append(_Field(r["id"], geom, area_m2(geom, utm), r["geom_hash"], utm))
@@ -225,10 +223,7 @@ def _load_fields(ctx: Context, leaf_user_id: str) -> list[_Field]:
 
 
 def _candidates(ctx: Context, leaf_user_id: str) -> list:
-    return ctx.catalog.query(
-        "SELECT * FROM files WHERE leaf_user_id=? AND status=? AND origin IN (?, ?) ORDER BY start_time, id",
-        (leaf_user_id, StepStatus.PROCESSED, Origin.UPLOADED, Origin.PROVIDER),
-    )
+    return records.processed_upload_rows(ctx.catalog, leaf_user_id, by_start_time=True)
 
 
 def _summary_geometry(ctx: Context, file_id: str):
@@ -309,11 +304,7 @@ def _run(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
         doc = ctx.catalog.loads(row["doc"])
         if doc.get("fields", []) != linked:
             doc["fields"] = linked
-            with ctx.catalog.transaction() as conn:
-                conn.execute(
-                    "UPDATE files SET doc=? WHERE id=?",
-                    (ctx.catalog.dumps(doc), row["id"]),
-                )
+            records.set_file_doc(ctx.catalog, row["id"], doc)
         start, end = parse_time(row["start_time"]), parse_time(row["end_time"])
         if not linked or start is None:
             continue
@@ -362,12 +353,7 @@ def _run(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
                     "clip": [],
                 }
             )
-    existing = {
-        r["id"]: r
-        for r in ctx.catalog.query(
-            "SELECT * FROM operations WHERE leaf_user_id=?", (leaf_user_id,)
-        )
-    }
+    existing = op_rows.user_operations(ctx.catalog, leaf_user_id)
     claimed: set[str] = set()
     for d in desired:
         best, overlap = None, 0
@@ -406,24 +392,13 @@ def _run(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
                 clipFieldIds=clip_ids,
                 signature=signature,
             )
-            with ctx.catalog.transaction() as conn:
-                conn.execute(
-                    "UPDATE operations SET doc=?, status=?, field_ids=?, updated_time=? WHERE id=?",
-                    (
-                        ctx.catalog.dumps(doc),
-                        StepStatus.PROCESSING,
-                        _csv(d["fields"]),
-                        utc_now(),
-                        oid,
-                    ),
-                )
+            op_rows.regroup_operation(ctx.catalog, oid, doc, d["fields"])
             ctx.events.emit(
                 Event.OPERATION_UPDATED, operationId=oid, leafUserId=leaf_user_id
             )
             report["updated"].append(oid)
         else:
             oid = str(uuid.uuid4())
-            now = utc_now()
             doc = {
                 "files": d["files"],
                 "fields": [{"id": i, "coverage": None} for i in d["fields"]],
@@ -432,27 +407,16 @@ def _run(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
                 "providers": [],
                 "cropped": False,
             }
-            with ctx.catalog.transaction() as conn:
-                conn.execute(
-                    "INSERT INTO operations (id, leaf_user_id, type, crop, group_key, status, start_time, end_time, created_time,"
-                    " updated_time, leaf_file_id, field_ids, providers, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        oid,
-                        leaf_user_id,
-                        g.key[0],
-                        g.crop,
-                        d["key"],
-                        StepStatus.PROCESSING,
-                        None,
-                        None,
-                        now,
-                        now,
-                        None,
-                        _csv(d["fields"]),
-                        ",",
-                        ctx.catalog.dumps(doc),
-                    ),
-                )
+            op_rows.insert_operation(
+                ctx.catalog,
+                oid,
+                leaf_user_id,
+                operation_type=g.key[0],
+                crop=g.crop,
+                group_key=d["key"],
+                field_ids=d["fields"],
+                doc=doc,
+            )
             ctx.events.emit(
                 Event.OPERATION_CREATED, operationId=oid, leafUserId=leaf_user_id
             )
@@ -461,31 +425,19 @@ def _run(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
     return report
 
 
-def _csv(values: list[str]) -> str:
-    return "," + ",".join(values) + ("," if values else "")
-
-
 def delete_operation(ctx: Context, op_id: str) -> None:
     """Remove an operation, its artifacts and its automerged file."""
-    rows = ctx.catalog.query("SELECT leaf_file_id FROM operations WHERE id=?", (op_id,))
-    file_id = rows[0]["leaf_file_id"] if rows else None
-    with ctx.catalog.transaction() as conn:
-        conn.execute("DELETE FROM operations WHERE id=?", (op_id,))
-        if file_id:
-            conn.execute("DELETE FROM steps WHERE file_id=?", (file_id,))
-            conn.execute("DELETE FROM files WHERE id=?", (file_id,))
+    file_id = op_rows.delete_operation(ctx.catalog, op_id)
     shutil.rmtree(ctx.layout.operation_dir(op_id), ignore_errors=True)
     if file_id:
         shutil.rmtree(ctx.layout.file_dir(file_id), ignore_errors=True)
 
 
 def _field_geoms(ctx: Context, ids: list[str]) -> dict[str, Any]:
-    if not ids:
-        return {}
-    rows = ctx.catalog.query(
-        f"SELECT id, doc FROM fields WHERE id IN ({','.join('?' * len(ids))})", ids
-    )
-    return {r["id"]: shape(ctx.catalog.loads(r["doc"])["geometry"]) for r in rows}
+    return {
+        fid: shape(geometry)
+        for fid, geometry in records.field_geometries_by_id(ctx.catalog, ids).items()
+    }
 
 
 def operation_summary(
@@ -516,19 +468,12 @@ def build_operation(
 
     Returns True when the operation was processed.
     """
-    row = ctx.catalog.query("SELECT * FROM operations WHERE id=?", (op_id,))[0]
+    row = records.operation_row(ctx.catalog, op_id)
     uid = row["leaf_user_id"]
     config = dict(config or ctx.config(uid))
     doc = ctx.catalog.loads(row["doc"])
     ids = doc.get("files", [])
-    rows = (
-        ctx.catalog.query(
-            f"SELECT * FROM files WHERE id IN ({','.join('?' * len(ids))}) AND status=?",
-            [*ids, StepStatus.PROCESSED],
-        )
-        if ids
-        else []
-    )
+    rows = op_rows.processed_files(ctx.catalog, ids)
     clip_ids = list(doc.get("clipFieldIds") or [])
     if doc.get("cropped"):
         clip_ids = sorted({*clip_ids, *(f["id"] for f in doc.get("fields", []))})
@@ -551,10 +496,7 @@ def build_operation(
         manifest,
         {"operationId": op_id},
     )
-    with ctx.catalog.transaction() as conn:
-        conn.execute(
-            "UPDATE operations SET leaf_file_id=? WHERE id=?", (file_id, op_id)
-        )
+    op_rows.set_operation_file(ctx.catalog, op_id, file_id)
     # built once, in the operation's folder; the automerged file shows the same artifacts
     fdir = ctx.layout.file_dir(file_id)
     odir = ctx.layout.operation_dir(op_id)
@@ -598,19 +540,14 @@ def build_operation(
         files=sorted(r["id"] for r in rows),
         message="",
     )
-    with ctx.catalog.transaction() as conn:
-        conn.execute(
-            "UPDATE operations SET status=?, start_time=?, end_time=?, updated_time=?, providers=?, doc=? WHERE id=?",
-            (
-                StepStatus.PROCESSED,
-                props.get("startTime"),
-                props.get("endTime"),
-                utc_now(),
-                _csv(providers),
-                ctx.catalog.dumps(doc),
-                op_id,
-            ),
-        )
+    op_rows.finish_operation(
+        ctx.catalog,
+        op_id,
+        start_time=props.get("startTime"),
+        end_time=props.get("endTime"),
+        providers=providers,
+        doc=doc,
+    )
     ctx.render(op_id)
     ctx.events.emit(Event.OPERATION_FINISHED, operationId=op_id, leafUserId=uid)
     return True
@@ -632,11 +569,4 @@ def _share_artifacts(odir: Path, fdir: Path) -> None:
 
 
 def _fail(ctx: Context, op_id: str, uid: str, message: str) -> None:
-    row = ctx.catalog.query("SELECT doc FROM operations WHERE id=?", (op_id,))[0]
-    doc = ctx.catalog.loads(row["doc"])
-    doc["message"] = message
-    with ctx.catalog.transaction() as conn:
-        conn.execute(
-            "UPDATE operations SET status=?, updated_time=?, doc=? WHERE id=?",
-            (StepStatus.FAILED, utc_now(), ctx.catalog.dumps(doc), op_id),
-        )
+    op_rows.fail_operation(ctx.catalog, op_id, message)

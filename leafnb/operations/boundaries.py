@@ -13,9 +13,9 @@ from typing import Any
 from shapely.geometry import shape
 
 from leafnb.context import Context
-from leafnb.events import utc_now
 from leafnb.keys import Event
 from leafnb.operations.fields import area_m2, geojson, geometry_hash, to_multipolygon
+from leafnb.store import records
 
 __all__ = ["field_from_partfield", "insert_field", "update_field"]
 
@@ -30,24 +30,17 @@ def insert_field(
 ) -> str:
     """Record a field with boundary *geom* (WGS84 shapely); return its id (alert fieldCreated)."""
     field_id = str(uuid.uuid4())
-    now = utc_now()
     doc = {"geometry": geojson(geom), **(extra or {})}
-    with ctx.catalog.transaction() as conn:
-        conn.execute(
-            "INSERT INTO fields (id, leaf_user_id, name, source, area_ha, geom_hash, created_time, updated_time, doc)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                field_id,
-                leaf_user_id,
-                name,
-                source,
-                area_m2(geom) / 10_000.0,
-                geometry_hash(geom),
-                now,
-                now,
-                ctx.catalog.dumps(doc),
-            ),
-        )
+    records.insert_field(
+        ctx.catalog,
+        field_id,
+        leaf_user_id,
+        name,
+        source,
+        area_m2(geom) / 10_000.0,
+        geometry_hash(geom),
+        doc,
+    )
     if hasattr(Event, "FIELD_CREATED"):
         ctx.events.emit(
             Event.FIELD_CREATED,
@@ -63,10 +56,7 @@ def field_from_partfield(
 ) -> str | None:
     """A field from an ISOXML partfield Feature; None when the boundary is already a field."""
     geom = to_multipolygon(shape(feature["geometry"]), fix=True)
-    if ctx.catalog.query(
-        "SELECT 1 FROM fields WHERE leaf_user_id=? AND geom_hash=?",
-        (leaf_user_id, geometry_hash(geom)),
-    ):
+    if records.field_with_hash(ctx.catalog, leaf_user_id, geometry_hash(geom)):
         return None
     props = feature.get("properties") or {}
     return insert_field(
@@ -83,23 +73,16 @@ def update_field(
     ctx: Context, field_id: str, leaf_user_id: str, geom=None, name: str | None = None
 ) -> None:
     """Change a field's boundary (when *geom*) and/or name (alert fieldUpdated)."""
-    row = ctx.catalog.query("SELECT doc FROM fields WHERE id=?", (field_id,))[0]
-    doc = ctx.catalog.loads(row["doc"])
-    sets, params = ["updated_time=?"], [utc_now()]
-    if name is not None:
-        sets.append("name=?")
-        params.append(name)
-    if geom is not None:
-        doc["geometry"] = geojson(geom)
-        sets += ["area_ha=?", "geom_hash=?", "doc=?"]
-        params += [
-            area_m2(geom) / 10_000.0,
-            geometry_hash(geom),
-            ctx.catalog.dumps(doc),
-        ]
-    with ctx.catalog.transaction() as conn:
-        conn.execute(
-            f"UPDATE fields SET {', '.join(sets)} WHERE id=?", (*params, field_id)
+    if geom is None:
+        records.update_field(ctx.catalog, field_id, name=name)
+    else:
+        records.update_field(
+            ctx.catalog,
+            field_id,
+            name=name,
+            geometry=geojson(geom),
+            area_ha=area_m2(geom) / 10_000.0,
+            geom_hash=geometry_hash(geom),
         )
     if hasattr(Event, "FIELD_UPDATED"):
         ctx.events.emit(

@@ -35,6 +35,7 @@ from leafnb.pipeline.steps import (
 from leafnb.standard.area_yield import to_canonical, to_unit_system
 from leafnb.standard.points import PointSet
 from leafnb.standard.summary import units_map
+from leafnb.store import records
 from leafnb.store.artifacts import read_json, write_geoparquet, write_json
 from leafnb.store.layout import MANIFEST, STANDARD
 from leafnb.store.records import file_row
@@ -76,12 +77,7 @@ def validate_merge(ctx: Context, ids: Any) -> list:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InvalidRequest(f"file ids given more than once: {', '.join(dupes)}")
-    rows = {
-        r["id"]: r
-        for r in ctx.catalog.query(
-            f"SELECT * FROM files WHERE id IN ({','.join('?' * len(ids))})", list(ids)
-        )
-    }
+    rows = records.files_by_id(ctx.catalog, ids)
     unknown = [i for i in ids if i not in rows]
     if unknown:
         raise InvalidRequest(f"files not found: {', '.join(unknown)}")
@@ -183,42 +179,18 @@ def upsert_merged_row(
         doc["operators"] = operators
     size = sum(int(r["size_in_bytes"] or 0) for r in rows)
     name = f"{origin.value}_{optype}_{file_id[:8]}"
-    with ctx.catalog.transaction() as conn:
-        old = conn.execute(
-            "SELECT doc, created_time FROM files WHERE id=?", (file_id,)
-        ).fetchone()
-        if old:
-            conn.execute(
-                "UPDATE files SET status=?, updated_time=?, provider=?, size_in_bytes=?, doc=? WHERE id=?",
-                (
-                    StepStatus.PROCESSING,
-                    now,
-                    provider,
-                    size,
-                    ctx.catalog.dumps({**ctx.catalog.loads(old["doc"]), **doc}),
-                    file_id,
-                ),
-            )
-        else:
-            conn.execute(
-                "INSERT INTO files (id, batch_id, leaf_user_id, provider, file_format, file_name, status, origin,"
-                " operation_type, created_time, updated_time, size_in_bytes, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    file_id,
-                    None,
-                    leaf_user_id,
-                    provider,
-                    "MERGED",
-                    name,
-                    StepStatus.PROCESSING,
-                    origin.value,
-                    optype,
-                    now,
-                    now,
-                    size,
-                    ctx.catalog.dumps(doc),
-                ),
-            )
+    records.upsert_merged_file(
+        ctx.catalog,
+        file_id,
+        leaf_user_id=leaf_user_id,
+        provider=provider,
+        name=name,
+        operation_type=optype,
+        origin=origin.value,
+        size=size,
+        doc=doc,
+        now=now,
+    )
 
 
 def build_points(
@@ -383,36 +355,9 @@ def record_outcome(
     status = StepStatus.FAILED if outcome.failed else StepStatus.PROCESSED
     facts = outcome.facts
     now = utc_now()
-    with ctx.catalog.transaction() as conn:
-        row = conn.execute("SELECT doc FROM files WHERE id=?", (file_id,)).fetchone()
-        doc = ctx.catalog.loads(row["doc"])
-        for key in ("recordCount", "skippedRecords", "cleanup", "outOfStandard"):
-            if key in facts:
-                doc[key] = facts[key]
-        doc["message"] = outcome.message
-        conn.execute(
-            "UPDATE files SET status=?, updated_time=?, operation_type=COALESCE(?, operation_type), start_time=?, end_time=?,"
-            " total_area=?, crop=?, doc=? WHERE id=?",
-            (
-                status,
-                now,
-                facts.get("operationType"),
-                facts.get("startTime"),
-                facts.get("endTime"),
-                facts.get("totalAreaM2"),
-                facts.get("crop"),
-                ctx.catalog.dumps(doc),
-                file_id,
-            ),
-        )
-        conn.execute("DELETE FROM steps WHERE file_id=?", (file_id,))
-        conn.executemany(
-            "INSERT INTO steps (file_id, step, position, status, message, updated_time) VALUES (?,?,?,?,?,?)",
-            [
-                (file_id, s.step, i, s.status, s.message, now)
-                for i, s in enumerate(outcome.steps)
-            ],
-        )
+    records.record_file_outcome(
+        ctx.catalog, file_id, status, facts, outcome.message, outcome.steps, now
+    )
     finished, failed = _EVENTS[origin]
     if outcome.failed:
         ctx.events.emit(

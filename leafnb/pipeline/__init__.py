@@ -1,0 +1,1 @@
+"""The batch pipeline: upload stages, the per-file conversion steps, executors."""

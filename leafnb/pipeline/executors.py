@@ -32,6 +32,10 @@ exits the worker when the parent is gone, even after ``kill -9`` of the parent. 
 (``PR_SET_PDEATHSIG`` is not used: it fires when the *thread* that started the worker
 ends, and pools are started from short-lived batch threads.)
 
+The same runners map other work too: :func:`map_tasks` (``runner.map(fn, items)``, results in
+item order) is how the out-of-core helpers of :mod:`leafnb.scale` spread partitions over the
+``executor=`` they are given.
+
 Dask is imported only when a Dask executor is used.
 """
 
@@ -63,6 +67,7 @@ __all__ = [
     "InlineRunner",
     "ProcessPoolRunner",
     "crash_outcome",
+    "map_tasks",
     "resolve_executor",
     "watch_parent",
 ]
@@ -143,12 +148,13 @@ def _marked_call(fn: ConvertFn, job: FileJob) -> FileOutcome:
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(str(os.getpid()))
+        written = True
     except OSError:
-        marker = None
+        written = False
     try:
         return fn(job)
     finally:
-        if marker is not None:
+        if written:
             marker.unlink(missing_ok=True)
 
 
@@ -205,9 +211,14 @@ class InlineRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
+        """Yield ``(job, outcome)`` for *jobs*, converting with *fn* (default :func:`convert_file`)."""
         fn = fn or self.fn or convert_file
         for job in jobs:
             yield job, _call(fn, job)
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``[fn(x) for x in items]`` in this process."""
+        return [fn(x) for x in items]
 
     def close(self) -> None:
         """Nothing to release."""
@@ -237,6 +248,7 @@ class ExecutorRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
+        """Yield ``(job, outcome)`` as the executor completes each job."""
         fn = fn or self.fn or convert_file
         futures = {self.executor.submit(_call, fn, job): job for job in jobs}
         for job, fut in _drain(futures):
@@ -244,6 +256,10 @@ class ExecutorRunner:
                 yield job, fut.result()
             except Exception as exc:
                 yield job, crash_outcome(job, exc)
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``fn`` over *items* on the executor, results in item order (errors propagate)."""
+        return list(self.executor.map(fn, items))
 
     def close(self) -> None:
         """The executor belongs to the caller: nothing to do."""
@@ -344,6 +360,7 @@ class ProcessPoolRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
+        """Yield ``(job, outcome)`` as the worker processes complete each job."""
         fn = fn or self.fn or convert_file
         jobs = list(jobs)
         small = (
@@ -393,6 +410,19 @@ class ProcessPoolRunner:
             for job in suspects:
                 yield job, self._isolated(fn, job)
             pending = [j for j in unresolved if j not in suspects]
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``fn`` over *items* on the worker processes, results in item order.
+
+        *fn* and the items must pickle (module-level functions). Errors propagate; a
+        worker that dies raises ``BrokenProcessPool`` (no isolation re-run, unlike
+        :meth:`run`). In-process when there is one worker or ``__main__`` cannot be
+        re-imported by spawned workers.
+        """
+        items = list(items)
+        if self.workers <= 1 or len(items) < 2 or not _spawn_safe():
+            return [fn(x) for x in items]
+        return list(self._get_pool().map(fn, items))
 
     def _isolated(self, fn: ConvertFn, job: FileJob) -> FileOutcome:
         """Convert one job alone in a fresh process; if that process dies too, the job failed."""
@@ -446,6 +476,7 @@ class DaskRunner:
 
     @property
     def workers(self) -> int:
+        """Threads of the cluster's workers (1 when the scheduler cannot be asked)."""
         try:
             return (
                 sum(
@@ -463,6 +494,7 @@ class DaskRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
+        """Yield ``(job, outcome)`` as Dask completes each job's task."""
         from distributed import as_completed as dask_completed
 
         fn = fn or self.fn or convert_file
@@ -487,6 +519,11 @@ class DaskRunner:
             for fut in futures:
                 if not fut.done():
                     fut.cancel()
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``fn`` over *items* as Dask tasks (``pure=False``), gathered in item order."""
+        client = self.client
+        return client.gather(client.map(fn, list(items), pure=False))
 
     def close(self) -> None:
         """Close the client if leafnb created it from an address."""
@@ -554,11 +591,46 @@ def resolve_executor(spec: Any = None):
     raise TypeError(f"cannot run conversions on {spec!r}")
 
 
+def map_tasks(
+    fn: Callable[[Any], Any], items: Sequence[Any], executor: Any = None
+) -> list[Any]:
+    """``[fn(x) for x in items]`` on *executor*, results in item order.
+
+    *executor* is None (in this process; unlike a Workspace, no pool is started) or
+    anything :func:`resolve_executor` accepts: a ``concurrent.futures.Executor``
+    (``executor.map``), a ``distributed.Client`` or scheduler address (``client.map`` +
+    ``gather``), a worker count, ``"processes"``, ``"inline"``, or a runner with a
+    ``map(fn, items)`` method; any other object with ``map`` (``multiprocessing.Pool``) is
+    used as is. Runners made here from a count or an address are closed
+    afterwards; the caller's executor and the shared default pool are left running.
+    Errors raised by *fn* propagate.
+
+    >>> map_tasks(abs, [-1, 2, -3])
+    [1, 2, 3]
+    """
+    if executor is None:
+        return [fn(x) for x in items]
+    try:
+        runner = resolve_executor(executor)
+    except TypeError:
+        if callable(getattr(executor, "map", None)):  # a map-only pool
+            return list(executor.map(fn, items))
+        raise
+    if not callable(getattr(runner, "map", None)):
+        raise TypeError(f"cannot map tasks on {executor!r}: it has no map(fn, items)")
+    try:
+        return runner.map(fn, list(items))
+    finally:
+        if runner is not executor and runner is not _DEFAULT:
+            runner.close()
+
+
 def run_jobs(
     runner: Any, jobs: list[FileJob], progress: bool | None = None
 ) -> Iterator[Pair]:
-    """Convert *jobs* on *runner* (a :func:`resolve_executor` result), yielding ``(job, outcome)``
-    as each completes, with a progress bar when *progress* (None: when several jobs, in a
+    """Convert *jobs* on *runner*, yielding ``(job, outcome)`` as each completes.
+
+    *runner* is a :func:`resolve_executor` result. With a progress bar when *progress* (None: when several jobs, in a
     notebook or terminal).
 
     Workers only write artifacts into ``files/<id>/``; the caller records outcomes in the

@@ -250,7 +250,7 @@ class RenderingAPI:
 
     # ------------------------------------------------------------------ GeoTIFF
     def get_operation_geotiff_images(self, operation_id: str) -> list[Resource]:
-        """geotiffImages (``GET /operations/{id}/geotiffImages``): one GeoTIFF per property.
+        """GeotiffImages (``GET /operations/{id}/geotiffImages``): one GeoTIFF per property.
 
         Cloud-optimised GeoTIFF (COG driver: tiled 512², DEFLATE, overviews), one float32
         band of values (not colours), nodata = lowest float32, in the data's UTM zone at
@@ -284,7 +284,8 @@ class RenderingAPI:
 
     def get_file_geotiff_images(self, file_id: str) -> list[Resource]:
         """GeoTIFFs of a file (leafnb extension; Leaf offers them for operations only), as
-        :meth:`get_operation_geotiff_images`."""
+        :meth:`get_operation_geotiff_images`.
+        """
         return self.get_operation_geotiff_images(file_id)
 
     # ------------------------------------------------------------------ analysis

@@ -218,7 +218,8 @@ def build_v1(
     max_size: int = MAX_SIZE,
 ) -> tuple[list[dict], GridSpec]:
     """V1 PNGs: Leaf's ramp between each property's point minimum (0 %) and maximum (100 %),
-    linear between stops, transparent where no point; ``.aux.xml`` beside each."""
+    linear between stops, transparent where no point; ``.aux.xml`` beside each.
+    """
     ramp = ramp or LEAF_RAMP
     crs = projection.upper().replace("_", ":")
     res = degrees_to_crs_resolution(resolution_deg, crs, float(np.median(prep.lat)))

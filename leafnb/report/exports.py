@@ -60,9 +60,10 @@ def map_png(
     title: str = "",
     with_legend: bool = True,
 ) -> bytes:
-    """PNG of one property's map: the points' robust extent (or an EPSG:3857 *window*),
-    at most *size* px a side, coloured by *legend* (default: the 7-class quantile legend,
-    as imagesV2 and the map panel), with the legend in display units and a scale bar.
+    """PNG of one property's map, with the legend in display units and a scale bar.
+
+    The points' robust extent (or an EPSG:3857 *window*), at most *size* px a side, coloured by *legend* (default: the 7-class quantile legend,
+    as imagesV2 and the map panel).
     """
     from leafnb.render.legend import quantile_legend
     from leafnb.render.mapdata import swath_width_m

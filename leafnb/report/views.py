@@ -451,8 +451,11 @@ def summary_html(
     cleaning: Mapping[str, Any] | None = None,
     system: DisplaySystem | str = DisplaySystem.SOURCE,
 ) -> str:
-    """Summary tables in the *system*'s display units: facts, totals, averages, varieties,
-    products, machinery, original operation data, cleaning report, machine totals."""
+    """Summary tables in the *system*'s display units.
+
+    Facts, totals, averages, varieties, products, machinery, original operation data,
+    cleaning report, machine totals.
+    """
     props = display_summary(props, system)
     parts = []
     facts = [(k, props[k]) for k in _FACTS if k in props]

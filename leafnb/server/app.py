@@ -30,12 +30,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leafnb.errors import LeafnbError
-from leafnb.server.auth import ServerStore
 from leafnb.server.context import ServerState
 from leafnb.server.problems import problem_response
 from leafnb.server.routes import ROUTERS
 from leafnb.server.uploads import reclaim_uploads
 from leafnb.server.webhooks import WebhookDispatcher
+from leafnb.store.server_state import ServerStore
 
 __all__ = ["DEFAULT_MAX_UPLOAD", "create_app"]
 

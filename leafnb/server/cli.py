@@ -76,9 +76,10 @@ def add_subcommands(
 
 
 def cmd_token(args) -> int:
+    """``leafnb token create|list|revoke``: manage the server's API-owner tokens."""
     from pathlib import Path
 
-    from leafnb.server.auth import ServerStore
+    from leafnb.store.server_state import ServerStore
 
     Path(args.workspace).mkdir(parents=True, exist_ok=True)
     store = ServerStore.for_workspace(args.workspace)
@@ -103,8 +104,11 @@ def cmd_token(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    """Serve until SIGINT/SIGTERM; the line ``leafnb serve: listening on URL`` (stderr)
-    gives the bound address (useful with ``--port 0``)."""
+    """Serve until SIGINT/SIGTERM.
+
+    The line ``leafnb serve: listening on URL`` (stderr) gives the bound address (useful
+    with ``--port 0``).
+    """
     try:
         import uvicorn
 

@@ -36,9 +36,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from leafnb.errors import MalformedRequest, NotFound, TokenError
 from leafnb.leafwire import lazy_source
 from leafnb.resources import ResourceList
-from leafnb.server.auth import ServerStore
 from leafnb.server.routing import DOWNLOAD
 from leafnb.server.webhooks import WebhookDispatcher
+from leafnb.store.server_state import ServerStore
 from leafnb.workspace import Workspace
 
 __all__ = [
@@ -191,8 +191,10 @@ class Caller:
             self.state.apply_config(self.owner, uid)
 
     def require_uid(self, uid: str) -> str:
-        """*uid* when it is one of the owner's leafUserIds; else NotFound, the same
-        answer whether nobody or another owner has it (no existence oracle)."""
+        """*uid* when it is one of the owner's leafUserIds; else NotFound.
+
+        The same answer whether nobody or another owner has it (no existence oracle).
+        """
         if self.state.store.owner_of(uid) != self.owner:
             raise NotFound(NOT_YOUR_USER)
         return uid

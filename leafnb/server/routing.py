@@ -55,6 +55,7 @@ class StrictJSONRequest(Request):
     """A request whose JSON body may not contain ``NaN``, ``Infinity`` or ``-Infinity``."""
 
     async def json(self) -> Any:
+        """The parsed JSON body; ``NaN``/``Infinity`` constants are refused."""
         if not hasattr(self, "_json"):
             self._json = json.loads(await self.body(), parse_constant=_reject_constant)
         return self._json
@@ -64,6 +65,7 @@ class StrictJSONRoute(APIRoute):
     """Route class giving handlers a :class:`StrictJSONRequest`."""
 
     def get_route_handler(self) -> Callable:
+        """The route's handler, wrapped to parse request bodies strictly."""
         handler = super().get_route_handler()
 
         async def strict(request: Request):

@@ -43,7 +43,7 @@ from typing import Any
 
 from leafnb.errors import InvalidRequest
 from leafnb.keys import Event
-from leafnb.server.auth import ServerStore
+from leafnb.store.server_state import ServerStore
 
 __all__ = [
     "ALERT_EVENTS",
@@ -281,6 +281,7 @@ class WebhookDispatcher:
         self.start()
 
     def start(self) -> None:
+        """Start the delivery thread (again, after :meth:`close`)."""
         if self._thread is None or not self._thread.is_alive():
             self._stop = False
             self._thread = threading.Thread(
@@ -303,6 +304,7 @@ class WebhookDispatcher:
             self._thread.join(timeout=self.timeout + 1)
 
     def pending(self) -> int:
+        """Number of deliveries waiting to be sent or retried."""
         with self._cv:
             return len(self._heap)
 

@@ -1,0 +1,1 @@
+"""The standard point model: schema, units, normalisation, area and yield, summaries."""

@@ -377,8 +377,9 @@ def _decimals(value: float, digits: int) -> int:
 
 
 def format_number(value: Any, digits: int = 3) -> str:
-    """*value* with thousands separators, *digits* significant digits (whole numbers from
-    1,000 on), no scientific notation; ``–`` for None/NaN.
+    """*value* with thousands separators and *digits* significant digits.
+
+    Whole numbers from 1,000 on, no scientific notation; ``–`` for None/NaN.
 
     >>> format_number(1234567.8), format_number(183.42), format_number(0.5), format_number(7)
     ('1,234,568', '183', '0.5', '7')
@@ -407,8 +408,9 @@ def format_quantity(value: Any, unit: str | None = None, digits: int = 3) -> str
 
 
 def format_edges(edges: Sequence[float | None], digits: int = 3) -> list[str]:
-    """Class edges formatted with the fewest significant digits (≥ *digits*) that keep
-    distinct edges distinct, so no two legend rows read the same.
+    """Class edges formatted with the fewest significant digits (≥ *digits*) that keep them distinct.
+
+    So no two legend rows read the same.
 
     >>> format_edges([29979.9, 31430.2, 31431.0])
     ['29,980', '31,430', '31,431']

@@ -37,7 +37,7 @@ class UnsupportedOperationType(FormatError):
 
 
 def _on_off(col: pa.ChunkedArray) -> pa.Array:
-    """recordingStatus as Leaf's strings ``On``/``Off`` (spec §1.2 [conflict]: strings win)."""
+    """The recordingStatus column as Leaf's strings ``On``/``Off`` (spec §1.2 [conflict]: strings win)."""
     values = pc.cast(col, pa.string()).to_numpy(zero_copy_only=False)
     uniq, inv = np.unique(values.astype(str), return_inverse=True)
     mapped = np.array(

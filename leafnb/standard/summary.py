@@ -21,7 +21,16 @@ from leafnb.standard.units import (
     parse_unit,
 )
 
-__all__ = ["STAT_PROPERTIES", "coverage_geometry", "summarize", "units_map"]
+__all__ = [
+    "AREA_UNIT",
+    "STAT_PROPERTIES",
+    "TOTALS",
+    "coverage_geometry",
+    "iso_time",
+    "rate_total",
+    "summarize",
+    "units_map",
+]
 
 STAT_PROPERTIES = (
     "elevation",
@@ -47,14 +56,16 @@ STAT_PROPERTIES = (
     "tillageDepthActual",
     "tillageDepthTarget",
 )
-_TOTALS = {
+#: summary total -> the point property it sums (also used by :mod:`leafnb.scale`)
+TOTALS = {
     "totalWetMass": "wetMass",
     "totalDryMass": "dryMass",
     "totalWetVolume": "wetVolume",
     "totalDryVolume": "dryVolume",
     "totalFuelUsed": "fuelUsed",
 }
-_AREA_UNIT = {
+#: the unit of ``totalArea`` (and variety/product areas) in each unit system
+AREA_UNIT = {
     UnitSystem.DEFAULT: "m2",
     UnitSystem.METRIC: "ha",
     UnitSystem.IMPERIAL: "ac",
@@ -62,7 +73,12 @@ _AREA_UNIT = {
 FALLBACK_WIDTH_M = 30 * 0.3048  # spec §2.4: 30 ft when the width is unknown
 
 
-def _iso(ms: float) -> str:
+def iso_time(ms: float) -> str:
+    """Epoch milliseconds as the summary's UTC timestamp (ISO 8601, milliseconds, ``Z``).
+
+    >>> iso_time(1_600_000_000_123)
+    '2020-09-13T12:26:40.123Z'
+    """
     return np.datetime_as_string(np.datetime64(int(ms), "ms"), unit="ms") + "Z"
 
 
@@ -85,10 +101,19 @@ def units_map(points: PointSet) -> dict[str, str]:
     }
 
 
-def _rate_total(
+def rate_total(
     rates: np.ndarray, area_m2: np.ndarray, rate_unit: str
 ) -> tuple[float, str] | None:
-    """Total of a per-area rate: sum(rate × area), in the rate's numerator unit (gal/ac -> gal)."""
+    """Total of a per-area rate: sum(rate × area), in the rate's numerator unit (gal/ac -> gal).
+
+    *area_m2* is each point's area in m²; non-finite rates or areas are skipped. Returns
+    ``(total, unit)``, or None when *rate_unit* is not per area.
+
+    >>> rate_total(np.array([2.0, 4.0]), np.array([5000.0, 5000.0]), "kg/ha")
+    (3.0, 'kg')
+    >>> rate_total(np.array([1.0]), np.array([1.0]), "kg") is None
+    True
+    """
     ureg = get_registry()
     unit = parse_unit(rate_unit)
     area_units = [
@@ -179,8 +204,8 @@ def summarize(
     table = points.table
     if points.has("timestamp"):
         ts = pc.cast(table.column("timestamp"), pa.int64())
-        props["startTime"] = _iso(pc.min(ts).as_py())
-        props["endTime"] = _iso(pc.max(ts).as_py())
+        props["startTime"] = iso_time(pc.min(ts).as_py())
+        props["endTime"] = iso_time(pc.max(ts).as_py())
     if points.has("originalOperationType"):
         props["originalOperationType"] = _strings(points, "originalOperationType")[0]
     elif points.meta.get("original_operation_type"):
@@ -255,7 +280,7 @@ def totals(
     out: dict[str, dict[str, Any]] = {}
     area_m2 = points.array("area") if points.has("area") else None
     if area_m2 is not None:
-        area_unit = _AREA_UNIT[system]
+        area_unit = AREA_UNIT[system]
         out["totalArea"] = {
             "value": float(np.nansum(convert(area_m2, "m2", area_unit))),
             "unit": area_unit,
@@ -265,7 +290,7 @@ def totals(
             "value": float(np.nansum(points.array("distance"))),
             "unit": points.units.get("distance", "m"),
         }
-    for key, prop in _TOTALS.items():
+    for key, prop in TOTALS.items():
         if points.has(prop):
             out[key] = {
                 "value": float(np.nansum(points.array(prop))),
@@ -277,7 +302,7 @@ def totals(
             ("totalApplied", "appliedRate"),
         ):
             if points.has(prop):
-                total = _rate_total(points.array(prop), area_m2, points.units[prop])
+                total = rate_total(points.array(prop), area_m2, points.units[prop])
                 if total:
                     out[key] = {"value": total[0], "unit": total[1]}
     return out
@@ -288,7 +313,7 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
         return []
     names = points.table.column("variety").to_numpy(zero_copy_only=False).astype(str)
     out = []
-    area_unit = _AREA_UNIT[system]
+    area_unit = AREA_UNIT[system]
     for name in sorted(set(names) - {"None", ""}):
         sel = names == name
         sub = points.filter(sel)
@@ -310,7 +335,7 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                 )
             entry["rate"] = rate
             if a is not None:
-                total = _rate_total(sub.array("seedRate"), a, sub.units["seedRate"])
+                total = rate_total(sub.array("seedRate"), a, sub.units["seedRate"])
                 if total:
                     entry["totalPlanted"] = {"value": total[0], "unit": total[1]}
         if points.operation_type == OperationType.HARVESTED:
@@ -339,7 +364,7 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                     and np.nansum(a) > 0
                 ):
                     unit = sub.units[prop]
-                    denom = _rate_total(np.ones(1), np.array([np.nansum(a)]), unit)
+                    denom = rate_total(np.ones(1), np.array([np.nansum(a)]), unit)
                     total_unit = denom[1] if denom else None
                     if total_unit:
                         tv = convert(
@@ -365,7 +390,7 @@ def _products(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
     )
     parent = col.value_parent_indices().to_numpy()
     unit = points.units.get("appliedRate")
-    area_unit = _AREA_UNIT[system]
+    area_unit = AREA_UNIT[system]
     out = []
     for name in sorted(set(names)):
         sel = names == name
@@ -385,7 +410,7 @@ def _products(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                 "unit": area_unit,
             }
             if unit:
-                total = _rate_total(r, a, unit)
+                total = rate_total(r, a, unit)
                 if total:
                     entry["totalApplied"] = {"value": total[0], "unit": total[1]}
         out.append(entry)

@@ -1,0 +1,1 @@
+"""Persistence: the SQLite catalog, records, artifact layout and files, leases."""

@@ -218,7 +218,8 @@ def restore_points(
 ) -> pa.Table:
     """A table as read from a points artifact, completed: ``lon``/``lat`` and derived
     columns rebuilt (*meta*: :func:`leafnb_metadata` of the file), ``geometry`` dropped,
-    columns in the order they were written (or *columns*)."""
+    columns in the order they were written (or *columns*).
+    """
     order = meta.get("columns")
     names = table.column_names
     if order and "lon" in order and "lon" not in names and "geometry" in names:

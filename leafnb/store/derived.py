@@ -117,14 +117,18 @@ def _set(table: pa.Table, name: str, values: np.ndarray) -> pa.Table:
 
 def apply(table: pa.Table, recipe: dict[str, Any] | None) -> pa.Table:
     """*table* with every derived column of *recipe* (re)computed, in the recipe's order."""
-    for step in (recipe or {}).get("steps") or ():
+    if not recipe:
+        return table
+    for step in recipe.get("steps") or ():
         table = _set(table, step["column"], step_values(table, recipe, step))
     return table
 
 
 def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]:
     """Stored columns needed to rebuild the derived columns among *wanted*."""
-    steps = {s["column"]: s for s in (recipe or {}).get("steps") or ()}
+    if not recipe:
+        return set()
+    steps = {s["column"]: s for s in recipe.get("steps") or ()}
     need: set[str] = set()
     todo = [c for c in wanted if c in steps]
     while todo:
@@ -150,8 +154,10 @@ def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] |
     A step whose result differs from the column in any bit or missing value stays out:
     that column is then stored as it is, so writing never loses a value.
     """
+    if not recipe:
+        return None
     steps = []
-    for step in (recipe or {}).get("steps") or ():
+    for step in recipe.get("steps") or ():
         name = step["column"]
         if name not in table.column_names or not pa.types.is_float64(
             table.schema.field(name).type
@@ -174,20 +180,23 @@ def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] |
 
 
 def merge_recipes(recipes: list[dict[str, Any] | None]) -> dict[str, Any] | None:
-    """One recipe for tables concatenated from parts with these *recipes* (None when
-    they differ in anything but the crops they list)."""
-    if not recipes or any(r is None for r in recipes):
+    """One recipe for tables concatenated from parts with these *recipes*.
+
+    None when they differ in anything but the crops they list.
+    """
+    present = [r for r in recipes if r is not None]
+    if not present or len(present) != len(recipes):
         return None
-    first = recipes[0]
+    first = present[0]
     same = all(
         r.get("steps") == first.get("steps")
         and r.get("moisture") == first.get("moisture")
-        for r in recipes
+        for r in present
     )
     if not same:
         return None
     crops: dict[str, Any] = {}
-    for r in recipes:
+    for r in present:
         for name, values in (r.get("crops") or {}).items():
             if crops.setdefault(name, values) != values:
                 return None

@@ -14,30 +14,57 @@ leafnb.errors.NotFound: file 'nope' not found
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from leafnb.errors import NotFound
+from leafnb.events import utc_now
+from leafnb.keys import Origin, StepStatus
 from leafnb.resources import Batch, Field, File, Operation
 from leafnb.store.artifacts import read_json
 from leafnb.store.catalog import Catalog
 from leafnb.store.layout import FILTER_MASK, RAW, STANDARD, SUMMARY, Layout
+from leafnb.store.query import Query
 
 __all__ = [
     "API_OWNER",
+    "batch_file_ids",
+    "batch_owner",
+    "batch_partfields",
     "batch_resource",
     "batch_row",
     "batch_upload_response",
     "config_doc",
     "delete_config_doc",
+    "delete_field",
     "event_payloads",
+    "field_geometries",
+    "field_geometries_by_id",
     "field_resource",
+    "field_row",
+    "field_with_hash",
+    "file_exists",
     "file_resource",
     "file_row",
+    "file_steps",
+    "files_by_id",
+    "insert_field",
+    "list_page",
     "operation_resource",
     "operation_row",
+    "operations_with_file",
+    "processed_upload_rows",
+    "record_file_outcome",
+    "set_file_doc",
+    "set_file_status",
+    "set_operation_status",
     "update_config_doc",
     "update_doc",
+    "update_field",
+    "upsert_merged_file",
+    "user_field_geometries",
+    "user_field_rows",
 ]
 
 #: ``apiOwnerUsername`` of every resource of a local workspace
@@ -64,6 +91,356 @@ def file_row(catalog: Catalog, file_id: str):
 def operation_row(catalog: Catalog, op_id: str):
     """The ``operations`` row of *op_id*."""
     return _row(catalog, "operations", "operation", op_id)
+
+
+def field_row(catalog: Catalog, field_id: str):
+    """The ``fields`` row of *field_id*."""
+    return _row(catalog, "fields", "field", field_id)
+
+
+def file_exists(catalog: Catalog, file_id: str) -> bool:
+    """True when the catalog has a ``files`` row for *file_id*."""
+    return bool(catalog.query("SELECT 1 FROM files WHERE id=?", (file_id,)))
+
+
+def list_page(
+    catalog: Catalog,
+    query: Query,
+    filters: dict[str, Any],
+    page: int,
+    size: int,
+    sort: str | list[str] | None,
+) -> tuple[list[Any], int]:
+    """The rows of one page of a list endpoint (:mod:`leafnb.store.query`) and the total count."""
+    sql, params, count_sql, count_params = query.compile(filters, page, size, sort)
+    return catalog.query(sql, params), catalog.query(count_sql, count_params)[0][0]
+
+
+# ----------------------------------------------------------------------------- batches
+def batch_owner(catalog: Catalog, batch_id: str) -> str | None:
+    """The leafUserId of batch *batch_id*, or None when there is no such batch."""
+    rows = catalog.query("SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,))
+    return rows[0]["leaf_user_id"] if rows else None
+
+
+def batch_file_ids(catalog: Catalog, batch_id: str) -> list[str]:
+    """Ids of the files of batch *batch_id*, by file name (a batch's ``leafFiles``)."""
+    rows = catalog.query(
+        "SELECT id FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
+    )
+    return [r["id"] for r in rows]
+
+
+def batch_partfields(
+    catalog: Catalog, batch_id: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """``(file id, partfield Feature)`` of every partfield the batch's files carried (ISOXML PFD)."""
+    return [
+        (r["id"], feature)
+        for r in catalog.query(
+            "SELECT id, doc FROM files WHERE batch_id=?", (batch_id,)
+        )
+        for feature in catalog.loads(r["doc"]).get("partfields") or []
+    ]
+
+
+# ----------------------------------------------------------------------------- files
+def set_file_status(catalog: Catalog, file_id: str, status: str) -> None:
+    """Set the ``status`` of file *file_id* (e.g. ``failed`` to queue it for a retry)."""
+    with catalog.transaction() as conn:
+        conn.execute("UPDATE files SET status=? WHERE id=?", (status, file_id))
+
+
+def file_steps(catalog: Catalog, file_id: str) -> list[Any]:
+    """The recorded steps of file *file_id* (``step``, ``status``, ``message``) in pipeline order."""
+    return catalog.query(
+        "SELECT step, status, message FROM steps WHERE file_id=? ORDER BY position",
+        (file_id,),
+    )
+
+
+def files_by_id(catalog: Catalog, file_ids: Sequence[str]) -> dict[str, Any]:
+    """``{id: files row}`` of the *file_ids* that exist."""
+    if not file_ids:
+        return {}
+    return {
+        r["id"]: r
+        for r in catalog.query(
+            f"SELECT * FROM files WHERE id IN ({','.join('?' * len(file_ids))})",
+            list(file_ids),
+        )
+    }
+
+
+def upsert_merged_file(
+    catalog: Catalog,
+    file_id: str,
+    *,
+    leaf_user_id: str,
+    provider: str,
+    name: str,
+    operation_type: str,
+    origin: str,
+    size: int,
+    doc: dict[str, Any],
+    now: str,
+) -> None:
+    """Insert the ``files`` row of a merged/automerged file, or reset an existing one to processing.
+
+    An existing row keeps its name, creation time and doc keys that *doc* does not set.
+    """
+    with catalog.transaction() as conn:
+        old = conn.execute(
+            "SELECT doc, created_time FROM files WHERE id=?", (file_id,)
+        ).fetchone()
+        if old:
+            conn.execute(
+                "UPDATE files SET status=?, updated_time=?, provider=?, size_in_bytes=?, doc=? WHERE id=?",
+                (
+                    StepStatus.PROCESSING,
+                    now,
+                    provider,
+                    size,
+                    catalog.dumps({**catalog.loads(old["doc"]), **doc}),
+                    file_id,
+                ),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO files (id, batch_id, leaf_user_id, provider, file_format, file_name, status, origin,"
+                " operation_type, created_time, updated_time, size_in_bytes, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    file_id,
+                    None,
+                    leaf_user_id,
+                    provider,
+                    "MERGED",
+                    name,
+                    StepStatus.PROCESSING,
+                    origin,
+                    operation_type,
+                    now,
+                    now,
+                    size,
+                    catalog.dumps(doc),
+                ),
+            )
+
+
+def record_file_outcome(
+    catalog: Catalog,
+    file_id: str,
+    status: str,
+    facts: dict[str, Any],
+    message: str,
+    steps: Iterable[Any],
+    now: str,
+) -> None:
+    """Store a converted file's status, facts, message and *steps* (``step``/``status``/``message``).
+
+    The facts ``operationType`` (kept when None), ``startTime``, ``endTime``,
+    ``totalAreaM2`` and ``crop`` go to their columns; ``recordCount``, ``skippedRecords``,
+    ``cleanup`` and ``outOfStandard`` into the doc. The file's previous steps are replaced.
+    """
+    with catalog.transaction() as conn:
+        row = conn.execute("SELECT doc FROM files WHERE id=?", (file_id,)).fetchone()
+        doc = catalog.loads(row["doc"])
+        for key in ("recordCount", "skippedRecords", "cleanup", "outOfStandard"):
+            if key in facts:
+                doc[key] = facts[key]
+        doc["message"] = message
+        conn.execute(
+            "UPDATE files SET status=?, updated_time=?, operation_type=COALESCE(?, operation_type), start_time=?, end_time=?,"
+            " total_area=?, crop=?, doc=? WHERE id=?",
+            (
+                status,
+                now,
+                facts.get("operationType"),
+                facts.get("startTime"),
+                facts.get("endTime"),
+                facts.get("totalAreaM2"),
+                facts.get("crop"),
+                catalog.dumps(doc),
+                file_id,
+            ),
+        )
+        conn.execute("DELETE FROM steps WHERE file_id=?", (file_id,))
+        conn.executemany(
+            "INSERT INTO steps (file_id, step, position, status, message, updated_time) VALUES (?,?,?,?,?,?)",
+            [
+                (file_id, s.step, i, s.status, s.message, now)
+                for i, s in enumerate(steps)
+            ],
+        )
+
+
+def processed_upload_rows(
+    catalog: Catalog, leaf_user_id: str, *, by_start_time: bool = False
+) -> list[Any]:
+    """Rows of *leaf_user_id*'s processed uploaded/provider files (what automerge groups).
+
+    Oldest first by creation time, or by the records' start time with *by_start_time*.
+    """
+    order = "start_time, id" if by_start_time else "created_time, id"
+    return catalog.query(
+        "SELECT * FROM files WHERE leaf_user_id=? AND status=? AND origin IN (?, ?)"
+        f" ORDER BY {order}",
+        (leaf_user_id, StepStatus.PROCESSED, Origin.UPLOADED, Origin.PROVIDER),
+    )
+
+
+def set_file_doc(catalog: Catalog, file_id: str, doc: dict[str, Any]) -> None:
+    """Replace the JSON ``doc`` of file *file_id*."""
+    with catalog.transaction() as conn:
+        conn.execute("UPDATE files SET doc=? WHERE id=?", (catalog.dumps(doc), file_id))
+
+
+# ----------------------------------------------------------------------------- fields
+def user_field_geometries(catalog: Catalog, leaf_user_id: str) -> list[dict[str, Any]]:
+    """GeoJSON geometries of every field of *leaf_user_id*."""
+    return [
+        catalog.loads(r["doc"])["geometry"]
+        for r in catalog.query(
+            "SELECT doc FROM fields WHERE leaf_user_id=?", (leaf_user_id,)
+        )
+    ]
+
+
+def user_field_rows(catalog: Catalog, leaf_user_id: str) -> list[Any]:
+    """The ``fields`` rows of *leaf_user_id*, oldest first."""
+    return catalog.query(
+        "SELECT * FROM fields WHERE leaf_user_id=? ORDER BY created_time, id",
+        (leaf_user_id,),
+    )
+
+
+def field_geometries_by_id(
+    catalog: Catalog, field_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """``{id: GeoJSON geometry}`` of the fields *field_ids* that exist."""
+    if not field_ids:
+        return {}
+    return {
+        r["id"]: catalog.loads(r["doc"])["geometry"]
+        for r in catalog.query(
+            f"SELECT id, doc FROM fields WHERE id IN ({','.join('?' * len(field_ids))})",
+            list(field_ids),
+        )
+    }
+
+
+def field_geometries(
+    catalog: Catalog, field_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """GeoJSON geometries of the fields *field_ids* that exist (catalog order)."""
+    return list(field_geometries_by_id(catalog, field_ids).values())
+
+
+def insert_field(
+    catalog: Catalog,
+    field_id: str,
+    leaf_user_id: str,
+    name: str | None,
+    source: str,
+    area_ha: float,
+    geom_hash: str,
+    doc: dict[str, Any],
+) -> None:
+    """Insert a ``fields`` row (created and updated now); *doc* holds the GeoJSON ``geometry``."""
+    now = utc_now()
+    with catalog.transaction() as conn:
+        conn.execute(
+            "INSERT INTO fields (id, leaf_user_id, name, source, area_ha, geom_hash, created_time, updated_time, doc)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                field_id,
+                leaf_user_id,
+                name,
+                source,
+                area_ha,
+                geom_hash,
+                now,
+                now,
+                catalog.dumps(doc),
+            ),
+        )
+
+
+def field_with_hash(catalog: Catalog, leaf_user_id: str, geom_hash: str) -> bool:
+    """True when *leaf_user_id* has a field whose boundary hashes to *geom_hash*."""
+    return bool(
+        catalog.query(
+            "SELECT 1 FROM fields WHERE leaf_user_id=? AND geom_hash=?",
+            (leaf_user_id, geom_hash),
+        )
+    )
+
+
+def update_field(
+    catalog: Catalog,
+    field_id: str,
+    *,
+    name: str | None = None,
+    geometry: dict[str, Any] | None = None,
+    area_ha: float | None = None,
+    geom_hash: str | None = None,
+) -> None:
+    """Rename a field and/or give it a new boundary (GeoJSON *geometry*, its area and hash).
+
+    ``updated_time`` becomes now. The field must exist.
+    """
+    row = catalog.query("SELECT doc FROM fields WHERE id=?", (field_id,))[0]
+    doc = catalog.loads(row["doc"])
+    sets: list[str] = ["updated_time=?"]
+    params: list[Any] = [utc_now()]
+    if name is not None:
+        sets.append("name=?")
+        params.append(name)
+    if geometry is not None:
+        doc["geometry"] = geometry
+        sets += ["area_ha=?", "geom_hash=?", "doc=?"]
+        params += [area_ha, geom_hash, catalog.dumps(doc)]
+    with catalog.transaction() as conn:
+        conn.execute(
+            f"UPDATE fields SET {', '.join(sets)} WHERE id=?", (*params, field_id)
+        )
+
+
+def delete_field(catalog: Catalog, field_id: str) -> None:
+    """Delete the ``fields`` row of *field_id*."""
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM fields WHERE id=?", (field_id,))
+
+
+# ----------------------------------------------------------------------------- operations
+def operations_with_file(
+    catalog: Catalog, leaf_user_id: str, file_id: str
+) -> list[str]:
+    """Ids of *leaf_user_id*'s operations built from file *file_id*."""
+    return [
+        r["id"]
+        for r in catalog.query(
+            "SELECT id, doc FROM operations WHERE leaf_user_id=?", (leaf_user_id,)
+        )
+        if file_id in (catalog.loads(r["doc"]).get("files") or [])
+    ]
+
+
+def set_operation_status(
+    catalog: Catalog, op_id: str, status: str, doc: dict[str, Any] | None = None
+) -> None:
+    """Set an operation's ``status`` (and its ``doc`` when given); ``updated_time`` is now."""
+    with catalog.transaction() as conn:
+        if doc is None:
+            conn.execute(
+                "UPDATE operations SET status=?, updated_time=? WHERE id=?",
+                (status, utc_now(), op_id),
+            )
+        else:
+            conn.execute(
+                "UPDATE operations SET doc=?, status=?, updated_time=? WHERE id=?",
+                (catalog.dumps(doc), status, utc_now(), op_id),
+            )
 
 
 def update_doc(catalog: Catalog, table: str, row_id: str, **values: Any) -> None:

@@ -79,7 +79,7 @@ HEARTBEAT_SECONDS = 15.0
 
 @cache
 def host_id() -> str:
-    """This machine: host name plus the kernel's boot id (new after a reboot)."""
+    """Identify this machine: host name plus the kernel's boot id (new after a reboot)."""
     boot = ""
     try:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:

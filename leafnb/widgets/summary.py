@@ -42,8 +42,10 @@ _SYSTEMS = [("source units", "source"), ("metric", "metric"), ("imperial", "impe
 
 
 class SummaryPanel(w.VBox, ResourcePanel):
-    """Summary of a file or operation: totals, averages with units, varieties, products, machinery,
-    cleaning report and machine-total reconciliation; a histogram; exports.
+    """Summary of a file or operation: tables, a histogram and exports.
+
+    Totals, averages with units, varieties, products, machinery, cleaning report and
+    machine-total reconciliation.
 
     Tables and histogram are in the :attr:`units` display system (converted on the fly;
     stored data keep the units ``unitMeasurement`` gave them at upload). The export
@@ -143,8 +145,11 @@ class SummaryPanel(w.VBox, ResourcePanel):
         self._call(self.refresh)
 
     def export(self, kind: str) -> Path | None:
-        """Export the shown resource (``csv``, ``geojson``, ``geoparquet``, ``geotiff``,
-        ``png``, ``html``) with the panel's property, filtered state and units; show the path."""
+        """Export the shown resource with the panel's property, filtered state and units.
+
+        Formats ``csv``, ``geojson``, ``geoparquet``, ``geotiff``, ``png``, ``html``; the
+        panel shows the written path.
+        """
         path = export(
             self.workspace,
             self.resource_id,

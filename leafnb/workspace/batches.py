@@ -6,9 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from leafnb.errors import NotFound
 from leafnb.formats.inference import parse_user_mapping
 from leafnb.keys import StepStatus
 from leafnb.leafwire import batch_wire
@@ -17,8 +16,15 @@ from leafnb.pipeline import batch as batch_mod
 from leafnb.resources import Batch, File, Resource, ResourceList
 from leafnb.store.query import BATCH_QUERY
 from leafnb.store.records import (
+    batch_file_ids,
+    batch_owner,
+    batch_partfields,
     batch_resource,
+    batch_row,
     batch_upload_response,
+    list_page,
+    operations_with_file,
+    set_file_status,
     update_doc,
 )
 from leafnb.workspace._face import Face
@@ -106,22 +112,16 @@ class Batches(Face):
 
     def _after_batch(self, batch_id: str) -> None:
         """Hook run after a batch settles: ISOXML partfields → fields, then automerge."""
-        rows = self.catalog.query(
-            "SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,)
-        )
-        if not rows:
+        uid = batch_owner(self.catalog, batch_id)
+        if uid is None:
             return
-        uid = rows[0]["leaf_user_id"]
-        for f in self.catalog.query(
-            "SELECT id, doc FROM files WHERE batch_id=?", (batch_id,)
-        ):
-            for feature in self.catalog.loads(f["doc"]).get("partfields") or []:
-                try:
-                    self._field_from_partfield(uid, feature, f["id"])
-                except Exception as exc:  # a bad partfield must not break the batch
-                    log.warning(
-                        "partfield of file %s not turned into a field: %s", f["id"], exc
-                    )
+        for file_id, feature in batch_partfields(self.catalog, batch_id):
+            try:
+                self._field_from_partfield(uid, feature, file_id)
+            except Exception as exc:  # a bad partfield must not break the batch
+                log.warning(
+                    "partfield of file %s not turned into a field: %s", file_id, exc
+                )
         if self.get_config(uid).get("fieldOperationCreation", True):
             am.run_automerge(self.ctx, uid)
 
@@ -195,18 +195,13 @@ class Batches(Face):
         if column_mapping is not None:
             values["userColumnMapping"] = dict(column_mapping)
         update_doc(self.catalog, "files", file_id, **values)
-        with self.catalog.transaction() as conn:
-            conn.execute(
-                "UPDATE files SET status=? WHERE id=?", (StepStatus.FAILED, file_id)
-            )
+        set_file_status(self.catalog, file_id, StepStatus.FAILED)
         self.retry_batch(row["batch_id"], wait=wait)
         if wait:
-            for op in self.catalog.query(
-                "SELECT id, doc FROM operations WHERE leaf_user_id=?",
-                (row["leaf_user_id"],),
+            for op_id in operations_with_file(
+                self.catalog, row["leaf_user_id"], file_id
             ):
-                if file_id in (self.catalog.loads(op["doc"]).get("files") or []):
-                    self.reprocess_operation(op["id"])
+                self.reprocess_operation(op_id)
         return self.get_file(file_id)
 
     def _background(self, fn: Callable, *args, **kwargs) -> None:
@@ -223,21 +218,17 @@ class Batches(Face):
         self._threads = [t for t in self._threads if t.is_alive()]
 
     def _batch_row(self, batch_id: str):
-        rows = self.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))
-        if not rows:
-            raise NotFound(f"batch {batch_id!r} not found")
-        return rows[0]
+        return batch_row(self.catalog, batch_id)
 
     def _batch_upload_response(self, batch_id: str) -> Batch:
-        return batch_wire(batch_upload_response(self._batch_row(batch_id)))
+        # batch_wire returns the Batch it was given, with Leaf's states
+        return cast(Batch, batch_wire(batch_upload_response(self._batch_row(batch_id))))
 
     def get_batch(self, batch_id: str) -> Batch:
         """Return a batch with its ``leafFiles`` (``GET /batch/{id}``)."""
         row = self._batch_row(batch_id)
-        files = self.catalog.query(
-            "SELECT id FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
-        )
-        return batch_wire(batch_resource(self.catalog, row, [r["id"] for r in files]))
+        files = batch_file_ids(self.catalog, batch_id)
+        return cast(Batch, batch_wire(batch_resource(self.catalog, row, files)))
 
     def get_batches(
         self,
@@ -248,11 +239,7 @@ class Batches(Face):
         **filters: Any,
     ) -> ResourceList:
         """List batches (``GET /batch``), filterable by ``leafUserId`` and ``status``."""
-        sql, params, count_sql, count_params = BATCH_QUERY.compile(
-            filters, page, size, sort
-        )
-        rows = self.catalog.query(sql, params)
-        total = self.catalog.query(count_sql, count_params)[0][0]
+        rows, total = list_page(self.catalog, BATCH_QUERY, filters, page, size, sort)
         return ResourceList([self.get_batch(r["id"]) for r in rows], total, page, size)
 
     def get_batch_status(self, batch_id: str) -> Resource:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from leafnb.errors import InvalidRequest, NotFound
+from leafnb.errors import InvalidRequest
 from leafnb.operations import automerge as am
 from leafnb.operations import boundaries
 from leafnb.operations.fields import (
@@ -13,7 +13,7 @@ from leafnb.operations.fields import (
 )
 from leafnb.resources import Field, Resource, ResourceList
 from leafnb.store.query import FIELD_QUERY
-from leafnb.store.records import field_resource
+from leafnb.store.records import delete_field, field_resource, field_row, list_page
 from leafnb.workspace._face import Face
 
 
@@ -74,10 +74,7 @@ class Fields(Face):
 
     def get_field(self, field_id: str) -> Field:
         """One field (``GET /users/{leafUserId}/fields/{id}``)."""
-        rows = self.catalog.query("SELECT * FROM fields WHERE id=?", (field_id,))
-        if not rows:
-            raise NotFound(f"field {field_id!r} not found")
-        return self._field_resource(rows[0])
+        return self._field_resource(field_row(self.catalog, field_id))
 
     def get_fields(
         self,
@@ -88,11 +85,7 @@ class Fields(Face):
         **filters: Any,
     ) -> ResourceList:
         """List fields; filters ``leafUserId``, ``name``, ``source``; sort ``id``, ``name``, ``createdTime``, ``area``."""
-        sql, params, count_sql, count_params = FIELD_QUERY.compile(
-            filters, page, size, sort
-        )
-        rows = self.catalog.query(sql, params)
-        total = self.catalog.query(count_sql, count_params)[0][0]
+        rows, total = list_page(self.catalog, FIELD_QUERY, filters, page, size, sort)
         return ResourceList([self._field_resource(r) for r in rows], total, page, size)
 
     def update_field(
@@ -136,6 +129,5 @@ class Fields(Face):
     def delete_field(self, field_id: str) -> None:
         """Delete a field and re-run automerge (its operations are removed or regrouped)."""
         field = self.get_field(field_id)
-        with self.catalog.transaction() as conn:
-            conn.execute("DELETE FROM fields WHERE id=?", (field_id,))
+        delete_field(self.catalog, field_id)
         self.run_automerge(field["leafUserId"])

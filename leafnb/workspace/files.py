@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import shapely
 from shapely.geometry import shape
 
 from leafnb.clean.output import FILTERED, MASK, has_filtered, read_filtered
 from leafnb.errors import InvalidRequest, NotFound
-from leafnb.keys import FILE_STEPS, Origin, StepStatus
+from leafnb.keys import FILE_STEPS, StepStatus
 from leafnb.leafwire import file_resource_wire, steps_wire
 from leafnb.operations import merge as merge_mod
 from leafnb.operations.combine import clip_mask
@@ -24,7 +24,15 @@ from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.query import FILE_QUERY
-from leafnb.store.records import file_resource
+from leafnb.store.records import (
+    file_exists,
+    file_resource,
+    file_row,
+    file_steps,
+    list_page,
+    processed_upload_rows,
+    user_field_geometries,
+)
 from leafnb.workspace._face import Face
 
 
@@ -32,17 +40,15 @@ class Files(Face):
     """Converted files and their artifacts (``/files``), manual merge, outside-field points."""
 
     def _file_row(self, file_id: str):
-        rows = self.catalog.query("SELECT * FROM files WHERE id=?", (file_id,))
-        if not rows:
-            raise NotFound(f"file {file_id!r} not found")
-        return rows[0]
+        return file_row(self.catalog, file_id)
 
     def _file_dir(self, file_id: str) -> Path:
         return self.path / "files" / file_id
 
     def _file_resource(self, row) -> File:
         out = file_resource(self.catalog, self.ctx.layout, row)
-        return file_resource_wire(out, self._file_dir(row["id"]))
+        # file_resource_wire returns the File it was given, in Leaf's shape
+        return cast(File, file_resource_wire(out, self._file_dir(row["id"])))
 
     def get_file(self, file_id: str) -> File:
         """Return one file resource (``GET /files/{id}``)."""
@@ -63,20 +69,13 @@ class Files(Face):
         ``endTime`` (≤), ``operationType``, ``minArea`` (m²), ``fileId``, ``fileFormat``.
         Sort: ``"createdTime,desc"`` or a list of such strings (earlier keys win).
         """
-        sql, params, count_sql, count_params = FILE_QUERY.compile(
-            filters, page, size, sort
-        )
-        rows = self.catalog.query(sql, params)
-        total = self.catalog.query(count_sql, count_params)[0][0]
+        rows, total = list_page(self.catalog, FILE_QUERY, filters, page, size, sort)
         return ResourceList([self._file_resource(r) for r in rows], total, page, size)
 
     def get_file_status(self, file_id: str) -> StatusMap:
         """Every processing step of a file with its status and message (``GET /files/{id}/status``)."""
         self._file_row(file_id)
-        rows = self.catalog.query(
-            "SELECT step, status, message FROM steps WHERE file_id=? ORDER BY position",
-            (file_id,),
-        )
+        rows = file_steps(self.catalog, file_id)
         if not rows:
             return StatusMap(
                 {
@@ -133,17 +132,19 @@ class Files(Face):
         )
 
     def _points_path(self, resource_id: str, kind: str = "standard") -> Path:
-        """The points artifact of a file or an operation: ``standard.parquet``, or for
-        *kind* ``filtered`` the filter result (``filter.parquet``, see
-        :mod:`leafnb.clean.output`)."""
+        """The points artifact of a file or an operation.
+
+        ``standard.parquet``, or for *kind* ``filtered`` the filter result
+        (``filter.parquet``, see :mod:`leafnb.clean.output`).
+        """
         names = (MASK, FILTERED) if kind == "filtered" else (f"{kind}.parquet",)
         for folder in ("files", "operations"):
             for name in names:
                 path = self.path / folder / resource_id / name
                 if path.exists():
                     return path
-        if (self.path / "files" / resource_id).is_dir() or self.catalog.query(
-            "SELECT 1 FROM files WHERE id=?", (resource_id,)
+        if (self.path / "files" / resource_id).is_dir() or file_exists(
+            self.catalog, resource_id
         ):
             return self._artifact(resource_id, names[0])
         raise NotFound(
@@ -215,10 +216,7 @@ class Files(Face):
         """``GET /files/uncoveredFiles``: processed files that intersect no field (so no operation)."""
         if not leafUserId:
             raise InvalidRequest("leafUserId is required")
-        rows = self.catalog.query(
-            "SELECT id, doc FROM files WHERE leaf_user_id=? AND status=? AND origin IN (?, ?) ORDER BY created_time, id",
-            (leafUserId, StepStatus.PROCESSED, Origin.UPLOADED, Origin.PROVIDER),
-        )
+        rows = processed_upload_rows(self.catalog, leafUserId)
         return Resource(
             files=[
                 r["id"] for r in rows if not self.catalog.loads(r["doc"]).get("fields")
@@ -247,12 +245,8 @@ class Files(Face):
         import pyarrow as pa
 
         inside = np.zeros(len(lon), dtype=bool)
-        for r in self.catalog.query(
-            "SELECT doc FROM fields WHERE leaf_user_id=?", (row["leaf_user_id"],)
-        ):
-            inside |= clip_mask(
-                lon, lat, shape(self.catalog.loads(r["doc"])["geometry"])
-            )
+        for geometry in user_field_geometries(self.catalog, row["leaf_user_id"]):
+            inside |= clip_mask(lon, lat, shape(geometry))
         outside = table.filter(pa.array(~inside))
         target = self._file_dir(file_id) / "outsideField.geojson"
         write_geojson(target, outside)
@@ -264,13 +258,11 @@ class Files(Face):
         )
 
     def get_files_outside_field_geojson(self, leafUserId: str) -> list[Resource]:
-        """``GET /files/outsideFieldGeojson``: the outside-field points of every processed
-        uploaded/provider file of a leafUserId that has any, each with its file ``id``."""
-        rows = self.catalog.query(
-            "SELECT id FROM files WHERE leaf_user_id=? AND status='processed' AND origin IN ('uploaded', 'provider')"
-            " ORDER BY created_time, id",
-            (leafUserId,),
-        )
+        """``GET /files/outsideFieldGeojson``: the outside-field points of a leafUserId's files.
+
+        Every processed uploaded/provider file that has any, each with its file ``id``.
+        """
+        rows = processed_upload_rows(self.catalog, leafUserId)
         out = []
         for r in rows:
             item = self.get_file_outside_field_geojson(r["id"])

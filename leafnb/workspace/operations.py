@@ -9,7 +9,6 @@ import shapely
 from shapely.geometry import shape
 
 from leafnb.errors import InvalidRequest, NotFound
-from leafnb.events import utc_now
 from leafnb.keys import Event, StepStatus
 from leafnb.operations import automerge as am
 from leafnb.operations import sessions as sess
@@ -17,7 +16,14 @@ from leafnb.resources import Operation, Resource, ResourceList
 from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.query import OPERATION_QUERY
-from leafnb.store.records import operation_resource
+from leafnb.store.records import (
+    field_geometries,
+    file_exists,
+    list_page,
+    operation_resource,
+    operation_row,
+    set_operation_status,
+)
 from leafnb.workspace._face import Face
 
 
@@ -29,10 +35,7 @@ class Operations(Face):
         return Resource(am.run_automerge(self.ctx, leaf_user_id))
 
     def _operation_row(self, op_id: str):
-        rows = self.catalog.query("SELECT * FROM operations WHERE id=?", (op_id,))
-        if not rows:
-            raise NotFound(f"operation {op_id!r} not found")
-        return rows[0]
+        return operation_row(self.catalog, op_id)
 
     def _operation_resource(self, row) -> Operation:
         return operation_resource(self.catalog, row)
@@ -64,11 +67,9 @@ class Operations(Face):
                         f"{key} must not contain ',', '%' or '_', got {value!r}"
                     )
                 filters[key] = f"%,{value},%"
-        sql, params, count_sql, count_params = OPERATION_QUERY.compile(
-            filters, page, size, sort
+        rows, total = list_page(
+            self.catalog, OPERATION_QUERY, filters, page, size, sort
         )
-        rows = self.catalog.query(sql, params)
-        total = self.catalog.query(count_sql, count_params)[0][0]
         return ResourceList(
             [self._operation_resource(r) for r in rows], total, page, size
         )
@@ -115,11 +116,7 @@ class Operations(Face):
     def get_operation_files(self, op_id: str) -> ResourceList:
         """Full file resources aggregated in an operation (``GET /operations/{id}/files``)."""
         ids = self.get_operation(op_id)["files"]
-        files = [
-            self.get_file(i)
-            for i in ids
-            if self.catalog.query("SELECT 1 FROM files WHERE id=?", (i,))
-        ]
+        files = [self.get_file(i) for i in ids if file_exists(self.catalog, i)]
         return ResourceList(files, len(files), 0, max(len(files), 1))
 
     def _operation_assets(self, op_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -168,16 +165,8 @@ class Operations(Face):
         clip_ids = list(doc.get("clipFieldIds") or [])
         if doc.get("cropped"):
             clip_ids += [f["id"] for f in doc.get("fields", [])]
-        clip = None
-        if clip_ids:
-            geoms = [
-                shape(self.catalog.loads(r["doc"])["geometry"])
-                for r in self.catalog.query(
-                    f"SELECT doc FROM fields WHERE id IN ({','.join('?' * len(clip_ids))})",
-                    clip_ids,
-                )
-            ]
-            clip = shapely.geometry.mapping(shapely.union_all(geoms)) if geoms else None
+        geoms = [shape(g) for g in field_geometries(self.catalog, clip_ids)]
+        clip = shapely.geometry.mapping(shapely.union_all(geoms)) if geoms else None
         return [
             Resource(s)
             for s in sess.operation_sessions(
@@ -195,11 +184,7 @@ class Operations(Face):
         if not doc.get("fields"):
             raise InvalidRequest(f"operation {op_id} has no field to crop by")
         doc["cropped"] = True
-        with self.catalog.transaction() as conn:
-            conn.execute(
-                "UPDATE operations SET doc=?, status=?, updated_time=? WHERE id=?",
-                (self.catalog.dumps(doc), StepStatus.PROCESSING, utc_now(), op_id),
-            )
+        set_operation_status(self.catalog, op_id, StepStatus.PROCESSING, doc)
         self.events.emit(
             Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
         )
@@ -214,11 +199,7 @@ class Operations(Face):
     def reprocess_operation(self, op_id: str) -> Resource:
         """Re-run an operation from the merge step with the current config (``POST /operations/{id}/reprocess``)."""
         row = self._operation_row(op_id)
-        with self.catalog.transaction() as conn:
-            conn.execute(
-                "UPDATE operations SET status=?, updated_time=? WHERE id=?",
-                (StepStatus.PROCESSING, utc_now(), op_id),
-            )
+        set_operation_status(self.catalog, op_id, StepStatus.PROCESSING)
         self.events.emit(
             Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
         )

@@ -13,13 +13,8 @@ import pytest
 from leafnb.errors import TiedClassesWarning
 from leafnb.render.images import build_v2, prepare
 from leafnb.render.legend import legend_from_edges, quantile_legend
-from leafnb.scale import (
-    _lerp,
-    _quantile_plan,
-    iter_point_batches,
-    partition_meta,
-    render_partitions,
-)
+from leafnb.scale import iter_point_batches, partition_meta, render_partitions
+from leafnb.scale.quantiles import lerp, quantile_plan
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import write_geoparquet
 from leafnb.testing import make_points, point_units
@@ -197,8 +192,8 @@ def test_quantile_plan_is_numpys_arithmetic(n):
         np.exp(rng.normal(0, 20, n)),
     ):
         s = np.sort(v)
-        prev, nxt, gamma = _quantile_plan(n, q)
-        assert np.array_equal(_lerp(s[prev], s[nxt], gamma), np.quantile(v, q))
+        prev, nxt, gamma = quantile_plan(n, q)
+        assert np.array_equal(lerp(s[prev], s[nxt], gamma), np.quantile(v, q))
 
 
 def test_legend_from_edges_matches_quantile_legend():

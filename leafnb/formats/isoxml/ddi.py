@@ -30,6 +30,8 @@ PROPRIETARY_FROM = 0xDFFF
 
 @dataclass(frozen=True)
 class DdiEntry:
+    """One row of the ISO 11783-11 data dictionary: DDI, name, unit, resolution per bit."""
+
     ddi: int
     name: str
     unit: str | None  # pint-parsable (None: count / unitless / unknown)

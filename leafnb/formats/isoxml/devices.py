@@ -159,6 +159,7 @@ class Element:
 
     @property
     def type_name(self) -> str:
+        """The DET type's name (ISO 11783-10 ``DET@B``: device, function, bin, section, ...)."""
         return DET_TYPES.get(self.type or 0, f"type {self.type}")
 
     def ancestors(self) -> list[Element]:
@@ -183,6 +184,7 @@ class Element:
         return out
 
     def label(self) -> str:
+        """``DET-id 'designator' (type)`` for messages and the file's column mapping."""
         name = self.designator.strip() or self.id
         return f"{self.id} {name!r} ({self.type_name})"
 
@@ -204,6 +206,7 @@ class Device:
         return CLASS_OPERATION.get(self.device_class)  # type: ignore[arg-type]
 
     def label(self) -> str:
+        """``DVC-id 'designator' (device class)`` for messages and the file's column mapping."""
         cls = self.device_class
         what = (
             CLASS_NAMES.get(cls, f"class {cls}") if cls is not None else "no ISO NAME"
@@ -248,9 +251,11 @@ class DeviceModel:
         return model
 
     def element(self, det: str | None) -> Element | None:
+        """The device element with XML id *det*, or None."""
         return self.elements.get(det) if det else None
 
     def device_of(self, det: str | None) -> Device | None:
+        """The device that element *det* belongs to, or None."""
         e = self.element(det)
         return e.device if e is not None else None
 
@@ -393,8 +398,11 @@ def width_carriers(
 
 
 def width_values(source: WidthSource, records: TaskRecords) -> np.ndarray:
-    """Width in mm per record: a logged width filled forward, its first value in a group
-    of logs before it; NaN in a group of logs that never writes it."""
+    """Width in mm per record: a logged width filled forward.
+
+    Its first value also holds in a group of logs before it; NaN in a group of logs that
+    never writes it.
+    """
     if source.channel is None:
         return np.full(records.n, float(source.value), dtype=np.float64)
     filled = records.filled(source.channel, backfill=True)

@@ -209,8 +209,9 @@ def combine(
 
 
 def resolution_exponent(actual: np.ndarray, setpoint: np.ndarray) -> int:
-    """k when *actual* is *setpoint* x 10**k for |k| >= 2, else 0 (rule "Actual rate in
-    another resolution").
+    """The exponent k when *actual* is *setpoint* x 10**k for |k| >= 2, else 0.
+
+    The rule "Actual rate in another resolution".
 
     Examples
     --------

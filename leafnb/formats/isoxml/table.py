@@ -257,8 +257,10 @@ APPLICATION_TOTALS = (80, 81, 82)
 
 
 def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
-    """Why a planting or application has no actual rate: what its logs hold instead
-    (for the file's ``columnMapping`` and the failure message)."""
+    """Why a planting or application has no actual rate: what its logs hold instead.
+
+    For the file's ``columnMapping`` and the failure message.
+    """
     if optype not in RATES:
         return {}
     actual, _, families = RATES[optype]
@@ -284,8 +286,10 @@ def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
 
 
 def _rescale_actual_rate(optype, data, columns, facts) -> None:
-    """Divide an actual rate written in another resolution than its setpoint's
-    (:mod:`.properties`, rule "Actual rate in another resolution")."""
+    """Divide an actual rate written in another resolution than its setpoint's.
+
+    See :mod:`.properties`, rule "Actual rate in another resolution".
+    """
     if optype not in RATES:
         return
     actual, setpoint = RATES[optype][:2]
@@ -329,10 +333,12 @@ def _decide(td, task, records: TaskRecords, working, logged: set[int]):
 def _work_and_width(
     records: TaskRecords, working: list[Device], states: WorkStates, facts: dict
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """Implement width and working width (mm), and the record status (ON/OFF/UNKNOWN)
-    over the working devices: the widest device's widths; On where any device works
+    """Implement width and working width (mm), and the record status (ON/OFF/UNKNOWN).
+
+    Over the working devices: the widest device's widths; On where any device works
     (:mod:`.devices`, :mod:`.worktime`). A device without width carriers gives its
-    status from its root elements."""
+    status from its root elements.
+    """
     implements, widths, statuses, described = [], [], [], []
     for device in working:
         carriers = width_carriers(device, records)

@@ -93,12 +93,15 @@ class Taskdata:
 
     @property
     def folder(self) -> Path:
+        """The TASKDATA folder (where the TLG/BIN files are looked up)."""
         return self.path.parent
 
     def all(self, tag: str) -> list[Element]:
+        """Every element with XML tag *tag* (e.g. ``"TSK"``), in document order."""
         return self.elements.get(tag, [])
 
     def get(self, xml_id: str | None) -> Element | None:
+        """The element with XML id *xml_id* (e.g. ``"DET-1"``), or None."""
         return self.by_id.get(xml_id) if xml_id else None
 
     @functools.cached_property

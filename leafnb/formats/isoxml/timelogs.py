@@ -57,10 +57,12 @@ class Channel:
 
     @property
     def ddi(self) -> int:
+        """The channel's DDI (data dictionary identifier)."""
         return self.key[0]
 
     @property
     def det(self) -> str | None:
+        """The XML id of the device element that logged the channel, or None."""
         return self.key[1]
 
 
@@ -83,6 +85,7 @@ class TaskRecords:
 
     @property
     def n(self) -> int:
+        """Number of joined records."""
         return len(self.time_ms)
 
     def group_of(self, rec: np.ndarray) -> np.ndarray:

@@ -388,8 +388,10 @@ class _Skips:
         self.notes: list[str] = []
 
     def add(self, kind: int, buf, start: int, end: int, p: int, q: int) -> None:
-        """A pass-over of ``buf[start:end]``, reported at chunk byte *p* with *q* (the
-        resynchronisation point, or the bytes for TRUNCATED/TRAILING)."""
+        """Record a pass-over of ``buf[start:end]``, reported at chunk byte *p* with *q*.
+
+        *q* is the resynchronisation point, or the bytes for TRUNCATED/TRAILING.
+        """
         self.events += 1
         x, P, k = start, self.P, 0
         while k < self.WALK and x + P < end:
@@ -484,8 +486,9 @@ class _Framer:
         return p + self.P + 1 + 5 * int(self.b[p + self.P])
 
     def reason(self, p: int) -> int:
-        """Acceptance of a record at *p* on the walk: 0 acceptable, :data:`MALFORMED`
-        (head or record past the end, DLV count > header DLVs, time of day >= 24 h),
+        """Acceptance of a record at *p* on the walk.
+
+        0 acceptable, :data:`MALFORMED` (head or record past the end, DLV count > header DLVs, time of day >= 24 h),
         :data:`BAD_INDEX` (otherwise sound but a DLV index is out of range).
 
         The position is *not* an acceptance criterion: records with an impossible
@@ -703,8 +706,10 @@ class _Framer:
         return starts, p
 
     def _speculation(self, p0: int):
-        """Speculate from *p0* over the rest of the chunk, with the day range of its
-        first and last records (none after two restarts)."""
+        """Speculate from *p0* over the rest of the chunk.
+
+        With the day range of its first and last records (none after two restarts).
+        """
         B = self.B
         d_first = self.day_ref if self.day_ref is not None else 0
         # day of the chunk's last records: first plausible record pair near the end
@@ -875,9 +880,11 @@ class _Decoded:
 
 
 def _read_chunks(fh, size: int, chunk_bytes: int):
-    """Yield ``(buffer, final)`` per chunk; ``send(consumed)`` after each chunk carries
-    the unconsumed bytes (a record cut by the chunk boundary) to the next one. Returns
-    the bytes left over after the final chunk."""
+    """Yield ``(buffer, final)`` per chunk.
+
+    ``send(consumed)`` after each chunk carries the unconsumed bytes (a record cut by the chunk boundary) to the next one. Returns
+    the bytes left over after the final chunk.
+    """
     carry = np.zeros(0, dtype=np.uint8)
     read_total = 0
     while True:
@@ -1010,9 +1017,11 @@ def _map_file(fh):
 
 
 def _close_map(mm: mmap.mmap) -> None:
-    """Close *mm* unless a view of it is still referenced elsewhere — e.g. a sampling
-    profiler (dask workers run one) holding a frame of the decoder for a moment: the
-    map is then released with its last reference instead of failing the read."""
+    """Close *mm* unless a view of it is still referenced elsewhere.
+
+    E.g. a sampling profiler (dask workers run one) holding a frame of the decoder for a moment: the
+    map is then released with its last reference instead of failing the read.
+    """
     with contextlib.suppress(BufferError):
         mm.close()
 

@@ -236,8 +236,9 @@ def log_increases(
     records: TaskRecords,
     tim: dict[tuple[int, str | None], float],
 ) -> dict[str, dict[str, Any]]:
-    """``<TIM key>_TLG`` rows where a logged running total's increase differs from its
-    TIM value (module docstring, rule "TIM and log disagree").
+    """``<TIM key>_TLG`` rows where a logged running total's rise differs from its TIM.
+
+    See the module docstring, rule "TIM and log disagree".
 
     Examples
     --------

@@ -83,8 +83,10 @@ class WorkStates:
         self._condensed: dict[str, dict[str, np.ndarray]] = {}
 
     def _sections_of(self, element: Element) -> dict[str, np.ndarray]:
-        """ISO codes (float, NaN = not written) of *element*'s sections from its
-        condensed work states: {section id: codes}."""
+        """ISO codes of *element*'s sections from its condensed work states.
+
+        ``{section id: codes}``; codes are floats, NaN where not written.
+        """
         if element.id in self._condensed:
             return self._condensed[element.id]
         out: dict[str, np.ndarray] = {}

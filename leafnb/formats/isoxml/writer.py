@@ -44,6 +44,8 @@ class DlvSpec:
 
 @dataclass
 class TimeLogSpec:
+    """One time log to write: its name, record times, positions and logged values."""
+
     name: str
     time_ms: np.ndarray  # Unix ms per record
     lat: np.ndarray | None = None
@@ -165,8 +167,10 @@ def iso_name(device_class: int, serial: int = 0x42) -> str:
 def split_parallel(
     spec: TimeLogSpec, per_log: int, first: int = 1
 ) -> list[TimeLogSpec]:
-    """Split *spec*'s DLVs over logs of at most *per_log* DLVs written at the same
-    instants, as a controller with more than 255 DLVs does (``TLG{first:05d}``, ...)."""
+    """Split *spec*'s DLVs over logs of at most *per_log* DLVs written at the same instants.
+
+    As a controller with more than 255 DLVs does (``TLG{first:05d}``, ...).
+    """
     out = []
     for i, start in enumerate(range(0, max(len(spec.dlvs), 1), per_log)):
         out.append(
