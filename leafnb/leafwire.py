@@ -199,13 +199,14 @@ def ensure_artifact(path: str | Path) -> Path:
     path = Path(path)
     if path.exists():
         return path
+    found = _extracted_original(path)
+    if found is not None:
+        originals.restore(*found)
+        return path
     source = lazy_source(path)
     if source is None:
         return path
-    if source.name == originals.UPLOAD:
-        bdir, folder = _extracted_original(path)
-        originals.restore(bdir, folder)
-    elif path.name == RAW:
+    if path.name == RAW:
         originals.make_raw(path.parent)
     else:
         table, _ = read_points_table(ensure_artifact(source))
