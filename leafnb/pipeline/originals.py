@@ -128,10 +128,8 @@ def locate(root: Path, original: Path) -> tuple[Path, str]:
     rel = Path(original).relative_to(Path(root) / "batches")
     if len(rel.parts) < 3 or rel.parts[1] != EXTRACTED:
         raise ValueError(f"{original} is not an extracted original")
-    folder = PurePosixPath(*rel.parts[2:]).parent
-    return Path(root) / "batches" / rel.parts[0], "" if str(folder) == "." else str(
-        folder
-    )
+    folder = str(PurePosixPath(*rel.parts[2:]).parent)
+    return Path(root) / "batches" / rel.parts[0], "" if folder == "." else folder
 
 
 def _extract(bdir: Path, folder: str | None, dest: Path) -> None:
