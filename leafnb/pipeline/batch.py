@@ -344,7 +344,6 @@ def run_batch(
                 return False
             only_failed = False  # every file is new
         process_batch(ctx, batch_id, only_failed=only_failed, progress=progress)
-        originals.discard(_batch_dir(ctx, batch_id))  # the upload is kept
         return True
     except BaseException as exc:
         try:  # a no-op for a refused upload that was forgotten (raise_refused)
@@ -368,7 +367,8 @@ def process_batch(
     """Convert the batch's files (all, or only the failed ones) and settle its status.
 
     Files in any other state are left alone: ``processed`` ones keep their results and
-    ``processing`` ones belong to the run converting them.
+    ``processing`` ones belong to the run converting them. The upload is extracted again
+    first when it is not (a retry), and ``extracted/`` deleted before the batch settles.
     """
     batch = ctx.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))[0]
     with ctx.catalog.transaction() as conn:
@@ -400,6 +400,8 @@ def process_batch(
     for job, outcome in run_jobs(ctx.executor, jobs, progress=progress):
         _record_outcome(ctx, job, outcome, batch["leaf_user_id"])
         checkpoint("record")
+    # before settling: whoever sees the batch settled finds only the upload kept
+    originals.discard(_batch_dir(ctx, batch_id))
     _settle(ctx, batch_id)
 
 
