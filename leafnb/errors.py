@@ -14,6 +14,7 @@ __all__ = [
     "MissingProperties",
     "NoPointsPassed",
     "NotFound",
+    "OriginalUnavailable",
     "OwnerConflict",
     "PluginLoadWarning",
     "ReaderRegistrationError",
@@ -149,6 +150,14 @@ class NoPointsPassed(LeafnbError):
 
 class StoreError(LeafnbError, OSError):
     """Catalog or artifact I/O failed."""
+
+
+class OriginalUnavailable(LeafnbError):
+    """An original file could not be extracted again from its batch's upload (missing, corrupt).
+
+    A batch keeps its upload once and extracts an original again when it is needed
+    (:mod:`leafnb.pipeline.originals`); the message says what went wrong.
+    """
 
 
 class WorkspaceBusy(StoreError):

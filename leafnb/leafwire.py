@@ -21,6 +21,9 @@ units are Leaf's strings    :mod:`leafnb.standard.leaf_units` (``prcnt``, ``yiel
 ``rawGeojson`` and          each holds where the GeoJSON is (or will be) written; the
 ``standardGeojson`` (+      server's link produces it on first download
 ``download…``) on a file
+``originalFile``,           the original is extracted again from the batch's upload, the
+``rawGeoparquet``           raw table read again from it, on first use
+                            (:mod:`leafnb.pipeline.originals`, :func:`ensure_artifact`)
 ==========================  ==============================================================
 
 Examples
@@ -35,15 +38,20 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from leafnb.clean.output import EXPORTS as FILTER_EXPORTS
 from leafnb.clean.output import MASK, materialize
+from leafnb.pipeline import originals
 from leafnb.standard.leaf_units import summary_wire
+from leafnb.store.layout import RAW, RAW_SOURCE
 
 __all__ = [
     "LAZY_GEOJSON",
+    "artifact_file",
     "asset_wire",
     "batch_wire",
     "ensure_artifact",
@@ -115,7 +123,7 @@ def file_resource_wire(resource: dict[str, Any], folder: Path) -> dict[str, Any]
         ("standardGeojson", "standard.geojson"),
     ):
         target = folder / name
-        ready = target.exists() or (folder / LAZY_GEOJSON[name]).exists()
+        ready = target.exists() or lazy_source(target) is not None
         resource[key] = str(target) if ready else None
         resource["download" + key[0].upper() + key[1:]] = (
             target.as_uri() if ready else None
@@ -127,40 +135,111 @@ def file_resource_wire(resource: dict[str, Any], folder: Path) -> dict[str, Any]
 
 
 def lazy_source(path: Path) -> Path | None:
-    """The artifact a missing lazy export *path* is written from (None: not lazy).
+    """What a missing artifact *path* is made from on first use (None: not made on request).
 
-    Lazy are the raw/standard GeoJSON of a file (from its GeoParquet) and the filter
-    exports of a file or operation (``filtered.parquet``, ``removed.parquet``,
-    ``filtered.geojson``: from its filter result, :mod:`leafnb.clean.output`).
+    ==================================  ==============================================
+    *path*                              made from
+    ==================================  ==============================================
+    ``files/<id>/raw.geojson``,         the GeoParquet beside it (``raw.parquet`` is
+    ``files/<id>/standard.geojson``     made on request too)
+    ``files/<id>/raw.parquet``          ``files/<id>/raw.json`` (how the rawGeojson
+                                        step read the original)
+    ``batches/<id>/extracted/…``        ``batches/<id>/upload.zip``
+    ``filtered.parquet``,               ``filter.parquet`` + the standard points
+    ``removed.parquet``,                (:mod:`leafnb.clean.output`), of a file or
+    ``filtered.geojson``                an operation
+    ==================================  ==============================================
     """
-    if path.name in FILTER_EXPORTS:
+    path = Path(path)
+    if path.name in FILTER_EXPORTS:  # a file's or operation's filter result
         return path.with_name(MASK) if (path.parent / MASK).is_file() else None
-    source_name = LAZY_GEOJSON.get(path.name)
-    if source_name is None or path.parent.parent.name != "files":
+    if path.parent.parent.name == "files":
+        if path.name in LAZY_GEOJSON:
+            source = path.with_name(LAZY_GEOJSON[path.name])
+            ready = source.is_file() or lazy_source(source) is not None
+            return source if ready else None
+        if path.name == RAW:
+            source = path.with_name(RAW_SOURCE)
+            return source if source.is_file() else None
         return None
-    source = path.with_name(source_name)
-    return source if source.is_file() else None
+    found = _extracted_original(path)
+    if found is None:
+        return None
+    upload = found[0] / originals.UPLOAD
+    return upload if upload.is_file() else None
+
+
+def _extracted_original(path: Path) -> tuple[Path, str] | None:
+    """``(batch folder, dataset folder)`` of an original in ``<workspace>/batches/<id>/extracted/``.
+
+    The outermost ``batches/<id>/extracted`` below a folder holding a catalog counts, so
+    an upload holding such folders itself never names another upload.
+    """
+    for folder in reversed(path.parents):
+        batches = folder.parent.parent
+        if (
+            folder.name == originals.EXTRACTED
+            and batches.name == "batches"
+            and (batches.parent / "catalog.sqlite").is_file()
+        ):
+            return originals.locate(batches.parent, path)
+    return None
 
 
 def ensure_artifact(path: str | Path) -> Path:
-    """*path*, written first when it is a lazy GeoJSON not written yet (else as is).
+    """*path*, made first when it is an artifact made on request and missing (else as is).
+
+    A lazy GeoJSON is written from its GeoParquet, a raw table read again from the
+    original, an original extracted again (its dataset's folder) from the batch's
+    upload into ``batches/<id>/extracted/``, where it stays until the batch runs again
+    (:mod:`leafnb.pipeline.originals`). Raises
+    :class:`~leafnb.errors.OriginalUnavailable` when the upload cannot be extracted.
 
     Examples
     --------
     >>> ensure_artifact(ws.get_file(fid)["rawGeojson"])  # doctest: +SKIP
     PosixPath('…/files/<id>/raw.geojson')
+    >>> ensure_artifact(ws.get_file(fid)["originalFile"]).read_bytes()  # doctest: +SKIP
     """
     from leafnb.store.artifacts import read_points_table, write_geojson
 
     path = Path(path)
-    if not path.exists():
-        source = lazy_source(path)
-        if source is not None and path.name in FILTER_EXPORTS:
-            materialize(path)
-        elif source is not None:
-            table, _ = read_points_table(source)
-            write_geojson(path, table)
+    if path.exists():
+        return path
+    found = _extracted_original(path)
+    if found is not None:
+        originals.restore(*found)
+        return path
+    source = lazy_source(path)
+    if source is None:
+        return path
+    if path.name in FILTER_EXPORTS:
+        materialize(path)
+    elif path.name == RAW:
+        originals.make_raw(path.parent)
+    else:
+        table, _ = read_points_table(ensure_artifact(source))
+        write_geojson(path, table)
     return path
+
+
+@contextlib.contextmanager
+def artifact_file(path: str | Path) -> Iterator[Path]:
+    """A readable file for *path* while the context lasts (a download streams it).
+
+    An original is extracted again into a temporary folder of the caller, deleted at
+    exit, even while ``extracted/`` holds it (a batch that settles deletes that folder;
+    two downloads never share or delete each other's files); anything else is
+    :func:`ensure_artifact`.
+    """
+    path = Path(path)
+    found = _extracted_original(path)
+    if found is None or not (found[0] / originals.UPLOAD).is_file():
+        yield ensure_artifact(path)
+        return
+    bdir, folder = found
+    with originals.private_extraction(bdir, folder) as tmp:
+        yield tmp / path.relative_to(bdir / originals.EXTRACTED)
 
 
 def field_file_wire(resource: dict[str, Any]) -> dict[str, Any]:

@@ -422,6 +422,7 @@ def extract_zip(
     *,
     on_file: Callable[[Path], None] | None = None,
     label: str | None = None,
+    only: str | PurePosixPath | None = None,
 ) -> ExtractReport:
     """Extract *source* into the new folder *dest* safely, opening nested zips.
 
@@ -438,6 +439,12 @@ def extract_zip(
         Called with each file's path after it is written (progress, crash tests).
     label : str, optional
         The upload's name in messages (default: the file name of *source*).
+    only : str, optional
+        Write only the files under this folder of the extracted tree (``/``-separated,
+        relative to *dest*; nested zips' folders included): an original extracted again
+        (:mod:`leafnb.pipeline.originals`). Every path is the one a full extraction
+        gives, every level that is opened is checked as in a full extraction, and the
+        budget is the upload's; nested zips that cannot hold such files are not opened.
 
     Raises
     ------
@@ -464,6 +471,8 @@ def extract_zip(
             depth=1,
             label=label or source.name,
             on_file=on_file,
+            prefix=PurePosixPath(),
+            only=None if only is None else PurePosixPath(only),
         )
     except BaseException:
         remove_tree(dest)
@@ -480,11 +489,20 @@ def _extract(
     depth: int,
     label: str,
     on_file: Callable[[Path], None] | None,
+    prefix: PurePosixPath,
+    only: PurePosixPath | None,
 ) -> None:
     with _open(source, label, limits, report.entries) as zf:
         plan = _check_entries(zf, label, limits, report, budget)
+        folders = _nested_folders(plan) if depth < limits.max_depth else {}
         nested: list[tuple[Path, PurePosixPath]] = []
         for info, rel in plan:
+            inner = folders.get(rel)
+            if not (
+                _wanted(prefix / rel, only)
+                or (inner is not None and _overlaps(prefix / inner, only))
+            ):
+                continue
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             _copy_member(zf, info, target, limits, budget, report, label)
@@ -492,23 +510,26 @@ def _extract(
                 on_file(target)
             if target.suffix.lower() == ".zip":
                 nested.append((target, rel))
-    # inner zips are opened once every entry of this level is on disk, so the folder
-    # chosen for an inner zip's contents cannot collide with an entry of this level
+    # inner zips are opened once every entry of this level is on disk
     for target, rel in nested:
-        if depth >= limits.max_depth:
+        if rel not in folders:
             report.ignored.append(
                 f"{label}/{rel}: nested deeper than {limits.max_depth} levels"
             )
             continue
+        inner = dest / folders[rel]
+        inner.mkdir()
         _extract(
             target,
-            _free_folder(target),
+            inner,
             limits,
             report,
             budget,
             depth + 1,
             f"{label}/{rel}",
             on_file,
+            prefix / folders[rel],
+            only,
         )
         report.nested.append(f"{label}/{rel}")
         report.total_bytes -= target.stat().st_size
@@ -516,15 +537,43 @@ def _extract(
         target.unlink()
 
 
-def _free_folder(zip_path: Path) -> Path:
-    """A folder name for a nested zip's contents that no entry uses."""
-    inner = zip_path.with_suffix("")
-    n = 0
-    while inner.exists() or inner.is_symlink():
-        n += 1
-        inner = zip_path.with_name(f"{zip_path.name}.d{n if n > 1 else ''}")
-    inner.mkdir()
-    return inner
+def _wanted(path: PurePosixPath, only: PurePosixPath | None) -> bool:
+    """True when a file at *path* (relative to the extraction root) is to be written."""
+    return only is None or path.is_relative_to(only)
+
+
+def _overlaps(folder: PurePosixPath, only: PurePosixPath | None) -> bool:
+    """True when a nested zip opened into *folder* can hold files that are wanted."""
+    return only is None or folder.is_relative_to(only) or only.is_relative_to(folder)
+
+
+def _nested_folders(
+    plan: list[tuple[zipfile.ZipInfo, PurePosixPath]],
+) -> dict[PurePosixPath, PurePosixPath]:
+    """The folder each inner zip of a level is opened into, from the level's entry list.
+
+    An inner zip ``x.zip`` goes into ``x``, or ``x.zip.d``, ``x.zip.d2``… when that name
+    is taken: by an entry or folder of the level, by an earlier inner zip's folder. An
+    inner zip is deleted once opened, so its own name is free again for a later one.
+    The names come from the entry list, not from the disk, so an extraction of a part of
+    the upload (``only``) names every folder as the full extraction did.
+    """
+    taken: set[PurePosixPath] = set()
+    for _info, rel in plan:
+        taken.add(rel)
+        taken.update(rel.parents)
+    folders: dict[PurePosixPath, PurePosixPath] = {}
+    for _info, rel in plan:
+        if rel.suffix.lower() != ".zip":
+            continue
+        inner, n = rel.with_suffix(""), 0
+        while inner in taken:
+            n += 1
+            inner = rel.with_name(f"{rel.name}.d{n if n > 1 else ''}")
+        taken.add(inner)
+        taken.discard(rel)
+        folders[rel] = inner
+    return folders
 
 
 def _copy_member(

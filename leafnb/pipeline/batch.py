@@ -14,7 +14,9 @@ between two of them leaves a state the next run can finish:
    zip) fails the batch with the refusal as ``statusDetails`` and leaves nothing on
    disk; the refusal is final (stage ``refused``).
 3. :func:`process_batch`: converts the files (all, or on retry only the ``failed``
-   ones) and settles the batch.
+   ones) and settles the batch. Once it settled, ``extracted/`` is deleted and only the
+   upload is kept; a retry or reprocess extracts the upload again first
+   (:mod:`leafnb.pipeline.originals`).
 
 :func:`run_batch` runs stages 2-3 holding the batch's lease (renewed by a heartbeat
 thread), so a second run of a batch being processed is refused with
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from leafnb.context import Context
-from leafnb.errors import InvalidRequest
+from leafnb.errors import InvalidRequest, OriginalUnavailable
 from leafnb.events import utc_now
 from leafnb.formats.archive import extract_zip, inspect_zip, remove_tree
 from leafnb.formats.detect import Candidate, detect, provider_contradicts
@@ -53,6 +55,7 @@ from leafnb.keys import (
     Origin,
     StepStatus,
 )
+from leafnb.pipeline import originals
 from leafnb.pipeline.checkpoints import checkpoint
 from leafnb.pipeline.executors import run_jobs
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult
@@ -206,8 +209,8 @@ def ingest(ctx: Context, batch_id: str, *, raise_refused: bool = False) -> bool:
     error fails the batch but keeps the upload, so a retry can extract it again.
     """
     bdir = _batch_dir(ctx, batch_id)
-    extracted = bdir / "extracted"
-    remove_tree(extracted)  # what an interrupted extraction left
+    extracted = bdir / originals.EXTRACTED
+    originals.discard(bdir)  # what an interrupted extraction left
     name = ctx.catalog.query("SELECT file_name FROM batches WHERE id=?", (batch_id,))
     try:
         report = extract_zip(
@@ -233,6 +236,7 @@ def ingest(ctx: Context, batch_id: str, *, raise_refused: bool = False) -> bool:
             "retry the batch",
         )
         return False
+    originals.mark_extracted(bdir)
     checkpoint("detect")
     detection = detect(extracted)
     now = utc_now()
@@ -363,7 +367,8 @@ def process_batch(
     """Convert the batch's files (all, or only the failed ones) and settle its status.
 
     Files in any other state are left alone: ``processed`` ones keep their results and
-    ``processing`` ones belong to the run converting them.
+    ``processing`` ones belong to the run converting them. The upload is extracted again
+    first when it is not (a retry), and ``extracted/`` deleted before the batch settles.
     """
     batch = ctx.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))[0]
     with ctx.catalog.transaction() as conn:
@@ -377,6 +382,15 @@ def process_batch(
     todo = [r for r in rows if not only_failed or r["status"] == StepStatus.FAILED]
     config = ctx.config(batch["leaf_user_id"])
     jobs = [_job(ctx, row, batch, config) for row in todo]
+    try:  # a retry: the originals were deleted when the batch settled
+        if jobs:
+            originals.restore(_batch_dir(ctx, batch_id))
+    except OriginalUnavailable as exc:
+        for job in jobs:
+            outcome = FileOutcome(steps=_failed_steps(0, str(exc)))
+            _record_outcome(ctx, job, outcome, batch["leaf_user_id"])
+        _settle(ctx, batch_id, details=f"{exc}; upload the files again")
+        return
     now = utc_now()
     with ctx.catalog.transaction() as conn:
         conn.executemany(
@@ -386,6 +400,8 @@ def process_batch(
     for job, outcome in run_jobs(ctx.executor, jobs, progress=progress):
         _record_outcome(ctx, job, outcome, batch["leaf_user_id"])
         checkpoint("record")
+    # before settling: whoever sees the batch settled finds only the upload kept
+    originals.discard(_batch_dir(ctx, batch_id))
     _settle(ctx, batch_id)
 
 
@@ -518,7 +534,7 @@ def mark_interrupted(ctx: Context, batch_id: str, reason: str) -> bool:
     if stage == REFUSED or (stage == RECEIVED and settled):
         return False
     if stage == RECEIVED:
-        remove_tree(_batch_dir(ctx, batch_id) / "extracted")
+        originals.discard(_batch_dir(ctx, batch_id))
         _settle(
             ctx,
             batch_id,
@@ -549,6 +565,7 @@ def mark_interrupted(ctx: Context, batch_id: str, reason: str) -> bool:
             )
     for row in stuck:
         remove_tree(ctx.layout.file_dir(row["id"]))
+    originals.discard(_batch_dir(ctx, batch_id))  # a retry extracts the upload again
     _settle(
         ctx,
         batch_id,
@@ -562,12 +579,20 @@ def mark_interrupted(ctx: Context, batch_id: str, reason: str) -> bool:
 
 def _interrupted_steps(message: str) -> list[StepResult]:
     """Steps of a file whose conversion was cut off: the original is there, the rest did not run."""
+    return _failed_steps(1, message)
+
+
+def _failed_steps(failed: int, message: str) -> list[StepResult]:
+    """Steps processed before step number *failed*, that one failed with *message*, the rest skipped."""
     return [
-        StepResult(FILE_STEPS[0].value, StepStatus.PROCESSED.value, "ok"),
-        StepResult(FILE_STEPS[1].value, StepStatus.FAILED.value, message),
+        *(
+            StepResult(s.value, StepStatus.PROCESSED.value, "ok")
+            for s in FILE_STEPS[:failed]
+        ),
+        StepResult(FILE_STEPS[failed].value, StepStatus.FAILED.value, message),
         *(
             StepResult(s.value, StepStatus.SKIPPED.value, "skipped")
-            for s in FILE_STEPS[2:]
+            for s in FILE_STEPS[failed + 1 :]
         ),
     ]
 
@@ -609,7 +634,8 @@ def reclaim_orphans(ctx: Context, min_age: float = ORPHAN_AGE_SECONDS) -> list[P
     """Remove ``batches/<id>`` and ``files/<id>`` folders that no catalog row names.
 
     Only folders untouched for *min_age* seconds are removed (another process may be
-    between creating a folder and recording it). Returns what was removed.
+    between creating a folder and recording it), and so are temporary extractions of
+    an upload (:func:`leafnb.pipeline.originals.sweep`). Returns what was removed.
     """
     removed = []
     now = time.time()
@@ -623,6 +649,8 @@ def reclaim_orphans(ctx: Context, min_age: float = ORPHAN_AGE_SECONDS) -> list[P
         for name in names:
             path = root / name
             if name in known:
+                if folder == "batches":
+                    removed += originals.sweep(path, min_age)
                 continue
             try:
                 age = now - path.lstat().st_mtime

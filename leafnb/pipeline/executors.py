@@ -60,6 +60,7 @@ from typing import Any
 
 from leafnb.keys import FILE_STEPS, StepStatus
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult, convert_file
+from leafnb.store.layout import RAW_SOURCE
 
 __all__ = [
     "DaskRunner",
@@ -87,9 +88,10 @@ _DASK_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
 def crash_outcome(job: FileJob, error: BaseException | str) -> FileOutcome:
     """The outcome of a file whose conversion never returned (worker died or task errored).
 
-    ``originalFile`` is processed when the original exists; the step after the last one
-    whose artifact is on disk is ``failed`` with ``internal error: ...``; later steps are
-    ``skipped``.
+    ``originalFile`` is processed when the original exists, ``rawGeojson`` when the
+    step recorded how it read the raw table (``raw.json``; the table itself is made on
+    request); the step after the last one done is ``failed`` with
+    ``internal error: ...``; later steps are ``skipped``.
     """
     if isinstance(error, BaseException):
         message = f"internal error: {type(error).__name__}: {error}"
@@ -99,7 +101,7 @@ def crash_outcome(job: FileJob, error: BaseException | str) -> FileOutcome:
     done = 0
     if Path(job.path).exists():
         done = 1
-        if (out / "raw.parquet").exists():
+        if (out / RAW_SOURCE).exists():
             done = 2
     steps = [
         StepResult(s.value, StepStatus.PROCESSED.value, "ok") for s in FILE_STEPS[:done]

@@ -22,6 +22,7 @@ from leafnb.formats.members import is_regular_file
 from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.pipeline.checkpoints import checkpoint
+from leafnb.pipeline.originals import raw_source
 from leafnb.standard.area_yield import (
     compute_area_and_yield,
     exact_derived,
@@ -34,6 +35,7 @@ from leafnb.standard.schema import REQUIRED
 from leafnb.standard.summary import summarize, units_map
 from leafnb.standard.units import convert
 from leafnb.store.artifacts import write_geoparquet, write_json
+from leafnb.store.layout import RAW, RAW_SOURCE
 
 __all__ = [
     "FileJob",
@@ -216,7 +218,11 @@ def convert_file(job: FileJob) -> FileOutcome:
                 outcome.facts[fact] = meta[key]
         if meta.get("column_mapping"):
             outcome.facts["columnMapping"] = meta["column_mapping"]
-        write_geoparquet(out / "raw.parquet", raw.table)
+        # the raw table is not kept: how to read it again is (leafnb.pipeline.originals);
+        # a raw table (and its GeoJSON) made on request from an earlier conversion is stale
+        for name in (RAW, "raw.geojson"):
+            (out / name).unlink(missing_ok=True)
+        write_json(out / RAW_SOURCE, raw_source(job))
         state["raw"] = raw
         notes = list(raw.issues) + [
             str(w.message) for w in caught if str(w.message) not in raw.issues

@@ -21,7 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FILTER_MASK", "MANIFEST", "RAW", "STANDARD", "SUMMARY", "UNITS", "Layout"]
+__all__ = [
+    "FILTER_MASK",
+    "MANIFEST",
+    "RAW",
+    "RAW_SOURCE",
+    "STANDARD",
+    "SUMMARY",
+    "UNITS",
+    "Layout",
+]
 
 RAW, STANDARD, SUMMARY, UNITS = (
     "raw.parquet",
@@ -34,6 +43,9 @@ RAW, STANDARD, SUMMARY, UNITS = (
 FILTER_MASK = "filter.parquet"
 #: a merged/automerged file's "original file": the list of its member files
 MANIFEST = "merge.json"
+#: how a file's raw table (:data:`RAW`, made on request) is read again: reader, original,
+#: part and options of its conversion (:mod:`leafnb.pipeline.originals`)
+RAW_SOURCE = "raw.json"
 
 
 @dataclass(frozen=True)

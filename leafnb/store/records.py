@@ -24,7 +24,7 @@ from leafnb.keys import Origin, StepStatus
 from leafnb.resources import Batch, Field, File, Operation
 from leafnb.store.artifacts import read_json
 from leafnb.store.catalog import Catalog
-from leafnb.store.layout import FILTER_MASK, RAW, STANDARD, SUMMARY, Layout
+from leafnb.store.layout import FILTER_MASK, RAW, RAW_SOURCE, STANDARD, SUMMARY, Layout
 from leafnb.store.query import Query
 
 __all__ = [
@@ -502,6 +502,16 @@ def file_resource(catalog: Catalog, layout: Layout, row) -> File:
     def url(p: Path) -> str | None:
         return p.as_uri() if p.exists() else None
 
+    # made on request (leafnb.pipeline.originals): an original extracted again from the
+    # batch's upload, the raw table read again from the original
+    batch_dir = layout.batch_dir(row["batch_id"]) if row["batch_id"] else None
+    has_original = original.exists() or (
+        batch_dir is not None
+        and original.is_relative_to(batch_dir / "extracted")
+        and (batch_dir / "upload.zip").is_file()
+    )
+    has_raw = raw_parquet.exists() or (fdir / RAW_SOURCE).exists()
+
     out = File(
         id=row["id"],
         leafUserId=row["leaf_user_id"],
@@ -522,9 +532,9 @@ def file_resource(catalog: Catalog, layout: Layout, row) -> File:
         recordCount=doc.get("recordCount", 0),
         skippedRecords=doc.get("skippedRecords", 0),
         originalFile=str(original),
-        downloadOriginalFile=url(original),
-        rawGeoparquet=str(raw_parquet) if raw_parquet.exists() else None,
-        downloadRawGeoparquet=url(raw_parquet),
+        downloadOriginalFile=original.as_uri() if has_original else None,
+        rawGeoparquet=str(raw_parquet) if has_raw else None,
+        downloadRawGeoparquet=raw_parquet.as_uri() if has_raw else None,
         standardGeoparquet=str(std_parquet) if std_parquet.exists() else None,
         downloadStandardGeoparquet=url(std_parquet),
         filteredGeoparquet=str(fdir / "filtered.parquet")

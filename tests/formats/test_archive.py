@@ -201,6 +201,57 @@ def test_a_nested_zip_beside_a_folder_of_its_name_gets_its_own_folder(tmp_path):
     assert (tmp_path / "out" / "x.zip.d" / "a.txt").read_bytes() == b"inner"
 
 
+def test_one_folder_is_extracted_at_the_paths_of_the_full_extraction(tmp_path):
+    """``only`` (an original extracted again) names nested zips' folders as a full run does.
+
+    Names that collide: ``x.zip`` beside ``x/`` goes to ``x.zip.d``; ``y.zip`` goes to
+    ``y``; then ``y.zip.zip`` finds ``y.zip`` deleted (opened) and takes that name.
+    """
+    inner = make_zip(tmp_path / "inner.zip", {"t/a.txt": b"inner", "t/b.txt": b"b"})
+    deeper = make_zip(tmp_path / "deeper.zip", {"d/c.txt": b"deeper"})
+    outer = make_zip(
+        tmp_path / "o.zip",
+        {
+            "x.zip": inner,
+            "x/a.txt": b"outer",
+            "y.zip": deeper,
+            "y.zip.zip": inner,
+            "z/e.txt": b"e",
+        },
+    )
+    extract_zip(outer, tmp_path / "full")
+    full = {
+        p.relative_to(tmp_path / "full").as_posix(): p.read_bytes()
+        for p in (tmp_path / "full").rglob("*")
+        if p.is_file()
+    }
+    assert full["x.zip.d/t/a.txt"] == b"inner" and full["y/d/c.txt"] == b"deeper"
+    assert full["y.zip/t/a.txt"] == b"inner"
+    for only in ("x.zip.d/t", "x", "y/d", "y.zip", "z", ""):
+        dest = tmp_path / f"only-{only.replace('/', '_') or 'all'}"
+        report = extract_zip(outer, dest, only=only or None)
+        got = {
+            p.relative_to(dest).as_posix(): p.read_bytes()
+            for p in dest.rglob("*")
+            if p.is_file()
+        }
+        assert got == {
+            k: v for k, v in full.items() if not only or k.startswith(only + "/")
+        }, only
+        assert sorted(p.as_posix() for p in report.files) == sorted(
+            (dest / k).resolve().as_posix() for k in got
+        )
+
+
+def test_extracting_one_folder_applies_the_uploads_limits(tmp_path):
+    bomb = zips.zeros_zip(tmp_path / "bomb.zip", {"a/x.bin": 1, "b/y.bin": 80 * MB})
+    with pytest.raises(UnsafeArchive, match="zip bomb"):
+        extract_zip(
+            bomb, tmp_path / "out", only="a"
+        )  # b/ is not written, still refused
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_entry_list_is_bounded_before_zipfile_parses_it(tmp_path, monkeypatch):
     z = make_zip(tmp_path / "many.zip", {f"f{i}.txt": b"" for i in range(150)})
     parsed = []

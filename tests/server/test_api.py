@@ -145,6 +145,38 @@ def test_download_links_stream_the_artifacts(client, app, tokens, alice_data):
     assert client.get(f"{OPS}/download/not-a-token", headers=h).status_code == 404
 
 
+def test_original_and_raw_downloads_are_made_from_the_kept_upload(
+    client, app, tokens, alice_data
+):
+    """Only the upload is kept: the original is extracted for the response, then deleted."""
+    h, ws = auth(tokens["alice"]), app.state.workspace
+    bdir = ws.path / "batches" / alice_data["batch"]
+    assert not (bdir / "extracted").exists()
+    names = {}
+    for fid in alice_data["files"]:
+        f = client.get(f"{OPS}/files/{fid}", headers=h).json()
+        names[f["fileName"]] = f
+        r = client.get(f["downloadOriginalFile"], headers=h)
+        assert r.status_code == 200, r.text
+        with zipfile.ZipFile(bdir / "upload.zip") as zf:
+            assert r.content == zf.read(f["fileName"])
+        assert f["fileName"] in r.headers["content-disposition"]
+    assert not (bdir / "extracted").exists()
+    assert not list(bdir.glob(".extract-*"))  # deleted once the response was sent
+    # the raw GeoJSON is made from the raw table, read again from the original
+    f = names["a.csv"]
+    geo = client.get(f["downloadRawGeojson"], headers=h)
+    assert geo.status_code == 200, geo.text
+    lons = [ft["geometry"]["coordinates"][0] for ft in geo.json()["features"]]
+    assert lons == [float(f"{-93.6 + i * 0.00003:.6f}") for i in range(40)]  # SMS_CSV
+    # an upload that cannot be extracted again: a clear message, no server path
+    (bdir / "upload.zip").write_bytes(b"PK\x03\x04 truncated")
+    r = client.get(names["b.csv"]["downloadOriginalFile"], headers=h)
+    assert r.status_code == 500
+    assert "could not be extracted again" in r.json()["detail"]
+    no_paths(r, app)
+
+
 def test_list_paging_headers_filters_and_sort(client, app, tokens, alice_data):
     h = auth(tokens["alice"])
     r = client.get(

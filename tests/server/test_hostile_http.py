@@ -17,6 +17,7 @@ import time
 import pytest
 
 from leafnb import Workspace
+from leafnb.pipeline.originals import restore
 from tests.conftest import REPO, SMS_CSV, make_zip, zip_files
 from tests.fuzz import zips
 from tests.server.live import ALERTS, CONFIG, FIELDS, OPS, LiveServer
@@ -45,7 +46,11 @@ def alice_isoxml(server, tmp_path_factory):
     assert r.status_code == 200, r.text
     batch = server.wait_batch("alice", r.json()["id"])
     assert batch["status"] == "PROCESSED", batch
-    tlg = server.workspace / "batches" / batch["id"] / "extracted" / "TASKDATA"
+    bdir = server.workspace / "batches" / batch["id"]
+    assert not (bdir / "extracted").exists()  # only the upload is kept
+    # extracted again, as a retry or a download of the original does: the attacks
+    # below find Alice's log on disk
+    tlg = restore(bdir) / "TASKDATA"
     assert (tlg / "TLG00001.bin").is_file()
     return batch["id"], tlg / "TLG00001"
 

@@ -30,6 +30,7 @@ EXPECTED = {
     "MissingProperties": 500,
     "NoPointsPassed": 500,
     "ReaderRegistrationError": 500,
+    "OriginalUnavailable": 500,  # the kept upload is missing or damaged: a server fault
 }
 ERRORS = sorted(
     name

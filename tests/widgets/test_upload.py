@@ -359,7 +359,7 @@ def test_file_bars_move_by_step(inline_ws, harvest_csv_zip, monkeypatch):
     panel.upload(harvest_csv_zip)
     inline_ws.wait()
     assert seen == [
-        ("raw.parquet", 2, "info"),
+        ("raw.json", 2, "info"),  # how the raw table is read again (made on request)
         ("standard.parquet", 6, "info"),
         ("summary.json", 8, "info"),
         ("units.json", 8, "info"),

@@ -3,20 +3,24 @@
 A link is ``/services/operations/api/download/<token>``; the opaque token maps to the
 API owner and the artifact's path in ``server.sqlite``, so another owner's token, a
 removed artifact or a path outside the workspace all answer 404. A file's
-``rawGeojson`` / ``standardGeojson`` is written on its first download
-(:func:`leafnb.leafwire.ensure_artifact`). ``<token>.aux.xml``
-is the PNG's georeferencing sidecar.
+``rawGeojson`` / ``standardGeojson`` / ``rawGeoparquet`` is written on its first
+download (:func:`leafnb.leafwire.ensure_artifact`); an ``originalFile`` is extracted
+again from its batch's upload into a temporary folder that is deleted once the response
+is sent (:func:`leafnb.leafwire.artifact_file`). ``<token>.aux.xml`` is the PNG's
+georeferencing sidecar.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 from pathlib import Path
 
 from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from leafnb.errors import NotFound
-from leafnb.leafwire import ensure_artifact
+from leafnb.leafwire import artifact_file
 from leafnb.server.context import Auth, Caller
 from leafnb.server.routing import OPS, OPS_TAG, service_router
 
@@ -39,11 +43,20 @@ def download(token: str, caller: Caller = Auth):
     if path is None:
         raise NotFound("download not found")
     target = Path(path + ".aux.xml" if aux else path).resolve()
-    if target.is_relative_to(caller.workspace.path) and not aux:
-        ensure_artifact(target)  # a GeoJSON written on its first download
-    if not target.is_relative_to(caller.workspace.path) or not target.is_file():
+    if not target.is_relative_to(caller.workspace.path):
         raise NotFound("download not found (artifact removed)")
-    return FileResponse(target, media_type=_media_type(target), filename=target.name)
+    with contextlib.ExitStack() as stack:
+        # an artifact made on first download; an original extracted for this response
+        served = target if aux else stack.enter_context(artifact_file(target))
+        if not served.is_file():
+            raise NotFound("download not found (artifact removed)")
+        response = FileResponse(
+            served,
+            media_type=_media_type(target),
+            filename=target.name,
+            background=BackgroundTask(stack.pop_all().close),
+        )
+    return response
 
 
 _MEDIA = {
