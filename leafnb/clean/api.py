@@ -53,8 +53,9 @@ class FilteringAPI:
         return dict(self.get_config(uid))
 
     def _make_filtered(self, resource_id: str, boundary: Any = None) -> dict | None:
-        """Build ``filtered.parquet`` (+ ``removed.parquet``, ``cleaning.json``) beside a file's or
-        operation's standard points, with the owner's ``filterProfile``.
+        """Filter a file's or operation's standard points with the owner's ``filterProfile``.
+
+        Builds ``filtered.parquet`` (+ ``removed.parquet``, ``cleaning.json``) beside them.
 
         Called by the operations pipeline after an operation's standard points are written.
         Returns the cleaning report, or None when ``operationsFilteredGeojson`` is false.
@@ -69,8 +70,9 @@ class FilteringAPI:
         )
 
     def _filter_folder(self, resource_id: str) -> Path:
-        """Folder of a resource's filter result, filtering its standard points first when
-        there is none yet.
+        """Folder of a resource's filter result.
+
+        Its standard points are filtered first when there is none yet.
         """
         folder = self._points_path(
             resource_id

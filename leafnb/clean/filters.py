@@ -169,9 +169,11 @@ def position(
     min_jump_m: float = 10.0,
     radius_factor: float | None = 4.0,
 ):
-    """GPS jumps: remove alive points farther than ``max(min_jump_m, jump_factor × median step)``
-    from both their previous and next alive point (a spike), and points farther from the
-    median position than ``radius_factor × P95`` of that distance (strays).
+    """GPS jumps: remove spikes and strays.
+
+    Spikes are alive points farther than ``max(min_jump_m, jump_factor × median step)``
+    from both their previous and next alive point; strays are points farther from the
+    median position than ``radius_factor × P95`` of that distance.
     """
     n = len(track)
     remove = np.zeros(n, dtype=bool)
@@ -209,8 +211,10 @@ def position(
 
 
 def boundary(track: Track, alive: np.ndarray, geometry=None, buffer_m: float = 0.0):
-    """Position / boundary edge buffer: remove points outside *geometry* (a shapely (Multi)Polygon in
-    lon/lat, WGS84) or within *buffer_m* metres of its edge.
+    """Position / boundary edge buffer: remove points outside *geometry* or near its edge.
+
+    *geometry* is a shapely (Multi)Polygon in lon/lat (WGS84); points within *buffer_m*
+    metres of its edge are removed too.
     """
     if geometry is None:
         return "no boundary geometry given"
@@ -317,9 +321,11 @@ def smooth_velocity(
     max_accel: float | None = None,
     max_heading_change: float | None = None,
 ):
-    """Smooth velocity: within a pass, remove points whose speed changed by more than *max_change*
-    (fraction of the previous alive point's speed) or *max_accel* (m/s²), or whose heading
-    turned more than *max_heading_change* degrees since the previous alive point.
+    """Smooth velocity: within a pass, remove points with abrupt speed or heading changes.
+
+    A point is removed when its speed changed by more than *max_change* (fraction of the
+    previous alive point's speed) or *max_accel* (m/s²), or its heading turned more than
+    *max_heading_change* degrees since the previous alive point.
     """
     v, t = track.speed_ms(), track.t
     prev = _prev_alive(alive)
@@ -432,10 +438,12 @@ def overlap(
     cell: float | None = None,
     samples: int = 5,
 ):
-    """Overlap (bitmap by swath width): each alive point's swath is sampled at *samples* places
-    across its width; a sample is covered when an earlier pass already touched its grid
-    cell (*cell* metres, default a quarter of the typical swath). Points with more than
-    *max_overlap* of their swath covered are removed.
+    """Overlap (bitmap by swath width): remove points whose swath an earlier pass covered.
+
+    Each alive point's swath is sampled at *samples* places across its width; a sample is
+    covered when an earlier pass already touched its grid cell (*cell* metres, default a
+    quarter of the typical swath). Points with more than *max_overlap* of their swath
+    covered are removed.
     """
     idx = np.flatnonzero(alive)
     remove = np.zeros(len(track), dtype=bool)
@@ -471,10 +479,12 @@ def overlap(
 def shift_along_track(
     track: Track, values: np.ndarray, seconds: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Values re-assigned along the track: point *i* gets the value recorded *seconds* later
-    (the grain reached the sensor then), linearly interpolated in time between the two
-    records around ``t + seconds`` of the same continuous segment; returns (shifted values,
-    has-a-value mask). Points whose ``t + seconds`` falls outside their segment get NaN.
+    """Values re-assigned along the track: point *i* gets the value recorded *seconds* later.
+
+    The grain reached the sensor then. The value is linearly interpolated in time between
+    the two records around ``t + seconds`` of the same continuous segment; returns
+    (shifted values, has-a-value mask). Points whose ``t + seconds`` falls outside their
+    segment get NaN.
     """
     n = len(track)
     if seconds == 0 or not n:
@@ -505,10 +515,12 @@ def estimate_delay(
     cell: float | None = None,
     max_probes: int = 100_000,
 ) -> tuple[float, dict[str, float]]:
-    """Delay (s) that maximises spatial coherence of *column*: for each candidate shift, the mean
-    absolute difference between each point's value and the mean of its neighbours from
-    other passes (grid hash, cell = typical swath width); the smallest wins. Candidates
-    are 1 s apart (or the median logging interval when shorter).
+    """Delay (s) that maximises spatial coherence of *column*.
+
+    For each candidate shift, the mean absolute difference between each point's value and
+    the mean of its neighbours from other passes (grid hash, cell = typical swath width);
+    the smallest wins. Candidates are 1 s apart (or the median logging interval when
+    shorter).
     """
     t = track.t
     dts = np.diff(t)
@@ -551,9 +563,11 @@ def flow_delay(
     max_seconds: float = 20.0,
     column: str | None = None,
 ):
-    """Flow delay: shift the grain-flow columns (mass, volume, per-area, dry, cropFlow) along the
-    track by *seconds* (``auto``: the shift with the best spatial coherence between passes,
-    0 to *max_seconds*); points left without a value are removed.
+    """Flow delay: shift the grain-flow columns along the track by *seconds*.
+
+    The columns are mass, volume, per-area, dry and cropFlow; ``auto`` takes the shift with
+    the best spatial coherence between passes, 0 to *max_seconds*. Points left without a
+    value are removed.
     """
     if track.points.operation_type != "harvested":
         return "not a harvest"
@@ -585,9 +599,10 @@ def moisture_delay(
     seconds: float | str = "auto",
     max_seconds: float = 30.0,
 ):
-    """Moisture delay: shift ``harvestMoisture`` along the track by *seconds* (``auto`` as flowDelay)
-    and rescale the dry columns by (100 − new moisture) / (100 − old moisture); points left
-    without a value are removed.
+    """Moisture delay: shift ``harvestMoisture`` along the track by *seconds*.
+
+    *seconds* may be ``auto``, as in flowDelay. The dry columns are rescaled by
+    (100 − new moisture) / (100 − old moisture); points left without a value are removed.
     """
     if track.points.operation_type != "harvested":
         return "not a harvest"
@@ -625,8 +640,10 @@ def min_yield(
     factor: float = 0.5,
     column: str | None = None,
 ):
-    """Minimum yield: remove values below *threshold* (in *unit*, default the column's unit;
-    ``auto`` = factor × P(percentile)). Works on the rate column off harvest.
+    """Minimum yield: remove values below *threshold*.
+
+    *threshold* is in *unit* (default the column's unit); ``auto`` = factor ×
+    P(percentile). Works on the rate column off harvest.
     """
     return _value_limit(
         track, alive, threshold, unit, percentile, factor, column, below=True
@@ -726,10 +743,11 @@ def local_sd(
     min_neighbours: int = 5,
     column: str | None = None,
 ):
-    """Local (neighbourhood) SD: remove values with |x − local mean| > k·local SD, over the alive
-    neighbours (the point itself excluded) in a grid-hash neighbourhood of cell *radius*
-    metres (default 2 × the typical swath width); points with fewer than *min_neighbours*
-    neighbours are kept.
+    """Local (neighbourhood) SD: remove values with |x − local mean| > k·local SD.
+
+    The local statistics are over the alive neighbours (the point itself excluded) in a
+    grid-hash neighbourhood of cell *radius* metres (default 2 × the typical swath width);
+    points with fewer than *min_neighbours* neighbours are kept.
     """
     col = value_column(track, column)
     if col is None:

@@ -170,8 +170,10 @@ def _as_points(table: pa.Table, meta: dict[str, Any]) -> PointSet:
 
 
 def materialize(path: str | Path) -> Path:
-    """Write the export *path* (``filtered.parquet``, ``removed.parquet`` or
-    ``filtered.geojson`` of a file or operation folder) from its filter result.
+    """Write the export *path* from its filter result.
+
+    *path* is ``filtered.parquet``, ``removed.parquet`` or ``filtered.geojson`` of a file
+    or operation folder.
     """
     path = Path(path)
     if path.name not in EXPORTS:

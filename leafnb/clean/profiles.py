@@ -177,8 +177,10 @@ class FilterPipeline:
     def profile(
         cls, name: str = "leaf", config: dict[str, Any] | None = None
     ) -> FilterPipeline:
-        """A named profile; ``leaf`` reads ``operationsRemoveOutliers``/``operationsOutliersLimit``
-        and ``custom`` reads ``filterPipeline`` from *config*.
+        """A named profile.
+
+        ``leaf`` reads ``operationsRemoveOutliers``/``operationsOutliersLimit`` and
+        ``custom`` reads ``filterPipeline`` from *config*.
         """
         config = config or {}
         if name == "leaf":

@@ -25,8 +25,10 @@ def _params(p: dict) -> str:
 
 
 class CleaningReport(Resource):
-    """``{"profile", "total", "kept", "filters": [{name, parameters, removed, percentRemoved, percentMass}],
-    "flowDelay"?: {seconds, automatic}, ...}`` — one entry per filter that applied, in order.
+    """The cleaning report of one filter run: one entry per filter that applied, in order.
+
+    ``{"profile", "total", "kept", "filters": [{name, parameters, removed, percentRemoved, percentMass}],
+    "flowDelay"?: {seconds, automatic}, ...}``
     """
 
     kind = "cleaning report"

@@ -283,8 +283,9 @@ class RenderingAPI:
         )
 
     def get_file_geotiff_images(self, file_id: str) -> list[Resource]:
-        """GeoTIFFs of a file (leafnb extension; Leaf offers them for operations only), as
-        :meth:`get_operation_geotiff_images`.
+        """GeoTIFFs of a file, as :meth:`get_operation_geotiff_images`.
+
+        A leafnb extension: Leaf offers them for operations only.
         """
         return self.get_operation_geotiff_images(file_id)
 

@@ -22,10 +22,12 @@ def to_dataset(
     legends: dict[str, Legend] | None = None,
     attrs: dict | None = None,
 ):
-    """Build a CF / rioxarray-compatible Dataset: ``y``/``x`` cell-centre coordinates, a
-    ``spatial_ref`` grid-mapping variable (``crs_wkt``, ``spatial_ref``, ``GeoTransform``),
-    one float32 variable per property with ``units``, ``legend`` (JSON string, so it
-    survives ``to_netcdf``) and ``grid_mapping`` attributes.
+    """Build a CF / rioxarray-compatible Dataset.
+
+    It has ``y``/``x`` cell-centre coordinates, a ``spatial_ref`` grid-mapping variable
+    (``crs_wkt``, ``spatial_ref``, ``GeoTransform``), and one float32 variable per
+    property with ``units``, ``legend`` (JSON string, so it survives ``to_netcdf``) and
+    ``grid_mapping`` attributes.
     """
     import xarray as xr
     from pyproj import CRS

@@ -54,6 +54,7 @@ __all__ = [
     "build_overlay",
     "build_v1",
     "build_v2",
+    "extent_4326",
     "numeric_properties",
     "prepare",
     "select_properties",
@@ -130,10 +131,12 @@ class Prepared:
     keep: np.ndarray
 
     def values(self, prop: str) -> np.ndarray:
+        """Values of *prop* at the kept points (stored units)."""
         return self.points.array(prop)[self.keep]
 
     @property
     def units(self) -> dict[str, str]:
+        """Stored unit of each property of the point set."""
         return self.points.units
 
 
@@ -190,7 +193,26 @@ def _raster(
     return spec, arrays
 
 
-def _extent_4326(spec: GridSpec) -> dict[str, float]:
+def extent_4326(spec: GridSpec) -> dict[str, float]:
+    """Lon/lat extent of a grid's outer corners (imagesV2 ``extent``, overlay bounds).
+
+    Parameters
+    ----------
+    spec : GridSpec
+        The grid, in any CRS :func:`~leafnb.render.raster.unproject` handles.
+
+    Returns
+    -------
+    dict
+        ``{"xmin", "xmax", "ymin", "ymax"}`` in EPSG:4326 degrees.
+
+    Examples
+    --------
+    >>> from leafnb.render.raster import GridSpec
+    >>> spec = GridSpec("EPSG:3857", 0.0, 1000.0, 10.0, 10.0, 100, 100)
+    >>> {k: round(v, 6) for k, v in extent_4326(spec).items()}
+    {'xmin': 0.0, 'xmax': 0.008983, 'ymin': 0.0, 'ymax': 0.008983}
+    """
     left, bottom, right, top = spec.bounds
     lon, lat = unproject(np.array([left, right]), np.array([bottom, top]), spec.crs)
     return {
@@ -217,8 +239,10 @@ def build_v1(
     ramp: dict | None = None,
     max_size: int = MAX_SIZE,
 ) -> tuple[list[dict], GridSpec]:
-    """V1 PNGs: Leaf's ramp between each property's point minimum (0 %) and maximum (100 %),
-    linear between stops, transparent where no point; ``.aux.xml`` beside each.
+    """V1 PNGs: Leaf's ramp between each property's point minimum and maximum.
+
+    The minimum is 0 % and the maximum 100 % of the ramp, linear between stops,
+    transparent where no point; ``.aux.xml`` beside each.
     """
     ramp = ramp or LEAF_RAMP
     crs = projection.upper().replace("_", ":")
@@ -262,7 +286,7 @@ def build_v2(
     spec, arrays = _raster(
         prep, props, "EPSG:3857", _v2_resolution(prep), max_size=max_size
     )
-    extent = _extent_4326(spec)
+    extent = extent_4326(spec)
     items = []
     for prop in props:
         legend = legend_of(prep, prop)
@@ -289,7 +313,7 @@ def build_overlay(
         prep, [prop], "EPSG:3857", _v2_resolution(prep), max_size=max_size
     )
     write_png(path, legend.rgba(arrays[prop]), spec, {"property": prop})
-    e = _extent_4326(spec)
+    e = extent_4326(spec)
     return {
         "path": str(path),
         "bounds": [[e["ymin"], e["xmin"]], [e["ymax"], e["xmax"]]],

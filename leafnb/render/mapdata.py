@@ -117,8 +117,10 @@ def swath_width_m(points: PointSet) -> np.ndarray | None:
 def legend_spec(
     legend: Any, prop: str, unit: str | None, system: DisplaySystem | str
 ) -> dict[str, Any]:
-    """The map legend: title, rows ``{color, label}`` in display units, and the edges and
-    colours (stored units) the browser classifies pixel means with.
+    """The map legend: title, rows and the classes the browser colours pixels with.
+
+    Rows ``{color, label}`` are in display units; the edges and colours (stored units)
+    are what the browser classifies pixel means with.
 
     >>> from leafnb.render.legend import quantile_legend
     >>> spec = legend_spec(quantile_legend(range(29980, 31440)), "seedRate", "seeds/ac", "source")

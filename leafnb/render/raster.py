@@ -32,6 +32,7 @@ __all__ = [
     "grid_spec",
     "project",
     "rasterize",
+    "spread",
     "utm_crs",
 ]
 
@@ -60,10 +61,12 @@ class GridSpec:
 
     @property
     def right(self) -> float:
+        """Right edge in the grid CRS."""
         return self.left + self.width * self.res_x
 
     @property
     def bottom(self) -> float:
+        """Bottom edge in the grid CRS."""
         return self.top - self.height * self.res_y
 
     @property
@@ -87,9 +90,11 @@ class GridSpec:
         return row, col
 
     def x_centres(self) -> np.ndarray:
+        """X of the cell centres (left to right) in the grid CRS."""
         return self.left + (np.arange(self.width) + 0.5) * self.res_x
 
     def y_centres(self) -> np.ndarray:
+        """Y of the cell centres (top to bottom) in the grid CRS."""
         return self.top - (np.arange(self.height) + 0.5) * self.res_y
 
 
@@ -265,8 +270,33 @@ def _vshift_add(out: np.ndarray, a: np.ndarray, dy: int) -> None:
         out[: h + dy] += a[-dy:]
 
 
-def _spread(a: np.ndarray, rx: int, ry: int, round_shape: bool) -> np.ndarray:
-    """Footprint sum: each cell gets the sum of *a* over the footprint centred on it (symmetric)."""
+def spread(a: np.ndarray, rx: int, ry: int, round_shape: bool) -> np.ndarray:
+    """Footprint sum: each cell gets the sum of *a* over the footprint centred on it (symmetric).
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        2-D grid of per-cell sums (or counts).
+    rx, ry : int
+        Footprint half-sizes in cells along x (columns) and y (rows).
+    round_shape : bool
+        An ellipse (``ROUND``) instead of a rectangle (``SQUARE``).
+
+    Returns
+    -------
+    numpy.ndarray
+        A grid of *a*'s shape; *a* itself when both half-sizes are 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros((3, 4))
+    >>> a[1, 1] = 1.0
+    >>> spread(a, 1, 0, False)
+    array([[0., 0., 0., 0.],
+           [1., 1., 1., 0.],
+           [0., 0., 0., 0.]])
+    """
     if rx == 0 and ry == 0:
         return a
     out = np.zeros_like(a)
@@ -327,7 +357,7 @@ def rasterize(
             gr_x, gr_y = divmod(k, MAX_RADIUS + 1)
             m = sel & finite
             # float64 even when the group is empty (bincount of nothing returns int64)
-            sums = _spread(
+            sums = spread(
                 np.bincount(idx[m], weights=v[m], minlength=size)
                 .astype(float, copy=False)
                 .reshape(shape2),
@@ -339,12 +369,12 @@ def rasterize(
                 m.sum() == sel.sum()
             ):  # no NaN in this group: counts shared between properties
                 if k not in shared_counts:
-                    shared_counts[k] = _spread(
+                    shared_counts[k] = spread(
                         _count(idx[sel], size).reshape(shape2), gr_x, gr_y, round_shape
                     )
                 c = shared_counts[k]
             else:
-                c = _spread(
+                c = spread(
                     _count(idx[m], size).reshape(shape2), gr_x, gr_y, round_shape
                 )
             if total_s is None:

@@ -16,20 +16,17 @@ from typing import Any
 
 import numpy as np
 
-# images._extent_4326 and raster._spread are private in render/ (owned by another
-# engineer while this split landed): to be made public there (images.extent_4326,
-# raster.spread) and these imports renamed; render/ was left untouched on purpose.
 from leafnb.pipeline.executors import map_tasks
-from leafnb.render.images import MAX_SIZE, V2_RESOLUTION_DEG, _extent_4326
+from leafnb.render.images import MAX_SIZE, V2_RESOLUTION_DEG, extent_4326
 from leafnb.render.legend import legend_from_edges
 from leafnb.render.png import write_png
 from leafnb.render.raster import (
     MAX_RADIUS,
-    _spread,
     degrees_to_crs_resolution,
     footprint_radii,
     grid_spec,
     project,
+    spread,
 )
 from leafnb.scale.partitions import (
     BATCH_ROWS,
@@ -243,7 +240,7 @@ def render_partitions(
     return {
         "property": property,
         "legend": legend.to_dict(),
-        "extent": _extent_4326(spec),
+        "extent": extent_4326(spec),
         "url": str(path),
         "downloadUrl": path.resolve().as_uri(),
     }
@@ -317,8 +314,8 @@ def _cell_means(
         gx, gy = divmod(k, MAX_RADIUS + 1)
         s = sums.pop(k, None)
         c = cnts.pop(k, None)
-        s = _spread((np.zeros(size) if s is None else s).reshape(shape2), gx, gy, False)
-        c = _spread(
+        s = spread((np.zeros(size) if s is None else s).reshape(shape2), gx, gy, False)
+        c = spread(
             (np.zeros(size) if c is None else c.astype(float)).reshape(shape2),
             gx,
             gy,

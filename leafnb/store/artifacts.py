@@ -95,7 +95,11 @@ def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
     )
     # GeoParquet: an explicit ``"crs": null`` means "unknown CRS" (geopandas then gives
     # crs=None); the coordinates are longitude/latitude on WGS84, so say so in PROJJSON.
-    col = {"encoding": "point", "geometry_types": ["Point"], "crs": _crs84_projjson()}
+    col: dict[str, Any] = {
+        "encoding": "point",
+        "geometry_types": ["Point"],
+        "crs": _crs84_projjson(),
+    }
     if bbox:
         col["bbox"] = bbox
     return {
@@ -216,9 +220,11 @@ def _stored_columns(
 def restore_points(
     table: pa.Table, meta: dict[str, Any], columns: list[str] | None = None
 ) -> pa.Table:
-    """A table as read from a points artifact, completed: ``lon``/``lat`` and derived
-    columns rebuilt (*meta*: :func:`leafnb_metadata` of the file), ``geometry`` dropped,
-    columns in the order they were written (or *columns*).
+    """A table as read from a points artifact, completed.
+
+    ``lon``/``lat`` and derived columns are rebuilt (*meta*: :func:`leafnb_metadata` of
+    the file), ``geometry`` dropped, columns put in the order they were written (or
+    *columns*).
     """
     order = meta.get("columns")
     names = table.column_names
