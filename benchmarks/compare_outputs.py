@@ -1,0 +1,193 @@
+"""Compare what two leafnb versions make of the real data sets: points, filter results, summaries.
+
+Every data set :mod:`corpus` finds (``tests/data``, ``../shared/data`` and the folders
+given) is uploaded once with a baseline (``git archive`` of ``--baseline``) and once
+with this checkout, each in a fresh process; then, per converted file (matched by file
+name and part), this checkout's readers compare:
+
+* the standard points (``read_points_table``: columns, order, types, missing values,
+  and values — equal, or the largest relative difference);
+* the filtered points (``leafnb.clean.output.read_filtered``: kept and removed);
+* ``summary.json`` (numbers compared relatively, everything else exactly).
+
+Prints one line per file that differs and a total. Asserts nothing. Run:
+``python benchmarks/compare_outputs.py [--baseline main] [/work/corpus-data ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_automerge import _baseline_tree
+from corpus import discover, zip_set
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _convert(zip_path: str, ws_dir: str) -> dict[str, str]:
+    """Upload *zip_path* into a new workspace; ``{file key: artifact folder}``."""
+    import leafnb
+
+    ws = leafnb.Workspace(ws_dir, executor="inline")
+    batch = ws.upload_batch(zip_path, "compare", progress=False)
+    out = {}
+    for fid in batch.get("leafFiles") or []:
+        f = ws.get_file(fid)
+        key = f"{f.get('fileName')}#{f.get('part') or ''}#{f.get('operationType')}"
+        out[key] = str(Path(ws_dir) / "files" / fid)
+    return out
+
+
+def _child(source: Path, *args: str) -> dict[str, str]:
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(source)!r}); "
+        f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); "
+        f"import compare_outputs as c; print(json.dumps(c._convert(*{list(args)!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(source)},
+        cwd=tempfile.gettempdir(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        d = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
+    d = d[np.isfinite(d)]
+    return float(d.max()) if len(d) else 0.0
+
+
+def compare_tables(a: pa.Table, b: pa.Table) -> tuple[list[str], float]:
+    """Structural differences and the largest relative difference of float columns."""
+    problems: list[str] = []
+    if a.column_names != b.column_names:
+        return [f"columns {a.column_names} != {b.column_names}"], math.inf
+    if a.num_rows != b.num_rows:
+        return [f"rows {a.num_rows} != {b.num_rows}"], math.inf
+    worst = 0.0
+    for name in a.column_names:
+        x, y = a.column(name), b.column(name)
+        if x.type != y.type:
+            problems.append(f"{name}: type {x.type} != {y.type}")
+        elif pa.types.is_floating(x.type):
+            xa = x.to_numpy(zero_copy_only=False).astype("float64")
+            ya = y.to_numpy(zero_copy_only=False).astype("float64")
+            if not np.array_equal(np.isnan(xa), np.isnan(ya)):
+                problems.append(f"{name}: missing values differ")
+            worst = max(worst, _rel(xa, ya))
+        elif not x.equals(y):
+            problems.append(f"{name}: values differ")
+    return problems, worst
+
+
+def compare_json(a: Any, b: Any, path: str = "") -> tuple[list[str], float]:
+    """Differences of two JSON documents; numbers compared relatively."""
+    numbers = not isinstance(a, bool) and not isinstance(b, bool)
+    numbers = numbers and isinstance(a, int | float) and isinstance(b, int | float)
+    if not numbers and type(a) is not type(b):
+        return [f"{path}: {a!r} != {b!r}"[:200]], 0.0
+    if isinstance(a, dict):
+        problems, worst = [], 0.0
+        if set(a) != set(b):
+            problems.append(f"{path}: keys {sorted(set(a) ^ set(b))}")
+        for k in set(a) & set(b):
+            p, w = compare_json(a[k], b[k], f"{path}.{k}")
+            problems += p
+            worst = max(worst, w)
+        return problems, worst
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return [f"{path}: length {len(a)} != {len(b)}"], 0.0
+        problems, worst = [], 0.0
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            p, w = compare_json(x, y, f"{path}[{i}]")
+            problems += p
+            worst = max(worst, w)
+        return problems, worst
+    if isinstance(a, int | float) and not isinstance(a, bool):
+        if a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b)):
+            return [], 0.0
+        return [], abs(a - b) / max(abs(a), abs(b))
+    return ([] if a == b else [f"{path}: {a!r} != {b!r}"[:200]]), 0.0
+
+
+def compare_folders(old: Path, new: Path) -> dict[str, tuple[list[str], float]]:
+    """Per artifact: (differences, largest relative difference)."""
+    from leafnb.clean.output import has_filtered, read_filtered
+    from leafnb.store.artifacts import read_json, read_points_table
+
+    out: dict[str, tuple[list[str], float]] = {}
+    if (old / "standard.parquet").exists() or (new / "standard.parquet").exists():
+        out["standard"] = compare_tables(
+            read_points_table(old / "standard.parquet")[0],
+            read_points_table(new / "standard.parquet")[0],
+        )
+    if has_filtered(old) or has_filtered(new):
+        a, b = read_filtered(old), read_filtered(new)
+        kept, removed = (
+            compare_tables(a.kept.table, b.kept.table),
+            compare_tables(a.removed.table, b.removed.table),
+        )
+        out["filtered"] = (kept[0] + removed[0], max(kept[1], removed[1]))
+    if (old / "summary.json").exists() or (new / "summary.json").exists():
+        out["summary"] = compare_json(
+            read_json(old / "summary.json"), read_json(new / "summary.json")
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", nargs="*", type=Path)
+    ap.add_argument("--baseline", default="main")
+    args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="leafnb-compare-"))
+    tree = _baseline_tree(args.baseline, tmp)
+    worst: dict[str, float] = {}
+    files = differing = 0
+    try:
+        for ds in discover(args.folders):
+            zip_path = str(zip_set(ds, tmp / f"{ds.name}.zip"))
+            old = _child(tree, zip_path, str(tmp / f"{ds.name}-old"))
+            new = _child(REPO, zip_path, str(tmp / f"{ds.name}-new"))
+            if set(old) != set(new):
+                print(f"{ds.name}: files differ {sorted(set(old) ^ set(new))}")
+            for key in sorted(set(old) & set(new)):
+                files += 1
+                result = compare_folders(Path(old[key]), Path(new[key]))
+                bad = {k: p for k, (p, _w) in result.items() if p}
+                for k, (_p, w) in result.items():
+                    worst[k] = max(worst.get(k, 0.0), w)
+                if bad:
+                    differing += 1
+                    print(f"{ds.name} {key}: {bad}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(
+        f"{files} files compared, {differing} with structural differences; "
+        "largest relative difference: "
+        + ", ".join(f"{k} {v:.1e}" for k, v in sorted(worst.items()))
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
