@@ -43,7 +43,7 @@ def _convert(zip_path: str, ws_dir: str) -> dict[str, str]:
 
     ws = leafnb.Workspace(ws_dir, executor="inline")
     batch = ws.upload_batch(zip_path, "compare", progress=False)
-    out = {}
+    out = {"": leafnb.__file__}  # which leafnb ran
     for fid in batch.get("leafFiles") or []:
         f = ws.get_file(fid)
         key = f"{f.get('fileName')}#{f.get('part') or ''}#{f.get('operationType')}"
@@ -53,7 +53,8 @@ def _convert(zip_path: str, ws_dir: str) -> dict[str, str]:
 
 def _child(source: Path, *args: str) -> dict[str, str]:
     code = (
-        f"import json, sys; sys.path.insert(0, {str(source)!r}); "
+        # leafnb first: corpus.py (imported by this module) puts this checkout on the path
+        f"import json, sys; sys.path.insert(0, {str(source)!r}); import leafnb; "
         f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); "
         f"import compare_outputs as c; print(json.dumps(c._convert(*{list(args)!r})))"
     )
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             zip_path = str(zip_set(ds, tmp / f"{ds.name}.zip"))
             old = _child(tree, zip_path, str(tmp / f"{ds.name}-old"))
             new = _child(REPO, zip_path, str(tmp / f"{ds.name}-new"))
+            print(f"{ds.name}: {old.pop('')} vs {new.pop('')}", flush=True)
             if set(old) != set(new):
                 print(f"{ds.name}: files differ {sorted(set(old) ^ set(new))}")
             for key in sorted(set(old) & set(new)):

@@ -179,6 +179,8 @@ def _fill(
         return points
     if rule is not None:
         rule = {**rule, "from_unit": points.units.get(rule["from"]), "unit": unit}
+        if rule.get("by"):
+            rule["by_unit"] = points.units.get(rule["by"])
     return _derived_by(points.with_column(prop, values, unit), prop, rule)
 
 
@@ -305,7 +307,13 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
         points = _fill(points, "speed", _speed(points.array("distance"), time_s), "m/s")
     width = _get(points, "equipmentWidth")
     if width is not None:
-        points = _fill(points, "area", points.array("distance") * width, "m2")
+        points = _fill(
+            points,
+            "area",
+            points.array("distance") * width,
+            "m2",
+            {"from": "distance", "by": "equipmentWidth", "row": None, "area": None},
+        )
     if points.operation_type == OperationType.HARVESTED:
         points = _harvest(points, time_s)
     return points
@@ -420,16 +428,20 @@ def _integrate_flow(points: PointSet, time_s: np.ndarray | None) -> PointSet:
     if flow is None:
         return points
     interval = _get(points, "samplingInterval")
+    # a logged interval column makes the mass a product of two stored columns
+    rule = {"from": "cropFlow", "by": "samplingInterval", "row": None, "area": None}
     if interval is None:
         if time_s is None:
             return points
-        interval = record_intervals(time_s)
+        interval, rule = record_intervals(time_s), None
     unit = points.units.get("cropFlow", "kg/s")
     dim = parse_unit(unit).dimensionality
     if dim == parse_unit("kg/s").dimensionality:
-        return _fill(points, "wetMass", convert(flow, unit, "kg/s") * interval, "kg")
+        flow_kg = convert(flow, unit, "kg/s") * interval
+        return _fill(points, "wetMass", flow_kg, "kg", rule)
     if dim == parse_unit("m3/s").dimensionality:
-        return _fill(points, "wetVolume", convert(flow, unit, "m3/s") * interval, "m3")
+        flow_m3 = convert(flow, unit, "m3/s") * interval
+        return _fill(points, "wetVolume", flow_m3, "m3", rule)
     return points
 
 
@@ -532,14 +544,22 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
             or not rule.get("from_unit")
         ):
             continue
+        factor = conversion_factor(
+            points.units[rule["from"]], rule["from_unit"]
+        ) * conversion_factor(rule["unit"], points.units[prop])
         step = {
             "column": prop,
             "from": rule["from"],
-            "factor": conversion_factor(points.units[rule["from"]], rule["from_unit"])
-            * conversion_factor(rule["unit"], points.units[prop]),
+            "factor": factor,
             "row": rule["row"],
             "area": rule["area"],
         }
+        if rule.get("by"):
+            by, by_unit = rule["by"], rule.get("by_unit")
+            if not by_unit or by not in points.units:
+                continue
+            step["by"] = by
+            step["factor"] = factor * conversion_factor(points.units[by], by_unit)
         values = derived.step_values(points.table, recipe, step)
         current = points.array(prop)
         same_gaps = np.array_equal(np.isnan(values), np.isnan(current))

@@ -24,6 +24,8 @@ means ``dryVolume = ((dryMass × factor) ÷ density) [÷|×] area`` with
 
 * ``factor`` — the unit conversions of the operand into the canonical unit and of the
   result out of it, folded into one number;
+* ``by`` — optionally a second column to multiply by (``area = distance ×
+  equipmentWidth``, ``wetMass = cropFlow × samplingInterval``);
 * ``row`` — a per-point factor: ``density`` / ``per_density`` (× or ÷ the crop's
   density, kg/m³), ``dry`` / ``per_dry`` (× or ÷ ``(100 − moisture) / (100 − standard
   moisture)``, 1 for a crop without a standard moisture), or none;
@@ -94,6 +96,8 @@ def step_values(
 ) -> np.ndarray:
     """The values of one recipe *step* computed from *table* (float64, NaN = missing)."""
     values = _floats(table, step["from"]) * step["factor"]
+    if step.get("by"):
+        values = values * _floats(table, step["by"])
     row = step.get("row")
     with np.errstate(divide="ignore", invalid="ignore"):
         if row:
@@ -133,7 +137,7 @@ def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]
     todo = [c for c in wanted if c in steps]
     while todo:
         step = steps[todo.pop()]
-        inputs = [step["from"]]
+        inputs = [step["from"], *([step["by"]] if step.get("by") else [])]
         if step.get("row"):
             inputs.append(recipe.get("crop_column", "crop"))
             if step["row"] in ("dry", "per_dry"):

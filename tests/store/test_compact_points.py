@@ -50,7 +50,7 @@ def test_standard_file_stores_measured_columns_only(converted):
     stored = pq.read_schema(converted / "standard.parquet").names
     table, meta = read_points_table(converted / "standard.parquet")
     assert "lon" not in stored and "lat" not in stored and "geometry" in stored
-    derived = {"wetVolume", "dryMass", "dryVolume", "dryVolumePerArea"}
+    derived = {"area", "wetVolume", "dryMass", "dryVolume", "dryVolumePerArea"}
     assert derived <= set(table.column_names) and not derived & set(stored)
     assert table.column_names[:2] == ["lon", "lat"]
     assert (
@@ -76,6 +76,14 @@ def test_derived_values_follow_the_formulas(converted):
     assert np.allclose(col["wetVolume"] * to_m3, wet_kg / density, rtol=1e-12)
     dry = wet_kg * (100 - col["harvestMoisture"]) / (100 - CORN_STD_MOISTURE)
     assert np.allclose(col["dryMass"] * to_kg, dry, rtol=1e-12, equal_nan=True)
+    to_m = {"ft": 0.3048, "m": 1.0}
+    area = (
+        col["distance"]
+        * to_m[units["distance"]]
+        * col["equipmentWidth"]
+        * to_m[units["equipmentWidth"]]
+    )
+    assert np.allclose(col["area"], area, rtol=1e-12)  # m², in every unit system
 
 
 def test_round_trip_is_exact_and_smaller(tmp_path):
