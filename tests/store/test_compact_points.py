@@ -76,7 +76,7 @@ def test_derived_values_follow_the_formulas(converted):
     assert np.allclose(col["wetVolume"] * to_m3, wet_kg / density, rtol=1e-12)
     dry = wet_kg * (100 - col["harvestMoisture"]) / (100 - CORN_STD_MOISTURE)
     assert np.allclose(col["dryMass"] * to_kg, dry, rtol=1e-12, equal_nan=True)
-    to_m = {"ft": 0.3048, "m": 1.0}
+    to_m = {"ft": 0.3048, "in": 0.0254, "m": 1.0}
     area = (
         col["distance"]
         * to_m[units["distance"]]
