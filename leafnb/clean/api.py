@@ -20,6 +20,7 @@ from leafnb.errors import NotFound
 from leafnb.resources import Resource
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import read_json
+from leafnb.store.records import file_owner, operation_owner
 
 
 class FilteringAPI:
@@ -36,18 +37,10 @@ class FilteringAPI:
     # ------------------------------------------------------------------ internals
     def _resource_config(self, resource_id: str) -> dict[str, Any]:
         """Effective config of the owner of a file or operation (workspace config when unknown)."""
-        uid = None
-        rows = self.catalog.query(
-            "SELECT leaf_user_id FROM files WHERE id=?", (resource_id,)
-        )
-        if rows:
-            uid = rows[0]["leaf_user_id"]
-        else:
+        uid = file_owner(self.catalog, resource_id)
+        if uid is None:
             try:
-                rows = self.catalog.query(
-                    "SELECT leaf_user_id FROM operations WHERE id=?", (resource_id,)
-                )
-                uid = rows[0]["leaf_user_id"] if rows else None
+                uid = operation_owner(self.catalog, resource_id)
             except Exception:  # no operations table (yet)
                 uid = None
         return dict(self.get_config(uid))

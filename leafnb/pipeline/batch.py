@@ -52,14 +52,13 @@ from leafnb.keys import (
     STATUS_DETAILS,
     BatchStatus,
     Event,
-    Origin,
     StepStatus,
 )
 from leafnb.pipeline import originals
 from leafnb.pipeline.checkpoints import checkpoint
 from leafnb.pipeline.executors import run_jobs
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult
-from leafnb.store import runs
+from leafnb.store import batch_rows, records, runs
 from leafnb.store.runs import RunLease
 
 __all__ = [
@@ -79,6 +78,19 @@ log = logging.getLogger(__name__)
 RECEIVED, READY, REFUSED = "received", "ready", "refused"
 #: why a batch found with a dead lease was interrupted
 KILLED = "the process working on it stopped (killed or crashed)"
+#: facts a converted upload keeps in its doc (:func:`leafnb.store.records.record_file_outcome`)
+UPLOADED_DOC_FACTS = (
+    "recordCount",
+    "skippedRecords",
+    "cleanup",
+    "cleaning",
+    "outOfStandard",
+    "partfields",
+    "operators",
+    "machineTotals",
+    "columnMapping",
+    "notes",
+)
 #: orphan folders (no catalog row) younger than this are left alone: another process
 #: may be between creating the folder and recording it
 ORPHAN_AGE_SECONDS = 3600.0
@@ -103,8 +115,8 @@ def _batch_dir(ctx: Context, batch_id: str) -> Path:
 
 
 def _doc(ctx: Context, batch_id: str) -> dict[str, Any]:
-    rows = ctx.catalog.query("SELECT doc FROM batches WHERE id=?", (batch_id,))
-    return ctx.catalog.loads(rows[0]["doc"]) if rows else {}
+    row = batch_rows.find_batch(ctx.catalog, batch_id)
+    return ctx.catalog.loads(row["doc"]) if row else {}
 
 
 def create_batch(
@@ -145,20 +157,16 @@ def create_batch(
     batch_id = str(uuid.uuid4())
     now = utc_now()
     with ctx.catalog.transaction() as conn:
-        conn.execute(
-            "INSERT INTO batches (id, leaf_user_id, provider, file_name, size, status, upload_timestamp, updated_time, doc)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                batch_id,
-                leaf_user_id,
-                provider,
-                source.name,
-                size,
-                BatchStatus.RECEIVED,
-                now,
-                now,
-                ctx.catalog.dumps({"stage": RECEIVED}),
-            ),
+        batch_rows.insert_batch(
+            conn,
+            batch_id,
+            leaf_user_id=leaf_user_id,
+            provider=provider,
+            file_name=source.name,
+            size=size,
+            status=BatchStatus.RECEIVED,
+            doc={"stage": RECEIVED},
+            now=now,
         )
         token = runs.insert_run(conn, batch_id)
     lease = RunLease(ctx.catalog, batch_id, token)
@@ -183,21 +191,14 @@ def create_batch(
 
 def _delete_batch(ctx: Context, batch_id: str) -> None:
     """Forget a batch that never got past extraction (row, lease, folder)."""
-    with ctx.catalog.transaction() as conn:
-        conn.execute("DELETE FROM files WHERE batch_id=?", (batch_id,))
-        conn.execute("DELETE FROM runs WHERE batch_id=?", (batch_id,))
-        conn.execute("DELETE FROM batches WHERE id=?", (batch_id,))
+    batch_rows.delete_batch(ctx.catalog, batch_id)
     remove_tree(_batch_dir(ctx, batch_id))
 
 
 def _set_stage(ctx: Context, batch_id: str, stage: str) -> None:
     with ctx.catalog.transaction() as conn:
-        row = conn.execute("SELECT doc FROM batches WHERE id=?", (batch_id,)).fetchone()
-        doc = {**ctx.catalog.loads(row["doc"]), "stage": stage}
-        conn.execute(
-            "UPDATE batches SET doc=?, updated_time=? WHERE id=?",
-            (ctx.catalog.dumps(doc), utc_now(), batch_id),
-        )
+        _, _, doc = batch_rows.batch_for_update(conn, batch_id)
+        batch_rows.set_batch_doc(conn, batch_id, {**doc, "stage": stage}, utc_now())
 
 
 def ingest(ctx: Context, batch_id: str, *, raise_refused: bool = False) -> bool:
@@ -211,13 +212,13 @@ def ingest(ctx: Context, batch_id: str, *, raise_refused: bool = False) -> bool:
     bdir = _batch_dir(ctx, batch_id)
     extracted = bdir / originals.EXTRACTED
     originals.discard(bdir)  # what an interrupted extraction left
-    name = ctx.catalog.query("SELECT file_name FROM batches WHERE id=?", (batch_id,))
+    batch = batch_rows.find_batch(ctx.catalog, batch_id)
     try:
         report = extract_zip(
             bdir / "upload.zip",
             extracted,
             on_file=lambda _: checkpoint("extract"),
-            label=name[0]["file_name"] if name else None,
+            label=batch["file_name"] if batch else None,
         )
     except InvalidRequest as exc:
         if raise_refused:
@@ -241,21 +242,15 @@ def ingest(ctx: Context, batch_id: str, *, raise_refused: bool = False) -> bool:
     detection = detect(extracted)
     now = utc_now()
     with ctx.catalog.transaction() as conn:
-        row = conn.execute(
-            "SELECT provider, leaf_user_id, doc FROM batches WHERE id=?", (batch_id,)
-        ).fetchone()
-        provider, leaf_user_id = row["provider"], row["leaf_user_id"]
+        provider, leaf_user_id, doc = batch_rows.batch_for_update(conn, batch_id)
         doc = {
-            **ctx.catalog.loads(row["doc"]),
+            **doc,
             "ignoredEntries": detection.ignored + report.ignored,
             "ignoredReasons": detection.reasons,
             "nestedZips": report.nested,
             "stage": READY,
         }
-        conn.execute(
-            "UPDATE batches SET doc=?, updated_time=? WHERE id=?",
-            (ctx.catalog.dumps(doc), now, batch_id),
-        )
+        batch_rows.set_batch_doc(conn, batch_id, doc, now)
         for cand in detection.candidates:
             file_provider, note = _provider_for(cand, provider)
             fdoc = {
@@ -269,24 +264,18 @@ def ingest(ctx: Context, batch_id: str, *, raise_refused: bool = False) -> bool:
             }
             if note:
                 fdoc["providerMismatch"] = note
-            conn.execute(
-                "INSERT INTO files (id, batch_id, leaf_user_id, provider, file_format, file_name, status, origin,"
-                " operation_type, created_time, updated_time, size_in_bytes, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    str(uuid.uuid4()),
-                    batch_id,
-                    leaf_user_id,
-                    file_provider,
-                    cand.file_format,
-                    cand.file_name,
-                    StepStatus.PROCESSING,
-                    Origin.UPLOADED,
-                    cand.operation_type,
-                    now,
-                    now,
-                    cand.size_in_bytes,
-                    ctx.catalog.dumps(fdoc),
-                ),
+            batch_rows.insert_uploaded_file(
+                conn,
+                str(uuid.uuid4()),
+                batch_id=batch_id,
+                leaf_user_id=leaf_user_id,
+                provider=file_provider,
+                file_format=cand.file_format,
+                file_name=cand.file_name,
+                operation_type=cand.operation_type,
+                size_in_bytes=cand.size_in_bytes,
+                doc=fdoc,
+                now=now,
             )
     return True
 
@@ -305,19 +294,13 @@ def start_retry(ctx: Context, batch_id: str) -> RunLease:
     try:
         if interrupted:
             mark_interrupted(ctx, batch_id, KILLED)
-        row = ctx.catalog.query(
-            "SELECT status_details, doc FROM batches WHERE id=?", (batch_id,)
-        )[0]
+        row = records.batch_row(ctx.catalog, batch_id)
         if ctx.catalog.loads(row["doc"]).get("stage") == REFUSED:
             raise InvalidRequest(
                 f"batch {batch_id!r} was refused when it was uploaded "
                 f"({row['status_details']}); upload a corrected zip instead"
             )
-        with ctx.catalog.transaction() as conn:
-            conn.execute(
-                "UPDATE batches SET status=?, status_details=NULL WHERE id=?",
-                (BatchStatus.RECEIVED, batch_id),
-            )
+        batch_rows.reset_batch_status(ctx.catalog, batch_id, BatchStatus.RECEIVED)
     except BaseException:
         lease.release()
         raise
@@ -370,15 +353,11 @@ def process_batch(
     ``processing`` ones belong to the run converting them. The upload is extracted again
     first when it is not (a retry), and ``extracted/`` deleted before the batch settles.
     """
-    batch = ctx.catalog.query("SELECT * FROM batches WHERE id=?", (batch_id,))[0]
-    with ctx.catalog.transaction() as conn:
-        conn.execute(
-            "UPDATE batches SET status=?, updated_time=? WHERE id=?",
-            (BatchStatus.PROCESSING, utc_now(), batch_id),
-        )
-    rows = ctx.catalog.query(
-        "SELECT * FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
+    batch = records.batch_row(ctx.catalog, batch_id)
+    batch_rows.set_batch_status(
+        ctx.catalog, batch_id, BatchStatus.PROCESSING, utc_now()
     )
+    rows = batch_rows.batch_files(ctx.catalog, batch_id)
     todo = [r for r in rows if not only_failed or r["status"] == StepStatus.FAILED]
     config = ctx.config(batch["leaf_user_id"])
     jobs = [_job(ctx, row, batch, config) for row in todo]
@@ -391,12 +370,9 @@ def process_batch(
             _record_outcome(ctx, job, outcome, batch["leaf_user_id"])
         _settle(ctx, batch_id, details=f"{exc}; upload the files again")
         return
-    now = utc_now()
-    with ctx.catalog.transaction() as conn:
-        conn.executemany(
-            "UPDATE files SET status=?, updated_time=? WHERE id=?",
-            [(StepStatus.PROCESSING, now, job.file_id) for job in jobs],
-        )
+    batch_rows.set_files_status(
+        ctx.catalog, [job.file_id for job in jobs], StepStatus.PROCESSING, utc_now()
+    )
     for job, outcome in run_jobs(ctx.executor, jobs, progress=progress):
         _record_outcome(ctx, job, outcome, batch["leaf_user_id"])
         checkpoint("record")
@@ -434,55 +410,18 @@ def _record_outcome(
     ctx: Context, job: FileJob, outcome: FileOutcome, leaf_user_id: str
 ) -> None:
     status = StepStatus.FAILED if outcome.failed else StepStatus.PROCESSED
-    facts = outcome.facts
-    now = utc_now()
-    with ctx.catalog.transaction() as conn:
-        row = conn.execute(
-            "SELECT doc, provider, file_format FROM files WHERE id=?", (job.file_id,)
-        ).fetchone()
-        doc = ctx.catalog.loads(row["doc"])
-        for key in (
-            "recordCount",
-            "skippedRecords",
-            "cleanup",
-            "cleaning",
-            "outOfStandard",
-            "partfields",
-            "operators",
-            "machineTotals",
-            "columnMapping",
-            "notes",
-        ):
-            if key in facts:
-                doc[key] = facts[key]
-            elif key in ("columnMapping", "notes"):
-                doc.pop(key, None)  # not from an earlier conversion
-        doc["message"] = outcome.message
-        conn.execute(
-            "UPDATE files SET status=?, updated_time=?, operation_type=COALESCE(?, operation_type), start_time=?, end_time=?,"
-            " total_area=?, crop=?, provider=?, file_format=?, doc=? WHERE id=?",
-            (
-                status,
-                now,
-                facts.get("operationType"),
-                facts.get("startTime"),
-                facts.get("endTime"),
-                facts.get("totalAreaM2"),
-                facts.get("crop"),
-                facts.get("provider") or row["provider"],
-                facts.get("file_format") or row["file_format"],
-                ctx.catalog.dumps(doc),
-                job.file_id,
-            ),
-        )
-        conn.execute("DELETE FROM steps WHERE file_id=?", (job.file_id,))
-        conn.executemany(
-            "INSERT INTO steps (file_id, step, position, status, message, updated_time) VALUES (?,?,?,?,?,?)",
-            [
-                (job.file_id, s.step, i, s.status, s.message, now)
-                for i, s in enumerate(outcome.steps)
-            ],
-        )
+    records.record_file_outcome(
+        ctx.catalog,
+        job.file_id,
+        status,
+        outcome.facts,
+        outcome.message,
+        outcome.steps,
+        utc_now(),
+        doc_facts=UPLOADED_DOC_FACTS,
+        fresh_facts=("columnMapping", "notes"),  # not from an earlier conversion
+        format_facts=True,
+    )
     if outcome.failed:
         ctx.events.emit(
             Event.UPLOADED_FILE_FAILED,
@@ -498,7 +437,7 @@ def _record_outcome(
 
 def _settle(ctx: Context, batch_id: str, details: str | None = None) -> None:
     """Final status from the files' statuses (*details* overrides ``statusDetails``)."""
-    files = ctx.catalog.query("SELECT status FROM files WHERE batch_id=?", (batch_id,))
+    files = batch_rows.batch_file_states(ctx.catalog, batch_id)
     counts = Counter(r["status"] for r in files)
     if counts[StepStatus.PROCESSED]:
         status, standard = BatchStatus.PROCESSED, None
@@ -506,17 +445,13 @@ def _settle(ctx: Context, batch_id: str, details: str | None = None) -> None:
         status, standard = BatchStatus.FAILED, STATUS_DETAILS["no_files"]
     else:
         status, standard = BatchStatus.FAILED, STATUS_DETAILS["unreadable"]
-    rows = ctx.catalog.query("SELECT leaf_user_id FROM batches WHERE id=?", (batch_id,))
-    if not rows:
+    owner = records.batch_owner(ctx.catalog, batch_id)
+    if owner is None:
         return
-    with ctx.catalog.transaction() as conn:
-        conn.execute(
-            "UPDATE batches SET status=?, status_details=?, updated_time=? WHERE id=?",
-            (status, details or standard, utc_now(), batch_id),
-        )
-    ctx.events.emit(
-        Event.BATCH_FINISHED, batchId=batch_id, leafUserId=rows[0]["leaf_user_id"]
+    batch_rows.settle_batch_status(
+        ctx.catalog, batch_id, status, details or standard, utc_now()
     )
+    ctx.events.emit(Event.BATCH_FINISHED, batchId=batch_id, leafUserId=owner)
 
 
 def mark_interrupted(ctx: Context, batch_id: str, reason: str) -> bool:
@@ -526,11 +461,11 @@ def mark_interrupted(ctx: Context, batch_id: str, reason: str) -> bool:
     artifacts are removed); a batch stopped while extracting loses its partial
     extraction but keeps its upload. Either way a retry goes on from there.
     """
-    rows = ctx.catalog.query("SELECT status, doc FROM batches WHERE id=?", (batch_id,))
-    if not rows:
+    batch = batch_rows.find_batch(ctx.catalog, batch_id)
+    if batch is None:
         return False
-    stage = ctx.catalog.loads(rows[0]["doc"]).get("stage", READY)
-    settled = rows[0]["status"] not in (BatchStatus.RECEIVED, BatchStatus.PROCESSING)
+    stage = ctx.catalog.loads(batch["doc"]).get("stage", READY)
+    settled = batch["status"] not in (BatchStatus.RECEIVED, BatchStatus.PROCESSING)
     if stage == REFUSED or (stage == RECEIVED and settled):
         return False
     if stage == RECEIVED:
@@ -541,28 +476,18 @@ def mark_interrupted(ctx: Context, batch_id: str, reason: str) -> bool:
             details=f"interrupted while extracting the upload: {reason}; retry the batch",
         )
         return True
-    stuck = ctx.catalog.query(
-        "SELECT * FROM files WHERE batch_id=? AND status=?",
-        (batch_id, StepStatus.PROCESSING),
+    stuck = batch_rows.batch_files_with_status(
+        ctx.catalog, batch_id, StepStatus.PROCESSING
     )
     if not stuck and settled:
         return False
     message = f"interrupted: {reason}; retry the batch to convert this file"
-    now = utc_now()
-    with ctx.catalog.transaction() as conn:
-        for row in stuck:
-            conn.execute(
-                "UPDATE files SET status=?, updated_time=? WHERE id=?",
-                (StepStatus.FAILED, now, row["id"]),
-            )
-            conn.execute("DELETE FROM steps WHERE file_id=?", (row["id"],))
-            conn.executemany(
-                "INSERT INTO steps (file_id, step, position, status, message, updated_time) VALUES (?,?,?,?,?,?)",
-                [
-                    (row["id"], s.step, i, s.status, s.message, now)
-                    for i, s in enumerate(_interrupted_steps(message))
-                ],
-            )
+    batch_rows.fail_files(
+        ctx.catalog,
+        [row["id"] for row in stuck],
+        _interrupted_steps(message),
+        utc_now(),
+    )
     for row in stuck:
         remove_tree(ctx.layout.file_dir(row["id"]))
     originals.discard(_batch_dir(ctx, batch_id))  # a retry extracts the upload again
@@ -606,11 +531,8 @@ def recover_interrupted(ctx: Context) -> list[str]:
     """
     ids = set(runs.stale_runs(ctx.catalog))
     ids.update(
-        r["id"]
-        for r in ctx.catalog.query(
-            "SELECT id FROM batches WHERE status IN (?, ?)"
-            " AND id NOT IN (SELECT batch_id FROM runs)",
-            (BatchStatus.RECEIVED, BatchStatus.PROCESSING),
+        batch_rows.batches_without_run(
+            ctx.catalog, (BatchStatus.RECEIVED, BatchStatus.PROCESSING)
         )
     )
     done = []
@@ -645,7 +567,7 @@ def reclaim_orphans(ctx: Context, min_age: float = ORPHAN_AGE_SECONDS) -> list[P
             names = os.listdir(root)
         except OSError:
             continue
-        known = {r["id"] for r in ctx.catalog.query(f"SELECT id FROM {folder}")}
+        known = batch_rows.row_ids(ctx.catalog, folder)
         for name in names:
             path = root / name
             if name in known:
@@ -669,21 +591,21 @@ def status_groups(ctx: Context, batch_id: str) -> dict[str, Any]:
         "processing": {"leafFiles": []},
         "failed": {},
     }
-    for row in ctx.catalog.query(
-        "SELECT id, status FROM files WHERE batch_id=? ORDER BY file_name", (batch_id,)
-    ):
+    for row in batch_rows.batch_file_states(ctx.catalog, batch_id):
         if row["status"] == StepStatus.PROCESSED:
             out["converted"]["leafFiles"].append(row["id"])
         elif row["status"] == StepStatus.PROCESSING:
             out["processing"]["leafFiles"].append(row["id"])
         else:
-            step = ctx.catalog.query(
-                "SELECT step, message FROM steps WHERE file_id=? AND status='failed' ORDER BY position LIMIT 1",
-                (row["id"],),
+            step = next(
+                (
+                    s
+                    for s in records.file_steps(ctx.catalog, row["id"])
+                    if s["status"] == StepStatus.FAILED
+                ),
+                None,
             )
-            name, message = (
-                (step[0]["step"], step[0]["message"]) if step else ("unknown", "")
-            )
+            name, message = (step["step"], step["message"]) if step else ("unknown", "")
             group = out["failed"].setdefault(
                 name,
                 {

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.resources import Resource
+from leafnb.store.records import file_owner, operation_owner
 
 if TYPE_CHECKING:
     import xarray
@@ -60,15 +61,12 @@ class RenderingAPI:
     ) -> dict[str, Any]:
         """Effective config of the resource's leafUserId (files table, operations table, parquet metadata)."""
         uid = None
-        for table in ("files", "operations"):
+        for owner in (file_owner, operation_owner):
             try:
-                rows = self.catalog.query(
-                    f"SELECT leaf_user_id FROM {table} WHERE id=?", (resource_id,)
-                )
+                uid = owner(self.catalog, resource_id)
             except sqlite3.Error:
                 continue
-            if rows:
-                uid = rows[0][0]
+            if uid is not None:
                 break
         if uid is None and source is not None:
             from leafnb.store.artifacts import read_points_table

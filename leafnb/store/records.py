@@ -14,6 +14,7 @@ leafnb.errors.NotFound: file 'nope' not found
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from leafnb.store.query import Query
 
 __all__ = [
     "API_OWNER",
+    "MERGED_DOC_FACTS",
     "batch_file_ids",
     "batch_owner",
     "batch_partfields",
@@ -45,17 +47,20 @@ __all__ = [
     "field_row",
     "field_with_hash",
     "file_exists",
+    "file_owner",
     "file_resource",
     "file_row",
     "file_steps",
     "files_by_id",
     "insert_field",
     "list_page",
+    "operation_owner",
     "operation_resource",
     "operation_row",
     "operations_with_file",
     "processed_upload_rows",
     "record_file_outcome",
+    "replace_steps",
     "set_file_doc",
     "set_file_status",
     "set_operation_status",
@@ -114,6 +119,18 @@ def list_page(
     """The rows of one page of a list endpoint (:mod:`leafnb.store.query`) and the total count."""
     sql, params, count_sql, count_params = query.compile(filters, page, size, sort)
     return catalog.query(sql, params), catalog.query(count_sql, count_params)[0][0]
+
+
+def file_owner(catalog: Catalog, file_id: str) -> str | None:
+    """The leafUserId of file *file_id*, or None when there is no such file."""
+    rows = catalog.query("SELECT leaf_user_id FROM files WHERE id=?", (file_id,))
+    return rows[0]["leaf_user_id"] if rows else None
+
+
+def operation_owner(catalog: Catalog, op_id: str) -> str | None:
+    """The leafUserId of operation *op_id*, or None when there is no such operation."""
+    rows = catalog.query("SELECT leaf_user_id FROM operations WHERE id=?", (op_id,))
+    return rows[0]["leaf_user_id"] if rows else None
 
 
 # ----------------------------------------------------------------------------- batches
@@ -227,6 +244,21 @@ def upsert_merged_file(
             )
 
 
+#: facts a merged file's outcome keeps in its doc (:func:`record_file_outcome`)
+MERGED_DOC_FACTS = ("recordCount", "skippedRecords", "cleanup", "outOfStandard")
+
+
+def replace_steps(
+    conn: sqlite3.Connection, file_id: str, steps: Iterable[Any], now: str
+) -> None:
+    """Replace the recorded steps of file *file_id* inside the caller's transaction."""
+    conn.execute("DELETE FROM steps WHERE file_id=?", (file_id,))
+    conn.executemany(
+        "INSERT INTO steps (file_id, step, position, status, message, updated_time) VALUES (?,?,?,?,?,?)",
+        [(file_id, s.step, i, s.status, s.message, now) for i, s in enumerate(steps)],
+    )
+
+
 def record_file_outcome(
     catalog: Catalog,
     file_id: str,
@@ -235,23 +267,38 @@ def record_file_outcome(
     message: str,
     steps: Iterable[Any],
     now: str,
+    *,
+    doc_facts: Sequence[str] = MERGED_DOC_FACTS,
+    fresh_facts: Sequence[str] = (),
+    format_facts: bool = False,
 ) -> None:
     """Store a converted file's status, facts, message and *steps* (``step``/``status``/``message``).
 
     The facts ``operationType`` (kept when None), ``startTime``, ``endTime``,
-    ``totalAreaM2`` and ``crop`` go to their columns; ``recordCount``, ``skippedRecords``,
-    ``cleanup`` and ``outOfStandard`` into the doc. The file's previous steps are replaced.
+    ``totalAreaM2`` and ``crop`` go to their columns; the *doc_facts* into the doc, where
+    those of *fresh_facts* that the facts lack are removed (left by an earlier
+    conversion). With *format_facts* the facts ``provider`` and ``file_format`` (when
+    set) replace their columns. The file's previous steps are replaced.
     """
     with catalog.transaction() as conn:
-        row = conn.execute("SELECT doc FROM files WHERE id=?", (file_id,)).fetchone()
+        row = conn.execute(
+            "SELECT doc, provider, file_format FROM files WHERE id=?", (file_id,)
+        ).fetchone()
         doc = catalog.loads(row["doc"])
-        for key in ("recordCount", "skippedRecords", "cleanup", "outOfStandard"):
+        for key in doc_facts:
             if key in facts:
                 doc[key] = facts[key]
+            elif key in fresh_facts:
+                doc.pop(key, None)
         doc["message"] = message
+        provider, file_format = (
+            (facts.get("provider"), facts.get("file_format"))
+            if format_facts
+            else (None, None)
+        )
         conn.execute(
             "UPDATE files SET status=?, updated_time=?, operation_type=COALESCE(?, operation_type), start_time=?, end_time=?,"
-            " total_area=?, crop=?, doc=? WHERE id=?",
+            " total_area=?, crop=?, provider=?, file_format=?, doc=? WHERE id=?",
             (
                 status,
                 now,
@@ -260,18 +307,13 @@ def record_file_outcome(
                 facts.get("endTime"),
                 facts.get("totalAreaM2"),
                 facts.get("crop"),
+                provider or row["provider"],
+                file_format or row["file_format"],
                 catalog.dumps(doc),
                 file_id,
             ),
         )
-        conn.execute("DELETE FROM steps WHERE file_id=?", (file_id,))
-        conn.executemany(
-            "INSERT INTO steps (file_id, step, position, status, message, updated_time) VALUES (?,?,?,?,?,?)",
-            [
-                (file_id, s.step, i, s.status, s.message, now)
-                for i, s in enumerate(steps)
-            ],
-        )
+        replace_steps(conn, file_id, steps, now)
 
 
 def processed_upload_rows(
