@@ -46,6 +46,7 @@ from leafnb.errors import InvalidRequest, OriginalUnavailable
 from leafnb.events import utc_now
 from leafnb.formats.archive import extract_zip, inspect_zip, remove_tree
 from leafnb.formats.detect import Candidate, detect, provider_contradicts
+from leafnb.formats.inference import parse_user_mapping
 from leafnb.keys import (
     FILE_STEPS,
     PROVIDERS,
@@ -65,6 +66,9 @@ __all__ = [
     "create_batch",
     "ingest",
     "mark_interrupted",
+    "open_upload",
+    "prepare_reprocess",
+    "prepare_retry",
     "process_batch",
     "recover_interrupted",
     "run_batch",
@@ -189,6 +193,56 @@ def create_batch(
     return batch_id, lease
 
 
+def open_upload(
+    ctx: Context,
+    source: str | Path,
+    leaf_user_id: str,
+    provider: str,
+    column_mapping: dict[str, Any] | None = None,
+    *,
+    move: bool = False,
+) -> tuple[str, RunLease]:
+    """Check a column mapping, then :func:`create_batch` and keep the mapping on the batch.
+
+    Parameters
+    ----------
+    ctx : Context
+        Records, layout and events.
+    source : path
+        The uploaded zip.
+    leaf_user_id : str
+        Owner of the files.
+    provider : str
+        ``Other`` or one of Leaf's providers.
+    column_mapping : dict, optional
+        What source columns mean (:func:`leafnb.formats.inference.parse_user_mapping`),
+        kept as the batch's ``userColumnMapping``.
+    move : bool
+        The zip may be moved instead of copied.
+
+    Returns
+    -------
+    tuple of (str, RunLease)
+        The batch id and its run lease.
+
+    Raises
+    ------
+    InvalidRequest
+        A malformed mapping (before anything is stored), or a refused upload.
+    """
+    # a malformed mapping fails before anything is extracted
+    parse_user_mapping(column_mapping)
+    batch_id, lease = create_batch(ctx, source, leaf_user_id, provider, move=move)
+    if column_mapping:
+        records.update_doc(
+            ctx.catalog,
+            "batches",
+            batch_id,
+            userColumnMapping=dict(column_mapping),
+        )
+    return batch_id, lease
+
+
 def _delete_batch(ctx: Context, batch_id: str) -> None:
     """Forget a batch that never got past extraction (row, lease, folder)."""
     batch_rows.delete_batch(ctx.catalog, batch_id)
@@ -305,6 +359,86 @@ def start_retry(ctx: Context, batch_id: str) -> RunLease:
         lease.release()
         raise
     return lease
+
+
+def prepare_retry(
+    ctx: Context, batch_id: str, column_mapping: dict[str, Any] | None = None
+) -> RunLease:
+    """:func:`start_retry` a batch, replacing its column mapping when one is given.
+
+    Parameters
+    ----------
+    ctx : Context
+        Records, layout and events.
+    batch_id : str
+        The batch.
+    column_mapping : dict, optional
+        A new ``userColumnMapping`` for this and later conversions.
+
+    Returns
+    -------
+    RunLease
+        The batch's run lease.
+
+    Raises
+    ------
+    NotFound
+        Unknown batch.
+    InvalidRequest
+        A malformed mapping, or an upload that was refused.
+    BatchBusy
+        The batch is being processed by a live run.
+    """
+    records.batch_row(ctx.catalog, batch_id)
+    if column_mapping is not None:
+        parse_user_mapping(column_mapping)
+    lease = start_retry(ctx, batch_id)
+    if column_mapping is not None:
+        records.update_doc(
+            ctx.catalog,
+            "batches",
+            batch_id,
+            userColumnMapping=dict(column_mapping),
+        )
+    return lease
+
+
+def prepare_reprocess(
+    ctx: Context, file_id: str, column_mapping: dict[str, Any] | None = None
+) -> Any:
+    """Queue one file to be converted again: keep the mapping on it and mark it FAILED.
+
+    A retry of its batch (:func:`prepare_retry`) then converts it again.
+
+    Parameters
+    ----------
+    ctx : Context
+        Records.
+    file_id : str
+        The file.
+    column_mapping : dict, optional
+        Kept as the file's ``userColumnMapping``.
+
+    Returns
+    -------
+    sqlite3.Row
+        The file's row as it was before (``batch_id``, ``leaf_user_id``, …).
+
+    Raises
+    ------
+    InvalidRequest
+        A malformed mapping.
+    NotFound
+        Unknown file.
+    """
+    parse_user_mapping(column_mapping)
+    row = records.file_row(ctx.catalog, file_id)
+    values: dict[str, Any] = {"message": "queued for reprocessing"}
+    if column_mapping is not None:
+        values["userColumnMapping"] = dict(column_mapping)
+    records.update_doc(ctx.catalog, "files", file_id, **values)
+    records.set_file_status(ctx.catalog, file_id, StepStatus.FAILED)
+    return row
 
 
 def run_batch(

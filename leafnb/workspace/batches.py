@@ -8,8 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from leafnb.formats.inference import parse_user_mapping
-from leafnb.keys import StepStatus
 from leafnb.leafwire import batch_wire
 from leafnb.operations import automerge as am
 from leafnb.pipeline import batch as batch_mod
@@ -24,8 +22,6 @@ from leafnb.store.records import (
     batch_upload_response,
     list_page,
     operations_with_file,
-    set_file_status,
-    update_doc,
 )
 from leafnb.workspace._face import Face
 
@@ -86,18 +82,9 @@ class Batches(Face):
             entries, zip bombs (see :mod:`leafnb.formats.archive`), more than 3 GB.
             With ``wait=True`` a refused upload leaves no batch behind.
         """
-        # a malformed mapping fails before anything is extracted
-        parse_user_mapping(column_mapping)
-        batch_id, lease = batch_mod.create_batch(
-            self.ctx, zip_path, leaf_user_id, provider, move=move
+        batch_id, lease = batch_mod.open_upload(
+            self.ctx, zip_path, leaf_user_id, provider, column_mapping, move=move
         )
-        if column_mapping:
-            update_doc(
-                self.catalog,
-                "batches",
-                batch_id,
-                userColumnMapping=dict(column_mapping),
-            )
         received = self._batch_upload_response(batch_id)
         if wait:
             self._run_batch(batch_id, lease, progress=progress, raise_refused=True)
@@ -151,17 +138,7 @@ class Batches(Face):
             The upload was refused (zip bomb, bad nested zip): upload a corrected zip;
             or a malformed column mapping.
         """
-        self._batch_row(batch_id)
-        if column_mapping is not None:
-            parse_user_mapping(column_mapping)
-        lease = batch_mod.start_retry(self.ctx, batch_id)
-        if column_mapping is not None:
-            update_doc(
-                self.catalog,
-                "batches",
-                batch_id,
-                userColumnMapping=dict(column_mapping),
-            )
+        lease = batch_mod.prepare_retry(self.ctx, batch_id, column_mapping)
         response = self._batch_upload_response(batch_id)
         if wait:
             self._run_batch(batch_id, lease, only_failed=True, progress=False)
@@ -189,13 +166,7 @@ class Batches(Face):
         --------
         >>> ws.reprocess_file(fid, column_mapping={"Mass_Yield": "wetMassPerArea"})  # doctest: +SKIP
         """
-        parse_user_mapping(column_mapping)
-        row = self._file_row(file_id)
-        values: dict[str, Any] = {"message": "queued for reprocessing"}
-        if column_mapping is not None:
-            values["userColumnMapping"] = dict(column_mapping)
-        update_doc(self.catalog, "files", file_id, **values)
-        set_file_status(self.catalog, file_id, StepStatus.FAILED)
+        row = batch_mod.prepare_reprocess(self.ctx, file_id, column_mapping)
         self.retry_batch(row["batch_id"], wait=wait)
         if wait:
             for op_id in operations_with_file(
