@@ -44,6 +44,7 @@ __all__ = [
     "build_points",
     "create_merged_file",
     "process_merged_file",
+    "start_merge",
     "validate_merge",
 ]
 
@@ -375,3 +376,29 @@ def create_merged_file(ctx: Context, rows: list) -> str:
         ctx, file_id, rows[0]["leaf_user_id"], rows, Origin.MERGED, manifest
     )
     return file_id
+
+
+def start_merge(ctx: Context, ids: Any) -> tuple[str, list, dict[str, Any]]:
+    """Check a ``POST /files/merge`` body and record the merged file, to process next.
+
+    Parameters
+    ----------
+    ctx : Context
+        Records, layout and configuration.
+    ids : list of str
+        The files to merge.
+
+    Returns
+    -------
+    tuple of (str, list, dict)
+        The merged file's id, the member rows (in the given order) and the owner's
+        configuration, as :func:`process_merged_file` takes them.
+
+    Raises
+    ------
+    InvalidRequest
+        See :func:`validate_merge`.
+    """
+    rows = validate_merge(ctx, ids)
+    file_id = create_merged_file(ctx, rows)
+    return file_id, rows, dict(ctx.config(rows[0]["leaf_user_id"]))

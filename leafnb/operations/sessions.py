@@ -24,11 +24,18 @@ import shapely
 from shapely.geometry import shape
 
 from leafnb.context import Context
+from leafnb.errors import InvalidRequest
 from leafnb.operations.combine import clip_mask
 from leafnb.store.artifacts import read_json, read_points_table
-from leafnb.store.records import file_row
+from leafnb.store.records import field_geometries, file_row, operation_row
 
-__all__ = ["GAP_MINUTES", "asset_id", "file_assets", "operation_sessions"]
+__all__ = [
+    "GAP_MINUTES",
+    "asset_id",
+    "file_assets",
+    "operation_sessions",
+    "sessions_of_operation",
+]
 
 NAMESPACE = uuid.UUID("6f1c1f1e-4a8e-5b0e-9c43-1eafb0000001")
 GAP_MINUTES = 30
@@ -77,6 +84,42 @@ def file_assets(ctx: Context, file_id: str) -> dict[str, list[dict[str, Any]]]:
             }
         )
     return out
+
+
+def sessions_of_operation(ctx: Context, op_id: str) -> list[dict[str, Any]]:
+    """Sessions per machine of an operation's files, inside its clip fields when cropped.
+
+    Parameters
+    ----------
+    ctx : Context
+        Records, layout and configuration.
+    op_id : str
+        The operation.
+
+    Returns
+    -------
+    list of dict
+        The sessions (see :func:`operation_sessions`).
+
+    Raises
+    ------
+    NotFound
+        Unknown operation.
+    InvalidRequest
+        ``enableOperationsSession`` is not set for the operation's leafUserId.
+    """
+    row = operation_row(ctx.catalog, op_id)
+    if not ctx.config(row["leaf_user_id"]).get("enableOperationsSession"):
+        raise InvalidRequest(
+            "sessions are disabled: set enableOperationsSession to true"
+        )
+    doc = ctx.catalog.loads(row["doc"])
+    clip_ids = list(doc.get("clipFieldIds") or [])
+    if doc.get("cropped"):
+        clip_ids += [f["id"] for f in doc.get("fields", [])]
+    geoms = [shape(g) for g in field_geometries(ctx.catalog, clip_ids)]
+    clip = shapely.geometry.mapping(shapely.union_all(geoms)) if geoms else None
+    return operation_sessions(ctx, doc.get("files", []), clip, row["leaf_user_id"])
 
 
 def operation_sessions(

@@ -79,3 +79,30 @@ class PointSet:
     def filter(self, mask: np.ndarray) -> PointSet:
         """Return the points where *mask* is True."""
         return replace(self, table=self.table.filter(pa.array(mask)))
+
+    def to_geodataframe(self) -> Any:
+        """The points as a GeoDataFrame (EPSG:4326), units in ``.attrs["units"]``.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Every column but ``lon``/``lat``, with point geometries from them.
+
+        Examples
+        --------
+        >>> points = PointSet(pa.table({"lon": [1.0], "lat": [2.0], "speed": [3.0]}),
+        ...                   "harvested", units={"speed": "m/s"})
+        >>> gdf = points.to_geodataframe()
+        >>> list(gdf.columns), gdf.crs.to_epsg(), gdf.attrs["units"]
+        (['speed', 'geometry'], 4326, {'speed': 'm/s'})
+        """
+        import geopandas as gpd
+        import shapely
+
+        df = self.table.to_pandas()
+        geom = shapely.points(df["lon"].to_numpy(), df["lat"].to_numpy())
+        gdf = gpd.GeoDataFrame(
+            df.drop(columns=["lon", "lat"]), geometry=geom, crs="EPSG:4326"
+        )
+        gdf.attrs["units"] = dict(self.units)
+        return gdf

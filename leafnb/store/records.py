@@ -19,14 +19,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from leafnb.errors import NotFound
+from leafnb.errors import InvalidRequest, NotFound
 from leafnb.events import utc_now
 from leafnb.keys import Origin, StepStatus
 from leafnb.resources import Batch, Field, File, Operation
 from leafnb.store.artifacts import read_json
 from leafnb.store.catalog import Catalog
 from leafnb.store.layout import FILTER_MASK, RAW, RAW_SOURCE, STANDARD, SUMMARY, Layout
-from leafnb.store.query import Query
+from leafnb.store.query import OPERATION_QUERY, Query
 
 __all__ = [
     "API_OWNER",
@@ -43,9 +43,11 @@ __all__ = [
     "event_payloads",
     "field_geometries",
     "field_geometries_by_id",
+    "field_operation_ids",
     "field_resource",
     "field_row",
     "field_with_hash",
+    "file_artifact",
     "file_exists",
     "file_owner",
     "file_resource",
@@ -57,6 +59,7 @@ __all__ = [
     "operation_owner",
     "operation_resource",
     "operation_row",
+    "operations_page",
     "operations_with_file",
     "processed_upload_rows",
     "record_file_outcome",
@@ -93,6 +96,39 @@ def file_row(catalog: Catalog, file_id: str):
     return _row(catalog, "files", "file", file_id)
 
 
+def file_artifact(catalog: Catalog, layout: Layout, file_id: str, name: str) -> Path:
+    """The path of artifact *name* (e.g. ``standard.parquet``) of a file that has it.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The records.
+    layout : Layout
+        Where the file's artifacts are.
+    file_id : str
+        The file.
+    name : str
+        File name of the artifact in the file's folder.
+
+    Returns
+    -------
+    Path
+        The artifact.
+
+    Raises
+    ------
+    NotFound
+        Unknown file, or a file without that artifact (the message gives its status).
+    """
+    row = file_row(catalog, file_id)
+    path = layout.file_dir(file_id) / name
+    if not path.exists():
+        raise NotFound(
+            f"file {file_id} has no {name.split('.')[0]} (status {row['status']}: {catalog.loads(row['doc']).get('message', '')})"
+        )
+    return path
+
+
 def operation_row(catalog: Catalog, op_id: str):
     """The ``operations`` row of *op_id*."""
     return _row(catalog, "operations", "operation", op_id)
@@ -119,6 +155,88 @@ def list_page(
     """The rows of one page of a list endpoint (:mod:`leafnb.store.query`) and the total count."""
     sql, params, count_sql, count_params = query.compile(filters, page, size, sort)
     return catalog.query(sql, params), catalog.query(count_sql, count_params)[0][0]
+
+
+def operations_page(
+    catalog: Catalog,
+    filters: dict[str, Any],
+    page: int,
+    size: int,
+    sort: str | list[str] | None,
+) -> tuple[list[Any], int]:
+    """One page of ``GET /operations`` rows and the total count.
+
+    ``fieldId`` and ``provider`` match one entry of the operation's comma-separated list.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The records.
+    filters : dict
+        Leaf's filters (see :meth:`leafnb.Workspace.get_operations`).
+    page, size : int
+        0-based page and its size.
+    sort : str or list of str, optional
+        ``"startTime,desc"`` or a list of such strings.
+
+    Returns
+    -------
+    tuple of (list, int)
+        The rows of the page and the count of every matching row.
+
+    Raises
+    ------
+    InvalidRequest
+        A ``fieldId`` or ``provider`` containing ``,``, ``%`` or ``_``.
+    """
+    filters = dict(filters)
+    for key in ("fieldId", "provider"):
+        if filters.get(key) is not None:
+            value = str(filters[key])
+            if any(c in value for c in ",%_"):
+                raise InvalidRequest(
+                    f"{key} must not contain ',', '%' or '_', got {value!r}"
+                )
+            filters[key] = f"%,{value},%"
+    return list_page(catalog, OPERATION_QUERY, filters, page, size, sort)
+
+
+def field_operation_ids(catalog: Catalog, field_id: str) -> list[str]:
+    """Ids of every operation of a field, in ``GET /operations`` order (pages of 100).
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The records.
+    field_id : str
+        The field.
+
+    Returns
+    -------
+    list of str
+        The operation ids.
+
+    Raises
+    ------
+    NotFound
+        Unknown field.
+    """
+    field = field_resource(catalog, field_row(catalog, field_id))
+    ops: list[str] = []
+    page = 0
+    while True:
+        rows, total = operations_page(
+            catalog,
+            {"leafUserId": field["leafUserId"], "fieldId": field_id},
+            page,
+            100,
+            None,
+        )
+        ops += [r["id"] for r in rows]
+        if (page + 1) * 100 >= total:
+            break
+        page += 1
+    return ops
 
 
 def file_owner(catalog: Catalog, file_id: str) -> str | None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from leafnb.errors import InvalidRequest
 from leafnb.operations import automerge as am
 from leafnb.operations import boundaries
-from leafnb.operations.fields import (
-    load_boundary,
-)
 from leafnb.resources import Field, Resource, ResourceList
 from leafnb.store.query import FIELD_QUERY
-from leafnb.store.records import delete_field, field_resource, field_row, list_page
+from leafnb.store.records import (
+    delete_field,
+    field_operation_ids,
+    field_resource,
+    field_row,
+    list_page,
+)
 from leafnb.workspace._face import Face
 
 
@@ -54,16 +56,10 @@ class Fields(Face):
         Holes and several parts are kept; the boundary is stored in WGS84. Invalid geometry is
         repaired with ``make_valid`` when ``automaticFixBoundary`` (else InvalidRequest).
         """
-        if not leaf_user_id or not isinstance(leaf_user_id, str):
-            raise InvalidRequest("leafUserId is required")
-        config = self.get_config(leaf_user_id)
-        fix = bool(config.get("automaticFixBoundary", True))
-        if geometry is None and path is None:
-            raise InvalidRequest("give a boundary geometry or a path")
-        geom, found = load_boundary(geometry, path, crs, fix=fix)
-        name = name or found or (Path(path).stem if path else None) or "field"
-        fid = boundaries.insert_field(self.ctx, leaf_user_id, geom, name, "REST")
-        if automerge and config.get("fieldOperationCreation", True):
+        fid, follow = boundaries.create_field(
+            self.ctx, leaf_user_id, geometry, path, name, crs
+        )
+        if automerge and follow:
             am.run_automerge(self.ctx, leaf_user_id)
         return self.get_field(fid)
 
@@ -102,29 +98,19 @@ class Fields(Face):
         Leaf updates operations when boundaries change (spec §5.2); the boundary is read like
         :meth:`create_field`'s.
         """
-        uid = self.get_field(field_id)["leafUserId"]
-        moved = geometry is not None or path is not None
-        fix = bool(self.get_config(uid).get("automaticFixBoundary", True))
-        geom = load_boundary(geometry, path, crs, fix=fix)[0] if moved else None
-        boundaries.update_field(self.ctx, field_id, uid, geom, name)
-        if moved and self.get_config(uid).get("fieldOperationCreation", True):
+        uid, follow = boundaries.change_field(
+            self.ctx, field_id, geometry, path, name, crs
+        )
+        if follow:
             self.run_automerge(uid)
         return self.get_field(field_id)
 
     def reprocess_field_operations(self, field_id: str) -> list[Resource]:
         """Reprocess every operation of a field with the current config (``POST /operations/reprocess``, by field)."""
-        field = self.get_field(field_id)
-        ops = []
-        page = 0
-        while True:
-            batch = self.get_operations(
-                leafUserId=field["leafUserId"], fieldId=field_id, page=page, size=100
-            )
-            ops += [op["id"] for op in batch]
-            if (page + 1) * 100 >= batch.total:
-                break
-            page += 1
-        return [self.reprocess_operation(op_id) for op_id in ops]
+        return [
+            self.reprocess_operation(op_id)
+            for op_id in field_operation_ids(self.catalog, field_id)
+        ]
 
     def delete_field(self, field_id: str) -> None:
         """Delete a field and re-run automerge (its operations are removed or regrouped)."""

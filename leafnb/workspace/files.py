@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-import shapely
-from shapely.geometry import shape
-
 from leafnb.clean.output import FILTERED, MASK, has_filtered, read_filtered
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.keys import FILE_STEPS, StepStatus
 from leafnb.leafwire import file_resource_wire, steps_wire
 from leafnb.operations import merge as merge_mod
-from leafnb.operations.combine import clip_mask
+from leafnb.operations import outside
 from leafnb.resources import (
     File,
     Resource,
@@ -25,13 +22,13 @@ from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
 from leafnb.store.query import FILE_QUERY
 from leafnb.store.records import (
+    file_artifact,
     file_exists,
     file_resource,
     file_row,
     file_steps,
     list_page,
     processed_upload_rows,
-    user_field_geometries,
 )
 from leafnb.workspace._face import Face
 
@@ -93,13 +90,7 @@ class Files(Face):
         )
 
     def _artifact(self, file_id: str, name: str) -> Path:
-        row = self._file_row(file_id)
-        path = self._file_dir(file_id) / name
-        if not path.exists():
-            raise NotFound(
-                f"file {file_id} has no {name.split('.')[0]} (status {row['status']}: {self.catalog.loads(row['doc']).get('message', '')})"
-            )
-        return path
+        return file_artifact(self.catalog, self.ctx.layout, file_id, name)
 
     def get_file_summary(self, file_id: str) -> Resource:
         """The summary Feature of a file (``GET /files/{id}/summary``, spec §2.2)."""
@@ -176,16 +167,7 @@ class Files(Face):
 
     def points(self, resource_id: str, filtered: bool = False):
         """Points of a file or operation as a GeoDataFrame (EPSG:4326), units in ``.attrs["units"]``."""
-        import geopandas as gpd
-
-        points = self.load_points(resource_id, filtered)
-        df = points.table.to_pandas()
-        geom = shapely.points(df["lon"].to_numpy(), df["lat"].to_numpy())
-        gdf = gpd.GeoDataFrame(
-            df.drop(columns=["lon", "lat"]), geometry=geom, crs="EPSG:4326"
-        )
-        gdf.attrs["units"] = dict(points.units)
-        return gdf
+        return self.load_points(resource_id, filtered).to_geodataframe()
 
     def merge_files(self, ids: list[str], *, wait: bool = True) -> Resource:
         """Merge processed files of one leafUserId and operation type (``POST /files/merge``).
@@ -201,9 +183,7 @@ class Files(Face):
             Fewer than two ids, unknown or repeated ids, several leafUserIds, files not
             processed, or several operation types (the message names the files).
         """
-        rows = merge_mod.validate_merge(self.ctx, ids)
-        file_id = merge_mod.create_merged_file(self.ctx, rows)
-        config = dict(self.get_config(rows[0]["leaf_user_id"]))
+        file_id, rows, config = merge_mod.start_merge(self.ctx, ids)
         if wait:
             merge_mod.process_merged_file(self.ctx, file_id, rows, config)
         else:
@@ -229,43 +209,11 @@ class Files(Face):
         Needs ``splitOperationsByField`` and ``enableOutsideFieldGeojson``. Returns
         ``{fields, featureCount, outsideFieldGeojson, downloadOutsideFieldGeojson}``.
         """
-        row = self._file_row(file_id)
-        config = self.get_config(row["leaf_user_id"])
-        if not (
-            config.get("splitOperationsByField")
-            and config.get("enableOutsideFieldGeojson")
-        ):
-            raise InvalidRequest(
-                "outsideFieldGeojson needs splitOperationsByField and enableOutsideFieldGeojson set to true"
-            )
-        table, _ = read_points_table(self._artifact(file_id, "standard.parquet"))
-        lon = table.column("lon").to_numpy(zero_copy_only=False)
-        lat = table.column("lat").to_numpy(zero_copy_only=False)
-        import numpy as np
-        import pyarrow as pa
-
-        inside = np.zeros(len(lon), dtype=bool)
-        for geometry in user_field_geometries(self.catalog, row["leaf_user_id"]):
-            inside |= clip_mask(lon, lat, shape(geometry))
-        outside = table.filter(pa.array(~inside))
-        target = self._file_dir(file_id) / "outsideField.geojson"
-        write_geojson(target, outside)
-        return Resource(
-            fields=self.catalog.loads(row["doc"]).get("fields", []),
-            featureCount=outside.num_rows,
-            outsideFieldGeojson=str(target),
-            downloadOutsideFieldGeojson=target.as_uri(),
-        )
+        return outside.file_outside_field_geojson(self.ctx, file_id)
 
     def get_files_outside_field_geojson(self, leafUserId: str) -> list[Resource]:
         """``GET /files/outsideFieldGeojson``: the outside-field points of a leafUserId's files.
 
         Every processed uploaded/provider file that has any, each with its file ``id``.
         """
-        rows = processed_upload_rows(self.catalog, leafUserId)
-        out = []
-        for r in rows:
-            item = self.get_file_outside_field_geojson(r["id"])
-            if item["featureCount"]:
-                out.append(Resource(id=r["id"], **item))
-        return out
+        return outside.files_outside_field_geojson(self.ctx, leafUserId)

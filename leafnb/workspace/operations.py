@@ -5,24 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import shapely
-from shapely.geometry import shape
-
-from leafnb.errors import InvalidRequest, NotFound
-from leafnb.keys import Event, StepStatus
+from leafnb.errors import NotFound
 from leafnb.operations import automerge as am
+from leafnb.operations import rebuild
 from leafnb.operations import sessions as sess
 from leafnb.resources import Operation, Resource, ResourceList
 from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
-from leafnb.store.query import OPERATION_QUERY
 from leafnb.store.records import (
-    field_geometries,
     file_exists,
-    list_page,
     operation_resource,
     operation_row,
-    set_operation_status,
+    operations_page,
 )
 from leafnb.workspace._face import Face
 
@@ -58,18 +52,7 @@ class Operations(Face):
         ``endTime`` (≤), ``operationType``, ``fieldId``. Sort: ``id``, ``leafUserId``,
         ``startTime``, ``endTime``, ``type``, ``updatedTime`` (``"startTime,desc"``; lists allowed).
         """
-        filters = dict(filters)
-        for key in ("fieldId", "provider"):
-            if filters.get(key) is not None:
-                value = str(filters[key])
-                if any(c in value for c in ",%_"):
-                    raise InvalidRequest(
-                        f"{key} must not contain ',', '%' or '_', got {value!r}"
-                    )
-                filters[key] = f"%,{value},%"
-        rows, total = list_page(
-            self.catalog, OPERATION_QUERY, filters, page, size, sort
-        )
+        rows, total = operations_page(self.catalog, filters, page, size, sort)
         return ResourceList(
             [self._operation_resource(r) for r in rows], total, page, size
         )
@@ -156,57 +139,15 @@ class Operations(Face):
         A session ends where the machine stops logging for more than 30 minutes or the
         operator changes; ``area`` is the worked area in ha.
         """
-        row = self._operation_row(op_id)
-        if not self.get_config(row["leaf_user_id"]).get("enableOperationsSession"):
-            raise InvalidRequest(
-                "sessions are disabled: set enableOperationsSession to true"
-            )
-        doc = self.catalog.loads(row["doc"])
-        clip_ids = list(doc.get("clipFieldIds") or [])
-        if doc.get("cropped"):
-            clip_ids += [f["id"] for f in doc.get("fields", [])]
-        geoms = [shape(g) for g in field_geometries(self.catalog, clip_ids)]
-        clip = shapely.geometry.mapping(shapely.union_all(geoms)) if geoms else None
-        return [
-            Resource(s)
-            for s in sess.operation_sessions(
-                self.ctx, doc.get("files", []), clip, row["leaf_user_id"]
-            )
-        ]
+        return [Resource(s) for s in sess.sessions_of_operation(self.ctx, op_id)]
 
     def crop_operation_by_field(self, op_id: str) -> Resource:
         """Remove the operation's points outside its field(s) (``POST /operations/cropOperationByField``).
 
         Processed before returning; returns ``{"id", "message": "Sent operation to be processed.", "leafFileId"}``.
         """
-        row = self._operation_row(op_id)
-        doc = self.catalog.loads(row["doc"])
-        if not doc.get("fields"):
-            raise InvalidRequest(f"operation {op_id} has no field to crop by")
-        doc["cropped"] = True
-        set_operation_status(self.catalog, op_id, StepStatus.PROCESSING, doc)
-        self.events.emit(
-            Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
-        )
-        with self.ctx.lock:
-            am.build_operation(self.ctx, op_id)
-        return Resource(
-            id=op_id,
-            message="Sent operation to be processed.",
-            leafFileId=self._operation_row(op_id)["leaf_file_id"],
-        )
+        return rebuild.crop_operation(self.ctx, op_id)
 
     def reprocess_operation(self, op_id: str) -> Resource:
         """Re-run an operation from the merge step with the current config (``POST /operations/{id}/reprocess``)."""
-        row = self._operation_row(op_id)
-        set_operation_status(self.catalog, op_id, StepStatus.PROCESSING)
-        self.events.emit(
-            Event.OPERATION_UPDATED, operationId=op_id, leafUserId=row["leaf_user_id"]
-        )
-        with self.ctx.lock:
-            am.build_operation(self.ctx, op_id)
-        return Resource(
-            id=op_id,
-            message="Sent operation to be processed.",
-            leafFileId=self._operation_row(op_id)["leaf_file_id"],
-        )
+        return rebuild.reprocess_operation(self.ctx, op_id)
