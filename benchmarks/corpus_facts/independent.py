@@ -13,7 +13,7 @@ Facts come from the data themselves, read with tools other than leafnb:
 
 Every set is described once in :data:`SETS` (origin, licence, what it is, the expected
 operation type and why); expectations the generic recipes get wrong are replaced by
-``overrides.py``, each with its reason. Its manifest is written next to the data
+``fact_overrides.py``, each with its reason. Its manifest is written next to the data
 (``FOLDER/<set>/facts.json``, ``tests/data/<set>/facts.json``) or, for ``../shared/data``,
 to ``benchmarks/corpus_facts/shared/<set>.json``. ``benchmarks/corpus.py`` reads them.
 
@@ -43,8 +43,9 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+# not "overrides": that name is a PyPI package (jupyter_server imports it)
+import fact_overrides  # noqa: E402
 import isoxml_facts  # noqa: E402
-import overrides  # noqa: E402
 
 REPO = HERE.parents[1]
 TESTS_DATA = REPO / "tests" / "data"
@@ -1106,7 +1107,7 @@ def write(path: Path, manifest: dict[str, Any]) -> None:
 
 def build_set(name: str, folder: Path, spec: dict[str, Any]) -> dict[str, Any]:
     facts, expect = spec["build"](folder)
-    expect = overrides.apply(name, expect, facts)
+    expect = fact_overrides.apply(name, expect, facts)
     return {
         "name": name,
         "origin": spec["origin"],
@@ -1133,7 +1134,7 @@ def build_shared(name: str, spec: dict[str, Any], shared: Path) -> dict[str, Any
             facts[fname] = f
             match = fname if not fname.endswith(".shp") else fname[:-4] + ".shp"
             expect.append({"match": f"*{match}", "outcome": "converted", **exp(f)})
-    expect = overrides.apply(name, expect, facts)
+    expect = fact_overrides.apply(name, expect, facts)
     return {
         "name": name,
         "path": spec["path"],

@@ -1,7 +1,7 @@
 """The committed corpus manifests are what ``benchmarks/corpus_facts/independent.py`` writes.
 
 The expectations of an ISOXML manifest are a function of its facts (the generic recipe of
-``independent.py``, then ``overrides.py``); rebuilding them from the committed facts must
+``independent.py``, then ``fact_overrides.py``); rebuilding them from the committed facts must
 give the committed expectations, so regenerating the manifests never drops a reasoned
 override (CNH TSK-8 / TSK-14, the CCI distance). Needs no data: the facts are committed.
 """
@@ -37,7 +37,7 @@ ISOXML_SHARED = [n for n, s in independent.SHARED.items() if s["kind"] == "isoxm
 def test_shared_manifest_expectations_regenerate(name):
     committed = json.loads((FACTS / "shared" / f"{name}.json").read_text())
     spec = independent.SHARED[name]
-    rebuilt = independent.overrides.apply(
+    rebuilt = independent.fact_overrides.apply(
         name, spec["expect"](committed["facts"]), committed["facts"]
     )
     assert (
@@ -48,7 +48,7 @@ def test_shared_manifest_expectations_regenerate(name):
 
 def test_overrides_name_known_sets_and_match_entries():
     """Every override names a set the generator knows and replaces at least one entry."""
-    for name, overrides in independent.overrides.OVERRIDES.items():
+    for name, overrides in independent.fact_overrides.OVERRIDES.items():
         assert name in independent.SHARED or name in independent.SETS, name
         committed = json.loads((FACTS / "shared" / f"{name}.json").read_text())
         for o in overrides:
