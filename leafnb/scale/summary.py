@@ -36,6 +36,7 @@ from leafnb.standard.summary import (
     TOTALS,
     coverage_geometry,
     iso_time,
+    machinery_entries,
     rate_total,
     reconcile,
 )
@@ -443,17 +444,7 @@ def summarize_partitions(
             " + " in p["name"] for p in products
         )
     machinery = meta.get("machinery") or []
-    props["machinery"] = [
-        {
-            "name": m["name"],
-            "type": m.get("type", "machine"),
-            "brand": m.get("brand") or "unknown",
-            **({"serialNumber": m["serialNumber"]} if m.get("serialNumber") else {}),
-        }
-        if isinstance(m, dict)
-        else {"name": str(m), "type": "machine", "brand": "unknown"}
-        for m in machinery
-    ]
+    props["machinery"] = machinery_entries(machinery)
     if original_operation_data:
         props["originalOperationData"] = meta.get("original_operation_data") or {}
     props["recordCount"] = acc.n

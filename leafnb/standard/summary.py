@@ -27,6 +27,7 @@ __all__ = [
     "TOTALS",
     "coverage_geometry",
     "iso_time",
+    "machinery_entries",
     "rate_total",
     "summarize",
     "units_map",
@@ -238,17 +239,7 @@ def summarize(
             " + " in p["name"] for p in products
         )
     machinery = points.meta.get("machinery") or []
-    props["machinery"] = [
-        {
-            "name": m["name"],
-            "type": m.get("type", "machine"),
-            "brand": m.get("brand") or "unknown",
-            **({"serialNumber": m["serialNumber"]} if m.get("serialNumber") else {}),
-        }
-        if isinstance(m, dict)
-        else {"name": str(m), "type": "machine", "brand": "unknown"}
-        for m in machinery
-    ]
+    props["machinery"] = machinery_entries(machinery)
     if original_operation_data:
         props["originalOperationData"] = (
             points.meta.get("original_operation_data") or {}
@@ -465,3 +456,22 @@ def reconcile(
             )
         rows.append(row)
     return rows
+
+
+def machinery_entries(machinery: list[Any]) -> list[dict[str, Any]]:
+    """The summary's ``machinery`` list: name, type, brand (+ serial) of each machine.
+
+    >>> machinery_entries(["combine", {"name": "header", "serialNumber": "7"}])[1]
+    {'name': 'header', 'type': 'machine', 'brand': 'unknown', 'serialNumber': '7'}
+    """
+    return [
+        {
+            "name": m["name"],
+            "type": m.get("type", "machine"),
+            "brand": m.get("brand") or "unknown",
+            **({"serialNumber": m["serialNumber"]} if m.get("serialNumber") else {}),
+        }
+        if isinstance(m, dict)
+        else {"name": str(m), "type": "machine", "brand": "unknown"}
+        for m in machinery
+    ]
