@@ -35,7 +35,7 @@ from leafnb.standard.schema import REQUIRED
 from leafnb.standard.summary import summarize, units_map
 from leafnb.standard.units import convert
 from leafnb.store.artifacts import write_geoparquet, write_json
-from leafnb.store.layout import RAW, RAW_SOURCE
+from leafnb.store.layout import RAW, RAW_SOURCE, STANDARD
 
 __all__ = [
     "FileJob",
@@ -238,7 +238,7 @@ def convert_file(job: FileJob) -> FileOutcome:
 
     def step_normalized():
         try:
-            points = normalize(state["raw"])
+            points = normalize(state.pop("raw"))  # the raw table is not needed after
         except UnsupportedOperationType as exc:
             # Leaf's text, then what the columns were understood as
             exc.args = (f"{exc}; {_understood()}",)
@@ -303,7 +303,9 @@ def convert_file(job: FileJob) -> FileOutcome:
         if missing:
             meta["outOfStandard"] = missing
             outcome.facts["outOfStandard"] = missing
-        write_geoparquet(out / "standard.parquet", points.table, meta)
+        write_geoparquet(out / STANDARD, points.table, meta)
+        # a GeoJSON made on request from earlier standard points would disagree
+        (out / "standard.geojson").unlink(missing_ok=True)
         if missing:
             return f"ok (out of standard: missing {', '.join(missing)})"
         return "ok"

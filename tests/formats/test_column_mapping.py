@@ -4,11 +4,14 @@ and reprocess, from the CLI and over HTTP; the file records what was understood.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from leafnb.errors import InvalidRequest
+from leafnb.leafwire import ensure_artifact
+from leafnb.store.artifacts import read_points_table, write_geojson
 from tests.conftest import make_zip
 
 # A real-world shape (the Minnesota "gartner.corn" yield-monitor table, whose "mass"
@@ -104,6 +107,7 @@ def test_reprocess_a_converted_file_with_a_corrected_unit(workspace, tmp_path):
     assert f["status"] == "processed"
     assert f["columnMapping"]["columns"]["Width"]["unit"] == "ft"  # the regional guess
     area_ft = f["summary"]["properties"]["totalArea"]
+    before = ensure_artifact(f["standardGeojson"]).read_bytes()  # made on download
     f2 = workspace.reprocess_file(
         f["id"], column_mapping={"Width": {"property": "equipmentWidth", "unit": "m"}}
     )
@@ -111,6 +115,11 @@ def test_reprocess_a_converted_file_with_a_corrected_unit(workspace, tmp_path):
     assert f2["columnMapping"]["columns"]["Width"]["unit"] == "m"
     area_m = f2["summary"]["properties"]["totalArea"]
     assert area_m["value"] / area_ft["value"] == pytest.approx(1 / 0.3048, rel=1e-6)
+    # the GeoJSON made from the earlier standard points is not served again
+    after = ensure_artifact(f2["standardGeojson"]).read_bytes()
+    table, _ = read_points_table(Path(f2["standardGeojson"]).with_suffix(".parquet"))
+    fresh = write_geojson(tmp_path / "fresh.geojson", table).read_bytes()
+    assert after == fresh != before
     # a later retry keeps the file's mapping
     workspace.retry_batch(batch["id"])
     assert (

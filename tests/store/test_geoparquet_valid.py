@@ -5,7 +5,7 @@ The geometry is GeoArrow's native point encoding (``"encoding": "point"``, a
 
 The ``geo`` metadata is validated with the spec's own JSON schema (``tests/data/geoparquet``,
 Apache-2.0), then the files are read by geopandas, pyogrio (GDAL, when its build has the Parquet driver: the
-pyogrio wheel has only ADBC) and duckdb, which must agree on the rows, the CRS
+pyogrio wheel has only ADBC) and duckdb (also through its spatial extension), which must agree on the rows, the CRS
 (OGC:CRS84) and the coordinates.
 """
 
@@ -132,3 +132,33 @@ def test_duckdb_reads_the_same_points(stored):
         # native point encoding: duckdb (without its spatial extension) sees struct<x, y>
         xy = np.array([[r[0]["x"], r[0]["y"]] for r in rows])
         np.testing.assert_allclose(xy, shapely.get_coordinates(gdf.geometry))
+
+
+def test_duckdb_spatial_reads_the_points(stored):
+    """duckdb's spatial extension (the PyPI wheel, loaded from disk) reads the point column."""
+    import geopandas
+    import shapely
+
+    duckdb = pytest.importorskip("duckdb")
+    spatial = pytest.importorskip("duckdb_extension_spatial")
+    ext = next(Path(spatial.__path__[0]).glob("extensions/*/spatial.duckdb_extension"))
+    con = duckdb.connect()
+    con.execute(f"LOAD '{ext}'")
+    for path in stored:
+        gdf = geopandas.read_parquet(path)
+        # GeoArrow's native point is duckdb's POINT_2D (struct<x, y>)
+        xy = con.execute(
+            "SELECT ST_X(geometry::POINT_2D), ST_Y(geometry::POINT_2D) "
+            "FROM read_parquet(?)",
+            [str(path)],
+        ).fetchall()
+        np.testing.assert_array_equal(
+            np.array(xy), shapely.get_coordinates(gdf.geometry)
+        )
+        (wkt,) = con.execute(
+            "SELECT ST_AsText(ST_Extent_Agg(geometry::POINT_2D::GEOMETRY)) "
+            "FROM read_parquet(?)",
+            [str(path)],
+        ).fetchone()
+        extent = shapely.from_wkt(wkt).bounds
+        np.testing.assert_allclose(extent, gdf.total_bounds)

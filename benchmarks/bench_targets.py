@@ -1,0 +1,368 @@
+"""Benchmark: issue 16's "Done when" rows, each against its floor, measured in one run.
+
+    python benchmarks/bench_targets.py [--data DIR] [--points 1000000] [--big 4000000]
+                                       [--tlg-big 10000000] [--small 200]
+                                       [--season ZIP [--season-baseline REF]]
+
+Every conversion runs in a fresh process (``leafnb.pipeline.steps.convert_file``, the
+whole per-file conversion: raw → standard → filter → summary → units) and reports the
+CPU seconds of the conversion itself (``time.process_time``, all threads, imports
+excluded) and the process's peak RSS (``VmHWM``, imports included). Floors:
+
+* TLG: isoxml-js ``TimeLog.parseBinaryFile()`` on the same log (``tests/oracle``,
+  best of 2; node is single-threaded, so its wall time is its CPU time);
+* GeoPackage / shapefile: ``pyogrio.read_arrow`` + ``pyarrow.parquet.write_table``
+  of the same file in a fresh process (CPU seconds of the two calls).
+
+Rows: 1M-record TLG vs isoxml-js (target ≤ 0.5×); 1M-point GeoPackage and shapefile vs
+their floor (≤ 2×); peak RSS of a 4M-point GeoPackage vs a 1M one (≤ 1.2×, ≤ 600 MB);
+peak RSS of a 10M-record TLG (≤ 1 GB); 200 files of 10 points as one in-process batch,
+imports included (≤ 2 s); with ``--season``, the whole season uploaded with the default
+process pool by this tree and by ``--season-baseline`` (a ``git archive`` of that ref),
+with the peak of the summed RSS of the process tree (≤ 2 GB).
+
+Generated inputs are cached in ``--data`` (default ``/tmp/leafnb-bench-targets``).
+Asserts nothing; prints one table (work | leafnb | floor | ratio | target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ORACLE = REPO / "tests" / "oracle"
+
+
+# ----------------------------------------------------------------------------- children
+def _hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _convert(path: str, reader: str, part: str | None) -> dict:
+    from leafnb.pipeline.steps import FileJob, convert_file
+
+    out = tempfile.mkdtemp(prefix="leafnb-bench-targets-")
+    c0, t0 = time.process_time(), time.perf_counter()
+    outcome = convert_file(FileJob("one", reader, path, part, out, {}))
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    shutil.rmtree(out, ignore_errors=True)
+    return {"cpu": cpu, "wall": wall, "rss": _hwm_mb(), "failed": outcome.failed}
+
+
+def _floor(path: str) -> dict:
+    import pyarrow.parquet as pq
+    import pyogrio
+
+    out = Path(tempfile.mkdtemp(prefix="leafnb-bench-floor-"))
+    c0, t0 = time.process_time(), time.perf_counter()
+    _, table = pyogrio.read_arrow(path)
+    pq.write_table(table, out / "f.parquet")
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    shutil.rmtree(out, ignore_errors=True)
+    return {"cpu": cpu, "wall": wall, "rss": _hwm_mb()}
+
+
+def _small(zip_path: str) -> dict:
+    t0 = time.perf_counter()
+    import leafnb
+
+    ws_dir = tempfile.mkdtemp(prefix="leafnb-bench-small-")
+    ws = leafnb.Workspace(ws_dir, executor="inline")
+    batch = ws.upload_batch(zip_path, "bench", progress=False)
+    wall = time.perf_counter() - t0
+    shutil.rmtree(ws_dir, ignore_errors=True)
+    ok = sum(f["status"] == "processed" for f in batch["leafFiles"])
+    return {"wall": wall, "files": len(batch["leafFiles"]), "ok": ok}
+
+
+def _season(zip_path: str) -> dict:
+    import leafnb
+
+    ws_dir = tempfile.mkdtemp(prefix="leafnb-bench-season-")
+    t0 = time.perf_counter()
+    ws = leafnb.Workspace(ws_dir)
+    batch = ws.upload_batch(zip_path, "bench", progress=False)
+    wall = time.perf_counter() - t0
+    shutil.rmtree(ws_dir, ignore_errors=True)
+    ok = sum(f["status"] == "processed" for f in batch["leafFiles"])
+    return {"wall": wall, "files": len(batch["leafFiles"]), "ok": ok}
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Summed RSS (MB) of *pid* and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(d.name))
+            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo.extend(children.get(p, []))
+    return total / 2**20
+
+
+def _child(root: Path, kind: str, *args, tree_rss: bool = False) -> dict:
+    code = (
+        f"import sys, json; sys.path.insert(0, {str(root)!r}); "
+        f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); import bench_targets as b; "
+        f"print(json.dumps(b._{kind}(*{list(args)!r})))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+    )
+    peak = [0.0]
+    if tree_rss:  # sample the whole process tree (parent + pool workers)
+
+        def sample():
+            while proc.poll() is None:
+                peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+                time.sleep(0.2)
+
+        threading.Thread(target=sample, daemon=True).start()
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} in {root} failed:\n{err[-3000:]}")
+    res = json.loads(out.strip().splitlines()[-1])
+    if tree_rss:
+        res["tree_rss"] = peak[0]
+    return res
+
+
+def _isoxml_js(taskdata: Path) -> float | None:
+    if not (shutil.which("node") and (ORACLE / "node_modules" / "isoxml").is_dir()):
+        return None
+    xml = next(taskdata.parent.glob("TLG*.xml"), None) or next(
+        taskdata.parent.glob("TLG*.XML")
+    )
+    binp = xml.with_suffix(".bin")
+    if not binp.exists():
+        binp = xml.with_suffix(".BIN")
+    res = subprocess.run(
+        [
+            "node",
+            "--max-old-space-size=16384",
+            str(ORACLE / "isoxml_oracle.mjs"),
+            *("bench", str(xml), str(binp), "2"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ORACLE,
+        timeout=3600,
+    )
+    if res.returncode != 0:
+        print("isoxml-js failed:", res.stderr[-500:], file=sys.stderr)
+        return None
+    return float(json.loads(res.stdout)["seconds"])
+
+
+# ----------------------------------------------------------------------------- data
+def _generate(data: Path, points: int, big: int, tlg_big: int, small: int) -> dict:
+    from leafnb.testing import make_points, write_as
+    from leafnb.testing.writers import write_isoxml
+
+    files: dict[str, Path] = {}
+
+    def make(key: str, n: int, main: str, write) -> None:
+        folder = data / key
+        done = folder / ".done"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            t0 = time.perf_counter()
+            write(make_points("harvested", n, seed=1), folder)
+            done.write_text(json.dumps({"points": n}))
+            print(
+                f"generated {key} in {time.perf_counter() - t0:.0f} s", file=sys.stderr
+            )
+        files[key] = next(folder.rglob(main))
+
+    tag = lambda n: f"{n // 1_000_000}m" if n >= 1_000_000 else f"{n // 1000}k"  # noqa: E731
+    make(f"tlg_{tag(points)}", points, "TASKDATA.XML", lambda p, f: write_isoxml(p, f))
+    make(
+        f"gpkg_{tag(points)}",
+        points,
+        "*.gpkg",
+        lambda p, f: write_as(p, "geopackage", f),
+    )
+    make(
+        f"shp_{tag(points)}",
+        points,
+        "*.shp",
+        lambda p, f: write_as(p, "sms_shapefile", f),
+    )
+    make(f"gpkg_{tag(big)}", big, "*.gpkg", lambda p, f: write_as(p, "geopackage", f))
+    if tlg_big:
+        make(
+            f"tlg_{tag(tlg_big)}",
+            tlg_big,
+            "TASKDATA.XML",
+            lambda p, f: write_isoxml(p, f),
+        )
+    zpath = data / f"small_{small}.zip"
+    if not zpath.exists():
+        tmp = Path(tempfile.mkdtemp(dir=data))
+        with zipfile.ZipFile(zpath, "w") as zf:
+            for i in range(small):
+                p = write_as(
+                    make_points("harvested", 10, seed=i), "sms_csv", tmp, f"f{i:03d}"
+                )
+                zf.write(p, p.name)
+        shutil.rmtree(tmp)
+    files["small"] = zpath
+    return files
+
+
+def _baseline_tree(ref: str, tmp: Path) -> Path:
+    root = tmp / f"baseline-{ref}"
+    root.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    for so in (REPO / "leafnb" / "formats" / "isoxml").glob("_tlgkernel*.so"):
+        shutil.copy(so, root / "leafnb" / "formats" / "isoxml" / so.name)
+    return root
+
+
+# ----------------------------------------------------------------------------- driver
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("/tmp/leafnb-bench-targets"))
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--big", type=int, default=4_000_000)
+    ap.add_argument("--tlg-big", type=int, default=10_000_000, help="0: skip")
+    ap.add_argument("--small", type=int, default=200)
+    ap.add_argument("--season", type=Path, help="a season zip (leafnb.datagen --zip)")
+    ap.add_argument("--season-baseline", default=None, help="git ref to compare with")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    args.data.mkdir(parents=True, exist_ok=True)
+    f = _generate(args.data, args.points, args.big, args.tlg_big, args.small)
+    keys = list(f)
+    tlg, gpkg, shp, big = keys[0], keys[1], keys[2], keys[3]
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def conv(key: str, reader: str, part: str | None = None) -> dict:
+        res = _child(REPO, "convert", str(f[key]), reader, part)
+        if res["failed"]:
+            raise RuntimeError(f"{key} failed to convert")
+        return res
+
+    r = conv(tlg, "isoxml", "TSK1")
+    js = _isoxml_js(f[tlg])
+    rows.append(
+        (
+            f"{args.points:,}-record TLG, whole conversion vs isoxml-js parseBinaryFile (CPU s)",
+            f"{r['cpu']:.2f} ({r['wall']:.2f} wall, {r['rss']:.0f} MB)",
+            f"{js:.2f}" if js else "isoxml-js missing",
+            f"{r['cpu'] / js:.2f}x" if js else "",
+            "≤ 0.5x",
+        )
+    )
+    small_rss = None
+    for key, reader in ((gpkg, "geopackage"), (shp, "sms_shapefile")):
+        r = conv(key, reader)
+        fl = _child(REPO, "floor", str(f[key]))
+        if key == gpkg:
+            small_rss = r["rss"]
+        rows.append(
+            (
+                f"{args.points:,}-point {reader}, whole conversion vs read_arrow + write_table (CPU s)",
+                f"{r['cpu']:.2f} ({r['wall']:.2f} wall, {r['rss']:.0f} MB)",
+                f"{fl['cpu']:.2f} ({fl['rss']:.0f} MB)",
+                f"{r['cpu'] / fl['cpu']:.2f}x",
+                "≤ 2x",
+            )
+        )
+    r = conv(big, "geopackage")
+    rows.append(
+        (
+            f"peak RSS, {args.big:,}-point geopackage vs {args.points:,}-point (MB)",
+            f"{r['rss']:.0f} ({r['cpu']:.1f} CPU s)",
+            f"{small_rss:.0f}",
+            f"{r['rss'] / small_rss:.2f}x",
+            "≤ 1.2x and ≤ 600 MB",
+        )
+    )
+    if args.tlg_big:
+        r = conv(keys[4], "isoxml", "TSK1")
+        rows.append(
+            (
+                f"peak RSS, {args.tlg_big:,}-record TLG (MB)",
+                f"{r['rss']:.0f} ({r['cpu']:.1f} CPU s)",
+                "",
+                "",
+                "≤ 1024 MB",
+            )
+        )
+    r = _child(REPO, "small", str(f["small"]))
+    rows.append(
+        (
+            f"{args.small} files of 10 points, one in-process batch incl. imports (s)",
+            f"{r['wall']:.2f} ({r['ok']}/{r['files']} processed)",
+            "",
+            f"{1000 * r['wall'] / max(r['files'], 1):.1f} ms a file",
+            "≤ 2 s",
+        )
+    )
+    if args.season:
+        r = _child(REPO, "season", str(args.season), tree_rss=True)
+        base = ""
+        ratio = ""
+        if args.season_baseline:
+            tmp = Path(tempfile.mkdtemp(prefix="leafnb-bench-"))
+            try:
+                b = _child(
+                    _baseline_tree(args.season_baseline, tmp),
+                    "season",
+                    str(args.season),
+                    tree_rss=True,
+                )
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            base = f"{b['wall']:.1f} s ({b['tree_rss']:.0f} MB) {args.season_baseline}"
+            ratio = f"{b['wall'] / r['wall']:.2f}x faster"
+        rows.append(
+            (
+                f"season {args.season.name}, default process pool (wall s / peak MB, all processes)",
+                f"{r['wall']:.1f} s ({r['tree_rss']:.0f} MB, {r['ok']}/{r['files']})",
+                base,
+                ratio,
+                "≥ 3x, ≤ 2048 MB",
+            )
+        )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nload average at the end: {load}\n")
+    print("| work | leafnb | floor | ratio | target |\n|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
