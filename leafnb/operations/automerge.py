@@ -370,7 +370,7 @@ def _run(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
         delete_operation(ctx, oid)
         report["deleted"].append(oid)
     for d in desired:
-        g: Group = d["group"]
+        group: Group = d["group"]
         clip_ids = d["clip"]
         signature = hashlib.sha1(
             json.dumps(
@@ -411,8 +411,8 @@ def _run(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:
                 ctx.catalog,
                 oid,
                 leaf_user_id,
-                operation_type=g.key[0],
-                crop=g.crop,
+                operation_type=group.key[0],
+                crop=group.crop,
                 group_key=d["key"],
                 field_ids=d["fields"],
                 doc=doc,
@@ -450,7 +450,7 @@ def operation_summary(
     summary = json.loads(json.dumps(file_summary))
     props = summary["properties"]
     if "products" in props and not config.get("summarizeByProductEntry", True):
-        entries = []
+        entries: list[dict[str, Any]] = []
         for fid in source_ids:
             path = ctx.layout.file_dir(fid) / "summary.json"
             if path.exists():

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from leafnb.clean.cleanup import cleanup_step
-from leafnb.clean.output import make_filtered
 from leafnb.context import Context
 from leafnb.errors import InvalidRequest, LeafnbError, MissingProperties, NoPointsPassed
 from leafnb.events import utc_now
@@ -27,16 +26,18 @@ from leafnb.keys import FILE_STEPS, Event, Origin, StepStatus
 from leafnb.operations.combine import combine, common_rules, rate_kind, read_member
 from leafnb.pipeline.steps import (
     FileOutcome,
-    StepResult,
+    filter_step,
     missing_essential,
     missing_required,
+    run_steps,
+    write_standard,
     write_summary,
 )
-from leafnb.standard.area_yield import to_canonical, to_unit_system
+from leafnb.standard.area_yield import to_canonical
 from leafnb.standard.points import PointSet
 from leafnb.standard.summary import units_map
 from leafnb.store import records
-from leafnb.store.artifacts import read_json, write_geoparquet, write_json
+from leafnb.store.artifacts import read_json, write_json
 from leafnb.store.layout import MANIFEST, STANDARD
 from leafnb.store.records import file_row
 
@@ -251,27 +252,15 @@ def build_points(
         missing = missing_required(points, config)
         if missing and not config.get("outOfStandardOperations", True):
             raise MissingProperties(missing)
-        points = points.filter(state["keep"])
-        if len(points) == 0:
-            raise NoPointsPassed()
-        points = to_unit_system(points, config.get("unitMeasurement", "DEFAULT"))
-        state["points"] = points
-        meta = {"units": points.units, "operation_type": points.operation_type}
-        if points.meta.get("derived"):  # kept only where it rebuilds a column exactly
-            meta["derived"] = points.meta["derived"]
-        if missing:
-            meta["outOfStandard"] = missing
-            outcome.facts["outOfStandard"] = missing
-        write_geoparquet(out / "standard.parquet", points.table, meta)
-        if missing:
-            return f"ok (out of standard: missing {', '.join(missing)})"
-        return "ok"
+        # the members' recipe, kept only where it rebuilds a column exactly (combine)
+        recipe = points.meta.get("derived") or {}
+        state["points"], message = write_standard(
+            points, state.pop("keep"), config, out, outcome, missing, recipe
+        )
+        return message
 
     def filtered():
-        if not config.get("operationsFilteredGeojson", True):
-            return None
-        report = make_filtered(state["points"], config, out)
-        return f"ok: kept {report['kept']} of {report['total']} points (profile {report['profile']})"
+        return filter_step(state["points"], config, out)[0]
 
     def summary():
         outcome.facts.update(write_summary(state["points"], config, out))
@@ -299,34 +288,7 @@ def build_points(
         )
     )
     out.mkdir(parents=True, exist_ok=True)
-    failed = False
-    for step in FILE_STEPS:
-        if failed:
-            outcome.steps.append(
-                StepResult(step.value, StepStatus.SKIPPED.value, "skipped")
-            )
-            continue
-        try:
-            message = runners[step]()
-        except LeafnbError as exc:
-            message, failed = exc.step_message, True
-        except Exception as exc:  # never escapes: becomes this merge's failure
-            log.exception("internal error in %s of a merge", step)
-            message, failed = f"internal error: {type(exc).__name__}: {exc}", True
-        status = (
-            StepStatus.FAILED
-            if failed
-            else StepStatus.SKIPPED
-            if message is None
-            else StepStatus.PROCESSED
-        )
-        outcome.steps.append(
-            StepResult(
-                step.value,
-                status.value,
-                "skipped: disabled by configuration" if message is None else message,
-            )
-        )
+    outcome.steps.extend(run_steps(runners, f"a merge into {out.name}"))
     return outcome, None if outcome.failed else state.get("points")
 
 

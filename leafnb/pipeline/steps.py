@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import traceback
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 
 from leafnb.clean.cleanup import cleanup_step
 from leafnb.errors import LeafnbError, MissingProperties, NoPointsPassed
@@ -109,7 +111,7 @@ def missing_required(points: PointSet, config: dict[str, Any]) -> list[str]:
     if (
         optype is OperationType.HARVESTED
         and points.has("crop")
-        and set(points.table.column("crop").to_pylist()) <= {"sugar cane"}
+        and set(pc.unique(points.table.column("crop")).to_pylist()) <= {"sugar cane"}
     ):
         required = [
             p for p in required if "Volume" not in p
@@ -177,6 +179,105 @@ def write_summary(
             convert(np.array([area["value"]]), area["unit"], "m2")[0]
         )
     return facts
+
+
+def run_steps(
+    runners: Mapping[Step, Callable[[], str | None]], what: str
+) -> list[StepResult]:
+    """Run Leaf's file steps (:data:`~leafnb.keys.FILE_STEPS`) in order, each with a status.
+
+    A runner returns its message, or ``None`` when configuration disables it (status
+    SKIPPED). A runner that raises fails its step with the error's message (a
+    :class:`~leafnb.errors.LeafnbError`'s step message, otherwise "internal error: ...",
+    logged with *what* names the file), and the later steps are skipped: nothing raises.
+
+    Examples
+    --------
+    >>> def broken():
+    ...     raise NoPointsPassed()
+    >>> runners = {s: (lambda: "ok") for s in FILE_STEPS}
+    >>> runners[Step.CLEANUP_GEOJSON] = broken
+    >>> [r.status for r in run_steps(runners, "f1")][3:6]
+    ['processed', 'failed', 'skipped']
+    """
+    results: list[StepResult] = []
+    failed = False
+    for step in FILE_STEPS:
+        if failed:
+            results.append(StepResult(step.value, StepStatus.SKIPPED.value, "skipped"))
+            continue
+        try:
+            message = runners[step]()
+        except LeafnbError as exc:
+            message, failed = exc.step_message, True
+        except Exception as exc:  # never escapes: becomes this file's failure
+            log.error(
+                "internal error in %s of %s:\n%s", step, what, traceback.format_exc()
+            )
+            message, failed = f"internal error: {type(exc).__name__}: {exc}", True
+        if message is None:
+            status, message = StepStatus.SKIPPED, "skipped: disabled by configuration"
+        else:
+            status = StepStatus.FAILED if failed else StepStatus.PROCESSED
+        results.append(StepResult(step.value, status.value, message))
+    return results
+
+
+def write_standard(
+    points: PointSet,
+    keep: np.ndarray,
+    config: dict[str, Any],
+    out: Path,
+    outcome: FileOutcome,
+    missing: list[str],
+    recipe: dict[str, Any] | None,
+) -> tuple[PointSet, str]:
+    """The ``standardGeojson`` step after the property checks: keep, convert, write.
+
+    Writes ``standard.parquet`` of the *keep* points in the config's unit system, with the
+    derived-column *recipe* (:mod:`leafnb.store.derived`; ``None``: computed here from the
+    points' derivations, :func:`~leafnb.standard.area_yield.exact_derived`) and the
+    *missing* required properties (``outOfStandard``). Returns the stored points and the
+    step's message; raises :class:`~leafnb.errors.NoPointsPassed`.
+    """
+    points = points.filter(keep)
+    if len(points) == 0:
+        raise NoPointsPassed()
+    points = to_unit_system(points, config.get("unitMeasurement", "DEFAULT"))
+    if recipe is None:
+        points, recipe = exact_derived(points)  # what a reader of the file gets back
+    meta: dict[str, Any] = {
+        "units": points.units,
+        "operation_type": points.operation_type,
+    }
+    if recipe:
+        meta["derived"] = recipe
+    if missing:
+        meta["outOfStandard"] = missing
+        outcome.facts["outOfStandard"] = missing
+    write_geoparquet(out / STANDARD, points.table, meta)
+    # a GeoJSON made on request from earlier standard points would disagree
+    (out / "standard.geojson").unlink(missing_ok=True)
+    if missing:
+        return points, f"ok (out of standard: missing {', '.join(missing)})"
+    return points, "ok"
+
+
+def filter_step(
+    points: PointSet, config: dict[str, Any], out: Path
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The ``filteredGeojson`` step: the config's filter profile over *points*.
+
+    Returns the step's message and the cleaning report; ``(None, None)`` when
+    ``operationsFilteredGeojson`` is off (the step is skipped).
+    """
+    if not config.get("operationsFilteredGeojson", True):
+        return None, None
+    from leafnb.clean.output import make_filtered
+
+    report = make_filtered(points, config, out)
+    kept, total, profile = report["kept"], report["total"], report["profile"]
+    return f"ok: kept {kept} of {total} points (profile {profile})", dict(report)
 
 
 def convert_file(job: FileJob) -> FileOutcome:
@@ -291,37 +392,18 @@ def convert_file(job: FileJob) -> FileOutcome:
                 points,
                 meta={**points.meta, "all_record_totals": totals(points, "METRIC")},
             )
-        points = points.filter(state["keep"])
-        if len(points) == 0:
-            raise NoPointsPassed()
-        points = to_unit_system(points, config.get("unitMeasurement", "DEFAULT"))
-        points, recipe = exact_derived(points)  # what a reader of the file gets back
-        state["points"] = points
-        meta = {"units": points.units, "operation_type": points.operation_type}
-        if recipe:
-            meta["derived"] = recipe
-        if missing:
-            meta["outOfStandard"] = missing
-            outcome.facts["outOfStandard"] = missing
-        write_geoparquet(out / STANDARD, points.table, meta)
-        # a GeoJSON made on request from earlier standard points would disagree
-        (out / "standard.geojson").unlink(missing_ok=True)
-        if missing:
-            return f"ok (out of standard: missing {', '.join(missing)})"
-        return "ok"
+        state["points"], message = write_standard(
+            points, state.pop("keep"), config, out, outcome, missing, recipe=None
+        )
+        return message
 
     def step_filtered():
-        if not config.get("operationsFilteredGeojson", True):
-            return None  # skipped by configuration
-        from leafnb.clean.output import make_filtered
-
-        report = make_filtered(state["points"], config, out)
-        outcome.facts["cleaning"] = {
-            "profile": report["profile"],
-            "kept": report["kept"],
-            "total": report["total"],
-        }
-        return f"ok: kept {report['kept']} of {report['total']} points (profile {report['profile']})"
+        message, report = filter_step(state["points"], config, out)
+        if report is not None:
+            outcome.facts["cleaning"] = {
+                k: report[k] for k in ("profile", "kept", "total")
+            }
+        return message
 
     def step_summary():
         outcome.facts.update(write_summary(state["points"], config, out))
@@ -368,47 +450,5 @@ def convert_file(job: FileJob) -> FileOutcome:
         Step.SUMMARY: step_summary,
         Step.UNITS: step_units,
     }
-    failed = False
-    for step in FILE_STEPS:
-        if failed:
-            outcome.steps.append(
-                StepResult(step.value, StepStatus.SKIPPED.value, "skipped")
-            )
-            continue
-        try:
-            message = runners[step]()
-        except LeafnbError as exc:
-            outcome.steps.append(
-                StepResult(step.value, StepStatus.FAILED.value, exc.step_message)
-            )
-            failed = True
-            continue
-        except Exception as exc:  # never escapes: becomes this file's failure
-            log.error(
-                "internal error in %s of %s:\n%s",
-                step,
-                job.file_id,
-                traceback.format_exc(),
-            )
-            outcome.steps.append(
-                StepResult(
-                    step.value,
-                    StepStatus.FAILED.value,
-                    f"internal error: {type(exc).__name__}: {exc}",
-                )
-            )
-            failed = True
-            continue
-        if message is None:
-            outcome.steps.append(
-                StepResult(
-                    step.value,
-                    StepStatus.SKIPPED.value,
-                    "skipped: disabled by configuration",
-                )
-            )
-        else:
-            outcome.steps.append(
-                StepResult(step.value, StepStatus.PROCESSED.value, message)
-            )
+    outcome.steps.extend(run_steps(runners, job.file_id))
     return outcome
