@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     small_rss = None
-    for key, reader in ((gpkg, "geopackage"), (shp, "sms_shapefile")):
+    for key, reader in ((gpkg, "geopackage"), (shp, "shapefile")):
         r = conv(key, reader)
         fl = _child(REPO, "floor", str(f[key]))
         if key == gpkg:
