@@ -83,8 +83,8 @@ def _small(zip_path: str) -> dict:
     ws = leafnb.Workspace(ws_dir, executor="inline")
     batch = ws.upload_batch(zip_path, "bench", progress=False)
     wall = time.perf_counter() - t0
+    ok = sum(ws.get_file(f)["status"] == "processed" for f in batch["leafFiles"])
     shutil.rmtree(ws_dir, ignore_errors=True)
-    ok = sum(f["status"] == "processed" for f in batch["leafFiles"])
     return {"wall": wall, "files": len(batch["leafFiles"]), "ok": ok}
 
 
@@ -96,8 +96,9 @@ def _season(zip_path: str) -> dict:
     ws = leafnb.Workspace(ws_dir)
     batch = ws.upload_batch(zip_path, "bench", progress=False)
     wall = time.perf_counter() - t0
+    ok = sum(ws.get_file(f)["status"] == "processed" for f in batch["leafFiles"])
+    ws.executor.close()
     shutil.rmtree(ws_dir, ignore_errors=True)
-    ok = sum(f["status"] == "processed" for f in batch["leafFiles"])
     return {"wall": wall, "files": len(batch["leafFiles"]), "ok": ok}
 
 
@@ -267,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     tlg, gpkg, shp, big = keys[0], keys[1], keys[2], keys[3]
     rows: list[tuple[str, str, str, str, str]] = []
 
+    def add(row: tuple[str, str, str, str, str]) -> None:
+        print("| " + " | ".join(row) + " |", file=sys.stderr, flush=True)  # progress
+        rows.append(row)
+
     def conv(key: str, reader: str, part: str | None = None) -> dict:
         res = _child(REPO, "convert", str(f[key]), reader, part)
         if res["failed"]:
@@ -275,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
 
     r = conv(tlg, "isoxml", "TSK1")
     js = _isoxml_js(f[tlg])
-    rows.append(
+    add(
         (
             f"{args.points:,}-record TLG, whole conversion vs isoxml-js parseBinaryFile (CPU s)",
             f"{r['cpu']:.2f} ({r['wall']:.2f} wall, {r['rss']:.0f} MB)",
@@ -290,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         fl = _child(REPO, "floor", str(f[key]))
         if key == gpkg:
             small_rss = r["rss"]
-        rows.append(
+        add(
             (
                 f"{args.points:,}-point {reader}, whole conversion vs read_arrow + write_table (CPU s)",
                 f"{r['cpu']:.2f} ({r['wall']:.2f} wall, {r['rss']:.0f} MB)",
@@ -300,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     r = conv(big, "geopackage")
-    rows.append(
+    add(
         (
             f"peak RSS, {args.big:,}-point geopackage vs {args.points:,}-point (MB)",
             f"{r['rss']:.0f} ({r['cpu']:.1f} CPU s)",
@@ -311,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.tlg_big:
         r = conv(keys[4], "isoxml", "TSK1")
-        rows.append(
+        add(
             (
                 f"peak RSS, {args.tlg_big:,}-record TLG (MB)",
                 f"{r['rss']:.0f} ({r['cpu']:.1f} CPU s)",
@@ -321,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     r = _child(REPO, "small", str(f["small"]))
-    rows.append(
+    add(
         (
             f"{args.small} files of 10 points, one in-process batch incl. imports (s)",
             f"{r['wall']:.2f} ({r['ok']}/{r['files']} processed)",
@@ -347,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(tmp, ignore_errors=True)
             base = f"{b['wall']:.1f} s ({b['tree_rss']:.0f} MB) {args.season_baseline}"
             ratio = f"{b['wall'] / r['wall']:.2f}x faster"
-        rows.append(
+        add(
             (
                 f"season {args.season.name}, default process pool (wall s / peak MB, all processes)",
                 f"{r['wall']:.1f} s ({r['tree_rss']:.0f} MB, {r['ok']}/{r['files']})",
