@@ -2,7 +2,7 @@
 
 Every float a reader gets back is bit-identical to what was written — NaN payloads,
 ``-0.0``, infinities, subnormals and nulls included — whichever encoding a column
-ends up with (dictionary while it has few distinct values, plain after); a column
+ends up with (dictionary, plain or byte-stream-split, chosen on a sample); a column
 equal to another is stored once; the GeoParquet ``geo`` metadata still passes the
 1.1 schema and geopandas and duckdb read the file. Summary geometries are written to
 1e-7°, nothing else in a JSON artifact is rounded.
@@ -36,7 +36,7 @@ SCHEMA = (
     / "schema-1.1.0.json"
 )
 
-N = 5_000  # more distinct values than a 16 KiB dictionary page holds (2,048 doubles)
+N = 5_000
 
 #: awkward float64 bit patterns: NaN with a payload and its sign, signed zeros,
 #: infinities, the smallest subnormal, the largest finite
@@ -53,9 +53,8 @@ def _bits(values) -> np.ndarray:
 
 def _table() -> pa.Table:
     rng = np.random.default_rng(18)
-    many = rng.normal(
-        10.0, 3.0, N
-    )  # every value distinct: plain after the dictionary fills
+    # every value distinct: byte-stream-split (chosen on the sample)
+    many = rng.normal(10.0, 3.0, N)
     many[: len(SPECIAL)] = SPECIAL
     few = rng.choice([0.0, 1.5, 2.25, -0.0, np.nan], N)  # dictionary-encoded
     lat = 42.0 + np.cumsum(rng.uniform(0, 1e-5, N))
