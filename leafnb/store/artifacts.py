@@ -1,4 +1,17 @@
-"""Artifact files (GeoParquet, JSON, GeoJSON) written atomically under the workspace."""
+"""Artifact files (GeoParquet, JSON, GeoJSON) written atomically under the workspace.
+
+Rules of what is stored (issue 18: a workspace ≤ ~1.5× its upload; measured in
+docs/performance.md, "Workspace size"):
+
+* points (:func:`write_geoparquet`) are stored losslessly: every value
+  :func:`read_points_table` gives back is bit-identical to the one written. Left out
+  and rebuilt on read: ``lon``/``lat`` (the geometry holds them), derived columns
+  (:mod:`leafnb.store.derived`) and copies of another column (:func:`copied_columns`).
+  Encodings are chosen for size only (:func:`float_encodings`);
+* JSON (:func:`write_json`) is compact; the coordinates of GeoJSON geometries — computed
+  shapes such as coverage, not measurements — are written to 1e-7°
+  (:func:`rounded_geometries`), every other number as it is.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +19,7 @@ import functools
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +31,12 @@ import pyarrow.parquet as pq
 from leafnb.store import derived
 
 __all__ = [
+    "COORDINATE_DECIMALS",
+    "DICTIONARY_PAGE_BYTES",
     "POINT_TYPE",
+    "ZSTD_LEVEL",
+    "copied_columns",
+    "float_encodings",
     "geoparquet_metadata",
     "iter_points_tables",
     "leafnb_metadata",
@@ -27,6 +45,7 @@ __all__ = [
     "read_json",
     "read_points_table",
     "restore_points",
+    "rounded_geometries",
     "write_bytes",
     "write_geojson",
     "write_geoparquet",
@@ -52,10 +71,51 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return _atomic(Path(path), lambda tmp: Path(tmp).write_bytes(data))
 
 
+#: Decimals GeoJSON geometry coordinates are written with by :func:`write_json`:
+#: 1e-7° is at most 0.56 cm off (half a unit, on a meridian)
+COORDINATE_DECIMALS = 7
+
+_GEOJSON_GEOMETRIES = frozenset(
+    ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+)
+
+
+def _round_coordinates(coords: Any, decimals: int) -> Any:
+    if isinstance(coords, float):
+        return round(coords, decimals)
+    if isinstance(coords, list | tuple):
+        return [_round_coordinates(c, decimals) for c in coords]
+    return coords
+
+
+def rounded_geometries(doc: Any, decimals: int = COORDINATE_DECIMALS) -> Any:
+    """*doc* with the coordinates of every GeoJSON geometry in it rounded to *decimals*.
+
+    The geometries leafnb writes (coverage, boundaries) are computed from the
+    points, not measured; RFC 7946 (§11.2) notes that 6 decimals of a degree are
+    ~10 cm and that 15 nearly double a text's size. Other numbers are left as they
+    are; *doc* itself is not changed.
+
+    >>> rounded_geometries({"type": "Feature", "properties": {"area": 0.123456789123},
+    ...     "geometry": {"type": "Point", "coordinates": [-93.56691604958532, 42.0]}})
+    {'type': 'Feature', 'properties': {'area': 0.123456789123}, 'geometry': {'type': 'Point', 'coordinates': [-93.566916, 42.0]}}
+    """
+    if isinstance(doc, dict):
+        if doc.get("type") in _GEOJSON_GEOMETRIES and "coordinates" in doc:
+            return {
+                k: _round_coordinates(v, decimals) if k == "coordinates" else v
+                for k, v in doc.items()
+            }
+        return {k: rounded_geometries(v, decimals) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [rounded_geometries(v, decimals) for v in doc]
+    return doc
+
+
 def write_json(path: str | Path, doc: Any) -> Path:
-    """Write *doc* as JSON atomically."""
+    """Write *doc* as compact JSON atomically, GeoJSON coordinates to 1e-7° (:func:`rounded_geometries`)."""
     # compact: a summary's coverage polygon has thousands of coordinates
-    text = json.dumps(doc, separators=(",", ":"), default=str)
+    text = json.dumps(rounded_geometries(doc), separators=(",", ":"), default=str)
     return write_bytes(path, text.encode("utf-8"))
 
 
@@ -134,6 +194,47 @@ def point_column(lon: pa.ChunkedArray, lat: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([arr], POINT_TYPE)
 
 
+def _bits(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """A float column's values as raw bit patterns (nulls as NaN) and its null mask."""
+    values = np.ascontiguousarray(column.to_numpy(zero_copy_only=False))
+    mask = column.is_null().to_numpy(zero_copy_only=False)
+    return values.view(f"u{values.dtype.itemsize}"), mask
+
+
+def copied_columns(table: pa.Table, skip: Iterable[str] = ()) -> dict[str, str]:
+    """``{column: earlier column}`` for float columns bit-identical to an earlier one.
+
+    Same type, same nulls, same bits (NaN payloads, ``-0.0`` included): storing the
+    column once loses nothing. A harvest log at one record a second has ``wetMass``
+    equal to ``cropFlow``. Columns in *skip* are not considered. Only columns that
+    agree on 64 sampled rows are compared whole.
+
+    >>> t = pa.table({"a": [1.0, -0.0], "b": [1.0, -0.0], "c": [1.0, 0.0]})
+    >>> copied_columns(t)
+    {'b': 'a'}
+    """
+    skip = set(skip)
+    rows = np.unique(np.linspace(0, max(table.num_rows - 1, 0), 64).astype(np.int64))
+    first: dict[tuple, list[str]] = {}
+    copies: dict[str, str] = {}
+    for field in table.schema:
+        if field.name in skip or not pa.types.is_floating(field.type):
+            continue
+        column = table.column(field.name)
+        sample = column.take(rows) if table.num_rows else column
+        key = (field.type, column.null_count, *map(bytes, _bits(sample)))
+        bits = None
+        for name in first.get(key, ()):
+            bits = bits or _bits(column)
+            other = _bits(table.column(name))
+            if all(np.array_equal(a, b) for a, b in zip(bits, other, strict=True)):
+                copies[field.name] = name
+                break
+        else:
+            first.setdefault(key, []).append(field.name)
+    return copies
+
+
 def _storable(
     table: pa.Table, metadata: dict[str, Any]
 ) -> tuple[pa.Table, dict[str, Any]]:
@@ -143,7 +244,8 @@ def _storable(
     exactly (when they are float64 without nulls — a reader's raw table may hold
     anything). Derived columns of a ``derived`` recipe are rebuilt on read
     (:mod:`leafnb.store.derived`) — those its steps reproduce bit for bit; the others
-    are stored. ``columns`` keeps the table's column order.
+    are stored. A float column bit-identical to an earlier stored one is stored once
+    (``copies``: :func:`copied_columns`). ``columns`` keeps the table's column order.
     """
     drop = [
         c
@@ -158,9 +260,119 @@ def _storable(
     if recipe:
         drop += [s["column"] for s in recipe["steps"]]
         metadata["derived"] = recipe
+    metadata.pop("copies", None)
+    copies = copied_columns(table, skip=[*drop, "lon", "lat"])
+    if copies:
+        drop += list(copies)
+        metadata["copies"] = copies
     if not drop:
         return table, metadata
     return table.drop_columns(drop), {**metadata, "columns": table.column_names}
+
+
+#: zstd level of points artifacts (zstd's own default; pyarrow's is 1)
+ZSTD_LEVEL = 3
+
+#: Dictionary page limit of points artifacts (2,048 float64 values): a column whose
+#: values rarely repeat falls back to plain after its first 2,048 distinct values instead
+#: of after pyarrow's 1 MiB (131,072 values), a dictionary that costs more than it saves.
+DICTIONARY_PAGE_BYTES = 16 * 1024
+
+#: the sample a float column's encoding is chosen on: blocks of consecutive rows
+#: (neighbours stay neighbours, as on the pages), spread over the table
+_SAMPLE_BLOCKS, _SAMPLE_ROWS = 8, 4096
+
+#: the encodings tried besides the dictionary, in order of preference on ties
+_FLOAT_ENCODINGS = ("PLAIN", "BYTE_STREAM_SPLIT")
+
+
+def _encoded_size(values: pa.Array, encoding: str | None) -> int:
+    """Bytes of *values* written as one zstd Parquet column (``None``: dictionary)."""
+    sink = pa.BufferOutputStream()
+    options: dict[str, Any] = {
+        "compression": "zstd",
+        "compression_level": ZSTD_LEVEL,
+        "dictionary_pagesize_limit": DICTIONARY_PAGE_BYTES,
+        "use_dictionary": encoding is None,
+        "write_statistics": False,
+    }
+    if encoding:
+        options["column_encoding"] = {"v": encoding}
+    pq.write_table(pa.table({"v": values}), sink, **options)
+    return sink.getvalue().size
+
+
+def _sample(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    n = len(column)
+    if n <= _SAMPLE_BLOCKS * _SAMPLE_ROWS:
+        blocks = [column]
+    else:
+        starts = np.linspace(0, n - _SAMPLE_ROWS, _SAMPLE_BLOCKS).astype(np.int64)
+        blocks = [column.slice(int(s), _SAMPLE_ROWS) for s in starts]
+    return pa.concat_arrays([c for b in blocks for c in getattr(b, "chunks", [b])])
+
+
+def float_encodings(table: pa.Table) -> dict[str, str]:
+    """``{Parquet column path: encoding}`` for the float columns better without a dictionary.
+
+    Each float column — the point's ``x``/``y`` (``geometry.x``) included — is written
+    on a sample (:data:`_SAMPLE_BLOCKS` runs of :data:`_SAMPLE_ROWS` rows) with a
+    dictionary (up to :data:`DICTIONARY_PAGE_BYTES`, then plain), ``PLAIN`` and
+    ``BYTE_STREAM_SPLIT``, zstd-compressed; the smallest wins, the dictionary on ties.
+    Every encoding is lossless: the choice changes bytes, not values. Few distinct
+    values (speeds, moistures, widths a monitor rounds) keep the dictionary; values that
+    rarely repeat (positions, flows, per-area yields) go plain or byte-stream-split.
+
+    >>> r = np.random.default_rng(0)
+    >>> float_encodings(pa.table({
+    ...     "speed": r.choice([1.5, 1.75, 2.0], 10_000),
+    ...     "lat": 42 + np.cumsum(r.uniform(0, 1e-5, 10_000)),
+    ...     "flow": r.normal(20, 3, 10_000),
+    ... }))
+    {'lat': 'BYTE_STREAM_SPLIT', 'flow': 'BYTE_STREAM_SPLIT'}
+    """
+    columns: list[tuple[str, Any]] = []
+    for field in table.schema:
+        if pa.types.is_floating(field.type):
+            columns.append((field.name, table.column(field.name)))
+        elif pa.types.is_struct(field.type):
+            for i, child in enumerate(field.type):
+                if pa.types.is_floating(child.type):
+                    values = pc.struct_field(table.column(field.name), [i])
+                    columns.append((f"{field.name}.{child.name}", values))
+    chosen: dict[str, str] = {}
+    for path, values in columns:
+        if len(values) < _SAMPLE_ROWS:  # a few kB whatever the encoding
+            continue
+        sample = _sample(values)
+        sizes = {e: _encoded_size(sample, e) for e in (None, *_FLOAT_ENCODINGS)}
+        best = min(sizes, key=lambda e: sizes[e])
+        if best is not None and sizes[best] < sizes[None]:
+            chosen[path] = best
+    return chosen
+
+
+def _write_options(table: pa.Table) -> dict[str, Any]:
+    """Parquet options of a points artifact: which encoding each column gets."""
+    encodings = {
+        f.name: "DELTA_BINARY_PACKED"
+        for f in table.schema
+        if pa.types.is_timestamp(f.type)
+    }
+    encodings.update(float_encodings(table))
+    # dictionary for every other leaf column (``use_dictionary`` names leaf paths)
+    leaves = [
+        f"{f.name}.{c.name}" if pa.types.is_struct(f.type) else f.name
+        for f in table.schema
+        for c in (f.type if pa.types.is_struct(f.type) else [f])
+    ]
+    return {
+        "compression": "zstd",
+        "compression_level": ZSTD_LEVEL,
+        "dictionary_pagesize_limit": DICTIONARY_PAGE_BYTES,
+        "use_dictionary": [n for n in leaves if n not in encodings],
+        "column_encoding": encodings,
+    }
 
 
 def write_geoparquet(
@@ -171,9 +383,12 @@ def write_geoparquet(
     The ``geometry`` column is GeoArrow's native point encoding (``struct<x, y>``,
     ``"encoding": "point"``): geopandas (≥ 1.0), GDAL (≥ 3.8, the Parquet driver QGIS
     uses) and duckdb read it; writing it costs no shapely object and no WKB. The file
-    does not repeat ``lon``/``lat`` nor store the derived columns of a ``derived``
-    recipe in *extra_metadata*: :func:`read_points_table` gives them back, exactly.
-    Timestamps are delta-encoded (a log's times grow by one interval a record).
+    does not repeat ``lon``/``lat``, a column equal to another, nor the derived columns
+    of a ``derived`` recipe in *extra_metadata*: :func:`read_points_table` gives them
+    back, exactly. Encodings (all lossless; measured in docs/performance.md,
+    "Workspace size"): timestamps delta-encoded (a log's times grow by one interval a
+    record), float columns as :func:`float_encodings` finds smallest, other columns
+    with a dictionary of up to :data:`DICTIONARY_PAGE_BYTES`; zstd at :data:`ZSTD_LEVEL`.
     """
     geometry = point_column(table.column("lon"), table.column("lat"))
     stored, extra = _storable(table, dict(extra_metadata or {}))
@@ -183,11 +398,7 @@ def write_geoparquet(
     for key, value in extra.items():
         meta[f"leafnb.{key}".encode()] = json.dumps(value).encode()
     out = out.replace_schema_metadata(meta)
-    times = [f.name for f in out.schema if pa.types.is_timestamp(f.type)]
-    options: dict[str, Any] = {"compression": "zstd"}
-    if times:
-        options["use_dictionary"] = [n for n in out.column_names if n not in times]
-        options["column_encoding"] = dict.fromkeys(times, "DELTA_BINARY_PACKED")
+    options = _write_options(out)
     return _atomic(Path(path), lambda tmp: pq.write_table(out, tmp, **options))
 
 
@@ -201,7 +412,7 @@ def leafnb_metadata(schema: pa.Schema) -> dict[str, Any]:
 
 
 #: metadata entries that only describe the storage (not handed to readers)
-_STORAGE_KEYS = ("columns", "derived")
+_STORAGE_KEYS = ("columns", "copies", "derived")
 
 
 def _stored_columns(
@@ -214,6 +425,8 @@ def _stored_columns(
     if {"lon", "lat"} & set(columns) and "lon" not in names:
         need.add("geometry")
     need |= derived.needed_columns(meta.get("derived"), list(columns))
+    copies = meta.get("copies") or {}
+    need |= {copies[c] for c in [*need, *columns] if c in copies}
     return [n for n in names if n in need]
 
 
@@ -222,9 +435,9 @@ def restore_points(
 ) -> pa.Table:
     """A table as read from a points artifact, completed.
 
-    ``lon``/``lat`` and derived columns are rebuilt (*meta*: :func:`leafnb_metadata` of
-    the file), ``geometry`` dropped, columns put in the order they were written (or
-    *columns*).
+    ``lon``/``lat``, copied and derived columns are rebuilt (*meta*:
+    :func:`leafnb_metadata` of the file), ``geometry`` dropped, columns put in the
+    order they were written (or *columns*).
     """
     order = meta.get("columns")
     names = table.column_names
@@ -235,6 +448,10 @@ def restore_points(
         ).append_column("lat", pc.struct_field(geometry, "y"))
     if "geometry" in table.column_names:
         table = table.drop_columns(["geometry"])
+    for name, source in (meta.get("copies") or {}).items():
+        if name not in table.column_names and source in table.column_names:
+            field = table.schema.field(source).with_name(name)
+            table = table.append_column(field, table.column(source))
     table = derived.apply(table, meta.get("derived"))
     names = table.column_names
     wanted = columns if columns is not None else (order or names)
