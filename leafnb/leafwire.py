@@ -47,7 +47,7 @@ from leafnb.clean.output import EXPORTS as FILTER_EXPORTS
 from leafnb.clean.output import MASK, materialize
 from leafnb.pipeline import originals
 from leafnb.standard.leaf_units import summary_wire
-from leafnb.store.layout import RAW, RAW_SOURCE
+from leafnb.store.layout import RAW, RAW_SOURCE, STANDARD, STANDARD_EXPORT
 
 __all__ = [
     "LAZY_GEOJSON",
@@ -148,11 +148,16 @@ def lazy_source(path: Path) -> Path | None:
     ``filtered.parquet``,               ``filter.parquet`` + the standard points
     ``removed.parquet``,                (:mod:`leafnb.clean.output`), of a file or
     ``filtered.geojson``                an operation
+    ``export/standard.parquet``         ``standard.parquet`` of the file or operation
+                                        (complete: every property a column)
     ==================================  ==============================================
     """
     path = Path(path)
     if path.name in FILTER_EXPORTS:  # a file's or operation's filter result
         return path.with_name(MASK) if (path.parent / MASK).is_file() else None
+    if path.parent.name == Path(STANDARD_EXPORT).parent.name and path.name == STANDARD:
+        source = path.parent.parent / STANDARD  # a file's or operation's points
+        return source if source.is_file() else None
     if path.parent.parent.name == "files":
         if path.name in LAZY_GEOJSON:
             source = path.with_name(LAZY_GEOJSON[path.name])
@@ -201,7 +206,7 @@ def ensure_artifact(path: str | Path) -> Path:
     PosixPath('…/files/<id>/raw.geojson')
     >>> ensure_artifact(ws.get_file(fid)["originalFile"]).read_bytes()  # doctest: +SKIP
     """
-    from leafnb.store.artifacts import read_points_table, write_geojson
+    from leafnb.store.artifacts import export_points, read_points_table, write_geojson
 
     path = Path(path)
     if path.exists():
@@ -215,6 +220,8 @@ def ensure_artifact(path: str | Path) -> Path:
         return path
     if path.name in FILTER_EXPORTS:
         materialize(path)
+    elif path.name == STANDARD:
+        export_points(source, path)
     elif path.name == RAW:
         originals.make_raw(path.parent)
     else:

@@ -187,4 +187,4 @@ def materialize(path: str | Path) -> Path:
         "operation_type": points.operation_type,
         "filterProfile": result.report["profile"],
     }
-    return write_geoparquet(path, points.table, meta)
+    return write_geoparquet(path, points.table, meta, compact=False)  # for other tools

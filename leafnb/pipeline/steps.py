@@ -37,7 +37,7 @@ from leafnb.standard.schema import REQUIRED
 from leafnb.standard.summary import summarize, units_map
 from leafnb.standard.units import convert
 from leafnb.store.artifacts import write_geoparquet, write_json
-from leafnb.store.layout import RAW, RAW_SOURCE, STANDARD
+from leafnb.store.layout import RAW, RAW_SOURCE, STANDARD, STANDARD_EXPORT
 
 __all__ = [
     "FileJob",
@@ -256,8 +256,9 @@ def write_standard(
         meta["outOfStandard"] = missing
         outcome.facts["outOfStandard"] = missing
     write_geoparquet(out / STANDARD, points.table, meta)
-    # a GeoJSON made on request from earlier standard points would disagree
-    (out / "standard.geojson").unlink(missing_ok=True)
+    # exports made on request from earlier standard points would disagree
+    for name in ("standard.geojson", STANDARD_EXPORT):
+        (out / name).unlink(missing_ok=True)
     if missing:
         return points, f"ok (out of standard: missing {', '.join(missing)})"
     return points, "ok"

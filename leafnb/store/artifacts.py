@@ -36,6 +36,7 @@ __all__ = [
     "POINT_TYPE",
     "ZSTD_LEVEL",
     "copied_columns",
+    "export_points",
     "float_encodings",
     "geoparquet_metadata",
     "iter_points_tables",
@@ -236,7 +237,7 @@ def copied_columns(table: pa.Table, skip: Iterable[str] = ()) -> dict[str, str]:
 
 
 def _storable(
-    table: pa.Table, metadata: dict[str, Any]
+    table: pa.Table, metadata: dict[str, Any], compact: bool = True
 ) -> tuple[pa.Table, dict[str, Any]]:
     """The columns a points artifact stores, and the metadata that rebuilds the rest.
 
@@ -246,6 +247,7 @@ def _storable(
     (:mod:`leafnb.store.derived`) — those its steps reproduce bit for bit; the others
     are stored. A float column bit-identical to an earlier stored one is stored once
     (``copies``: :func:`copied_columns`). ``columns`` keeps the table's column order.
+    Not *compact* (an export for other tools): every column but ``lon``/``lat`` stored.
     """
     drop = [
         c
@@ -255,13 +257,13 @@ def _storable(
     ]
     if len(drop) < 2:
         drop = []
-    recipe = derived.verified(table, metadata.get("derived"))
+    recipe = derived.verified(table, metadata.get("derived")) if compact else None
     metadata = {k: v for k, v in metadata.items() if k != "derived"}
     if recipe:
         drop += [s["column"] for s in recipe["steps"]]
         metadata["derived"] = recipe
     metadata.pop("copies", None)
-    copies = copied_columns(table, skip=[*drop, "lon", "lat"])
+    copies = copied_columns(table, skip=[*drop, "lon", "lat"]) if compact else {}
     if copies:
         drop += list(copies)
         metadata["copies"] = copies
@@ -376,7 +378,11 @@ def _write_options(table: pa.Table) -> dict[str, Any]:
 
 
 def write_geoparquet(
-    path: str | Path, table: pa.Table, extra_metadata: dict[str, Any] | None = None
+    path: str | Path,
+    table: pa.Table,
+    extra_metadata: dict[str, Any] | None = None,
+    *,
+    compact: bool = True,
 ) -> Path:
     """Write a points table (``lon``/``lat`` columns) as GeoParquet 1.1 with a native point ``geometry``.
 
@@ -389,9 +395,11 @@ def write_geoparquet(
     "Workspace size"): timestamps delta-encoded (a log's times grow by one interval a
     record), float columns as :func:`float_encodings` finds smallest, other columns
     with a dictionary of up to :data:`DICTIONARY_PAGE_BYTES`; zstd at :data:`ZSTD_LEVEL`.
+    ``compact=False`` writes an export for other tools (geopandas, GDAL, duckdb): every
+    property stored as a column, nothing to rebuild.
     """
     geometry = point_column(table.column("lon"), table.column("lat"))
-    stored, extra = _storable(table, dict(extra_metadata or {}))
+    stored, extra = _storable(table, dict(extra_metadata or {}), compact)
     out = stored.append_column("geometry", geometry)
     meta = dict(out.schema.metadata or {})
     meta[b"geo"] = json.dumps(geoparquet_metadata(table)).encode()
@@ -489,6 +497,16 @@ def iter_points_tables(
     read = _stored_columns(pf.schema_arrow.names, meta, columns)
     for batch in pf.iter_batches(batch_size=batch_size, columns=read):
         yield restore_points(pa.Table.from_batches([batch]), meta, columns)
+
+
+def export_points(source: str | Path, path: str | Path) -> Path:
+    """Write the points artifact *source* to *path* as a complete GeoParquet.
+
+    Every property is a column (nothing left to rebuild: ``compact=False`` of
+    :func:`write_geoparquet`), for tools that read the file themselves.
+    """
+    table, meta = read_points_table(source)
+    return write_geoparquet(path, table, meta, compact=False)
 
 
 def write_geojson(path: str | Path, table: pa.Table) -> Path:

@@ -27,6 +27,7 @@ __all__ = [
     "RAW",
     "RAW_SOURCE",
     "STANDARD",
+    "STANDARD_EXPORT",
     "SUMMARY",
     "UNITS",
     "Layout",
@@ -43,6 +44,9 @@ RAW, STANDARD, SUMMARY, UNITS = (
 FILTER_MASK = "filter.parquet"
 #: a merged/automerged file's "original file": the list of its member files
 MANIFEST = "merge.json"
+#: the complete standard GeoParquet for download (every property a column; written on
+#: request from :data:`STANDARD`, which leaves out what it rebuilds on read)
+STANDARD_EXPORT = "export/standard.parquet"
 #: how a file's raw table (:data:`RAW`, made on request) is read again: reader, original,
 #: part and options of its conversion (:mod:`leafnb.pipeline.originals`)
 RAW_SOURCE = "raw.json"

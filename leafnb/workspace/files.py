@@ -8,7 +8,7 @@ from typing import Any, cast
 from leafnb.clean.output import FILTERED, MASK, has_filtered, read_filtered
 from leafnb.errors import InvalidRequest, NotFound
 from leafnb.keys import FILE_STEPS, StepStatus
-from leafnb.leafwire import file_resource_wire, steps_wire
+from leafnb.leafwire import ensure_artifact, file_resource_wire, steps_wire
 from leafnb.operations import merge as merge_mod
 from leafnb.operations import outside
 from leafnb.resources import (
@@ -20,6 +20,7 @@ from leafnb.resources import (
 from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
+from leafnb.store.layout import STANDARD_EXPORT
 from leafnb.store.query import FILE_QUERY
 from leafnb.store.records import (
     file_artifact,
@@ -116,8 +117,12 @@ class Files(Face):
         )
 
     def get_file_standard_geoparquet(self, file_id: str) -> Resource:
-        """The standard GeoParquet of a file (``GET /files/{id}/standardGeoparquet``)."""
-        path = self._artifact(file_id, "standard.parquet")
+        """The standard GeoParquet of a file (``GET /files/{id}/standardGeoparquet``).
+
+        The complete export (every property a column), written on first request.
+        """
+        self._artifact(file_id, "standard.parquet")  # NotFound before conversion
+        path = ensure_artifact(self._file_dir(file_id) / STANDARD_EXPORT)
         return Resource(
             standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri()
         )

@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from leafnb.errors import NotFound
+from leafnb.leafwire import ensure_artifact
 from leafnb.operations import automerge as am
 from leafnb.operations import rebuild
 from leafnb.operations import sessions as sess
 from leafnb.resources import Operation, Resource, ResourceList
 from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.store.artifacts import read_json, read_points_table, write_geojson
+from leafnb.store.layout import STANDARD_EXPORT
 from leafnb.store.records import (
     file_exists,
     operation_resource,
@@ -91,7 +93,11 @@ class Operations(Face):
 
     def get_operation_standard_geoparquet(self, op_id: str) -> Resource:
         """The standard GeoParquet of an operation (``GET /operations/{id}/standardGeoparquet``)."""
-        path = self._operation_artifact(op_id, "standard.parquet")
+        src = self._operation_artifact(op_id, "standard.parquet")
+        path = src.parent / STANDARD_EXPORT  # complete: every property a column
+        if not path.exists() or path.stat().st_mtime < src.stat().st_mtime:
+            path.unlink(missing_ok=True)
+            ensure_artifact(path)
         return Resource(
             standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri()
         )

@@ -94,6 +94,25 @@ def test_geopandas_reads_crs84_points(stored):
         assert set(gdf.geometry.geom_type) == {"Point"}
 
 
+def test_downloads_hold_every_property(stored):
+    """The stored points leave out what they rebuild; the downloads are complete."""
+    import geopandas
+
+    from leafnb.store.artifacts import read_points_table
+
+    export, filtered = stored
+    kept = export.parent.parent / "standard.parquet"
+    table, _ = read_points_table(kept)
+    stored_names = set(pq.read_schema(kept).names)
+    assert "dryMass" in table.column_names and "dryMass" not in stored_names
+    gdf = geopandas.read_parquet(export)
+    assert set(table.column_names) - {"lon", "lat"} <= set(gdf.columns)
+    for name in ("dryMass", "wetMass", "area", "harvestMoisture"):
+        np.testing.assert_array_equal(gdf[name].to_numpy(), table[name].to_numpy())
+    np.testing.assert_array_equal(gdf.geometry.x.to_numpy(), table["lon"].to_numpy())
+    assert "dryMass" in geopandas.read_parquet(filtered).columns
+
+
 def test_gdal_reads_the_same_points(stored):
     import geopandas
     import pyogrio
