@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 
 from leafnb.clean.cleanup import cleanup_step
 from leafnb.errors import LeafnbError, MissingProperties, NoPointsPassed
@@ -109,7 +110,7 @@ def missing_required(points: PointSet, config: dict[str, Any]) -> list[str]:
     if (
         optype is OperationType.HARVESTED
         and points.has("crop")
-        and set(points.table.column("crop").to_pylist()) <= {"sugar cane"}
+        and set(pc.unique(points.table.column("crop")).to_pylist()) <= {"sugar cane"}
     ):
         required = [
             p for p in required if "Volume" not in p
@@ -238,7 +239,8 @@ def convert_file(job: FileJob) -> FileOutcome:
 
     def step_normalized():
         try:
-            points = normalize(state["raw"])
+            # the raw table is not needed after this: its unmapped columns are freed
+            points = normalize(state.pop("raw"))
         except UnsupportedOperationType as exc:
             # Leaf's text, then what the columns were understood as
             exc.args = (f"{exc}; {_understood()}",)
