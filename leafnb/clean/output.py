@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leafnb.clean.profiles import (
@@ -83,9 +84,10 @@ def write_filtered(out_dir: str | Path, result: FilterResult) -> CleaningReport:
         reasons is None
     ):  # pragma: no cover - every FilterResult of this package has them
         raise ValueError("a filter result without per-point reasons cannot be stored")
-    column = pa.array(
-        [r or None for r in reasons], pa.string()
-    ).dictionary_encode()  # a handful of filter names, mostly null
+    text = pa.array(np.asarray(reasons, dtype=object), pa.string())
+    column = pc.if_else(  # "" (kept) as null; a handful of filter names
+        pc.equal(text, ""), pa.scalar(None, pa.string()), text
+    ).dictionary_encode()
     table = pa.table({"filterReason": column}).replace_schema_metadata(
         {b"leafnb.filterProfile": str(result.report["profile"]).encode()}
     )

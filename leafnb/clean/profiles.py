@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,15 +70,55 @@ class FilterStep:
         return self.name or self.filter
 
 
-@dataclass(frozen=True)
 class FilterResult:
-    """Kept points, removed points (with ``filterReason``) and the report of one pipeline run."""
+    """Kept points, removed points (with ``filterReason``) and the report of one pipeline run.
 
-    kept: PointSet
-    removed: PointSet
-    report: CleaningReport
-    #: per point of the input, in table order: the filter that removed it ("" = kept)
-    reasons: np.ndarray | None = None
+    ``reasons``: per point of the input, in table order, the filter that removed it
+    ("" = kept). A run's result (:meth:`deferred`) makes the kept and removed point
+    sets the first time either is asked for: storing a run needs only the reasons and
+    the report, not two more copies of every column.
+    """
+
+    def __init__(
+        self,
+        kept: PointSet,
+        removed: PointSet,
+        report: CleaningReport,
+        reasons: np.ndarray | None = None,
+    ):
+        self._sets: tuple[PointSet, PointSet] | None = (kept, removed)
+        self._split: Callable[[], tuple[PointSet, PointSet]] | None = None
+        self.report = report
+        self.reasons = reasons
+
+    @classmethod
+    def deferred(
+        cls,
+        split: Callable[[], tuple[PointSet, PointSet]],
+        report: CleaningReport,
+        reasons: np.ndarray,
+    ) -> FilterResult:
+        """A result whose (kept, removed) point sets *split* makes when first asked for."""
+        result = cls.__new__(cls)
+        result._sets, result._split = None, split
+        result.report, result.reasons = report, reasons
+        return result
+
+    def _both(self) -> tuple[PointSet, PointSet]:
+        if self._sets is None:
+            assert self._split is not None
+            self._sets, self._split = self._split(), None
+        return self._sets
+
+    @property
+    def kept(self) -> PointSet:
+        """The points no filter removed (with the values filters changed)."""
+        return self._both()[0]
+
+    @property
+    def removed(self) -> PointSet:
+        """The removed points, with a ``filterReason`` column."""
+        return self._both()[1]
 
     def __iter__(self):
         return iter((self.kept, self.removed, self.report))
@@ -364,17 +405,22 @@ def split_points(
     keep[track.order] = alive
     reasons = np.empty(n, dtype=object)
     reasons[track.order] = reason
-    shifted = points
+    modified = {}
     for col in sorted(track.modified):
         arr = np.empty(n)
         arr[track.order] = track.values[col]
-        shifted = shifted.with_column(col, arr)
-    kept = shifted.filter(keep)
-    removed_ps = points.filter(~keep)
-    removed_ps = removed_ps.with_column(
-        "filterReason", pa.array(list(reasons[~keep]), pa.string())
-    )
-    return FilterResult(kept, removed_ps, report, reasons=reasons)
+        modified[col] = arr
+
+    def split() -> tuple[PointSet, PointSet]:
+        shifted = points
+        for col, arr in modified.items():
+            shifted = shifted.with_column(col, arr)
+        removed = points.filter(~keep).with_column(
+            "filterReason", pa.array(list(reasons[~keep]), pa.string())
+        )
+        return shifted.filter(keep), removed
+
+    return FilterResult.deferred(split, report, reasons)
 
 
 def replay(

@@ -397,9 +397,19 @@ def build_timestamp(
     ds = col("sms_dataset")
     if ds is not None:
         labels = pc.cast(ds, pa.string())
-        starts = _parse_datetime_strings(
-            pc.replace_substring_regex(labels, r"\s*\(.*$", ""),
+        # the start time is the label without its "(...)" tail: cut once per label
+        enc = pc.dictionary_encode(labels)
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.combine_chunks()
+        per_label = _parse_datetime_strings(
+            pc.replace_substring_regex(enc.dictionary, r"\s*\(.*$", ""),
             lon_hint=lon_hint,
+        )
+        codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+        starts = (
+            np.where(codes >= 0, per_label[codes], NAT)
+            if per_label.size
+            else np.full(codes.size, NAT)
         )
         if np.any(starts != NAT):
             offs = _cumulative_ms(table, duration_column, groups=labels)

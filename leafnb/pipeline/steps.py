@@ -340,7 +340,8 @@ def convert_file(job: FileJob) -> FileOutcome:
 
     def step_normalized():
         try:
-            points = normalize(state.pop("raw"))  # the raw table is not needed after
+            # the raw table is not needed after this: its unmapped columns are freed
+            points = normalize(state.pop("raw"))
         except UnsupportedOperationType as exc:
             # Leaf's text, then what the columns were understood as
             exc.args = (f"{exc}; {_understood()}",)

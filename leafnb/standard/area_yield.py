@@ -171,9 +171,11 @@ def _fill(
     """
     if points.has(prop):
         current = points.array(prop)
-        merged = np.where(np.isnan(current), values, current)
-        if np.array_equal(merged, current, equal_nan=True):
+        fill = np.isnan(current)
+        fill &= ~np.isnan(values)  # missing here, known from the rule
+        if not fill.any():
             return points
+        merged = np.where(fill, values, current)
         return _derived_by(points.with_column(prop, merged, unit), prop, None)
     if np.all(np.isnan(values)):
         return points
@@ -320,17 +322,13 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
 
 
 def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
-    crop_values = (
-        points.table.column("crop").to_numpy(zero_copy_only=False)
-        if points.has("crop")
-        else None
-    )
     n = len(points)
     density = np.full(n, np.nan)  # kg/m³
     std_moist = np.full(n, np.nan)
-    if crop_values is not None:
-        uniq, inv = np.unique(crop_values.astype(str), return_inverse=True)
-        crops = [get_crop(u) for u in uniq]
+    if points.has("crop"):
+        # once per distinct crop, by its text (a missing crop: "None", as numpy spells it)
+        uniq, inv = derived.distinct(points.table.column("crop"))
+        crops = [get_crop(str(u)) for u in uniq]
         density = np.array([c.density_kg_m3 if c else np.nan for c in crops])[inv]
         std_moist = np.array(
             [
@@ -518,8 +516,8 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
         return points, None
     crops: dict[str, list[float | None]] = {}
     if points.has("crop"):
-        for name in np.unique(
-            points.table.column("crop").to_numpy(zero_copy_only=False).astype(str)
+        for name in sorted(
+            str(v) for v in derived.distinct(points.table.column("crop"))[0]
         ):
             crop = get_crop(name)
             if crop is not None:
@@ -535,6 +533,7 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
         ],
         "steps": [],
     }
+    rows: dict[str, np.ndarray] = {}  # per-point crop factors, shared by the steps
     for prop, rule in rules.items():
         if (
             rule is None
@@ -560,7 +559,7 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
                 continue
             step["by"] = by
             step["factor"] = factor * conversion_factor(points.units[by], by_unit)
-        values = derived.step_values(points.table, recipe, step)
+        values = derived.step_values(points.table, recipe, step, rows)
         current = points.array(prop)
         same_gaps = np.array_equal(np.isnan(values), np.isnan(current))
         if same_gaps and np.allclose(

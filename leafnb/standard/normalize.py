@@ -20,6 +20,7 @@ from leafnb.standard.schema import (
     properties_for,
 )
 from leafnb.standard.units import parse_unit
+from leafnb.store.derived import distinct
 
 __all__ = ["UnsupportedOperationType", "normalize"]
 
@@ -38,13 +39,15 @@ class UnsupportedOperationType(FormatError):
 
 def _on_off(col: pa.ChunkedArray) -> pa.Array:
     """The recordingStatus column as Leaf's strings ``On``/``Off`` (spec §1.2 [conflict]: strings win)."""
-    values = pc.cast(col, pa.string()).to_numpy(zero_copy_only=False)
-    uniq, inv = np.unique(values.astype(str), return_inverse=True)
-    mapped = np.array(
-        ["On" if u.strip().lower() in _ON else "Off" for u in uniq], dtype=object
-    )[inv]
-    nulls = pc.is_null(col).to_numpy(zero_copy_only=False)
-    return pa.array(mapped, mask=nulls, type=pa.string())
+    values, codes = distinct(pc.cast(col, pa.string()))  # once per distinct value
+    mapped = pa.array(
+        [
+            None if v is None else "On" if v.strip().lower() in _ON else "Off"
+            for v in values
+        ],
+        type=pa.string(),
+    )
+    return pc.take(mapped, pa.array(codes))
 
 
 def _crop(col: pa.ChunkedArray, scheme: str | None = None) -> pa.Array:
@@ -173,7 +176,8 @@ def normalize(raw: RawRead) -> PointSet:
             units[prop] = col.unit
 
     def constant(value, typ):
-        return pa.array([value] * n, type=typ)
+        # one value taken n times: no Python list of n items (pa.repeat is slow for lists)
+        return pc.take(pa.array([value], type=typ), pa.array(np.zeros(n, np.int32)))
 
     out["operationType"] = constant(optype.value, pa.string())
     for key, prop in (

@@ -9,6 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leafnb.store.derived import float_array
+
 __all__ = ["PointSet"]
 
 
@@ -56,15 +58,16 @@ class PointSet:
         self, prop: str, values, unit: str | None = None, arrow_type=None
     ) -> PointSet:
         """Return a copy with *prop* set (added or replaced) and its unit recorded."""
-        arr = (
-            values
-            if isinstance(values, pa.ChunkedArray | pa.Array)
-            else pa.array(values, type=arrow_type, from_pandas=True)
-        )
-        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-            arr = pa.array(
-                values, mask=np.isnan(values), type=arrow_type or pa.float64()
+        if isinstance(values, pa.ChunkedArray | pa.Array):
+            arr = values
+        elif isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            arr = (  # NaN is missing
+                float_array(values)
+                if arrow_type is None or arrow_type == pa.float64()
+                else pa.array(values, mask=np.isnan(values), type=arrow_type)
             )
+        else:
+            arr = pa.array(values, type=arrow_type, from_pandas=True)
         names = self.table.column_names
         table = (
             self.table.set_column(names.index(prop), prop, arr)
@@ -77,7 +80,10 @@ class PointSet:
         return replace(self, table=table, units=units)
 
     def filter(self, mask: np.ndarray) -> PointSet:
-        """Return the points where *mask* is True."""
+        """Return the points where *mask* is True (these points when it keeps them all)."""
+        mask = np.asarray(mask, dtype=bool)
+        if len(mask) == self.table.num_rows and mask.all():
+            return self  # no copy of every column to keep every row
         return replace(self, table=self.table.filter(pa.array(mask)))
 
     def to_geodataframe(self) -> Any:

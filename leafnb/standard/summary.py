@@ -20,6 +20,7 @@ from leafnb.standard.units import (
     leaf_unit,
     parse_unit,
 )
+from leafnb.store.derived import distinct
 
 __all__ = [
     "AREA_UNIT",
@@ -302,11 +303,13 @@ def totals(
 def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
     if not points.has("variety"):
         return []
-    names = points.table.column("variety").to_numpy(zero_copy_only=False).astype(str)
+    values, codes = distinct(points.table.column("variety"))
+    # by text, as numpy spells the values (a missing variety: "None", left out)
+    names = [str(v) for v in values]
     out = []
     area_unit = AREA_UNIT[system]
     for name in sorted(set(names) - {"None", ""}):
-        sel = names == name
+        sel = np.isin(codes, [i for i, v in enumerate(names) if v == name])
         sub = points.filter(sel)
         entry: dict[str, Any] = {"name": name}
         a = area_m2[sel] if area_m2 is not None else None

@@ -9,8 +9,10 @@ machine-file headers) into pint units, and converts whole arrays with one factor
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 
@@ -40,10 +42,10 @@ def get_registry():
     import pint
 
     try:
-        # pint's disk cache of its parsed definitions (in the user cache folder): a new
-        # process builds the registry ~8x faster — every pool worker makes one
+        # pint's disk cache of its parsed definitions: a new process builds the registry
+        # ~8x faster — every pool worker makes one
         reg = pint.UnitRegistry(
-            autoconvert_offset_to_baseunit=True, cache_folder=":auto:"
+            autoconvert_offset_to_baseunit=True, cache_folder=_cache_folder(pint)
         )
     except Exception:  # an unwritable or damaged cache: parse the definitions
         reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
@@ -55,6 +57,23 @@ def get_registry():
     # the US survey acre (4 ppm larger), which would bias every per-acre total.
     reg.define("intl_acre = 43560 * foot ** 2")
     return reg
+
+
+def _cache_folder(pint) -> Path:
+    """Pint's disk cache folder for *this* pint installation.
+
+    pint's own ``":auto:"`` folder is shared by every installation on the machine and
+    names an entry by the hash of the definition file's text, but the entry holds the
+    file's absolute path, which pint follows for ``@import constants_en.txt``. An entry
+    written by another environment with the same pint version (a removed virtualenv)
+    is then found and fails; pint raises and every new process parsed the definitions
+    twice. One subfolder per installation directory keeps the entries apart.
+    """
+    import platformdirs  # pint's own dependency, the way it finds ":auto:"
+
+    home = str(Path(pint.__file__).resolve().parent)
+    key = hashlib.sha1(home.encode()).hexdigest()[:16]
+    return platformdirs.user_cache_path(appname="pint", appauthor=False) / key
 
 
 def __getattr__(name: str):

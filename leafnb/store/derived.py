@@ -48,7 +48,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["apply", "merge_recipes", "needed_columns", "step_values", "verified"]
+__all__ = [
+    "apply",
+    "distinct",
+    "float_array",
+    "merge_recipes",
+    "needed_columns",
+    "step_values",
+    "verified",
+]
 
 
 def _floats(table: pa.Table, name: str) -> np.ndarray:
@@ -62,23 +70,39 @@ def _floats(table: pa.Table, name: str) -> np.ndarray:
     )
 
 
+def distinct(column: pa.ChunkedArray | pa.Array) -> tuple[list[Any], np.ndarray]:
+    """The distinct values of *column* (None for a missing one) and each row's index into them.
+
+    Per-row work done once per distinct value: a crop name repeated on a million rows is
+    looked up once (Arrow dictionary encoding, no Python string per row).
+
+    >>> distinct(pa.chunked_array([["maize", None, "maize"]]))
+    (['maize', None], array([0, 1, 0], dtype=int32))
+    """
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    enc = pc.dictionary_encode(arr, null_encoding="encode")
+    return enc.dictionary.to_pylist(), enc.indices.to_numpy(zero_copy_only=False)
+
+
 def _crop_values(table: pa.Table, recipe: dict[str, Any], index: int) -> np.ndarray:
     """Per point, entry *index* (0: density kg/m³, 1: standard moisture %) of its crop."""
     crops = recipe.get("crops") or {}
     column = recipe.get("crop_column", "crop")
     n = table.num_rows
-    if column not in table.column_names or not crops:
+    if column not in table.column_names or not crops or n == 0:
         return np.full(n, np.nan)
-    names = table.column(column).to_numpy(zero_copy_only=False).astype(str)
-    uniq, inv = np.unique(names, return_inverse=True)
+    values, codes = distinct(table.column(column))
+    # a crop is looked up by its text, as written in the recipe (a missing one: "None")
     per = np.array(
         [
-            np.nan if (c := crops.get(u)) is None or c[index] is None else c[index]
-            for u in uniq
+            np.nan if (c := crops.get(str(v))) is None or c[index] is None else c[index]
+            for v in values
         ],
         dtype="float64",
     )
-    return per[inv] if len(uniq) else np.full(n, np.nan)
+    return per[codes]
 
 
 def _row_factor(table: pa.Table, recipe: dict[str, Any], kind: str) -> np.ndarray:
@@ -91,17 +115,37 @@ def _row_factor(table: pa.Table, recipe: dict[str, Any], kind: str) -> np.ndarra
         return np.where(np.isnan(std), 1.0, (100.0 - moisture) / (100.0 - std))
 
 
+def _row_inputs(recipe: dict[str, Any]) -> tuple[str, str]:
+    """The columns a per-point factor reads: the crop and the moisture column."""
+    return (
+        recipe.get("crop_column", "crop"),
+        (recipe.get("moisture") or ("harvestMoisture",))[0],
+    )
+
+
 def step_values(
-    table: pa.Table, recipe: dict[str, Any], step: dict[str, Any]
+    table: pa.Table,
+    recipe: dict[str, Any],
+    step: dict[str, Any],
+    rows: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """The values of one recipe *step* computed from *table* (float64, NaN = missing)."""
+    """The values of one recipe *step* computed from *table* (float64, NaN = missing).
+
+    *rows*, when given, keeps the per-point factors (crop density, dry factor) between
+    steps on the same crop and moisture columns: pass one dict for all steps of a table.
+    """
     values = _floats(table, step["from"]) * step["factor"]
     if step.get("by"):
         values = values * _floats(table, step["by"])
     row = step.get("row")
     with np.errstate(divide="ignore", invalid="ignore"):
         if row:
-            g = _row_factor(table, recipe, row)
+            kind = "density" if row in ("density", "per_density") else "dry"
+            g = rows.get(kind) if rows is not None else None
+            if g is None:
+                g = _row_factor(table, recipe, kind)
+                if rows is not None:
+                    rows[kind] = g
             values = values / g if row.startswith("per_") else values * g
         area = step.get("area")
         if area:
@@ -113,8 +157,30 @@ def step_values(
     return values
 
 
+def float_array(values: np.ndarray) -> pa.Array:
+    """float64 *values* as an Arrow array, NaN as missing (the data buffer is shared).
+
+    The same array as ``pa.array(values, mask=np.isnan(values))``, with the validity
+    bitmap packed by numpy (pyarrow turns a mask into bits one value at a time).
+
+    >>> float_array(np.array([1.0, np.nan])).to_pylist()
+    [1.0, None]
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    missing = np.isnan(values)
+    if not missing.any():
+        return pa.array(values, type=pa.float64())
+    valid = np.packbits(~missing, bitorder="little")
+    return pa.Array.from_buffers(
+        pa.float64(),
+        len(values),
+        [pa.py_buffer(valid), pa.py_buffer(values)],
+        null_count=int(missing.sum()),
+    )
+
+
 def _set(table: pa.Table, name: str, values: np.ndarray) -> pa.Table:
-    arr = pa.array(values, mask=np.isnan(values), type=pa.float64())
+    arr = float_array(values)
     i = table.schema.get_field_index(name)
     return table.set_column(i, name, arr) if i >= 0 else table.append_column(name, arr)
 
@@ -123,8 +189,11 @@ def apply(table: pa.Table, recipe: dict[str, Any] | None) -> pa.Table:
     """*table* with every derived column of *recipe* (re)computed, in the recipe's order."""
     if not recipe:
         return table
+    rows: dict[str, np.ndarray] = {}
     for step in recipe.get("steps") or ():
-        table = _set(table, step["column"], step_values(table, recipe, step))
+        table = _set(table, step["column"], step_values(table, recipe, step, rows))
+        if step["column"] in _row_inputs(recipe):  # never in leafnb's recipes
+            rows.clear()
     return table
 
 
@@ -155,12 +224,13 @@ def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]
 def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] | None:
     """*recipe* with only the steps that rebuild *table*'s column exactly (None: none).
 
-    A step whose result differs from the column in any bit or missing value stays out:
-    that column is then stored as it is, so writing never loses a value.
+    A step whose result differs from the column in any value or missing value stays
+    out: that column is then stored as it is, so writing never loses a value.
     """
     if not recipe:
         return None
     steps = []
+    rows: dict[str, np.ndarray] = {}
     for step in recipe.get("steps") or ():
         name = step["column"]
         if name not in table.column_names or not pa.types.is_float64(
@@ -168,17 +238,17 @@ def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] |
         ):
             continue
         column = table.column(name)
-        current = _floats(table, name)
-        values = step_values(table, recipe, step)
+        values = step_values(table, recipe, step, rows)
+        # missing where the recipe gives NaN, and nowhere else; then equal values (the
+        # NaN of a missing value read as equal to the recipe's NaN there)
         gaps = np.isnan(values)
-        nulls = (
-            column.is_null().to_numpy(zero_copy_only=False)
-            if column.null_count
-            else np.zeros(len(values), dtype=bool)
-        )
-        if np.array_equal(gaps, nulls) and np.array_equal(
-            values[~gaps], current[~gaps]
-        ):
+        if column.null_count:
+            same_gaps = np.array_equal(
+                gaps, column.is_null().to_numpy(zero_copy_only=False)
+            )
+        else:
+            same_gaps = not gaps.any()
+        if same_gaps and np.array_equal(values, _floats(table, name), equal_nan=True):
             steps.append(step)
     return {**recipe, "steps": steps} if steps else None
 

@@ -288,3 +288,23 @@ def test_batch_records_ignored_reasons(workspace, tmp_path):
         "empty.txt": "empty file (0 bytes)",
         "readme.pdf": "no reader for .pdf files",
     }
+
+
+def test_sms_dataset_labels_give_start_plus_cumulative_duration():
+    """Each dataset's start time is its label without the ``(...)`` tail (parsed once
+    per label); a later record of a dataset follows its first by the sum of the
+    ``Duration_s`` of the records after the first, its own included."""
+    labels = ["13/09/30-16:45:42 (2007)"] * 3 + ["13/10/01-08:00:00 (2008)"] * 2
+    labels.insert(2, None)
+    t = pa.table(
+        {"Dataset": labels, "Duration_s": [1.0, 2.0, 5.0, 1.5, 1.0, 3.0]},
+    )
+    ts, notes, _ = build_timestamp(
+        t, {"sms_dataset": "Dataset"}, duration_column="Duration_s"
+    )
+    first = int(np.datetime64("2013-09-30T16:45:42", "ms").astype("int64"))
+    second = int(np.datetime64("2013-10-01T08:00:00", "ms").astype("int64"))
+    expected = [first, first + 2000, None, first + 2000 + 1500, second, second + 3000]
+    got = ts.cast(pa.int64()).to_pylist()
+    assert got == expected
+    assert any("SMS Dataset start time" in n for n in notes)

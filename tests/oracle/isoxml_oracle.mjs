@@ -5,6 +5,8 @@
 //       -> [{name, records, errors, keys: {"<ddi>_<det>": {count, min, max}}, firstTime, lastTime}]
 //   node isoxml_oracle.mjs bench <TLG.xml> <TLG.bin> [repeats]
 //       -> {records, seconds}   (parseBinaryFile only, best of repeats)
+//   node isoxml_oracle.mjs cpu <TLG.xml> <TLG.bin>
+//       -> {records, cpu}   (CPU seconds of parseISOXMLFile + parseBinaryFile, once)
 //   node isoxml_oracle.mjs ddi
 //       -> the ISO 11783-11 data dictionary shipped with isoxml-js (DDEntities)
 import { readFileSync } from 'node:fs';
@@ -15,7 +17,7 @@ const require = createRequire(import.meta.url);
 const isoxml = require('isoxml');
 const JSZip = require('jszip');
 
-async function loadTimeLog(xmlPath, binPath) {
+async function zipTimeLog(xmlPath, binPath) {
   const name = basename(xmlPath).replace(/\.xml$/i, '');
   const zip = new JSZip();
   const root = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -24,11 +26,19 @@ async function loadTimeLog(xmlPath, binPath) {
   zip.file('TASKDATA/TASKDATA.XML', root);
   zip.file(`TASKDATA/${name}.xml`, readFileSync(xmlPath));
   zip.file(`TASKDATA/${name}.bin`, readFileSync(binPath));
-  const data = await zip.generateAsync({ type: 'uint8array' });
+  return { name, data: await zip.generateAsync({ type: 'uint8array' }) };
+}
+
+async function parseTimeLog(data) {
   const manager = new isoxml.ISOXMLManager();
   await manager.parseISOXMLFile(data, 'application/zip');
   const task = manager.rootElement.attributes.Task[0];
-  return { name, timeLog: task.attributes.TimeLog[0] };
+  return task.attributes.TimeLog[0];
+}
+
+async function loadTimeLog(xmlPath, binPath) {
+  const { name, data } = await zipTimeLog(xmlPath, binPath);
+  return { name, timeLog: await parseTimeLog(data) };
 }
 
 async function stats(pairs) {
@@ -72,9 +82,19 @@ async function bench(xmlPath, binPath, repeats) {
   return { records, seconds: best };
 }
 
+async function cpu(xmlPath, binPath) {
+  const { data } = await zipTimeLog(xmlPath, binPath); // packing the test zip: not timed
+  const c0 = process.cpuUsage();
+  const timeLog = await parseTimeLog(data);
+  const parsed = timeLog.parseBinaryFile();
+  const c = process.cpuUsage(c0);
+  return { records: parsed.timeLogs.length, cpu: (c.user + c.system) / 1e6 };
+}
+
 const [mode, ...args] = process.argv.slice(2);
 let result;
 if (mode === 'stats') result = await stats(args);
+else if (mode === 'cpu') result = await cpu(args[0], args[1]);
 else if (mode === 'bench') result = await bench(args[0], args[1], Number(args[2] || 1));
 else if (mode === 'ddi') {
   const dd = require('isoxml/dist/DDEntities.js').default;

@@ -71,3 +71,22 @@ def test_target_units_by_system():
     assert target_unit("application_rate", "lb/ac", "METRIC") == "kg/ha"
     assert target_unit("application_rate", "gal/ac", "METRIC") == "L/ha"
     assert target_unit("grain_volume_per_area", "bu/ac", "METRIC") == "m3/ha"
+
+
+def test_pint_cache_folder_is_per_installation(tmp_path, monkeypatch):
+    """pint's shared cache names entries by file content but stores absolute paths: an
+    entry from another environment must not be found (it made every registry parse
+    its definitions twice)."""
+    import types
+
+    import pint
+
+    from leafnb.standard import units
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    here = units._cache_folder(pint)
+    other = units._cache_folder(
+        types.SimpleNamespace(__file__=str(tmp_path / "venv" / "pint" / "__init__.py"))
+    )
+    assert here.parent == other.parent and here != other
+    assert units.get_registry().Quantity(1.0, "hectare").to("m**2").magnitude == 10_000

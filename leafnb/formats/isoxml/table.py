@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from leafnb.formats.base import Column
 from leafnb.formats.isoxml import ddi as D
@@ -193,9 +194,11 @@ def build_table(
         columns["agg_equipmentWidth"] = Column("equipmentWidth", "mm")
         data["agg_workingWidth"] = width
     if status is not None and (status != UNKNOWN).any():
-        text = np.where(status == ON, "On", "Off").astype(object)
-        text[status == UNKNOWN] = None
-        data["recordingStatus"] = pa.array(text, type=pa.string())
+        # On/Off taken from two strings: no Python string per record
+        codes = pa.array(
+            np.where(status == ON, 0, 1), pa.int32(), mask=status == UNKNOWN
+        )
+        data["recordingStatus"] = pc.take(pa.array(["On", "Off"], pa.string()), codes)
         columns["recordingStatus"] = Column("recordingStatus", None)
     _running_totals(
         td,
