@@ -58,7 +58,11 @@ from leafnb.formats.columns import dedupe_names, normalise_key, split_header_uni
 from leafnb.formats.inference import infer_columns, match_columns
 from leafnb.formats.positions import to_wgs84
 from leafnb.formats.tabular import finish_table
-from leafnb.formats.transforms import coerce_numeric, distinct_values, numeric_array
+from leafnb.formats.transforms import (
+    coerce_numeric_columns,
+    distinct_values,
+    numeric_array,
+)
 from leafnb.standard.optype import OperationType
 
 __all__ = ["AGLEADER_TEXT_COLUMNS", "AgLeaderTextReader", "CsvReader", "decode_text"]
@@ -298,9 +302,13 @@ def _typed(table: pa.Table, keep_text: tuple[str, ...] = ()) -> tuple[pa.Table, 
     """Read numeric text columns as float64; return (table, {column: (bad cells, examples)})."""
     bad: dict[str, tuple[int, list[str]]] = {}
     cols = []
+    names = [n for n in table.column_names if n not in keep_text]
+    typed = dict(
+        zip(names, coerce_numeric_columns([table[n] for n in names]), strict=True)
+    )
     for name in table.column_names:
         col = table[name]
-        res = None if name in keep_text else coerce_numeric(col)
+        res = typed.get(name)
         if res is None:
             cols.append(col)
             continue
