@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # ----------------------------------------------------------------------------- children
 def _small_batch(zip_path: str, ws_dir: str) -> dict:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     import leafnb
 
     t_import = time.perf_counter() - t0
@@ -43,6 +43,7 @@ def _small_batch(zip_path: str, ws_dir: str) -> dict:
     seconds = time.perf_counter() - t0
     return {
         "seconds": seconds,
+        "cpu": time.process_time() - c0,
         "import": t_import,
         "files": len(batch["leafFiles"]),
         "leafnb": leafnb.__file__,
@@ -210,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                 runs[label].append(_child(root, str(zip_path), str(ws)))
         n = runs["after"][0]["files"]
         rows = []
-        for what, key in (("whole batch incl. import", "seconds"), ("import leafnb", "import")):  # fmt: skip
+        for what, key in (
+            ("whole batch incl. import, wall", "seconds"),
+            ("whole batch incl. import, CPU", "cpu"),
+            ("import leafnb, wall", "import"),
+        ):
             b = [r[key] for r in runs["before"]]
             a = [r[key] for r in runs["after"]]
             rows.append(

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
 from collections import Counter
@@ -55,7 +56,7 @@ import pyarrow.csv as pacsv
 from leafnb.errors import CorruptFile
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.columns import dedupe_names, normalise_key, split_header_unit
-from leafnb.formats.inference import infer_columns, match_columns
+from leafnb.formats.inference import ColumnMatch, infer_columns, match_columns
 from leafnb.formats.positions import to_wgs84
 from leafnb.formats.tabular import finish_table
 from leafnb.formats.transforms import (
@@ -359,6 +360,16 @@ def _hints(lon: np.ndarray, lat: np.ndarray) -> tuple[float | None, float | None
     return float(np.median(lon[ok])), float(np.median(lat[ok]))
 
 
+@functools.lru_cache(maxsize=256)
+def _header_match(header: tuple[str, ...]) -> ColumnMatch:
+    """:func:`match_columns` of a header (names only), once per distinct header.
+
+    Detection sniffs and describes every file of a batch, and the files of one
+    monitor share their header. Callers only read the result.
+    """
+    return match_columns(list(header))
+
+
 def _load_column(names: list[str]) -> str | None:
     for n in names:
         if normalise_key(n) in ("load", "loadid", "loadname"):
@@ -393,7 +404,7 @@ class CsvReader(Reader):
             if len(header) < 2 or all(_is_number(h) for h in header if h):
                 return 0.05
             coords = _coordinate_columns(header, first)
-            match = match_columns(header)
+            match = _header_match(tuple(header))
             if coords is None:
                 return 0.3 if match.columns else 0.05
             if match.family not in (None, "generic") and match.recognised >= 3:
@@ -419,7 +430,7 @@ class CsvReader(Reader):
         try:
             text = _head(Path(path))
             header, _ = _header_and_first(text, _delimiter(text))
-            return match_columns(header).facts(self.file_format)
+            return _header_match(tuple(header)).facts(self.file_format)
         except Exception:
             return {"provider": None, "file_format": self.file_format}
 

@@ -121,7 +121,7 @@ def coerce_numeric(arr: pa.Array | pa.ChunkedArray) -> NumericColumn | None:
 
 #: columns of up to this many cells in all are read together by
 #: :func:`coerce_numeric_columns` (one pass of kernels instead of one per column)
-_TOGETHER_CELLS = 1 << 16
+TOGETHER_CELLS = 1 << 16
 
 
 def coerce_numeric_columns(
@@ -150,7 +150,7 @@ def coerce_numeric_columns(
         if pa.types.is_string(a.type) or pa.types.is_large_string(a.type)
     ]
     cells = sum(len(arrays[i]) for i in text)
-    if len(text) < 2 or cells > _TOGETHER_CELLS:
+    if len(text) < 2 or cells > TOGETHER_CELLS:
         return [coerce_numeric(a) for a in arrays]
     out: list[NumericColumn | None] = [
         None if i in text else coerce_numeric(a) for i, a in enumerate(arrays)
