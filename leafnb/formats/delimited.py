@@ -286,6 +286,8 @@ def _read_text_table(
             column_names=names,
             skip_rows=1 if skip_header else 0,
             block_size=_block_size(data),
+            # a small file parses faster on this thread than on the pool
+            use_threads=len(data) > _SNIFF_BYTES * 128,
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, invalid_row_handler=handler
@@ -299,8 +301,13 @@ def _read_text_table(
     return table, bad
 
 
-def _typed(table: pa.Table, keep_text: tuple[str, ...] = ()) -> tuple[pa.Table, dict]:
-    """Read numeric text columns as float64; return (table, {column: (bad cells, examples)})."""
+def _typed(
+    table: pa.Table, keep_text: tuple[str, ...] = ()
+) -> tuple[pa.Table, dict, list[str]]:
+    """Read numeric text columns as float64 → (table, {column: (bad cells, examples)}, text).
+
+    *text* names the columns found not numeric (:func:`infer_columns` need not look again).
+    """
     bad: dict[str, tuple[int, list[str]]] = {}
     cols = []
     names = [n for n in table.column_names if n not in keep_text]
@@ -316,7 +323,8 @@ def _typed(table: pa.Table, keep_text: tuple[str, ...] = ()) -> tuple[pa.Table, 
         cols.append(res.values)
         if res.unparseable:
             bad[name] = (res.unparseable, res.examples)
-    return pa.Table.from_arrays(cols, names=table.column_names), bad
+    text = [n for n in names if typed[n] is None]
+    return pa.Table.from_arrays(cols, names=table.column_names), bad, text
 
 
 def _read_file(path: Path, reader: str) -> tuple[str, str]:
@@ -461,7 +469,7 @@ class CsvReader(Reader):
         names = dedupe_names(header)
         table, bad_lines = _parse(text, delim, names, True, path, self.name)
         keep = tuple(v for k, v in coords.items() if k == "wkt")
-        table, bad_cells = _typed(table, keep_text=keep)
+        table, bad_cells, text_columns = _typed(table, keep_text=keep)
         issues: list[str] = []
         meta: dict[str, Any] = {"encoding": encoding, "delimiter": delim}
         lon, lat, used = self._coordinates(table, coords, options, path, issues, meta)
@@ -474,6 +482,7 @@ class CsvReader(Reader):
             user_mapping=options.get("columnMapping"),
             lon_hint=lon_hint,
             lat_hint=lat_hint,
+            text_columns=text_columns,
         )
         dur = next(
             (s for s, c in match.columns.items() if c.property == "samplingInterval"),
@@ -609,7 +618,9 @@ class AgLeaderTextReader(Reader):
                 reader=self.name,
             )
         table, bad_lines = _parse(text, ",", names, False, path, self.name)
-        table, bad_cells = _typed(table, keep_text=("FIELD", "LOAD", "CROP", "VARIETY"))
+        table, bad_cells, text_columns = _typed(
+            table, keep_text=("FIELD", "LOAD", "CROP", "VARIETY")
+        )
         lon = numeric_array(table["LONGITUDE"])
         lat = numeric_array(table["LATITUDE"])
         lon_hint, lat_hint = _hints(lon, lat)
@@ -622,6 +633,7 @@ class AgLeaderTextReader(Reader):
             user_mapping=options.get("columnMapping"),
             lon_hint=lon_hint,
             lat_hint=lat_hint,
+            text_columns=text_columns,
         )
         layout = "Ag Leader advanced export" if len(names) == 17 else "Yield Editor"
         rr = finish_table(
