@@ -418,13 +418,12 @@ def _small_table_numbers(
     """
     if table is None or table.num_rows > _SAMPLE:
         return {}
+    types = {f.name: f.type for f in table.schema}
     text = [
         n
         for n in dict.fromkeys(names)
-        if n in table.column_names
-        and (
-            pa.types.is_string(table[n].type) or pa.types.is_large_string(table[n].type)
-        )
+        if n in types
+        and (pa.types.is_string(types[n]) or pa.types.is_large_string(types[n]))
     ]
     if len(text) < 2 or table.num_rows * len(text) > TOGETHER_CELLS:
         return {}  # one column, or too big to be worth it: column by column on demand
