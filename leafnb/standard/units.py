@@ -35,7 +35,7 @@ class UnitSystem(StrEnum):
 
 
 def _pint_cache_folder(pint) -> str:
-    """A disk-cache folder of this pint installation's own (``:auto:`` when unknown).
+    """A disk-cache folder of this pint installation's own.
 
     pint's ``:auto:`` folder is shared by every installation of pint of the user, and
     its entries are keyed by the content of the definition files, not by where they
@@ -46,10 +46,8 @@ def _pint_cache_folder(pint) -> str:
     import hashlib
     from pathlib import Path
 
-    try:
-        import platformdirs
-    except ImportError:
-        return ":auto:"
+    import platformdirs
+
     where = hashlib.sha1(str(Path(pint.__file__).parent).encode()).hexdigest()[:12]
     root = platformdirs.user_cache_path(appname="pint", appauthor=False)
     return str(root / f"leafnb-{pint.__version__}-{where}")
