@@ -9,7 +9,9 @@
 into a temp dir) and by this tree, each in a fresh process, alternating, *repeats*
 times (the best of each is reported with the median).
 
-Then both workspaces are compared: every catalog row (batches, files, steps, events;
+Detection and reading alone are timed too (CPU per file in a warm process,
+``detect`` of the extracted files and ``CsvReader.read`` of each). Then both
+workspaces are compared: every catalog row (batches, files, steps, events;
 ids, times and paths made comparable), file statuses and step messages, and every
 artifact (name and bytes; GeoParquet files by their decoded table and metadata).
 Prints one table and the differences. Asserts nothing.
@@ -50,11 +52,37 @@ def _small_batch(zip_path: str, ws_dir: str) -> dict:
     }
 
 
-def _child(root: Path, *args: str) -> dict:
+def _reads(folder: str) -> dict:
+    """CPU ms a file of detecting and of reading the CSVs in *folder* (warm process)."""
+    import warnings
+
+    import leafnb
+    from leafnb.formats.delimited import CsvReader
+    from leafnb.formats.detect import detect
+
+    warnings.simplefilter("ignore")
+    files = sorted(Path(folder).glob("*.csv"))
+    reader = CsvReader()
+    reader.read(files[0])  # imports, pint registry
+    c0 = time.process_time()
+    detect(folder)
+    c1 = time.process_time()
+    for f in files:
+        reader.read(f)
+    c2 = time.process_time()
+    n = len(files)
+    return {
+        "detect_ms": (c1 - c0) / n * 1000,
+        "read_ms": (c2 - c1) / n * 1000,
+        "leafnb": leafnb.__file__,
+    }
+
+
+def _child(root: Path, *args: str, kind: str = "small_batch") -> dict:
     code = (
         f"import sys, json; sys.path.insert(0, {str(root)!r}); "
         f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); import bench_small_files as b; "
-        f"print(json.dumps(b._small_batch(*{list(args)!r})))"
+        f"print(json.dumps(b._{kind}(*{list(args)!r})))"
     )
     res = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root
@@ -210,6 +238,16 @@ def main(argv: list[str] | None = None) -> int:
                 ws = tmp / f"ws-{label}-{i}"
                 runs[label].append(_child(root, str(zip_path), str(ws)))
         n = runs["after"][0]["files"]
+        folder = str(zip_path.parent / "small")
+        if not Path(folder).is_dir():  # a given zip: extract it
+            import zipfile
+
+            zipfile.ZipFile(zip_path).extractall(tmp / "small")
+            folder = str(tmp / "small")
+        reads = {
+            label: [_child(root, folder, kind="reads") for _ in range(args.repeats)]
+            for label, root in (("before", base), ("after", REPO))
+        }
         rows = []
         for what, key in (
             ("whole batch incl. import, wall", "seconds"),
@@ -232,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         b = min(r["cpu"] for r in runs["before"]) / n * 1000
         a = min(r["cpu"] for r in runs["after"]) / n * 1000
         rows.append(("per file, CPU incl. import (ms, best)", f"{b:.1f}", f"{a:.1f}", f"{b / a:.2f}x"))  # fmt: skip
+        for what, key in (("detection", "detect_ms"), ("reading (CsvReader.read)", "read_ms")):  # fmt: skip
+            b = min(r[key] for r in reads["before"])
+            a = min(r[key] for r in reads["after"])
+            rows.append((f"{what} of one file, CPU in a warm process (ms, best)", f"{b:.2f}", f"{a:.2f}", f"{b / a:.2f}x"))  # fmt: skip
         diffs = differences(snapshot(tmp / "ws-before-0"), snapshot(tmp / "ws-after-0"))
         print(f"baseline: {args.baseline}; this tree: {REPO}\n")
         print("| work | before | after | ratio |\n|---|---|---|---|")
