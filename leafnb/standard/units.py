@@ -34,25 +34,6 @@ class UnitSystem(StrEnum):
     IMPERIAL = "IMPERIAL"
 
 
-def _pint_cache_folder(pint) -> str:
-    """A disk-cache folder of this pint installation's own.
-
-    pint's ``:auto:`` folder is shared by every installation of pint of the user, and
-    its entries are keyed by the content of the definition files, not by where they
-    are: an entry written by another virtual environment points at that
-    environment's files and fails to load here (then every process parses the
-    definitions again, ~1 s). One folder per pint version and location avoids that.
-    """
-    import hashlib
-    from pathlib import Path
-
-    import platformdirs
-
-    where = hashlib.sha1(str(Path(pint.__file__).parent).encode()).hexdigest()[:12]
-    root = platformdirs.user_cache_path(appname="pint", appauthor=False)
-    return str(root / f"leafnb-{pint.__version__}-{where}")
-
-
 @functools.cache
 def get_registry():
     """The pint registry with leafnb's definitions (created on first use: pint is slow to import)."""
@@ -62,7 +43,7 @@ def get_registry():
         # pint's disk cache of its parsed definitions (in the user cache folder): a new
         # process builds the registry ~8x faster — every pool worker makes one
         reg = pint.UnitRegistry(
-            autoconvert_offset_to_baseunit=True, cache_folder=_pint_cache_folder(pint)
+            autoconvert_offset_to_baseunit=True, cache_folder=":auto:"
         )
     except Exception:  # an unwritable or damaged cache: parse the definitions
         reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
