@@ -56,13 +56,27 @@ class EventBus:
 
     def emit(self, event: Event | str, **payload: Any) -> dict[str, Any]:
         """Record and dispatch one event; callback errors are logged, never raised."""
-        body = {"type": str(event), "timestamp": utc_now(6), **payload}
+        body = self.body(event, **payload)
         self._record(str(event), body)
+        self.dispatch(body)
+        return body
+
+    @staticmethod
+    def body(event: Event | str, **payload: Any) -> dict[str, Any]:
+        """The event as it is recorded and dispatched: ``type``, ``timestamp``, payload.
+
+        With :meth:`dispatch`, for a caller that records events itself (several in
+        one catalog transaction, :meth:`leafnb.store.catalog.Catalog.insert_events`).
+        """
+        return {"type": str(event), "timestamp": utc_now(6), **payload}
+
+    def dispatch(self, body: dict[str, Any]) -> None:
+        """Call the callbacks of a recorded event *body*; their errors are logged."""
+        event = body["type"]
         with self._lock:
-            callbacks = list(self._callbacks.get(str(event), ()))
+            callbacks = list(self._callbacks.get(event, ()))
         for cb in callbacks:
             try:
                 cb(body)
             except Exception:  # a user's callback must not break processing
                 log.exception("event callback for %s failed", event)
-        return body

@@ -500,10 +500,17 @@ def common_words() -> frozenset[str]:
     return frozenset(words)
 
 
+#: column names seen by the pure name functions below are cached: a batch of hundreds
+#: of files from one monitor repeats the same header (an unknown unit such as ``(°C)``
+#: would otherwise go through pint's parser for every file)
+_NAME_CACHE = 8192
+
+
 def _fold(name: str) -> str:
     return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
 
 
+@functools.lru_cache(maxsize=_NAME_CACHE)
 def normalise_key(name: str) -> str:
     """Return the matching key of a column name: accents folded, lower-case, alphanumerics only.
 
@@ -531,6 +538,7 @@ _INDEX = _build_index()
 _HEADER_UNIT = re.compile(r"^(?P<base>.*\S)\s*[(\[](?P<unit>[^()\[\]]*)[)\]]\s*$")
 
 
+@functools.lru_cache(maxsize=_NAME_CACHE)
 def split_header_unit(name: str) -> tuple[str, str | None]:
     """Split ``"Yld Mass(Dry)(tonne/ha)"`` into ``("Yld Mass(Dry)", "tonne/ha")``.
 
@@ -585,6 +593,7 @@ def tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^0-9a-zA-Z%]+", text.lower()) if t]
 
 
+@functools.lru_cache(maxsize=_NAME_CACHE)
 def header_unit(name: str) -> tuple[str, str | None]:
     """Return ``(base name, declared unit)`` from a column name, or ``(name, None)``.
 

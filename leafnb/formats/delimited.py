@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
 from collections import Counter
@@ -55,10 +56,14 @@ import pyarrow.csv as pacsv
 from leafnb.errors import CorruptFile
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.columns import dedupe_names, normalise_key, split_header_unit
-from leafnb.formats.inference import infer_columns, match_columns
+from leafnb.formats.inference import ColumnMatch, infer_columns, match_columns
 from leafnb.formats.positions import to_wgs84
 from leafnb.formats.tabular import finish_table
-from leafnb.formats.transforms import coerce_numeric, distinct_values, numeric_array
+from leafnb.formats.transforms import (
+    coerce_numeric_columns,
+    distinct_values,
+    numeric_array,
+)
 from leafnb.standard.optype import OperationType
 
 __all__ = ["AGLEADER_TEXT_COLUMNS", "AgLeaderTextReader", "CsvReader", "decode_text"]
@@ -281,6 +286,8 @@ def _read_text_table(
             column_names=names,
             skip_rows=1 if skip_header else 0,
             block_size=_block_size(data),
+            # a small file parses faster on this thread than on the pool
+            use_threads=len(data) > _SNIFF_BYTES * 128,
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, invalid_row_handler=handler
@@ -294,20 +301,30 @@ def _read_text_table(
     return table, bad
 
 
-def _typed(table: pa.Table, keep_text: tuple[str, ...] = ()) -> tuple[pa.Table, dict]:
-    """Read numeric text columns as float64; return (table, {column: (bad cells, examples)})."""
+def _typed(
+    table: pa.Table, keep_text: tuple[str, ...] = ()
+) -> tuple[pa.Table, dict, list[str]]:
+    """Read numeric text columns as float64 → (table, {column: (bad cells, examples)}, text).
+
+    *text* names the columns found not numeric (:func:`infer_columns` need not look again).
+    """
     bad: dict[str, tuple[int, list[str]]] = {}
     cols = []
+    names = [n for n in table.column_names if n not in keep_text]
+    typed = dict(
+        zip(names, coerce_numeric_columns([table[n] for n in names]), strict=True)
+    )
     for name in table.column_names:
         col = table[name]
-        res = None if name in keep_text else coerce_numeric(col)
+        res = typed.get(name)
         if res is None:
             cols.append(col)
             continue
         cols.append(res.values)
         if res.unparseable:
             bad[name] = (res.unparseable, res.examples)
-    return pa.Table.from_arrays(cols, names=table.column_names), bad
+    text = [n for n in names if typed[n] is None]
+    return pa.Table.from_arrays(cols, names=table.column_names), bad, text
 
 
 def _read_file(path: Path, reader: str) -> tuple[str, str]:
@@ -351,6 +368,16 @@ def _hints(lon: np.ndarray, lat: np.ndarray) -> tuple[float | None, float | None
     return float(np.median(lon[ok])), float(np.median(lat[ok]))
 
 
+@functools.lru_cache(maxsize=256)
+def _header_match(header: tuple[str, ...]) -> ColumnMatch:
+    """:func:`match_columns` of a header (names only), once per distinct header.
+
+    Detection sniffs and describes every file of a batch, and the files of one
+    monitor share their header. Callers only read the result.
+    """
+    return match_columns(list(header))
+
+
 def _load_column(names: list[str]) -> str | None:
     for n in names:
         if normalise_key(n) in ("load", "loadid", "loadname"):
@@ -385,7 +412,7 @@ class CsvReader(Reader):
             if len(header) < 2 or all(_is_number(h) for h in header if h):
                 return 0.05
             coords = _coordinate_columns(header, first)
-            match = match_columns(header)
+            match = _header_match(tuple(header))
             if coords is None:
                 return 0.3 if match.columns else 0.05
             if match.family not in (None, "generic") and match.recognised >= 3:
@@ -411,7 +438,7 @@ class CsvReader(Reader):
         try:
             text = _head(Path(path))
             header, _ = _header_and_first(text, _delimiter(text))
-            return match_columns(header).facts(self.file_format)
+            return _header_match(tuple(header)).facts(self.file_format)
         except Exception:
             return {"provider": None, "file_format": self.file_format}
 
@@ -442,7 +469,7 @@ class CsvReader(Reader):
         names = dedupe_names(header)
         table, bad_lines = _parse(text, delim, names, True, path, self.name)
         keep = tuple(v for k, v in coords.items() if k == "wkt")
-        table, bad_cells = _typed(table, keep_text=keep)
+        table, bad_cells, text_columns = _typed(table, keep_text=keep)
         issues: list[str] = []
         meta: dict[str, Any] = {"encoding": encoding, "delimiter": delim}
         lon, lat, used = self._coordinates(table, coords, options, path, issues, meta)
@@ -455,6 +482,7 @@ class CsvReader(Reader):
             user_mapping=options.get("columnMapping"),
             lon_hint=lon_hint,
             lat_hint=lat_hint,
+            text_columns=text_columns,
         )
         dur = next(
             (s for s, c in match.columns.items() if c.property == "samplingInterval"),
@@ -590,7 +618,9 @@ class AgLeaderTextReader(Reader):
                 reader=self.name,
             )
         table, bad_lines = _parse(text, ",", names, False, path, self.name)
-        table, bad_cells = _typed(table, keep_text=("FIELD", "LOAD", "CROP", "VARIETY"))
+        table, bad_cells, text_columns = _typed(
+            table, keep_text=("FIELD", "LOAD", "CROP", "VARIETY")
+        )
         lon = numeric_array(table["LONGITUDE"])
         lat = numeric_array(table["LATITUDE"])
         lon_hint, lat_hint = _hints(lon, lat)
@@ -603,6 +633,7 @@ class AgLeaderTextReader(Reader):
             user_mapping=options.get("columnMapping"),
             lon_hint=lon_hint,
             lat_hint=lat_hint,
+            text_columns=text_columns,
         )
         layout = "Ag Leader advanced export" if len(names) == 17 else "Yield Editor"
         rr = finish_table(

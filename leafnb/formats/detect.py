@@ -16,7 +16,7 @@ from pathlib import Path
 
 from leafnb.errors import LeafnbWarning
 from leafnb.formats.base import Reader
-from leafnb.formats.registry import list_readers
+from leafnb.formats.registry import readers_for
 
 __all__ = [
     "PROVIDER_FAMILIES",
@@ -151,19 +151,30 @@ def detect(root: str | Path, readers: Mapping[str, Reader] | None = None) -> Det
         Readers to consider (default: every installed reader).
     """
     root = Path(root)
-    readers = dict(list_readers() if readers is None else readers)
+    given = None if readers is None else dict(readers)
+
+    def claiming(file_name: str) -> list[tuple[int, str, Reader]]:
+        if given is None:  # installed readers, imported only when a file needs them
+            return readers_for(file_name)
+        return [
+            (order, name, reader)
+            for order, (name, reader) in enumerate(given.items())
+            if _matches(reader, file_name)
+        ]
+
     files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
     result = Detection()
     offers: list[tuple[float, int, str, Path]] = []
+    chosen: dict[str, Reader] = {}
     for path in files:
         rel = path.relative_to(root)
         if is_junk(rel):
             continue
-        for order, (name, reader) in enumerate(readers.items()):
-            if _matches(reader, path.name):
-                score = _sniff(reader, path)
-                if score > 0:
-                    offers.append((score, order, name, path))
+        for order, name, reader in claiming(path.name):
+            score = _sniff(reader, path)
+            if score > 0:
+                offers.append((score, order, name, path))
+                chosen[name] = reader
     # Highest confidence first, so a decoder plugin that sniffs e.g. 0.9 beats a
     # recognised-only built-in (<= 0.5) for the same file; registry order breaks ties
     # (built-ins before plugins); shallower paths first so a TASKDATA folder, an RCD card
@@ -173,7 +184,7 @@ def detect(root: str | Path, readers: Mapping[str, Reader] | None = None) -> Det
     for score, _order, name, path in offers:
         if path in claimed:
             continue
-        reader = readers[name]
+        reader = chosen[name]
         sidecars = tuple(
             p for p in reader.sidecars(path) if p != path and p not in claimed
         )
@@ -206,6 +217,8 @@ def detect(root: str | Path, readers: Mapping[str, Reader] | None = None) -> Det
         rel = path.relative_to(root)
         if path not in claimed and not is_junk(rel):
             result.ignored.append(rel.as_posix())
-            result.reasons[rel.as_posix()] = ignored_reason(path, readers)
+            result.reasons[rel.as_posix()] = ignored_reason(
+                path, {name: r for _, name, r in claiming(path.name)}
+            )
     result.candidates.sort(key=lambda c: (c.relpath, c.part or ""))
     return result

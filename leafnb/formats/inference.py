@@ -52,6 +52,7 @@ Assignment
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,12 @@ from leafnb.formats.columns import (
     normalise_key,
 )
 from leafnb.formats.timeparse import classify_numeric_time, looks_like_time_of_day
-from leafnb.formats.transforms import coerce_numeric
+from leafnb.formats.transforms import (
+    TOGETHER_CELLS,
+    NumericColumn,
+    coerce_numeric,
+    coerce_numeric_columns,
+)
 from leafnb.standard.optype import detect_operation_type
 from leafnb.standard.units import convert, parse_unit
 
@@ -337,12 +343,29 @@ class _Values:
     numeric: np.ndarray | None  # finite numeric sample, or None for text
     n: int  # non-null cells in the sample
     text: pa.Array | None = None
+    #: (property, unit) → :func:`_plausible` (a column is judged under the same unit
+    #: by several candidates and both assignment passes)
+    _judged: dict[tuple[str, str | None], bool | None] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def empty(self) -> bool:
         return self.n == 0
 
-    @property
+    def plausible(self, prop: str, unit: str | None) -> bool | None:
+        """:func:`_plausible` of the numeric values, once per (property, unit)."""
+        key = (prop, unit)
+        if key not in self._judged:
+            self._judged[key] = _plausible(prop, self.numeric, unit)
+        return self._judged[key]
+
+    @functools.cached_property
+    def median(self) -> float:
+        """Median of the numeric values."""
+        return _median(self.numeric)
+
+    @functools.cached_property
     def flag(self) -> bool:
         """Only 0 and 1, both present: a yes/no column, not a quantity."""
         v = self.numeric
@@ -352,6 +375,23 @@ class _Values:
 
 
 _SAMPLE = 20_000
+
+
+def _median(v: np.ndarray) -> float:
+    """``float(np.median(v))``, bit for bit; a sort is cheaper for a small file's column.
+
+    (``np.median`` of an even count is the mean of the two middle values, ``(a + b) / 2``.)
+    """
+    if v.size == 0 or v.size > 4096:
+        return float(np.median(v))
+    s = np.sort(v)
+    if np.isnan(s[-1]):  # NaN sorts last; np.median gives NaN
+        return float("nan")
+    k = v.size // 2
+    if v.size % 2:
+        return float(s[k])
+    with np.errstate(invalid="ignore"):  # -inf + inf: NaN, as np.median gives
+        return float((s[k - 1] + s[k]) / 2.0)
 
 
 def _sample(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -364,7 +404,35 @@ def _sample(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
     return arr.take(pa.array(idx))
 
 
-def _values(arr: pa.ChunkedArray | pa.Array) -> _Values:
+#: :func:`_values` without a precomputed :func:`coerce_numeric` result
+_UNKNOWN: Any = object()
+
+
+def _small_table_numbers(
+    table: pa.Table | None, names: Sequence[str]
+) -> dict[str, NumericColumn | None]:
+    """:func:`coerce_numeric` of the text columns *names* of a small table, in one pass.
+
+    (:func:`~leafnb.formats.transforms.coerce_numeric_columns`; a small table is not
+    sampled, so this is what :func:`_values` would compute column by column.)
+    """
+    if table is None or table.num_rows > _SAMPLE:
+        return {}
+    types = {f.name: f.type for f in table.schema}
+    text = [
+        n
+        for n in dict.fromkeys(names)
+        if n in types
+        and (pa.types.is_string(types[n]) or pa.types.is_large_string(types[n]))
+    ]
+    if len(text) < 2 or table.num_rows * len(text) > TOGETHER_CELLS:
+        return {}  # one column, or too big to be worth it: column by column on demand
+    return dict(
+        zip(text, coerce_numeric_columns([table[n] for n in text]), strict=True)
+    )
+
+
+def _values(arr: pa.ChunkedArray | pa.Array, num: Any = _UNKNOWN) -> _Values:
     s = _sample(arr)
     if pa.types.is_null(s.type):
         return _Values(None, 0)
@@ -375,7 +443,12 @@ def _values(arr: pa.ChunkedArray | pa.Array) -> _Values:
             pc.drop_null(s).cast(pa.float64()).to_numpy(zero_copy_only=False)
         )
         return _Values(v, v.size)
-    num = coerce_numeric(s) if not pa.types.is_binary(s.type) else None
+    if pa.types.is_float64(s.type):  # what coerce_numeric would give, without a cast
+        v = np.asarray(s.to_numpy(zero_copy_only=False), dtype="float64")
+        v = v[np.isfinite(v)]
+        return _Values(v, v.size)
+    if num is _UNKNOWN:
+        num = coerce_numeric(s) if not pa.types.is_binary(s.type) else None
     if num is not None:
         v = np.asarray(num.values.to_numpy(zero_copy_only=False), dtype="float64")
         v = v[np.isfinite(v)]
@@ -395,11 +468,12 @@ def _plausible(prop: str, values: np.ndarray, unit: str | None) -> bool | None:
         v = convert(values, unit, canon)
     except Exception:  # pint dimensionality errors: not this unit's kind
         return False
-    med = float(np.median(v))
-    inside = float(np.mean((v >= lo) & (v <= hi)))
+    med = _median(v)
+    inside = np.count_nonzero((v >= lo) & (v <= hi)) / v.size  # = np.mean
     return inside >= 0.8 and mlo <= med <= mhi
 
 
+@functools.lru_cache(maxsize=4096)
 def _fits_dimension(prop: str, unit: str) -> bool:
     from leafnb.standard.schema import PROPERTIES
 
@@ -472,7 +546,7 @@ def _choose_unit(
             options = tuple(o for o in options if o[0] == "VolumePerArea")
         if vals.numeric is not None and vals.numeric.size:
             for suffix, unit in options:
-                if _plausible(prefix + suffix, vals.numeric, unit):
+                if vals.plausible(prefix + suffix, unit):
                     return prefix + suffix, unit, True
         suffix, unit = options[0]
         return prefix + suffix, unit, False
@@ -482,7 +556,7 @@ def _choose_unit(
     order = choices[0 if imperial else 1]
     if vals.numeric is not None and vals.numeric.size and prop in PLAUSIBLE:
         for unit in order:
-            if _plausible(prop, vals.numeric, unit):
+            if vals.plausible(prop, unit):
                 return prop, unit, True
         return prop, order[0], False
     return prop, order[0], True
@@ -604,14 +678,14 @@ def _evaluate(
             and vals.numeric.size
             and c.property in PLAUSIBLE
         ):
-            ok = _plausible(c.property, vals.numeric, c.unit)
+            ok = vals.plausible(c.property, c.unit)
             if ok is True:
                 c.score += 0.2
-                med = float(np.median(vals.numeric))
+                med = vals.median
                 c.basis.append(f"values plausible (median {med:.4g} {c.unit})")
             elif ok is False:
                 c.score -= 0.5
-                med = float(np.median(vals.numeric))
+                med = vals.median
                 c.basis.append(f"values implausible in {c.unit} (median {med:.4g})")
         if vals is not None and vals.empty and hit.exact:
             c.score -= 0.3
@@ -710,6 +784,7 @@ def infer_columns(
     user_mapping: Mapping[str, Any] | None = None,
     lon_hint: float | None = None,
     lat_hint: float | None = None,
+    text_columns: Iterable[str] = (),
 ) -> ColumnMatch:
     """Map source columns to standard properties by name, unit and values.
 
@@ -734,6 +809,9 @@ def infer_columns(
         ``{source: property | {"property", "unit", "timeEncoding"} | None}``; wins.
     lon_hint, lat_hint
         Where the records are (picks the regional unit convention).
+    text_columns
+        Text columns of *table* the reader already found not numeric
+        (:func:`~leafnb.formats.transforms.coerce_numeric` gave None): not read again.
 
     Examples
     --------
@@ -758,12 +836,15 @@ def infer_columns(
     allowed = (family, "generic")
     result = ColumnMatch(family=family, scores=fam_scores)
     values: dict[str, _Values] = {}
+    in_table = set(table.column_names) if table is not None else set()
+    numbers: dict[str, NumericColumn | None] = dict.fromkeys(text_columns)
+    numbers.update(_small_table_numbers(table, [n for n in order if n not in numbers]))
 
     def vals_of(src: str) -> _Values | None:
-        if table is None or src not in table.column_names:
+        if src not in in_table:
             return None
         if src not in values:
-            values[src] = _values(table[src])
+            values[src] = _values(table[src], numbers.get(src, _UNKNOWN))
         return values[src]
 
     taken_props: dict[str, str] = {}

@@ -11,14 +11,39 @@ from leafnb.errors import PluginLoadWarning, ReaderRegistrationError, Unsupporte
 from leafnb.formats.base import Reader
 
 __all__ = [
+    "BUILTIN_EXTENSIONS",
     "BUILTIN_READERS",
     "ENTRY_POINT_GROUP",
     "get_reader",
     "list_readers",
+    "readers_for",
     "refresh_readers",
 ]
 
 ENTRY_POINT_GROUP = "leafnb.readers"
+
+#: the file-name endings each built-in reader claims (its class's ``extensions``; a
+#: test keeps them equal): detection imports only the readers a file could be for
+BUILTIN_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "isoxml": (".xml",),
+    "shapefile": (".shp",),
+    "geopackage": (".gpkg",),
+    "geojson": (".geojson", ".json"),
+    "csv": (".csv", ".txt", ".tsv"),
+    "agleader_text": (".txt", ".csv"),
+    "jd_gs2": (".fdd", ".fdl"),
+    "jd_gs3": (".fdd", ".fdl", ".ver"),
+    "jd_gen4": (".jdl",),
+    "climate_dat": (".dat",),
+    "pp2020": (".2020",),
+    "cnh_cn1": (".vy1",),
+    "agleader_agdata": (".agdata",),
+    "agleader_ilf": (".ilf",),
+    "agleader_yld": (".yld",),
+    "trimble_agdata": (".agt", ".agf", ".agi", ".agm", ".agu", ".agv"),
+    "raven_fmis": (".xml",),
+    "raven_jdp": (".jdp",),
+}
 
 #: name -> "module:Class"; imported only when the registry is first listed.
 BUILTIN_READERS: dict[str, str] = {
@@ -69,6 +94,17 @@ def _instantiate(name: str, cls: type) -> Reader:
 
 
 @functools.cache
+def _builtin(name: str) -> Reader | None:
+    """The built-in reader *name*, imported now (None when its module is not installed)."""
+    try:
+        return _instantiate(name, _load(BUILTIN_READERS[name]))
+    except ModuleNotFoundError as exc:
+        if not exc.name or not exc.name.startswith("leafnb"):
+            raise
+        return None
+
+
+@functools.cache
 def list_readers() -> dict[str, Reader]:
     """Return every installed reader by name: built-ins first, then plugins.
 
@@ -77,14 +113,21 @@ def list_readers() -> dict[str, Reader]:
     built-in stays).
     """
     readers: dict[str, Reader] = {}
-    for name, target in BUILTIN_READERS.items():
-        try:
-            readers[name] = _instantiate(name, _load(target))
-        except ModuleNotFoundError as exc:
-            if not exc.name or not exc.name.startswith("leafnb"):
-                raise
+    for name in BUILTIN_READERS:
+        reader = _builtin(name)
+        if reader is not None:
+            readers[name] = reader
+    readers.update(_plugins())
+    return readers
+
+
+@functools.cache
+def _plugins() -> dict[str, Reader]:
+    """The ``leafnb.readers`` entry points, loaded (see :func:`list_readers`)."""
+    readers: dict[str, Reader] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in readers:
+        builtin = ep.name in BUILTIN_READERS and _builtin(ep.name) is not None
+        if builtin or ep.name in readers:
             warnings.warn(
                 f"reader plugin {ep.value!r} uses the built-in name {ep.name!r}; "
                 "the built-in reader is kept",
@@ -107,6 +150,31 @@ def list_readers() -> dict[str, Reader]:
 def refresh_readers() -> None:
     """Forget the cached reader list (after installing a plugin in a running kernel)."""
     list_readers.cache_clear()
+    _plugins.cache_clear()
+    _builtin.cache_clear()
+
+
+def _claims(extensions: tuple[str, ...], file_name: str) -> bool:
+    return not extensions or file_name.lower().endswith(tuple(extensions))
+
+
+def readers_for(file_name: str) -> list[tuple[int, str, Reader]]:
+    """``(order, name, reader)`` of the installed readers whose extensions claim *file_name*.
+
+    *order* ranks the readers as :func:`list_readers` does (built-ins first, then
+    plugins). Only the built-in readers that claim the name are imported
+    (:data:`BUILTIN_EXTENSIONS`): a batch of CSV files never imports the ISOXML reader.
+    """
+    out = []
+    for order, name in enumerate(BUILTIN_READERS):
+        if _claims(BUILTIN_EXTENSIONS[name], file_name):
+            reader = _builtin(name)
+            if reader is not None:
+                out.append((order, name, reader))
+    for order, (name, reader) in enumerate(_plugins().items(), len(BUILTIN_READERS)):
+        if _claims(tuple(reader.extensions), file_name):
+            out.append((order, name, reader))
+    return out
 
 
 def get_reader(name: str) -> Reader:
@@ -120,6 +188,8 @@ def get_reader(name: str) -> Reader:
     if ":" in name:
         cls = _load(name)
         return cls()
+    if name in BUILTIN_READERS and (reader := _builtin(name)) is not None:
+        return reader  # without importing the other readers
     readers = list_readers()
     try:
         return readers[name]

@@ -36,6 +36,7 @@ Plausibility
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Mapping
@@ -45,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leafnb.formats.transforms import numeric_array
+from leafnb.formats.transforms import coerce_numeric_columns, numeric_array
 
 __all__ = [
     "EARLIEST_MS",
@@ -163,7 +164,27 @@ def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
 
 
 def _parse_distinct(values: list[Any], *, lon_hint: float | None) -> np.ndarray:
-    """Parse distinct, stripped strings (see :func:`_parse_datetime_strings`)."""
+    """Parse distinct, stripped strings (see :func:`_parse_datetime_strings`).
+
+    A few distinct strings (a date column of a small file) are parsed once per
+    process: the files of a batch repeat their dates, and a pandas parse costs
+    milliseconds however short the list.
+    """
+    if len(values) <= 64 and all(v is None or isinstance(v, str) for v in values):
+        # the longitude only counts for ambiguous month/day dates
+        americas = lon_hint is not None and lon_hint < -30
+        return _parse_few(tuple(values), americas)
+    return _parse_many(values, lon_hint=lon_hint)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_few(values: tuple[str | None, ...], americas: bool) -> np.ndarray:
+    out = _parse_many(list(values), lon_hint=-90.0 if americas else None)
+    out.flags.writeable = False  # shared by every caller
+    return out
+
+
+def _parse_many(values: list[Any], *, lon_hint: float | None) -> np.ndarray:
     import pandas as pd
 
     s = pd.Series(values, dtype="object").astype("string").str.strip()
@@ -248,9 +269,14 @@ def _time_of_day_ms(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
         s,
         r"^\s*(?P<h>\d{1,2}):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}(?:\.\d+)?))?\s*(?P<ap>[AaPp][Mm])?",
     )
-    h = numeric_array(pc.struct_field(parts, "h"))
-    m = numeric_array(pc.struct_field(parts, "m"))
-    sec = numeric_array(pc.struct_field(parts, "s"))
+    h, m, sec = (
+        np.full(len(s), np.nan)
+        if r is None
+        else np.asarray(r.values.to_numpy(zero_copy_only=False), dtype="float64")
+        for r in coerce_numeric_columns(
+            [pc.struct_field(parts, k) for k in ("h", "m", "s")]
+        )
+    )  # numeric_array of each part, in one pass
     ap = pc.utf8_lower(pc.struct_field(parts, "ap"))
     sec = np.where(np.isnan(sec) & np.isfinite(h), 0.0, sec)
     pm = np.asarray(pc.fill_null(pc.equal(ap, "pm"), False), dtype=bool)

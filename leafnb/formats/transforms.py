@@ -45,6 +45,7 @@ __all__ = [
     "NumericColumn",
     "apply_transform",
     "coerce_numeric",
+    "coerce_numeric_columns",
     "distinct_values",
     "normalise_crop",
     "numeric_array",
@@ -116,6 +117,96 @@ def coerce_numeric(arr: pa.Array | pa.ChunkedArray) -> NumericColumn | None:
     if n_bad:
         examples = pc.unique(pc.filter(s, bad)).to_pylist()[:3]
     return NumericColumn(values, int(n_bad), examples, decimal_comma)
+
+
+#: columns of up to this many cells in all are read together by
+#: :func:`coerce_numeric_columns` (one pass of kernels instead of one per column)
+TOGETHER_CELLS = 1 << 16
+
+
+def coerce_numeric_columns(
+    arrays: list[pa.Array | pa.ChunkedArray],
+) -> list[NumericColumn | None]:
+    """:func:`coerce_numeric` of several columns, the same result for each.
+
+    A small file's per-column kernel calls cost more than its cells: the text
+    columns of a small table (up to 65,536 cells in all) are concatenated and every
+    rule runs once over all of them, the counts that decide a column (numeric share,
+    decimal comma) taken per column. Larger tables go column by column.
+
+    >>> rs = coerce_numeric_columns([pa.array(["1,5", "2"]), pa.array(["a", "1.5"]),
+    ...                              pa.array(["1.5", "-", "2", "3", "4"])])
+    >>> [r.values.to_pylist() if r else None for r in rs]
+    [[1.5, 2.0], None, [1.5, None, 2.0, 3.0, 4.0]]
+    >>> rs[2].unparseable, rs[2].examples
+    (1, ['-'])
+    """
+    arrays = [
+        a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays
+    ]
+    text = [
+        i
+        for i, a in enumerate(arrays)
+        if pa.types.is_string(a.type) or pa.types.is_large_string(a.type)
+    ]
+    cells = sum(len(arrays[i]) for i in text)
+    if len(text) < 2 or cells > TOGETHER_CELLS:
+        return [coerce_numeric(a) for a in arrays]
+    out: list[NumericColumn | None] = [
+        None if i in text else coerce_numeric(a) for i, a in enumerate(arrays)
+    ]
+    s = pc.utf8_trim_whitespace(
+        pa.concat_arrays([arrays[i].cast(pa.string()) for i in text])
+    )
+    lengths = np.array([len(arrays[i]) for i in text], dtype="int64")
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+
+    def per_column(mask: pa.Array) -> np.ndarray:
+        c = np.concatenate(([0], np.cumsum(mask.to_numpy(zero_copy_only=False))))
+        return c[ends] - c[starts]
+
+    missing = pc.fill_null(
+        pc.or_kleene(
+            pc.is_null(s), pc.is_in(pc.utf8_lower(s), pa.array(MISSING_TOKENS))
+        ),
+        True,
+    )
+    present = pc.invert(missing)
+    dot = pc.fill_null(pc.match_substring_regex(s, _DOT), False)
+    comma = pc.fill_null(pc.match_substring_regex(s, _COMMA), False)
+    dot_fraction = pc.fill_null(pc.match_substring_regex(s, _DOT_FRACTION), False)
+    n_present, n_comma, n_dot_fraction = (
+        per_column(m) for m in (present, comma, dot_fraction)
+    )
+    decimal_comma = (n_comma > 0) & (n_dot_fraction == 0)
+    # per cell: its column reads decimal commas
+    comma_col = pa.array(np.repeat(decimal_comma, lengths))
+    use_comma = pc.and_(comma, comma_col)
+    ok = pc.or_(dot, use_comma)
+    n_ok = per_column(ok)
+    numeric = (n_present > 0) & (n_ok >= NUMERIC_SHARE * n_present)
+    if not numeric.any():
+        return out
+    text_values = pc.if_else(use_comma, pc.replace_substring(s, ",", "."), s)
+    values = pc.cast(
+        pc.if_else(ok, text_values, pa.scalar(None, pa.string())), pa.float64()
+    )
+    bad = pc.and_(present, pc.invert(ok))
+    n_bad = per_column(bad)
+    for k, i in enumerate(text):
+        if not numeric[k]:
+            continue
+        start, n = int(starts[k]), int(lengths[k])
+        examples: list[str] = []
+        if n_bad[k]:
+            examples = pc.unique(
+                pc.filter(s.slice(start, n), bad.slice(start, n))
+            ).to_pylist()[:3]
+        out[i] = NumericColumn(
+            values.slice(start, n), int(n_bad[k]), examples, bool(decimal_comma[k])
+        )
+    return out
 
 
 def normalise_crop(value: Any) -> str | None:

@@ -63,6 +63,7 @@ from leafnb.store import batch_rows, records, runs
 from leafnb.store.runs import RunLease
 
 __all__ = [
+    "OutcomeRecorder",
     "create_batch",
     "ingest",
     "mark_interrupted",
@@ -499,17 +500,23 @@ def process_batch(
         if jobs:
             originals.restore(_batch_dir(ctx, batch_id))
     except OriginalUnavailable as exc:
+        recorder = OutcomeRecorder(ctx, batch["leaf_user_id"])
         for job in jobs:
-            outcome = FileOutcome(steps=_failed_steps(0, str(exc)))
-            _record_outcome(ctx, job, outcome, batch["leaf_user_id"])
+            recorder.add(job, FileOutcome(steps=_failed_steps(0, str(exc))))
+        recorder.flush()
         _settle(ctx, batch_id, details=f"{exc}; upload the files again")
         return
     batch_rows.set_files_status(
         ctx.catalog, [job.file_id for job in jobs], StepStatus.PROCESSING, utc_now()
     )
-    for job, outcome in run_jobs(ctx.executor, jobs, progress=progress):
-        _record_outcome(ctx, job, outcome, batch["leaf_user_id"])
-        checkpoint("record")
+    recorder = OutcomeRecorder(ctx, batch["leaf_user_id"])
+    try:
+        for job, outcome in run_jobs(ctx.executor, jobs, progress=progress):
+            recorder.add(job, outcome)
+    except BaseException:
+        recorder.flush_quietly()  # what did finish is kept; the rest is interrupted
+        raise
+    recorder.flush()
     # before settling: whoever sees the batch settled finds only the upload kept
     originals.discard(_batch_dir(ctx, batch_id))
     _settle(ctx, batch_id)
@@ -540,33 +547,94 @@ def _job(ctx: Context, row, batch, config: dict[str, Any]) -> FileJob:
     )
 
 
-def _record_outcome(
-    ctx: Context, job: FileJob, outcome: FileOutcome, leaf_user_id: str
-) -> None:
-    status = StepStatus.FAILED if outcome.failed else StepStatus.PROCESSED
-    records.record_file_outcome(
-        ctx.catalog,
-        job.file_id,
-        status,
-        outcome.facts,
-        outcome.message,
-        outcome.steps,
-        utc_now(),
-        doc_facts=UPLOADED_DOC_FACTS,
-        fresh_facts=("columnMapping", "notes"),  # not from an earlier conversion
-        format_facts=True,
-    )
-    if outcome.failed:
-        ctx.events.emit(
-            Event.UPLOADED_FILE_FAILED,
-            fileId=job.file_id,
-            leafUserId=leaf_user_id,
-            message=outcome.message,
-        )
-    else:
-        ctx.events.emit(
-            Event.UPLOADED_FILE_FINISHED, fileId=job.file_id, leafUserId=leaf_user_id
-        )
+class OutcomeRecorder:
+    """Records converted files' outcomes and their events, several files per transaction.
+
+    A small file converts in milliseconds; one transaction (files row, steps, event)
+    per file would cost as much as the conversion. Outcomes are kept until *size* of
+    them wait or *seconds* passed since the last write (checked as each arrives), then
+    written in one transaction; the first outcome is written at once (the batch shows
+    progress, and the ``record`` crash point comes after it). A slow file is written
+    alone: the transaction costs nothing next to it.
+
+    Crash safety: a file's artifacts are complete on disk before its outcome is
+    handed here, and a file that is not recorded yet is still ``processing`` in the
+    catalog, so a crash loses only the conversions that waited here: recovery fails
+    those files as interrupted (removing their artifacts) and a retry converts them
+    again. The catalog never claims an artifact that is not on disk.
+
+    >>> OutcomeRecorder.size
+    64
+    """
+
+    size = 64
+    seconds = 0.25
+
+    def __init__(self, ctx: Context, leaf_user_id: str):
+        self.ctx = ctx
+        self.leaf_user_id = leaf_user_id
+        self.pending: list[tuple[FileJob, FileOutcome, str, dict[str, Any]]] = []
+        self.written = 0
+        self._last = time.monotonic()
+
+    def add(self, job: FileJob, outcome: FileOutcome) -> None:
+        """Keep *job*'s outcome (its time and event made now); write when due."""
+        if outcome.failed:
+            body = self.ctx.events.body(
+                Event.UPLOADED_FILE_FAILED,
+                fileId=job.file_id,
+                leafUserId=self.leaf_user_id,
+                message=outcome.message,
+            )
+        else:
+            body = self.ctx.events.body(
+                Event.UPLOADED_FILE_FINISHED,
+                fileId=job.file_id,
+                leafUserId=self.leaf_user_id,
+            )
+        self.pending.append((job, outcome, utc_now(), body))
+        if (
+            not self.written
+            or len(self.pending) >= self.size
+            or time.monotonic() - self._last >= self.seconds
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the waiting outcomes and events in one transaction, then dispatch."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        with self.ctx.catalog.transaction() as conn:
+            for job, outcome, now, _ in pending:
+                records.write_file_outcome(
+                    conn,
+                    job.file_id,
+                    StepStatus.FAILED if outcome.failed else StepStatus.PROCESSED,
+                    outcome.facts,
+                    outcome.message,
+                    outcome.steps,
+                    now,
+                    doc_facts=UPLOADED_DOC_FACTS,
+                    fresh_facts=("columnMapping", "notes"),  # not from an earlier run
+                    format_facts=True,
+                )
+            self.ctx.catalog.insert_events(
+                conn, [(body["type"], body) for *_, body in pending]
+            )
+        self.written += len(pending)
+        self._last = time.monotonic()
+        for *_, body in pending:
+            self.ctx.events.dispatch(body)
+        checkpoint("record")
+
+    def flush_quietly(self) -> None:
+        """:meth:`flush` while another error propagates (a failure here is logged)."""
+        waiting = len(self.pending)
+        try:
+            self.flush()
+        except Exception:  # those files stay processing: recovery fails them
+            log.exception("outcomes of %d file(s) not recorded", waiting)
 
 
 def _settle(ctx: Context, batch_id: str, details: str | None = None) -> None:

@@ -209,7 +209,14 @@ class Catalog:
     def record_event(self, event: str, payload: dict[str, Any]) -> None:
         """Append one event to the log."""
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO events (type, timestamp, payload) VALUES (?, ?, ?)",
-                (event, payload.get("timestamp", ""), self.dumps(payload)),
-            )
+            self.insert_events(conn, [(event, payload)])
+
+    @classmethod
+    def insert_events(
+        cls, conn: sqlite3.Connection, events: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Append ``(event, payload)`` pairs to the log in the caller's transaction."""
+        conn.executemany(
+            "INSERT INTO events (type, timestamp, payload) VALUES (?, ?, ?)",
+            [(e, p.get("timestamp", ""), cls.dumps(p)) for e, p in events],
+        )

@@ -73,6 +73,7 @@ __all__ = [
     "upsert_merged_file",
     "user_field_geometries",
     "user_field_rows",
+    "write_file_outcome",
 ]
 
 #: ``apiOwnerUsername`` of every resource of a local workspace
@@ -399,39 +400,67 @@ def record_file_outcome(
     set) replace their columns. The file's previous steps are replaced.
     """
     with catalog.transaction() as conn:
-        row = conn.execute(
-            "SELECT doc, provider, file_format FROM files WHERE id=?", (file_id,)
-        ).fetchone()
-        doc = catalog.loads(row["doc"])
-        for key in doc_facts:
-            if key in facts:
-                doc[key] = facts[key]
-            elif key in fresh_facts:
-                doc.pop(key, None)
-        doc["message"] = message
-        provider, file_format = (
-            (facts.get("provider"), facts.get("file_format"))
-            if format_facts
-            else (None, None)
+        write_file_outcome(
+            conn,
+            file_id,
+            status,
+            facts,
+            message,
+            steps,
+            now,
+            doc_facts=doc_facts,
+            fresh_facts=fresh_facts,
+            format_facts=format_facts,
         )
-        conn.execute(
-            "UPDATE files SET status=?, updated_time=?, operation_type=COALESCE(?, operation_type), start_time=?, end_time=?,"
-            " total_area=?, crop=?, provider=?, file_format=?, doc=? WHERE id=?",
-            (
-                status,
-                now,
-                facts.get("operationType"),
-                facts.get("startTime"),
-                facts.get("endTime"),
-                facts.get("totalAreaM2"),
-                facts.get("crop"),
-                provider or row["provider"],
-                file_format or row["file_format"],
-                catalog.dumps(doc),
-                file_id,
-            ),
-        )
-        replace_steps(conn, file_id, steps, now)
+
+
+def write_file_outcome(
+    conn: sqlite3.Connection,
+    file_id: str,
+    status: str,
+    facts: dict[str, Any],
+    message: str,
+    steps: Iterable[Any],
+    now: str,
+    *,
+    doc_facts: Sequence[str] = MERGED_DOC_FACTS,
+    fresh_facts: Sequence[str] = (),
+    format_facts: bool = False,
+) -> None:
+    """:func:`record_file_outcome` inside the caller's transaction (several files in one)."""
+    row = conn.execute(
+        "SELECT doc, provider, file_format FROM files WHERE id=?", (file_id,)
+    ).fetchone()
+    doc = Catalog.loads(row["doc"])
+    for key in doc_facts:
+        if key in facts:
+            doc[key] = facts[key]
+        elif key in fresh_facts:
+            doc.pop(key, None)
+    doc["message"] = message
+    provider, file_format = (
+        (facts.get("provider"), facts.get("file_format"))
+        if format_facts
+        else (None, None)
+    )
+    conn.execute(
+        "UPDATE files SET status=?, updated_time=?, operation_type=COALESCE(?, operation_type), start_time=?, end_time=?,"
+        " total_area=?, crop=?, provider=?, file_format=?, doc=? WHERE id=?",
+        (
+            status,
+            now,
+            facts.get("operationType"),
+            facts.get("startTime"),
+            facts.get("endTime"),
+            facts.get("totalAreaM2"),
+            facts.get("crop"),
+            provider or row["provider"],
+            file_format or row["file_format"],
+            Catalog.dumps(doc),
+            file_id,
+        ),
+    )
+    replace_steps(conn, file_id, steps, now)
 
 
 def processed_upload_rows(

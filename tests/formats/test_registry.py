@@ -73,3 +73,27 @@ def test_explicit_class_path_and_unknown_name():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         registry.list_readers()
+
+
+def test_builtin_extensions_are_the_readers_own():
+    registry.refresh_readers()
+    readers = registry.list_readers()
+    assert list(registry.BUILTIN_EXTENSIONS) == list(registry.BUILTIN_READERS)
+    for name in registry.BUILTIN_READERS:
+        assert registry.BUILTIN_EXTENSIONS[name] == tuple(readers[name].extensions)
+
+
+def test_readers_for_ranks_like_list_readers():
+    registry.refresh_readers()
+    order = list(registry.list_readers())
+    for file_name in ("a.csv", "TASKDATA.XML", "x.shp", "y.json", "z.unknown"):
+        claimed = registry.readers_for(file_name)
+        names = [n for _, n, _ in claimed]
+        assert names == [
+            n
+            for n, r in registry.list_readers().items()
+            if file_name.lower().endswith(tuple(r.extensions))
+        ]
+        ranks = [o for o, _, _ in claimed]
+        assert ranks == sorted(ranks)
+        assert [order.index(n) for n in names] == sorted(order.index(n) for n in names)
