@@ -154,7 +154,9 @@ def test_operation_totals_equal_sum_of_files(ws, season):
         gdf
     )
     gp = ws.get_operation_standard_geoparquet(op["id"])
-    assert gp["standardGeoparquet"].endswith(f"operations/{op['id']}/export/standard.parquet")
+    assert gp["standardGeoparquet"].endswith(
+        f"operations/{op['id']}/export/standard.parquet"
+    )
     assert [f["id"] for f in ws.get_operation_files(op["id"])] == _files(op) or sorted(
         f["id"] for f in ws.get_operation_files(op["id"])
     ) == _files(op)
