@@ -81,12 +81,26 @@ _GEOJSON_GEOMETRIES = frozenset(
 )
 
 
+def _round_position(position: Any, decimals: int) -> list[Any]:
+    return [round(c, decimals) if isinstance(c, float) else c for c in position]
+
+
 def _round_coordinates(coords: Any, decimals: int) -> Any:
+    """GeoJSON ``coordinates`` with every float rounded (tuples become lists)."""
     if isinstance(coords, float):
         return round(coords, decimals)
-    if isinstance(coords, list | tuple):
-        return [_round_coordinates(c, decimals) for c in coords]
-    return coords
+    if not isinstance(coords, list | tuple):
+        return coords
+    if not coords or not isinstance(coords[0], list | tuple):
+        return _round_position(coords, decimals)  # a position (or empty)
+    if coords[0] and not isinstance(coords[0][0], list | tuple):
+        # a line or ring (a coverage polygon has hundreds of thousands of positions):
+        # 2-D positions in one comprehension, anything else position by position
+        try:
+            return [[round(x, decimals), round(y, decimals)] for x, y in coords]
+        except (TypeError, ValueError):
+            return [_round_position(p, decimals) for p in coords]
+    return [_round_coordinates(c, decimals) for c in coords]
 
 
 def rounded_geometries(doc: Any, decimals: int = COORDINATE_DECIMALS) -> Any:

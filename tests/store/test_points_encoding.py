@@ -226,3 +226,34 @@ def test_json_geometries_to_a_centimetre_other_numbers_untouched(tmp_path):
         want = np.array(ring[: len(got)])
         assert np.abs(np.array(got) - want).max() <= 5e-8
         assert all(len(repr(v).split(".")[1]) <= 7 for xy in got for v in xy)
+
+
+def test_coordinate_rounding_of_every_geojson_shape():
+    """Rings take a fast path; every shape rounds as position-by-position rounding does."""
+    from leafnb.store.artifacts import _round_coordinates
+
+    def reference(coords):
+        if isinstance(coords, float):
+            return round(coords, 7)
+        if isinstance(coords, list | tuple):
+            return [reference(c) for c in coords]
+        return coords
+
+    ring2d = [
+        (-93.56691604958532, 42.0),
+        (-93.1, 42.123456789),
+        (-93.56691604958532, 42.0),
+    ]
+    ring3d = [(1.123456789, 2.0, 300.98765432), [4, 5.000000049, 6]]
+    mixed = [(1.0, 2.0), (3.123456789, 4.5, 7.25)]  # a 3-D position after 2-D ones
+    for coords in (
+        [],
+        (1.123456789, 2),
+        ring2d,
+        ring3d,
+        mixed,
+        [ring2d, ring3d],
+        [[ring2d], [mixed, []]],
+        [[], ring2d],
+    ):
+        assert _round_coordinates(coords, 7) == reference(coords)
