@@ -38,6 +38,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ from leafnb.keys import (
 )
 from leafnb.pipeline import originals
 from leafnb.pipeline.checkpoints import checkpoint
-from leafnb.pipeline.executors import run_jobs
+from leafnb.pipeline.executors import input_bytes, run_jobs
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult
 from leafnb.store import batch_rows, records, runs
 from leafnb.store.runs import RunLease
@@ -509,7 +510,7 @@ def process_batch(
     batch_rows.set_files_status(
         ctx.catalog, [job.file_id for job in jobs], StepStatus.PROCESSING, utc_now()
     )
-    recorder = OutcomeRecorder(ctx, batch["leaf_user_id"])
+    recorder = OutcomeRecorder(ctx, batch["leaf_user_id"], jobs)
     try:
         for job, outcome in run_jobs(ctx.executor, jobs, progress=progress):
             recorder.add(job, outcome)
@@ -554,8 +555,10 @@ class OutcomeRecorder:
     per file would cost as much as the conversion. Outcomes are kept until *size* of
     them wait or *seconds* passed since the last write (checked as each arrives), then
     written in one transaction; the first outcome is written at once (the batch shows
-    progress, and the ``record`` crash point comes after it). A slow file is written
-    alone: the transaction costs nothing next to it.
+    progress, and the ``record`` crash point comes after it). While a file of more
+    than :attr:`slow_bytes` of *jobs* is still converting, every outcome is written at
+    once: a finished file must not wait, shown as processing, for a long conversion
+    (waiting is bounded by the small files' conversions and *seconds*).
 
     Crash safety: a file's artifacts are complete on disk before its outcome is
     handed here, and a file that is not recorded yet is still ``processing`` in the
@@ -569,10 +572,19 @@ class OutcomeRecorder:
 
     size = 64
     seconds = 0.25
+    slow_bytes = 1 << 20
 
-    def __init__(self, ctx: Context, leaf_user_id: str):
+    def __init__(
+        self, ctx: Context, leaf_user_id: str, jobs: Sequence[FileJob] = ()
+    ) -> None:
         self.ctx = ctx
         self.leaf_user_id = leaf_user_id
+        #: files whose conversion may take long, not converted yet
+        self.slow = {
+            job.file_id
+            for job in jobs
+            if input_bytes([job], self.slow_bytes) >= self.slow_bytes
+        }
         self.pending: list[tuple[FileJob, FileOutcome, str, dict[str, Any]]] = []
         self.written = 0
         self._last = time.monotonic()
@@ -593,8 +605,10 @@ class OutcomeRecorder:
                 leafUserId=self.leaf_user_id,
             )
         self.pending.append((job, outcome, utc_now(), body))
+        self.slow.discard(job.file_id)
         if (
             not self.written
+            or self.slow
             or len(self.pending) >= self.size
             or time.monotonic() - self._last >= self.seconds
         ):

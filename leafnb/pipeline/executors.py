@@ -68,6 +68,7 @@ __all__ = [
     "InlineRunner",
     "ProcessPoolRunner",
     "crash_outcome",
+    "input_bytes",
     "map_tasks",
     "resolve_executor",
     "watch_parent",
@@ -179,7 +180,7 @@ def _spawn_safe() -> bool:
     return path is None or os.path.isfile(path)
 
 
-def _input_bytes(jobs: Sequence[FileJob], stop: int) -> int:
+def input_bytes(jobs: Sequence[FileJob], stop: int) -> int:
     """Approximate input size of *jobs* (main file + same-stem sidecars, ISOXML .bin files)."""
     total = 0
     for job in jobs:
@@ -368,7 +369,7 @@ class ProcessPoolRunner:
         small = (
             self._pool is None
             and self.min_bytes > 0
-            and _input_bytes(jobs, self.min_bytes) < self.min_bytes
+            and input_bytes(jobs, self.min_bytes) < self.min_bytes
         )
         if len(jobs) < self.min_jobs or self.workers <= 1 or small or not _spawn_safe():
             yield from InlineRunner(fn).run(jobs)

@@ -109,6 +109,24 @@ def test_outcomes_are_written_in_few_transactions(tmp_path, five_csvs, monkeypat
     assert sorted(e["fileId"] for e in seen) == sorted(batch["leafFiles"])
 
 
+def test_no_outcome_waits_for_a_slow_file(tmp_path, five_csvs, monkeypatch):
+    """While a file that may take long is still converting, outcomes are written at once."""
+    monkeypatch.setattr(OutcomeRecorder, "seconds", math.inf)
+    writes: list[int] = []
+    flush = OutcomeRecorder.flush
+
+    def counting_flush(self):
+        if self.pending:
+            writes.append(len(self.pending))
+        flush(self)
+
+    monkeypatch.setattr(OutcomeRecorder, "flush", counting_flush)
+    # every file counts as slow: none is converted before the last one is
+    monkeypatch.setattr(OutcomeRecorder, "slow_bytes", 1)
+    _upload(tmp_path / "ws", five_csvs)
+    assert writes == [1] * N_FILES
+
+
 def test_a_crash_with_outcomes_waiting_leaves_a_consistent_catalog(
     tmp_path, five_csvs, monkeypatch
 ):
