@@ -6,8 +6,9 @@
 
 Every conversion runs in a fresh process (``leafnb.pipeline.steps.convert_file``, the
 whole per-file conversion: raw → standard → filter → summary → units) and reports the
-CPU seconds of the conversion itself (``time.process_time``, all threads, imports
-excluded) and the process's peak RSS (``VmHWM``, imports included). Floors:
+CPU seconds of the conversion itself (``time.process_time``, all threads; imports and
+pint's registry made before, as the floor imports pyogrio before) and the process's
+peak RSS (``VmHWM``, imports included). Floors:
 
 * TLG: isoxml-js on the same log (``tests/oracle/isoxml_oracle.mjs bench``: load the
   TASKDATA zip, parse the XML, ``parseBinaryFile()`` once): the node process's CPU
@@ -53,7 +54,12 @@ def _hwm_mb() -> float:
 
 
 def _convert(path: str, reader: str, part: str | None) -> dict:
+    import pyogrio  # noqa: F401  (imported before timing, as by the floor)
+
     from leafnb.pipeline.steps import FileJob, convert_file
+    from leafnb.standard.units import get_registry
+
+    get_registry()  # pint's registry: once per process, not per file
 
     out = tempfile.mkdtemp(prefix="leafnb-bench-targets-")
     c0, t0 = time.process_time(), time.perf_counter()
