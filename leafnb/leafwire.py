@@ -155,8 +155,13 @@ def lazy_source(path: Path) -> Path | None:
     path = Path(path)
     if path.name in FILTER_EXPORTS:  # a file's or operation's filter result
         return path.with_name(MASK) if (path.parent / MASK).is_file() else None
-    if path.parent.name == Path(STANDARD_EXPORT).parent.name and path.name == STANDARD:
-        source = path.parent.parent / STANDARD  # a file's or operation's points
+    folder = path.parent.parent  # files/<id> or operations/<id>
+    if (
+        path.name == STANDARD
+        and path.parent.name == Path(STANDARD_EXPORT).parent.name
+        and folder.parent.name in ("files", "operations")
+    ):
+        source = folder / STANDARD
         return source if source.is_file() else None
     if path.parent.parent.name == "files":
         if path.name in LAZY_GEOJSON:

@@ -128,3 +128,20 @@ def test_field_file_item_has_leafs_keys():
         "provider": "Leaf",
         "leafUserId": "u",
     }
+
+
+def test_the_standard_export_is_made_only_for_files_and_operations(tmp_path):
+    """``export/standard.parquet`` comes from its folder's points, never from an upload."""
+    from leafnb.leafwire import lazy_source
+
+    for kind in ("files", "operations"):
+        folder = tmp_path / kind / "id1"
+        folder.mkdir(parents=True)
+        (folder / "standard.parquet").write_bytes(b"points")
+        assert lazy_source(folder / "export" / "standard.parquet") == (
+            folder / "standard.parquet"
+        )
+    upload = tmp_path / "batches" / "b1" / "extracted" / "field7"
+    (upload / "export").mkdir(parents=True)
+    (upload / "standard.parquet").write_bytes(b"a user's own file")
+    assert lazy_source(upload / "export" / "standard.parquet") is None
