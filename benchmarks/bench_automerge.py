@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import baseline_tree
+
 REPO = Path(__file__).resolve().parents[1]
 FORMATS = "sms_shapefile,sms_csv,agleader_text,isoxml,jd_shapefile"
 UID = "bench"
@@ -105,19 +107,6 @@ def _child(fn: str, *args: str, source: Path = REPO) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _baseline_tree(ref: str, where: Path) -> Path:
-    """The baseline's source tree (``git archive``; the built C kernel copied from here)."""
-    tree = where / "baseline"
-    tree.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", ref], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    for so in (REPO / "leafnb" / "formats" / "isoxml").glob("_tlgkernel*.so"):
-        shutil.copy2(so, tree / "leafnb" / "formats" / "isoxml" / so.name)
-    return tree
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=1_000_000)
@@ -129,7 +118,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     files = args.files or max(4, min(200, args.points // 50_000))
     tmp = Path(tempfile.mkdtemp(prefix="leafnb-bench-automerge-"))
-    tree = _baseline_tree(args.baseline, tmp)
+    tree = baseline_tree(args.baseline, tmp)
     try:
         subprocess.run(
             [sys.executable, "-m", "leafnb.datagen", "--points", str(args.points),

@@ -20,23 +20,15 @@ Asserts nothing; prints one table (work | before | after | ratio).
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from harness import baseline_tree, peak_rss_mb, run_child
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ----------------------------------------------------------------------------- children
@@ -48,7 +40,7 @@ def _convert(path: str, reader: str, part: str | None) -> dict:
     outcome = convert_file(FileJob("one", reader, path, part, out, {}))
     seconds = time.perf_counter() - t0
     shutil.rmtree(out, ignore_errors=True)
-    return {"seconds": seconds, "failed": outcome.failed, "rss_mb": _rss_mb()}
+    return {"seconds": seconds, "failed": outcome.failed, "rss_mb": peak_rss_mb()}
 
 
 def _floor(path: str) -> dict:
@@ -61,7 +53,7 @@ def _floor(path: str) -> dict:
     pq.write_table(table, out / "f.parquet")
     seconds = time.perf_counter() - t0
     shutil.rmtree(out, ignore_errors=True)
-    return {"seconds": seconds, "rss_mb": _rss_mb()}
+    return {"seconds": seconds, "rss_mb": peak_rss_mb()}
 
 
 def _small_batch(zip_path: str) -> dict:
@@ -74,7 +66,7 @@ def _small_batch(zip_path: str) -> dict:
     seconds = time.perf_counter() - t0
     n = len(batch["leafFiles"])
     shutil.rmtree(ws_dir, ignore_errors=True)
-    return {"seconds": seconds, "files": n, "rss_mb": _rss_mb()}
+    return {"seconds": seconds, "files": n, "rss_mb": peak_rss_mb()}
 
 
 def _filters(points: int) -> dict:
@@ -98,32 +90,10 @@ def _filters(points: int) -> dict:
 
 
 def _child(root: Path, kind: str, *args) -> dict:
-    code = (
-        f"import sys, json; sys.path.insert(0, {str(root)!r}); "
-        f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); import bench_convert as b; "
-        f"print(json.dumps(b._{kind}(*{list(args)!r})))"
-    )
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root
-    )
-    if res.returncode != 0:
-        raise RuntimeError(f"{kind} in {root} failed:\n{res.stderr[-3000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_child(root, "bench_convert", f"_{kind}", *args)
 
 
 # ----------------------------------------------------------------------------- data
-def _baseline_tree(ref: str, tmp: Path) -> Path:
-    root = tmp / f"baseline-{ref}"
-    root.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    for so in (REPO / "leafnb" / "formats" / "isoxml").glob("_tlgkernel*.so"):
-        shutil.copy(so, root / "leafnb" / "formats" / "isoxml" / so.name)
-    return root
-
-
 def _generate(points: int, small: int, tmp: Path) -> dict[str, Path]:
     import zipfile
 
@@ -251,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO))
     tmp = Path(tempfile.mkdtemp(prefix="leafnb-bench-"))
     try:
-        base = _baseline_tree(args.baseline, tmp)
+        base = baseline_tree(args.baseline, tmp)
         t0 = time.perf_counter()
         files = _generate(args.points, args.small, tmp)
         print(f"generated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -31,18 +31,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from harness import peak_rss_mb, run_child
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_automerge import _baseline_tree
+from harness import baseline_tree
 
 REPO = Path(__file__).resolve().parents[1]
 ORACLE = REPO / "tests" / "oracle"
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 # ----------------------------------------------------------------------------- children
@@ -56,7 +51,7 @@ def _convert(path: str, reader: str, part: str | None) -> dict:
     outcome = convert_file(FileJob("one", reader, path, part, out, {}))
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     shutil.rmtree(out, ignore_errors=True)
-    return {"cpu": cpu, "wall": wall, "rss_mb": _rss_mb(), "failed": outcome.failed}
+    return {"cpu": cpu, "wall": wall, "rss_mb": peak_rss_mb(), "failed": outcome.failed}
 
 
 def _floor(path: str) -> dict:
@@ -71,21 +66,11 @@ def _floor(path: str) -> dict:
     pq.write_table(table, out / "floor.parquet")
     cpu = time.process_time() - c0
     shutil.rmtree(out, ignore_errors=True)
-    return {"cpu": cpu, "rss_mb": _rss_mb(), "rows": table.num_rows}
+    return {"cpu": cpu, "rss_mb": peak_rss_mb(), "rows": table.num_rows}
 
 
 def _child(root: Path, kind: str, *args) -> dict:
-    code = (
-        f"import sys, json; sys.path.insert(0, {str(root)!r}); "
-        f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); "
-        f"import bench_onefile_cpu as b; print(json.dumps(b._{kind}(*{list(args)!r})))"
-    )
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root
-    )
-    if res.returncode != 0:
-        raise RuntimeError(f"{kind} in {root} failed:\n{res.stderr[-3000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_child(root, "bench_onefile_cpu", f"_{kind}", *args)
 
 
 def _isoxml_js(taskdata: Path) -> dict | None:
@@ -141,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         if iso.is_dir():
             iso = iso / "TASKDATA.XML"
         gpkg = args.gpkg or Path(files["gpkg"])
-        base = _baseline_tree(args.baseline, tmp)
+        base = baseline_tree(args.baseline, tmp)
         rows = []
 
         def both(label: str, path: Path, reader: str, part: str | None):

@@ -25,11 +25,12 @@ import json
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import baseline_tree, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,35 +80,13 @@ def _reads(folder: str) -> dict:
 
 
 def _child(root: Path, *args: str, kind: str = "small_batch") -> dict:
-    code = (
-        f"import sys, json; sys.path.insert(0, {str(root)!r}); "
-        f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); import bench_small_files as b; "
-        f"print(json.dumps(b._{kind}(*{list(args)!r})))"
-    )
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root
-    )
-    if res.returncode != 0:
-        raise RuntimeError(f"small batch in {root} failed:\n{res.stderr[-3000:]}")
-    out = json.loads(res.stdout.strip().splitlines()[-1])
+    out = run_child(root, "bench_small_files", f"_{kind}", *args)
     if not out["leafnb"].startswith(str(root)):
         raise RuntimeError(f"ran {out['leafnb']}, not the tree in {root}")
     return out
 
 
 # ----------------------------------------------------------------------------- data
-def _baseline_tree(ref: str, tmp: Path) -> Path:
-    root = tmp / f"baseline-{ref}"
-    root.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    for so in (REPO / "leafnb" / "formats" / "isoxml").glob("_tlgkernel*.so"):
-        shutil.copy(so, root / "leafnb" / "formats" / "isoxml" / so.name)
-    return root
-
-
 def generate(files: int, out: Path) -> Path:
     """*files* SMS CSV files of 10 points zipped into ``out/small.zip``."""
     import zipfile
@@ -230,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO))
     tmp = Path(tempfile.mkdtemp(prefix="leafnb-bench-small-"))
     try:
-        base = _baseline_tree(args.baseline, tmp)
+        base = baseline_tree(args.baseline, tmp)
         zip_path = Path(args.zip) if args.zip else generate(args.files, tmp)
         runs: dict[str, list[dict]] = {"before": [], "after": []}
         for i in range(args.repeats):

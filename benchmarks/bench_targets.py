@@ -41,18 +41,13 @@ import time
 import zipfile
 from pathlib import Path
 
+from harness import baseline_tree, child_command, peak_rss_mb
+
 REPO = Path(__file__).resolve().parents[1]
 ORACLE = REPO / "tests" / "oracle"
 
 
 # ----------------------------------------------------------------------------- children
-def _hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _convert(path: str, reader: str, part: str | None) -> dict:
     import pyogrio  # noqa: F401  (imported before timing, as by the floor)
 
@@ -66,7 +61,7 @@ def _convert(path: str, reader: str, part: str | None) -> dict:
     outcome = convert_file(FileJob("one", reader, path, part, out, {}))
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     shutil.rmtree(out, ignore_errors=True)
-    return {"cpu": cpu, "wall": wall, "rss": _hwm_mb(), "failed": outcome.failed}
+    return {"cpu": cpu, "wall": wall, "rss": peak_rss_mb(), "failed": outcome.failed}
 
 
 def _floor(path: str) -> dict:
@@ -79,7 +74,7 @@ def _floor(path: str) -> dict:
     pq.write_table(table, out / "f.parquet")
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     shutil.rmtree(out, ignore_errors=True)
-    return {"cpu": cpu, "wall": wall, "rss": _hwm_mb()}
+    return {"cpu": cpu, "wall": wall, "rss": peak_rss_mb()}
 
 
 def _small(zip_path: str) -> dict:
@@ -131,13 +126,8 @@ def _tree_rss_mb(pid: int) -> float:
 
 
 def _child(root: Path, kind: str, *args, tree_rss: bool = False) -> dict:
-    code = (
-        f"import sys, json; sys.path.insert(0, {str(root)!r}); "
-        f"sys.path.insert(1, {str(REPO / 'benchmarks')!r}); import bench_targets as b; "
-        f"print(json.dumps(b._{kind}(*{list(args)!r})))"
-    )
     proc = subprocess.Popen(
-        [sys.executable, "-c", code],
+        child_command(root, "bench_targets", f"_{kind}", *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -251,18 +241,6 @@ def _generate(data: Path, points: int, big: int, tlg_big: int, small: int) -> di
     return files
 
 
-def _baseline_tree(ref: str, tmp: Path) -> Path:
-    root = tmp / f"baseline-{ref}"
-    root.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    for so in (REPO / "leafnb" / "formats" / "isoxml").glob("_tlgkernel*.so"):
-        shutil.copy(so, root / "leafnb" / "formats" / "isoxml" / so.name)
-    return root
-
-
 # ----------------------------------------------------------------------------- driver
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -359,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             tmp = Path(tempfile.mkdtemp(prefix="leafnb-bench-"))
             try:
                 b = _child(
-                    _baseline_tree(args.season_baseline, tmp),
+                    baseline_tree(args.season_baseline, tmp),
                     "season",
                     str(args.season),
                     tree_rss=True,

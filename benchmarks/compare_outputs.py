@@ -34,8 +34,8 @@ import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_automerge import _baseline_tree
 from corpus import discover, zip_set
+from harness import baseline_tree
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", default="main")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="leafnb-compare-"))
-    tree = _baseline_tree(args.baseline, tmp)
+    tree = baseline_tree(args.baseline, tmp)
     worst: dict[str, float] = {}
     files = differing = 0
     try:

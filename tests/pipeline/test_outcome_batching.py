@@ -89,17 +89,23 @@ def test_batched_outcomes_equal_per_file_outcomes(tmp_path, five_csvs, monkeypat
     assert one == many
 
 
-def test_outcomes_are_written_in_few_transactions(tmp_path, five_csvs, monkeypatch):
+@pytest.fixture
+def writes(monkeypatch) -> list[int]:
+    """How many outcomes each catalog write holds (no time-based writes)."""
     monkeypatch.setattr(OutcomeRecorder, "seconds", math.inf)
-    writes: list[int] = []
+    sizes: list[int] = []
     flush = OutcomeRecorder.flush
 
     def counting_flush(self):
         if self.pending:
-            writes.append(len(self.pending))
+            sizes.append(len(self.pending))
         flush(self)
 
     monkeypatch.setattr(OutcomeRecorder, "flush", counting_flush)
+    return sizes
+
+
+def test_outcomes_are_written_in_few_transactions(tmp_path, five_csvs, writes):
     seen = []
     ws = Workspace(tmp_path / "ws", executor="inline")
     ws.on("uploadedFileProcessingFinished", seen.append)
@@ -109,18 +115,8 @@ def test_outcomes_are_written_in_few_transactions(tmp_path, five_csvs, monkeypat
     assert sorted(e["fileId"] for e in seen) == sorted(batch["leafFiles"])
 
 
-def test_no_outcome_waits_for_a_slow_file(tmp_path, five_csvs, monkeypatch):
+def test_no_outcome_waits_for_a_slow_file(tmp_path, five_csvs, writes, monkeypatch):
     """While a file that may take long is still converting, outcomes are written at once."""
-    monkeypatch.setattr(OutcomeRecorder, "seconds", math.inf)
-    writes: list[int] = []
-    flush = OutcomeRecorder.flush
-
-    def counting_flush(self):
-        if self.pending:
-            writes.append(len(self.pending))
-        flush(self)
-
-    monkeypatch.setattr(OutcomeRecorder, "flush", counting_flush)
     # every file counts as slow: none is converted before the last one is
     monkeypatch.setattr(OutcomeRecorder, "slow_bytes", 1)
     _upload(tmp_path / "ws", five_csvs)

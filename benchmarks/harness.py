@@ -1,0 +1,62 @@
+"""What the benchmark scripts share: a baseline source tree, fresh-process children, peak RSS.
+
+A baseline is ``git archive <ref>`` unpacked into a folder, with the TLG kernel built in
+this checkout copied in. A child is a fresh ``python -c`` that puts a source tree first
+on ``sys.path``, imports a benchmark module and prints the JSON of one of its
+functions; each measurement thus sees only its own imports and memory.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HERE = REPO / "benchmarks"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (``VmHWM``), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def baseline_tree(ref: str, where: Path) -> Path:
+    """The source tree of *ref* (``git archive``) in *where*, with this checkout's TLG kernel."""
+    root = where / f"baseline-{ref}"
+    root.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    for so in (REPO / "leafnb" / "formats" / "isoxml").glob("_tlgkernel*.so"):
+        shutil.copy(so, root / "leafnb" / "formats" / "isoxml" / so.name)
+    return root
+
+
+def child_command(root: Path, module: str, function: str, *args) -> list[str]:
+    """The command that prints ``module.function(*args)`` as JSON with *root*'s leafnb."""
+    code = (
+        f"import sys, json; sys.path.insert(0, {str(root)!r}); "
+        f"sys.path.insert(1, {str(HERE)!r}); import {module} as b; "
+        f"print(json.dumps(b.{function}(*{list(args)!r})))"
+    )
+    return [sys.executable, "-c", code]
+
+
+def run_child(root: Path, module: str, function: str, *args) -> dict:
+    """Run :func:`child_command` in *root* and return its JSON (raise with its stderr)."""
+    res = subprocess.run(
+        child_command(root, module, function, *args),
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"{function} in {root} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
