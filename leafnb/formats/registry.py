@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import importlib
 import warnings
-from importlib.metadata import entry_points
 
 from leafnb.errors import PluginLoadWarning, ReaderRegistrationError, UnsupportedFormat
 from leafnb.formats.base import Reader
@@ -119,6 +118,17 @@ def list_readers() -> dict[str, Reader]:
             readers[name] = reader
     readers.update(_plugins())
     return readers
+
+
+def entry_points(group: str):
+    """:func:`importlib.metadata.entry_points` of *group*, imported on first use.
+
+    ``importlib.metadata`` (with the ``email`` and ``zipfile`` modules it imports) is
+    ~60 ms of ``import leafnb``; plugins are looked up on the first detection instead.
+    """
+    from importlib.metadata import entry_points as _entry_points
+
+    return _entry_points(group=group)
 
 
 @functools.cache

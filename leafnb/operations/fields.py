@@ -9,15 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
 from shapely.geometry import mapping, shape
 
 from leafnb.errors import InvalidRequest
+
+if TYPE_CHECKING:  # pyproj is imported where used: ~0.1 s of ``import leafnb``
+    from pyproj import CRS
 
 __all__ = [
     "area_m2",
@@ -31,12 +32,16 @@ __all__ = [
 
 def local_utm(geom) -> CRS:
     """The UTM CRS of the centroid of a WGS84 geometry."""
+    from pyproj import CRS
+
     c = geom.centroid if not geom.is_empty else shapely.Point(0, 0)
     zone = int((c.x + 180) // 6) % 60 + 1
     return CRS.from_epsg((32600 if c.y >= 0 else 32700) + zone)
 
 
 def _project(geom, crs_from, crs_to):
+    from pyproj import Transformer
+
     t = Transformer.from_crs(crs_from, crs_to, always_xy=True)
     return shapely.transform(
         geom, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1]))
@@ -223,6 +228,9 @@ def load_boundary(
         raise InvalidRequest(
             "give a boundary: geometry (GeoJSON dict/str, WKT, shapely) or path (GeoJSON, shapefile, GeoPackage, WKT)"
         )
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
     try:
         source_crs = CRS.from_user_input(crs or src_crs or "EPSG:4326")
     except CRSError as exc:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from pyproj import CRS, Transformer
 
 from leafnb.standard.coverage import swath_footprint
 from leafnb.standard.optype import OperationType
@@ -141,6 +141,22 @@ def rate_total(
     return total, leaf_unit(ureg.Unit(numerator))
 
 
+@functools.lru_cache(maxsize=64)
+def _utm_transformers(epsg: int) -> tuple[Any, Any]:
+    """WGS 84 → UTM zone *epsg* and back, made once per zone (a pair costs ~1 ms).
+
+    pyproj's transformers are thread-safe (pyproj ≥ 3.1), so threads share them.
+    pyproj is imported here: ~0.1 s of ``import leafnb`` otherwise.
+    """
+    from pyproj import CRS, Transformer
+
+    utm = CRS.from_epsg(epsg)
+    return (
+        Transformer.from_crs("EPSG:4326", utm, always_xy=True),
+        Transformer.from_crs(utm, "EPSG:4326", always_xy=True),
+    )
+
+
 def coverage_geometry(
     points: PointSet, method: str = "BUFFER"
 ) -> dict[str, Any] | None:
@@ -159,9 +175,7 @@ def coverage_geometry(
     if not len(lon):
         return None
     zone = int((np.median(lon) + 180) // 6) + 1
-    utm = CRS.from_epsg((32600 if np.median(lat) >= 0 else 32700) + zone)
-    fwd = Transformer.from_crs("EPSG:4326", utm, always_xy=True)
-    inv = Transformer.from_crs(utm, "EPSG:4326", always_xy=True)
+    fwd, inv = _utm_transformers((32600 if np.median(lat) >= 0 else 32700) + zone)
     x, y = fwd.transform(lon, lat)
     if method == "CONVEX_HULL":
         geom = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
