@@ -8,14 +8,23 @@ Repeated column names are kept with deterministic suffixes (``.1``, ``.2`` …).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
 
 from leafnb.errors import CorruptFile
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.inference import infer_columns, match_columns
-from leafnb.formats.shapefile import duration_column, read_ogr_points, region_hints
+from leafnb.formats.shapefile import (
+    duration_column,
+    ogr_point_ranges,
+    ogr_record_count,
+    read_ogr_points,
+    region_hints,
+)
 from leafnb.formats.tabular import finish_table
 from leafnb.standard.optype import OperationType
 
@@ -126,9 +135,46 @@ class GeoPackageReader(Reader):
                 reader=self.name,
             )
         layer = part if part is not None else layers[0][0]
-        table, lon, lat, ogr_meta, issues = read_ogr_points(
-            path, layer=layer, reader=self.name
+        return self._finish(
+            path, layer, *read_ogr_points(path, layer=layer, reader=self.name), options
         )
+
+    def read_ranges(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        rows: int,
+    ) -> Iterator[RawRead] | None:
+        path = Path(path)
+        try:
+            layers = _point_layers(path)
+        except sqlite3.Error:
+            return None
+        if not layers:
+            return None
+        layer = part if part is not None else layers[0][0]
+        count = ogr_record_count(path, layer)
+        if count is None or count <= rows:
+            return None
+        ranges = ogr_point_ranges(path, layer=layer, reader=self.name, rows=rows)
+        carry: dict[str | None, float] = {}  # durations run on across ranges
+        return (self._finish(path, layer, *r, options, carry) for r in ranges)
+
+    def _finish(
+        self,
+        path: Path,
+        layer: str,
+        table: pa.Table,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        ogr_meta: dict[str, Any],
+        issues: list[str],
+        options: Mapping[str, Any] | None,
+        time_carry: dict[str | None, float] | None = None,
+    ) -> RawRead:
+        """The :class:`RawRead` of an OGR point table of *layer*."""
         # pyogrio returns the fid separately; keep attribute columns only
         optype = None
         if options and options.get("operation_type"):
@@ -153,4 +199,5 @@ class GeoPackageReader(Reader):
             duration_column=duration_column(table.column_names),
             meta=meta,
             issues=issues,
+            time_carry=time_carry,
         )
