@@ -83,13 +83,15 @@ def stream_standard(
     part: str | None,
     config: dict[str, Any],
     out: Path,
-    rows: int = STREAM_ROWS,
+    rows: int | None = None,
 ) -> Streamed | None:
     """Run the steps up to ``standardGeojson`` range by range, or ``None`` (read whole).
 
-    Writes ``standard.parquet`` into *out* when every range decided as the first did
-    (module docstring); otherwise writes nothing and returns ``None``.
+    Ranges have *rows* records (default :data:`STREAM_ROWS`). Writes
+    ``standard.parquet`` into *out* when every range decided as the first did (module
+    docstring); otherwise writes nothing and returns ``None``.
     """
+    rows = rows or STREAM_ROWS
     ranges = reader.read_ranges(path, part=part, options=config, rows=rows)
     if ranges is None:
         return None
