@@ -30,6 +30,9 @@ from leafnb.standard.optype import OperationType
 
 __all__ = ["GeoPackageReader"]
 
+#: bytes a point row takes at least (geometry blob header and WKB point: 29 bytes)
+_MIN_ROW_BYTES = 29
+
 _POINT_NAMES = {"POINT", "MULTIPOINT", "POINTZ", "POINTM", "POINTZM", "MULTIPOINTZ"}
 
 
@@ -148,6 +151,8 @@ class GeoPackageReader(Reader):
         rows: int,
     ) -> Iterator[RawRead] | None:
         path = Path(path)
+        if path.stat().st_size <= rows * _MIN_ROW_BYTES:
+            return None  # fewer records than that, without opening it
         try:
             layers = _point_layers(path)
         except sqlite3.Error:

@@ -204,14 +204,7 @@ class _Run:
         names = self.first.setdefault("columns", points.table.column_names)
         if sorted(names) != sorted(points.table.column_names):
             raise Unstreamable("the columns differ between record ranges")
-        # a column taken over unchanged still points into the reader's batch, and with
-        # it every source column of the batch: copy the few kept columns instead
-        cpu = pa.default_cpu_memory_manager()
-        table = points.table.select(names)
-        table = pa.Table.from_batches(
-            [b.copy_to(cpu) for b in table.to_batches()], table.schema
-        )
-        points = replace(points, table=table)
+        points = replace(points, table=points.table.select(names))
         self.same(
             "normalized",
             (
@@ -306,6 +299,22 @@ class _Run:
         self.template = self.template or replace(points, table=points.table.slice(0, 0))
         self.tables.append(points.table)
 
+    def joined(self) -> pa.Table:
+        """The ranges' standard points as one table of single-chunk columns.
+
+        Column by column, each range's column freed once copied: the peak is the table
+        and one column, not two tables; one chunk a column keeps every later
+        ``to_numpy`` a view instead of a copy.
+        """
+        schema, columns = self.tables[0].schema, []
+        for name in schema.names:
+            chunks = [c for t in self.tables for c in t.column(name).chunks]
+            self.tables = [t.drop_columns([name]) for t in self.tables]
+            columns.append(pa.concat_arrays(chunks))
+            del chunks
+        self.tables = []
+        return pa.Table.from_arrays(columns, schema=schema)
+
     def finish(self, out: Path) -> Streamed | None:
         """Check the whole-file decisions, write the standard points; None: read whole."""
         from leafnb.pipeline.steps import (
@@ -331,8 +340,11 @@ class _Run:
         if self.excluded:
             file_meta["excluded_steps"] = self.excluded
         points = replace(points, meta=file_meta)
-        points = replace(points, table=pa.concat_tables(self.tables))
-        self.tables.clear()
+        schema = self.tables[0].schema
+        if not all(t.schema.equals(schema) for t in self.tables):
+            log.info("the column types differ between ranges: converted whole")
+            return None
+        points = replace(points, table=self.joined())
         outcome = FileOutcome()
         outcome.facts.update(
             raw_facts({**meta, "record_count": self.records, "skipped_records": 0})
