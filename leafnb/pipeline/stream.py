@@ -98,6 +98,7 @@ def stream_standard(
     run = _Run(config)
     try:
         run.convert(ranges)
+        return run.finish(out)
     except Unstreamable as exc:
         log.info("%s is converted whole: %s", path.name, exc)
         return None
@@ -110,7 +111,6 @@ def stream_standard(
         close = getattr(ranges, "close", None)
         if close is not None:
             close()  # the reader's file handle, when a range failed
-    return run.finish(out)
 
 
 def _time_s(points: PointSet) -> np.ndarray | None:
