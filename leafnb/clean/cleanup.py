@@ -16,6 +16,7 @@ __all__ = [
     "NUMERIC_RULE_PROPERTIES",
     "STRING_RULE_PROPERTIES",
     "cleanup_mask",
+    "cleanup_message",
     "cleanup_step",
     "validate_rules",
 ]
@@ -116,14 +117,20 @@ def cleanup_step(
     """
     keep, removed = cleanup_mask(points, rules)
     facts = {"removed": removed, "kept": int(keep.sum()), "total": len(points)}
+    return keep, facts, cleanup_message(facts)
+
+
+def cleanup_message(facts: dict[str, Any]) -> str:
+    """The cleanup step's message for its ``cleanup`` facts.
+
+    >>> cleanup_message({"removed": {"speed": 2}, "kept": 8, "total": 10})
+    'ok: removed 2 of 10 points (speed: 2)'
+    """
+    removed = facts["removed"]
     if not removed:
-        return keep, facts, "ok"
+        return "ok"
     detail = ", ".join(f"{k}: {v}" for k, v in removed.items())
-    return (
-        keep,
-        facts,
-        f"ok: removed {int((~keep).sum())} of {len(points)} points ({detail})",
-    )
+    return f"ok: removed {facts['total'] - facts['kept']} of {facts['total']} points ({detail})"
 
 
 def cleanup_mask(

@@ -38,7 +38,7 @@ Table conventions (every reader):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -148,3 +148,21 @@ class Reader:
             The format is recognised but cannot be decoded.
         """
         raise NotImplementedError
+
+    def read_ranges(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        rows: int,
+    ) -> Iterator[RawRead] | None:
+        """Read the dataset in runs of at most *rows* records, or ``None`` (read it whole).
+
+        Each :class:`RawRead` is what :meth:`read` would give for those records alone
+        (its own column inference and metadata); the pipeline checks that every range
+        decided as the first did and otherwise reads the file whole
+        (:mod:`leafnb.pipeline.stream`). The default, and a reader's answer for a file
+        of at most *rows* records, is ``None``.
+        """
+        return None

@@ -8,18 +8,30 @@ Repeated column names are kept with deterministic suffixes (``.1``, ``.2`` …).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
 
 from leafnb.errors import CorruptFile
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.inference import infer_columns, match_columns
-from leafnb.formats.shapefile import duration_column, read_ogr_points, region_hints
+from leafnb.formats.shapefile import (
+    duration_column,
+    ogr_point_ranges,
+    ogr_record_count,
+    read_ogr_points,
+    region_hints,
+)
 from leafnb.formats.tabular import finish_table
 from leafnb.standard.optype import OperationType
 
 __all__ = ["GeoPackageReader"]
+
+#: bytes a point row takes at least (geometry blob header and WKB point: 29 bytes)
+_MIN_ROW_BYTES = 29
 
 _POINT_NAMES = {"POINT", "MULTIPOINT", "POINTZ", "POINTM", "POINTZM", "MULTIPOINTZ"}
 
@@ -126,9 +138,48 @@ class GeoPackageReader(Reader):
                 reader=self.name,
             )
         layer = part if part is not None else layers[0][0]
-        table, lon, lat, ogr_meta, issues = read_ogr_points(
-            path, layer=layer, reader=self.name
+        return self._finish(
+            path, layer, *read_ogr_points(path, layer=layer, reader=self.name), options
         )
+
+    def read_ranges(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        rows: int,
+    ) -> Iterator[RawRead] | None:
+        path = Path(path)
+        if path.stat().st_size <= rows * _MIN_ROW_BYTES:
+            return None  # fewer records than that, without opening it
+        try:
+            layers = _point_layers(path)
+        except sqlite3.Error:
+            return None
+        if not layers:
+            return None
+        layer = part if part is not None else layers[0][0]
+        count = ogr_record_count(path, layer)
+        if count is None or count <= rows:
+            return None
+        ranges = ogr_point_ranges(path, layer=layer, reader=self.name, rows=rows)
+        carry: dict[str | None, float] = {}  # durations run on across ranges
+        return (self._finish(path, layer, *r, options, carry) for r in ranges)
+
+    def _finish(
+        self,
+        path: Path,
+        layer: str,
+        table: pa.Table,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        ogr_meta: dict[str, Any],
+        issues: list[str],
+        options: Mapping[str, Any] | None,
+        time_carry: dict[str | None, float] | None = None,
+    ) -> RawRead:
+        """The :class:`RawRead` of an OGR point table of *layer*."""
         # pyogrio returns the fid separately; keep attribute columns only
         optype = None
         if options and options.get("operation_type"):
@@ -153,4 +204,5 @@ class GeoPackageReader(Reader):
             duration_column=duration_column(table.column_names),
             meta=meta,
             issues=issues,
+            time_carry=time_carry,
         )

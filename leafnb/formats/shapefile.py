@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -184,7 +184,6 @@ def read_ogr_points(
     """
     import pyogrio
 
-    issues: list[str] = []
     try:
         meta, table = pyogrio.read_arrow(path, layer=layer)
     except Exception as exc:  # pyogrio/GDAL raise several types
@@ -194,6 +193,55 @@ def read_ogr_points(
             ) from exc
         # GDAL refuses a malformed .prj outright: read the parts without it
         meta, table = _read_without_prj(path, reader)
+    return _ogr_points(table, meta, path=path, reader=reader, prj=prj)
+
+
+def ogr_point_ranges(
+    path: Path,
+    *,
+    layer: str | None,
+    reader: str,
+    rows: int,
+    prj: Path | None = None,
+) -> Iterator[tuple[pa.Table, np.ndarray, np.ndarray, dict[str, Any], list[str]]]:
+    """:func:`read_ogr_points` of each run of *rows* records, in one pass over the layer.
+
+    Each range is what :func:`read_ogr_points` gives for those records alone
+    (``pyogrio.open_arrow``: one reader, batches of *rows*).
+    """
+    import pyogrio
+
+    with pyogrio.open_arrow(path, layer=layer, batch_size=rows, use_pyarrow=True) as (
+        meta,
+        stream,
+    ):
+        for batch in stream:
+            yield _ogr_points(
+                pa.Table.from_batches([batch]), meta, path=path, reader=reader, prj=prj
+            )
+
+
+def ogr_record_count(path: Path, layer: str | None) -> int | None:
+    """The number of features of a layer, as its driver counts them cheaply (None: unknown)."""
+    import pyogrio
+
+    try:
+        count = pyogrio.read_info(path, layer=layer)["features"]
+    except Exception:  # unreadable here: the full read says why
+        return None
+    return int(count) if count is not None and count >= 0 else None
+
+
+def _ogr_points(
+    table: pa.Table,
+    meta: dict[str, Any],
+    *,
+    path: Path,
+    reader: str,
+    prj: Path | None,
+) -> tuple[pa.Table, np.ndarray, np.ndarray, dict[str, Any], list[str]]:
+    """Positions of an OGR point table (see :func:`read_ogr_points`)."""
+    issues: list[str] = []
     gtype = str(meta.get("geometry_type") or "")
     if gtype and "point" not in gtype.lower() and gtype.lower() != "unknown":
         raise UnsupportedFormat(
@@ -475,9 +523,47 @@ class ShapefileReader(Reader):
                     path=path,
                     reader=self.name,
                 )
-        table, lon, lat, ogr_meta, issues = read_ogr_points(
-            path, layer=None, reader=self.name, prj=_sibling(path, ".prj")
+        return self._finish(
+            path,
+            *read_ogr_points(
+                path, layer=None, reader=self.name, prj=_sibling(path, ".prj")
+            ),
+            options,
         )
+
+    def read_ranges(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        rows: int,
+    ) -> Iterator[RawRead] | None:
+        path = Path(path)
+        shx, dbf = _sibling(path, ".shx"), _sibling(path, ".dbf")
+        if shx is None or dbf is None:
+            return None
+        # the index holds 8 bytes a record after its 100-byte header: a count for free
+        if (shx.stat().st_size - 100) // 8 <= rows:
+            return None
+        ranges = ogr_point_ranges(
+            path, layer=None, reader=self.name, rows=rows, prj=_sibling(path, ".prj")
+        )
+        carry: dict[str | None, float] = {}  # durations run on across ranges
+        return (self._finish(path, *r, options, carry) for r in ranges)
+
+    def _finish(
+        self,
+        path: Path,
+        table: pa.Table,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        ogr_meta: dict[str, Any],
+        issues: list[str],
+        options: Mapping[str, Any] | None,
+        time_carry: dict[str | None, float] | None = None,
+    ) -> RawRead:
+        """The :class:`RawRead` of an OGR point table of this shapefile."""
         meta: dict[str, Any] = {"crs": ogr_meta.get("crs")}
         units: dict[str, str] = {}
         optype = None
@@ -516,6 +602,7 @@ class ShapefileReader(Reader):
             duration_column=duration_column(table.column_names),
             meta=meta,
             issues=issues,
+            time_carry=time_carry,
         )
 
 

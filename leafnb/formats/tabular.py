@@ -95,12 +95,14 @@ def finish_table(
     bad_cells: Mapping[str, tuple[int, list[str]]] | None = None,
     load_column: str | None = None,
     check_order: bool = True,
+    time_carry: dict[str | None, float] | None = None,
 ):
     """Assemble a :class:`~leafnb.formats.base.RawRead` from source columns + coordinates.
 
     *unparsed* is the number of source lines the caller already dropped as
     unparseable; they count as records read and skipped. *bad_cells* maps a column to
-    (count, examples) of cells read as missing.
+    (count, examples) of cells read as missing. *time_carry* continues the durations
+    of a file read in record ranges (:func:`~leafnb.formats.timeparse.build_timestamp`).
 
     Raises
     ------
@@ -150,6 +152,7 @@ def finish_table(
         duration_column=duration_column,
         lon_hint=lon_hint,
         load_column=load_column,
+        carry=time_carry,
     )
     drop = set(drop) | {"lon", "lat", "timestamp"}
     src = src.select([c for c in src.column_names if c not in drop])

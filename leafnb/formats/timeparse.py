@@ -315,13 +315,29 @@ def _finish(ms: np.ndarray, notes: list[str], label: str) -> tuple[pa.Array, int
     return arr, n_bad
 
 
-def _cumulative_ms(table: pa.Table, duration_column: str | None, groups=None):
+def _cumulative_ms(
+    table: pa.Table,
+    duration_column: str | None,
+    groups=None,
+    carry: dict[str | None, float] | None = None,
+):
+    """Milliseconds each record is after the first of its group (SMS dataset), from durations.
+
+    *carry* continues a file read in record ranges: ``{group: elapsed ms of its last
+    record so far}``, read and updated, so a group's later records count on from the
+    earlier ranges (whole milliseconds agree with reading the file whole).
+    """
     if not duration_column or duration_column not in table.column_names:
         return None
     dur = np.nan_to_num(numeric_array(table[duration_column])) * 1000.0
     if groups is None:
         offs = np.cumsum(dur)
-        return np.round(offs - (offs[0] if offs.size else 0)).astype("int64")
+        offs = offs - (offs[0] if offs.size else 0)
+        if carry is not None and offs.size:
+            if "" in carry:  # the first record of this range counts its own duration
+                offs = offs + (carry[""] + dur[0])
+            carry[""] = float(offs[-1])
+        return np.round(offs).astype("int64")
     # within each group (SMS dataset): time elapsed since its first record
     codes = pc.dictionary_encode(pc.cast(groups, pa.string())).combine_chunks()
     idx = np.asarray(codes.indices.fill_null(-1).to_numpy(zero_copy_only=False))
@@ -332,6 +348,15 @@ def _cumulative_ms(table: pa.Table, duration_column: str | None, groups=None):
     starts = np.r_[True, g[1:] != g[:-1]] if g.size else np.zeros(0, bool)
     base = np.maximum.accumulate(np.where(starts, np.arange(g.size), 0))
     rel = c - c[base]  # elapsed since the group's first record
+    if carry is not None and g.size:
+        names = codes.dictionary.to_pylist()
+        first = np.flatnonzero(starts)
+        last = np.r_[first[1:] - 1, g.size - 1]
+        for a, b in zip(first, last, strict=True):
+            key = names[g[a]] if g[a] >= 0 else None
+            if key in carry:  # the group began in an earlier range
+                rel[a : b + 1] += carry[key] + d[a]
+            carry[key] = float(rel[b])
     out = np.empty_like(rel)
     out[order] = rel
     return np.round(out).astype("int64")
@@ -345,6 +370,7 @@ def build_timestamp(
     duration_column: str | None = None,
     lon_hint: float | None = None,
     load_column: str | None = None,
+    carry: dict[str | None, float] | None = None,
 ) -> tuple[pa.Array | None, list[str], int]:
     """Build the ``timestamp[ms, UTC]`` column from the matched time sources.
 
@@ -363,6 +389,9 @@ def build_timestamp(
         Median longitude (day/month order of ambiguous dates).
     load_column
         Ag Leader load label column (a date source for seconds of day).
+    carry
+        The elapsed durations of earlier record ranges of the same file (read and
+        updated; see :func:`_cumulative_ms`).
 
     Returns
     -------
@@ -438,7 +467,7 @@ def build_timestamp(
             else np.full(codes.size, NAT)
         )
         if np.any(starts != NAT):
-            offs = _cumulative_ms(table, duration_column, groups=labels)
+            offs = _cumulative_ms(table, duration_column, groups=labels, carry=carry)
             if offs is not None:
                 ms = np.where(starts == NAT, NAT, starts + offs)
                 notes.append(
@@ -462,7 +491,7 @@ def build_timestamp(
             )
             return done(ms, repr(tod_name))
     if date_ms is not None:
-        offs = _cumulative_ms(table, duration_column)
+        offs = _cumulative_ms(table, duration_column, carry=carry)
         if offs is not None:
             ms = np.where(date_ms == NAT, NAT, date_ms + offs)
             notes.append(

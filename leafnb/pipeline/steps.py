@@ -25,6 +25,7 @@ from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.pipeline.checkpoints import checkpoint
 from leafnb.pipeline.originals import raw_source
+from leafnb.pipeline.stream import stream_standard
 from leafnb.standard.area_yield import (
     compute_area_and_yield,
     exact_derived,
@@ -243,9 +244,32 @@ def write_standard(
     points = points.filter(keep)
     if len(points) == 0:
         raise NoPointsPassed()
+    points, recipe = standard_points(points, config, recipe)
+    return points, store_standard(points, recipe, missing, out, outcome)
+
+
+def standard_points(
+    points: PointSet, config: dict[str, Any], recipe: dict[str, Any] | None = None
+) -> tuple[PointSet, dict[str, Any] | None]:
+    """*points* in the config's unit system, with their derived-column recipe.
+
+    The recipe is computed from the points' derivations
+    (:func:`~leafnb.standard.area_yield.exact_derived`) unless one is given.
+    """
     points = to_unit_system(points, config.get("unitMeasurement", "DEFAULT"))
     if recipe is None:
         points, recipe = exact_derived(points)  # what a reader of the file gets back
+    return points, recipe
+
+
+def store_standard(
+    points: PointSet,
+    recipe: dict[str, Any] | None,
+    missing: list[str],
+    out: Path,
+    outcome: FileOutcome,
+) -> str:
+    """Write *points* (from :func:`standard_points`) as ``standard.parquet``; the step message."""
     meta: dict[str, Any] = {
         "units": points.units,
         "operation_type": points.operation_type,
@@ -260,8 +284,56 @@ def write_standard(
     for name in ("standard.geojson", STANDARD_EXPORT):
         (out / name).unlink(missing_ok=True)
     if missing:
-        return points, f"ok (out of standard: missing {', '.join(missing)})"
-    return points, "ok"
+        return f"ok (out of standard: missing {', '.join(missing)})"
+    return "ok"
+
+
+def raw_facts(meta: dict[str, Any]) -> dict[str, Any]:
+    """The file facts a reader's metadata gives (record counts, provider, mapping, ...)."""
+    facts: dict[str, Any] = {
+        "recordCount": int(meta.get("record_count", 0)),
+        "skippedRecords": int(meta.get("skipped_records", 0)),
+    }
+    for key in ("provider", "file_format"):
+        if meta.get(key):
+            facts[key] = meta[key]
+    for key, fact in (
+        ("partfields", "partfields"),
+        ("operators", "operators"),
+        ("machine_totals", "machineTotals"),
+    ):
+        if meta.get(key):
+            facts[fact] = meta[key]
+    if meta.get("column_mapping"):
+        facts["columnMapping"] = meta["column_mapping"]
+    return facts
+
+
+def raw_message(rows: int, skipped: int, notes: list[str]) -> str:
+    """The ``rawGeojson`` step's message.
+
+    >>> raw_message(10, 2, ["a note"])
+    'ok: 10 records, 2 malformed records skipped (a note)'
+    """
+    msg = f"ok: {rows} records"
+    if skipped:
+        msg += f", {skipped} malformed records skipped"
+    return msg + (f" ({'; '.join(notes[:5])})" if notes else "")
+
+
+def noted_message(notes: list[str]) -> str:
+    """A step's message with the notes it made: "ok" or "ok (note; note)"."""
+    return f"ok ({'; '.join(notes[:5])})" if notes else "ok"
+
+
+def area_message(excluded: int) -> str:
+    """The ``areaAndYield`` step's message for *excluded* impossible position steps."""
+    if not excluded:  # position glitches: see leafnb.standard.area_yield
+        return "ok"
+    return (
+        f"ok: {excluded} impossible position step{'s' * (excluded != 1)} "
+        "(faster than the machine drives) excluded from distance and area"
+    )
 
 
 def filter_step(
@@ -302,29 +374,22 @@ def convert_file(job: FileJob) -> FileOutcome:
 
     def step_raw():
         reader = get_reader(job.reader)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            raw = reader.read(Path(job.path), part=job.part, options=config)
-        meta = raw.meta
-        outcome.facts["recordCount"] = int(meta.get("record_count", raw.table.num_rows))
-        outcome.facts["skippedRecords"] = int(meta.get("skipped_records", 0))
-        for key in ("provider", "file_format"):
-            if meta.get(key):
-                outcome.facts[key] = meta[key]
-        for key, fact in (
-            ("partfields", "partfields"),
-            ("operators", "operators"),
-            ("machine_totals", "machineTotals"),
-        ):
-            if meta.get(key):
-                outcome.facts[fact] = meta[key]
-        if meta.get("column_mapping"):
-            outcome.facts["columnMapping"] = meta["column_mapping"]
         # the raw table is not kept: how to read it again is (leafnb.pipeline.originals);
         # a raw table (and its GeoJSON) made on request from an earlier conversion is stale
         for name in (RAW, "raw.geojson"):
             (out / name).unlink(missing_ok=True)
         write_json(out / RAW_SOURCE, raw_source(job))
+        streamed = stream_standard(reader, Path(job.path), job.part, config, out)
+        if streamed is not None:  # a big file, converted in record ranges
+            outcome.facts.update(streamed.facts)
+            state["streamed"], state["points"] = streamed.messages, streamed.points
+            return streamed.messages[Step.RAW_GEOJSON]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            raw = reader.read(Path(job.path), part=job.part, options=config)
+        outcome.facts.update(
+            raw_facts({"record_count": raw.table.num_rows, **raw.meta})
+        )
         state["raw"] = raw
         notes = list(raw.issues) + [
             str(w.message) for w in caught if str(w.message) not in raw.issues
@@ -333,10 +398,7 @@ def convert_file(job: FileJob) -> FileOutcome:
             outcome.facts["notes"] = list(notes)
         if raw.table.num_rows == 0:
             raise NoPointsPassed(f"no records could be read from {Path(job.path).name}")
-        msg = f"ok: {raw.table.num_rows} records"
-        if outcome.facts["skippedRecords"]:
-            msg += f", {outcome.facts['skippedRecords']} malformed records skipped"
-        return msg + (f" ({'; '.join(notes[:5])})" if notes else "")
+        return raw_message(raw.table.num_rows, outcome.facts["skippedRecords"], notes)
 
     def step_normalized():
         try:
@@ -355,18 +417,11 @@ def convert_file(job: FileJob) -> FileOutcome:
         ]
         if notes:
             outcome.facts.setdefault("notes", []).extend(notes)
-            return f"ok ({'; '.join(notes[:5])})"
-        return "ok"
+        return noted_message(notes)
 
     def step_area_yield():
         state["points"] = compute_area_and_yield(state["points"])
-        excluded = state["points"].meta.get("excluded_steps")
-        if excluded:  # position glitches: see leafnb.standard.area_yield
-            return (
-                f"ok: {excluded} impossible position step{'s' * (excluded != 1)} "
-                "(faster than the machine drives) excluded from distance and area"
-            )
-        return "ok"
+        return area_message(state["points"].meta.get("excluded_steps", 0))
 
     def step_cleanup():
         points = state["points"]
@@ -441,13 +496,17 @@ def convert_file(job: FileJob) -> FileOutcome:
         exc.args = (f"{exc}; {_understood()}",)
         return exc
 
+    def ranged(step: Step, run: Callable[[], str | None]) -> Callable[[], str | None]:
+        """*run*, or the message of its step when the file was converted in ranges."""
+        return lambda: state["streamed"][step] if "streamed" in state else run()
+
     runners = {
         Step.ORIGINAL_FILE: step_original,
         Step.RAW_GEOJSON: step_raw,
-        Step.NORMALIZED_GEOJSON: step_normalized,
-        Step.AREA_AND_YIELD: step_area_yield,
-        Step.CLEANUP_GEOJSON: step_cleanup,
-        Step.STANDARD_GEOJSON: step_standard,
+        Step.NORMALIZED_GEOJSON: ranged(Step.NORMALIZED_GEOJSON, step_normalized),
+        Step.AREA_AND_YIELD: ranged(Step.AREA_AND_YIELD, step_area_yield),
+        Step.CLEANUP_GEOJSON: ranged(Step.CLEANUP_GEOJSON, step_cleanup),
+        Step.STANDARD_GEOJSON: ranged(Step.STANDARD_GEOJSON, step_standard),
         Step.FILTERED_GEOJSON: step_filtered,
         Step.SUMMARY: step_summary,
         Step.UNITS: step_units,

@@ -67,6 +67,7 @@ __all__ = [
     "initial_bearing",
     "position_steps",
     "record_intervals",
+    "running_distance",
     "to_canonical",
     "to_unit_system",
 ]
@@ -228,12 +229,13 @@ def position_steps(
     return step, bad
 
 
-def record_intervals(time_s: np.ndarray) -> np.ndarray:
+def record_intervals(time_s: np.ndarray, typical: float | None = None) -> np.ndarray:
     """Each record's time interval (s): the time since the previous record.
 
     The first record takes the second's interval; an interval longer than
-    ``PAUSE_FACTOR`` typical (median positive) intervals is a pause in logging and counts
-    as ``PAUSE_FACTOR`` typical intervals; going back in time counts as 0.
+    ``PAUSE_FACTOR`` typical intervals (*typical*, by default the median positive
+    interval) is a pause in logging and counts as ``PAUSE_FACTOR`` typical intervals;
+    going back in time counts as 0.
 
     Examples
     --------
@@ -247,17 +249,30 @@ def record_intervals(time_s: np.ndarray) -> np.ndarray:
     dt[1:] = np.diff(time_s)
     dt[0] = dt[1]
     dt = np.where(np.isnan(dt) | (dt < 0), 0.0, dt)
-    positive = dt[dt > 0]
-    if len(positive):
-        typical = float(np.median(positive))
+    if typical is None:
+        positive = dt[dt > 0]
+        typical = float(np.median(positive)) if len(positive) else None
+    if typical is not None:
         dt = np.minimum(dt, PAUSE_FACTOR * typical)
     return dt
 
 
-def _speed(distance: np.ndarray, time_s: np.ndarray) -> np.ndarray:
+def running_distance(distance: np.ndarray, start: float = 0.0) -> np.ndarray:
+    """The distance driven up to each record, *start* at the first (what speeds are taken from).
+
+    The sum runs record by record, so a file's running distance continued from a
+    record's value is, bit for bit, the one summed from the file's start.
+
+    >>> running_distance(np.array([5.0, 1.0, np.nan, 2.0])).tolist()
+    [0.0, 1.0, 1.0, 3.0]
+    """
+    return np.cumsum(np.concatenate([[start], np.nan_to_num(distance[1:])]))
+
+
+def _speed(distance: np.ndarray, time_s: np.ndarray, start: float = 0.0) -> np.ndarray:
     """Distance over time, measured over at least ``SPEED_WINDOW_S`` per record."""
     n = len(distance)
-    cum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(distance[1:]))])
+    cum = running_distance(distance, start)
     # j: the last record at least SPEED_WINDOW_S before record i (time need not be sorted)
     order = np.argsort(time_s, kind="stable")
     ts = time_s[order]
@@ -272,11 +287,24 @@ def _speed(distance: np.ndarray, time_s: np.ndarray) -> np.ndarray:
     return speed
 
 
-def compute_area_and_yield(points: PointSet) -> PointSet:
+def compute_area_and_yield(
+    points: PointSet,
+    *,
+    lead: int = 0,
+    typical_interval: float | None = None,
+    distance_before: float = 0.0,
+) -> PointSet:
     """Fill distance, heading, speed, area and the harvest yield family (canonical units).
 
     Impossible steps (module docstring) are excluded from distance and area and counted
     in ``meta["excluded_steps"]``.
+
+    A file converted in record ranges (:mod:`leafnb.pipeline.stream`) passes each range
+    with the end of the previous one in front: the first *lead* records give the
+    range's first record its step, heading and speed window, are not counted, and are
+    left out of the result; *typical_interval* is the file's typical record interval
+    (:func:`record_intervals`) and *distance_before* the file's running distance at the
+    first record given (:func:`running_distance`).
     """
     points = to_canonical(points)
     n = len(points)
@@ -296,7 +324,9 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
     )
     if bad.any():
         step[bad] = 0.0
-        points = replace(points, meta={**points.meta, "excluded_steps": int(bad.sum())})
+        if bad[lead:].any():
+            excluded = int(bad[lead:].sum())
+            points = replace(points, meta={**points.meta, "excluded_steps": excluded})
     if n > 1:
         step[0] = step[1]
     points = _fill(points, "distance", step, "m")
@@ -306,7 +336,8 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
         bearing[0] = bearing[1]
         points = _fill(points, "heading", bearing, "arcdeg")
     if time_s is not None and n > 1:
-        points = _fill(points, "speed", _speed(points.array("distance"), time_s), "m/s")
+        speed = _speed(points.array("distance"), time_s, distance_before)
+        points = _fill(points, "speed", speed, "m/s")
     width = _get(points, "equipmentWidth")
     if width is not None:
         points = _fill(
@@ -317,11 +348,15 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
             {"from": "distance", "by": "equipmentWidth", "row": None, "area": None},
         )
     if points.operation_type == OperationType.HARVESTED:
-        points = _harvest(points, time_s)
+        points = _harvest(points, time_s, typical_interval)
+    if lead:
+        points = replace(points, table=points.table.slice(lead))
     return points
 
 
-def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
+def _harvest(
+    points: PointSet, time_s: np.ndarray | None, typical: float | None = None
+) -> PointSet:
     n = len(points)
     density = np.full(n, np.nan)  # kg/m³
     std_moist = np.full(n, np.nan)
@@ -372,7 +407,7 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
 
     modelled = set(points.meta.get("modelled_properties") or ())
     if not ({"area", "distance"} & (set(points.source_units) - modelled)):
-        points = _integrate_flow(points, time_s)  # the area is modelled: flow first
+        points = _integrate_flow(points, time_s, typical)  # modelled area: flow first
     # Repeat the rule set until nothing new appears (each pass can unlock another).
     for _ in range(4):
         before = {c for c in points.columns if points.has(c)}
@@ -414,13 +449,15 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
                     "kg",
                     {"from": "dryMass", "row": "per_dry", "area": None},
                 )
-        points = _integrate_flow(points, time_s)
+        points = _integrate_flow(points, time_s, typical)
         if {c for c in points.columns if points.has(c)} == before:
             break
     return points
 
 
-def _integrate_flow(points: PointSet, time_s: np.ndarray | None) -> PointSet:
+def _integrate_flow(
+    points: PointSet, time_s: np.ndarray | None, typical: float | None = None
+) -> PointSet:
     """``wetMass`` (mass flow) or ``wetVolume`` (volume flow) = flow x record interval."""
     flow = _get(points, "cropFlow")
     if flow is None:
@@ -431,7 +468,7 @@ def _integrate_flow(points: PointSet, time_s: np.ndarray | None) -> PointSet:
     if interval is None:
         if time_s is None:
             return points
-        interval, rule = record_intervals(time_s), None
+        interval, rule = record_intervals(time_s, typical), None
     unit = points.units.get("cropFlow", "kg/s")
     dim = parse_unit(unit).dimensionality
     if dim == parse_unit("kg/s").dimensionality:

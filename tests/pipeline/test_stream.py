@@ -1,0 +1,177 @@
+"""A big file converted in record ranges gives what the file read whole gives (leafnb.pipeline.stream)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import leafnb.pipeline.steps as steps
+from leafnb.formats.timeparse import _cumulative_ms
+from leafnb.pipeline import stream
+from leafnb.pipeline.steps import FileJob, convert_file
+from leafnb.standard.area_yield import running_distance
+from leafnb.store.artifacts import read_points_table
+from leafnb.testing import make_points, write_as
+
+
+def _convert(path: Path, reader: str, out: Path, rows: int, monkeypatch) -> tuple:
+    """Convert *path* with ranges of *rows* records; (outcome, folder, streamed?)."""
+    monkeypatch.setattr(stream, "STREAM_ROWS", rows)
+    streamed = []
+
+    def spy(*args, **kwargs):
+        result = stream.stream_standard(*args, **kwargs)
+        streamed.append(result is not None)
+        return result
+
+    monkeypatch.setattr(steps, "stream_standard", spy)
+    out.mkdir(parents=True)
+    outcome = convert_file(FileJob("f", reader, str(path), None, str(out), {}))
+    return outcome, out, streamed == [True]
+
+
+def _mapping_decisions(facts: dict) -> str:
+    """The facts without the evidence a column mapping quotes (it is the first range's)."""
+    facts = dict(facts)
+    if "columnMapping" in facts:
+        facts["columnMapping"] = stream._decisions(
+            {"column_mapping": facts["columnMapping"]}
+        )["column_mapping"]
+    return json.dumps(facts, sort_keys=True, default=str)
+
+
+def assert_same_conversion(ranged: tuple, whole: tuple) -> None:
+    """Every step, fact and artifact of the two conversions agree (see stream's docstring)."""
+    (a, folder_a, _), (b, folder_b, _) = ranged, whole
+    assert [vars(s) for s in a.steps] == [vars(s) for s in b.steps]
+    assert _mapping_decisions(a.facts) == _mapping_decisions(b.facts)
+    names = sorted(p.name for p in folder_b.iterdir())
+    assert sorted(p.name for p in folder_a.iterdir()) == names
+    for name in names:
+        x, y = folder_a / name, folder_b / name
+        if name == "standard.parquet":
+            (tx, mx), (ty, my) = read_points_table(x), read_points_table(y)
+            assert mx == my
+            # columns are in the order of the first range's mapping evidence
+            assert sorted(tx.column_names) == sorted(ty.column_names)
+            assert tx.select(ty.column_names).equals(ty), name
+        elif name.endswith(".parquet"):
+            assert pq.read_table(x).equals(pq.read_table(y)), name
+        elif name == "units.json":
+            assert json.loads(x.read_text()) == json.loads(y.read_text())
+        else:
+            assert x.read_bytes() == y.read_bytes(), name
+
+
+@pytest.mark.parametrize("fmt", ["geopackage", "sms_shapefile", "jd_shapefile"])
+def test_ranges_give_the_whole_file_conversion(fmt, tmp_path, monkeypatch):
+    points = make_points("harvested", 3000, seed=3)
+    path = write_as(points, fmt, tmp_path / "src")
+    reader = "geopackage" if path.suffix == ".gpkg" else "shapefile"
+    ranged = _convert(path, reader, tmp_path / "ranged", 700, monkeypatch)
+    whole = _convert(path, reader, tmp_path / "whole", 10**9, monkeypatch)
+    assert ranged[2] and not whole[2]
+    assert not ranged[0].failed
+    assert_same_conversion(ranged, whole)
+
+
+def test_time_running_back_converts_the_file_whole(tmp_path, monkeypatch):
+    """The speed window needs the records before a range: a log whose time goes back is read whole."""
+    points = make_points("harvested", 2000, seed=4)
+    ts = points.column("timestamp")
+    shifted = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False).copy()
+    shifted[1500:] -= 3_600_000  # an hour back, in the third range
+    points = points.set_column(
+        points.schema.get_field_index("timestamp"),
+        "timestamp",
+        pa.array(shifted, pa.int64()).cast(ts.type),
+    )
+    path = write_as(points, "jd_shapefile", tmp_path / "src")  # times as written
+    ranged = _convert(path, "shapefile", tmp_path / "ranged", 600, monkeypatch)
+    whole = _convert(path, "shapefile", tmp_path / "whole", 10**9, monkeypatch)
+    assert not ranged[2]
+    assert_same_conversion(ranged, whole)
+
+
+def test_skipped_records_convert_the_file_whole(tmp_path, monkeypatch):
+    """Skipped records are counted over the file in the step message: read whole."""
+    points = make_points("planted", 2000, seed=5)
+    lon = points.column("lon").to_numpy().copy()
+    lon[1700] = 400.0  # no longitude: skipped and counted
+    points = points.set_column(
+        points.schema.get_field_index("lon"), "lon", pa.array(lon)
+    )
+    path = write_as(points, "sms_shapefile", tmp_path / "src")
+    ranged = _convert(path, "shapefile", tmp_path / "ranged", 600, monkeypatch)
+    whole = _convert(path, "shapefile", tmp_path / "whole", 10**9, monkeypatch)
+    assert not ranged[2]
+    assert "1 malformed records skipped" in ranged[0].steps[1].message
+    assert_same_conversion(ranged, whole)
+
+
+# real files of several tools; ranges far smaller than the default make many seams
+REAL = [
+    ("shapefile/datacarpentry_trial_lesson_gpkg/asplanted.gpkg", "geopackage"),
+    ("shapefile/datacarpentry_trial_lesson_gpkg/asapplied.gpkg", "geopackage"),
+    (
+        "shapefile/isu_strips_yield/agleader_advanced_export/2007-basswood.shp",
+        "shapefile",
+    ),
+    (
+        "shapefile/isu_strips_yield/agleader_advanced_export/2010-orbweaver.shp",
+        "shapefile",
+    ),
+    (
+        "shapefile/isu_strips_yield/sms_shapefile_export_2013/"
+        "GARY_WILDIFE_ORB NORTH 2999_2013_SOYBEANS_1.shp",
+        "shapefile",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "reader"), REAL)
+def test_real_files_in_ranges(name, reader, shared_data, tmp_path, monkeypatch):
+    path = shared_data / name
+    ranged = _convert(path, reader, tmp_path / "ranged", 500, monkeypatch)
+    whole = _convert(path, reader, tmp_path / "whole", 10**9, monkeypatch)
+    assert ranged[2], "converted in ranges"
+    assert not ranged[0].failed
+    assert_same_conversion(ranged, whole)
+
+
+def test_durations_run_on_across_ranges():
+    """SMS records are timed by the cumulative duration within their dataset."""
+    rng = np.random.default_rng(0)
+    n = 1000
+    labels = pa.chunked_array(
+        [np.where(np.arange(n) < 400, "A", np.where(rng.random(n) < 0.5, "B", "C"))]
+    )
+    table = pa.table({"Duration_s": rng.choice([1.0, 2.0, 0.5], n), "Dataset": labels})
+    whole = _cumulative_ms(table, "Duration_s", groups=labels)
+    carry: dict = {}
+    pieces = [
+        _cumulative_ms(
+            table.slice(a, 250), "Duration_s", groups=labels[a : a + 250], carry=carry
+        )
+        for a in range(0, n, 250)
+    ]
+    assert np.array_equal(np.concatenate(pieces), whole)
+    carry = {}
+    plain = [
+        _cumulative_ms(table.slice(a, 300), "Duration_s", carry=carry)
+        for a in range(0, n, 300)
+    ]
+    assert np.array_equal(np.concatenate(plain), _cumulative_ms(table, "Duration_s"))
+
+
+def test_running_distance_continues_bit_for_bit():
+    d = np.random.default_rng(1).uniform(0, 3, 10_001)
+    whole = running_distance(d)
+    k = 6_000
+    assert np.array_equal(running_distance(d[k:], whole[k])[1:], whole[k + 1 :])
