@@ -1,12 +1,13 @@
 """Benchmark: resident memory through one file's conversion, step by step.
 
-    python benchmarks/bench_step_memory.py PATH READER [PART]
+    python benchmarks/bench_step_memory.py PATH READER [PART] [--whole]
 
 Converts *PATH* with ``leafnb.pipeline.steps.convert_file`` in this process, sampling
-``VmRSS`` every 10 ms, and prints after each stage (reading, normalise, area and
-yield, cleanup, units, derived recipe, standard write, filter, summary) the RSS before
-and after it and the peak so far with the stage it was reached in. Shows where a file's
-peak memory comes from (docs/streaming.md). Asserts nothing.
+``VmRSS`` every 5 ms, and prints for each of Leaf's file steps the RSS after it and the
+peak within it. A big GeoPackage or shapefile is converted in record ranges up to its
+standard points, all inside the ``rawGeojson`` step (docs/streaming.md); ``--whole``
+reads every file whole, as before ranges. Shows where a file's peak memory comes from.
+Asserts nothing.
 """
 
 from __future__ import annotations
@@ -29,53 +30,42 @@ def _vm(key: str) -> int:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(REPO))
-    path, reader = argv[0], argv[1]
-    part = argv[2] if len(argv) > 2 else None
-    peak = [0, "imports"]
-    stage = ["imports"]
+    whole = "--whole" in argv
+    args = [a for a in argv if a != "--whole"]
+    path, reader = args[0], args[1]
+    part = args[2] if len(args) > 2 else None
+    peak = [0]
 
     def sample() -> None:
         while True:
-            rss = _vm("VmRSS:")
-            if rss > peak[0]:
-                peak[0], peak[1] = rss, stage[0]
-            time.sleep(0.01)
+            peak[0] = max(peak[0], _vm("VmRSS:"))
+            time.sleep(0.005)
 
     threading.Thread(target=sample, daemon=True).start()
-    import leafnb.clean.output as clean_output
     import leafnb.pipeline.steps as steps
-    from leafnb.formats.registry import get_reader
+    from leafnb.pipeline import stream
 
-    def watch(module, name: str) -> None:
-        fn = getattr(module, name)
+    if whole:
+        stream.STREAM_ROWS = 2**62
+    run_steps = steps.run_steps
 
-        def watched(*args, **kwargs):
-            stage[0] = name
-            before = _vm("VmRSS:")
-            result = fn(*args, **kwargs)
-            print(
-                f"{name:24} RSS {before:6d} -> {_vm('VmRSS:'):6d} MB"
-                f"   peak so far {peak[0]:6d} MB ({peak[1]})",
-                flush=True,
-            )
-            return result
+    def watched_steps(runners, what):
+        def watch(step, run):
+            def watched():
+                peak[0] = _vm("VmRSS:")
+                result = run()
+                print(
+                    f"{step.value:20} RSS after {_vm('VmRSS:'):6d} MB"
+                    f"   peak within {peak[0]:6d} MB",
+                    flush=True,
+                )
+                return result
 
-        setattr(module, name, watched)
+            return watched
 
-    for name in (
-        "normalize",
-        "compute_area_and_yield",
-        "cleanup_step",
-        "to_unit_system",
-        "exact_derived",
-        "write_geoparquet",
-        "write_summary",
-        "units_map",
-    ):
-        watch(steps, name)
-    watch(clean_output, "make_filtered")
-    cls = type(get_reader(reader))
-    watch(cls, "read")
+        return run_steps({s: watch(s, r) for s, r in runners.items()}, what)
+
+    steps.run_steps = watched_steps
     print(f"after imports: {_vm('VmRSS:')} MB", flush=True)
     with tempfile.TemporaryDirectory(prefix="leafnb-bench-mem-") as out:
         outcome = steps.convert_file(steps.FileJob("one", reader, path, part, out, {}))
