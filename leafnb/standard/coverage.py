@@ -4,15 +4,18 @@ Rule (spec §2.4, ``summaryGeometry: BUFFER``): the track is split into passes w
 machine jumps more than 5 swath widths (or 50 m); every pass is cut into pieces of at
 most :data:`PIECE_VERTICES` records that share their end record (the chain stays
 connected); each piece is simplified (Douglas-Peucker, tolerance :data:`TOLERANCE` × the
-swath width) and buffered by half the swath width on each side; the buffers are
-dissolved. A pass of one record is a disc.
+swath width); the simplified pieces of a pass are joined again into one line, buffered by
+half the swath width on each side; the buffers are dissolved. A pass of one record is a
+disc.
 
 Why this way: the footprint is meant to be the buffer of the track itself; simplifying
 first only makes the buffer cheap. Small pieces keep every call linear in the records
 (a topology-preserving simplify of one whole pass — a field driven without a jump is
 one pass of up to a million records — peels the pass one row at a time: quadratic, and
-most of a large file's summary time); the small tolerance keeps the footprint close to
-the exact buffer. On the 92 footprints of the real data sets (``tests/data``,
+most of a large file's summary time). One buffer a pass is the same shape as the
+dissolved buffers of its pieces (they share their end vertices) at a third of the cost
+(areas differ by ~1e-7, rounding). The small tolerance keeps the footprint close to the
+exact buffer. On the 92 footprints of the real data sets (``tests/data``,
 ``../shared/data``, ``/work/corpus-data``) the area is within 0.82 % of the exact
 buffer of the unsimplified track; the earlier rule (whole passes, topology-preserving
 simplify with a quarter swath width) was up to 3.8 % under it, so areas grew by up to
@@ -83,8 +86,14 @@ def swath_footprint(
         line_starts = np.r_[0, np.cumsum(length[is_line])[:-1]]
         idx, piece = _pieces(int(in_line.sum()), line_starts[1:], size)
         lines = shapely.linestrings(coords[in_line][idx], indices=piece)
+        simple = shapely.simplify(lines, width * TOLERANCE, preserve_topology=False)
+        # the simplified pieces of a pass joined again: one buffer a pass (a shared
+        # end vertex repeated, which the buffer ignores)
+        first = idx[np.r_[0, np.flatnonzero(np.diff(piece)) + 1]]  # of each piece
+        piece_pass = np.searchsorted(line_starts, first, side="right") - 1
+        vertex_pass = np.repeat(piece_pass, shapely.get_num_coordinates(simple))
         shapes.append(
-            shapely.simplify(lines, width * TOLERANCE, preserve_topology=False)
+            shapely.linestrings(shapely.get_coordinates(simple), indices=vertex_pass)
         )
     footprint = shapely.buffer(np.concatenate(shapes), width / 2, quad_segs=4)
     return shapely.union_all(footprint)

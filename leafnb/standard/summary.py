@@ -176,15 +176,35 @@ def coverage_geometry(
         w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
         w = w if w > 0 else FALLBACK_WIDTH_M
         geom = swath_footprint(x, y, w)
-    geom = shapely.transform(
-        geom, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1]))
-    )
-    if geom.geom_type == "Polygon":
-        geom = shapely.MultiPolygon([geom])
-    elif geom.geom_type != "MultiPolygon":
-        polys = [g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"]
-        geom = shapely.MultiPolygon(polys)
-    return shapely.geometry.mapping(geom)
+    return _multipolygon_geojson(geom, inv)
+
+
+def _multipolygon_geojson(geom: shapely.Geometry, inv: Transformer) -> dict[str, Any]:
+    """The polygons of *geom*, coordinates through *inv*, as a GeoJSON MultiPolygon.
+
+    As ``shapely.geometry.mapping`` of the transformed MultiPolygon, with positions as
+    lists: the coordinates of all rings are transformed and listed in one call each
+    (a coverage has hundreds of thousands of positions, and few rings).
+
+    >>> inv = Transformer.from_crs("EPSG:4326", "EPSG:4326", always_xy=True)
+    >>> _multipolygon_geojson(shapely.box(0, 0, 1, 1), inv)["coordinates"]
+    [[[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 0.0]]]]
+    """
+    parts = shapely.get_parts(geom)
+    polys = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
+    rings = shapely.get_rings(polys)
+    coords = shapely.get_coordinates(rings)
+    lon, lat = inv.transform(coords[:, 0], coords[:, 1])
+    positions = np.column_stack([lon, lat]).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    ring_list = [positions[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    ring_ends = np.cumsum(shapely.get_num_interior_rings(polys) + 1).tolist()
+    return {
+        "type": "MultiPolygon",
+        "coordinates": [
+            ring_list[a:b] for a, b in zip([0, *ring_ends[:-1]], ring_ends, strict=True)
+        ],
+    }
 
 
 def _strings(points: PointSet, prop: str) -> list[str]:
