@@ -191,6 +191,11 @@ def _derived_by(points: PointSet, prop: str, rule: dict[str, Any] | None) -> Poi
     return replace(points, meta={**points.meta, "derivations": derivations})
 
 
+def _missing(points: PointSet, prop: str) -> bool:
+    """True unless *points* has *prop* with no NaN (then :func:`_fill` would change nothing)."""
+    return not points.has(prop) or bool(np.isnan(points.array(prop)).any())
+
+
 def _get(points: PointSet, prop: str) -> np.ndarray | None:
     return points.array(prop) if points.has(prop) else None
 
@@ -300,12 +305,12 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
     if n > 1:
         step[0] = step[1]
     points = _fill(points, "distance", step, "m")
-    if n > 1:
+    if n > 1 and _missing(points, "heading"):
         bearing = np.empty(n)
         bearing[1:] = initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])
         bearing[0] = bearing[1]
         points = _fill(points, "heading", bearing, "arcdeg")
-    if time_s is not None and n > 1:
+    if time_s is not None and n > 1 and _missing(points, "speed"):
         points = _fill(points, "speed", _speed(points.array("distance"), time_s), "m/s")
     width = _get(points, "equipmentWidth")
     if width is not None:
@@ -347,11 +352,21 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
             np.isnan(std_moist), 1.0, (100.0 - moisture) / (100.0 - std_moist)
         )
 
+    # a column without a missing value stays so (rules only fill): not computed again
+    complete: set[str] = set()
+
+    def missing(prop: str) -> bool:
+        if prop not in complete and not _missing(points, prop):
+            complete.add(prop)
+        return prop not in complete
+
     def per_area_pair(
         total: str, per_area: str, unit_total: str, unit_per_area: str
     ) -> None:
         nonlocal points
-        t, p = _get(points, total), _get(points, per_area)
+        # both read before either is filled
+        t = _get(points, total) if missing(per_area) else None
+        p = _get(points, per_area) if missing(total) else None
         with np.errstate(divide="ignore", invalid="ignore"):
             if p is not None:
                 points = _fill(
@@ -379,7 +394,8 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
         for prefix in ("wet", "dry"):
             per_area_pair(f"{prefix}Mass", f"{prefix}MassPerArea", "kg", "kg/ha")
             per_area_pair(f"{prefix}Volume", f"{prefix}VolumePerArea", "m3", "m3/ha")
-            mass, vol = _get(points, f"{prefix}Mass"), _get(points, f"{prefix}Volume")
+            mass = _get(points, f"{prefix}Mass") if missing(f"{prefix}Volume") else None
+            vol = _get(points, f"{prefix}Volume") if missing(f"{prefix}Mass") else None
             if mass is not None:
                 points = _fill(
                     points,
@@ -396,7 +412,8 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
                     "kg",
                     {"from": f"{prefix}Volume", "row": "density", "area": None},
                 )
-        wet, dry = _get(points, "wetMass"), _get(points, "dryMass")
+        wet = _get(points, "wetMass") if missing("dryMass") else None
+        dry = _get(points, "dryMass") if missing("wetMass") else None
         with np.errstate(divide="ignore", invalid="ignore"):
             if wet is not None:
                 points = _fill(
@@ -414,7 +431,8 @@ def _harvest(points: PointSet, time_s: np.ndarray | None) -> PointSet:
                     "kg",
                     {"from": "dryMass", "row": "per_dry", "area": None},
                 )
-        points = _integrate_flow(points, time_s)
+        if missing("wetMass") or missing("wetVolume"):
+            points = _integrate_flow(points, time_s)
         if {c for c in points.columns if points.has(c)} == before:
             break
     return points

@@ -85,7 +85,8 @@ def swath_footprint(
     if is_line.any():
         line_starts = np.r_[0, np.cumsum(length[is_line])[:-1]]
         idx, piece = _pieces(int(in_line.sum()), line_starts[1:], size)
-        lines = shapely.linestrings(coords[in_line][idx], indices=piece)
+        line_coords = coords if is_line.all() else coords[in_line]
+        lines = shapely.linestrings(line_coords[idx], indices=piece)
         simple = shapely.simplify(lines, width * TOLERANCE, preserve_topology=False)
         # the simplified pieces of a pass joined again: one buffer a pass (a shared
         # end vertex repeated, which the buffer ignores)

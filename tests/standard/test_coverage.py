@@ -89,3 +89,20 @@ def test_noisy_track_with_round_turns_stays_within_one_percent_of_its_exact_buff
     got = swath_footprint(x, y, w, size=300)
     assert abs(got.area - exact.area) / exact.area < 0.01
     assert shapely.symmetric_difference(got, exact).area / exact.area < 0.02
+
+
+def test_utm_forward_pipeline_is_bit_identical_to_epsg():
+    from pyproj import CRS, Transformer
+
+    from leafnb.standard.summary import _utm_transformers
+
+    rng = np.random.default_rng(3)
+    for zone, south in [(1, False), (15, False), (33, True), (60, True)]:
+        lon = (zone - 1) * 6 - 177 + rng.uniform(-4, 4, 5000)
+        lat = rng.uniform(-80, 0, 5000) if south else rng.uniform(0, 84, 5000)
+        epsg = CRS.from_epsg((32700 if south else 32600) + zone)
+        want = Transformer.from_crs("EPSG:4326", epsg, always_xy=True).transform(
+            lon, lat
+        )
+        got = _utm_transformers(zone, south)[0].transform(lon, lat)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
