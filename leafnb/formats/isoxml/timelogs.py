@@ -131,7 +131,16 @@ class TaskRecords:
             groups, first = np.unique(self.group_of(channel.rec), return_index=True)
             missing = np.isnan(init[groups])
             init[groups[missing]] = channel.val[first[missing]] * scale
-        points = np.concatenate([starts, channel.rec])
+        rec = channel.rec
+        if len(rec) and bool(np.all(rec[1:] > rec[:-1])):
+            # one value a record at most (as joined): merge the group starts in, in order
+            at = np.searchsorted(rec, starts)
+            own = rec[np.minimum(at, len(rec) - 1)] == starts  # a written value wins
+            values = channel.val.astype(np.float64) * scale
+            points = np.insert(rec, at[~own], starts[~own])
+            values = np.insert(values, at[~own], init[~own])
+            return np.repeat(values, np.diff(points, append=n))
+        points = np.concatenate([starts, rec])
         values = np.concatenate([init, channel.val.astype(np.float64) * scale])
         written = np.concatenate(
             [np.zeros(len(starts), np.int8), np.ones(len(channel.rec), np.int8)]
