@@ -585,4 +585,13 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
         ):
             points = points.with_column(prop, values)
             recipe["steps"].append(step)
-    return points, (recipe if recipe["steps"] else None)
+    if not recipe["steps"]:
+        return points, None
+    written: set[str] = set()  # columns set by a later step
+    for step in reversed(recipe["steps"]):
+        if derived.step_inputs(recipe, step) & written:
+            break
+        written.add(step["column"])
+    else:  # no step reads a column a later one set: the table is as the recipe makes it
+        derived.made_by(points.table, recipe)
+    return points, recipe
