@@ -129,6 +129,32 @@ def initial_bearing(lon1, lat1, lon2, lat2) -> np.ndarray:
     return np.degrees(np.arctan2(y, x)) % 360.0
 
 
+def _along(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Radian steps and cos/sin of latitude of a track, for its consecutive pairs.
+
+    The same numbers :func:`haversine` and :func:`initial_bearing` compute for
+    ``(lon[:-1], lat[:-1])`` → ``(lon[1:], lat[1:])``, each latitude's sine and cosine
+    taken once instead of once per pair it is in.
+    """
+    rlon, rlat = np.radians(lon), np.radians(lat)
+    return np.diff(rlon), np.diff(rlat), np.cos(rlat), np.sin(rlat)
+
+
+def _step_distances(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """``haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
+    dlon, dlat, cos_lat, _ = _along(lon, lat)
+    a = np.sin(dlat / 2) ** 2 + cos_lat[:-1] * cos_lat[1:] * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def _step_bearings(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """``initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
+    dlon, _, cos_lat, sin_lat = _along(lon, lat)
+    y = np.sin(dlon) * cos_lat[1:]
+    x = cos_lat[:-1] * sin_lat[1:] - sin_lat[:-1] * cos_lat[1:] * np.cos(dlon)
+    return np.degrees(np.arctan2(y, x)) % 360.0
+
+
 def _canonical_unit(prop: str, unit: str) -> str:
     dim = PROPERTIES[prop][1]
     if dim == "application_rate":
@@ -223,7 +249,7 @@ def position_steps(
     n = len(lon)
     step = np.zeros(n)
     if n > 1:
-        step[1:] = haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
+        step[1:] = _step_distances(lon, lat)
     bad = np.zeros(n, bool)
     if time_s is not None and max_speed is not None and n > 1:
         dt = np.abs(np.diff(time_s))
@@ -307,7 +333,7 @@ def compute_area_and_yield(points: PointSet) -> PointSet:
     points = _fill(points, "distance", step, "m")
     if n > 1 and _missing(points, "heading"):
         bearing = np.empty(n)
-        bearing[1:] = initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])
+        bearing[1:] = _step_bearings(lon, lat)
         bearing[0] = bearing[1]
         points = _fill(points, "heading", bearing, "arcdeg")
     if time_s is not None and n > 1 and _missing(points, "speed"):
