@@ -8,6 +8,12 @@ swath width); the simplified pieces of a pass are joined again into one line, bu
 half the swath width on each side; the buffers are dissolved. A pass of one record is a
 disc.
 
+The passes and the records the simplified pieces keep may be chosen in a cheaper frame
+than the buffer's: leafnb's summary (:func:`leafnb.standard.summary.coverage_geometry`)
+chooses them in metres along the parallel and the meridian of the track's middle
+latitude (two multiplications a record) and projects only the kept records to UTM
+(a few in a hundred), where they are buffered.
+
 Why this way: the footprint is meant to be the buffer of the track itself; simplifying
 first only makes the buffer cheap. Small pieces keep every call linear in the records
 (a topology-preserving simplify of one whole pass — a field driven without a jump is
@@ -28,6 +34,8 @@ simplify with a quarter swath width) was up to 3.8 % under it, so areas grew by 
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -67,34 +75,50 @@ def _pieces(n: int, breaks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarr
 
 
 def swath_footprint(
-    x: np.ndarray, y: np.ndarray, width: float, *, size: int = PIECE_VERTICES
+    x: np.ndarray,
+    y: np.ndarray,
+    width: float,
+    *,
+    size: int = PIECE_VERTICES,
+    at: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> shapely.Geometry:
     """The dissolved swath footprint of a track in projected metres (x, y in metres).
 
-    *width* is the swath width in metres; see the module docstring for the rule.
+    *width* is the swath width in metres; see the module docstring for the rule. With
+    *at*, (x, y) only choose the passes and the records the simplified track keeps
+    (e.g. a local frame of lon/lat, cheap to compute for every record): ``at(records)``
+    gives the kept records' coordinates in the metres the buffer is made in.
     """
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
-    coords = np.column_stack([x, y])
     starts = np.r_[0, pass_breaks(x, y, width)]
     length = np.diff(np.r_[starts, len(x)])
     pass_of = np.repeat(np.arange(len(length)), length)
     is_line = length > 1
     in_line = is_line[pass_of]
-    shapes = [shapely.points(coords[~in_line])]  # a pass of one record: a disc
+    records = np.arange(len(x))
+    single = records[~in_line]  # a pass of one record: a disc
+    kept = np.zeros(0, np.int64)
+    kept_pass = np.zeros(0, np.int64)
     if is_line.any():
         line_starts = np.r_[0, np.cumsum(length[is_line])[:-1]]
         idx, piece = _pieces(int(in_line.sum()), line_starts[1:], size)
-        line_coords = coords if is_line.all() else coords[in_line]
-        lines = shapely.linestrings(line_coords[idx], indices=piece)
+        line_records = (records if is_line.all() else records[in_line])[idx]
+        # the record index rides along as z: the simplifier keeps it with each vertex
+        xyz = np.column_stack([x[line_records], y[line_records], line_records])
+        lines = shapely.linestrings(xyz, indices=piece)
         simple = shapely.simplify(lines, width * TOLERANCE, preserve_topology=False)
+        kept = shapely.get_coordinates(simple, include_z=True)[:, 2].astype(np.int64)
         # the simplified pieces of a pass joined again: one buffer a pass (a shared
         # end vertex repeated, which the buffer ignores)
         first = idx[np.r_[0, np.flatnonzero(np.diff(piece)) + 1]]  # of each piece
         piece_pass = np.searchsorted(line_starts, first, side="right") - 1
-        vertex_pass = np.repeat(piece_pass, shapely.get_num_coordinates(simple))
-        shapes.append(
-            shapely.linestrings(shapely.get_coordinates(simple), indices=vertex_pass)
-        )
+        kept_pass = np.repeat(piece_pass, shapely.get_num_coordinates(simple))
+    where = at or (lambda r: (x[r], y[r]))
+    sx, sy = where(single)
+    kx, ky = where(kept)
+    shapes = [shapely.points(sx, sy)]
+    if len(kept):
+        shapes.append(shapely.linestrings(kx, ky, indices=kept_pass))
     footprint = shapely.buffer(np.concatenate(shapes), width / 2, quad_segs=4)
     return shapely.union_all(footprint)

@@ -86,7 +86,8 @@ def iso_time(ms: float) -> str:
 
 
 def _stat(values: np.ndarray, unit: str | None) -> dict[str, Any] | None:
-    v = values[np.isfinite(values)]
+    finite = np.isfinite(values)
+    v = values if finite.all() else values[finite]
     if not len(v):
         return None
     out = {"avg": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
@@ -142,6 +143,10 @@ def rate_total(
     return total, leaf_unit(ureg.Unit(numerator))
 
 
+#: metres of a degree of latitude (and of longitude on the equator), mean Earth radius
+_M_PER_DEGREE = 6_371_008.8 * np.pi / 180
+
+
 @functools.cache
 def _utm_transformers(zone: int, south: bool) -> tuple[Transformer, Transformer]:
     """(WGS84 lon/lat → UTM *zone*, back): EPSG:326xx/327xx.
@@ -164,8 +169,9 @@ def coverage_geometry(
     """Covered area as a GeoJSON MultiPolygon (spec §2.4).
 
     ``BUFFER``: the track, split into passes at gaps, buffered by half the equipment width
-    on each side (the swath footprint; 30 ft when the width is unknown), computed in the
-    local UTM zone and dissolved. ``CONVEX_HULL``: the hull of all points.
+    on each side (the swath footprint, :mod:`leafnb.standard.coverage`; 30 ft when the
+    width is unknown), computed in the local UTM zone and dissolved. ``CONVEX_HULL``: the
+    hull of all points.
     """
     n = len(points)
     if n == 0:
@@ -176,21 +182,30 @@ def coverage_geometry(
     if not len(lon):
         return None
     zone = int((np.median(lon) + 180) // 6) + 1
-    fwd, inv = _utm_transformers(zone, bool(np.median(lat) < 0))
-    x, y = fwd.transform(lon, lat)
+    mid_lat = float(np.median(lat))
+    fwd, inv = _utm_transformers(zone, mid_lat < 0)
     if method == "CONVEX_HULL":
+        x, y = fwd.transform(lon, lat)
         geom = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
     else:
         width = (
             points.array("equipmentWidth")[ok]
             if points.has("equipmentWidth")
-            else np.full(len(x), np.nan)
+            else np.full(len(lon), np.nan)
         )
         unit = points.units.get("equipmentWidth", "m")
         width = convert(width, unit, "m") if points.has("equipmentWidth") else width
         w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
         w = w if w > 0 else FALLBACK_WIDTH_M
-        geom = swath_footprint(x, y, w)
+        # passes and the simplified track chosen in a local frame (metres along the
+        # parallel and the meridian of the middle latitude); only the records it keeps
+        # are projected to UTM, where they are buffered
+        geom = swath_footprint(
+            lon * (_M_PER_DEGREE * np.cos(np.radians(mid_lat))),
+            lat * _M_PER_DEGREE,
+            w,
+            at=lambda r: fwd.transform(lon[r], lat[r]),
+        )
     return _multipolygon_geojson(geom, inv)
 
 

@@ -137,8 +137,10 @@ class TaskRecords:
             at = np.searchsorted(rec, starts)
             own = rec[np.minimum(at, len(rec) - 1)] == starts  # a written value wins
             values = channel.val.astype(np.float64) * scale
-            points = np.insert(rec, at[~own], starts[~own])
-            values = np.insert(values, at[~own], init[~own])
+            points = rec
+            if not own.all():
+                points = np.insert(rec, at[~own], starts[~own])
+                values = np.insert(values, at[~own], init[~own])
             return np.repeat(values, np.diff(points, append=n))
         points = np.concatenate([starts, rec])
         values = np.concatenate([init, channel.val.astype(np.float64) * scale])
