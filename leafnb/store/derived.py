@@ -42,6 +42,7 @@ means ``dryVolume = ((dryMass × factor) ÷ density) [÷|×] area`` with
 
 from __future__ import annotations
 
+import json
 import weakref
 from typing import Any
 
@@ -217,8 +218,8 @@ def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]
     return need
 
 
-#: the table :func:`made_by` last vouched for: (weak reference, its recipe)
-_MADE: list[tuple[weakref.ref, dict[str, Any]]] = []
+#: the table :func:`made_by` last vouched for: (weak reference, its recipe as JSON)
+_MADE: list[tuple[weakref.ref, str]] = []
 
 
 def step_inputs(recipe: dict[str, Any], step: dict[str, Any]) -> set[str]:
@@ -241,7 +242,7 @@ def made_by(table: pa.Table, recipe: dict[str, Any]) -> None:
     no later step rewrote a column an earlier one reads — so :func:`verified` of this
     table (the same object) keeps every step without computing them again.
     """
-    _MADE[:] = [(weakref.ref(table), recipe)]
+    _MADE[:] = [(weakref.ref(table), json.dumps(recipe, sort_keys=True))]
 
 
 def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -252,7 +253,8 @@ def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] |
     """
     if not recipe:
         return None
-    if _MADE and _MADE[0][0]() is table and _MADE[0][1] == recipe:
+    made = _MADE[0] if _MADE else None
+    if made and made[0]() is table and made[1] == json.dumps(recipe, sort_keys=True):
         return recipe  # made so (:func:`made_by`)
     steps = []
     rows: dict[str, np.ndarray] = {}
