@@ -56,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     rule = summary.swath_footprint
     current = ""
 
-    def spy(x, y, w):
-        g = rule(x, y, w)
+    def spy(x, y, w, **kw):
+        g = rule(x, y, w, **kw)
+        # the track in the metres the footprint is made in (UTM: ``at`` of every record)
+        at = kw.get("at")
+        x, y = at(np.arange(len(x))) if at else (x, y)
         tracks.append((current, np.array(x), np.array(y), float(w), g))
         return g
 

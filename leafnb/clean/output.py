@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leafnb.clean.profiles import (
@@ -76,6 +75,25 @@ MASK = FILTER_MASK
 EXPORTS = (FILTERED, REMOVED, "filtered.geojson")
 
 
+def _reason_column(reasons: np.ndarray) -> pa.DictionaryArray:
+    """Per point its filter's name, "" (kept) as null, dictionary encoded.
+
+    Only the removed points' names are turned into Arrow strings (a few of a million):
+
+    >>> _reason_column(np.array(["", "speed", "", "flow", "speed"], dtype=object)).to_pylist()
+    [None, 'speed', None, 'flow', 'speed']
+    """
+    kept = reasons == ""
+    names = pa.array(reasons[~kept].tolist(), pa.string()).dictionary_encode()
+    indices = np.zeros(len(reasons), np.int32)
+    indices[~kept] = names.indices.fill_null(0).to_numpy(zero_copy_only=False)
+    mask = kept.copy()
+    mask[~kept] = names.indices.is_null().to_numpy(zero_copy_only=False)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, pa.int32(), mask=mask), names.dictionary
+    )
+
+
 def write_filtered(out_dir: str | Path, result: FilterResult) -> CleaningReport:
     """Write ``filter.parquet`` (reason per standard point) and ``cleaning.json``."""
     out = Path(out_dir)
@@ -84,10 +102,7 @@ def write_filtered(out_dir: str | Path, result: FilterResult) -> CleaningReport:
         reasons is None
     ):  # pragma: no cover - every FilterResult of this package has them
         raise ValueError("a filter result without per-point reasons cannot be stored")
-    text = pa.array(np.asarray(reasons, dtype=object), pa.string())
-    column = pc.if_else(  # "" (kept) as null; a handful of filter names
-        pc.equal(text, ""), pa.scalar(None, pa.string()), text
-    ).dictionary_encode()
+    column = _reason_column(np.asarray(reasons, dtype=object))
     table = pa.table({"filterReason": column}).replace_schema_metadata(
         {b"leafnb.filterProfile": str(result.report["profile"]).encode()}
     )

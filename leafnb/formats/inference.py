@@ -395,13 +395,10 @@ def _median(v: np.ndarray) -> float:
 
 
 def _sample(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
     n = len(arr)
-    if n <= _SAMPLE:
-        return arr
-    idx = np.linspace(0, n - 1, _SAMPLE).astype("int64")
-    return arr.take(pa.array(idx))
+    if n > _SAMPLE:  # taken from the chunks: a big column is not copied whole
+        arr = arr.take(pa.array(np.linspace(0, n - 1, _SAMPLE).astype("int64")))
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 #: :func:`_values` without a precomputed :func:`coerce_numeric` result

@@ -341,14 +341,15 @@ def _cumulative_ms(
     # within each group (SMS dataset): time elapsed since its first record
     codes = pc.dictionary_encode(pc.cast(groups, pa.string())).combine_chunks()
     idx = np.asarray(codes.indices.fill_null(-1).to_numpy(zero_copy_only=False))
-    order = np.argsort(idx, kind="stable")
-    d = dur[order]
-    c = np.cumsum(d)
-    g = idx[order]
+    # records grouped by a stable sort (skipped when the groups come one after the other)
+    order = None if np.all(idx[1:] >= idx[:-1]) else np.argsort(idx, kind="stable")
+    g = idx if order is None else idx[order]
+    c = np.cumsum(dur if order is None else dur[order])
     starts = np.r_[True, g[1:] != g[:-1]] if g.size else np.zeros(0, bool)
     base = np.maximum.accumulate(np.where(starts, np.arange(g.size), 0))
     rel = c - c[base]  # elapsed since the group's first record
     if carry is not None and g.size:
+        d = dur if order is None else dur[order]
         names = codes.dictionary.to_pylist()
         first = np.flatnonzero(starts)
         last = np.r_[first[1:] - 1, g.size - 1]
@@ -357,8 +358,10 @@ def _cumulative_ms(
             if key in carry:  # the group began in an earlier range
                 rel[a : b + 1] += carry[key] + d[a]
             carry[key] = float(rel[b])
-    out = np.empty_like(rel)
-    out[order] = rel
+    out = rel
+    if order is not None:
+        out = np.empty_like(rel)
+        out[order] = rel
     return np.round(out).astype("int64")
 
 

@@ -130,6 +130,32 @@ def initial_bearing(lon1, lat1, lon2, lat2) -> np.ndarray:
     return np.degrees(np.arctan2(y, x)) % 360.0
 
 
+def _along(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Radian steps and cos/sin of latitude of a track, for its consecutive pairs.
+
+    The same numbers :func:`haversine` and :func:`initial_bearing` compute for
+    ``(lon[:-1], lat[:-1])`` → ``(lon[1:], lat[1:])``, each latitude's sine and cosine
+    taken once instead of once per pair it is in.
+    """
+    rlon, rlat = np.radians(lon), np.radians(lat)
+    return np.diff(rlon), np.diff(rlat), np.cos(rlat), np.sin(rlat)
+
+
+def _step_distances(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """``haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
+    dlon, dlat, cos_lat, _ = _along(lon, lat)
+    a = np.sin(dlat / 2) ** 2 + cos_lat[:-1] * cos_lat[1:] * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def _step_bearings(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """``initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
+    dlon, _, cos_lat, sin_lat = _along(lon, lat)
+    y = np.sin(dlon) * cos_lat[1:]
+    x = cos_lat[:-1] * sin_lat[1:] - sin_lat[:-1] * cos_lat[1:] * np.cos(dlon)
+    return np.degrees(np.arctan2(y, x)) % 360.0
+
+
 def _canonical_unit(prop: str, unit: str) -> str:
     dim = PROPERTIES[prop][1]
     if dim == "application_rate":
@@ -192,6 +218,11 @@ def _derived_by(points: PointSet, prop: str, rule: dict[str, Any] | None) -> Poi
     return replace(points, meta={**points.meta, "derivations": derivations})
 
 
+def _missing(points: PointSet, prop: str) -> bool:
+    """True unless *points* has *prop* with no NaN (then :func:`_fill` would change nothing)."""
+    return not points.has(prop) or bool(np.isnan(points.array(prop)).any())
+
+
 def _get(points: PointSet, prop: str) -> np.ndarray | None:
     return points.array(prop) if points.has(prop) else None
 
@@ -219,7 +250,7 @@ def position_steps(
     n = len(lon)
     step = np.zeros(n)
     if n > 1:
-        step[1:] = haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
+        step[1:] = _step_distances(lon, lat)
     bad = np.zeros(n, bool)
     if time_s is not None and max_speed is not None and n > 1:
         dt = np.abs(np.diff(time_s))
@@ -330,12 +361,12 @@ def compute_area_and_yield(
     if n > 1:
         step[0] = step[1]
     points = _fill(points, "distance", step, "m")
-    if n > 1:
+    if n > 1 and _missing(points, "heading"):
         bearing = np.empty(n)
-        bearing[1:] = initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])
+        bearing[1:] = _step_bearings(lon, lat)
         bearing[0] = bearing[1]
         points = _fill(points, "heading", bearing, "arcdeg")
-    if time_s is not None and n > 1:
+    if time_s is not None and n > 1 and _missing(points, "speed"):
         speed = _speed(points.array("distance"), time_s, distance_before)
         points = _fill(points, "speed", speed, "m/s")
     width = _get(points, "equipmentWidth")
@@ -382,11 +413,21 @@ def _harvest(
             np.isnan(std_moist), 1.0, (100.0 - moisture) / (100.0 - std_moist)
         )
 
+    # a column without a missing value stays so (rules only fill): not computed again
+    complete: set[str] = set()
+
+    def missing(prop: str) -> bool:
+        if prop not in complete and not _missing(points, prop):
+            complete.add(prop)
+        return prop not in complete
+
     def per_area_pair(
         total: str, per_area: str, unit_total: str, unit_per_area: str
     ) -> None:
         nonlocal points
-        t, p = _get(points, total), _get(points, per_area)
+        # both read before either is filled
+        t = _get(points, total) if missing(per_area) else None
+        p = _get(points, per_area) if missing(total) else None
         with np.errstate(divide="ignore", invalid="ignore"):
             if p is not None:
                 points = _fill(
@@ -414,7 +455,8 @@ def _harvest(
         for prefix in ("wet", "dry"):
             per_area_pair(f"{prefix}Mass", f"{prefix}MassPerArea", "kg", "kg/ha")
             per_area_pair(f"{prefix}Volume", f"{prefix}VolumePerArea", "m3", "m3/ha")
-            mass, vol = _get(points, f"{prefix}Mass"), _get(points, f"{prefix}Volume")
+            mass = _get(points, f"{prefix}Mass") if missing(f"{prefix}Volume") else None
+            vol = _get(points, f"{prefix}Volume") if missing(f"{prefix}Mass") else None
             if mass is not None:
                 points = _fill(
                     points,
@@ -431,7 +473,8 @@ def _harvest(
                     "kg",
                     {"from": f"{prefix}Volume", "row": "density", "area": None},
                 )
-        wet, dry = _get(points, "wetMass"), _get(points, "dryMass")
+        wet = _get(points, "wetMass") if missing("dryMass") else None
+        dry = _get(points, "dryMass") if missing("wetMass") else None
         with np.errstate(divide="ignore", invalid="ignore"):
             if wet is not None:
                 points = _fill(
@@ -449,7 +492,8 @@ def _harvest(
                     "kg",
                     {"from": "dryMass", "row": "per_dry", "area": None},
                 )
-        points = _integrate_flow(points, time_s, typical)
+        if missing("wetMass") or missing("wetVolume"):
+            points = _integrate_flow(points, time_s, typical)
         if {c for c in points.columns if points.has(c)} == before:
             break
     return points
@@ -604,4 +648,13 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
         ):
             points = points.with_column(prop, values)
             recipe["steps"].append(step)
-    return points, (recipe if recipe["steps"] else None)
+    if not recipe["steps"]:
+        return points, None
+    written: set[str] = set()  # columns set by a later step
+    for step in reversed(recipe["steps"]):
+        if derived.step_inputs(recipe, step) & written:
+            break
+        written.add(step["column"])
+    else:  # no step reads a column a later one set: the table is as the recipe makes it
+        derived.made_by(points.table, recipe)
+    return points, recipe

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +21,9 @@ from leafnb.standard.units import (
     parse_unit,
 )
 from leafnb.store.derived import distinct
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 __all__ = [
     "AREA_UNIT",
@@ -85,7 +88,8 @@ def iso_time(ms: float) -> str:
 
 
 def _stat(values: np.ndarray, unit: str | None) -> dict[str, Any] | None:
-    v = values[np.isfinite(values)]
+    finite = np.isfinite(values)
+    v = values if finite.all() else values[finite]
     if not len(v):
         return None
     out = {"avg": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
@@ -141,20 +145,28 @@ def rate_total(
     return total, leaf_unit(ureg.Unit(numerator))
 
 
-@functools.lru_cache(maxsize=64)
-def _utm_transformers(epsg: int) -> tuple[Any, Any]:
-    """WGS 84 → UTM zone *epsg* and back, made once per zone (a pair costs ~1 ms).
+#: metres of a degree of latitude (and of longitude on the equator), mean Earth radius
+_M_PER_DEGREE = 6_371_008.8 * np.pi / 180
 
-    pyproj's transformers are thread-safe (pyproj ≥ 3.1), so threads share them.
-    pyproj is imported here: ~0.1 s of ``import leafnb`` otherwise.
+
+@functools.cache
+def _utm_transformers(zone: int, south: bool) -> tuple[Transformer, Transformer]:
+    """(WGS84 lon/lat → UTM *zone*, back): EPSG:326xx/327xx, made once per zone.
+
+    Forward, the bare PROJ pipeline (degrees to radians, then ``utm``): the same
+    coordinates, bit for bit, as the EPSG transformation (tested on every zone), whose
+    axis handling costs a third more on a million points; back, EPSG's own. pyproj's
+    transformers are thread-safe (pyproj ≥ 3.1), so threads share them. pyproj is
+    imported here: ~0.1 s of ``import leafnb`` otherwise.
     """
     from pyproj import CRS, Transformer
 
-    utm = CRS.from_epsg(epsg)
-    return (
-        Transformer.from_crs("EPSG:4326", utm, always_xy=True),
-        Transformer.from_crs(utm, "EPSG:4326", always_xy=True),
+    utm = CRS.from_epsg((32700 if south else 32600) + zone)
+    fwd = Transformer.from_pipeline(
+        "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad"
+        f" +step +proj=utm +zone={zone}{' +south' if south else ''} +ellps=WGS84"
     )
+    return fwd, Transformer.from_crs(utm, "EPSG:4326", always_xy=True)
 
 
 def coverage_geometry(
@@ -163,8 +175,9 @@ def coverage_geometry(
     """Covered area as a GeoJSON MultiPolygon (spec §2.4).
 
     ``BUFFER``: the track, split into passes at gaps, buffered by half the equipment width
-    on each side (the swath footprint; 30 ft when the width is unknown), computed in the
-    local UTM zone and dissolved. ``CONVEX_HULL``: the hull of all points.
+    on each side (the swath footprint, :mod:`leafnb.standard.coverage`; 30 ft when the
+    width is unknown), computed in the local UTM zone and dissolved. ``CONVEX_HULL``: the
+    hull of all points.
     """
     n = len(points)
     if n == 0:
@@ -175,30 +188,60 @@ def coverage_geometry(
     if not len(lon):
         return None
     zone = int((np.median(lon) + 180) // 6) + 1
-    fwd, inv = _utm_transformers((32600 if np.median(lat) >= 0 else 32700) + zone)
-    x, y = fwd.transform(lon, lat)
+    mid_lat = float(np.median(lat))
+    fwd, inv = _utm_transformers(zone, mid_lat < 0)
     if method == "CONVEX_HULL":
+        x, y = fwd.transform(lon, lat)
         geom = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
     else:
         width = (
             points.array("equipmentWidth")[ok]
             if points.has("equipmentWidth")
-            else np.full(len(x), np.nan)
+            else np.full(len(lon), np.nan)
         )
         unit = points.units.get("equipmentWidth", "m")
         width = convert(width, unit, "m") if points.has("equipmentWidth") else width
         w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
         w = w if w > 0 else FALLBACK_WIDTH_M
-        geom = swath_footprint(x, y, w)
-    geom = shapely.transform(
-        geom, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1]))
-    )
-    if geom.geom_type == "Polygon":
-        geom = shapely.MultiPolygon([geom])
-    elif geom.geom_type != "MultiPolygon":
-        polys = [g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"]
-        geom = shapely.MultiPolygon(polys)
-    return shapely.geometry.mapping(geom)
+        # passes and the simplified track chosen in a local frame (metres along the
+        # parallel and the meridian of the middle latitude); only the records it keeps
+        # are projected to UTM, where they are buffered
+        geom = swath_footprint(
+            lon * (_M_PER_DEGREE * np.cos(np.radians(mid_lat))),
+            lat * _M_PER_DEGREE,
+            w,
+            at=lambda r: fwd.transform(lon[r], lat[r]),
+        )
+    return _multipolygon_geojson(geom, inv)
+
+
+def _multipolygon_geojson(geom: shapely.Geometry, inv: Transformer) -> dict[str, Any]:
+    """The polygons of *geom*, coordinates through *inv*, as a GeoJSON MultiPolygon.
+
+    As ``shapely.geometry.mapping`` of the transformed MultiPolygon, with positions as
+    lists: the coordinates of all rings are transformed and listed in one call each
+    (a coverage has hundreds of thousands of positions, and few rings).
+
+    >>> from pyproj import Transformer
+    >>> inv = Transformer.from_crs("EPSG:4326", "EPSG:4326", always_xy=True)
+    >>> _multipolygon_geojson(shapely.box(0, 0, 1, 1), inv)["coordinates"]
+    [[[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 0.0]]]]
+    """
+    parts = shapely.get_parts(geom)
+    polys = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON]
+    rings = shapely.get_rings(polys)
+    coords = shapely.get_coordinates(rings)
+    lon, lat = inv.transform(coords[:, 0], coords[:, 1])
+    positions = np.column_stack([lon, lat]).tolist()
+    ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
+    ring_list = [positions[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    ring_ends = np.cumsum(shapely.get_num_interior_rings(polys) + 1).tolist()
+    return {
+        "type": "MultiPolygon",
+        "coordinates": [
+            ring_list[a:b] for a, b in zip([0, *ring_ends[:-1]], ring_ends, strict=True)
+        ],
+    }
 
 
 def _strings(points: PointSet, prop: str) -> list[str]:

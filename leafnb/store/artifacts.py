@@ -16,6 +16,7 @@ docs/performance.md, "Workspace size"):
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import tempfile
@@ -95,12 +96,47 @@ def _round_coordinates(coords: Any, decimals: int) -> Any:
         return _round_position(coords, decimals)  # a position (or empty)
     if coords[0] and not isinstance(coords[0][0], list | tuple):
         # a line or ring (a coverage polygon has hundreds of thousands of positions):
-        # 2-D positions in one comprehension, anything else position by position
-        try:
-            return [[round(x, decimals), round(y, decimals)] for x, y in coords]
-        except (TypeError, ValueError):
-            return [_round_position(p, decimals) for p in coords]
+        # floats only, all positions of one dimension: in numpy; else position by position
+        rounded = _round_floats(coords, decimals)
+        if rounded is not None:
+            return rounded
+        return [_round_position(p, decimals) for p in coords]
     return [_round_coordinates(c, decimals) for c in coords]
+
+
+def _round_floats(positions: Any, decimals: int) -> list[list[float]] | None:
+    """*positions* with every value as ``round(value, decimals)``, computed in numpy.
+
+    None unless every value is a float and every position has as many. ``round`` rounds
+    the exact value half to even and gives the float nearest the decimal; numpy's
+    ``rint(v * 10**d) / 10**d`` gives the same float (the division of an exact integer
+    by an exact power of ten is correctly rounded) unless ``v * 10**d`` was rounded
+    across a half — values that close to a half are rounded by ``round`` itself.
+
+    >>> _round_floats([(0.12345678949, 1.0), (-2.5e-8, 1e300)], 7)
+    [[0.1234568, 1.0], [-0.0, 1e+300]]
+    >>> _round_floats([(1, 2.0)], 7) is None
+    True
+    """
+    if not 0 <= decimals <= 22:  # 10**decimals exact in a float
+        return None
+    if set(map(type, itertools.chain.from_iterable(positions))) != {float}:
+        return None
+    try:
+        values = np.array(positions, dtype=np.float64)
+    except ValueError:  # positions of different lengths
+        return None
+    if values.ndim != 2:
+        return None
+    scale = float(10**decimals)
+    scaled = values * scale
+    out = np.rint(scaled) / scale
+    # |error of the product| <= |scaled| * 2**-53; ties, huge and non-finite values exact
+    with np.errstate(invalid="ignore"):  # inf - inf: non-finite values go to round
+        frac = np.abs(scaled - np.floor(scaled) - 0.5)
+    near = ~(frac > np.abs(scaled) * 2.0**-50) | ~(np.abs(scaled) < 2.0**52)
+    out[near] = [round(v, decimals) for v in values[near].tolist()]
+    return out.tolist()
 
 
 def rounded_geometries(doc: Any, decimals: int = COORDINATE_DECIMALS) -> Any:

@@ -42,6 +42,8 @@ means ``dryVolume = ((dryMass × factor) ÷ density) [÷|×] area`` with
 
 from __future__ import annotations
 
+import json
+import weakref
 from typing import Any
 
 import numpy as np
@@ -52,8 +54,10 @@ __all__ = [
     "apply",
     "distinct",
     "float_array",
+    "made_by",
     "merge_recipes",
     "needed_columns",
+    "step_inputs",
     "step_values",
     "verified",
 ]
@@ -206,19 +210,39 @@ def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]
     todo = [c for c in wanted if c in steps]
     while todo:
         step = steps[todo.pop()]
-        inputs = [step["from"], *([step["by"]] if step.get("by") else [])]
-        if step.get("row"):
-            inputs.append(recipe.get("crop_column", "crop"))
-            if step["row"] in ("dry", "per_dry"):
-                inputs.append((recipe.get("moisture") or ("harvestMoisture",))[0])
-        if step.get("area"):
-            inputs.append(recipe.get("area_column", "area"))
-        for name in inputs:
+        for name in step_inputs(recipe, step):
             if name in steps:
                 todo.append(name)
             else:
                 need.add(name)
     return need
+
+
+#: the table :func:`made_by` last vouched for: (weak reference, its recipe as JSON)
+_MADE: list[tuple[weakref.ref, str]] = []
+
+
+def step_inputs(recipe: dict[str, Any], step: dict[str, Any]) -> set[str]:
+    """The columns one *step* reads (not transitively)."""
+    inputs = {step["from"], *([step["by"]] if step.get("by") else [])}
+    if step.get("row"):
+        inputs.add(recipe.get("crop_column", "crop"))
+        if step["row"] in ("dry", "per_dry"):
+            inputs.add((recipe.get("moisture") or ("harvestMoisture",))[0])
+    if step.get("area"):
+        inputs.add(recipe.get("area_column", "area"))
+    return inputs
+
+
+def made_by(table: pa.Table, recipe: dict[str, Any]) -> None:
+    """Record that every derived column of *table* was set to its *recipe* step's values.
+
+    For the maker of the columns (:func:`leafnb.standard.area_yield.exact_derived`): each
+    was set, as :func:`float_array`, to :func:`step_values` of the table at its step, and
+    no later step rewrote a column an earlier one reads — so :func:`verified` of this
+    table (the same object) keeps every step without computing them again.
+    """
+    _MADE[:] = [(weakref.ref(table), json.dumps(recipe, sort_keys=True))]
 
 
 def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -229,6 +253,9 @@ def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] |
     """
     if not recipe:
         return None
+    made = _MADE[0] if _MADE else None
+    if made and made[0]() is table and made[1] == json.dumps(recipe, sort_keys=True):
+        return recipe  # made so (:func:`made_by`)
     steps = []
     rows: dict[str, np.ndarray] = {}
     for step in recipe.get("steps") or ():

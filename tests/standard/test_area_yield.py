@@ -226,3 +226,24 @@ def test_measured_flow_before_per_area_yield_when_the_area_is_modelled():
         source_units={**own.source_units, "distance": "m"},
     )
     np.testing.assert_allclose(compute_area_and_yield(own).array("wetMass"), 2.0)
+
+
+def test_step_distances_and_bearings_are_bit_identical_to_pairwise():
+    from leafnb.standard.area_yield import (
+        _step_bearings,
+        _step_distances,
+        haversine,
+        initial_bearing,
+    )
+
+    rng = np.random.default_rng(7)
+    lon = np.r_[rng.uniform(-180, 180, 5000), np.nan, 10.0]
+    lat = np.r_[rng.uniform(-90, 90, 5000), 45.0, np.nan]
+    pairs = (lon[:-1], lat[:-1], lon[1:], lat[1:])
+    with np.errstate(invalid="ignore"):
+        for fast, slow in [
+            (_step_distances, haversine),
+            (_step_bearings, initial_bearing),
+        ]:
+            got, want = fast(lon, lat), slow(*pairs)
+            assert np.array_equal(got.view("u8"), want.view("u8"))

@@ -7,7 +7,10 @@ which the rule approximates.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pytest
 import shapely
+import shapely.geometry
 
 from leafnb.standard.coverage import _pieces, pass_breaks, swath_footprint
 
@@ -89,3 +92,50 @@ def test_noisy_track_with_round_turns_stays_within_one_percent_of_its_exact_buff
     got = swath_footprint(x, y, w, size=300)
     assert abs(got.area - exact.area) / exact.area < 0.01
     assert shapely.symmetric_difference(got, exact).area / exact.area < 0.02
+
+
+def test_utm_forward_pipeline_is_bit_identical_to_epsg():
+    from pyproj import CRS, Transformer
+
+    from leafnb.standard.summary import _utm_transformers
+
+    rng = np.random.default_rng(3)
+    for zone, south in [(1, False), (15, False), (33, True), (60, True)]:
+        lon = (zone - 1) * 6 - 177 + rng.uniform(-4, 4, 5000)
+        lat = rng.uniform(-80, 0, 5000) if south else rng.uniform(0, 84, 5000)
+        epsg = CRS.from_epsg((32700 if south else 32600) + zone)
+        want = Transformer.from_crs("EPSG:4326", epsg, always_xy=True).transform(
+            lon, lat
+        )
+        got = _utm_transformers(zone, south)[0].transform(lon, lat)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+
+
+def test_records_chosen_in_one_frame_are_buffered_in_another():
+    x, y = _serpentine(rows=6)
+    plain = swath_footprint(x, y, 9.0)
+    moved = swath_footprint(x, y, 9.0, at=lambda r: (x[r] + 1000.0, y[r]))
+    assert moved.area == pytest.approx(plain.area, rel=1e-9)
+    assert moved.bounds[0] == pytest.approx(plain.bounds[0] + 1000.0)
+
+
+def test_summary_footprint_chosen_in_lon_lat_matches_the_utm_rule():
+    from pyproj import Transformer
+
+    from leafnb.standard.points import PointSet
+    from leafnb.standard.summary import coverage_geometry
+
+    x, y = _serpentine(rows=20)
+    utm = Transformer.from_crs("EPSG:32615", "EPSG:4326", always_xy=True)
+    lon, lat = utm.transform(x + 500_000.0, y + 4_650_000.0)
+    points = PointSet(
+        pa.table({"lon": lon, "lat": lat, "equipmentWidth": np.full(x.size, 9.0)}),
+        "harvested",
+        units={"equipmentWidth": "m"},
+    )
+    got = shapely.geometry.shape(coverage_geometry(points))
+    back = Transformer.from_crs("EPSG:4326", "EPSG:32615", always_xy=True)
+    got = shapely.transform(got, lambda c: np.column_stack(back.transform(*c.T)))
+    want = swath_footprint(x + 500_000.0, y + 4_650_000.0, 9.0)
+    assert got.area == pytest.approx(want.area, rel=1e-4)
+    assert shapely.symmetric_difference(got, want).area < 1e-4 * want.area

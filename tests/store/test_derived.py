@@ -125,3 +125,20 @@ def test_distinct_gives_values_once_and_codes_per_row():
     values, codes = derived.distinct(pa.chunked_array([["b", "a"], [None, "b"]]))
     assert values == ["b", "a", None]
     assert codes.tolist() == [0, 1, 2, 0]
+
+
+def test_a_table_made_by_its_recipe_is_verified_without_recomputing(monkeypatch):
+    table, other = derived.apply(_table(), RECIPE), derived.apply(_table(), RECIPE)
+    derived.made_by(table, RECIPE)
+    calls = []
+    compute = derived.step_values
+    monkeypatch.setattr(
+        derived, "step_values", lambda *a: calls.append(1) or compute(*a)
+    )
+    assert derived.verified(table, RECIPE) is RECIPE and not calls
+    # another table, or a recipe changed since: the steps are computed again
+    assert derived.verified(other, RECIPE)["steps"] == RECIPE["steps"]
+    assert len(calls) == 3
+    changed = {**RECIPE, "steps": RECIPE["steps"][:1]}
+    assert derived.verified(table, changed)["steps"] == changed["steps"]
+    assert len(calls) == 4

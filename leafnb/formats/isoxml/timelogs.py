@@ -131,7 +131,18 @@ class TaskRecords:
             groups, first = np.unique(self.group_of(channel.rec), return_index=True)
             missing = np.isnan(init[groups])
             init[groups[missing]] = channel.val[first[missing]] * scale
-        points = np.concatenate([starts, channel.rec])
+        rec = channel.rec
+        if len(rec) and bool(np.all(rec[1:] > rec[:-1])):
+            # one value a record at most (as joined): merge the group starts in, in order
+            at = np.searchsorted(rec, starts)
+            own = rec[np.minimum(at, len(rec) - 1)] == starts  # a written value wins
+            values = channel.val.astype(np.float64) * scale
+            points = rec
+            if not own.all():
+                points = np.insert(rec, at[~own], starts[~own])
+                values = np.insert(values, at[~own], init[~own])
+            return np.repeat(values, np.diff(points, append=n))
+        points = np.concatenate([starts, rec])
         values = np.concatenate([init, channel.val.astype(np.float64) * scale])
         written = np.concatenate(
             [np.zeros(len(starts), np.int8), np.ones(len(channel.rec), np.int8)]
@@ -209,7 +220,7 @@ def join_logs(logs: Iterable[DecodedLog]) -> TaskRecords:
         starts.append(offset)
         if len(members) == 1:
             log = logs[members[0]]
-            index = [np.arange(log.n, dtype=np.int64)]
+            index = [None]  # the log's own records, in order
             t = log.time_ms
             lat, lon = log.lat_lon()
             ptn = {a: _ptn(log, a) for a in ptn_attrs}
@@ -243,8 +254,9 @@ def join_logs(logs: Iterable[DecodedLog]) -> TaskRecords:
                     ch.init[g] = dlv.value
                 rec = log.dlv_rec[i]
                 if len(rec):
+                    rec = rec if idx is None else idx[rec]
                     parts.setdefault(key, []).append(
-                        (idx[rec] + offset, log.dlv_val[i].astype(np.int64))
+                        (rec + offset, log.dlv_val[i].astype(np.int64))
                     )
         times.append(np.asarray(t, dtype=np.int64))
         lats.append(lat)
@@ -253,6 +265,10 @@ def join_logs(logs: Iterable[DecodedLog]) -> TaskRecords:
             ptn_parts[a].append(ptn[a])
         offset += len(t)
     for key, chunks in parts.items():
+        if len(chunks) == 1 and bool(np.all(np.diff(chunks[0][0]) > 0)):
+            # one log's records in order, one value each (the usual case): as they are
+            channels[key].rec, channels[key].val = chunks[0]
+            continue
         rec = np.concatenate([c[0] for c in chunks])
         val = np.concatenate([c[1] for c in chunks])
         order = np.argsort(rec, kind="stable")

@@ -142,6 +142,10 @@ def increments(
     rise = np.clip(val[1:][inner] - val[:-1][inner], 0.0, None)
     keep = (rise > 0) & (hi > lo)
     lo, hi, rise = lo[keep], hi[keep], rise[keep]
+    # an increase over one record (a total written every record) is all that record's
+    one = hi - lo == 1
+    out[hi[one]] += rise[one]
+    lo, hi, rise = lo[~one], hi[~one], rise[~one]
     m = len(lo)
     if not m:
         return out
