@@ -149,6 +149,15 @@ class Reader:
         """
         raise NotImplementedError
 
+    def record_count(self, path: Path, part: str | None = None) -> int | None:
+        """How many records the dataset has, when it can be read in ranges (else None).
+
+        Only for readers with :meth:`read_ranges`, and only when the count is cheap;
+        ``None`` (the default) reads the dataset whole. The pipeline reads a dataset of
+        many records in ranges (:mod:`leafnb.pipeline.stream`). Should not raise.
+        """
+        return None
+
     def read_ranges(
         self,
         path: Path,
@@ -156,13 +165,12 @@ class Reader:
         part: str | None = None,
         options: Mapping[str, Any] | None = None,
         rows: int,
-    ) -> Iterator[RawRead] | None:
-        """Read the dataset in runs of at most *rows* records, or ``None`` (read it whole).
+    ) -> Iterator[RawRead]:
+        """Read the dataset in runs of at most *rows* records (when :meth:`record_count` says how many).
 
         Each :class:`RawRead` is what :meth:`read` would give for those records alone
         (its own column inference and metadata); the pipeline checks that every range
         decided as the first did and otherwise reads the file whole
-        (:mod:`leafnb.pipeline.stream`). The default, and a reader's answer for a file
-        of at most *rows* records, is ``None``.
+        (:mod:`leafnb.pipeline.stream`).
         """
-        return None
+        raise NotImplementedError

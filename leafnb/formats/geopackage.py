@@ -30,9 +30,6 @@ from leafnb.standard.optype import OperationType
 
 __all__ = ["GeoPackageReader"]
 
-#: bytes a point row takes at least (geometry blob header and WKB point: 29 bytes)
-_MIN_ROW_BYTES = 29
-
 _POINT_NAMES = {"POINT", "MULTIPOINT", "POINTZ", "POINTM", "POINTZM", "MULTIPOINTZ"}
 
 
@@ -142,6 +139,16 @@ class GeoPackageReader(Reader):
             path, layer, *read_ogr_points(path, layer=layer, reader=self.name), options
         )
 
+    def record_count(self, path: Path, part: str | None = None) -> int | None:
+        path = Path(path)
+        try:
+            layers = _point_layers(path)
+        except sqlite3.Error:
+            return None
+        if not layers:
+            return None
+        return ogr_record_count(path, part if part is not None else layers[0][0])
+
     def read_ranges(
         self,
         path: Path,
@@ -149,20 +156,9 @@ class GeoPackageReader(Reader):
         part: str | None = None,
         options: Mapping[str, Any] | None = None,
         rows: int,
-    ) -> Iterator[RawRead] | None:
+    ) -> Iterator[RawRead]:
         path = Path(path)
-        if path.stat().st_size <= rows * _MIN_ROW_BYTES:
-            return None  # fewer records than that, without opening it
-        try:
-            layers = _point_layers(path)
-        except sqlite3.Error:
-            return None
-        if not layers:
-            return None
-        layer = part if part is not None else layers[0][0]
-        count = ogr_record_count(path, layer)
-        if count is None or count <= rows:
-            return None
+        layer = part if part is not None else _point_layers(path)[0][0]
         ranges = ogr_point_ranges(path, layer=layer, reader=self.name, rows=rows)
         carry: dict[str | None, float] = {}  # durations run on across ranges
         return (self._finish(path, layer, *r, options, carry) for r in ranges)

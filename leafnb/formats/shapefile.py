@@ -531,6 +531,14 @@ class ShapefileReader(Reader):
             options,
         )
 
+    def record_count(self, path: Path, part: str | None = None) -> int | None:
+        path = Path(path)
+        shx = _sibling(path, ".shx")
+        if shx is None or _sibling(path, ".dbf") is None:
+            return None
+        # the index holds 8 bytes a record after its 100-byte header: a count for free
+        return max((shx.stat().st_size - 100) // 8, 0)
+
     def read_ranges(
         self,
         path: Path,
@@ -538,14 +546,8 @@ class ShapefileReader(Reader):
         part: str | None = None,
         options: Mapping[str, Any] | None = None,
         rows: int,
-    ) -> Iterator[RawRead] | None:
+    ) -> Iterator[RawRead]:
         path = Path(path)
-        shx, dbf = _sibling(path, ".shx"), _sibling(path, ".dbf")
-        if shx is None or dbf is None:
-            return None
-        # the index holds 8 bytes a record after its 100-byte header: a count for free
-        if (shx.stat().st_size - 100) // 8 <= rows:
-            return None
         ranges = ogr_point_ranges(
             path, layer=None, reader=self.name, rows=rows, prj=_sibling(path, ".prj")
         )

@@ -23,6 +23,7 @@ from leafnb.testing import make_points, write_as
 def _convert(path: Path, reader: str, out: Path, rows: int, monkeypatch) -> tuple:
     """Convert *path* with ranges of *rows* records; (outcome, folder, streamed?)."""
     monkeypatch.setattr(stream, "STREAM_ROWS", rows)
+    monkeypatch.setattr(stream, "STREAM_ABOVE", rows)
     streamed = []
 
     def spy(*args, **kwargs):
