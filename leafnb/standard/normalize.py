@@ -209,24 +209,10 @@ def normalize(raw: RawRead) -> PointSet:
         notes.append("no crop is recorded: dry values equal wet")
     if notes:
         meta["notes"] = notes
-    result = _owned(pa.table(out))
+    result = pa.table(out)
     return PointSet(
         result, optype.value, units=units, source_units=dict(units), meta=meta
     )
-
-
-def _owned(table: pa.Table) -> pa.Table:
-    """*table* with buffers of its own.
-
-    A column taken over unchanged still points into the reader's buffers, and a
-    reader's record batch is freed whole or not at all (pyogrio's batches hold every
-    source column): kept, one column would keep the whole raw table in memory.
-    """
-    columns = [
-        pa.chunked_array([pa.concat_arrays(c.chunks)], c.type) if c.num_chunks else c
-        for c in table.columns  # concat_arrays copies the values, not whole buffers
-    ]
-    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 def _products(table: pa.Table, chosen, meta, out) -> pa.Array | None:
