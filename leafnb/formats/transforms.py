@@ -87,36 +87,7 @@ def coerce_numeric(arr: pa.Array | pa.ChunkedArray) -> NumericColumn | None:
         return NumericColumn(arr.cast(pa.float64()))
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return None
-    s = pc.utf8_trim_whitespace(arr.cast(pa.string()))
-    lower = pc.utf8_lower(s)
-    missing = pc.or_kleene(pc.is_null(s), pc.is_in(lower, pa.array(MISSING_TOKENS)))
-    missing = pc.fill_null(missing, True)
-    present = pc.invert(missing)
-    n_present = pc.sum(present).as_py() or 0
-    if n_present == 0:
-        return None
-    dot = pc.fill_null(pc.match_substring_regex(s, _DOT), False)
-    comma = pc.fill_null(pc.match_substring_regex(s, _COMMA), False)
-    n_dot_fraction = pc.sum(
-        pc.fill_null(pc.match_substring_regex(s, _DOT_FRACTION), False)
-    ).as_py()
-    n_comma = pc.sum(comma).as_py() or 0
-    decimal_comma = n_comma > 0 and not n_dot_fraction
-    text = s
-    ok = dot
-    if decimal_comma:
-        text = pc.if_else(comma, pc.replace_substring(s, ",", "."), s)
-        ok = pc.or_(dot, comma)
-    n_ok = pc.sum(ok).as_py() or 0
-    if n_ok < NUMERIC_SHARE * n_present:
-        return None
-    values = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
-    bad = pc.and_(present, pc.invert(ok))
-    n_bad = pc.sum(bad).as_py() or 0
-    examples: list[str] = []
-    if n_bad:
-        examples = pc.unique(pc.filter(s, bad)).to_pylist()[:3]
-    return NumericColumn(values, int(n_bad), examples, decimal_comma)
+    return _read_text([arr])[0]
 
 
 #: columns of up to this many cells in all are read together by
@@ -130,9 +101,8 @@ def coerce_numeric_columns(
     """:func:`coerce_numeric` of several columns, the same result for each.
 
     A small file's per-column kernel calls cost more than its cells: the text
-    columns of a small table (up to 65,536 cells in all) are concatenated and every
-    rule runs once over all of them, the counts that decide a column (numeric share,
-    decimal comma) taken per column. Larger tables go column by column.
+    columns of a small table (up to 65,536 cells in all) are read as one
+    (:func:`_read_text`). Larger tables go column by column.
 
     >>> rs = coerce_numeric_columns([pa.array(["1,5", "2"]), pa.array(["a", "1.5"]),
     ...                              pa.array(["1.5", "-", "2", "3", "4"])])
@@ -155,10 +125,24 @@ def coerce_numeric_columns(
     out: list[NumericColumn | None] = [
         None if i in text else coerce_numeric(a) for i, a in enumerate(arrays)
     ]
-    s = pc.utf8_trim_whitespace(
-        pa.concat_arrays([arrays[i].cast(pa.string()) for i in text])
+    for i, read in zip(text, _read_text([arrays[i] for i in text]), strict=True):
+        out[i] = read
+    return out
+
+
+def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
+    """The rules of :func:`coerce_numeric` over text *arrays*, in one pass of kernels.
+
+    The columns are read as one (concatenated when several); the counts that decide a
+    column — its numeric share, whether it writes decimal commas — are taken per column.
+    """
+    joined = (
+        arrays[0]
+        if len(arrays) == 1
+        else pa.concat_arrays([a.cast(pa.string()) for a in arrays])
     )
-    lengths = np.array([len(arrays[i]) for i in text], dtype="int64")
+    s = pc.utf8_trim_whitespace(joined.cast(pa.string()))
+    lengths = np.array([len(a) for a in arrays], dtype="int64")
     ends = np.cumsum(lengths)
     starts = ends - lengths
 
@@ -166,6 +150,7 @@ def coerce_numeric_columns(
         c = np.concatenate(([0], np.cumsum(mask.to_numpy(zero_copy_only=False))))
         return c[ends] - c[starts]
 
+    out: list[NumericColumn | None] = [None] * len(arrays)
     missing = pc.fill_null(
         pc.or_kleene(
             pc.is_null(s), pc.is_in(pc.utf8_lower(s), pa.array(MISSING_TOKENS))
@@ -194,16 +179,14 @@ def coerce_numeric_columns(
     )
     bad = pc.and_(present, pc.invert(ok))
     n_bad = per_column(bad)
-    for k, i in enumerate(text):
-        if not numeric[k]:
-            continue
+    for k in np.flatnonzero(numeric):
         start, n = int(starts[k]), int(lengths[k])
         examples: list[str] = []
         if n_bad[k]:
             examples = pc.unique(
                 pc.filter(s.slice(start, n), bad.slice(start, n))
             ).to_pylist()[:3]
-        out[i] = NumericColumn(
+        out[k] = NumericColumn(
             values.slice(start, n), int(n_bad[k]), examples, bool(decimal_comma[k])
         )
     return out

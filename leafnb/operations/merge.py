@@ -318,9 +318,10 @@ def record_outcome(
     status = StepStatus.FAILED if outcome.failed else StepStatus.PROCESSED
     facts = outcome.facts
     now = utc_now()
-    records.record_file_outcome(
-        ctx.catalog, file_id, status, facts, outcome.message, outcome.steps, now
-    )
+    with ctx.catalog.transaction() as conn:
+        records.write_file_outcome(
+            conn, file_id, status, facts, outcome.message, outcome.steps, now
+        )
     finished, failed = _EVENTS[origin]
     if outcome.failed:
         ctx.events.emit(

@@ -84,7 +84,7 @@ log = logging.getLogger(__name__)
 RECEIVED, READY, REFUSED = "received", "ready", "refused"
 #: why a batch found with a dead lease was interrupted
 KILLED = "the process working on it stopped (killed or crashed)"
-#: facts a converted upload keeps in its doc (:func:`leafnb.store.records.record_file_outcome`)
+#: facts a converted upload keeps in its doc (:func:`leafnb.store.records.write_file_outcome`)
 UPLOADED_DOC_FACTS = (
     "recordCount",
     "skippedRecords",

@@ -189,7 +189,6 @@ class _Run:
     intervals: list[int] = field(default_factory=lambda: [0, 0, 0])
     tables: list[pa.Table] = field(default_factory=list)
     template: PointSet | None = None
-    recipe: dict[str, Any] | None = None
 
     def same(self, what: str, value: Any) -> None:
         """Record the first range's *value* of a decision; raise when a later one differs."""
@@ -262,7 +261,7 @@ class _Run:
             mine = dt[max(lead - 1, 0) :]  # the intervals of this range's records
             if not lead and len(dt):
                 mine = np.concatenate([dt[:1], mine])  # the first takes the second's
-            self.count_intervals(mine[mine > 0])
+            self.count_intervals(mine[mine > 0], first=not lead)
             # the last record at least SPEED_WINDOW_S before the end, and all after it
             last = np.searchsorted(time_s, time_s[-1] - SPEED_WINDOW_S, "right") - 1
             start = max(int(last), 0)
@@ -285,10 +284,9 @@ class _Run:
         self.same("area", (points.units, _decisions(meta)))
         self.standard(points)
 
-    def count_intervals(self, positive: np.ndarray) -> None:
-        """Fix the typical interval on the first range; count intervals below and at it."""
-        if "typical" not in self.first:
-            self.first["typical"] = True
+    def count_intervals(self, positive: np.ndarray, *, first: bool) -> None:
+        """Fix the typical interval on the *first* range; count intervals below and at it."""
+        if first:
             self.typical = float(np.median(positive)) if len(positive) else None
         if len(positive) and self.typical is None:
             raise Unstreamable("the first range has no positive interval")
@@ -325,7 +323,6 @@ class _Run:
         self.same(
             "stored", (points.units, points.source_units, _decisions(points.meta))
         )
-        self.recipe = recipe
         self.template = self.template or replace(points, table=points.table.slice(0, 0))
         self.tables.append(points.table)
 
@@ -384,6 +381,6 @@ class _Run:
             messages[Step.CLEANUP_GEOJSON] = cleanup_message(facts)
         _, missing = self.first["missing"]
         messages[Step.STANDARD_GEOJSON] = store_standard(
-            points, self.recipe, missing, out, outcome
+            points, self.first["recipe"], missing, out, outcome
         )
         return Streamed(messages, outcome.facts, points)

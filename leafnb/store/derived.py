@@ -226,9 +226,10 @@ def step_inputs(recipe: dict[str, Any], step: dict[str, Any]) -> set[str]:
     """The columns one *step* reads (not transitively)."""
     inputs = {step["from"], *([step["by"]] if step.get("by") else [])}
     if step.get("row"):
-        inputs.add(recipe.get("crop_column", "crop"))
+        crop, moisture = _row_inputs(recipe)
+        inputs.add(crop)
         if step["row"] in ("dry", "per_dry"):
-            inputs.add((recipe.get("moisture") or ("harvestMoisture",))[0])
+            inputs.add(moisture)
     if step.get("area"):
         inputs.add(recipe.get("area_column", "area"))
     return inputs

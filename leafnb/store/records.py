@@ -62,7 +62,6 @@ __all__ = [
     "operations_page",
     "operations_with_file",
     "processed_upload_rows",
-    "record_file_outcome",
     "replace_steps",
     "set_file_doc",
     "set_file_status",
@@ -363,7 +362,7 @@ def upsert_merged_file(
             )
 
 
-#: facts a merged file's outcome keeps in its doc (:func:`record_file_outcome`)
+#: facts a merged file's outcome keeps in its doc (:func:`write_file_outcome`)
 MERGED_DOC_FACTS = ("recordCount", "skippedRecords", "cleanup", "outOfStandard")
 
 
@@ -376,42 +375,6 @@ def replace_steps(
         "INSERT INTO steps (file_id, step, position, status, message, updated_time) VALUES (?,?,?,?,?,?)",
         [(file_id, s.step, i, s.status, s.message, now) for i, s in enumerate(steps)],
     )
-
-
-def record_file_outcome(
-    catalog: Catalog,
-    file_id: str,
-    status: str,
-    facts: dict[str, Any],
-    message: str,
-    steps: Iterable[Any],
-    now: str,
-    *,
-    doc_facts: Sequence[str] = MERGED_DOC_FACTS,
-    fresh_facts: Sequence[str] = (),
-    format_facts: bool = False,
-) -> None:
-    """Store a converted file's status, facts, message and *steps* (``step``/``status``/``message``).
-
-    The facts ``operationType`` (kept when None), ``startTime``, ``endTime``,
-    ``totalAreaM2`` and ``crop`` go to their columns; the *doc_facts* into the doc, where
-    those of *fresh_facts* that the facts lack are removed (left by an earlier
-    conversion). With *format_facts* the facts ``provider`` and ``file_format`` (when
-    set) replace their columns. The file's previous steps are replaced.
-    """
-    with catalog.transaction() as conn:
-        write_file_outcome(
-            conn,
-            file_id,
-            status,
-            facts,
-            message,
-            steps,
-            now,
-            doc_facts=doc_facts,
-            fresh_facts=fresh_facts,
-            format_facts=format_facts,
-        )
 
 
 def write_file_outcome(
@@ -427,7 +390,15 @@ def write_file_outcome(
     fresh_facts: Sequence[str] = (),
     format_facts: bool = False,
 ) -> None:
-    """:func:`record_file_outcome` inside the caller's transaction (several files in one)."""
+    """Store a converted file's status, facts, message and *steps* (``step``/``status``/``message``), in the caller's transaction.
+
+    The facts ``operationType`` (kept when None), ``startTime``, ``endTime``,
+    ``totalAreaM2`` and ``crop`` go to their columns; the *doc_facts* into the doc, where
+    those of *fresh_facts* that the facts lack are removed (left by an earlier
+    conversion). With *format_facts* the facts ``provider`` and ``file_format`` (when
+    set) replace their columns. The file's previous steps are replaced. One transaction
+    can hold several files' outcomes (:class:`leafnb.pipeline.batch.OutcomeRecorder`).
+    """
     row = conn.execute(
         "SELECT doc, provider, file_format FROM files WHERE id=?", (file_id,)
     ).fetchone()

@@ -94,10 +94,9 @@ class Operations(Face):
     def get_operation_standard_geoparquet(self, op_id: str) -> Resource:
         """The standard GeoParquet of an operation (``GET /operations/{id}/standardGeoparquet``)."""
         src = self._operation_artifact(op_id, "standard.parquet")
-        path = src.parent / STANDARD_EXPORT  # complete: every property a column
-        if not path.exists() or path.stat().st_mtime < src.stat().st_mtime:
-            path.unlink(missing_ok=True)
-            ensure_artifact(path)
+        # the complete export (every property a column), written on first request and
+        # removed whenever the standard points are written again (steps.store_standard)
+        path = ensure_artifact(src.parent / STANDARD_EXPORT)
         return Resource(
             standardGeoparquet=str(path), downloadStandardGeoparquet=path.as_uri()
         )
