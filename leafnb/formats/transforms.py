@@ -147,6 +147,8 @@ def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
     starts = ends - lengths
 
     def per_column(mask: pa.Array) -> np.ndarray:
+        if len(arrays) == 1:  # one column: a sum, no per-cell array
+            return np.array([pc.sum(mask).as_py() or 0], dtype="int64")
         c = np.concatenate(([0], np.cumsum(mask.to_numpy(zero_copy_only=False))))
         return c[ends] - c[starts]
 
@@ -166,14 +168,22 @@ def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
     )
     decimal_comma = (n_comma > 0) & (n_dot_fraction == 0)
     # per cell: its column reads decimal commas
-    comma_col = pa.array(np.repeat(decimal_comma, lengths))
-    use_comma = pc.and_(comma, comma_col)
-    ok = pc.or_(dot, use_comma)
+    comma_col = (
+        pa.scalar(bool(decimal_comma[0]))
+        if len(arrays) == 1
+        else pa.array(np.repeat(decimal_comma, lengths))
+    )
+    use_comma = pc.and_(comma, comma_col) if decimal_comma.any() else None
+    ok = dot if use_comma is None else pc.or_(dot, use_comma)
     n_ok = per_column(ok)
     numeric = (n_present > 0) & (n_ok >= NUMERIC_SHARE * n_present)
     if not numeric.any():
         return out
-    text_values = pc.if_else(use_comma, pc.replace_substring(s, ",", "."), s)
+    text_values = (
+        s
+        if use_comma is None
+        else pc.if_else(use_comma, pc.replace_substring(s, ",", "."), s)
+    )
     values = pc.cast(
         pc.if_else(ok, text_values, pa.scalar(None, pa.string())), pa.float64()
     )
