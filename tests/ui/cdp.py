@@ -66,7 +66,12 @@ class Chromium:
     """
 
     def __init__(
-        self, profile: Path, width: int = 1280, height: int = 1800, timeout: float = 60
+        self,
+        profile: Path,
+        width: int = 1280,
+        height: int = 1800,
+        timeout: float = 60,
+        extra_args: tuple[str, ...] = (),
     ):
         self.profile = profile
         self.requests: list[str] = []
@@ -79,6 +84,7 @@ class Chromium:
             [
                 CHROMIUM,
                 *CHROMIUM_ARGS,
+                *extra_args,
                 "--remote-debugging-port=0",  # the OS picks; Chromium writes it down
                 f"--user-data-dir={profile}",
                 f"--window-size={width},{height}",

@@ -24,7 +24,8 @@ Everything is served by a 127.0.0.1 ``http.server`` in a thread. Nothing may lea
 
 A probe script in the page waits until the views are rendered and a test-given ``ready`` JavaScript
 expression holds, runs a test-given ``collect`` function body, and POSTs its JSON result (with any
-JavaScript errors) to the server; Chromium's ``--screenshot`` is taken in the same run.
+JavaScript errors) to the server; the screenshot is taken over DevTools once the probe has
+answered (:func:`render`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ import html
 import http.server
 import importlib.metadata
 import json
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,24 +46,6 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 NODE_MODULES = JS_DIR / "node_modules"
 REQUIRE_JS = NODE_MODULES / "requirejs" / "require.js"
 EMBED_AMD = NODE_MODULES / "@jupyter-widgets" / "html-manager" / "dist" / "embed-amd.js"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--force-device-scale-factor=1",
-    # fewer of Chromium's own service requests (refused by the proxy anyway)
-    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,Translate,MediaRouter",
-    "--disable-client-side-phishing-detection",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--no-pings",
-    "--disable-domain-reliability",
-)
 #: the page may load nothing but its own origin (violations are reported by the probe)
 CSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:"
 
@@ -213,7 +195,8 @@ class Render:
     """Requests for any other host, refused by the proxy: Chromium's own services (the page's
     Content-Security-Policy already blocks the page from other origins)."""
     seconds: float = 0.0
-    chromium_stderr: str = ""
+    console_errors: list[str] = field(default_factory=list)
+    """``console.error`` messages the page logged (DevTools)."""
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -288,9 +271,18 @@ def render(
     workdir: Path,
     width: int = 1200,
     height: int = 1400,
-    budget_ms: int = 60000,
+    timeout_s: float = 120,
 ) -> Render:
-    """Serve *page_html* on 127.0.0.1, screenshot it with headless Chromium, return the probe and requests."""
+    """Serve *page_html* on 127.0.0.1, open it in headless Chromium, return the probe, requests and a screenshot.
+
+    Chromium is driven over DevTools (:class:`tests.ui.cdp.Chromium`) in real time: the
+    screenshot is taken once the page has posted its probe result, however long a busy
+    machine takes to get there (at most *timeout_s*). (``--virtual-time-budget`` with
+    ``--screenshot`` raced: virtual time could run through the probe's whole wait before a
+    loaded machine drew one frame.)
+    """
+    from tests.ui.cdp import Chromium
+
     workdir.mkdir(parents=True, exist_ok=True)
     page_dir = workdir / "page"
     page_dir.mkdir(exist_ok=True)
@@ -309,28 +301,20 @@ def render(
     port = server.server_address[1]
     png = workdir / "shot.png"
     png.unlink(missing_ok=True)
-    cmd = [
-        CHROMIUM,
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={workdir / 'profile'}",
-        f"--proxy-server=http://127.0.0.1:{port}",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        f"--virtual-time-budget={budget_ms}",
-        f"--window-size={width},{height}",
-        f"--screenshot={png}",
-        f"http://127.0.0.1:{port}/index.html",
-    ]
     start = time.perf_counter()
+    errors: list[str] = []
     try:
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-            check=False,
-        )
-        server.probe_received.wait(5)
+        with Chromium(
+            workdir / "profile",
+            width=width,
+            height=height,
+            extra_args=(f"--proxy-server=http://127.0.0.1:{port}",),
+        ) as browser:
+            browser.goto(f"http://127.0.0.1:{port}/index.html")
+            # the probe posts when the page is ready, or when its own wait is over
+            if server.probe_received.wait(timeout_s):
+                browser.screenshot(png)
+            errors = browser.console_errors
     finally:
         server.shutdown()
         server.server_close()
@@ -340,5 +324,5 @@ def render(
         requests=list(server.requests),
         external=list(server.external),
         seconds=time.perf_counter() - start,
-        chromium_stderr=proc.stderr[-4000:],
+        console_errors=errors,
     )
