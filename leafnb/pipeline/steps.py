@@ -24,6 +24,7 @@ from leafnb.formats.members import is_regular_file
 from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.pipeline.checkpoints import checkpoint
+from leafnb.pipeline.memory import release_memory
 from leafnb.pipeline.originals import raw_source
 from leafnb.pipeline.stream import stream_standard
 from leafnb.standard.area_yield import (
@@ -221,6 +222,7 @@ def run_steps(
         else:
             status = StepStatus.FAILED if failed else StepStatus.PROCESSED
         results.append(StepResult(step.value, status.value, message))
+        release_memory()  # what the step freed, before the next one allocates
     return results
 
 
@@ -270,6 +272,16 @@ def store_standard(
     outcome: FileOutcome,
 ) -> str:
     """Write *points* (from :func:`standard_points`) as ``standard.parquet``; the step message."""
+    write_geoparquet(
+        out / STANDARD, points.table, standard_metadata(points, recipe, missing)
+    )
+    return standard_stored(missing, out, outcome)
+
+
+def standard_metadata(
+    points: PointSet, recipe: dict[str, Any] | None, missing: list[str]
+) -> dict[str, Any]:
+    """What ``standard.parquet`` records beside the points: units, operation, recipe, missing properties."""
     meta: dict[str, Any] = {
         "units": points.units,
         "operation_type": points.operation_type,
@@ -278,8 +290,13 @@ def store_standard(
         meta["derived"] = recipe
     if missing:
         meta["outOfStandard"] = missing
+    return meta
+
+
+def standard_stored(missing: list[str], out: Path, outcome: FileOutcome) -> str:
+    """After ``standard.parquet`` is written: stale exports go; the step's message."""
+    if missing:
         outcome.facts["outOfStandard"] = missing
-    write_geoparquet(out / STANDARD, points.table, meta)
     # exports made on request from earlier standard points would disagree
     for name in ("standard.geojson", STANDARD_EXPORT):
         (out / name).unlink(missing_ok=True)

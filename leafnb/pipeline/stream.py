@@ -1,12 +1,15 @@
-"""Converting a big file in record ranges: the raw table is never whole (issue 16).
+"""Converting a big file in record ranges: neither its raw table nor its standard points are whole (issue 16).
 
 A file's steps from ``rawGeojson`` to ``standardGeojson`` — read, normalise, area and
 yield, cleanup, unit system, derived-column recipe — run one range of
-:data:`STREAM_ROWS` records at a time (:meth:`~leafnb.formats.base.Reader.read_ranges`).
-Only each range's standard points are kept; the filter, summary and units steps then
-run on them as on a file read whole. The peak is the standard points plus one range's
-raw and intermediate columns, instead of the raw table plus every intermediate copy
-(docs/streaming.md has the measurements).
+:data:`STREAM_ROWS` records at a time (:meth:`~leafnb.formats.base.Reader.read_ranges`),
+and each range's standard points are appended to ``standard.parquet``
+(:class:`~leafnb.store.artifacts.PointsWriter`). The filter, summary and units steps
+then run as on a file read whole, on points whose columns are read from that file
+when a step asks for one (:class:`~leafnb.store.stored_columns.StoredColumns`). The
+peak is one range's raw and intermediate columns, or the few columns a later step
+works on, instead of the raw table plus every intermediate copy (docs/streaming.md has
+the measurements).
 
 The result is the in-memory one, exactly, or the file is read whole. Every decision the
 in-memory conversion makes over the whole file is checked range by range, and the first
@@ -23,23 +26,27 @@ difference (:class:`Unstreamable`) sends the file back to the in-memory path:
   before a range, so each range is computed with the end of the previous one in front
   (every record of the last :data:`~leafnb.standard.area_yield.SPEED_WINDOW_S`, and one
   before), which needs time to run forward (no missing or decreasing timestamp);
+- **the storage**: each range's column types, and the derived-column recipe verified
+  on its rows (:class:`~leafnb.store.artifacts.PointsWriter`), must be the first's;
 - **the typical record interval** (the median positive interval that caps pauses in
   flow integration) is the first range's; the file's median must be exactly that value,
   checked on counts kept over every range (at the end, before anything is written).
 
 Any other error also sends the file to the in-memory path, which reports it as a
-failed step with its message; nothing is written until every range has been converted.
+failed step with its message; ``standard.parquet`` is in place only when every range
+has been converted (the ranges go to a temporary file until then).
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 import logging
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -48,6 +55,7 @@ import pyarrow.compute as pc
 from leafnb.clean.cleanup import cleanup_message, cleanup_step
 from leafnb.formats.base import RawRead, Reader
 from leafnb.keys import Step
+from leafnb.pipeline.memory import release_memory
 from leafnb.standard.area_yield import (
     SPEED_WINDOW_S,
     compute_area_and_yield,
@@ -55,6 +63,9 @@ from leafnb.standard.area_yield import (
 )
 from leafnb.standard.normalize import normalize
 from leafnb.standard.points import PointSet
+from leafnb.store.artifacts import PointsWriter
+from leafnb.store.layout import STANDARD
+from leafnb.store.stored_columns import StoredColumns
 
 __all__ = [
     "STREAM_ABOVE",
@@ -108,22 +119,24 @@ def stream_standard(
     ranges = reader.read_ranges(
         path, part=part, options=config, rows=rows or STREAM_ROWS
     )
-    run = _Run(config)
+    run = _Run(config, out)
+    streamed = None
     try:
         run.convert(ranges)
-        return run.finish(out)
+        streamed = run.finish()
     except Unstreamable as exc:
         log.info("%s is converted whole: %s", path.name, exc)
-        return None
     except Exception as exc:  # the in-memory run reports it as its step's failure
         log.info(
             "%s is converted whole after %s: %s", path.name, type(exc).__name__, exc
         )
-        return None
     finally:
         close = getattr(ranges, "close", None)
         if close is not None:
             close()  # the reader's file handle, when a range failed
+        if streamed is None and run.writer is not None:
+            run.writer.abort()  # nothing is written
+    return streamed
 
 
 def _time_s(points: PointSet) -> np.ndarray | None:
@@ -173,6 +186,8 @@ class _Run:
     """The state of one file's ranged conversion."""
 
     config: dict[str, Any]
+    #: the file's output folder
+    out: Path
     first: dict[str, Any] = field(default_factory=dict)
     records: int = 0
     excluded: int = 0
@@ -187,13 +202,18 @@ class _Run:
     #: the first range's typical interval, and counts of positive intervals below / at it
     typical: float | None = None
     intervals: list[int] = field(default_factory=lambda: [0, 0, 0])
-    tables: list[pa.Table] = field(default_factory=list)
+    #: writes ``standard.parquet`` range by range (opened with the first range's points)
+    writer: PointsWriter | None = None
     template: PointSet | None = None
 
     def same(self, what: str, value: Any) -> None:
-        """Record the first range's *value* of a decision; raise when a later one differs."""
+        """Record the first range's *value* of a decision; raise when a later one differs.
+
+        A copy is kept: the steps after may change what *value* holds (a range's
+        metadata dict goes on to normalising).
+        """
         if what not in self.first:
-            self.first[what] = value
+            self.first[what] = copy.deepcopy(value)
         elif self.first[what] != value:
             raise Unstreamable(f"{what} differs between record ranges")
 
@@ -211,6 +231,7 @@ class _Run:
             # cycles of a range's steps would wait; collecting the young generations
             # per range kept 1.28 instead of 1.52 GB after reading 4M points
             gc.collect(1)
+            release_memory()
 
     def read(self, raw: RawRead, warned: list[str]) -> None:
         meta = dict(raw.meta)
@@ -299,6 +320,7 @@ class _Run:
         from leafnb.pipeline.steps import (  # steps calls this module
             missing_essential,
             missing_required,
+            standard_metadata,
             standard_points,
         )
 
@@ -323,18 +345,29 @@ class _Run:
         self.same(
             "stored", (points.units, points.source_units, _decisions(points.meta))
         )
-        self.template = self.template or replace(points, table=points.table.slice(0, 0))
-        self.tables.append(points.table)
+        if self.template is None:
+            self.template = replace(points, table=points.table.slice(0, 0))
+            _, missing = self.first["missing"]
+            self.writer = PointsWriter(
+                self.out / STANDARD, standard_metadata(points, recipe, missing)
+            )
+        elif not points.table.schema.equals(self.template.table.schema):
+            raise Unstreamable("the column types differ between record ranges")
+        assert self.writer is not None
+        try:
+            self.writer.write(points.table)
+        except ValueError as exc:  # a copy or derivation does not hold in this range
+            raise Unstreamable(str(exc)) from exc
 
-    def finish(self, out: Path) -> Streamed | None:
-        """Check the whole-file decisions, write the standard points; None: read whole."""
+    def finish(self) -> Streamed | None:
+        """Check the whole-file decisions, finish ``standard.parquet``; None: read whole."""
         from leafnb.pipeline.steps import (
             FileOutcome,
             area_message,
             noted_message,
             raw_facts,
             raw_message,
-            store_standard,
+            standard_stored,
         )
 
         n, below, at = self.intervals
@@ -343,20 +376,18 @@ class _Run:
         ):
             log.info("the typical interval differs between ranges: converted whole")
             return None
-        if self.template is None:
+        if self.template is None or self.writer is None:
             return None  # no point passed cleanup: the in-memory run says so
         meta, (_, notes) = self.first["meta"], self.first["reader"]
         points = self.template
         file_meta = {**points.meta, "record_count": self.records}
         if self.excluded:
             file_meta["excluded_steps"] = self.excluded
-        points = replace(points, meta=file_meta)
-        schema = self.tables[0].schema
-        if not all(t.schema.equals(schema) for t in self.tables):
-            log.info("the column types differ between ranges: converted whole")
-            return None
-        points = replace(points, table=pa.concat_tables(self.tables))
-        self.tables = []
+        # the points are read back column by column by the steps after (filter,
+        # summary, units): never one table in memory
+        path = self.writer.close()
+        table = StoredColumns(path, points.table.schema, self.writer.rows)
+        points = replace(points, meta=file_meta, table=cast(pa.Table, table))
         outcome = FileOutcome()
         outcome.facts.update(
             raw_facts({**meta, "record_count": self.records, "skipped_records": 0})
@@ -380,7 +411,5 @@ class _Run:
             outcome.facts["cleanup"] = facts
             messages[Step.CLEANUP_GEOJSON] = cleanup_message(facts)
         _, missing = self.first["missing"]
-        messages[Step.STANDARD_GEOJSON] = store_standard(
-            points, self.first["recipe"], missing, out, outcome
-        )
+        messages[Step.STANDARD_GEOJSON] = standard_stored(missing, self.out, outcome)
         return Streamed(messages, outcome.facts, points)

@@ -36,6 +36,7 @@ __all__ = [
     "DICTIONARY_PAGE_BYTES",
     "POINT_TYPE",
     "ZSTD_LEVEL",
+    "PointsWriter",
     "copied_columns",
     "export_points",
     "float_encodings",
@@ -292,7 +293,10 @@ def copied_columns(table: pa.Table, skip: Iterable[str] = ()) -> dict[str, str]:
 
 
 def _storable(
-    table: pa.Table, metadata: dict[str, Any], compact: bool = True
+    table: pa.Table,
+    metadata: dict[str, Any],
+    compact: bool = True,
+    copies: bool = True,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """The columns a points artifact stores, and the metadata that rebuilds the rest.
 
@@ -302,7 +306,8 @@ def _storable(
     (:mod:`leafnb.store.derived`) — those its steps reproduce bit for bit; the others
     are stored. A float column bit-identical to an earlier stored one is stored once
     (``copies``: :func:`copied_columns`). ``columns`` keeps the table's column order.
-    Not *compact* (an export for other tools): every column but ``lon``/``lat`` stored.
+    Not *compact* (an export for other tools): every column but ``lon``/``lat`` stored;
+    not *copies*: copies stored too.
     """
     drop = [
         c
@@ -318,10 +323,12 @@ def _storable(
         drop += [s["column"] for s in recipe["steps"]]
         metadata["derived"] = recipe
     metadata.pop("copies", None)
-    copies = copied_columns(table, skip=[*drop, "lon", "lat"]) if compact else {}
-    if copies:
-        drop += list(copies)
-        metadata["copies"] = copies
+    copied = (
+        copied_columns(table, skip=[*drop, "lon", "lat"]) if compact and copies else {}
+    )
+    if copied:
+        drop += list(copied)
+        metadata["copies"] = copied
     if not drop:
         return table, metadata
     return table.drop_columns(drop), {**metadata, "columns": table.column_names}
@@ -453,16 +460,107 @@ def write_geoparquet(
     ``compact=False`` writes an export for other tools (geopandas, GDAL, duckdb): every
     property stored as a column, nothing to rebuild.
     """
-    geometry = point_column(table.column("lon"), table.column("lat"))
-    stored, extra = _storable(table, dict(extra_metadata or {}), compact)
-    out = stored.append_column("geometry", geometry)
-    meta = dict(out.schema.metadata or {})
-    meta[b"geo"] = json.dumps(geoparquet_metadata(table)).encode()
-    for key, value in extra.items():
-        meta[f"leafnb.{key}".encode()] = json.dumps(value).encode()
-    out = out.replace_schema_metadata(meta)
+    out, _ = _artifact(table, extra_metadata, compact)
     options = _write_options(out)
     return _atomic(Path(path), lambda tmp: pq.write_table(out, tmp, **options))
+
+
+def _artifact(
+    table: pa.Table,
+    extra_metadata: dict[str, Any] | None,
+    compact: bool = True,
+    ranged: bool = False,
+) -> tuple[pa.Table, dict[str, Any]]:
+    """The table a points artifact stores (with its schema metadata), and the storage decisions.
+
+    *ranged*: one of the ranges :class:`PointsWriter` writes (no copies, no bbox).
+    """
+    geometry = point_column(table.column("lon"), table.column("lat"))
+    stored, extra = _storable(
+        table, dict(extra_metadata or {}), compact, copies=not ranged
+    )
+    out = stored.append_column("geometry", geometry)
+    meta = dict(out.schema.metadata or {})
+    geo = geoparquet_metadata(table.slice(0, 0) if ranged else table)
+    meta[b"geo"] = json.dumps(geo).encode()
+    for key, value in extra.items():
+        meta[f"leafnb.{key}".encode()] = json.dumps(value).encode()
+    return out.replace_schema_metadata(meta), extra
+
+
+class PointsWriter:
+    """Write a points artifact range by range, as :func:`write_geoparquet` writes it whole.
+
+    The first range decides the storage (the derived recipe, the column encodings);
+    every later range must store the same way (its types the same and the recipe
+    verified on its rows, so the file reads back exactly as the joined ranges), or
+    :meth:`write` raises ``ValueError`` and nothing is written (:meth:`abort`).
+    Three differences from a file written whole, none in any value:
+
+    - a column equal to another is stored again (``copies``): equal in one range
+      is not equal in the file (a boom offset that is 0 until the operator sets it);
+    - the encodings are chosen on the first range's sample;
+    - the GeoParquet ``geo`` metadata has no ``bbox`` (optional in GeoParquet): the
+      schema is written before the last point is seen, and Parquet readers take the
+      schema's metadata, not footer keys added at the end.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "points.parquet"
+    >>> table = pa.table({"lon": [1.0, 2.0, 3.0], "lat": [4.0, 5.0, 6.0], "v": [7.0, 8.0, 9.0]})
+    >>> with PointsWriter(path, {"units": {"v": "m"}}) as writer:
+    ...     writer.write(table.slice(0, 2))
+    ...     writer.write(table.slice(2))
+    >>> read_points_table(path)[0].equals(table)
+    True
+    """
+
+    def __init__(self, path: str | Path, metadata: dict[str, Any]):
+        self.path = Path(path)
+        self.metadata = metadata
+        self.rows = 0
+        self._tmp = self.path.with_name(f".{self.path.name}.ranges.tmp")
+        self._writer: pq.ParquetWriter | None = None
+        self._storage: tuple[pa.Schema, dict[str, Any]] | None = None
+
+    def __enter__(self) -> PointsWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def write(self, table: pa.Table) -> None:
+        """Append the points of *table* (``ValueError`` when they would be stored differently)."""
+        out, extra = _artifact(table, self.metadata, ranged=True)
+        if self._storage is None:
+            self._storage = (out.schema, extra)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(
+                self._tmp, out.schema, **_write_options(out)
+            )
+        elif extra != self._storage[1] or not out.schema.equals(
+            self._storage[0], check_metadata=True
+        ):
+            raise ValueError("a range of points would be stored differently")
+        assert self._writer is not None
+        self._writer.write_table(out)
+        self.rows += table.num_rows
+
+    def close(self) -> Path:
+        """Finish the file (at :attr:`path`)."""
+        if self._writer is None:
+            raise ValueError("no points were written")
+        self._writer.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Leave no file."""
+        if self._writer is not None:
+            self._writer.close()
+        self._tmp.unlink(missing_ok=True)
 
 
 def leafnb_metadata(schema: pa.Schema) -> dict[str, Any]:
@@ -515,7 +613,7 @@ def restore_points(
         if name not in table.column_names and source in table.column_names:
             field = table.schema.field(source).with_name(name)
             table = table.append_column(field, table.column(source))
-    table = derived.apply(table, meta.get("derived"))
+    table = derived.apply(table, meta.get("derived"), columns)
     names = table.column_names
     wanted = columns if columns is not None else (order or names)
     return table.select(

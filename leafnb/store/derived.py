@@ -189,16 +189,40 @@ def _set(table: pa.Table, name: str, values: np.ndarray) -> pa.Table:
     return table.set_column(i, name, arr) if i >= 0 else table.append_column(name, arr)
 
 
-def apply(table: pa.Table, recipe: dict[str, Any] | None) -> pa.Table:
-    """*table* with every derived column of *recipe* (re)computed, in the recipe's order."""
+def apply(
+    table: pa.Table, recipe: dict[str, Any] | None, wanted: list[str] | None = None
+) -> pa.Table:
+    """*table* with every derived column of *recipe* (re)computed, in the recipe's order.
+
+    *wanted*: only the derived columns among these, and those they are derived from.
+    """
     if not recipe:
         return table
+    steps = recipe.get("steps") or ()
+    if wanted is not None:
+        made = {s["column"] for s in steps}
+        needed = _derived_inputs(recipe, [c for c in wanted if c in made])
+        steps = [s for s in steps if s["column"] in needed]
     rows: dict[str, np.ndarray] = {}
-    for step in recipe.get("steps") or ():
+    for step in steps:
         table = _set(table, step["column"], step_values(table, recipe, step, rows))
         if step["column"] in _row_inputs(recipe):  # never in leafnb's recipes
             rows.clear()
     return table
+
+
+def _derived_inputs(recipe: dict[str, Any], columns: list[str]) -> set[str]:
+    """The derived *columns* and the derived columns they are made from, transitively."""
+    steps = {s["column"]: s for s in recipe.get("steps") or ()}
+    found: set[str] = set()
+    todo = list(columns)
+    while todo:
+        name = todo.pop()
+        if name in found or name not in steps:
+            continue
+        found.add(name)
+        todo.extend(step_inputs(recipe, steps[name]))
+    return found
 
 
 def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]:
