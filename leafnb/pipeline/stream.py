@@ -209,8 +209,8 @@ class _Run:
     def same(self, what: str, value: Any) -> None:
         """Record the first range's *value* of a decision; raise when a later one differs.
 
-        A copy is kept: the steps after may change what *value* holds (a range's
-        metadata dict goes on to normalising).
+        A copy is kept, so that nothing done to *value* afterwards (a range's metadata
+        goes on to normalising) changes what the later ranges are compared with.
         """
         if what not in self.first:
             self.first[what] = copy.deepcopy(value)

@@ -29,7 +29,8 @@ class StoredColumns:
     ``num_rows``, ``schema``, ``column_names``, ``column(name or index)`` and
     ``filter(mask)`` (the rows where *mask* holds, also read on demand); a column is
     read from *path* when asked for, and the last *cache* columns read are kept (a
-    filter asks for the same column several times). *schema* is the table's as it was
+    step asks whether a column has values, then for its values). One is enough: three
+    cost 0.1 GB more in the filter step at 4M points and saved no reading. *schema* is the table's as it was
     written; a column read back with another type raises ``TypeError``.
 
     >>> import tempfile
@@ -49,7 +50,7 @@ class StoredColumns:
         path: str | Path,
         schema: pa.Schema,
         num_rows: int,
-        cache: int = 3,
+        cache: int = 1,
         rows: pa.BooleanArray | None = None,
     ):
         self.path = Path(path)
