@@ -260,8 +260,6 @@ class Track:
 
     points: PointSet
     order: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
     t: np.ndarray
     values: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -270,10 +268,8 @@ class Track:
 
     @classmethod
     def from_points(cls, points: PointSet) -> Track:
-        """Build the track: time order (stable), local metres, heading (column or from positions), passes."""
+        """Build the track: time order (stable); positions, heading and passes when first asked for."""
         n = len(points)
-        lon = points.array("lon") if n else np.zeros(0)
-        lat = points.array("lat") if n else np.zeros(0)
         if points.has("timestamp"):
             ts = pc.cast(
                 pc.cast(points.table.column("timestamp"), pa.timestamp("ms", tz="UTC")),
@@ -284,12 +280,30 @@ class Track:
         else:
             t = np.arange(n, dtype=float)
         order = np.argsort(t, kind="stable")
-        t = t[order]
-        x, y, _ = local_xy(lon[order], lat[order])
-        return cls(points, order, x, y, t)
+        return cls(points, order, t[order])
 
-    # Heading and passes cost more than simple rules need (the ``leaf`` profile uses
-    # neither), so they are built on first use.
+    # Positions, heading and passes cost more than simple rules need (the ``leaf``
+    # profile uses none of them: 64 MB and 0.2 s at 4M points), so they are built on
+    # first use.
+    @property
+    def x(self) -> np.ndarray:
+        """Local metres east of the median position, per point (:func:`local_xy`)."""
+        return self._positions()[0]
+
+    @property
+    def y(self) -> np.ndarray:
+        """Local metres north of the median position, per point."""
+        return self._positions()[1]
+
+    def _positions(self) -> tuple[np.ndarray, np.ndarray]:
+        if "xy" not in self._cache:
+            n = len(self.order)
+            lon = self.points.array("lon") if n else np.zeros(0)
+            lat = self.points.array("lat") if n else np.zeros(0)
+            x, y, _ = local_xy(lon[self.order], lat[self.order])
+            self._cache["xy"] = (x, y)
+        return self._cache["xy"]
+
     @property
     def heading(self) -> np.ndarray:
         """Heading in degrees per point (the column where present, else from positions)."""
