@@ -130,6 +130,33 @@ def initial_bearing(lon1, lat1, lon2, lat2) -> np.ndarray:
     return np.degrees(np.arctan2(y, x)) % 360.0
 
 
+#: the last track :func:`_track` measured: (lon, lat, its step distances); a file's
+#: track is measured by its reader (running totals) and again by
+#: :func:`compute_area_and_yield`
+_LAST_TRACK: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None = None
+
+
+def _track(lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
+    """Measures of the track (lon, lat) computed so far: kept for the last track.
+
+    The same track given again (equal coordinates, checked in full against a copy)
+    gets the same dict, so its steps are computed once per file, not once per step
+    that needs them.
+    """
+    global _LAST_TRACK
+    last = _LAST_TRACK
+    if (
+        last is not None
+        and last[0].shape == lon.shape
+        and np.array_equal(last[0], lon, equal_nan=True)
+        and np.array_equal(last[1], lat, equal_nan=True)
+    ):
+        return last[2]
+    measures: dict[str, np.ndarray] = {}
+    _LAST_TRACK = (np.array(lon, np.float64), np.array(lat, np.float64), measures)
+    return measures
+
+
 def _along(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
     """Radian steps and cos/sin of latitude of a track, for its consecutive pairs.
 
@@ -138,19 +165,37 @@ def _along(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
     taken once instead of once per pair it is in.
     """
     rlon, rlat = np.radians(lon), np.radians(lat)
-    return np.diff(rlon), np.diff(rlat), np.cos(rlat), np.sin(rlat)
+    return np.diff(rlon), np.diff(rlat), np.cos(rlat), rlat
 
 
 def _step_distances(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """``haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
-    dlon, dlat, cos_lat, _ = _along(lon, lat)
-    a = np.sin(dlat / 2) ** 2 + cos_lat[:-1] * cos_lat[1:] * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    """``haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`).
+
+    The same operations in the same order, in place (fewer temporaries); computed once
+    per track (:func:`_track`).
+    """
+    measures = _track(lon, lat)
+    if "distance" not in measures:
+        dlon, dlat, cos_lat, _ = _along(lon, lat)
+        a = np.sin(dlat / 2)
+        np.square(a, out=a)
+        b = cos_lat[:-1] * cos_lat[1:]
+        s = np.sin(dlon / 2)
+        np.square(s, out=s)
+        b *= s
+        a += b
+        np.clip(a, 0, 1, out=a)
+        np.sqrt(a, out=a)
+        np.arcsin(a, out=a)
+        a *= 2 * EARTH_RADIUS_M
+        measures["distance"] = a
+    return measures["distance"].copy()
 
 
 def _step_bearings(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """``initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
-    dlon, _, cos_lat, sin_lat = _along(lon, lat)
+    dlon, _, cos_lat, rlat = _along(lon, lat)
+    sin_lat = np.sin(rlat)
     y = np.sin(dlon) * cos_lat[1:]
     x = cos_lat[:-1] * sin_lat[1:] - sin_lat[:-1] * cos_lat[1:] * np.cos(dlon)
     return np.degrees(np.arctan2(y, x)) % 360.0
@@ -641,11 +686,7 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
             step["by"] = by
             step["factor"] = factor * conversion_factor(points.units[by], by_unit)
         values = derived.step_values(points.table, recipe, step, rows)
-        current = points.array(prop)
-        same_gaps = np.array_equal(np.isnan(values), np.isnan(current))
-        if same_gaps and np.allclose(
-            values, current, rtol=1e-9, atol=0, equal_nan=True
-        ):
+        if _same_within(values, points.array(prop), 1e-9):
             points = points.with_column(prop, values)
             recipe["steps"].append(step)
     if not recipe["steps"]:
@@ -658,3 +699,24 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
     else:  # no step reads a column a later one set: the table is as the recipe makes it
         derived.made_by(points.table, recipe)
     return points, recipe
+
+
+def _same_within(values: np.ndarray, current: np.ndarray, rtol: float) -> bool:
+    """Missing at the same points, and within *rtol* of *current* elsewhere.
+
+    ``np.allclose(values, current, rtol=rtol, atol=0, equal_nan=True)`` with equal
+    gaps, judged on the values that differ at all (most are equal to the bit).
+
+    >>> _same_within(np.array([1.0, np.nan, 3.0]), np.array([1.0, np.nan, 3.0 + 1e-12]), 1e-9)
+    True
+    >>> _same_within(np.array([1.0, np.nan]), np.array([1.0, 2.0]), 1e-9)
+    False
+    """
+    gaps = np.isnan(values)
+    if not np.array_equal(gaps, np.isnan(current)):
+        return False
+    differ = values != current
+    differ &= ~gaps
+    return bool(
+        np.allclose(values[differ], current[differ], rtol=rtol, atol=0, equal_nan=True)
+    )
