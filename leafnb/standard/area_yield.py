@@ -686,7 +686,11 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
             step["by"] = by
             step["factor"] = factor * conversion_factor(points.units[by], by_unit)
         values = derived.step_values(points.table, recipe, step, rows)
-        if _same_within(values, points.array(prop), 1e-9):
+        current = points.array(prop)
+        same_gaps = np.array_equal(np.isnan(values), np.isnan(current))
+        if same_gaps and np.allclose(
+            values, current, rtol=1e-9, atol=0, equal_nan=True
+        ):
             points = points.with_column(prop, values)
             recipe["steps"].append(step)
     if not recipe["steps"]:
@@ -699,24 +703,3 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
     else:  # no step reads a column a later one set: the table is as the recipe makes it
         derived.made_by(points.table, recipe)
     return points, recipe
-
-
-def _same_within(values: np.ndarray, current: np.ndarray, rtol: float) -> bool:
-    """Missing at the same points, and within *rtol* of *current* elsewhere.
-
-    ``np.allclose(values, current, rtol=rtol, atol=0, equal_nan=True)`` with equal
-    gaps, judged on the values that differ at all (most are equal to the bit).
-
-    >>> _same_within(np.array([1.0, np.nan, 3.0]), np.array([1.0, np.nan, 3.0 + 1e-12]), 1e-9)
-    True
-    >>> _same_within(np.array([1.0, np.nan]), np.array([1.0, 2.0]), 1e-9)
-    False
-    """
-    gaps = np.isnan(values)
-    if not np.array_equal(gaps, np.isnan(current)):
-        return False
-    differ = values != current
-    differ &= ~gaps
-    return bool(
-        np.allclose(values[differ], current[differ], rtol=rtol, atol=0, equal_nan=True)
-    )

@@ -20,6 +20,7 @@ from leafnb.standard.units import (
     leaf_unit,
     parse_unit,
 )
+from leafnb.store.collector import collector_paused
 from leafnb.store.derived import distinct
 
 if TYPE_CHECKING:
@@ -232,16 +233,18 @@ def _multipolygon_geojson(geom: shapely.Geometry, inv: Transformer) -> dict[str,
     rings = shapely.get_rings(polys)
     coords = shapely.get_coordinates(rings)
     lon, lat = inv.transform(coords[:, 0], coords[:, 1])
-    positions = np.column_stack([lon, lat]).tolist()
     ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
-    ring_list = [positions[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
     ring_ends = np.cumsum(shapely.get_num_interior_rings(polys) + 1).tolist()
-    return {
-        "type": "MultiPolygon",
-        "coordinates": [
-            ring_list[a:b] for a, b in zip([0, *ring_ends[:-1]], ring_ends, strict=True)
-        ],
-    }
+    with collector_paused():  # tens of thousands of new lists (leafnb.store.collector)
+        positions = np.column_stack([lon, lat]).tolist()
+        ring_list = [positions[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+        return {
+            "type": "MultiPolygon",
+            "coordinates": [
+                ring_list[a:b]
+                for a, b in zip([0, *ring_ends[:-1]], ring_ends, strict=True)
+            ],
+        }
 
 
 def _strings(points: PointSet, prop: str) -> list[str]:
@@ -367,7 +370,7 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
     area_unit = AREA_UNIT[system]
     for name in sorted(set(names) - {"None", ""}):
         sel = np.isin(codes, [i for i, v in enumerate(names) if v == name])
-        sub = points.filter(sel)
+        sub = points if sel.all() else points.filter(sel)  # one variety: no copy
         entry: dict[str, Any] = {"name": name}
         a = area_m2[sel] if area_m2 is not None else None
         if a is not None:
