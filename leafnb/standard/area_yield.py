@@ -223,9 +223,27 @@ def to_canonical(points: PointSet) -> PointSet:
         canon = _canonical_unit(prop, unit)
         if canon != unit:
             points = points.with_column(
-                prop, convert(points.array(prop), unit, canon), canon
+                prop, _converted(points, prop, unit, canon), canon
             )
     return points
+
+
+def _converted(
+    points: PointSet, prop: str, unit: str, target: str
+) -> pa.ChunkedArray | np.ndarray:
+    """Column *prop* of *points* converted from *unit* to *target*.
+
+    A float64 column is multiplied in Arrow (nulls stay null, no NumPy copy and NaN
+    mask): the same products as :func:`convert`. Unless a value is NaN (missing in a
+    point set, made null by :meth:`PointSet.with_column`): then through NumPy.
+    """
+    column = points.table.column(prop)
+    if pa.types.is_float64(column.type):
+        factor = conversion_factor(unit, target)
+        out = pc.multiply(column, pa.scalar(factor, pa.float64()))
+        if not pc.any(pc.is_nan(out)).as_py():
+            return out
+    return convert(points.array(prop), unit, target)
 
 
 def _fill(
@@ -620,7 +638,7 @@ def to_unit_system(points: PointSet, system: UnitSystem | str) -> PointSet:
             target = target_unit(dim, unit, system)
         if target and target != unit:
             points = points.with_column(
-                prop, convert(points.array(prop), unit, target), target
+                prop, _converted(points, prop, unit, target), target
             )
     return replace(points, meta={**points.meta, "unit_system": system.value})
 
