@@ -195,10 +195,17 @@ def _step_distances(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 def _step_bearings(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """``initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
     dlon, _, cos_lat, rlat = _along(lon, lat)
-    sin_lat = np.sin(rlat)
-    y = np.sin(dlon) * cos_lat[1:]
-    x = cos_lat[:-1] * sin_lat[1:] - sin_lat[:-1] * cos_lat[1:] * np.cos(dlon)
-    return np.degrees(np.arctan2(y, x)) % 360.0
+    sin_lat = np.sin(rlat, out=rlat)
+    # the operations of initial_bearing in its order, in place
+    y = np.sin(dlon)
+    y *= cos_lat[1:]
+    x = cos_lat[:-1] * sin_lat[1:]
+    c = sin_lat[:-1] * cos_lat[1:]
+    c *= np.cos(dlon, out=dlon)
+    x -= c
+    b = np.arctan2(y, x, out=y)
+    np.degrees(b, out=b)
+    return np.remainder(b, 360.0, out=b)
 
 
 def _canonical_unit(prop: str, unit: str) -> str:
