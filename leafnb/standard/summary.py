@@ -397,12 +397,15 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                 entry["harvestMoisture"] = _stat(
                     sub.array("harvestMoisture"), sub.units.get("harvestMoisture")
                 )
+            sums = {}  # each total summed once
             for prop in ("wetMass", "wetVolume", "dryMass", "dryVolume"):
                 if sub.has(prop):
+                    sums[prop] = np.nansum(sub.array(prop))
                     entry[prop] = {
-                        "value": float(np.nansum(sub.array(prop))),
+                        "value": float(sums[prop]),
                         "unit": sub.units.get(prop),
                     }
+            area_sum = np.nansum(a) if a is not None else None
             # per-area values of a variety: its total over its own area (spec §2.2 [gap])
             for prop in (
                 "wetMassPerArea",
@@ -413,16 +416,16 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                 total_prop = prop.replace("PerArea", "")
                 if (
                     sub.has(prop)
-                    and sub.has(total_prop)
-                    and a is not None
-                    and np.nansum(a) > 0
+                    and total_prop in sums
+                    and area_sum is not None
+                    and area_sum > 0
                 ):
                     unit = sub.units[prop]
-                    denom = rate_total(np.ones(1), np.array([np.nansum(a)]), unit)
+                    denom = rate_total(np.ones(1), np.array([area_sum]), unit)
                     total_unit = denom[1] if denom else None
                     if total_unit:
                         tv = convert(
-                            np.array([np.nansum(sub.array(total_prop))]),
+                            np.array([sums[total_prop]]),
                             sub.units[total_prop],
                             total_unit,
                         )[0]
