@@ -132,7 +132,7 @@ def initial_bearing(lon1, lat1, lon2, lat2) -> np.ndarray:
 
 #: the last track :func:`_track` measured: (lon, lat, its step distances); a file's
 #: track is measured by its reader (running totals) and again by
-#: :func:`compute_area_and_yield`
+#: :func:`compute_area_and_yield`, which lets it go
 _LAST_TRACK: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None = None
 
 
@@ -155,6 +155,12 @@ def _track(lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
     measures: dict[str, np.ndarray] = {}
     _LAST_TRACK = (np.array(lon, np.float64), np.array(lat, np.float64), measures)
     return measures
+
+
+def _forget_track() -> None:
+    """Let go of the last track's measures (:func:`_track`)."""
+    global _LAST_TRACK
+    _LAST_TRACK = None
 
 
 def _along(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -423,6 +429,7 @@ def compute_area_and_yield(
     step, bad = position_steps(
         lon, lat, time_s, MAX_SPEED.get(OperationType(points.operation_type))
     )
+    _forget_track()  # measured by the reader and here: not needed after
     if bad.any():
         step[bad] = 0.0
         if bad[lead:].any():

@@ -99,11 +99,12 @@ def distinct(column: pa.ChunkedArray | pa.Array) -> tuple[list[Any], np.ndarray]
     return list(values), codes
 
 
-#: the last columns :func:`distinct` encoded (a file's crop column is asked for by
-#: area/yield, the derived-column recipe and its check): (identity, column, values,
-#: codes); the column is held so its buffers' addresses cannot be reused meanwhile
+#: the last column :func:`distinct` encoded (a file's crop column is asked for by
+#: area/yield, the derived-column recipe and its check, one after the other):
+#: (identity, column, values, codes); the column is held so its buffers' addresses
+#: cannot be reused meanwhile
 _DISTINCT: list[tuple[tuple, Any, list[Any], np.ndarray]] = []
-_DISTINCT_KEPT = 2
+_DISTINCT_KEPT = 1
 
 
 def _identity(arr: pa.Array) -> tuple:
