@@ -718,12 +718,9 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
             step["by"] = by
             step["factor"] = factor * conversion_factor(points.units[by], by_unit)
         values = derived.step_values(points.table, recipe, step, rows)
-        current = points.array(prop)
-        same_gaps = np.array_equal(np.isnan(values), np.isnan(current))
-        if same_gaps and np.allclose(
-            values, current, rtol=1e-9, atol=0, equal_nan=True
-        ):
-            points = points.with_column(prop, values)
+        gaps = np.isnan(values)
+        if _close(values, points.array(prop), gaps, 1e-9):
+            points = points.with_column(prop, derived.float_array(values, gaps))
             recipe["steps"].append(step)
     if not recipe["steps"]:
         return points, None
@@ -735,3 +732,32 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
     else:  # no step reads a column a later one set: the table is as the recipe makes it
         derived.made_by(points.table, recipe)
     return points, recipe
+
+
+def _close(
+    values: np.ndarray, current: np.ndarray, gaps: np.ndarray, rtol: float
+) -> bool:
+    """``np.allclose(values, current, rtol=rtol, atol=0, equal_nan=True)`` with equal gaps.
+
+    *gaps* is ``np.isnan(values)``; False when *current* is missing elsewhere. numpy's
+    test (``|x - y| <= atol + rtol |y|`` where y is finite, or ``x == y``, or both
+    NaN) in place, the gaps computed once.
+
+    >>> a = np.array([1.0, np.nan, np.inf, 3.0])
+    >>> _close(a, a * (1 + 1e-12), np.isnan(a), 1e-9)
+    True
+    >>> _close(a, np.array([1.0, 2.0, np.inf, 3.0]), np.isnan(a), 1e-9)
+    False
+    """
+    if not np.array_equal(gaps, np.isnan(current)):
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.subtract(values, current)
+        np.abs(diff, out=diff)
+        bound = np.abs(current)
+        bound *= rtol
+        ok = diff <= bound
+        ok &= np.isfinite(current)
+        ok |= values == current
+        ok |= gaps
+    return bool(ok.all())

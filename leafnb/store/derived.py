@@ -192,17 +192,19 @@ def step_values(
     return values
 
 
-def float_array(values: np.ndarray) -> pa.Array:
+def float_array(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
     """float64 *values* as an Arrow array, NaN as missing (the data buffer is shared).
 
     The same array as ``pa.array(values, mask=np.isnan(values))``, with the validity
     bitmap packed by numpy (pyarrow turns a mask into bits one value at a time).
+    *missing*: ``np.isnan(values)`` when the caller has it.
 
     >>> float_array(np.array([1.0, np.nan])).to_pylist()
     [1.0, None]
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
-    missing = np.isnan(values)
+    if missing is None:
+        missing = np.isnan(values)
     if not missing.any():
         return pa.array(values, type=pa.float64())
     valid = np.packbits(~missing, bitorder="little")

@@ -142,7 +142,7 @@ class TaskRecords:
             # one value a record at most (as joined): merge the group starts in, in order
             at = np.searchsorted(rec, starts)
             own = rec[np.minimum(at, len(rec) - 1)] == starts  # a written value wins
-            values = channel.val.astype(np.float64) * scale
+            values = np.multiply(channel.val, scale, dtype=np.float64)  # one pass
             points = rec
             if not own.all():
                 points = np.insert(rec, at[~own], starts[~own])
