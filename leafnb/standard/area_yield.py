@@ -164,11 +164,11 @@ def _forget_track() -> None:
 
 
 def _along(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Radian steps and cos/sin of latitude of a track, for its consecutive pairs.
+    """Radian steps, cos of latitude and latitudes in radians of a track's consecutive pairs.
 
     The same numbers :func:`haversine` and :func:`initial_bearing` compute for
-    ``(lon[:-1], lat[:-1])`` → ``(lon[1:], lat[1:])``, each latitude's sine and cosine
-    taken once instead of once per pair it is in.
+    ``(lon[:-1], lat[:-1])`` → ``(lon[1:], lat[1:])``, each latitude's cosine (and
+    sine, in :func:`_step_bearings`) taken once instead of once per pair it is in.
     """
     rlon, rlat = np.radians(lon), np.radians(lat)
     return np.diff(rlon), np.diff(rlat), np.cos(rlat), rlat
