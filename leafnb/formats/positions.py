@@ -47,7 +47,14 @@ _MARGIN = 2.0
 
 def _in_degrees(x: np.ndarray, y: np.ndarray) -> bool:
     f = np.isfinite(x) & np.isfinite(y)
-    return bool(f.any()) and bool(np.all((np.abs(x[f]) <= 180) & (np.abs(y[f]) <= 90)))
+    if f.all():  # the usual case: no copies of the finite values
+        return bool(len(f)) and _all_within(x, 180) and _all_within(y, 90)
+    return bool(f.any()) and _all_within(x[f], 180) and _all_within(y[f], 90)
+
+
+def _all_within(v: np.ndarray, limit: float) -> bool:
+    """True when every value of *v* is within ±*limit*."""
+    return bool(len(v) == 0 or (v.min() >= -limit and v.max() <= limit))
 
 
 def _inside(area, lon: np.ndarray, lat: np.ndarray) -> float:
@@ -192,7 +199,8 @@ def check_axis_order(
     f = np.isfinite(lon) & np.isfinite(lat)
     if not f.any():
         return lon, lat, None
-    if np.all(np.abs(lat[f]) > 90) and np.all(np.abs(lon[f]) <= 90):
+    flat, flon = (lat, lon) if f.all() else (lat[f], lon[f])
+    if np.abs(flat).min() > 90 and _all_within(flon, 90):
         return (
             lat,
             lon,

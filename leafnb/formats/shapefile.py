@@ -297,8 +297,22 @@ def wkb_point_xy(
     >>> wkb_point_xy(pa.array([wkb, None]))
     (array([1.5, nan]), array([-2., nan]))
     """
-    if isinstance(wkb, pa.ChunkedArray):
-        wkb = wkb.combine_chunks()
+    chunks = wkb.chunks if isinstance(wkb, pa.ChunkedArray) else [wkb]
+    parts = []
+    for chunk in chunks:
+        xy = _chunk_point_xy(chunk)
+        if xy is None:
+            return None
+        parts.append(xy)
+    if not parts:
+        return np.zeros(0), np.zeros(0)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _chunk_point_xy(wkb: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`wkb_point_xy` of one Arrow array."""
     if isinstance(wkb.type, pa.ExtensionType):
         wkb = wkb.storage
     if pa.types.is_large_binary(wkb.type):
@@ -308,12 +322,16 @@ def wkb_point_xy(
     else:
         return None
     n = len(wkb)
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
     if n == 0:
-        return x, y
+        return np.zeros(0), np.zeros(0)
     _, off_buf, data_buf = wkb.buffers()
     offsets = np.frombuffer(off_buf, off_type)[wkb.offset : wkb.offset + n + 1]
+    if data_buf is not None and wkb.null_count == 0:
+        size = int(offsets[1] - offsets[0])
+        if size >= 21 and np.all(np.diff(offsets) == size):
+            return _fixed_point_xy(data_buf, int(offsets[0]), size, n)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
     data = (
         np.frombuffer(data_buf, np.uint8)
         if data_buf is not None
@@ -337,6 +355,26 @@ def wkb_point_xy(
     x[valid] = doubles[starts + 5].copy().view("<f8")[:, 0]
     y[valid] = doubles[starts + 13].copy().view("<f8")[:, 0]
     return x, y
+
+
+def _fixed_point_xy(
+    data: pa.Buffer, start: int, size: int, n: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """x, y of *n* WKB points of *size* bytes each, back to back from byte *start*.
+
+    Every record of a point layer written by one writer has the same layout (21 bytes
+    in 2-D, 29 with Z or M, 37 with both): the fields are strided views of the buffer,
+    and only x and y are copied out. None when one is not a little-endian point.
+    """
+
+    def field(dtype: str, at: int) -> np.ndarray:
+        return np.ndarray((n,), dtype, buffer=data, offset=start + at, strides=(size,))
+
+    if not np.all(field("u1", 0) == 1):  # big-endian WKB: rare, leave it to GEOS
+        return None
+    if not np.isin(field("<u4", 1), _WKB_POINT_TYPES).all():
+        return None
+    return field("<f8", 5).copy(), field("<f8", 13).copy()
 
 
 def _decode_mixed(

@@ -130,30 +130,88 @@ def initial_bearing(lon1, lat1, lon2, lat2) -> np.ndarray:
     return np.degrees(np.arctan2(y, x)) % 360.0
 
 
+#: the last track :func:`_track` measured: (lon, lat, its step distances); a file's
+#: track is measured by its reader (running totals) and again by
+#: :func:`compute_area_and_yield`, which lets it go
+_LAST_TRACK: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None = None
+
+
+def _track(lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
+    """Measures of the track (lon, lat) computed so far: kept for the last track.
+
+    The same track given again (equal coordinates, checked in full against a copy)
+    gets the same dict, so its steps are computed once per file, not once per step
+    that needs them.
+    """
+    global _LAST_TRACK
+    last = _LAST_TRACK
+    if (
+        last is not None
+        and last[0].shape == lon.shape
+        and np.array_equal(last[0], lon, equal_nan=True)
+        and np.array_equal(last[1], lat, equal_nan=True)
+    ):
+        return last[2]
+    measures: dict[str, np.ndarray] = {}
+    _LAST_TRACK = (np.array(lon, np.float64), np.array(lat, np.float64), measures)
+    return measures
+
+
+def _forget_track() -> None:
+    """Let go of the last track's measures (:func:`_track`)."""
+    global _LAST_TRACK
+    _LAST_TRACK = None
+
+
 def _along(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Radian steps and cos/sin of latitude of a track, for its consecutive pairs.
+    """Radian steps, cos of latitude and latitudes in radians of a track's consecutive pairs.
 
     The same numbers :func:`haversine` and :func:`initial_bearing` compute for
-    ``(lon[:-1], lat[:-1])`` → ``(lon[1:], lat[1:])``, each latitude's sine and cosine
-    taken once instead of once per pair it is in.
+    ``(lon[:-1], lat[:-1])`` → ``(lon[1:], lat[1:])``, each latitude's cosine (and
+    sine, in :func:`_step_bearings`) taken once instead of once per pair it is in.
     """
     rlon, rlat = np.radians(lon), np.radians(lat)
-    return np.diff(rlon), np.diff(rlat), np.cos(rlat), np.sin(rlat)
+    return np.diff(rlon), np.diff(rlat), np.cos(rlat), rlat
 
 
 def _step_distances(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """``haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
-    dlon, dlat, cos_lat, _ = _along(lon, lat)
-    a = np.sin(dlat / 2) ** 2 + cos_lat[:-1] * cos_lat[1:] * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    """``haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`).
+
+    The same operations in the same order, in place (fewer temporaries); computed once
+    per track (:func:`_track`).
+    """
+    measures = _track(lon, lat)
+    if "distance" not in measures:
+        dlon, dlat, cos_lat, _ = _along(lon, lat)
+        a = np.sin(dlat / 2)
+        np.square(a, out=a)
+        b = cos_lat[:-1] * cos_lat[1:]
+        s = np.sin(dlon / 2)
+        np.square(s, out=s)
+        b *= s
+        a += b
+        np.clip(a, 0, 1, out=a)
+        np.sqrt(a, out=a)
+        np.arcsin(a, out=a)
+        a *= 2 * EARTH_RADIUS_M
+        measures["distance"] = a
+    return measures["distance"].copy()
 
 
 def _step_bearings(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """``initial_bearing(lon[:-1], lat[:-1], lon[1:], lat[1:])``, bit for bit (:func:`_along`)."""
-    dlon, _, cos_lat, sin_lat = _along(lon, lat)
-    y = np.sin(dlon) * cos_lat[1:]
-    x = cos_lat[:-1] * sin_lat[1:] - sin_lat[:-1] * cos_lat[1:] * np.cos(dlon)
-    return np.degrees(np.arctan2(y, x)) % 360.0
+    dlon, _, cos_lat, rlat = _along(lon, lat)
+    sin_lat = np.sin(rlat, out=rlat)
+    # the operations of initial_bearing in its order, in place
+    y = np.sin(dlon)
+    y *= cos_lat[1:]
+    x = cos_lat[:-1] * sin_lat[1:]
+    c = sin_lat[:-1] * cos_lat[1:]
+    c *= np.cos(dlon, out=dlon)
+    x -= c
+    b = np.arctan2(y, x, out=y)
+    np.degrees(b, out=b)
+    return np.remainder(b, 360.0, out=b)
 
 
 def _canonical_unit(prop: str, unit: str) -> str:
@@ -178,9 +236,27 @@ def to_canonical(points: PointSet) -> PointSet:
         canon = _canonical_unit(prop, unit)
         if canon != unit:
             points = points.with_column(
-                prop, convert(points.array(prop), unit, canon), canon
+                prop, _converted(points, prop, unit, canon), canon
             )
     return points
+
+
+def _converted(
+    points: PointSet, prop: str, unit: str, target: str
+) -> pa.ChunkedArray | np.ndarray:
+    """Column *prop* of *points* converted from *unit* to *target*.
+
+    A float64 column is multiplied in Arrow (nulls stay null, no NumPy copy and NaN
+    mask): the same products as :func:`convert`. Unless a value is NaN (missing in a
+    point set, made null by :meth:`PointSet.with_column`): then through NumPy.
+    """
+    column = points.table.column(prop)
+    if pa.types.is_float64(column.type):
+        factor = conversion_factor(unit, target)
+        out = pc.multiply(column, pa.scalar(factor, pa.float64()))
+        if not pc.any(pc.is_nan(out)).as_py():
+            return out
+    return convert(points.array(prop), unit, target)
 
 
 def _fill(
@@ -353,6 +429,7 @@ def compute_area_and_yield(
     step, bad = position_steps(
         lon, lat, time_s, MAX_SPEED.get(OperationType(points.operation_type))
     )
+    _forget_track()  # measured by the reader and here: not needed after
     if bad.any():
         step[bad] = 0.0
         if bad[lead:].any():
@@ -575,7 +652,7 @@ def to_unit_system(points: PointSet, system: UnitSystem | str) -> PointSet:
             target = target_unit(dim, unit, system)
         if target and target != unit:
             points = points.with_column(
-                prop, convert(points.array(prop), unit, target), target
+                prop, _converted(points, prop, unit, target), target
             )
     return replace(points, meta={**points.meta, "unit_system": system.value})
 
@@ -641,12 +718,9 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
             step["by"] = by
             step["factor"] = factor * conversion_factor(points.units[by], by_unit)
         values = derived.step_values(points.table, recipe, step, rows)
-        current = points.array(prop)
-        same_gaps = np.array_equal(np.isnan(values), np.isnan(current))
-        if same_gaps and np.allclose(
-            values, current, rtol=1e-9, atol=0, equal_nan=True
-        ):
-            points = points.with_column(prop, values)
+        gaps = np.isnan(values)
+        if _close(values, points.array(prop), gaps, 1e-9):
+            points = points.with_column(prop, derived.float_array(values, gaps))
             recipe["steps"].append(step)
     if not recipe["steps"]:
         return points, None
@@ -658,3 +732,32 @@ def exact_derived(points: PointSet) -> tuple[PointSet, dict[str, Any] | None]:
     else:  # no step reads a column a later one set: the table is as the recipe makes it
         derived.made_by(points.table, recipe)
     return points, recipe
+
+
+def _close(
+    values: np.ndarray, current: np.ndarray, gaps: np.ndarray, rtol: float
+) -> bool:
+    """``np.allclose(values, current, rtol=rtol, atol=0, equal_nan=True)`` with equal gaps.
+
+    *gaps* is ``np.isnan(values)``; False when *current* is missing elsewhere. numpy's
+    test (``|x - y| <= atol + rtol |y|`` where y is finite, or ``x == y``, or both
+    NaN) in place, the gaps computed once.
+
+    >>> a = np.array([1.0, np.nan, np.inf, 3.0])
+    >>> _close(a, a * (1 + 1e-12), np.isnan(a), 1e-9)
+    True
+    >>> _close(a, np.array([1.0, 2.0, np.inf, 3.0]), np.isnan(a), 1e-9)
+    False
+    """
+    if not np.array_equal(gaps, np.isnan(current)):
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.subtract(values, current)
+        np.abs(diff, out=diff)
+        bound = np.abs(current)
+        bound *= rtol
+        ok = diff <= bound
+        ok &= np.isfinite(current)
+        ok |= values == current
+        ok |= gaps
+    return bool(ok.all())

@@ -50,27 +50,47 @@ TOLERANCE = 1 / 16
 
 def pass_breaks(x: np.ndarray, y: np.ndarray, width: float) -> np.ndarray:
     """Indices where a new pass starts: a jump of more than 5 swath widths (or 50 m)."""
-    step = np.hypot(np.diff(x), np.diff(y))
-    return np.flatnonzero(step > max(5 * width, 50.0)) + 1
+    limit = max(5 * width, 50.0)
+    dx, dy = np.diff(x), np.diff(y)
+    # squared steps pick the candidates (cheap); np.hypot decides on those alone, so
+    # the breaks are exactly those of ``np.hypot(dx, dy) > limit`` (the squares' rounding
+    # is far inside the 1e-9 margin)
+    square = dx * dx
+    square += dy * dy
+    near = np.flatnonzero(square > limit * limit * (1 - 1e-9))
+    return near[np.hypot(dx[near], dy[near]) > limit] + 1
+
+
+def _piece_ranges(
+    starts: np.ndarray, ends: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vertex index, piece id, pass of each piece) of the pieces of passes [start, end).
+
+    A pass of L vertices makes ceil((L-1)/(size-1)) pieces (at least one) of at most
+    *size* vertices; a piece's last vertex is the next piece's first.
+    """
+    starts = np.asarray(starts, np.int64)
+    ends = np.asarray(ends, np.int64)
+    count = np.maximum(1, -(-(ends - starts - 1) // (size - 1)))
+    pass_of = np.repeat(np.arange(len(starts)), count)
+    first_piece = np.cumsum(count) - count
+    k = np.arange(int(count.sum())) - first_piece[pass_of]
+    lo = starts[pass_of] + k * (size - 1)
+    hi = np.minimum(lo + size, ends[pass_of])  # exclusive
+    span = hi - lo
+    # consecutive indices within a piece: a running sum of steps of 1 that jumps to
+    # the piece's first vertex where a piece begins
+    step = np.ones(int(span.sum()), np.int64)
+    begin = np.cumsum(span) - span
+    step[begin[1:]] = lo[1:] - hi[:-1] + 1
+    if len(step):
+        step[0] = lo[0]
+    return np.cumsum(step), np.repeat(np.arange(len(lo)), span), pass_of
 
 
 def _pieces(n: int, breaks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(vertex index, piece id) of every vertex of every piece of every pass."""
-    starts = np.r_[0, breaks].astype(np.int64)
-    ends = np.r_[breaks, n].astype(np.int64)
-    length = ends - starts
-    # a pass of L vertices makes ceil((L-1)/(size-1)) pieces (at least one)
-    count = np.maximum(1, -(-(length - 1) // (size - 1)))
-    pass_of = np.repeat(np.arange(len(starts)), count)
-    first_piece = np.cumsum(count) - count
-    k = np.arange(count.sum()) - first_piece[pass_of]
-    lo = starts[pass_of] + k * (size - 1)
-    # exclusive end: a piece's last vertex is the next piece's first
-    hi = np.minimum(lo + size, ends[pass_of])
-    span = hi - lo
-    piece = np.repeat(np.arange(len(lo)), span)
-    offs = np.cumsum(span) - span
-    idx = np.arange(span.sum()) - np.repeat(offs, span) + np.repeat(lo, span)
+    """(vertex index, piece id) of every vertex of every piece of the passes of n records."""
+    idx, piece, _ = _piece_ranges(np.r_[0, breaks], np.r_[breaks, n], size)
     return idx, piece
 
 
@@ -92,27 +112,20 @@ def swath_footprint(
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
     starts = np.r_[0, pass_breaks(x, y, width)]
-    length = np.diff(np.r_[starts, len(x)])
-    pass_of = np.repeat(np.arange(len(length)), length)
-    is_line = length > 1
-    in_line = is_line[pass_of]
-    records = np.arange(len(x))
-    single = records[~in_line]  # a pass of one record: a disc
+    ends = np.r_[starts[1:], len(x)]
+    is_line = ends - starts > 1
+    single = starts[~is_line]  # a pass of one record: a disc
     kept = np.zeros(0, np.int64)
     kept_pass = np.zeros(0, np.int64)
     if is_line.any():
-        line_starts = np.r_[0, np.cumsum(length[is_line])[:-1]]
-        idx, piece = _pieces(int(in_line.sum()), line_starts[1:], size)
-        line_records = (records if is_line.all() else records[in_line])[idx]
+        idx, piece, piece_pass = _piece_ranges(starts[is_line], ends[is_line], size)
         # the record index rides along as z: the simplifier keeps it with each vertex
-        xyz = np.column_stack([x[line_records], y[line_records], line_records])
+        xyz = np.column_stack([x[idx], y[idx], idx])
         lines = shapely.linestrings(xyz, indices=piece)
         simple = shapely.simplify(lines, width * TOLERANCE, preserve_topology=False)
         kept = shapely.get_coordinates(simple, include_z=True)[:, 2].astype(np.int64)
         # the simplified pieces of a pass joined again: one buffer a pass (a shared
         # end vertex repeated, which the buffer ignores)
-        first = idx[np.r_[0, np.flatnonzero(np.diff(piece)) + 1]]  # of each piece
-        piece_pass = np.searchsorted(line_starts, first, side="right") - 1
         kept_pass = np.repeat(piece_pass, shapely.get_num_coordinates(simple))
     where = at or (lambda r: (x[r], y[r]))
     sx, sy = where(single)

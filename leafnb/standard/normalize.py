@@ -64,6 +64,27 @@ def _crop(col: pa.ChunkedArray, scheme: str | None = None) -> pa.Array:
     return pc.take(mapped, enc.indices)
 
 
+def _constant_string(value: str, n: int) -> pa.Array:
+    """*value* n times as an Arrow string array, its buffers made directly.
+
+    The array ``pc.take`` of one value would give, without gathering n values.
+
+    >>> _constant_string("harvested", 3).to_pylist()
+    ['harvested', 'harvested', 'harvested']
+    """
+    data = value.encode("utf-8")
+    if len(data) * n >= 2**31:  # beyond 32-bit offsets: let Arrow gather
+        return pc.take(pa.array([value], pa.string()), pa.array(np.zeros(n, np.int32)))
+    offsets = (
+        np.arange(0, len(data) * (n + 1), len(data), dtype=np.int32)
+        if data
+        else np.zeros(n + 1, np.int32)
+    )
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
+    )
+
+
 def _crop_scheme(source: str) -> str | None:
     """The code scheme a crop column's name declares (``CDL``, ``cdl_code`` → USDA CDL)."""
     from leafnb.formats.columns import normalise_key
@@ -176,6 +197,8 @@ def normalize(raw: RawRead) -> PointSet:
             units[prop] = col.unit
 
     def constant(value, typ):
+        if typ == pa.string():
+            return _constant_string(value, n)
         # one value taken n times: no Python list of n items (pa.repeat is slow for lists)
         return pc.take(pa.array([value], type=typ), pa.array(np.zeros(n, np.int32)))
 

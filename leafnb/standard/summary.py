@@ -20,6 +20,7 @@ from leafnb.standard.units import (
     leaf_unit,
     parse_unit,
 )
+from leafnb.store.collector import collector_paused
 from leafnb.store.derived import distinct
 
 if TYPE_CHECKING:
@@ -232,16 +233,18 @@ def _multipolygon_geojson(geom: shapely.Geometry, inv: Transformer) -> dict[str,
     rings = shapely.get_rings(polys)
     coords = shapely.get_coordinates(rings)
     lon, lat = inv.transform(coords[:, 0], coords[:, 1])
-    positions = np.column_stack([lon, lat]).tolist()
     ends = np.cumsum(shapely.get_num_coordinates(rings)).tolist()
-    ring_list = [positions[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
     ring_ends = np.cumsum(shapely.get_num_interior_rings(polys) + 1).tolist()
-    return {
-        "type": "MultiPolygon",
-        "coordinates": [
-            ring_list[a:b] for a, b in zip([0, *ring_ends[:-1]], ring_ends, strict=True)
-        ],
-    }
+    with collector_paused():  # tens of thousands of new lists (leafnb.store.collector)
+        positions = np.column_stack([lon, lat]).tolist()
+        ring_list = [positions[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+        return {
+            "type": "MultiPolygon",
+            "coordinates": [
+                ring_list[a:b]
+                for a, b in zip([0, *ring_ends[:-1]], ring_ends, strict=True)
+            ],
+        }
 
 
 def _strings(points: PointSet, prop: str) -> list[str]:
@@ -367,7 +370,7 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
     area_unit = AREA_UNIT[system]
     for name in sorted(set(names) - {"None", ""}):
         sel = np.isin(codes, [i for i, v in enumerate(names) if v == name])
-        sub = points.filter(sel)
+        sub = points if sel.all() else points.filter(sel)  # one variety: no copy
         entry: dict[str, Any] = {"name": name}
         a = area_m2[sel] if area_m2 is not None else None
         if a is not None:
@@ -394,12 +397,15 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                 entry["harvestMoisture"] = _stat(
                     sub.array("harvestMoisture"), sub.units.get("harvestMoisture")
                 )
+            sums = {}  # each total summed once
             for prop in ("wetMass", "wetVolume", "dryMass", "dryVolume"):
                 if sub.has(prop):
+                    sums[prop] = np.nansum(sub.array(prop))
                     entry[prop] = {
-                        "value": float(np.nansum(sub.array(prop))),
+                        "value": float(sums[prop]),
                         "unit": sub.units.get(prop),
                     }
+            area_sum = np.nansum(a) if a is not None else None
             # per-area values of a variety: its total over its own area (spec §2.2 [gap])
             for prop in (
                 "wetMassPerArea",
@@ -410,16 +416,16 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                 total_prop = prop.replace("PerArea", "")
                 if (
                     sub.has(prop)
-                    and sub.has(total_prop)
-                    and a is not None
-                    and np.nansum(a) > 0
+                    and total_prop in sums
+                    and area_sum is not None
+                    and area_sum > 0
                 ):
                     unit = sub.units[prop]
-                    denom = rate_total(np.ones(1), np.array([np.nansum(a)]), unit)
+                    denom = rate_total(np.ones(1), np.array([area_sum]), unit)
                     total_unit = denom[1] if denom else None
                     if total_unit:
                         tv = convert(
-                            np.array([np.nansum(sub.array(total_prop))]),
+                            np.array([sums[total_prop]]),
                             sub.units[total_prop],
                             total_unit,
                         )[0]

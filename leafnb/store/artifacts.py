@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leafnb.store import derived
+from leafnb.store.collector import collector_paused
 
 __all__ = [
     "COORDINATE_DECIMALS",
@@ -166,8 +167,10 @@ def rounded_geometries(doc: Any, decimals: int = COORDINATE_DECIMALS) -> Any:
 
 def write_json(path: str | Path, doc: Any) -> Path:
     """Write *doc* as compact JSON atomically, GeoJSON coordinates to 1e-7° (:func:`rounded_geometries`)."""
-    # compact: a summary's coverage polygon has thousands of coordinates
-    text = json.dumps(rounded_geometries(doc), separators=(",", ":"), default=str)
+    # compact: a summary's coverage polygon has thousands of coordinates (rounded into
+    # as many new lists: the collector paused meanwhile, leafnb.store.collector)
+    with collector_paused():
+        text = json.dumps(rounded_geometries(doc), separators=(",", ":"), default=str)
     return write_bytes(path, text.encode("utf-8"))
 
 

@@ -83,11 +83,42 @@ def distinct(column: pa.ChunkedArray | pa.Array) -> tuple[list[Any], np.ndarray]
     >>> distinct(pa.chunked_array([["maize", None, "maize"]]))
     (['maize', None], array([0, 1, 0], dtype=int32))
     """
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    chunked = isinstance(column, pa.ChunkedArray)
+    key = tuple(_identity(c) for c in (column.chunks if chunked else [column]))
+    for known, _, values, codes in _DISTINCT:
+        if known == key:
+            return list(values), codes
+    arr = column.combine_chunks() if chunked else column
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     enc = pc.dictionary_encode(arr, null_encoding="encode")
-    return enc.dictionary.to_pylist(), enc.indices.to_numpy(zero_copy_only=False)
+    values = enc.dictionary.to_pylist()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    codes.flags.writeable = False  # shared by later calls on the same column
+    _DISTINCT[:] = [(key, column, values, codes), *_DISTINCT[: _DISTINCT_KEPT - 1]]
+    return list(values), codes
+
+
+#: the last column :func:`distinct` encoded (a file's crop column is asked for by
+#: area/yield, the derived-column recipe and its check, one after the other):
+#: (identity, column, values, codes); the column is held so its buffers' addresses
+#: cannot be reused meanwhile
+_DISTINCT: list[tuple[tuple, Any, list[Any], np.ndarray]] = []
+_DISTINCT_KEPT = 1
+
+
+def _identity(arr: pa.Array) -> tuple:
+    """What makes two Arrow arrays the same data: type, slice and buffer addresses.
+
+    Arrow arrays are immutable: the same buffers at the same offset and length (while
+    the array is alive) are the same values.
+    """
+    return (
+        str(arr.type),
+        arr.offset,
+        len(arr),
+        tuple(b.address if b is not None else None for b in arr.buffers()),
+    )
 
 
 def _crop_values(table: pa.Table, recipe: dict[str, Any], index: int) -> np.ndarray:
@@ -161,17 +192,19 @@ def step_values(
     return values
 
 
-def float_array(values: np.ndarray) -> pa.Array:
+def float_array(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
     """float64 *values* as an Arrow array, NaN as missing (the data buffer is shared).
 
     The same array as ``pa.array(values, mask=np.isnan(values))``, with the validity
     bitmap packed by numpy (pyarrow turns a mask into bits one value at a time).
+    *missing*: ``np.isnan(values)`` when the caller has it.
 
     >>> float_array(np.array([1.0, np.nan])).to_pylist()
     [1.0, None]
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
-    missing = np.isnan(values)
+    if missing is None:
+        missing = np.isnan(values)
     if not missing.any():
         return pa.array(values, type=pa.float64())
     valid = np.packbits(~missing, bitorder="little")

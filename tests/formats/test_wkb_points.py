@@ -44,3 +44,20 @@ def test_other_geometries_are_left_to_geos():
     big_endian = shapely.to_wkb([shapely.Point(1, 2)], byte_order=0)
     assert wkb_point_xy(pa.array(big_endian, pa.binary())) is None
     assert wkb_point_xy(pa.array(["POINT (1 2)"])) is None
+
+
+def test_fixed_size_records_of_a_chunked_column():
+    # one layout throughout (what a point layer's writer gives): read as strided fields
+    rng = np.random.default_rng(1)
+    lon, lat, z = (rng.uniform(-90, 90, 300) for _ in range(3))
+    for pts in (shapely.points(lon, lat), shapely.points(lon, lat, z)):
+        wkb = pa.array(shapely.to_wkb(pts))
+        column = pa.chunked_array([wkb.slice(0, 100), wkb.slice(100, 150), wkb[250:]])
+        x, y = wkb_point_xy(column)
+        np.testing.assert_array_equal(x, lon)
+        np.testing.assert_array_equal(y, lat)
+    assert wkb_point_xy(pa.chunked_array([], pa.binary()))[0].size == 0
+    big_endian = shapely.to_wkb(shapely.points(lon, lat), byte_order=0)
+    assert wkb_point_xy(pa.array(big_endian)) is None
+    lines = shapely.to_wkb(shapely.linestrings([[(0, 0), (1, 1)]] * 3))
+    assert wkb_point_xy(pa.array(lines)) is None

@@ -247,3 +247,20 @@ def test_step_distances_and_bearings_are_bit_identical_to_pairwise():
         ]:
             got, want = fast(lon, lat), slow(*pairs)
             assert np.array_equal(got.view("u8"), want.view("u8"))
+
+
+def test_step_distances_of_a_track_changed_in_place_are_measured_again():
+    # a track's distances are kept for the next step that asks (same coordinates):
+    # never for coordinates that changed since, even in the same array
+    from leafnb.standard.area_yield import _step_distances, haversine
+
+    lon, lat = np.array([10.0, 10.001, 10.002]), np.full(3, 50.0)
+    first = _step_distances(lon, lat)
+    first[:] = -1.0  # the caller's copy: what is kept is not changed
+    np.testing.assert_array_equal(
+        _step_distances(lon, lat), haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    )
+    lon[2] = 10.01
+    np.testing.assert_array_equal(
+        _step_distances(lon, lat), haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    )

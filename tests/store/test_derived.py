@@ -127,6 +127,27 @@ def test_distinct_gives_values_once_and_codes_per_row():
     assert codes.tolist() == [0, 1, 2, 0]
 
 
+def test_distinct_of_the_same_column_again_is_not_encoded_again(monkeypatch):
+    column = pa.chunked_array([["maize", "soy"], ["maize"]])
+    first = derived.distinct(column)
+    calls = []
+    encode = derived.pc.dictionary_encode
+    monkeypatch.setattr(
+        derived.pc,
+        "dictionary_encode",
+        lambda *a, **k: calls.append(1) or encode(*a, **k),
+    )
+    again = derived.distinct(pa.table({"c": column}).column("c"))  # same buffers
+    assert again[0] == first[0] and again[1] is first[1] and not calls
+    assert not again[1].flags.writeable  # shared: nobody changes it
+    # equal values in other buffers are other data: encoded
+    assert derived.distinct(pa.chunked_array([["maize", "soy", "maize"]]))[0] == [
+        "maize",
+        "soy",
+    ]
+    assert calls == [1]
+
+
 def test_a_table_made_by_its_recipe_is_verified_without_recomputing(monkeypatch):
     table, other = derived.apply(_table(), RECIPE), derived.apply(_table(), RECIPE)
     derived.made_by(table, RECIPE)

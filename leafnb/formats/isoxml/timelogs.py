@@ -127,20 +127,28 @@ class TaskRecords:
             ],
             dtype=np.float64,
         )
-        if backfill and len(channel.rec):
-            groups, first = np.unique(self.group_of(channel.rec), return_index=True)
+        rec = channel.rec
+        ascending = len(rec) > 0 and bool(np.all(rec[1:] > rec[:-1]))
+        if backfill and len(rec):
+            group = self.group_of(rec)
+            if ascending:  # groups ascend too: each group's first is where it changes
+                first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+                groups = group[first]
+            else:
+                groups, first = np.unique(group, return_index=True)
             missing = np.isnan(init[groups])
             init[groups[missing]] = channel.val[first[missing]] * scale
-        rec = channel.rec
-        if len(rec) and bool(np.all(rec[1:] > rec[:-1])):
+        if ascending:
             # one value a record at most (as joined): merge the group starts in, in order
             at = np.searchsorted(rec, starts)
             own = rec[np.minimum(at, len(rec) - 1)] == starts  # a written value wins
-            values = channel.val.astype(np.float64) * scale
+            values = np.multiply(channel.val, scale, dtype=np.float64)  # one pass
             points = rec
             if not own.all():
                 points = np.insert(rec, at[~own], starts[~own])
                 values = np.insert(values, at[~own], init[~own])
+            if len(points) == n:  # a value at every record (points ascend from 0)
+                return values
             return np.repeat(values, np.diff(points, append=n))
         points = np.concatenate([starts, rec])
         values = np.concatenate([init, channel.val.astype(np.float64) * scale])
@@ -256,7 +264,10 @@ def join_logs(logs: Iterable[DecodedLog]) -> TaskRecords:
                 if len(rec):
                     rec = rec if idx is None else idx[rec]
                     parts.setdefault(key, []).append(
-                        (rec + offset, log.dlv_val[i].astype(np.int64))
+                        (
+                            rec + offset if offset else rec,
+                            log.dlv_val[i].astype(np.int64),
+                        )
                     )
         times.append(np.asarray(t, dtype=np.int64))
         lats.append(lat)
