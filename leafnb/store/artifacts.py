@@ -65,9 +65,10 @@ def _atomic(path: Path, write) -> Path:
     Readers see the old file or the new one, never a part. The temporary name is unique
     to this process, thread and call, so *write* creates it directly — no
     ``tempfile.mkstemp`` (an exclusive create, close and reopen: a second file open per
-    artifact, a measurable share of a small file's conversion). No fsync: an artifact
-    is derived from the stored original and rebuilt by reprocessing, and the catalog
-    (SQLite WAL) is not synced per commit either.
+    artifact, a measurable share of a small file's conversion); the file gets the
+    process's umask like every other workspace file (mkstemp made it 0600). No fsync:
+    an artifact is derived from the stored original and rebuilt by reprocessing, and
+    the catalog (SQLite WAL, synchronous=NORMAL) is not synced per commit either.
     """
     if not path.parent.is_dir():  # a stat: cheaper than mkdir(exist_ok=True) each time
         path.parent.mkdir(parents=True, exist_ok=True)
