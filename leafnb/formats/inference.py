@@ -403,7 +403,9 @@ def _sample(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
     n = len(arr)
     if n > _SAMPLE:  # taken from the chunks: a big column is not copied whole
         arr = arr.take(pa.array(np.linspace(0, n - 1, _SAMPLE).astype("int64")))
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if isinstance(arr, pa.ChunkedArray):  # one chunk (a small file's): used as it is
+        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
 
 
 #: :func:`_values` without a precomputed :func:`coerce_numeric` result
