@@ -195,9 +195,9 @@ def input_sizes(jobs: Sequence[FileJob]) -> Iterator[int]:
     """Approximate input size of each job (file and sidecars, or an ISOXML task's files).
 
     A file counts with its same-stem sidecars, an ISOXML task file with the .bin/.xml
-    files beside it. Each folder is listed once (the files of an uploaded zip share one: a listing per
-    file made a batch quadratic in its files); only the matching files are statted.
-    Sizes are yielded as computed, so a caller can stop early.
+    files beside it. Each folder is listed once (the files of an uploaded zip share one:
+    a listing per file made a batch quadratic in its files); only the matching files are
+    statted. Sizes are yielded as computed, so a caller can stop early.
     """
     listings: dict[str, list[os.DirEntry[str]]] = {}
 
