@@ -366,6 +366,11 @@ class _Values:
         return _median(self.numeric)
 
     @functools.cached_property
+    def time_of_day(self) -> bool:
+        """The text values are times of day (asked by every time candidate of a column)."""
+        return self.text is not None and looks_like_time_of_day(self.text)
+
+    @functools.cached_property
     def flag(self) -> bool:
         """Only 0 and 1, both present: a yes/no column, not a quantity."""
         v = self.numeric
@@ -398,7 +403,9 @@ def _sample(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
     n = len(arr)
     if n > _SAMPLE:  # taken from the chunks: a big column is not copied whole
         arr = arr.take(pa.array(np.linspace(0, n - 1, _SAMPLE).astype("int64")))
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if isinstance(arr, pa.ChunkedArray):  # one chunk (a small file's): used as it is
+        return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
 
 
 #: :func:`_values` without a precomputed :func:`coerce_numeric` result
@@ -576,7 +583,7 @@ def _time_kind(rule_kind: str, vals: _Values | None) -> tuple[str, str | None]:
     if vals.text is not None:
         if pa.types.is_timestamp(vals.text.type) or pa.types.is_date(vals.text.type):
             return ("datetime" if rule_kind not in ("date",) else "date"), None
-        if looks_like_time_of_day(vals.text):
+        if vals.time_of_day:
             return "time", "time_of_day"
     if rule_kind in ("epoch", "relative"):
         return "datetime", None

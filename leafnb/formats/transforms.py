@@ -139,7 +139,9 @@ def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
     joined = (
         arrays[0]
         if len(arrays) == 1
-        else pa.concat_arrays([a.cast(pa.string()) for a in arrays])
+        else pa.concat_arrays(
+            [a if a.type == pa.string() else a.cast(pa.string()) for a in arrays]
+        )
     )
     s = pc.utf8_trim_whitespace(joined.cast(pa.string()))
     lengths = np.array([len(a) for a in arrays], dtype="int64")
@@ -161,19 +163,22 @@ def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
     )
     present = pc.invert(missing)
     dot = pc.fill_null(pc.match_substring_regex(s, _DOT), False)
-    comma = pc.fill_null(pc.match_substring_regex(s, _COMMA), False)
-    dot_fraction = pc.fill_null(pc.match_substring_regex(s, _DOT_FRACTION), False)
-    n_present, n_comma, n_dot_fraction = (
-        per_column(m) for m in (present, comma, dot_fraction)
-    )
-    decimal_comma = (n_comma > 0) & (n_dot_fraction == 0)
-    # per cell: its column reads decimal commas
-    comma_col = (
-        pa.scalar(bool(decimal_comma[0]))
-        if len(arrays) == 1
-        else pa.array(np.repeat(decimal_comma, lengths))
-    )
-    use_comma = pc.and_(comma, comma_col) if decimal_comma.any() else None
+    n_present = per_column(present)
+    # the comma rules only where a cell holds a comma (a regex costs a small file more
+    # than its cells; a plain substring search does not)
+    decimal_comma = np.zeros(len(arrays), dtype=bool)
+    use_comma = None  # per cell: a decimal comma in a column that writes them
+    if pc.any(pc.match_substring(s, ",")).as_py():
+        comma = pc.fill_null(pc.match_substring_regex(s, _COMMA), False)
+        dot_fraction = pc.fill_null(pc.match_substring_regex(s, _DOT_FRACTION), False)
+        decimal_comma = (per_column(comma) > 0) & (per_column(dot_fraction) == 0)
+        if decimal_comma.any():
+            comma_col = (  # per cell: its column reads decimal commas
+                pa.scalar(bool(decimal_comma[0]))
+                if len(arrays) == 1
+                else pa.array(np.repeat(decimal_comma, lengths))
+            )
+            use_comma = pc.and_(comma, comma_col)
     ok = dot if use_comma is None else pc.or_(dot, use_comma)
     n_ok = per_column(ok)
     numeric = (n_present > 0) & (n_ok >= NUMERIC_SHARE * n_present)

@@ -58,7 +58,7 @@ from leafnb.keys import (
 )
 from leafnb.pipeline import originals
 from leafnb.pipeline.checkpoints import checkpoint
-from leafnb.pipeline.executors import input_bytes, run_jobs
+from leafnb.pipeline.executors import input_sizes, run_jobs
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult
 from leafnb.store import batch_rows, records, runs
 from leafnb.store.runs import RunLease
@@ -582,8 +582,8 @@ class OutcomeRecorder:
         #: files whose conversion may take long, not converted yet
         self.slow = {
             job.file_id
-            for job in jobs
-            if input_bytes([job], self.slow_bytes) >= self.slow_bytes
+            for job, size in zip(jobs, input_sizes(jobs), strict=True)
+            if size >= self.slow_bytes
         }
         self.pending: list[tuple[FileJob, FileOutcome, str, dict[str, Any]]] = []
         self.written = 0

@@ -69,6 +69,7 @@ __all__ = [
     "ProcessPoolRunner",
     "crash_outcome",
     "input_bytes",
+    "input_sizes",
     "map_tasks",
     "resolve_executor",
     "watch_parent",
@@ -181,25 +182,55 @@ def _spawn_safe() -> bool:
 
 
 def input_bytes(jobs: Sequence[FileJob], stop: int) -> int:
-    """Approximate input size of *jobs* (main file + same-stem sidecars, ISOXML .bin files)."""
+    """Approximate input size of *jobs* (:func:`input_sizes`), summed until *stop*."""
     total = 0
-    for job in jobs:
-        path = Path(job.path)
-        try:
-            if path.suffix.lower() == ".xml":
-                total += sum(
-                    p.stat().st_size
-                    for p in path.parent.iterdir()
-                    if p.suffix.lower() in (".bin", ".xml")
-                )
-            else:
-                stem = path.name[: -len(path.suffix)] if path.suffix else path.name
-                total += sum(p.stat().st_size for p in path.parent.glob(f"{stem}.*"))
-        except OSError:
-            continue
+    for size in input_sizes(jobs):
+        total += size
         if total >= stop:
             break
     return total
+
+
+def input_sizes(jobs: Sequence[FileJob]) -> Iterator[int]:
+    """Approximate input size of each job (file and sidecars, or an ISOXML task's files).
+
+    A file counts with its same-stem sidecars, an ISOXML task file with the .bin/.xml
+    files beside it. Each folder is listed once (the files of an uploaded zip share one:
+    a listing per file made a batch quadratic in its files); only the matching files are
+    statted. Sizes are yielded as computed, so a caller can stop early.
+    """
+    listings: dict[str, list[os.DirEntry[str]]] = {}
+
+    def listing(folder: str) -> list[os.DirEntry[str]]:
+        if folder not in listings:
+            try:
+                with os.scandir(folder) as it:
+                    listings[folder] = list(it)
+            except OSError:
+                listings[folder] = []
+        return listings[folder]
+
+    def size(entry: os.DirEntry[str]) -> int:
+        try:
+            return entry.stat().st_size
+        except OSError:
+            return 0
+
+    for job in jobs:
+        path = Path(job.path)
+        if path.suffix.lower() == ".xml":
+            yield sum(
+                size(e)
+                for e in listing(str(path.parent))
+                if os.path.splitext(e.name)[1].lower() in (".bin", ".xml")
+            )
+        else:
+            stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+            yield sum(
+                size(e)
+                for e in listing(str(path.parent))
+                if e.name.startswith(f"{stem}.")
+            )
 
 
 # ----------------------------------------------------------------------------- runners

@@ -13,6 +13,8 @@ from leafnb.store.derived import float_array
 
 __all__ = ["PointSet"]
 
+_FLOAT64 = pa.float64()
+
 
 @dataclass(frozen=True)
 class PointSet:
@@ -29,6 +31,10 @@ class PointSet:
     units: dict[str, str] = field(default_factory=dict)
     source_units: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: :meth:`has` answers of this table
+    _has: dict[str, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -40,19 +46,21 @@ class PointSet:
 
     def has(self, prop: str) -> bool:
         """True when *prop* is a column with at least one non-null value."""
-        # the schema lookup, not ``column_names``: that builds a list of every name per
-        # call, and steps ask hundreds of times per file
-        i = self.table.schema.get_field_index(prop)
-        return i >= 0 and self.table.column(i).null_count < self.table.num_rows
+        # once per column and table: steps ask hundreds of times per file, and a
+        # column lookup each time cost more than a small file's values
+        known = self._has.get(prop)
+        if known is None:
+            i = self.table.schema.get_field_index(prop)
+            known = i >= 0 and self.table.column(i).null_count < self.table.num_rows
+            self._has[prop] = known
+        return known
 
     def array(self, prop: str) -> np.ndarray:
         """Return a numeric column as float64 numpy (nulls as NaN)."""
         col = self.table.column(prop)
-        return (
-            pc.cast(col, pa.float64())
-            .to_numpy(zero_copy_only=False)
-            .astype("float64", copy=False)
-        )
+        if col.type != _FLOAT64:  # a cast call costs more than a small column's values
+            col = pc.cast(col, _FLOAT64)
+        return col.to_numpy(zero_copy_only=False).astype("float64", copy=False)
 
     def with_column(
         self, prop: str, values, unit: str | None = None, arrow_type=None
@@ -68,16 +76,15 @@ class PointSet:
             )
         else:
             arr = pa.array(values, type=arrow_type, from_pandas=True)
-        names = self.table.column_names
+        i = self.table.schema.get_field_index(prop)
         table = (
-            self.table.set_column(names.index(prop), prop, arr)
-            if prop in names
+            self.table.set_column(i, prop, arr)
+            if i >= 0
             else self.table.append_column(prop, arr)
         )
-        units = dict(self.units)
-        if unit is not None:
-            units[prop] = unit
-        return replace(self, table=table, units=units)
+        units = dict(self.units) if unit is None else {**self.units, prop: unit}
+        # the constructor, not dataclasses.replace (which looks up every field per call)
+        return PointSet(table, self.operation_type, units, self.source_units, self.meta)
 
     def filter(self, mask: np.ndarray) -> PointSet:
         """Return the points where *mask* is True (these points when it keeps them all)."""

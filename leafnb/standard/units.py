@@ -237,8 +237,15 @@ def parse_unit(unit: str):
 
 def leaf_unit(unit) -> str:
     """Return Leaf's spelling of *unit* (e.g. ``mile / hour`` -> ``mi/hr``)."""
-    u = parse_unit(unit) if isinstance(unit, str) else unit
-    return _LEAF_SPELLING.get(str(u), str(u).replace(" ", ""))
+    if isinstance(unit, str):
+        return _leaf_spelling(unit)
+    return _LEAF_SPELLING.get(str(unit), str(unit).replace(" ", ""))
+
+
+@functools.cache
+def _leaf_spelling(unit: str) -> str:
+    # once per string: pint formats a unit slowly (~0.1 ms) and steps ask per property
+    return leaf_unit(parse_unit(unit))
 
 
 @functools.cache

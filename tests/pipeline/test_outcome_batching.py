@@ -184,3 +184,36 @@ def test_an_error_after_some_files_keeps_the_finished_ones(
     assert status == dict.fromkeys(calls[:3], "processed")
     for fid in calls[:3]:
         assert (folder / "files" / fid / "standard.parquet").is_file()
+
+
+def test_input_sizes_list_each_folder_once(tmp_path, monkeypatch):
+    """A file counts with its same-stem sidecars, an ISOXML task with its .bin/.xml
+    files; the folder of a zip's files is listed once for all of them, not per file."""
+    import os
+
+    from leafnb.pipeline import executors
+    from leafnb.pipeline.steps import FileJob
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "TASKDATA").mkdir()
+    files = {
+        "a/f1.shp": 100, "a/f1.dbf": 10, "a/f1x.csv": 5, "a/f2.csv": 3,
+        "TASKDATA/TASKDATA.XML": 50, "TASKDATA/TLG00001.BIN": 70, "TASKDATA/x.txt": 1,
+    }  # fmt: skip
+    for name, size in files.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    paths = ["a/f1.shp", "a/f2.csv", "TASKDATA/TASKDATA.XML", "gone/x.csv", "a/f1x.csv"]
+    jobs = [
+        FileJob(str(i), "csv", str(tmp_path / p), None, str(tmp_path / "out"), {})
+        for i, p in enumerate(paths)
+    ]
+    listed = []
+    scandir = os.scandir
+    monkeypatch.setattr(
+        executors.os, "scandir", lambda p: listed.append(p) or scandir(p)
+    )
+    assert list(executors.input_sizes(jobs)) == [110, 3, 120, 0, 5]
+    assert sorted(listed) == sorted(
+        str(tmp_path / d) for d in ("a", "TASKDATA", "gone")
+    )
+    assert executors.input_bytes(jobs, 100) == 110  # stops once past the limit
