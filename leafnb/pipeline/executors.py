@@ -70,6 +70,7 @@ __all__ = [
     "crash_outcome",
     "input_bytes",
     "input_sizes",
+    "largest_first",
     "map_tasks",
     "resolve_executor",
     "watch_parent",
@@ -189,6 +190,27 @@ def input_bytes(jobs: Sequence[FileJob], stop: int) -> int:
         if total >= stop:
             break
     return total
+
+
+def largest_first(jobs: Sequence[FileJob]) -> list[FileJob]:
+    """*jobs* by input size (:func:`input_sizes`), largest first; equal sizes keep their order.
+
+    Workers take jobs in submission order: a big file started last runs alone while
+    the other workers have nothing left to do. Largest first, the last jobs are the
+    smallest, and a batch ends when its work is done (the longest-processing-time rule).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name, size in (("a.csv", 10), ("b.csv", 30), ("c.csv", 20)):
+    ...     _ = (folder / name).write_bytes(b"x" * size)
+    >>> jobs = [FileJob(n, "delimited", str(folder / n), None, "", {}) for n in ("a.csv", "b.csv", "c.csv")]
+    >>> [job.file_id for job in largest_first(jobs)]
+    ['b.csv', 'c.csv', 'a.csv']
+    """
+    jobs = list(jobs)
+    sizes = list(input_sizes(jobs))
+    order = sorted(range(len(jobs)), key=lambda i: -sizes[i])
+    return [jobs[i] for i in order]
 
 
 def input_sizes(jobs: Sequence[FileJob]) -> Iterator[int]:
@@ -405,7 +427,7 @@ class ProcessPoolRunner:
         if len(jobs) < self.min_jobs or self.workers <= 1 or small or not _spawn_safe():
             yield from InlineRunner(fn).run(jobs)
             return
-        pending = jobs
+        pending = largest_first(jobs)
         while pending:
             for job in pending:
                 _clear_marker(job)
@@ -532,7 +554,7 @@ class DaskRunner:
         from distributed import as_completed as dask_completed
 
         fn = fn or self.fn or convert_file
-        jobs = list(jobs)
+        jobs = largest_first(jobs)
         if not jobs:
             return
         client = self.client
