@@ -263,16 +263,12 @@ def needed_columns(recipe: dict[str, Any] | None, wanted: list[str]) -> set[str]
     if not recipe:
         return set()
     steps = {s["column"]: s for s in recipe.get("steps") or ()}
-    need: set[str] = set()
-    todo = [c for c in wanted if c in steps]
-    while todo:
-        step = steps[todo.pop()]
-        for name in step_inputs(recipe, step):
-            if name in steps:
-                todo.append(name)
-            else:
-                need.add(name)
-    return need
+    return {
+        name
+        for column in _derived_inputs(recipe, wanted)
+        for name in step_inputs(recipe, steps[column])
+        if name not in steps
+    }
 
 
 #: the table :func:`made_by` last vouched for: (weak reference, its recipe as JSON)
