@@ -31,7 +31,7 @@ def _vm(key: str) -> int:
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(REPO))
     whole = "--whole" in argv
-    args = [a for a in argv if a != "--whole"]
+    args = [a for a in argv if a not in ("--whole", "--preload")]
     path, reader = args[0], args[1]
     part = args[2] if len(args) > 2 else None
     peak = [0]
@@ -42,6 +42,12 @@ def main(argv: list[str]) -> int:
             time.sleep(0.005)
 
     threading.Thread(target=sample, daemon=True).start()
+    import pyogrio  # noqa: F401
+
+    from leafnb.standard.units import get_registry
+
+    if "--preload" in argv:
+        get_registry()
     import leafnb.pipeline.steps as steps
     from leafnb.pipeline import stream
 

@@ -120,8 +120,16 @@ def swath_footprint(
     if is_line.any():
         idx, piece, piece_pass = _piece_ranges(starts[is_line], ends[is_line], size)
         # the record index rides along as z: the simplifier keeps it with each vertex
-        xyz = np.column_stack([x[idx], y[idx], idx])
+        # (columns filled one at a time: a million-record track's copies are 24 MB each)
+        xyz = np.empty((len(idx), 3))
+        xyz[:, 0] = x[idx]
+        xyz[:, 1] = y[idx]
+        xyz[:, 2] = idx
+        del idx
+        if at is not None:  # only the kept records' coordinates are asked for below
+            x = y = np.zeros(0)
         lines = shapely.linestrings(xyz, indices=piece)
+        del xyz
         simple = shapely.simplify(lines, width * TOLERANCE, preserve_topology=False)
         kept = shapely.get_coordinates(simple, include_z=True)[:, 2].astype(np.int64)
         # the simplified pieces of a pass joined again: one buffer a pass (a shared

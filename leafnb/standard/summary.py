@@ -185,7 +185,8 @@ def coverage_geometry(
         return None
     lon, lat = points.array("lon"), points.array("lat")
     ok = np.isfinite(lon) & np.isfinite(lat)
-    lon, lat = lon[ok], lat[ok]
+    if not ok.all():  # (no copy of every position when all are there)
+        lon, lat = lon[ok], lat[ok]
     if not len(lon):
         return None
     zone = int((np.median(lon) + 180) // 6) + 1
@@ -196,10 +197,12 @@ def coverage_geometry(
         geom = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
     else:
         width = (
-            points.array("equipmentWidth")[ok]
+            points.array("equipmentWidth")
             if points.has("equipmentWidth")
             else np.full(len(lon), np.nan)
         )
+        if len(width) != len(lon):
+            width = width[ok]
         unit = points.units.get("equipmentWidth", "m")
         width = convert(width, unit, "m") if points.has("equipmentWidth") else width
         w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
