@@ -1,13 +1,14 @@
 """Benchmark: resident memory through one file's conversion, step by step.
 
-    python benchmarks/bench_step_memory.py PATH READER [PART] [--whole]
+    python benchmarks/bench_step_memory.py PATH READER [PART] [--whole] [--preload]
 
 Converts *PATH* with ``leafnb.pipeline.steps.convert_file`` in this process, sampling
 ``VmRSS`` every 5 ms, and prints for each of Leaf's file steps the RSS after it and the
 peak within it. A big GeoPackage or shapefile is converted in record ranges up to its
 standard points, all inside the ``rawGeojson`` step (docs/streaming.md); ``--whole``
-reads every file whole, as before ranges. Shows where a file's peak memory comes from.
-Asserts nothing.
+reads every file whole, as before ranges; ``--preload`` loads pint's registry first, as
+``bench_targets.py`` does (pyogrio is always loaded first). Shows where a file's peak
+memory comes from. Asserts nothing.
 """
 
 from __future__ import annotations
