@@ -203,28 +203,22 @@ def _crs84_projjson() -> dict[str, Any]:
     return CRS("OGC:CRS84").to_json_dict()
 
 
-def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
-    """GeoParquet 1.1 ``geo`` metadata for a native (GeoArrow) point column in WGS84."""
-    lon = (
-        table.column("lon").to_numpy(zero_copy_only=False)
-        if table.num_rows
-        else np.array([])
-    )
-    lat = (
-        table.column("lat").to_numpy(zero_copy_only=False)
-        if table.num_rows
-        else np.array([])
-    )
-    bbox = (
-        [
+def geoparquet_metadata(table: pa.Table, bbox: bool = True) -> dict[str, Any]:
+    """GeoParquet 1.1 ``geo`` metadata for a native (GeoArrow) point column in WGS84.
+
+    *bbox* False: without the (optional) bounding box, for a file written before its
+    last point is seen (:class:`PointsWriter`).
+    """
+    box: list[float] = []
+    if bbox and table.num_rows:
+        lon = table.column("lon").to_numpy(zero_copy_only=False)
+        lat = table.column("lat").to_numpy(zero_copy_only=False)
+        box = [
             float(np.nanmin(lon)),
             float(np.nanmin(lat)),
             float(np.nanmax(lon)),
             float(np.nanmax(lat)),
         ]
-        if len(lon)
-        else []
-    )
     # GeoParquet: an explicit ``"crs": null`` means "unknown CRS" (geopandas then gives
     # crs=None); the coordinates are longitude/latitude on WGS84, so say so in PROJJSON.
     col: dict[str, Any] = {
@@ -232,8 +226,8 @@ def geoparquet_metadata(table: pa.Table) -> dict[str, Any]:
         "geometry_types": ["Point"],
         "crs": _crs84_projjson(),
     }
-    if bbox:
-        col["bbox"] = bbox
+    if box:
+        col["bbox"] = box
     return {
         "version": "1.1.0",
         "primary_column": "geometry",
@@ -501,7 +495,7 @@ def _artifact(
     )
     out = stored.append_column("geometry", geometry)
     meta = dict(out.schema.metadata or {})
-    geo = geoparquet_metadata(table.slice(0, 0) if ranged else table)
+    geo = geoparquet_metadata(table, bbox=not ranged)
     meta[b"geo"] = json.dumps(geo).encode()
     for key, value in extra.items():
         meta[f"leafnb.{key}".encode()] = json.dumps(value).encode()
