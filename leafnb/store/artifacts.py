@@ -6,7 +6,8 @@ docs/performance.md, "Workspace size"):
 * points (:func:`write_geoparquet`) are stored losslessly: every value
   :func:`read_points_table` gives back is bit-identical to the one written. Left out
   and rebuilt on read: ``lon``/``lat`` (the geometry holds them), derived columns
-  (:mod:`leafnb.store.derived`) and copies of another column (:func:`copied_columns`).
+  (:mod:`leafnb.store.derived`), copies of another column (:func:`copied_columns`) and
+  columns with one value (:mod:`leafnb.store.constants`).
   Encodings are chosen for size only (:func:`float_encodings`);
 * JSON (:func:`write_json`) is compact; the coordinates of GeoJSON geometries — computed
   shapes such as coverage, not measurements — are written to 1e-7°
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 
 from leafnb.store import derived
 from leafnb.store.collector import collector_paused
+from leafnb.store.constants import constant_columns, pack, rebuild
 
 __all__ = [
     "COORDINATE_DECIMALS",
@@ -310,7 +312,7 @@ def _storable(
     table: pa.Table,
     metadata: dict[str, Any],
     compact: bool = True,
-    copies: bool = True,
+    whole: bool = True,
 ) -> tuple[pa.Table, dict[str, Any]]:
     """The columns a points artifact stores, and the metadata that rebuilds the rest.
 
@@ -319,9 +321,11 @@ def _storable(
     anything). Derived columns of a ``derived`` recipe are rebuilt on read
     (:mod:`leafnb.store.derived`) — those its steps reproduce bit for bit; the others
     are stored. A float column bit-identical to an earlier stored one is stored once
-    (``copies``: :func:`copied_columns`). ``columns`` keeps the table's column order.
-    Not *compact* (an export for other tools): every column but ``lon``/``lat`` stored;
-    not *copies*: copies stored too.
+    (``copies``: :func:`copied_columns`), a column with one value in every row once in
+    the metadata (``constants``: :mod:`leafnb.store.constants`). ``columns`` keeps the
+    table's column order. Not *compact* (an export for other tools): every column but
+    ``lon``/``lat`` stored; not *whole* (one range of a file, :class:`PointsWriter`):
+    copies and constants stored too — equal or constant in a range is not in the file.
     """
     drop = [
         c
@@ -337,12 +341,19 @@ def _storable(
         drop += [s["column"] for s in recipe["steps"]]
         metadata["derived"] = recipe
     metadata.pop("copies", None)
+    metadata.pop("constants", None)
     copied = (
-        copied_columns(table, skip=[*drop, "lon", "lat"]) if compact and copies else {}
+        copied_columns(table, skip=[*drop, "lon", "lat"]) if compact and whole else {}
     )
     if copied:
         drop += list(copied)
         metadata["copies"] = copied
+    fixed = (
+        constant_columns(table, skip=[*drop, "lon", "lat"]) if compact and whole else []
+    )
+    if fixed:
+        drop += fixed
+        metadata["constants"] = pack(table.select(fixed))
     if not drop:
         return table, metadata
     return table.drop_columns(drop), {**metadata, "columns": table.column_names}
@@ -465,7 +476,8 @@ def write_geoparquet(
     The ``geometry`` column is GeoArrow's native point encoding (``struct<x, y>``,
     ``"encoding": "point"``): geopandas (≥ 1.0), GDAL (≥ 3.8, the Parquet driver QGIS
     uses) and duckdb read it; writing it costs no shapely object and no WKB. The file
-    does not repeat ``lon``/``lat``, a column equal to another, nor the derived columns
+    does not repeat ``lon``/``lat``, a column equal to another, a column with one value
+    in every row (stored once, :mod:`leafnb.store.constants`), nor the derived columns
     of a ``derived`` recipe in *extra_metadata*: :func:`read_points_table` gives them
     back, exactly. Encodings (all lossless; measured in docs/performance.md,
     "Workspace size"): timestamps delta-encoded (a log's times grow by one interval a
@@ -487,11 +499,12 @@ def _artifact(
 ) -> tuple[pa.Table, dict[str, Any]]:
     """The table a points artifact stores (with its schema metadata), and the storage decisions.
 
-    *ranged*: one of the ranges :class:`PointsWriter` writes (no copies, no bbox).
+    *ranged*: one of the ranges :class:`PointsWriter` writes (no copies, no constants,
+    no bbox).
     """
     geometry = point_column(table.column("lon"), table.column("lat"))
     stored, extra = _storable(
-        table, dict(extra_metadata or {}), compact, copies=not ranged
+        table, dict(extra_metadata or {}), compact, whole=not ranged
     )
     out = stored.append_column("geometry", geometry)
     meta = dict(out.schema.metadata or {})
@@ -587,21 +600,27 @@ def leafnb_metadata(schema: pa.Schema) -> dict[str, Any]:
 
 
 #: metadata entries that only describe the storage (not handed to readers)
-_STORAGE_KEYS = ("columns", "copies", "derived")
+_STORAGE_KEYS = ("columns", "constants", "copies", "derived")
+
+
+def _needed(meta: dict[str, Any], columns: list[str] | None) -> set[str] | None:
+    """The columns, stored or not, that give *columns* back (None: all)."""
+    if columns is None:
+        return None
+    need = {*columns, *derived.needed_columns(meta.get("derived"), list(columns))}
+    copies = meta.get("copies") or {}
+    return need | {copies[c] for c in need if c in copies}
 
 
 def _stored_columns(
     names: list[str], meta: dict[str, Any], columns: list[str] | None
 ) -> list[str] | None:
     """Which stored columns to read for *columns* (None: all)."""
-    if columns is None:
+    need = _needed(meta, columns)
+    if need is None:
         return None
-    need = {c for c in columns if c in names}
-    if {"lon", "lat"} & set(columns) and "lon" not in names:
+    if {"lon", "lat"} & need and "lon" not in names:
         need.add("geometry")
-    need |= derived.needed_columns(meta.get("derived"), list(columns))
-    copies = meta.get("copies") or {}
-    need |= {copies[c] for c in [*need, *columns] if c in copies}
     return [n for n in names if n in need]
 
 
@@ -623,7 +642,15 @@ def restore_points(
         ).append_column("lat", pc.struct_field(geometry, "y"))
     if "geometry" in table.column_names:
         table = table.drop_columns(["geometry"])
-    for name, source in (meta.get("copies") or {}).items():
+    copies = meta.get("copies") or {}
+    if meta.get("constants"):
+        # constants first: a copy or a derived column may be made from one
+        need = _needed(meta, columns)
+        rows = table.num_rows
+        for name, values in rebuild(meta["constants"], rows).items():
+            if name not in table.column_names and (need is None or name in need):
+                table = table.append_column(name, values)
+    for name, source in copies.items():
         if name not in table.column_names and source in table.column_names:
             field = table.schema.field(source).with_name(name)
             table = table.append_column(field, table.column(source))

@@ -1,0 +1,134 @@
+"""Columns with one value in every row, stored once in a points artifact's metadata.
+
+A machine log repeats many values on every record: the operation type, the crop, the
+variety, the machine's name, often the implement width or the logging interval. Written
+as Parquet columns they cost nothing on disk but a hash of every row on write (a
+million-record log spent 0.24 of its 0.8 s Parquet write on four such string columns
+and a list of machine names) and a decode of every row on read. A column is
+*constant* when every row holds the same value — bit for bit for floats (NaN payloads
+and ``-0.0`` included), equal for other types, or every row null; the artifact then
+stores its one value, with its exact Arrow type, as a one-row Arrow IPC stream in the
+schema metadata, and reading rebuilds the column (:func:`rebuild`).
+
+Lists are constant only when their items are of a flat type (strings, numbers…); a
+struct, a nested list or a dictionary column is always stored.
+
+>>> t = pa.table({"crop": ["corn"] * 3, "v": [1.0, 2.0, 3.0], "w": [None, None, None]})
+>>> constant_columns(t)
+['crop', 'w']
+>>> columns = rebuild(pack(t.select(["crop", "w"])), 3)
+>>> columns["crop"].to_pylist(), columns["w"].type
+(['corn', 'corn', 'corn'], DataType(null))
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["constant_columns", "pack", "rebuild"]
+
+#: rows compared first: a column that varies is told apart without a pass over it
+_PROBES = 64
+
+
+def _flat(type_: pa.DataType) -> bool:
+    return not (
+        pa.types.is_nested(type_)
+        or pa.types.is_dictionary(type_)
+        or isinstance(type_, pa.ExtensionType)
+    )
+
+
+def _equal_rows(values: pa.Array, expected: pa.Array) -> bool:
+    """True when *values* equals *expected* row for row (floats: bit for bit; same nulls)."""
+    if values.null_count != expected.null_count:
+        return False
+    if values.null_count and not values.is_null().equals(expected.is_null()):
+        return False
+    if pa.types.is_floating(values.type):
+        a = values.to_numpy(zero_copy_only=False)
+        b = expected.to_numpy(zero_copy_only=False)
+        width = f"u{a.dtype.itemsize}"
+        return bool(np.array_equal(a.view(width), b.view(width)))
+    same = pc.equal(values, expected)
+    return bool(pc.all(same, skip_nulls=True).as_py() is not False)
+
+
+def _constant(column: pa.ChunkedArray) -> bool:
+    n = len(column)
+    if n == 0 or column.null_count == n:
+        return n > 0
+    if column.null_count:
+        return False
+    values = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    first = values.slice(0, 1)
+    if pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
+        if not _flat(values.type.value_type):
+            return False
+        lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
+        if lengths.min() != lengths.max():
+            return False
+        items = pc.list_flatten(values)
+        head = pc.list_flatten(first)
+        if not len(head):
+            return True
+        return _equal_rows(items, head.take(np.tile(np.arange(len(head)), n)))
+    if not _flat(values.type):
+        return False
+    probes = np.unique(np.linspace(0, n - 1, _PROBES).astype(np.int64))
+    zeros = np.zeros(len(probes), np.int64)
+    if not _equal_rows(values.take(probes), first.take(zeros)):
+        return False
+    return _equal_rows(values, first.take(np.zeros(n, np.int64)))
+
+
+def constant_columns(table: pa.Table, skip: Iterable[str] = ()) -> list[str]:
+    """Names of the columns of *table* (not in *skip*) that hold one value in every row."""
+    skip = set(skip)
+    return [
+        f.name
+        for f in table.schema
+        if f.name not in skip and _constant(table.column(f.name))
+    ]
+
+
+def pack(table: pa.Table) -> str:
+    """The first row of *table* (its constant columns), as text for the schema metadata."""
+    sink = pa.BufferOutputStream()
+    first = table.slice(0, 1).replace_schema_metadata(None)
+    with pa.ipc.new_stream(sink, first.schema) as writer:
+        writer.write_table(first)
+    return base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii")
+
+
+def rebuild(packed: str, num_rows: int) -> dict[str, pa.Array]:
+    """The columns :func:`pack` stored, *num_rows* long, their types exactly as written."""
+    data = base64.b64decode(packed)
+    row = pa.ipc.open_stream(pa.BufferReader(data)).read_all().combine_chunks()
+    columns: dict[str, pa.Array] = {}
+    for field, column in zip(row.schema, row.columns, strict=True):
+        value = column.chunk(0) if column.num_chunks else pa.nulls(1, field.type)
+        columns[field.name] = _repeat(value, num_rows)
+    return columns
+
+
+def _repeat(value: pa.Array, n: int) -> pa.Array:
+    list_type = pa.types.is_list(value.type) or pa.types.is_large_list(value.type)
+    if not list_type or value.null_count:
+        return pa.repeat(value[0], n).cast(value.type)
+    # pa.repeat builds a list scalar per row (0.9 s a million rows): offsets instead
+    items = pc.list_flatten(value)
+    width = len(items)
+    offsets = np.arange(n + 1, dtype=np.int64) * width
+    if pa.types.is_list(value.type):
+        if offsets[-1] > np.iinfo(np.int32).max:
+            return pa.repeat(value[0], n).cast(value.type)
+        offsets = offsets.astype(np.int32)
+    tiled = items.take(np.tile(np.arange(width), n))
+    cls = pa.ListArray if pa.types.is_list(value.type) else pa.LargeListArray
+    return cls.from_arrays(pa.array(offsets), tiled, type=value.type)
