@@ -8,7 +8,8 @@ Every conversion runs in a fresh process (``leafnb.pipeline.steps.convert_file``
 whole per-file conversion: raw → standard → filter → summary → units) and reports the
 CPU seconds of the conversion itself (``time.process_time``, all threads; imports and
 pint's registry made before, as the floor imports pyogrio before) and the process's
-peak RSS (``VmHWM``, imports included). Floors:
+peak RSS (``VmHWM``, imports included). Children run as an installed package would,
+their modules compiled (``harness.installed_env``). Floors:
 
 * TLG: isoxml-js on the same log (``tests/oracle/isoxml_oracle.mjs bench``: load the
   TASKDATA zip, parse the XML, ``parseBinaryFile()`` once): the node process's CPU
@@ -41,7 +42,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from harness import baseline_tree, child_command, peak_rss_mb
+from harness import baseline_tree, child_command, installed_env, peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 ORACLE = REPO / "tests" / "oracle"
@@ -132,6 +133,7 @@ def _child(root: Path, kind: str, *args, tree_rss: bool = False) -> dict:
         stderr=subprocess.PIPE,
         text=True,
         cwd=root,
+        env=installed_env(root),
     )
     peak = [0.0]
     if tree_rss:  # sample the whole process tree (parent + pool workers)
