@@ -147,6 +147,16 @@ def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
     lengths = np.array([len(a) for a in arrays], dtype="int64")
     ends = np.cumsum(lengths)
     starts = ends - lengths
+    if (plain := _all_numbers(s)) is not None:
+        # every cell a number or null: a column is numeric when it has a value
+        valid = plain.is_valid().to_numpy(zero_copy_only=False)
+        c = np.concatenate(([0], np.cumsum(valid)))
+        return [
+            NumericColumn(plain.slice(int(start), int(n)))
+            if c[end] > c[start]
+            else None
+            for start, n, end in zip(starts, lengths, ends, strict=True)
+        ]
 
     def per_column(mask: pa.Array) -> np.ndarray:
         if len(arrays) == 1:  # one column: a sum, no per-cell array
@@ -205,6 +215,24 @@ def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
             values.slice(start, n), int(n_bad[k]), examples, bool(decimal_comma[k])
         )
     return out
+
+
+def _all_numbers(s: pa.Array) -> pa.Array | None:
+    """*s* (trimmed text) as float64 when every cell is a finite number or null, else None.
+
+    Arrow's cast reads a cell as :data:`_DOT` does, but refuses the whole column at
+    its first cell that is not a number (a missing token, a decimal comma, a word) —
+    and accepts ``nan``/``inf`` spellings, which are missing or unparseable here: a
+    column with such a cell, or one that fails, takes the cell-by-cell rules. The
+    values are the cast the rules apply to the same cells, bit for bit.
+    """
+    try:
+        values = pc.cast(s, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if pc.all(pc.is_finite(values)).as_py() is False:
+        return None
+    return values
 
 
 def normalise_crop(value: Any) -> str | None:
