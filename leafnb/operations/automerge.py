@@ -49,7 +49,12 @@ from leafnb.context import Context
 from leafnb.keys import Event, Origin, StepStatus
 from leafnb.operations import merge as merge_mod
 from leafnb.operations.combine import clip_mask, rate_kind
-from leafnb.operations.fields import area_m2, intersection_area_m2, local_utm
+from leafnb.operations.fields import (
+    area_m2,
+    geojson_shape,
+    intersection_area_m2,
+    local_utm,
+)
 from leafnb.store import operation_rows as op_rows
 from leafnb.store import records
 from leafnb.store.artifacts import (
@@ -231,7 +236,7 @@ def _summary_geometry(ctx: Context, file_id: str):
     if not path.exists():
         return None, {}
     doc = read_json(path)
-    geom = shape(doc["geometry"]) if doc.get("geometry") else None
+    geom = geojson_shape(doc["geometry"]) if doc.get("geometry") else None
     if geom is not None and not geom.is_valid:
         geom = shapely.make_valid(geom)
     return geom, doc.get("properties", {})
@@ -516,7 +521,7 @@ def build_operation(
         ctx, read_json(odir / "summary.json"), [r["id"] for r in rows], config
     )
     write_json(odir / "summary.json", summary)
-    geom = shape(summary["geometry"]) if summary.get("geometry") else None
+    geom = geojson_shape(summary["geometry"]) if summary.get("geometry") else None
     if geom is not None and not geom.is_valid:
         geom = shapely.make_valid(geom)
     fields_out = []
