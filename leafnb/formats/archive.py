@@ -38,6 +38,11 @@ per-entry threshold below which bytes are free). Files are created exclusively
 zips are extracted in place (into a folder named after the inner zip) up to
 :attr:`ExtractLimits.max_depth` levels; deeper ones are kept as files and reported in
 ``ignored``. When extraction is refused or fails, everything it wrote is removed.
+The entries of one level are inflated and written by up to :data:`EXTRACT_THREADS`
+threads (zlib and file writes release the GIL), each through its own handle on the
+archive; the budget is one counter under a lock, checked before every chunk as
+above, and the first refusal stops every thread. ``files`` lists the files in the
+archive's order, whichever thread wrote them.
 
 Examples
 --------
@@ -56,6 +61,7 @@ import os
 import shutil
 import stat
 import struct
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -75,6 +81,9 @@ __all__ = [
 ]
 
 KB, MB, GB = 1024, 1024**2, 1024**3
+
+#: threads that inflate and write the entries of one level (a 3 GB season: 15 CPU s)
+EXTRACT_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 #: compression methods Python's zipfile inflates (stored, deflate, bzip2, LZMA)
 READABLE_METHODS = {
@@ -496,6 +505,7 @@ def _extract(
         plan = _check_entries(zf, label, limits, report, budget)
         folders = _nested_folders(plan) if depth < limits.max_depth else {}
         nested: list[tuple[Path, PurePosixPath]] = []
+        members: list[tuple[zipfile.ZipInfo, Path]] = []
         for info, rel in plan:
             inner = folders.get(rel)
             if not (
@@ -505,11 +515,10 @@ def _extract(
                 continue
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            _copy_member(zf, info, target, limits, budget, report, label)
-            if on_file is not None:
-                on_file(target)
+            members.append((info, target))
             if target.suffix.lower() == ".zip":
                 nested.append((target, rel))
+        _copy_members(source, zf, members, limits, budget, report, label, on_file)
     # inner zips are opened once every entry of this level is on disk
     for target, rel in nested:
         if rel not in folders:
@@ -576,6 +585,71 @@ def _nested_folders(
     return folders
 
 
+def _copy_members(
+    source: Path,
+    zf: zipfile.ZipFile,
+    members: list[tuple[zipfile.ZipInfo, Path]],
+    limits: ExtractLimits,
+    budget: int,
+    report: ExtractReport,
+    label: str,
+    on_file: Callable[[Path], None] | None,
+) -> None:
+    """Write *members* (entry, target) of the open archive *zf* (at *source*).
+
+    Up to :data:`EXTRACT_THREADS` threads take the next entry in turn; the first
+    thread reads through *zf*, the others through their own handle (a ``ZipFile``
+    reads its file through one position). The first error stops every thread and is
+    raised here; ``report.files`` gets the targets in the order of *members*.
+    """
+    lock = threading.Lock()
+    queue = iter(members)
+    errors: list[BaseException] = []
+    sizes: dict[Path, int] = {}
+
+    def work(handle: zipfile.ZipFile) -> None:
+        while True:
+            with lock:
+                item = None if errors else next(queue, None)
+            if item is None:
+                return
+            info, target = item
+            try:
+                sizes[target] = _copy_member(
+                    handle, info, target, limits, budget, report, label, lock, errors
+                )
+                if on_file is not None:
+                    on_file(target)
+            except BaseException as exc:  # every error stops the others
+                with lock:
+                    errors.append(exc)
+                return
+
+    def own_handle() -> None:
+        with zipfile.ZipFile(source) as handle:  # checked when *zf* was opened
+            work(handle)
+
+    helpers = [
+        threading.Thread(target=own_handle, name=f"extract-{i}", daemon=True)
+        for i in range(min(EXTRACT_THREADS, len(members)) - 1)
+    ]
+    for thread in helpers:
+        thread.start()
+    try:
+        work(zf)
+    except BaseException as exc:  # an interrupt outside an entry: stop the others too
+        with lock:
+            errors.append(exc)
+    finally:
+        for thread in helpers:
+            thread.join()
+    if errors:
+        raise errors[0]
+    for _info, target in members:
+        report.total_bytes += sizes[target]
+        report.files.append(target)
+
+
 def _copy_member(
     zf: zipfile.ZipFile,
     info: zipfile.ZipInfo,
@@ -584,24 +658,29 @@ def _copy_member(
     budget: int,
     report: ExtractReport,
     label: str,
-) -> None:
+    lock: threading.Lock,
+    errors: list[BaseException],
+) -> int:
+    """Inflate one entry into *target*; the bytes written (the budget counted under *lock*)."""
     written = 0
     with contextlib.ExitStack() as stack:
         src = _read_guard(label, info, lambda: stack.enter_context(zf.open(info)))
         out = stack.enter_context(open(target, "xb"))  # never overwrite, never follow
         while chunk := _read_guard(label, info, lambda: src.read(CHUNK)):
-            if report.written + len(chunk) > budget:
-                raise _bomb(
-                    label,
-                    limits,
-                    budget,
-                    f"stopped after {format_bytes(report.written)} and removed",
-                )
+            with lock:
+                if errors:  # another thread refused: stop here, it raises
+                    return written
+                if report.written + len(chunk) > budget:
+                    raise _bomb(
+                        label,
+                        limits,
+                        budget,
+                        f"stopped after {format_bytes(report.written)} and removed",
+                    )
+                report.written += len(chunk)
             out.write(chunk)
             written += len(chunk)
-            report.written += len(chunk)
-    report.total_bytes += written
-    report.files.append(target)
+    return written
 
 
 def _read_guard(label: str, info: zipfile.ZipInfo, read: Callable[[], Any]) -> Any:
