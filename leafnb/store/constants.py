@@ -44,19 +44,19 @@ def _flat(type_: pa.DataType) -> bool:
     )
 
 
-def _equal_rows(values: pa.Array, expected: pa.Array) -> bool:
-    """True when *values* equals *expected* row for row (floats: bit for bit; same nulls)."""
-    if values.null_count != expected.null_count:
-        return False
-    if values.null_count and not values.is_null().equals(expected.is_null()):
+def _all_equal(values: pa.Array, first: pa.Array) -> bool:
+    """True when every row of *values* (no nulls) equals the one row of *first*.
+
+    Floats bit for bit (a NaN payload, ``-0.0``), other types by Arrow's equality.
+    """
+    if values.null_count or first.null_count:
         return False
     if pa.types.is_floating(values.type):
-        a = values.to_numpy(zero_copy_only=False)
-        b = expected.to_numpy(zero_copy_only=False)
-        width = f"u{a.dtype.itemsize}"
-        return bool(np.array_equal(a.view(width), b.view(width)))
-    same = pc.equal(values, expected)
-    return bool(pc.all(same, skip_nulls=True).as_py() is not False)
+        bits = values.to_numpy(zero_copy_only=False)
+        width = f"u{bits.dtype.itemsize}"
+        ref = first.to_numpy(zero_copy_only=False).view(width)[0]
+        return bool(np.all(bits.view(width) == ref))
+    return pc.all(pc.equal(values, first[0])).as_py() is True
 
 
 def _constant(column: pa.ChunkedArray) -> bool:
@@ -73,18 +73,16 @@ def _constant(column: pa.ChunkedArray) -> bool:
         lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
         if lengths.min() != lengths.max():
             return False
-        items = pc.list_flatten(values)
         head = pc.list_flatten(first)
-        if not len(head):
-            return True
-        return _equal_rows(items, head.take(np.tile(np.arange(len(head)), n)))
+        # item j of every list against item j of the first (no n x width index)
+        return all(
+            _all_equal(pc.list_element(values, j), head.slice(j, 1))
+            for j in range(len(head))
+        )
     if not _flat(values.type):
         return False
     probes = np.unique(np.linspace(0, n - 1, _PROBES).astype(np.int64))
-    zeros = np.zeros(len(probes), np.int64)
-    if not _equal_rows(values.take(probes), first.take(zeros)):
-        return False
-    return _equal_rows(values, first.take(np.zeros(n, np.int64)))
+    return _all_equal(values.take(probes), first) and _all_equal(values, first)
 
 
 def constant_columns(table: pa.Table, skip: Iterable[str] = ()) -> list[str]:
