@@ -8,7 +8,8 @@ summary buffers (projected x/y and swath width, as
 :func:`leafnb.standard.summary.coverage_geometry` passes them) and compares, per
 footprint, the area of
 
-* the rule (:func:`leafnb.standard.coverage.swath_footprint`),
+* the rule (:func:`leafnb.standard.coverage.blocked_footprint`: the footprint made
+  block by block),
 * the earlier rule (each whole pass simplified with GEOS's topology-preserving
   simplifier at a quarter swath width, buffered, dissolved),
 * the exact footprint: every whole pass buffered unsimplified.
@@ -53,18 +54,18 @@ def main(argv: list[str] | None = None) -> int:
 
     folders = [Path(a) for a in (argv if argv is not None else sys.argv[1:])]
     tracks: list[tuple[str, np.ndarray, np.ndarray, float, shapely.Geometry]] = []
-    rule = summary.swath_footprint
+    rule = summary.blocked_footprint
     current = ""
 
-    def spy(x, y, w, **kw):
-        g = rule(x, y, w, **kw)
+    def spy(n, frame, w, **kw):
+        g = rule(n, frame, w, **kw)
         # the track in the metres the footprint is made in (UTM: ``at`` of every record)
         at = kw.get("at")
-        x, y = at(np.arange(len(x))) if at else (x, y)
+        x, y = at(np.arange(n)) if at else frame(0, n)
         tracks.append((current, np.array(x), np.array(y), float(w), g))
         return g
 
-    summary.swath_footprint = spy
+    summary.blocked_footprint = spy
     worst = {"rule-exact": 0.0, "earlier-exact": 0.0, "rule-earlier": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
         for ds in discover(folders):

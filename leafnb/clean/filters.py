@@ -77,13 +77,13 @@ def mass_weights(track: Track) -> np.ndarray | None:
         return None
     for col in ("wetMass", "wetVolume"):
         if track.points.has(col):
-            return np.nan_to_num(track.points.array(col)[track.order])
+            return np.nan_to_num(track.take(track.points.array(col)))
     if track.points.has("area"):
         for col in ("wetMassPerArea", "wetVolumePerArea"):
             if track.points.has(col):
                 return np.nan_to_num(
-                    track.points.array(col)[track.order]
-                    * track.points.array("area")[track.order]
+                    track.take(track.points.array(col))
+                    * track.take(track.points.array("area"))
                 )
     return None
 
@@ -229,8 +229,8 @@ def boundary(track: Track, alive: np.ndarray, geometry=None, buffer_m: float = 0
 
     from leafnb.clean.passes import local_xy
 
-    lon = track.points.array("lon")[track.order]
-    lat = track.points.array("lat")[track.order]
+    lon = track.take(track.points.array("lon"))
+    lat = track.take(track.points.array("lat"))
     _, _, origin = local_xy(lon, lat)
 
     def to_xy(coords):

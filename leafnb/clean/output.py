@@ -75,34 +75,35 @@ MASK = FILTER_MASK
 EXPORTS = (FILTERED, REMOVED, "filtered.geojson")
 
 
-def _reason_column(reasons: np.ndarray) -> pa.DictionaryArray:
-    """Per point its filter's name, "" (kept) as null, dictionary encoded.
+def _reason_column(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
+    """Per point its filter's name, kept as null, dictionary encoded in order of first removal.
 
-    Only the removed points' names are turned into Arrow strings (a few of a million):
+    *codes*: 0 = kept, *c* = removed by ``labels[c - 1]``
+    (:meth:`~leafnb.clean.profiles.FilterResult.reason_codes`); the dictionary lists
+    the names in the order their first point comes (as Arrow's ``dictionary_encode``
+    of the removed points' names):
 
-    >>> _reason_column(np.array(["", "speed", "", "flow", "speed"], dtype=object)).to_pylist()
+    >>> _reason_column(np.array([0, 2, 0, 1, 2], np.uint8), ["flow", "speed"]).to_pylist()
     [None, 'speed', None, 'flow', 'speed']
     """
-    kept = reasons == ""
-    names = pa.array(reasons[~kept].tolist(), pa.string()).dictionary_encode()
-    indices = np.zeros(len(reasons), np.int32)
-    indices[~kept] = names.indices.fill_null(0).to_numpy(zero_copy_only=False)
-    mask = kept.copy()
-    mask[~kept] = names.indices.is_null().to_numpy(zero_copy_only=False)
+    removed = codes[codes != 0]
+    present, first = np.unique(removed, return_index=True)
+    present = present[np.argsort(first, kind="stable")]
+    index = np.zeros(len(labels) + 1, np.int32)
+    index[present] = np.arange(len(present), dtype=np.int32)
+    names = pa.array([labels[c - 1] for c in present.tolist()], pa.string())
     return pa.DictionaryArray.from_arrays(
-        pa.array(indices, pa.int32(), mask=mask), names.dictionary
+        pa.array(index[codes], pa.int32(), mask=codes == 0), names
     )
 
 
 def write_filtered(out_dir: str | Path, result: FilterResult) -> CleaningReport:
     """Write ``filter.parquet`` (reason per standard point) and ``cleaning.json``."""
     out = Path(out_dir)
-    reasons = result.reasons
-    if (
-        reasons is None
-    ):  # pragma: no cover - every FilterResult of this package has them
+    codes = result.reason_codes()
+    if codes is None:  # pragma: no cover - every FilterResult of this package has them
         raise ValueError("a filter result without per-point reasons cannot be stored")
-    column = _reason_column(np.asarray(reasons, dtype=object))
+    column = _reason_column(*codes)
     table = pa.table({"filterReason": column}).replace_schema_metadata(
         {b"leafnb.filterProfile": str(result.report["profile"]).encode()}
     )

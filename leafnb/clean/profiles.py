@@ -32,6 +32,7 @@ __all__ = [
     "FilterResult",
     "FilterStep",
     "filter_pointset",
+    "reason_codes",
     "replay",
     "resolve_pipeline",
     "split_points",
@@ -74,9 +75,11 @@ class FilterResult:
     """Kept points, removed points (with ``filterReason``) and the report of one pipeline run.
 
     ``reasons``: per point of the input, in table order, the filter that removed it
-    ("" = kept). A run's result (:meth:`deferred`) makes the kept and removed point
-    sets the first time either is asked for: storing a run needs only the reasons and
-    the report, not two more copies of every column.
+    ("" = kept). A run's result (:meth:`deferred`) keeps them as one small code a
+    point (:meth:`reason_codes`: 0 kept, else 1 + the index of the filter's label)
+    and makes the kept and removed point sets the first time either is asked for:
+    storing a run needs only the codes and the report, not two more copies of every
+    column (nor a Python string reference a point: 8 B each).
     """
 
     def __init__(
@@ -89,20 +92,37 @@ class FilterResult:
         self._sets: tuple[PointSet, PointSet] | None = (kept, removed)
         self._split: Callable[[], tuple[PointSet, PointSet]] | None = None
         self.report = report
-        self.reasons = reasons
+        self._reasons = reasons
+        self._codes: tuple[np.ndarray, list[str]] | None = None
 
     @classmethod
     def deferred(
         cls,
         split: Callable[[], tuple[PointSet, PointSet]],
         report: CleaningReport,
-        reasons: np.ndarray,
+        codes: np.ndarray,
+        labels: list[str],
     ) -> FilterResult:
         """A result whose (kept, removed) point sets *split* makes when first asked for."""
         result = cls.__new__(cls)
         result._sets, result._split = None, split
-        result.report, result.reasons = report, reasons
+        result.report, result._reasons = report, None
+        result._codes = (codes, labels)
         return result
+
+    @property
+    def reasons(self) -> np.ndarray | None:
+        """Per point, in table order, the label of the filter that removed it ("" = kept)."""
+        if self._reasons is None and self._codes is not None:
+            codes, labels = self._codes
+            self._reasons = np.array(["", *labels], dtype=object)[codes]
+        return self._reasons
+
+    def reason_codes(self) -> tuple[np.ndarray, list[str]] | None:
+        """(code per point, labels): 0 = kept, *c* = removed by ``labels[c - 1]``; None without reasons."""
+        if self._codes is None and self._reasons is not None:
+            self._codes = reason_codes(self._reasons)
+        return self._codes
 
     def _both(self) -> tuple[PointSet, PointSet]:
         if self._sets is None:
@@ -333,7 +353,9 @@ def filter_pointset(
     n = len(points)
     track = Track.from_points(points)
     alive = np.ones(n, dtype=bool)
-    reason = np.full(n, "", dtype=object)
+    # the filter that removed each point, as a code (FilterResult.reason_codes)
+    labels: list[str] = []
+    code = np.zeros(n, dtype=_code_type(len(pipeline.steps)))
     weights = mass_weights(track)
     total_mass = float(weights.sum()) if weights is not None else 0.0
     boundary = boundary if boundary is not None else pipeline.boundary
@@ -357,7 +379,10 @@ def filter_pointset(
             continue
         remove, resolved = out
         new = alive & np.asarray(remove, dtype=bool)
-        reason[new] = step.label
+        del remove, out
+        if step.label not in labels:
+            labels.append(step.label)
+        code[new] = labels.index(step.label) + 1
         alive &= ~new
         removed = int(new.sum())
         entry = {
@@ -371,12 +396,14 @@ def filter_pointset(
             else None,
         }
         entries.append(entry)
+    kept = int(alive.sum())
+    del alive, weights
     report = CleaningReport(
         profile=pipeline.name,
         operationType=points.operation_type,
         total=n,
-        kept=int(alive.sum()),
-        removed=int(n - alive.sum()),
+        kept=kept,
+        removed=n - kept,
         filters=entries,
     )
     for key in ("flowDelay", "moistureDelay"):
@@ -384,7 +411,34 @@ def filter_pointset(
             report[key] = track.info[key]
     if not_applied:
         report["notApplied"] = not_applied
-    return split_points(points, track, alive, reason, report)
+    return split_points(points, track, track.put(code), labels, report)
+
+
+def _code_type(filters: int) -> type[np.unsignedinteger]:
+    """The narrowest unsigned integer that numbers *filters* filters and "kept"."""
+    return np.uint8 if filters < 255 else np.uint16
+
+
+def reason_codes(reasons: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(code per point, labels) of per-point filter names ("" = kept): see :class:`FilterResult`.
+
+    Labels in the order they first occur:
+
+    >>> codes, labels = reason_codes(np.array(["", "b", "a", "b"], dtype=object))
+    >>> codes.tolist(), labels
+    ([0, 1, 2, 1], ['b', 'a'])
+    """
+    encoded = pa.array(
+        np.asarray(reasons, dtype=object), pa.string()
+    ).dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    labels = [name for name in names if name]
+    number = np.array(
+        [labels.index(name) + 1 if name else 0 for name in names],
+        dtype=_code_type(len(labels)),
+    )
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return number[indices] if len(names) else np.zeros(0, np.uint8), labels
 
 
 #: filters that change values (the others only remove points), by name: their
@@ -395,32 +449,29 @@ VALUE_FILTERS = ("flowDelay", "moistureDelay")
 def split_points(
     points: PointSet,
     track: Track,
-    alive: np.ndarray,
-    reason: np.ndarray,
+    codes: np.ndarray,
+    labels: list[str],
     report: CleaningReport,
 ) -> FilterResult:
-    """Kept points (with the values filters changed) and removed points, in table order."""
-    n = len(points)
-    keep = np.empty(n, dtype=bool)
-    keep[track.order] = alive
-    reasons = np.empty(n, dtype=object)
-    reasons[track.order] = reason
-    modified = {}
-    for col in sorted(track.modified):
-        arr = np.empty(n)
-        arr[track.order] = track.values[col]
-        modified[col] = arr
+    """Kept points (with the values filters changed) and removed points, in table order.
+
+    *codes*: per point in table order, 0 when kept, else 1 + the index in *labels*
+    of the filter that removed it.
+    """
+    modified = {col: track.put(track.values[col]) for col in sorted(track.modified)}
 
     def split() -> tuple[PointSet, PointSet]:
+        keep = codes == 0
         shifted = points
         for col, arr in modified.items():
             shifted = shifted.with_column(col, arr)
+        names = np.array(["", *labels], dtype=object)[codes[~keep]]
         removed = points.filter(~keep).with_column(
-            "filterReason", pa.array(list(reasons[~keep]), pa.string())
+            "filterReason", pa.array(names.tolist(), pa.string())
         )
         return shifted.filter(keep), removed
 
-    return FilterResult.deferred(split, report, reasons)
+    return FilterResult.deferred(split, report, codes, labels)
 
 
 def replay(
@@ -442,6 +493,5 @@ def replay(
         if params.get("column"):
             kwargs["column"] = params["column"]
         FILTERS[entry["filter"]].func(track, alive.copy(), **kwargs)
-    reasons = np.asarray(reasons, dtype=object)
-    kept = reasons[track.order] == ""
-    return split_points(points, track, kept, reasons[track.order], report)
+    codes, labels = reason_codes(np.asarray(reasons, dtype=object))
+    return split_points(points, track, codes, labels, report)

@@ -27,6 +27,20 @@ buffer of the unsimplified track; the earlier rule (whole passes, topology-prese
 simplify with a quarter swath width) was up to 3.8 % under it, so areas grew by up to
 3.4 % (0.3–1.9 % typically) when this rule replaced it; see ``docs/performance.md``.
 
+**Blocks** (:func:`blocked_footprint`): a track of more than :data:`BLOCK_POSITIONS`
+positions is cut into blocks of that many positions, each with the next block's first
+position at its end (so the segment between two blocks is drawn, by the block before);
+each block's footprint is made by the rule above, and the blocks' footprints are
+dissolved. A pass that crosses a block boundary is cut into pieces from the boundary
+on, and a lone record at a block's start that the block before already drew is not
+drawn again (it would add the slivers between a disc and a round cap). This is the rule
+for every file, read whole or in record ranges (:mod:`leafnb.pipeline.stream`: the
+blocks have the ranges' size), so both give the same geometry, and the work and memory
+of a footprint are those of one block however long the track; a track of at most one
+block is unchanged. What the blocks change: the simplified vertices near each boundary,
+so the area differs from the footprint made in one piece by a few millionths
+(``docs/streaming.md`` has the numbers on the 1M- and 4M-point files).
+
 >>> import numpy as np
 >>> x = np.arange(0.0, 3000.0, 1.0)
 >>> round(swath_footprint(x, np.zeros_like(x), 10.0).area)
@@ -40,10 +54,21 @@ from collections.abc import Callable
 import numpy as np
 import shapely
 
-__all__ = ["PIECE_VERTICES", "TOLERANCE", "pass_breaks", "swath_footprint"]
+__all__ = [
+    "BLOCK_POSITIONS",
+    "PIECE_VERTICES",
+    "TOLERANCE",
+    "block_bounds",
+    "blocked_footprint",
+    "pass_breaks",
+    "swath_footprint",
+]
 
 #: most records in one simplified and buffered piece of a pass
 PIECE_VERTICES = 1000
+#: positions in one block of a footprint: the record ranges' size
+#: (``leafnb.pipeline.stream.STREAM_ROWS``)
+BLOCK_POSITIONS = 262_144
 #: simplification tolerance, in swath widths
 TOLERANCE = 1 / 16
 
@@ -101,6 +126,7 @@ def swath_footprint(
     *,
     size: int = PIECE_VERTICES,
     at: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    drawn_first: bool = False,
 ) -> shapely.Geometry:
     """The dissolved swath footprint of a track in projected metres (x, y in metres).
 
@@ -108,6 +134,8 @@ def swath_footprint(
     *at*, (x, y) only choose the passes and the records the simplified track keeps
     (e.g. a local frame of lon/lat, cheap to compute for every record): ``at(records)``
     gives the kept records' coordinates in the metres the buffer is made in.
+    *drawn_first*: the first record is drawn elsewhere (a block's first, the block
+    before's last): alone in its pass, it is left out.
     """
     x = np.asarray(x, dtype="float64")
     y = np.asarray(y, dtype="float64")
@@ -115,6 +143,8 @@ def swath_footprint(
     ends = np.r_[starts[1:], len(x)]
     is_line = ends - starts > 1
     single = starts[~is_line]  # a pass of one record: a disc
+    if drawn_first:
+        single = single[single > 0]
     kept = np.zeros(0, np.int64)
     kept_pass = np.zeros(0, np.int64)
     if is_line.any():
@@ -143,3 +173,54 @@ def swath_footprint(
         shapes.append(shapely.linestrings(kx, ky, indices=kept_pass))
     footprint = shapely.buffer(np.concatenate(shapes), width / 2, quad_segs=4)
     return shapely.union_all(footprint)
+
+
+def block_bounds(n: int, size: int) -> list[tuple[int, int]]:
+    """[start, stop) of the blocks of *n* positions: *size* each, and the next's first.
+
+    >>> block_bounds(5, 2)
+    [(0, 3), (2, 5)]
+    >>> block_bounds(6, 2), block_bounds(3, 2), block_bounds(1, 2)
+    ([(0, 3), (2, 5), (4, 6)], [(0, 3)], [(0, 1)])
+    """
+    return [(s, min(s + size + 1, n)) for s in range(0, max(n - 1, 1), size)]
+
+
+def blocked_footprint(
+    n: int,
+    frame: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+    width: float,
+    *,
+    block: int | None = None,
+    size: int = PIECE_VERTICES,
+    at: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> shapely.Geometry:
+    """The swath footprint of a track of *n* positions, made block by block (module docstring).
+
+    ``frame(start, stop)`` gives positions [start, stop) in metres (x, y), as
+    :func:`swath_footprint` takes them; ``at(records)``, when given, the metres the
+    buffer is made in for records numbered over the whole track; *block*: positions a
+    block (default :data:`BLOCK_POSITIONS`). Only one block's
+    positions are in memory at a time (besides what *frame* reads them from).
+
+    >>> x = np.arange(0.0, 3000.0, 1.0)
+    >>> track = lambda a, b: (x[a:b], np.zeros(b - a))
+    >>> round(blocked_footprint(len(x), track, 10.0, block=1000).area)
+    30067
+    """
+    parts = []
+    for start, stop in block_bounds(n, block or BLOCK_POSITIONS):
+        x, y = frame(start, stop)
+        where = None if at is None else _shifted(at, start)
+        parts.append(
+            swath_footprint(x, y, width, size=size, at=where, drawn_first=start > 0)
+        )
+        del x, y
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def _shifted(
+    at: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], start: int
+) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """*at* for a block's records numbered from its *start*."""
+    return lambda records: at(records + start)

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from leafnb.standard.coverage import swath_footprint
+from leafnb.standard.coverage import blocked_footprint
 from leafnb.standard.optype import OperationType
 from leafnb.standard.points import PointSet
 from leafnb.standard.units import (
@@ -196,27 +196,32 @@ def coverage_geometry(
         x, y = fwd.transform(lon, lat)
         geom = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
     else:
-        width = (
-            points.array("equipmentWidth")
-            if points.has("equipmentWidth")
-            else np.full(len(lon), np.nan)
-        )
-        if len(width) != len(lon):
-            width = width[ok]
-        unit = points.units.get("equipmentWidth", "m")
-        width = convert(width, unit, "m") if points.has("equipmentWidth") else width
-        w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
-        w = w if w > 0 else FALLBACK_WIDTH_M
+        w = _swath_width(points, ok)
+        del ok
         # passes and the simplified track chosen in a local frame (metres along the
         # parallel and the meridian of the middle latitude); only the records it keeps
         # are projected to UTM, where they are buffered
-        geom = swath_footprint(
-            lon * (_M_PER_DEGREE * np.cos(np.radians(mid_lat))),
-            lat * _M_PER_DEGREE,
+        # block by block (leafnb.standard.coverage): one block's local frame at a time
+        east = _M_PER_DEGREE * np.cos(np.radians(mid_lat))
+        geom = blocked_footprint(
+            len(lon),
+            lambda a, b: (lon[a:b] * east, lat[a:b] * _M_PER_DEGREE),
             w,
             at=lambda r: fwd.transform(lon[r], lat[r]),
         )
     return _multipolygon_geojson(geom, inv)
+
+
+def _swath_width(points: PointSet, ok: np.ndarray) -> float:
+    """The median equipment width in metres of the positions *ok* (30 ft when unknown)."""
+    if not points.has("equipmentWidth"):
+        return FALLBACK_WIDTH_M
+    width = points.array("equipmentWidth")
+    if not ok.all():
+        width = width[ok]
+    width = convert(width, points.units.get("equipmentWidth", "m"), "m")
+    w = float(np.nanmedian(width)) if np.isfinite(width).any() else FALLBACK_WIDTH_M
+    return w if w > 0 else FALLBACK_WIDTH_M
 
 
 def _multipolygon_geojson(geom: shapely.Geometry, inv: Transformer) -> dict[str, Any]:
@@ -316,6 +321,9 @@ def summarize(
     )
     if reconciliation:
         props["machineTotals"] = reconciliation
+    del (
+        area_m2
+    )  # the coverage's arrays are the step's biggest: nothing else beside them
     return {
         "type": "Feature",
         "geometry": coverage_geometry(points, geometry),

@@ -18,7 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leafnb.store.artifacts import read_points_table
+from leafnb.store.artifacts import iter_points_tables
+
+#: rows read at a time: a ranged file's row group (``leafnb.pipeline.stream.STREAM_ROWS``)
+_BATCH_ROWS = 262_144
 
 __all__ = ["StoredColumns"]
 
@@ -76,15 +79,26 @@ class StoredColumns:
         if name in self._cache:
             self._cache.move_to_end(name)
             return self._cache[name]
-        table, _ = read_points_table(self.path, columns=[name])
-        column = table.column(name)
+        # row group by row group: a column rebuilt from others (``lon`` from the
+        # point struct, a derived column from its inputs) holds one group's inputs at a
+        # time, not the whole file's (the same values: the rebuilding is row by row)
+        want = self.schema.field(name).type
+        chunks = [
+            chunk
+            for table in iter_points_tables(
+                self.path, columns=[name], batch_size=_BATCH_ROWS
+            )
+            for chunk in table.column(name).chunks
+        ]
+        for chunk in chunks:
+            if chunk.type != want:
+                raise TypeError(
+                    f"{self.path.name}: column {name} reads back as {chunk.type}, "
+                    f"was written as {want}"
+                )
+        column = pa.chunked_array(chunks, want)
         if self._rows is not None:
             column = column.filter(self._rows)
-        if column.type != self.schema.field(name).type:
-            raise TypeError(
-                f"{self.path.name}: column {name} reads back as {column.type}, "
-                f"was written as {self.schema.field(name).type}"
-            )
         self._cache[name] = column
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)

@@ -82,6 +82,21 @@ def test_ranges_give_the_whole_file_conversion(fmt, tmp_path, monkeypatch):
     assert_same_conversion(ranged, whole)
 
 
+def test_coverage_in_blocks_is_the_same_whole_and_in_ranges(tmp_path, monkeypatch):
+    """The footprint's blocks (leafnb.standard.coverage) cross the ranges' boundaries."""
+    import leafnb.standard.coverage as coverage
+
+    monkeypatch.setattr(coverage, "BLOCK_POSITIONS", 450)
+    points = make_points("harvested", 3000, seed=5)
+    path = write_as(points, "geopackage", tmp_path / "src")
+    ranged = _convert(path, "geopackage", tmp_path / "ranged", 700, monkeypatch)
+    whole = _convert(path, "geopackage", tmp_path / "whole", 10**9, monkeypatch)
+    assert ranged[2] and not whole[2]
+    assert_same_conversion(ranged, whole)
+    summary = json.loads((ranged[1] / "summary.json").read_text())
+    assert summary["geometry"]["type"] == "MultiPolygon"
+
+
 def test_time_running_back_converts_the_file_whole(tmp_path, monkeypatch):
     """The speed window needs the records before a range: a log whose time goes back is read whole."""
     points = make_points("harvested", 2000, seed=4)

@@ -6,13 +6,21 @@ which the rule approximates.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pytest
 import shapely
 import shapely.geometry
 
-from leafnb.standard.coverage import _pieces, pass_breaks, swath_footprint
+from leafnb.standard.coverage import (
+    _pieces,
+    block_bounds,
+    blocked_footprint,
+    pass_breaks,
+    swath_footprint,
+)
 
 
 def _serpentine(rows: int = 40, length: float = 400.0, width: float = 9.0):
@@ -139,3 +147,86 @@ def test_summary_footprint_chosen_in_lon_lat_matches_the_utm_rule():
     want = swath_footprint(x + 500_000.0, y + 4_650_000.0, 9.0)
     assert got.area == pytest.approx(want.area, rel=1e-4)
     assert shapely.symmetric_difference(got, want).area < 1e-4 * want.area
+
+
+def _blocks(x, y, w, block, **kw):
+    return blocked_footprint(
+        len(x), lambda a, b: (x[a:b], y[a:b]), w, block=block, **kw
+    )
+
+
+def test_blocks_overlap_by_one_position():
+    # every segment (i, i + 1) lies in one block
+    for n, size in [(10, 3), (7, 3), (3, 2), (2, 5), (1, 5)]:
+        bounds = block_bounds(n, size)
+        assert bounds[0][0] == 0 and bounds[-1][1] == n
+        assert all(b[0] == a[1] - 1 for a, b in itertools.pairwise(bounds))
+        assert all(stop - start <= size + 1 for start, stop in bounds)
+
+
+def test_a_block_boundary_loses_no_segment():
+    """A 40 m step (a pass, not a jump: the limit is 50 m) between two blocks is drawn."""
+    w = 9.0
+    x = np.r_[np.arange(0.0, 299.0), np.arange(340.0, 641.0)]  # the step: 298 -> 340
+    y = np.zeros_like(x)
+    # blocks of 299: the step's end (position 299) starts block 1, and ends block 0
+    assert block_bounds(len(x), 299)[:2] == [(0, 300), (299, 599)]
+    got = _blocks(x, y, w, block=299)
+    assert got.geom_type == "Polygon"  # one strip: the step's swath is there
+    swath = shapely.buffer(
+        shapely.linestrings(np.c_[x, y]), w / 2 * 0.99, cap_style="flat"
+    )
+    assert got.contains(swath)
+    whole = swath_footprint(x, y, w)
+    assert got.area == pytest.approx(whole.area, rel=1e-9)
+
+
+def test_a_track_crossing_block_boundaries_keeps_its_footprint():
+    w = 9.0
+    x, y = _serpentine(rows=12, width=w)  # 4,800 positions, passes of 400
+    x = np.r_[x, 5000.0, np.arange(6000.0, 6200.0)]  # a lone record, a short pass
+    y = np.r_[y, 0.0, np.zeros(200)]
+    whole = swath_footprint(x, y, w, size=100)
+    exact = _exact_footprint(x, y, w)
+    for block in (250, 333, 1000):  # boundaries inside passes and at pass ends
+        got = _blocks(x, y, w, block, size=100)
+        assert abs(got.area - whole.area) / whole.area < 1e-4
+        assert abs(got.area - exact.area) / exact.area < 1e-3
+        # no seam at a block boundary: the serpentine, the disc, the short pass
+        assert len(shapely.get_parts(got)) == 3
+    # one block: the footprint made in one piece, exactly
+    assert shapely.equals_exact(_blocks(x, y, w, len(x), size=100), whole, 0.0)
+
+
+def test_a_lone_first_record_of_a_block_is_not_drawn_again():
+    """The block's first position ends the block before's pass; a jump follows it."""
+    w = 9.0
+    s = np.r_[np.arange(0.0, 100.0), np.arange(500.0, 600.0)]  # jump after 99
+    # driven at an angle: a disc's vertices are not the round cap's (slivers: +1e-4)
+    x, y = s * np.cos(0.5), s * np.sin(0.5)
+    got = _blocks(x, y, w, block=99)  # block 1 = positions 99 ... 198: 99 alone
+    whole = swath_footprint(x, y, w)
+    assert got.area == pytest.approx(whole.area, rel=1e-12)
+    assert shapely.symmetric_difference(got, whole).area < 1e-9 * whole.area
+
+
+def test_summary_coverage_is_made_block_by_block(monkeypatch):
+    from pyproj import Transformer
+
+    import leafnb.standard.coverage as coverage
+    from leafnb.standard.points import PointSet
+    from leafnb.standard.summary import coverage_geometry
+
+    x, y = _serpentine(rows=10)
+    utm = Transformer.from_crs("EPSG:32615", "EPSG:4326", always_xy=True)
+    lon, lat = utm.transform(x + 500_000.0, y + 4_650_000.0)
+    points = PointSet(
+        pa.table({"lon": lon, "lat": lat, "equipmentWidth": np.full(x.size, 9.0)}),
+        "harvested",
+        units={"equipmentWidth": "m"},
+    )
+    one = shapely.geometry.shape(coverage_geometry(points))
+    monkeypatch.setattr(coverage, "BLOCK_POSITIONS", 700)
+    blocks = shapely.geometry.shape(coverage_geometry(points))
+    assert not shapely.equals_exact(blocks, one, 0.0)  # the blocks are used
+    assert blocks.area == pytest.approx(one.area, rel=1e-4)
