@@ -117,10 +117,9 @@ def stream_standard(
     docstring); otherwise writes nothing and returns ``None``.
     """
     count = reader.record_count(path, part)
-    if count is not None and count > STREAM_ROWS:
-        big_buffers_unpooled()  # what a big file's steps free goes back at once
     if count is None or count <= STREAM_ABOVE:
         return None
+    big_buffers_unpooled()  # what a big file's steps free goes back at once
     ranges = reader.read_ranges(
         path, part=part, options=config, rows=rows or STREAM_ROWS
     )
