@@ -1,6 +1,6 @@
 """Benchmark: a batch of many small files, this tree vs a baseline tree, in the same run.
 
-    python benchmarks/bench_small_files.py [--files 200] [--baseline main] [--repeats 3]
+    python benchmarks/bench_small_files.py [--files 200] [--baseline main] [--repeats 3] [--bytecode]
 
 *files* Ag Leader SMS CSV files of 10 points (``leafnb.testing.make_points`` +
 ``write_as(..., "sms_csv")``) are zipped and uploaded as one batch in-process
@@ -8,6 +8,11 @@
 ``import leafnb`` to the batch settled, by *baseline* (``git archive <ref>`` unpacked
 into a temp dir) and by this tree, each in a fresh process, alternating, *repeats*
 times (the best of each is reported with the median).
+
+``--bytecode``: the children may write and use ``.pyc`` files (``PYTHONDONTWRITEBYTECODE``
+unset; each tree first converts one file to write them), as an installed package does;
+without it they run with the caller's environment (on a box that sets
+``PYTHONDONTWRITEBYTECODE=1`` every child compiles leafnb, ~0.3 s).
 
 Detection and reading alone are timed too (CPU per file in a warm process,
 ``detect`` of the extracted files and ``CsvReader.read`` of each). Then both
@@ -205,12 +210,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", default="main", help="git ref to compare against")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--zip", help="an existing zip to upload instead of generating one")
+    ap.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="children write and use .pyc files (PYTHONDONTWRITEBYTECODE unset)",
+    )
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO))
     tmp = Path(tempfile.mkdtemp(prefix="leafnb-bench-small-"))
     try:
         base = baseline_tree(args.baseline, tmp)
         zip_path = Path(args.zip) if args.zip else generate(args.files, tmp)
+        if args.bytecode:  # .pyc written by a one-file batch per tree, then used
+            import os
+            import zipfile
+
+            os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+            one = tmp / "one.zip"
+            with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(one, "w") as dst:
+                first = src.namelist()[0]
+                dst.writestr(first, src.read(first))
+            for label, root in (("before", base), ("after", REPO)):
+                _child(root, str(one), str(tmp / f"ws-warm-{label}"))
         runs: dict[str, list[dict]] = {"before": [], "after": []}
         for i in range(args.repeats):
             for label, root in (("before", base), ("after", REPO)):
@@ -254,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
             a = min(r[key] for r in reads["after"])
             rows.append((f"{what} of one file, CPU in a warm process (ms, best)", f"{b:.2f}", f"{a:.2f}", f"{b / a:.2f}x"))  # fmt: skip
         diffs = differences(snapshot(tmp / "ws-before-0"), snapshot(tmp / "ws-after-0"))
-        print(f"baseline: {args.baseline}; this tree: {REPO}\n")
+        print(
+            f"baseline: {args.baseline}; this tree: {REPO}; "
+            f"{'.pyc files used' if args.bytecode else 'environment as given'}\n"
+        )
         print("| work | before | after | ratio |\n|---|---|---|---|")
         for r in rows:
             print("| " + " | ".join(r) + " |")

@@ -56,7 +56,12 @@ import pyarrow.csv as pacsv
 from leafnb.errors import CorruptFile
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.columns import dedupe_names, normalise_key, split_header_unit
-from leafnb.formats.inference import ColumnMatch, infer_columns, match_columns
+from leafnb.formats.inference import (
+    ColumnMatch,
+    exact_median,
+    infer_columns,
+    match_columns,
+)
 from leafnb.formats.positions import to_wgs84
 from leafnb.formats.tabular import finish_table
 from leafnb.formats.transforms import (
@@ -256,6 +261,8 @@ def _looks_like_agleader_text(text: str) -> bool:
 
 def _block_size(data: bytes) -> int:
     """A pyarrow block size that holds the longest line (so a huge line is one bad row)."""
+    if 2 * len(data) <= 1 << 20:  # no line is longer than the data: the 1 MiB default
+        return 1 << 20
     arr = np.frombuffer(data, dtype=np.uint8)
     nl = np.flatnonzero(arr == 10)
     bounds = np.concatenate(([-1], nl, [arr.size]))
@@ -365,7 +372,7 @@ def _hints(lon: np.ndarray, lat: np.ndarray) -> tuple[float | None, float | None
     )
     if not ok.any():
         return None, None
-    return float(np.median(lon[ok])), float(np.median(lat[ok]))
+    return exact_median(lon[ok]), exact_median(lat[ok])
 
 
 @functools.lru_cache(maxsize=256)

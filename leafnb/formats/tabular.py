@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from leafnb.errors import CorruptFile, SkippedRecordsWarning
 from leafnb.formats.assets import assets_from_columns
 from leafnb.formats.columns import DERIVED
-from leafnb.formats.inference import ColumnMatch, infer_columns
+from leafnb.formats.inference import ColumnMatch, exact_median, infer_columns
 from leafnb.formats.positions import check_axis_order
 from leafnb.formats.timeparse import build_timestamp
 from leafnb.formats.transforms import apply_transform, numeric_array
@@ -144,7 +144,13 @@ def finish_table(
     if skipped:
         src = src.filter(pa.array(ok))
         lon, lat = lon[ok], lat[ok]
-    lon_hint = float(np.nanmedian(lon)) if lon.size else None
+    # np.nanmedian of the longitudes (it warns when all are NaN: that path kept)
+    known = lon[~np.isnan(lon)]
+    lon_hint = (
+        exact_median(known)
+        if known.size
+        else (float(np.nanmedian(lon)) if lon.size else None)
+    )
     ts, notes, _n_bad_times = build_timestamp(
         src,
         match.time_sources,

@@ -231,12 +231,13 @@ def _candidates(ctx: Context, leaf_user_id: str) -> list:
     return records.processed_upload_rows(ctx.catalog, leaf_user_id, by_start_time=True)
 
 
-def _summary_geometry(ctx: Context, file_id: str):
+def _summary_geometry(ctx: Context, file_id: str, geometry: bool = True):
+    """The coverage shape and properties of a file's summary (no shape: *geometry* False)."""
     path = ctx.layout.file_dir(file_id) / "summary.json"
     if not path.exists():
         return None, {}
     doc = read_json(path)
-    geom = geojson_shape(doc["geometry"]) if doc.get("geometry") else None
+    geom = geojson_shape(doc["geometry"]) if geometry and doc.get("geometry") else None
     if geom is not None and not geom.is_valid:
         geom = shapely.make_valid(geom)
     return geom, doc.get("properties", {})
@@ -251,7 +252,8 @@ def link_file(
     ctx: Context, file_id: str, fields: list[_Field], threshold: float
 ) -> tuple[list[str], dict[str, Any]]:
     """Fields a file is linked to (intersection % > threshold and ≥ 1 point inside)."""
-    geom, props = _summary_geometry(ctx, file_id)
+    # the shape only matters against fields (a user without fields: only the properties)
+    geom, props = _summary_geometry(ctx, file_id, geometry=bool(fields))
     std = ctx.layout.file_dir(file_id) / "standard.parquet"
     if not std.exists() or not fields:
         return [], props

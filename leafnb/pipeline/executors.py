@@ -222,6 +222,10 @@ def input_sizes(jobs: Sequence[FileJob]) -> Iterator[int]:
     statted. Sizes are yielded as computed, so a caller can stop early.
     """
     listings: dict[str, list[os.DirEntry[str]]] = {}
+    #: per folder, ``{name up to a dot: entries}``: ``name.startswith(stem + ".")`` is
+    #: ``stem`` being one of the name's prefixes before a dot, so a job's sidecars are
+    #: one look-up, not a pass over the folder (quadratic in the files of a zip)
+    by_stem: dict[str, dict[str, list[os.DirEntry[str]]]] = {}
 
     def listing(folder: str) -> list[os.DirEntry[str]]:
         if folder not in listings:
@@ -231,6 +235,17 @@ def input_sizes(jobs: Sequence[FileJob]) -> Iterator[int]:
             except OSError:
                 listings[folder] = []
         return listings[folder]
+
+    def sidecars(folder: str, stem: str) -> list[os.DirEntry[str]]:
+        if folder not in by_stem:
+            index: dict[str, list[os.DirEntry[str]]] = {}
+            for e in listing(folder):
+                dot = e.name.find(".")
+                while dot >= 0:
+                    index.setdefault(e.name[:dot], []).append(e)
+                    dot = e.name.find(".", dot + 1)
+            by_stem[folder] = index
+        return by_stem[folder].get(stem, [])
 
     def size(entry: os.DirEntry[str]) -> int:
         try:
@@ -248,11 +263,7 @@ def input_sizes(jobs: Sequence[FileJob]) -> Iterator[int]:
             )
         else:
             stem = path.name[: -len(path.suffix)] if path.suffix else path.name
-            yield sum(
-                size(e)
-                for e in listing(str(path.parent))
-                if e.name.startswith(f"{stem}.")
-            )
+            yield sum(size(e) for e in sidecars(str(path.parent), stem))
 
 
 # ----------------------------------------------------------------------------- runners

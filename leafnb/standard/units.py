@@ -36,10 +36,89 @@ class UnitSystem(StrEnum):
     IMPERIAL = "IMPERIAL"
 
 
+def _import_pint():
+    """``import pint`` without importing dask (imported when pint first needs it).
+
+    pint's ``compat`` imports ``dask.base`` whenever dask is installed (0.2–0.5 s, with
+    jinja2 behind it) only to give its quantities dask's collection methods
+    (``compute``, ``persist``, ``visualize``, ``__dask_graph__``). leafnb never needs
+    them converting files, so while pint is imported its probe
+    (``importlib.util.find_spec("dask")``, asked from ``pint.compat`` only) answers
+    "not installed", and the four names are then bound lazily (:class:`_LazyDask`): the
+    first use imports dask, as pint would have, and a pint quantity of a dask array
+    behaves as before. Nothing else sees the probe (other callers and threads get the
+    real answer; the import system does not use it). When dask is already imported (a
+    Dask executor, a user's session) pint is imported as usual.
+    """
+    import importlib.util
+    import sys
+
+    if "pint" in sys.modules or "dask" in sys.modules:
+        import pint
+
+        return pint
+    real = importlib.util.find_spec
+
+    def find_spec(name, package=None):
+        if (
+            name == "dask"
+            and sys._getframe(1).f_globals.get("__name__") == "pint.compat"
+        ):
+            return None
+        return real(name, package)
+
+    importlib.util.find_spec = find_spec
+    try:
+        import pint
+    finally:
+        importlib.util.find_spec = real
+    compat = sys.modules["pint.compat"]
+    if getattr(compat, "find_spec", None) is find_spec:
+        compat.find_spec = real
+    if not getattr(compat, "HAS_DASK", True) and real("dask") is not None:
+        lazy = _LazyDask()
+        compat.HAS_DASK = True
+        for module in (compat, sys.modules.get("pint.facets.dask")):
+            for name in ("compute", "persist", "visualize", "dask_array"):
+                if module is not None and hasattr(module, name):
+                    setattr(module, name, getattr(lazy, name))
+    return pint
+
+
+class _LazyDask:
+    """dask's ``compute``/``persist``/``visualize`` and ``dask.array``, imported at first use."""
+
+    class _Array:
+        def __getattr__(self, attr: str):
+            import dask.array
+
+            return getattr(dask.array, attr)
+
+    dask_array = _Array()
+
+    @staticmethod
+    def compute(*args, **kwargs):
+        from dask.base import compute
+
+        return compute(*args, **kwargs)
+
+    @staticmethod
+    def persist(*args, **kwargs):
+        from dask.base import persist
+
+        return persist(*args, **kwargs)
+
+    @staticmethod
+    def visualize(*args, **kwargs):
+        from dask.base import visualize
+
+        return visualize(*args, **kwargs)
+
+
 @functools.cache
 def get_registry():
     """The pint registry with leafnb's definitions (created on first use: pint is slow to import)."""
-    import pint
+    pint = _import_pint()
 
     try:
         # pint's disk cache of its parsed definitions: a new process builds the registry

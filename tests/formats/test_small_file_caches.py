@@ -45,3 +45,29 @@ def test_header_match_is_match_columns():
     assert cached.record() == plain.record()
     assert cached.facts("CSV") == plain.facts("CSV")
     assert _header_match(header) is cached
+
+
+def test_exact_median_is_numpys_bit_for_bit():
+    from leafnb.formats.inference import exact_median
+
+    rng = np.random.default_rng(7)
+    special = np.array([np.inf, -np.inf, -0.0, 0.0, 1e308, -1e308, 5e-324])
+    for n in [*range(1, 40), 4096, 4097]:
+        for _ in range(5):
+            v = rng.normal(0, 10.0 ** rng.integers(-3, 6), n)
+            if rng.random() < 0.3:  # repeated, signed zeros, infinities
+                v[rng.integers(0, n, max(1, n // 3))] = rng.choice(special)
+            if rng.random() < 0.1:
+                v[rng.integers(0, n)] = np.nan
+            with np.errstate(invalid="ignore"):
+                want = float(np.median(v))
+            got = exact_median(v)
+            assert np.isnan(got) if np.isnan(want) else got == want, (n, v)
+            assert np.signbit(got) == np.signbit(want) or np.isnan(want)
+    for v in ([-0.0], [-0.0, -0.0], [1.0, -0.0, -0.0], [-np.inf, np.inf]):
+        a = np.array(v)
+        with np.errstate(invalid="ignore"):
+            want, got = float(np.median(a)), exact_median(a)
+        assert (np.isnan(got) and np.isnan(want)) or (
+            got == want and np.signbit(got) == np.signbit(want)
+        )

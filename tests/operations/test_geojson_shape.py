@@ -34,7 +34,7 @@ def test_same_geometry_as_shape(geometry):
 
 def test_what_shape_refuses_is_refused_alike():
     bad = {"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 1.0]]]}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 4 coordinates"):
         shape(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 4 coordinates"):
         geojson_shape(bad)

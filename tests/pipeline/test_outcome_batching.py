@@ -199,10 +199,14 @@ def test_input_sizes_list_each_folder_once(tmp_path, monkeypatch):
     files = {
         "a/f1.shp": 100, "a/f1.dbf": 10, "a/f1x.csv": 5, "a/f2.csv": 3,
         "TASKDATA/TASKDATA.XML": 50, "TASKDATA/TLG00001.BIN": 70, "TASKDATA/x.txt": 1,
+        "a/f3.csv": 7, "a/f3.v2.csv": 20, "a/f3.v2.prj": 400,
     }  # fmt: skip
     for name, size in files.items():
         (tmp_path / name).write_bytes(b"x" * size)
-    paths = ["a/f1.shp", "a/f2.csv", "TASKDATA/TASKDATA.XML", "gone/x.csv", "a/f1x.csv"]
+    paths = [
+        "a/f1.shp", "a/f2.csv", "TASKDATA/TASKDATA.XML", "gone/x.csv", "a/f1x.csv",
+        "a/f3.csv", "a/f3.v2.csv",
+    ]  # fmt: skip
     jobs = [
         FileJob(str(i), "csv", str(tmp_path / p), None, str(tmp_path / "out"), {})
         for i, p in enumerate(paths)
@@ -212,7 +216,8 @@ def test_input_sizes_list_each_folder_once(tmp_path, monkeypatch):
     monkeypatch.setattr(
         executors.os, "scandir", lambda p: listed.append(p) or scandir(p)
     )
-    assert list(executors.input_sizes(jobs)) == [110, 3, 120, 0, 5]
+    # a stem with a dot: f3's files are every name starting 'f3.' (f3.v2.* too)
+    assert list(executors.input_sizes(jobs)) == [110, 3, 120, 0, 5, 427, 420]
     assert sorted(listed) == sorted(
         str(tmp_path / d) for d in ("a", "TASKDATA", "gone")
     )

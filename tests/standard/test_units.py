@@ -90,3 +90,31 @@ def test_pint_cache_folder_is_per_installation(tmp_path, monkeypatch):
     )
     assert here.parent == other.parent and here != other
     assert units.get_registry().Quantity(1.0, "hectare").to("m**2").magnitude == 10_000
+
+
+def test_registry_imports_pint_without_dask():
+    """pint's registry does not import dask; a quantity of a dask array still works."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from leafnb.standard.units import get_registry\n"
+        "reg = get_registry()\n"
+        "print('dask' in sys.modules)\n"
+        "import importlib.util\n"
+        "if importlib.util.find_spec('dask') is not None:\n"
+        "    import dask, dask.array as da\n"
+        "    q = reg.Quantity(da.arange(4, chunks=2), 'm')\n"
+        "    assert q.compute().magnitude.tolist() == [0, 1, 2, 3]\n"
+        "    assert q.persist().units == reg.meter\n"
+        "    assert q.__dask_graph__() is not None\n"
+        "    (r,) = dask.compute(q)\n"
+        "    assert r.magnitude.tolist() == [0, 1, 2, 3] and str(r.units) == 'meter'\n"
+        "    assert reg.Quantity(1.0, 'm').__dask_graph__() is None\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "ok"]
