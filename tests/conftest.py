@@ -1,7 +1,9 @@
-"""Shared fixtures: a temporary workspace, the shared real data folder, zip builders."""
+"""Shared fixtures: a temporary workspace, the shared real data folder, zip builders, a fresh interpreter."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -74,3 +76,12 @@ SMS_CSV = (
 def harvest_csv_zip(tmp_path):
     """A small SMS-style harvest CSV, zipped."""
     return make_zip(tmp_path / "harvest.zip", {"harvest.csv": SMS_CSV})
+
+
+def python_output(code: str) -> str:
+    """What *code* prints in a fresh interpreter (for what only a new process shows:
+    which modules an import pulls in, process-wide settings)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return out.stdout

@@ -1,5 +1,4 @@
-import subprocess
-import sys
+from tests.conftest import python_output
 
 
 def test_import_is_light():
@@ -8,10 +7,7 @@ def test_import_is_light():
         "heavy = [m for m in ('ipywidgets', 'ipyleaflet', 'rasterio', 'xarray', 'dask', 'matplotlib', 'geopandas', 'pyproj') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == ""
+    assert python_output(code).strip() == ""
 
 
 def test_inline_upload_is_light(tmp_path):
@@ -32,7 +28,4 @@ def test_inline_upload_is_light(tmp_path):
         "         'ipyleaflet', 'leafnb.server', 'leafnb.widgets')\n"
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == ""
+    assert python_output(code).strip() == ""

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import numpy as np
 import pytest
 
@@ -12,6 +9,7 @@ from leafnb.errors import UnsafeArchive
 from leafnb.formats import archive
 from leafnb.formats.archive import MB, ExtractLimits, extract_zip
 from tests.conftest import make_zip
+from tests.fuzz import zips
 
 
 def _entries(n: int) -> dict[str, bytes]:
@@ -48,20 +46,7 @@ def test_endless_entries_on_every_thread_stop_at_the_budget(tmp_path, monkeypatc
     # counter is the last line, whichever thread crosses it
     monkeypatch.setattr(archive, "EXTRACT_THREADS", 3)
     z = make_zip(tmp_path / "a.zip", {f"f{i}.bin": b"\0" * 1000 for i in range(6)})
-
-    class Endless(io.RawIOBase):
-        def readable(self):
-            return True
-
-        def readinto(self, buf):
-            buf[:] = b"\0" * len(buf)
-            return len(buf)
-
-    monkeypatch.setattr(
-        zipfile.ZipFile,
-        "open",
-        lambda self, info, *a, **k: io.BufferedReader(Endless()),
-    )
+    zips.endless_entries(monkeypatch)
     on_disk = []
     real = archive._copy_member
 

@@ -6,6 +6,7 @@ writes (encryption flag, exotic compression methods) are patched into the header
 
 from __future__ import annotations
 
+import io
 import stat
 import struct
 import warnings
@@ -134,3 +135,24 @@ HOSTILE = {
     "absolute": (lambda p: zip_of(p, {"/etc/cron.d/x": b"x"}), "absolute path"),
     "control_chars": (lambda p: zip_of(p, {"a\nb.csv": b"x"}), "control characters"),
 }
+
+
+class _Endless(io.RawIOBase):
+    """An entry that never ends: zeros for ever."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        buf[:] = b"\0" * len(buf)
+        return len(buf)
+
+
+def endless_entries(monkeypatch) -> None:
+    """Make every zip entry read as endless zeros (a reader that does not stop at the
+    declared size; CPython's does): only the budget's stream check stops the writing."""
+    monkeypatch.setattr(
+        zipfile.ZipFile,
+        "open",
+        lambda self, info, *a, **k: io.BufferedReader(_Endless()),
+    )

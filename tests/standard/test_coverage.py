@@ -33,6 +33,23 @@ def _serpentine(rows: int = 40, length: float = 400.0, width: float = 9.0):
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def _serpentine_points(rows: int):
+    """A serpentine in UTM 15N metres and as a harvest point set of 9 m swaths."""
+    from pyproj import Transformer
+
+    from leafnb.standard.points import PointSet
+
+    x, y = _serpentine(rows=rows)
+    utm = Transformer.from_crs("EPSG:32615", "EPSG:4326", always_xy=True)
+    lon, lat = utm.transform(x + 500_000.0, y + 4_650_000.0)
+    points = PointSet(
+        pa.table({"lon": lon, "lat": lat, "equipmentWidth": np.full(x.size, 9.0)}),
+        "harvested",
+        units={"equipmentWidth": "m"},
+    )
+    return x, y, points
+
+
 def _exact_footprint(x, y, w):
     """The buffer of every whole pass, unsimplified (what the rule approximates)."""
     parts = np.split(np.column_stack([x, y]), pass_breaks(x, y, w))
@@ -130,17 +147,9 @@ def test_records_chosen_in_one_frame_are_buffered_in_another():
 def test_summary_footprint_chosen_in_lon_lat_matches_the_utm_rule():
     from pyproj import Transformer
 
-    from leafnb.standard.points import PointSet
     from leafnb.standard.summary import coverage_geometry
 
-    x, y = _serpentine(rows=20)
-    utm = Transformer.from_crs("EPSG:32615", "EPSG:4326", always_xy=True)
-    lon, lat = utm.transform(x + 500_000.0, y + 4_650_000.0)
-    points = PointSet(
-        pa.table({"lon": lon, "lat": lat, "equipmentWidth": np.full(x.size, 9.0)}),
-        "harvested",
-        units={"equipmentWidth": "m"},
-    )
+    x, y, points = _serpentine_points(rows=20)
     got = shapely.geometry.shape(coverage_geometry(points))
     back = Transformer.from_crs("EPSG:4326", "EPSG:32615", always_xy=True)
     got = shapely.transform(got, lambda c: np.column_stack(back.transform(*c.T)))
@@ -211,20 +220,10 @@ def test_a_lone_first_record_of_a_block_is_not_drawn_again():
 
 
 def test_summary_coverage_is_made_block_by_block(monkeypatch):
-    from pyproj import Transformer
-
     import leafnb.standard.coverage as coverage
-    from leafnb.standard.points import PointSet
     from leafnb.standard.summary import coverage_geometry
 
-    x, y = _serpentine(rows=10)
-    utm = Transformer.from_crs("EPSG:32615", "EPSG:4326", always_xy=True)
-    lon, lat = utm.transform(x + 500_000.0, y + 4_650_000.0)
-    points = PointSet(
-        pa.table({"lon": lon, "lat": lat, "equipmentWidth": np.full(x.size, 9.0)}),
-        "harvested",
-        units={"equipmentWidth": "m"},
-    )
+    _, _, points = _serpentine_points(rows=10)
     one = shapely.geometry.shape(coverage_geometry(points))
     monkeypatch.setattr(coverage, "BLOCK_POSITIONS", 700)
     blocks = shapely.geometry.shape(coverage_geometry(points))

@@ -9,6 +9,7 @@ from leafnb.standard.units import (
     parse_unit,
     target_unit,
 )
+from tests.conftest import python_output
 
 
 @pytest.mark.parametrize(
@@ -94,9 +95,6 @@ def test_pint_cache_folder_is_per_installation(tmp_path, monkeypatch):
 
 def test_registry_imports_pint_without_dask():
     """pint's registry does not import dask; a quantity of a dask array still works."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from leafnb.standard.units import get_registry\n"
@@ -114,7 +112,4 @@ def test_registry_imports_pint_without_dask():
         "    assert reg.Quantity(1.0, 'm').__dask_graph__() is None\n"
         "print('ok')\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split() == ["False", "ok"]
+    assert python_output(code).split() == ["False", "ok"]
