@@ -8,14 +8,14 @@ step grew by 0.3–0.45 GB for about 0.2–0.3 GB in use. So:
 
 - :func:`release_memory` (after each record range and each file step) returns what
   both hold free: ``malloc_trim`` and Arrow's ``release_unused``;
-- :func:`big_buffers_unpooled` (once a file of more than one range of records is
-  converted) has every buffer of 1 MiB or more mapped on its own and unmapped when
+- :func:`big_buffers_unpooled` (once a file is converted in record ranges) has every buffer of 1 MiB or more mapped on its own and unmapped when
   freed, for the rest of the process: glibc's ``M_MMAP_THRESHOLD`` fixed at 1 MiB
   (otherwise it rises to 32 MiB after the first big free, and a 4M-point column of
   32 MB stays in the heap), and Arrow's default pool the system allocator (glibc's
   malloc, so the same rule). Within a step, memory freed is then given back at once.
   The cost is a page fault per page of every new big buffer (no reuse of heap pages):
-  no CPU difference was measurable on the 4M-point file (22–23 user s either way).
+  +3–4 s of system CPU on the 4M-point file, less user CPU (docs/streaming.md); a file
+  read whole before does not pay it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ when a step asks for one (:class:`~leafnb.store.stored_columns.StoredColumns`). 
 peak is one range's raw and intermediate columns, or the few columns a later step
 works on, instead of the raw table plus every intermediate copy (docs/streaming.md has
 the measurements). While the ranges are read, GDAL reads no batch ahead
-(:func:`_one_reader_thread`); from a file of more than one range on, freed big buffers
+(:func:`_one_reader_thread`); from the first file read in ranges on, freed big buffers
 go back to the system at once (:func:`~leafnb.pipeline.memory.big_buffers_unpooled`).
 
 The result is the in-memory one, exactly, or the file is read whole. Every decision the
