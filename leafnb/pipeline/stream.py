@@ -64,6 +64,7 @@ from leafnb.standard.area_yield import (
     compute_area_and_yield,
     running_distance,
 )
+from leafnb.standard.coverage import BLOCK_POSITIONS
 from leafnb.standard.normalize import normalize
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import PointsWriter
@@ -80,8 +81,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: records per range
-STREAM_ROWS = 262_144
+#: records per range: the coverage's blocks, so a file in ranges and read whole give the
+#: same footprint (:mod:`leafnb.standard.coverage`)
+STREAM_ROWS = BLOCK_POSITIONS
 #: a file of more records than this is converted in ranges. Below it, reading whole is
 #: faster (ranges cost about 15 % more CPU: each range infers its columns again, and
 #: later steps read columns in chunks) and peaks under 0.7 GB

@@ -66,8 +66,8 @@ __all__ = [
 
 #: most records in one simplified and buffered piece of a pass
 PIECE_VERTICES = 1000
-#: positions in one block of a footprint: the record ranges' size
-#: (``leafnb.pipeline.stream.STREAM_ROWS``)
+#: positions in one block of a footprint (also the size of the record ranges a big
+#: file is converted in, ``leafnb.pipeline.stream.STREAM_ROWS``)
 BLOCK_POSITIONS = 262_144
 #: simplification tolerance, in swath widths
 TOLERANCE = 1 / 16

@@ -20,9 +20,6 @@ import pyarrow.compute as pc
 
 from leafnb.store.artifacts import iter_points_tables
 
-#: rows read at a time: a ranged file's row group (``leafnb.pipeline.stream.STREAM_ROWS``)
-_BATCH_ROWS = 262_144
-
 __all__ = ["StoredColumns"]
 
 
@@ -85,9 +82,7 @@ class StoredColumns:
         want = self.schema.field(name).type
         chunks = [
             chunk
-            for table in iter_points_tables(
-                self.path, columns=[name], batch_size=_BATCH_ROWS
-            )
+            for table in iter_points_tables(self.path, columns=[name])
             for chunk in table.column(name).chunks
         ]
         for chunk in chunks:
