@@ -217,6 +217,10 @@ def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
     return out
 
 
+#: cells :func:`_all_numbers` casts before the whole column
+_PROBE = 64
+
+
 def _all_numbers(s: pa.Array) -> pa.Array | None:
     """*s* (trimmed text) as float64 when every cell is a finite number or null, else None.
 
@@ -225,8 +229,15 @@ def _all_numbers(s: pa.Array) -> pa.Array | None:
     and accepts ``nan``/``inf`` spellings, which are missing or unparseable here: a
     column with such a cell, or one that fails, takes the cell-by-cell rules. The
     values are the cast the rules apply to the same cells, bit for bit.
+
+    The first :data:`_PROBE` cells are cast first: Arrow's cast goes on through a
+    column after a cell fails, making an error message for every failing cell (1 µs a
+    cell: 0.1 s for a text column of 87k rows), so a column of words is refused on
+    its first cells.
     """
     try:
+        if len(s) > _PROBE:
+            pc.cast(s.slice(0, _PROBE), pa.float64())
         values = pc.cast(s, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None

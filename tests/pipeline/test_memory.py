@@ -47,3 +47,35 @@ def test_big_buffers_are_given_back_when_freed():
     )
     numpy_kept, arrow_kept = map(int, out.stdout.split())
     assert numpy_kept < 4 and arrow_kept < 4, out.stdout
+
+
+class _FakeLibc:
+    def __init__(self) -> None:
+        self.trims = 0
+
+    def malloc_trim(self, pad: int) -> int:
+        self.trims += 1
+        return 1
+
+
+def test_memory_is_released_only_from_a_big_process(monkeypatch):
+    """A small process keeps what a step frees for the next; a big one gives it back."""
+    from leafnb.pipeline import memory
+
+    libc = _FakeLibc()
+    monkeypatch.setattr(memory, "_libc", lambda: libc)
+    monkeypatch.setattr(memory, "_UNPOOLED", False)
+    resident = memory._resident()
+    assert resident is not None and resident > 0
+    monkeypatch.setattr(memory, "RELEASE_ABOVE", resident * 4)
+    memory.release_memory()
+    assert libc.trims == 0
+    memory.release_memory(force=True)
+    assert libc.trims == 1
+    monkeypatch.setattr(memory, "_UNPOOLED", True)  # after a file read in ranges
+    memory.release_memory()
+    assert libc.trims == 2
+    monkeypatch.setattr(memory, "_UNPOOLED", False)
+    monkeypatch.setattr(memory, "RELEASE_ABOVE", resident // 4)
+    memory.release_memory()
+    assert libc.trims == 3
