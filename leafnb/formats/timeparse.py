@@ -140,10 +140,12 @@ def _parse_datetime_strings(
     (a date column, or SMS dataset labels, holds a few distinct values over
     thousands of rows; a parse per row would be a Python call per point).
     """
-    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(_as_text(values)))
+    enc = pc.dictionary_encode(_as_text(values))
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
-    parsed = _parse_distinct(enc.dictionary.to_pylist(), lon_hint=lon_hint)
+    # trimmed once per distinct value (two that differ by spaces are parsed twice)
+    trimmed = pc.utf8_trim_whitespace(enc.dictionary)
+    parsed = _parse_distinct(trimmed.to_pylist(), lon_hint=lon_hint)
     codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False))
     if parsed.size == 0:
         return np.full(codes.size, NAT)
@@ -378,7 +380,11 @@ def _cumulative_ms(
             carry[""] = float(offs[-1])
         return np.round(offs).astype("int64")
     # within each group (SMS dataset): time elapsed since its first record
-    codes = pc.dictionary_encode(pc.cast(groups, pa.string())).combine_chunks()
+    codes = (
+        groups  # encoded by the caller
+        if pa.types.is_dictionary(groups.type)
+        else pc.dictionary_encode(pc.cast(groups, pa.string())).combine_chunks()
+    )
     idx = np.asarray(codes.indices.fill_null(-1).to_numpy(zero_copy_only=False))
     # records grouped by a stable sort (skipped when the groups come one after the other)
     order = None if np.all(idx[1:] >= idx[:-1]) else np.argsort(idx, kind="stable")
@@ -509,7 +515,7 @@ def build_timestamp(
             else np.full(codes.size, NAT)
         )
         if np.any(starts != NAT):
-            offs = _cumulative_ms(table, duration_column, groups=labels, carry=carry)
+            offs = _cumulative_ms(table, duration_column, groups=enc, carry=carry)
             if offs is not None:
                 ms = np.where(starts == NAT, NAT, starts + offs)
                 notes.append(
