@@ -81,8 +81,11 @@ def _constant(column: pa.ChunkedArray) -> bool:
         )
     if not _flat(values.type):
         return False
-    probes = np.unique(np.linspace(0, n - 1, _PROBES).astype(np.int64))
-    return _all_equal(values.take(probes), first) and _all_equal(values, first)
+    if n > _PROBES:  # (a small table is compared whole at once)
+        probes = np.unique(np.linspace(0, n - 1, _PROBES).astype(np.int64))
+        if not _all_equal(values.take(probes), first):
+            return False
+    return _all_equal(values, first)
 
 
 def constant_columns(table: pa.Table, skip: Iterable[str] = ()) -> list[str]:
