@@ -346,3 +346,24 @@ def test_mass_words_in_other_names_are_not_bare():
         assert not any(
             h.kind == "bare_mass" and h.property == "wetMass" for h in name_hits(name)
         ), name
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sample_of_a_chunked_column_is_the_take(seed):
+    """The inference sample taken chunk by chunk is Arrow's take of the rows, whatever the chunks."""
+    from leafnb.formats.inference import _SAMPLE, _sample
+
+    rng = np.random.default_rng(seed)
+    n = _SAMPLE + int(rng.integers(1, 50_000))
+    cuts = np.sort(
+        rng.choice(np.arange(1, n), size=int(rng.integers(1, 12)), replace=False)
+    )
+    values = rng.normal(size=n)
+    for column in (pa.array(values), pa.array(values).cast(pa.string())):
+        chunks = [
+            column.slice(a, b - a) for a, b in zip([0, *cuts], [*cuts, n], strict=True)
+        ]
+        chunks.insert(1, column.slice(0, 0))  # an empty chunk
+        chunked = pa.chunked_array(chunks, column.type)
+        rows = pa.array(np.linspace(0, n - 1, _SAMPLE).astype("int64"))
+        assert _sample(chunked).equals(column.take(rows))
