@@ -187,6 +187,10 @@ def _parse_few(values: tuple[str | None, ...], americas: bool) -> np.ndarray:
 
 
 def _parse_many(values: list[Any], *, lon_hint: float | None) -> np.ndarray:
+    # every value ISO 8601 (then none matches the patterns below: the mixed parse)
+    iso = _iso_8601(values)
+    if iso is not None:
+        return iso
     import pandas as pd
 
     s = pd.Series(values, dtype="object").astype("string").str.strip()
@@ -218,9 +222,6 @@ def _parse_many(values: list[Any], *, lon_hint: float | None) -> np.ndarray:
         kw["dayfirst"] = dayfirst
         kw["format"] = "mixed"
     else:
-        iso = _iso_8601(values)
-        if iso is not None:
-            return iso
         kw["format"] = "mixed"
     try:
         ts = pd.to_datetime(s, **kw)
@@ -247,14 +248,15 @@ def _iso_8601(values: list[Any]) -> np.ndarray | None:
     True
     """
     try:
-        text = pa.array(values, pa.string())
+        head = pa.array(values[:64], pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     for unit in (pa.timestamp("ms", tz="UTC"), pa.timestamp("ms")):
         try:  # a few first: a failing cast makes a message for every failing cell
-            pc.cast(text.slice(0, 64), unit)
+            pc.cast(head, unit)
+            text = pa.array(values, pa.string()) if len(values) > len(head) else head
             ms = pc.cast(pc.cast(text, unit), pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             continue
         out = ms.fill_null(NAT).to_numpy(zero_copy_only=False)
         return np.asarray(out, dtype="int64")
