@@ -2,7 +2,9 @@ import re
 import stat
 import struct
 import zipfile
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from leafnb.errors import InvalidRequest, UnsafeArchive
@@ -251,3 +253,40 @@ def test_the_entry_list_is_bounded_before_zipfile_parses_it(tmp_path, monkeypatc
         inspect_zip(z, ExtractLimits(max_directory_bytes=1000))
     assert parsed == []  # refused from the headers alone
     assert inspect_zip(z, ExtractLimits(max_entries=150)) == 150
+
+
+def _one_deflated(path: Path, data: bytes) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("d.bin", data)
+        zf.writestr("s.bin", data[:1000], compress_type=zipfile.ZIP_STORED)
+        zf.writestr("b.bin", data[:5000], compress_type=zipfile.ZIP_BZIP2)
+    return path
+
+
+def test_deflated_entries_inflate_to_zipfiles_bytes(tmp_path):
+    """ISA-L's inflate (formats.archive._Inflated) gives what zipfile gives, entry by entry."""
+    rng = np.random.default_rng(3)
+    data = (rng.integers(0, 7, 3 * MB, dtype=np.uint8)).tobytes()  # compressible
+    z = _one_deflated(tmp_path / "a.zip", data)
+    report = extract_zip(z, tmp_path / "out")
+    with zipfile.ZipFile(z) as zf:
+        for path in report.files:
+            assert path.read_bytes() == zf.read(path.name)
+
+
+@pytest.mark.parametrize("where", ["data", "crc"])
+def test_a_corrupt_deflated_entry_is_refused(tmp_path, where):
+    z = _one_deflated(tmp_path / "a.zip", b"leafnb " * 200_000)
+    data = bytearray(z.read_bytes())
+    with zipfile.ZipFile(z) as zf:
+        info = zf.getinfo("d.bin")
+    if where == "data":  # a byte of the deflate stream, after the local header
+        name_len, extra_len = struct.unpack_from("<2H", data, info.header_offset + 26)
+        data[info.header_offset + 30 + name_len + extra_len + 500] ^= 0xFF
+    else:  # the central directory's CRC-32
+        cd = data.find(b"PK\x01\x02")
+        struct.pack_into("<I", data, cd + 16, info.CRC ^ 1)
+    z.write_bytes(bytes(data))
+    with pytest.raises(InvalidRequest, match="corrupt or truncated"):
+        extract_zip(z, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -13,6 +13,8 @@ import warnings
 import zipfile
 from pathlib import Path
 
+from leafnb.formats import archive
+
 CHUNK = b"\0" * (1024 * 1024)
 #: entry timestamps: fixed, so a builder writes the same bytes on every run
 EPOCH = (2024, 1, 1, 0, 0, 0)
@@ -155,4 +157,8 @@ def endless_entries(monkeypatch) -> None:
         zipfile.ZipFile,
         "open",
         lambda self, info, *a, **k: io.BufferedReader(_Endless()),
+    )
+    # deflated entries are inflated by leafnb's own reader (formats.archive)
+    monkeypatch.setattr(
+        archive, "_Inflated", lambda raw, info: io.BufferedReader(_Endless())
     )
