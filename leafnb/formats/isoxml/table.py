@@ -66,6 +66,7 @@ from leafnb.formats.isoxml.properties import (
     property_ddis,
     resolution_exponent,
 )
+from leafnb.formats.isoxml.timelogs import NotRanged
 from leafnb.formats.isoxml.totals import (
     AREA_LIKE,
     EFFECTIVE_DISTANCE,
@@ -176,10 +177,10 @@ def build_table(
         (
             ch.det
             for ch in records.channels.values()
-            if ch.ddi in WORK_DDIS and len(ch.val)
+            if ch.ddi in WORK_DDIS and ch.written()
         ),
     )
-    logged = {k[0] for k, ch in records.channels.items() if len(ch.val) or ch.init}
+    logged = {k[0] for k, ch in records.channels.items() if ch.written() or ch.init}
     decision = _decide(td, task, records, working, logged)
     facts: dict[str, Any] = {
         "operation_type_source": decision.reason,
@@ -228,7 +229,7 @@ def build_table(
                     summed=ddi in SUMMED,
                 )
             columns[src] = Column(prop, dictionary_unit(ddi, prop))
-        _rescale_actual_rate(decision.operation_type, data, columns, facts)
+        _rescale_actual_rate(decision.operation_type, data, columns, facts, records)
         gaps = _missing_rate(decision.operation_type, logged, records, td, columns)
         if gaps:
             facts["column_mapping"] = {
@@ -277,9 +278,9 @@ def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
             )
     for ddi in APPLICATION_TOTALS:
         for ch in records.by_ddi(ddi):
-            if not len(ch.val):
+            if not ch.written():
                 continue
-            lo, hi = float(np.min(ch.val)), float(np.max(ch.val))
+            lo, hi = ch.value_range()
             out[channel_label(ch, td)] = (
                 f"a running total that stays {lo:,.0f} over the log: nothing counted"
                 if lo == hi
@@ -288,7 +289,7 @@ def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
     return out
 
 
-def _rescale_actual_rate(optype, data, columns, facts) -> None:
+def _rescale_actual_rate(optype, data, columns, facts, records) -> None:
     """Divide an actual rate written in another resolution than its setpoint's.
 
     See :mod:`.properties`, rule "Actual rate in another resolution".
@@ -299,6 +300,8 @@ def _rescale_actual_rate(optype, data, columns, facts) -> None:
     src = {c.property: k for k, c in columns.items()}
     if actual not in src or setpoint not in src:
         return
+    if records.ranged:  # a median over every record of the log
+        raise NotRanged(f"{actual} and {setpoint}: the resolution is the whole log's")
     values = np.asarray(data[src[actual]], dtype=float)
     k = resolution_exponent(values, np.asarray(data[src[setpoint]], dtype=float))
     if k == 0:
@@ -317,7 +320,7 @@ def _decide(td, task, records: TaskRecords, working, logged: set[int]):
     practice: dict[str, list[int]] = {}
     for ch in records.by_ddi(ACTUAL_CULTURAL_PRACTICE):
         if ch.det:
-            practice.setdefault(ch.det, []).extend(int(v) for v in ch.val)
+            practice.setdefault(ch.det, []).extend(int(v) for v in ch.all_values())
     counts: Counter[str] = Counter()
     for ch in records.channels.values():
         d = td.devices.device_of(ch.det)
