@@ -284,11 +284,15 @@ class _AllRecords:
 
 @dataclass
 class _FileColumns:
-    """A parquet file's columns, each read when asked for (what ``PointSet.array`` uses)."""
+    """A parquet file's columns, each read when asked for (what ``PointSet.array`` uses).
+
+    The last one read is kept: a step asks whether a column has values, then for them.
+    """
 
     path: Path
     schema: pa.Schema
     num_rows: int
+    _last: tuple[str, pa.ChunkedArray] | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -296,7 +300,9 @@ class _FileColumns:
 
     def column(self, i: int | str) -> pa.ChunkedArray:
         name = self.schema.field(i).name
-        return pq.read_table(self.path, columns=[name]).column(name)
+        if self._last is None or self._last[0] != name:
+            self._last = (name, pq.read_table(self.path, columns=[name]).column(name))
+        return self._last[1]
 
 
 @dataclass

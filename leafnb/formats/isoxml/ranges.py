@@ -27,9 +27,11 @@ Rules
   (:func:`.totals.increments`). Every other column of a record depends on that record
   and the filled-forward state alone. A running total that writes no value for more
   than a range (the window would reach two ranges away) refuses the ranges.
-* **Refused** (:class:`~.timelogs.NotRanged`, the file is read whole): an actual rate
-  logged in another resolution than its setpoint is detected on the median over every
-  record (:mod:`.properties`).
+* **Actual rate in another resolution** (:mod:`.properties`): detected on the median
+  ratio of actual to setpoint rate over every record. When a planting or application
+  maps both, every range's ratios are collected first (one more build of each range,
+  8 bytes a record) and the exponent of their median — the whole log's — is used in
+  every range.
 
 The pipeline then checks that every range decides as the first
 (:mod:`leafnb.pipeline.stream`); tests/formats/test_isoxml_ranges.py compares ranged and
@@ -41,9 +43,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from leafnb.formats.isoxml.table import TaskTable, build_table
 from leafnb.formats.isoxml.timelogs import NotRanged, TaskRecords, Written, join_logs
 from leafnb.formats.isoxml.tlg import (
     DecodedLog,
@@ -52,6 +56,11 @@ from leafnb.formats.isoxml.tlg import (
     frame_log,
 )
 from leafnb.formats.isoxml.totals import RUNNING_TOTALS
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element as XmlElement
+
+    from leafnb.formats.isoxml.taskdata import Taskdata
 
 __all__ = ["RangePlan", "Window", "estimate_records", "plan_ranges"]
 
@@ -103,7 +112,27 @@ class RangePlan:
     def records(self, window: Window) -> TaskRecords:
         """The :class:`~.timelogs.TaskRecords` of *window* (cut to its range by the caller)."""
         log = self.framing.decode(window.lo, window.hi)
-        return self._joined(log, window.state)
+        records = self._joined(log, window.state)
+        records.core = (window.start - window.lo, window.end - window.lo)
+        return records
+
+    def build(
+        self,
+        td: Taskdata,
+        task: XmlElement | None,
+        window: Window,
+        *,
+        resolution: int | None = None,
+        ratios: list[np.ndarray] | None = None,
+    ) -> TaskTable:
+        """:func:`~.table.build_table` of *window*.
+
+        *resolution* / *ratios*: the actual rate's resolution rule in a range
+        (:class:`~.timelogs.TaskRecords`).
+        """
+        records = self.records(window)
+        records.resolution, records.ratios = resolution, ratios
+        return build_table(td, task, records)
 
     def summary(self) -> TaskRecords:
         """Each DLV's first and last value as a log of those records (machine totals)."""

@@ -39,12 +39,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from leafnb.errors import CorruptFile, FormatError, SkippedRecordsWarning
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.isoxml.context import provider, task_context
 from leafnb.formats.isoxml.devices import task_devices, working_devices
 from leafnb.formats.isoxml.practice import decide_operation_type
-from leafnb.formats.isoxml.properties import EVIDENCE
+from leafnb.formats.isoxml.properties import EVIDENCE, ratio_exponent
 from leafnb.formats.isoxml.ranges import estimate_records, plan_ranges
 from leafnb.formats.isoxml.table import (
     AREA_MODEL,
@@ -309,8 +311,18 @@ class IsoxmlReader(Reader):
             }
         ]
         totals: dict[str, Any] | None = None
+        ratios: list = []
+        built = plan.build(td, task, plan.windows[0], ratios=ratios)
+        resolution = None
+        if ratios:  # the actual rate's resolution: a median over every record
+            for window in plan.windows[1:]:
+                plan.build(td, task, window, ratios=ratios)
+            resolution = ratio_exponent(np.concatenate(ratios))
+            del ratios
+            built = None
         for window in plan.windows:
-            built = build_table(td, task, plan.records(window))
+            if built is None:
+                built = plan.build(td, task, window, resolution=resolution)
             if built.operation_type is None:
                 raise NotRanged(f"{where}: not a field operation (read whole)")
             rows_in = window.end - window.start
@@ -332,7 +344,7 @@ class IsoxmlReader(Reader):
             if totals:
                 meta["machine_totals"] = totals
             meta["record_count"] = rows_in
-            del built
+            built = None
             yield RawRead(table=table, meta=meta)
 
 

@@ -64,6 +64,7 @@ from leafnb.formats.isoxml.properties import (
     combine,
     dictionary_unit,
     property_ddis,
+    rate_ratios,
     resolution_exponent,
 )
 from leafnb.formats.isoxml.timelogs import NotRanged
@@ -300,10 +301,18 @@ def _rescale_actual_rate(optype, data, columns, facts, records) -> None:
     src = {c.property: k for k, c in columns.items()}
     if actual not in src or setpoint not in src:
         return
-    if records.ranged:  # a median over every record of the log
-        raise NotRanged(f"{actual} and {setpoint}: the resolution is the whole log's")
     values = np.asarray(data[src[actual]], dtype=float)
-    k = resolution_exponent(values, np.asarray(data[src[setpoint]], dtype=float))
+    targets = np.asarray(data[src[setpoint]], dtype=float)
+    if not records.ranged:
+        k = resolution_exponent(values, targets)
+    elif records.resolution is not None:  # the whole log's (:mod:`.ranges`)
+        k = records.resolution
+    elif records.ratios is not None:  # collecting the range's ratios for it
+        lo, hi = records.core
+        records.ratios.append(rate_ratios(values[lo:hi], targets[lo:hi]))
+        return
+    else:
+        raise NotRanged(f"{actual} and {setpoint}: the resolution is the whole log's")
     if k == 0:
         return
     fixed = f"agg_{actual}" if not src[actual].startswith("agg_") else src[actual]

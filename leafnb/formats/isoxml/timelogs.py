@@ -142,9 +142,14 @@ class TaskRecords:
     logs: list[DecodedLog]
     #: names of the logs of each group, in task order
     groups: list[list[str]]
-    #: the records are a range of one log (:mod:`.ranges`): decisions over the whole
-    #: log that the range cannot take raise :class:`NotRanged`
+    #: the records are a window of one log (:mod:`.ranges`) around the range *core*
+    #: (``[lo, hi)`` of these records); the actual rate's resolution exponent is the
+    #: whole log's *resolution*, or, while it is looked for, each range's rate ratios
+    #: go to *ratios*; without either that rule raises :class:`NotRanged`
     ranged: bool = False
+    core: tuple[int, int] = (0, 0)
+    resolution: int | None = None
+    ratios: list[np.ndarray] | None = None
 
     @property
     def n(self) -> int:

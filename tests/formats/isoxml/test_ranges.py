@@ -111,6 +111,38 @@ def test_values_written_now_and_then_in_ranges(tmp_path, rows):
     assert_ranges_are_whole(path, "TSK1", rows)
 
 
+def test_actual_rate_resolution_is_the_whole_logs_in_ranges(tmp_path):
+    """Most records write the actual rate 100x below the setpoint, the last third not:
+    the median over the whole log decides, in every range (properties, rule "Actual
+    rate in another resolution")."""
+    from leafnb.formats.isoxml.writer import DeviceSpec, ElementSpec
+
+    n = 3000
+    t, lat, lon = track(n)
+    actual = np.where(np.arange(n) < 1800, 34_370, 3_437_000)
+    log = TimeLogSpec(
+        "TLG00001",
+        t,
+        lat,
+        lon,
+        dlvs=[
+            DlvSpec(2, "DET-1", actual),
+            DlvSpec(1, "DET-1", np.full(n, 3_741_583)),
+            DlvSpec(141, "DET-1", np.ones(n, np.int64)),
+        ],
+    )
+    sprayer = DeviceSpec(
+        "DVC-1", "Sprayer", 6, [ElementSpec("DET-1", 1, properties={67: 24_000})]
+    )
+    clear_cache()
+    path = write_taskdata(
+        tmp_path / "TASKDATA", [log], devices=[sprayer], task_name="Spraying"
+    )
+    raw = READER.read(path, part="TSK1")
+    assert "10^-2" in raw.meta["isoxml"]["rate_resolution"]
+    assert_ranges_are_whole(path, "TSK1", 700)  # the last ranges alone would say 10^0
+
+
 def test_a_total_silent_for_more_than_a_range_is_read_whole(tmp_path, monkeypatch):
     clear_cache()
     log = _sparse_log(3000, total_every=900)
@@ -214,10 +246,11 @@ def test_real_tasks_in_ranges():
             refused.append(str(exc))
     # the CCI forage harvester's tasks of one clean log each are read in ranges
     assert sum("cci_forage_harvester_yield" in r for r in ranged) >= 17
-    # parallel logs, skipped records and a setpoint/actual resolution are read whole
+    # parallel logs and skipped records are read whole
     assert any("not one time log" in r for r in refused)
     assert any("skipped" in r for r in refused)
-    assert any("resolution" in r for r in refused)
+    assert not any("resolution" in r for r in refused)
+    assert any("kverneland_imtpro_benchtest" in r for r in ranged)
 
 
 @pytest.mark.real_data
