@@ -226,9 +226,16 @@ def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
             count[i] += len(rec)
             last[i], last_rec[i] = int(val[-1]), a + int(rec[-1])
             if header.dlvs[i].ddi == _PRACTICE:
-                values, times = np.unique(val, return_counts=True)
+                # in the order first written: a tie between practices goes to the
+                # first (Counter.most_common, :mod:`.practice`)
+                values, at, times = np.unique(
+                    val, return_index=True, return_counts=True
+                )
+                order = np.argsort(at, kind="stable")
                 practice.setdefault(i, Counter()).update(
-                    dict(zip(values.tolist(), times.tolist(), strict=True))
+                    dict(
+                        zip(values[order].tolist(), times[order].tolist(), strict=True)
+                    )
                 )
         previous = log
     for w, i in open_ahead:
@@ -251,7 +258,7 @@ def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
                 vmin=vmin[i],
                 vmax=vmax[i],
                 start=start,
-                values=tuple(sorted(practice.get(i, Counter()).items())),
+                values=tuple(practice.get(i, Counter()).items()),
             )
         )
     return RangePlan(framing, windows, written, n_framed=n)

@@ -67,7 +67,8 @@ class Written:
     vmax: int = 0
     #: raw value at the log's first record (filled forward, else the first written)
     start: int | None = None
-    #: (value, times written) of a cultural practice (DDI 179)
+    #: (value, times written) of a cultural practice (DDI 179), in the order first
+    #: written (empty for other DDIs)
     values: tuple[tuple[int, int], ...] = ()
 
 
@@ -109,7 +110,11 @@ class Channel:
         return float(np.min(self.val)), float(np.max(self.val))
 
     def all_values(self) -> np.ndarray:
-        """Every raw value written (order aside), e.g. to count cultural practices."""
+        """Every raw value written, to count cultural practices.
+
+        In a range (:class:`Written`, DDI 179 only) each value's writes are grouped, in
+        the order values were first written (what a tie between counts goes by).
+        """
         if self.whole:
             values = np.array([v for v, _ in self.whole.values], np.int64)
             return np.repeat(values, [c for _, c in self.whole.values])

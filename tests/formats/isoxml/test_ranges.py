@@ -143,6 +143,32 @@ def test_actual_rate_resolution_is_the_whole_logs_in_ranges(tmp_path):
     assert_ranges_are_whole(path, "TSK1", 700)  # the last ranges alone would say 10^0
 
 
+def test_cultural_practice_of_the_whole_log_in_ranges(tmp_path):
+    """DDI 179 written in the last ranges only, two practices as often: the first written
+    wins in every range (leafnb.formats.isoxml.practice)."""
+    n = 3000
+    t, lat, lon = track(n)
+    i = np.arange(n)
+    practice = np.where(i < 2500, 4, 1)  # tillage, then application
+    log = TimeLogSpec(
+        "TLG00001",
+        t,
+        lat,
+        lon,
+        dlvs=[
+            DlvSpec(179, values=practice, present=i >= 2000),
+            DlvSpec(67, values=np.full(n, 6000)),
+            DlvSpec(141, values=np.ones(n, np.int64)),
+        ],
+    )
+    clear_cache()
+    path = write_taskdata(tmp_path / "TASKDATA", [log], device_class=0, task_name="Job")
+    raw = READER.read(path, part="TSK1")
+    assert raw.meta["operation_type"] == "tillage"
+    assert "= 4" in raw.meta["isoxml"]["operation_type_source"]
+    assert_ranges_are_whole(path, "TSK1", 700)
+
+
 def test_a_total_silent_for_more_than_a_range_is_read_whole(tmp_path, monkeypatch):
     clear_cache()
     log = _sparse_log(3000, total_every=900)
