@@ -16,8 +16,10 @@ Rules
   learn what :mod:`.table` decides over the whole log — whether each DLV is written at
   all, its first, last, smallest and largest value, the value at the first record (a
   section's lateral order), the cultural practices logged (:class:`.timelogs.Written`)
-  — and, at each range start, the value of every DLV written last before it (fill
-  forward). Machine totals (:mod:`.totals`) need only each DLV's first and last value:
+  — and, where each window starts, the value of every DLV written last before it: a
+  window's channels fill forward from it, and backfill a width or work state that the
+  log has not written yet with the log's first value (:meth:`.TaskRecords.filled`).
+  Machine totals (:mod:`.totals`) need only each DLV's first and last value:
   :meth:`RangePlan.summary` holds them as a log of two records.
 * **Windows.** A range's table is built from a window of records around it and then
   cut to the range: one record before it (the step distance from the previous
@@ -34,14 +36,14 @@ Rules
   every range.
 
 The pipeline then checks that every range decides as the first
-(:mod:`leafnb.pipeline.stream`); tests/formats/test_isoxml_ranges.py compares ranged and
-whole reads row for row.
+(:mod:`leafnb.pipeline.stream`); tests/formats/isoxml/test_ranges.py compares ranged
+and whole reads row for row, and conversions artifact by artifact.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,9 +107,6 @@ class RangePlan:
     framing: LogFraming
     windows: list[Window]
     written: list[Written]
-    #: the log's records that a task's ``time_logs`` entry reports
-    n_framed: int = 0
-    _ends: list[int] = field(default_factory=list)
 
     def records(self, window: Window) -> TaskRecords:
         """The :class:`~.timelogs.TaskRecords` of *window* (cut to its range by the caller)."""
@@ -261,4 +260,4 @@ def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
                 values=tuple(practice.get(i, Counter()).items()),
             )
         )
-    return RangePlan(framing, windows, written, n_framed=n)
+    return RangePlan(framing, windows, written)
