@@ -51,6 +51,7 @@ import copy
 import gc
 import logging
 import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -74,7 +75,7 @@ from leafnb.standard.area_yield import (
 from leafnb.standard.coverage import BLOCK_POSITIONS
 from leafnb.standard.normalize import normalize
 from leafnb.standard.points import PointSet
-from leafnb.standard.summary import TOTALS
+from leafnb.standard.summary import TOTALS, totals
 from leafnb.store.artifacts import PointsWriter
 from leafnb.store.layout import STANDARD
 from leafnb.store.stored_columns import StoredColumns
@@ -244,8 +245,6 @@ class _AllRecords:
     """
 
     def __init__(self, out: Path, points: PointSet):
-        import tempfile
-
         names = [c for c in _TOTALLED if c in points.table.column_names]
         self.schema = points.table.select(names).schema
         self.template = replace(points, table=points.table.slice(0, 0).select(names))
@@ -266,8 +265,6 @@ class _AllRecords:
         self.rows += table.num_rows
 
     def totals(self) -> dict[str, Any]:
-        from leafnb.standard.summary import totals
-
         self.close()
         columns = _FileColumns(self.path, self.schema, self.rows)
         return totals(replace(self.template, table=cast(pa.Table, columns)), "METRIC")

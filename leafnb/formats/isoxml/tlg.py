@@ -62,6 +62,10 @@ then scatters the records into exact, caller-allocated outputs; ``filled`` forwa
 in C. It is used when built, unless ``LEAFNB_TLG_KERNEL=0`` (or ``kernel=False``); the
 numpy code above is the fallback and the reference (tests/formats/isoxml/test_kernel.py
 asserts identical results).
+
+**Record ranges** (issue 16, :mod:`.ranges`): :func:`frame_log` runs the kernel's walk
+alone over the file in read buffers and keeps where records start
+(:class:`LogFraming`), so a run of records can be decoded alone from its bytes.
 """
 
 from __future__ import annotations
