@@ -299,7 +299,7 @@ class IsoxmlReader(Reader):
             raise NotRanged(f"{path.name} {part}: not one time log")
         td, task, where, header, binp = found
         framing = frame_log(binp, header)
-        if framing is None or not framing.clean:
+        if framing is None or not framing.clean or not framing.n_framed:
             raise NotRanged(f"{where}: records are skipped (read whole)")
         plan = plan_ranges(framing, rows)
         time_logs = [
