@@ -19,8 +19,13 @@ difference (:class:`Unstreamable`) sends the file back to the in-memory path:
 
 - **the reader's**: each range is read as if alone (its own column inference, units,
   operation type, file facts, notes); all must equal the first range's. A range with
-  skipped records or unreadable cells, or a file with machine totals to reconcile (they
-  need every record's totals) is not streamed: their notes and facts count the file;
+  skipped records or unreadable cells is not streamed: their notes and facts count the
+  file;
+- **machine totals** (the totals a machine recorded, e.g. an ISOXML task's ``TIM``):
+  the reader gives the whole file's in every range; the totals over every record before
+  cleanup they are reconciled with (``all_record_totals``) are summed at the end over
+  the columns they need, kept range by range in a temporary file (:class:`_AllRecords`:
+  the same sums over the same values as the file read whole);
 - **normalising and the derivations**: each range's properties, units, notes and
   derivation rules must equal the first's; so must the required properties it lacks,
   and the derived-column recipe (its crops included) that rebuilds stored columns;
@@ -45,6 +50,8 @@ import contextlib
 import copy
 import gc
 import logging
+import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -54,6 +61,7 @@ from typing import Any, cast
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from leafnb.clean.cleanup import cleanup_message, cleanup_step
 from leafnb.formats.base import RawRead, Reader
@@ -67,6 +75,7 @@ from leafnb.standard.area_yield import (
 from leafnb.standard.coverage import BLOCK_POSITIONS
 from leafnb.standard.normalize import normalize
 from leafnb.standard.points import PointSet
+from leafnb.standard.summary import TOTALS, totals
 from leafnb.store.artifacts import PointsWriter
 from leafnb.store.layout import STANDARD
 from leafnb.store.stored_columns import StoredColumns
@@ -143,6 +152,8 @@ def stream_standard(
             close()  # the reader's file handle, when a range failed
         if streamed is None and run.writer is not None:
             run.writer.abort()  # nothing is written
+        if run.all_records is not None:
+            run.all_records.remove()
     return streamed
 
 
@@ -199,7 +210,15 @@ def _decisions(meta: dict[str, Any]) -> dict[str, Any]:
 
     The mapping's ``basis`` and ``score`` quote the values that were looked at (e.g.
     "median 6.5 ft"), which differ from range to range; what was decided must not.
+    Nor does a derivation recorded as ``None`` (a column filled in part, e.g. the
+    first record of an ISOXML running total, which only the first range has): the
+    derived-column recipe skips it as it skips a column that was not filled
+    (:func:`~leafnb.standard.area_yield.exact_derived`).
     """
+    derivations = meta.get("derivations")
+    if isinstance(derivations, dict) and None in derivations.values():
+        kept = {k: v for k, v in derivations.items() if v is not None}
+        meta = {**meta, "derivations": kept}
     mapping = meta.get("column_mapping")
     if not isinstance(mapping, dict) or not isinstance(mapping.get("columns"), dict):
         return meta
@@ -210,6 +229,77 @@ def _decisions(meta: dict[str, Any]) -> dict[str, Any]:
         for name, how in mapping["columns"].items()
     }
     return {**meta, "column_mapping": {**mapping, "columns": columns}}
+
+
+#: what :func:`~leafnb.standard.summary.totals` sums
+_TOTALLED = ("area", "distance", *TOTALS.values(), "seedRate", "appliedRate")
+
+
+class _AllRecords:
+    """The columns of the all-record totals, range by range in a temporary file.
+
+    A file with machine totals reconciles them with totals over every record before
+    cleanup (``pipeline.steps``: ``all_record_totals``). They are computed at the end
+    by :func:`~leafnb.standard.summary.totals` on the same values, a column at a time,
+    so each sum is the whole file's, to the last bit.
+    """
+
+    def __init__(self, out: Path, points: PointSet):
+        names = [c for c in _TOTALLED if c in points.table.column_names]
+        self.schema = points.table.select(names).schema
+        self.template = replace(points, table=points.table.slice(0, 0).select(names))
+        fd, name = tempfile.mkstemp(prefix=".all-records-", suffix=".parquet", dir=out)
+        os.close(fd)
+        self.path = Path(name)
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+            self.path, self.schema, compression="none"
+        )
+
+    def write(self, points: PointSet) -> None:
+        table = points.table.select(self.schema.names)
+        if not table.schema.equals(self.schema):
+            raise Unstreamable("the column types differ between record ranges")
+        assert self._writer is not None
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def totals(self) -> dict[str, Any]:
+        self.close()
+        columns = _FileColumns(self.path, self.schema, self.rows)
+        return totals(replace(self.template, table=cast(pa.Table, columns)), "METRIC")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def remove(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class _FileColumns:
+    """A parquet file's columns, each read when asked for (what ``PointSet.array`` uses).
+
+    The last one read is kept: a step asks whether a column has values, then for them.
+    """
+
+    path: Path
+    schema: pa.Schema
+    num_rows: int
+    _last: tuple[str, pa.ChunkedArray] | None = None
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.schema.names)
+
+    def column(self, i: int | str) -> pa.ChunkedArray:
+        name = self.schema.field(i).name
+        if self._last is None or self._last[0] != name:
+            self._last = (name, pq.read_table(self.path, columns=[name]).column(name))
+        return self._last[1]
 
 
 @dataclass
@@ -236,6 +326,8 @@ class _Run:
     #: writes ``standard.parquet`` range by range (opened with the first range's points)
     writer: PointsWriter | None = None
     template: PointSet | None = None
+    #: the columns of the all-record totals (a file with machine totals)
+    all_records: _AllRecords | None = None
 
     def same(self, what: str, value: Any) -> None:
         """Record the first range's *value* of a decision; raise when a later one differs.
@@ -268,8 +360,6 @@ class _Run:
         meta = dict(raw.meta)
         if meta.get("skipped_records") or meta.get("bad_cells"):
             raise Unstreamable("records or cells were skipped")
-        if meta.get("machine_totals"):
-            raise Unstreamable("machine totals are reconciled over every record")
         rows = raw.table.num_rows
         if rows == 0:
             raise Unstreamable("a range without records")
@@ -356,6 +446,10 @@ class _Run:
         )
 
         config = self.config
+        if points.meta.get("machine_totals"):
+            if self.all_records is None:
+                self.all_records = _AllRecords(self.out, points)
+            self.all_records.write(points)
         # what the file lacks is judged on every record, before cleanup
         essential = missing_essential(points, config)
         missing = missing_required(points, config)
@@ -414,6 +508,8 @@ class _Run:
         file_meta = {**points.meta, "record_count": self.records}
         if self.excluded:
             file_meta["excluded_steps"] = self.excluded
+        if self.all_records is not None:
+            file_meta["all_record_totals"] = self.all_records.totals()
         # the points are read back column by column by the steps after (filter,
         # summary, units): never one table in memory
         path = self.writer.close()

@@ -63,6 +63,8 @@ __all__ = [
     "combine",
     "dictionary_unit",
     "property_ddis",
+    "rate_ratios",
+    "ratio_exponent",
     "resolution_exponent",
 ]
 
@@ -221,10 +223,24 @@ def resolution_exponent(actual: np.ndarray, setpoint: np.ndarray) -> int:
     >>> resolution_exponent(np.array([900.0, 1200.0]), np.array([370.0, 370.0]))
     0
     """
+    return ratio_exponent(rate_ratios(actual, setpoint))
+
+
+def rate_ratios(actual: np.ndarray, setpoint: np.ndarray) -> np.ndarray:
+    """*actual* / *setpoint* where both are positive (what :func:`ratio_exponent` reads)."""
     both = (actual > 0) & (setpoint > 0)
-    if not both.any():
+    return actual[both] / setpoint[both]
+
+
+def ratio_exponent(ratios: np.ndarray) -> int:
+    """The exponent k of :func:`resolution_exponent` from the records' *ratios*.
+
+    >>> ratio_exponent(np.array([0.0092, 0.0097, 0.0095]))
+    -2
+    """
+    if not len(ratios):
         return 0
-    ratio = float(np.median(actual[both] / setpoint[both]))
+    ratio = float(np.median(ratios))
     k = int(np.round(np.log10(ratio)))
     if abs(k) >= 2 and abs(np.log10(ratio) - k) <= np.log10(2.0):
         return k

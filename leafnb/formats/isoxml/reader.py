@@ -35,25 +35,35 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
 
 from leafnb.errors import CorruptFile, FormatError, SkippedRecordsWarning
 from leafnb.formats.base import RawRead, Reader
 from leafnb.formats.isoxml.context import provider, task_context
 from leafnb.formats.isoxml.devices import task_devices, working_devices
 from leafnb.formats.isoxml.practice import decide_operation_type
-from leafnb.formats.isoxml.properties import EVIDENCE
+from leafnb.formats.isoxml.properties import EVIDENCE, ratio_exponent
+from leafnb.formats.isoxml.ranges import estimate_records, plan_ranges
 from leafnb.formats.isoxml.table import (
     AREA_MODEL,
     WORK_DDIS,
+    TaskTable,
     build_table,
     channel_label,
 )
 from leafnb.formats.isoxml.taskdata import ROOT_TAG, Taskdata, find_file, load_taskdata
-from leafnb.formats.isoxml.timelogs import TaskRecords, join_logs
-from leafnb.formats.isoxml.tlg import DecodedLog, decode_tlg, parse_tlg_header
+from leafnb.formats.isoxml.timelogs import NotRanged, TaskRecords, join_logs
+from leafnb.formats.isoxml.tlg import (
+    DecodedLog,
+    decode_tlg,
+    frame_log,
+    kernel_available,
+    parse_tlg_header,
+)
 from leafnb.formats.isoxml.totals import machine_totals
 from leafnb.formats.members import check_member_name
 
@@ -204,21 +214,37 @@ class IsoxmlReader(Reader):
                 SkippedRecordsWarning,
                 stacklevel=2,
             )
+        time_logs = [
+            {
+                "name": log.header.name,
+                "records": log.n_framed,
+                "kept": log.n,
+                "skipped": log.skipped,
+            }
+            for log in logs
+        ]
+        meta = self._meta(td, task, built, records, time_logs, failures)
+        meta["record_count"] = records.n + dropped
+        meta["skipped_records"] = skipped
+        return RawRead(table=built.table, meta=meta, issues=tuple(issues))
+
+    def _meta(
+        self,
+        td: Taskdata,
+        task,
+        built: TaskTable,
+        records: TaskRecords | None,
+        time_logs: list[dict[str, Any]],
+        failures: list[tuple[str, str]],
+    ) -> dict[str, Any]:
+        """The metadata of a task's table (*records*: what machine totals read; None: none)."""
         meta: dict[str, Any] = {
             "columns": built.columns,
-            "record_count": records.n + dropped,
-            "skipped_records": skipped,
+            "record_count": 0,
+            "skipped_records": 0,
             "file_format": self.file_format,
             "operation_type": built.operation_type,
-            "time_logs": [
-                {
-                    "name": log.header.name,
-                    "records": log.n_framed,
-                    "kept": log.n,
-                    "skipped": log.skipped,
-                }
-                for log in logs
-            ],
+            "time_logs": time_logs,
             "failed_logs": [{"name": n, "reason": why} for n, why in failures],
             "isoxml": built.facts,
         }
@@ -230,6 +256,7 @@ class IsoxmlReader(Reader):
             meta["provider"] = p
         if task is not None:
             task_context(td, task, built.devices, meta)
+        if task is not None and records is not None:
             totals = machine_totals(
                 task,
                 records,
@@ -240,7 +267,85 @@ class IsoxmlReader(Reader):
             )
             if totals:
                 meta["machine_totals"] = totals
-        return RawRead(table=built.table, meta=meta, issues=tuple(issues))
+        return meta
+
+    # -- record ranges (module :mod:`.ranges`) ----------------------------------------
+    def record_count(self, path: Path, part: str | None = None) -> int | None:
+        """The records of a task with one time log, estimated from its first MiB.
+
+        None (read whole) for a task of several logs, or without the C kernel.
+        """
+        try:
+            found = _single_log(path, part)
+            return None if found is None else estimate_records(found[4], found[3])
+        except Exception:  # the whole read reports what is wrong
+            return None
+
+    def read_ranges(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        rows: int,
+    ) -> Iterator[RawRead]:
+        """The task's records in ranges of *rows*, each exactly as the whole read's rows.
+
+        See :mod:`.ranges`; raises :class:`~.timelogs.NotRanged` (read whole) when a
+        range cannot decide as the whole log does.
+        """
+        found = _single_log(path, part)
+        if found is None:
+            raise NotRanged(f"{path.name} {part}: not one time log")
+        td, task, where, header, binp = found
+        framing = frame_log(binp, header)
+        if framing is None or not framing.clean or not framing.n_framed:
+            raise NotRanged(f"{where}: records are skipped (read whole)")
+        plan = plan_ranges(framing, rows)
+        time_logs = [
+            {
+                "name": header.name,
+                "records": framing.n_framed,
+                "kept": framing.n_kept,
+                "skipped": 0,
+            }
+        ]
+        totals: dict[str, Any] | None = None
+        ratios: list = []
+        built = plan.build(td, task, plan.windows[0], ratios=ratios)
+        resolution = None
+        if ratios:  # the actual rate's resolution: a median over every record
+            for window in plan.windows[1:]:
+                plan.build(td, task, window, ratios=ratios)
+            resolution = ratio_exponent(np.concatenate(ratios))
+            del ratios
+            built = None
+        for window in plan.windows:
+            if built is None:
+                built = plan.build(td, task, window, resolution=resolution)
+            if built.operation_type is None:
+                raise NotRanged(f"{where}: not a field operation (read whole)")
+            rows_in = window.end - window.start
+            table = built.table.slice(window.start - window.lo, rows_in)
+            if totals is None:  # the whole log's machine totals, once
+                totals = (
+                    machine_totals(
+                        task,
+                        plan.summary(),
+                        built.names,
+                        td.devices,
+                        built.working,
+                        built.operation_type,
+                    )
+                    if task is not None
+                    else {}
+                )
+            meta = self._meta(td, task, built, None, time_logs, [])
+            if totals:
+                meta["machine_totals"] = totals
+            meta["record_count"] = rows_in
+            built = None
+            yield RawRead(table=table, meta=meta)
 
 
 # ---------------------------------------------------------------------------------------
@@ -262,6 +367,25 @@ def _part(td: Taskdata, part: str | None):
     if _TLG_RE.match(part) and part in td.orphan_logs:
         return None, [part]
     return None, []
+
+
+def _single_log(path: Path, part: str | None):
+    """``(taskdata, task, where, header, binary)`` of a part with one time log, else None.
+
+    None also without the C kernel (:mod:`.ranges`) or when a file is missing.
+    """
+    if not kernel_available():
+        return None
+    td = load_taskdata(path)
+    task, names = _part(td, part)
+    names = list(dict.fromkeys(names))
+    if len(names) != 1:
+        return None
+    xml = find_file(td.folder, names[0] + ".xml", what="TLG reference")
+    binp = find_file(td.folder, names[0] + ".bin", what="TLG reference")
+    if xml is None or binp is None:
+        return None
+    return td, task, f"{path.name} {part}", parse_tlg_header(xml, names[0]), binp
 
 
 def _decode_log(folder: Path, name: str) -> DecodedLog:

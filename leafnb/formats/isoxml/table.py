@@ -64,8 +64,10 @@ from leafnb.formats.isoxml.properties import (
     combine,
     dictionary_unit,
     property_ddis,
+    rate_ratios,
     resolution_exponent,
 )
+from leafnb.formats.isoxml.timelogs import NotRanged
 from leafnb.formats.isoxml.totals import (
     AREA_LIKE,
     EFFECTIVE_DISTANCE,
@@ -176,10 +178,10 @@ def build_table(
         (
             ch.det
             for ch in records.channels.values()
-            if ch.ddi in WORK_DDIS and len(ch.val)
+            if ch.ddi in WORK_DDIS and ch.written()
         ),
     )
-    logged = {k[0] for k, ch in records.channels.items() if len(ch.val) or ch.init}
+    logged = {k[0] for k, ch in records.channels.items() if ch.written() or ch.init}
     decision = _decide(td, task, records, working, logged)
     facts: dict[str, Any] = {
         "operation_type_source": decision.reason,
@@ -228,7 +230,7 @@ def build_table(
                     summed=ddi in SUMMED,
                 )
             columns[src] = Column(prop, dictionary_unit(ddi, prop))
-        _rescale_actual_rate(decision.operation_type, data, columns, facts)
+        _rescale_actual_rate(decision.operation_type, data, columns, facts, records)
         gaps = _missing_rate(decision.operation_type, logged, records, td, columns)
         if gaps:
             facts["column_mapping"] = {
@@ -277,9 +279,9 @@ def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
             )
     for ddi in APPLICATION_TOTALS:
         for ch in records.by_ddi(ddi):
-            if not len(ch.val):
+            if not ch.written():
                 continue
-            lo, hi = float(np.min(ch.val)), float(np.max(ch.val))
+            lo, hi = ch.value_range()
             out[channel_label(ch, td)] = (
                 f"a running total that stays {lo:,.0f} over the log: nothing counted"
                 if lo == hi
@@ -288,7 +290,7 @@ def _missing_rate(optype, logged, records, td, columns) -> dict[str, str]:
     return out
 
 
-def _rescale_actual_rate(optype, data, columns, facts) -> None:
+def _rescale_actual_rate(optype, data, columns, facts, records) -> None:
     """Divide an actual rate written in another resolution than its setpoint's.
 
     See :mod:`.properties`, rule "Actual rate in another resolution".
@@ -300,7 +302,17 @@ def _rescale_actual_rate(optype, data, columns, facts) -> None:
     if actual not in src or setpoint not in src:
         return
     values = np.asarray(data[src[actual]], dtype=float)
-    k = resolution_exponent(values, np.asarray(data[src[setpoint]], dtype=float))
+    targets = np.asarray(data[src[setpoint]], dtype=float)
+    if not records.ranged:
+        k = resolution_exponent(values, targets)
+    elif records.resolution is not None:  # the whole log's (:mod:`.ranges`)
+        k = records.resolution
+    elif records.ratios is not None:  # collecting the range's ratios for it
+        lo, hi = records.core
+        records.ratios.append(rate_ratios(values[lo:hi], targets[lo:hi]))
+        return
+    else:
+        raise NotRanged(f"{actual} and {setpoint}: the resolution is the whole log's")
     if k == 0:
         return
     fixed = f"agg_{actual}" if not src[actual].startswith("agg_") else src[actual]
@@ -317,7 +329,7 @@ def _decide(td, task, records: TaskRecords, working, logged: set[int]):
     practice: dict[str, list[int]] = {}
     for ch in records.by_ddi(ACTUAL_CULTURAL_PRACTICE):
         if ch.det:
-            practice.setdefault(ch.det, []).extend(int(v) for v in ch.val)
+            practice.setdefault(ch.det, []).extend(int(v) for v in ch.all_values())
     counts: Counter[str] = Counter()
     for ch in records.channels.values():
         d = td.devices.device_of(ch.det)

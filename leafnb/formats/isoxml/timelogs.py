@@ -37,10 +37,39 @@ import numpy as np
 
 from leafnb.formats.isoxml.tlg import PTN_FIELDS, DecodedLog
 
-__all__ = ["Channel", "TaskRecords", "join_logs"]
+__all__ = ["Channel", "NotRanged", "TaskRecords", "Written", "join_logs"]
 
 #: occurrences per timestamp kept apart in a join key (more records in one ms merge)
 _OCC_BITS = 20
+
+
+class NotRanged(ValueError):
+    """A task that cannot be read in record ranges exactly as whole (:mod:`.ranges`)."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a channel wrote over its whole log, for records that are a range of it.
+
+    The decisions :mod:`.table`, :mod:`.devices` and :mod:`.worktime` take over a
+    channel's values (is it logged, is a width ever positive, which value holds before
+    the first one, which cultural practice) are the whole log's (:mod:`.ranges`).
+    """
+
+    #: values written (0: never)
+    count: int = 0
+    #: first and last raw value, and their record indices in the log
+    first: int = 0
+    last: int = 0
+    first_rec: int = -1
+    last_rec: int = -1
+    vmin: int = 0
+    vmax: int = 0
+    #: raw value at the log's first record (filled forward, else the first written)
+    start: int | None = None
+    #: (value, times written) of a cultural practice (DDI 179), in the order first
+    #: written (empty for other DDIs)
+    values: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -53,7 +82,43 @@ class Channel:
     #: raw values at those records (int64)
     val: np.ndarray
     #: header DLV value (``B``) per group, used before the group's first written value
+    #: (in a record range: the value written last before it)
     init: dict[int, int] = field(default_factory=dict)
+    #: the whole log's values when *rec* is a record range of it (:mod:`.ranges`)
+    whole: Written | None = None
+
+    def written(self) -> bool:
+        """True when the log writes the channel at all."""
+        return self.whole.count > 0 if self.whole else len(self.val) > 0
+
+    def any_positive(self) -> bool:
+        """True when a written value is above 0."""
+        if self.whole:
+            return self.whole.count > 0 and self.whole.vmax > 0
+        return bool((self.val > 0).any())
+
+    def any_nonzero(self) -> bool:
+        """True when a written value is not 0."""
+        if self.whole:
+            return self.whole.count > 0 and (self.whole.vmin, self.whole.vmax) != (0, 0)
+        return bool((self.val != 0).any())
+
+    def value_range(self) -> tuple[float, float]:
+        """The smallest and the largest raw value written (the channel is written)."""
+        if self.whole:
+            return float(self.whole.vmin), float(self.whole.vmax)
+        return float(np.min(self.val)), float(np.max(self.val))
+
+    def all_values(self) -> np.ndarray:
+        """Every raw value written, to count cultural practices.
+
+        In a range (:class:`Written`, DDI 179 only) each value's writes are grouped, in
+        the order values were first written (what a tie between counts goes by).
+        """
+        if self.whole:
+            values = np.array([v for v, _ in self.whole.values], np.int64)
+            return np.repeat(values, [c for _, c in self.whole.values])
+        return self.val
 
     @property
     def ddi(self) -> int:
@@ -82,6 +147,14 @@ class TaskRecords:
     logs: list[DecodedLog]
     #: names of the logs of each group, in task order
     groups: list[list[str]]
+    #: the records are a window of one log (:mod:`.ranges`) around the range *core*
+    #: (``[lo, hi)`` of these records); the actual rate's resolution exponent is the
+    #: whole log's *resolution*, or, while it is looked for, each range's rate ratios
+    #: go to *ratios*; without either that rule raises :class:`NotRanged`
+    ranged: bool = False
+    core: tuple[int, int] = (0, 0)
+    resolution: int | None = None
+    ratios: list[np.ndarray] | None = None
 
     @property
     def n(self) -> int:
@@ -129,6 +202,9 @@ class TaskRecords:
         )
         rec = channel.rec
         ascending = len(rec) > 0 and bool(np.all(rec[1:] > rec[:-1]))
+        if backfill and channel.whole and channel.whole.count and 0 not in channel.init:
+            # a range of a log (one group) before the log's first value: that value
+            init[0] = channel.whole.first * scale
         if backfill and len(rec):
             group = self.group_of(rec)
             if ascending:  # groups ascend too: each group's first is where it changes

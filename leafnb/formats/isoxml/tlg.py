@@ -62,6 +62,10 @@ then scatters the records into exact, caller-allocated outputs; ``filled`` forwa
 in C. It is used when built, unless ``LEAFNB_TLG_KERNEL=0`` (or ``kernel=False``); the
 numpy code above is the fallback and the reference (tests/formats/isoxml/test_kernel.py
 asserts identical results).
+
+**Record ranges** (issue 16, :mod:`.ranges`): :func:`frame_log` runs the kernel's walk
+alone over the file in read buffers and keeps where records start
+(:class:`LogFraming`), so a run of records can be decoded alone from its bytes.
 """
 
 from __future__ import annotations
@@ -96,8 +100,10 @@ __all__ = [
     "PTN_FIELDS",
     "DecodedLog",
     "Dlv",
+    "LogFraming",
     "TlgHeader",
     "decode_tlg",
+    "frame_log",
     "kernel_available",
     "parse_tlg_header",
 ]
@@ -964,6 +970,14 @@ def decode_tlg(
                 _close_map(mm)
             decoder = "kernel"
 
+    return _decoded_log(d, header, decoder, bin_path)
+
+
+def _decoded_log(
+    d: _Decoded, header: TlgHeader, decoder: str, path: Path
+) -> DecodedLog:
+    """The :class:`DecodedLog` of decoder output *d* (skips counted, notes written)."""
+    name = header.name
     if d.n_framed >= 16:  # enough records for their mean size
         mean_size = d.framed_bytes / d.n_framed
     else:  # the header's record with half of its DLVs
@@ -979,7 +993,7 @@ def decode_tlg(
         why = "; ".join(notes) if notes else "no records"
         raise CorruptFile(
             f"{name}: no usable record ({d.n_framed} framed, {skipped} skipped: {why})",
-            path=bin_path,
+            path=path,
             reader="isoxml",
         )
     return DecodedLog(
@@ -1278,4 +1292,166 @@ def _decode_numpy(fh, size: int, header: TlgHeader, chunk_bytes: int) -> _Decode
         count_all=count_all,
         vmin=vmin,
         vmax=vmax,
+    )
+
+
+# -- record ranges (issue 16) -------------------------------------------------------------
+
+#: records between two byte offsets a :class:`LogFraming` keeps (the rest are summed
+#: from the records' DLV counts)
+FRAMING_MARK = 4096
+
+
+@dataclass
+class LogFraming:
+    """Where every record of a time log starts, found without decoding any value.
+
+    Made by :func:`frame_log`: the kernel's framing walk over the file read in
+    :data:`CHUNK_BYTES` buffers (no memory map: mapped pages count in a process's
+    resident memory). Kept: each record's DLV count (one byte a record) and the byte
+    offset of every :data:`FRAMING_MARK`-th record, so :meth:`offset` finds any record
+    and :meth:`decode` decodes any run of records alone. Only for a *clean* log (no
+    byte passed over, every position possible), whose records follow each other.
+    """
+
+    header: TlgHeader
+    bin_path: Path
+    n_framed: int
+    n_kept: int
+    #: no malformed, truncated or trailing bytes: the records tile the file
+    clean: bool
+    counts: np.ndarray  # uint8 DLV count per record
+    marks: np.ndarray  # int64 byte offset of record k * FRAMING_MARK
+
+    def offset(self, i: int) -> int:
+        """Byte offset of record *i* (``n_framed``: the end of the last record)."""
+        k = min(i // FRAMING_MARK, len(self.marks) - 1)
+        lo = k * FRAMING_MARK
+        run = self.counts[lo:i]
+        return (
+            int(self.marks[k])
+            + (i - lo) * (self.header.prefix + 1)
+            + 5 * int(run.sum(dtype=np.int64))
+        )
+
+    def decode(self, lo: int, hi: int) -> DecodedLog:
+        """Records ``[lo, hi)`` decoded alone (their indices start at 0).
+
+        Raises ``ValueError`` when they do not decode to exactly those records.
+        """
+        start, end = self.offset(lo), self.offset(hi)
+        with open(self.bin_path, "rb") as fh:
+            fh.seek(start)
+            buf = np.frombuffer(fh.read(end - start), dtype=np.uint8)
+        K = _kernel()
+        if K is None or len(buf) != end - start:
+            raise ValueError(f"{self.header.name}: records {lo}-{hi} cannot be read")
+        d = _decode_kernel_buf(K, buf, self.header, max(len(buf), 1))
+        if d.n_framed != hi - lo or d.n_kept != hi - lo or d.skips.events:
+            raise ValueError(f"{self.header.name}: records {lo}-{hi} frame otherwise")
+        return _decoded_log(d, self.header, "kernel", self.bin_path)
+
+
+def frame_log(
+    bin_path: Path,
+    header: TlgHeader,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    chunks: int | None = None,
+) -> LogFraming | None:
+    """Frame the records of *bin_path* (:class:`LogFraming`); None without the C kernel.
+
+    The walk is :func:`decode_tlg`'s on the same chunk buffers (a record cut by a
+    chunk's end is carried to the next), so it frames the same records. Memory: one
+    chunk, plus one byte a record. With *chunks*, only the records of the first
+    *chunks* chunks (``clean`` is then False: the rest is not looked at).
+
+    Raises
+    ------
+    CorruptFile
+        The header has no position or the file cannot be read.
+    """
+    K = _kernel()
+    if K is None:
+        return None
+    if not header.has_ptn or not (
+        ("A" in header.logged or "A" in header.constants)
+        and ("B" in header.logged or "B" in header.constants)
+    ):
+        raise CorruptFile(
+            f"{header.name}: header has no position (PTN A/B); records cannot be placed",
+            path=bin_path,
+            reader="isoxml",
+        )
+    P = header.prefix
+    n_dlv = len(header.dlvs)
+    offs = header.offsets()
+    off_n, off_e = offs.get("A", -1), offs.get("B", -1)
+    clat = float(header.constants.get("A", np.nan))
+    clon = float(header.constants.get("B", np.nan))
+    cnt_all = np.zeros(n_dlv, np.int64)
+    vmin = np.full(n_dlv, np.iinfo(np.int64).max, np.int64)
+    vmax = np.full(n_dlv, np.iinfo(np.int64).min, np.int64)
+    kcnt = np.zeros(n_dlv, np.int64)
+    events = np.empty(3 * _KERNEL_EVENTS, np.int64)
+    counts: list[np.ndarray] = []
+    marks: list[np.ndarray] = []
+    n_framed = n_kept = n_events = 0
+    day_ref, at = -1, 0  # ``at``: the file offset of the buffer's first byte
+    try:
+        size = os.path.getsize(bin_path)
+        fh = open(bin_path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise CorruptFile(
+            f"{header.name}: cannot read binary ({exc})", path=bin_path, reader="isoxml"
+        ) from exc
+    with fh:
+        carry, read = b"", 0
+        while True:
+            if chunks is not None and read >= chunks * chunk_bytes:
+                n_events += 1  # not framed to the end
+                break
+            data = fh.read(chunk_bytes)
+            read += len(data)
+            final = read >= size or not data
+            buf = np.frombuffer(carry + data if carry else data, dtype=np.uint8)
+            del data
+            if not len(buf):
+                break
+            starts = np.empty(len(buf) // (P + 1) + 1, np.int64)
+            p = ns = 0
+            while True:
+                status, p, ns, kept, day_ref, nev = K.frame(
+                    buf, P, n_dlv, off_n, off_e, clat, clon, day_ref, p, ns, final,
+                    starts, events, cnt_all, vmin, vmax, kcnt,
+                )  # fmt: skip
+                n_kept += kept
+                n_events += nev
+                if status == 0:
+                    break
+                if status != 1:  # pragma: no cover - the capacity is an upper bound
+                    raise RuntimeError(f"TLG kernel: record start buffer full at {p}")
+            mine = starts[:ns]
+            c = buf[mine + P]
+            # records tile the buffer when each starts where the one before ends
+            if ns and (mine[0] != 0 or (np.diff(mine) != P + 1 + 5 * c[:-1]).any()):
+                n_events += 1
+            first = -n_framed % FRAMING_MARK
+            marks.append(mine[first::FRAMING_MARK] + at)
+            counts.append(c.copy())
+            n_framed += ns
+            carry = bytes(buf[p:])
+            at += p
+            del buf, starts
+            if final:
+                n_events += bool(carry)  # trailing bytes
+                break
+    return LogFraming(
+        header=header,
+        bin_path=bin_path,
+        n_framed=n_framed,
+        n_kept=n_kept,
+        clean=n_events == 0 and n_kept == n_framed,
+        counts=np.concatenate(counts) if counts else np.zeros(0, np.uint8),
+        marks=np.concatenate(marks) if marks else np.zeros(0, np.int64),
     )

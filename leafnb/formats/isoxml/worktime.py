@@ -42,6 +42,7 @@ import numpy as np
 from leafnb.formats.isoxml.devices import (
     CONNECTOR,
     NAVIGATION,
+    OFFSET_Y,
     SECTION,
     UNIT,
     offset_values,
@@ -95,7 +96,7 @@ class WorkStates:
             (block, ch)
             for block, ddi in enumerate(CONDENSED_WORK_STATES)
             if (ch := self.records.channel(ddi, element.id)) is not None
-            and (ch.val != 0).any()  # absent, or the all-zero placeholder
+            and ch.any_nonzero()  # absent, or the all-zero placeholder
         ]
         if not blocks:
             return out
@@ -105,7 +106,8 @@ class WorkStates:
         offsets = [offset_values(e, self.records) for e in sections]
         if sections and all(o is not None for o in offsets):
             lateral = {
-                e.id: float(o[0]) for e, o in zip(sections, offsets, strict=True)
+                e.id: _first_offset(e, o, self.records)
+                for e, o in zip(sections, offsets, strict=True)
             }  # type: ignore[index]
             sections.sort(key=lambda e: (lateral[e.id], e.number or 0))
         else:
@@ -125,7 +127,7 @@ class WorkStates:
             return self._explicit[element.id]
         result = None
         ch = self.records.channel(WORK_STATE, element.id)
-        if ch is not None and (len(ch.val) or ch.init):
+        if ch is not None and (ch.written() or ch.init):
             result = _codes(self.records.filled(ch, backfill=True))
         else:
             for ancestor in element.ancestors():
@@ -161,6 +163,14 @@ class WorkStates:
         out = np.where(any_off, OFF, np.where(any_on, ON, UNKNOWN)).astype(np.int8)
         self._work[element.id] = out
         return out
+
+
+def _first_offset(element: Element, offsets: np.ndarray, records: TaskRecords) -> float:
+    """The lateral offset of *element* at the log's first record (also in a range of it)."""
+    ch = records.channel(OFFSET_Y, element.id)
+    if ch is not None and ch.whole is not None and ch.whole.start is not None:
+        return float(ch.whole.start)
+    return float(offsets[0])
 
 
 def carrier_work(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

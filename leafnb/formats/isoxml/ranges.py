@@ -1,0 +1,263 @@
+"""A task's time log in record ranges, each range exactly the rows of the whole read (issue 16).
+
+:meth:`~leafnb.formats.isoxml.reader.IsoxmlReader.read_ranges` converts a big log
+without decoding it whole: the peak is a few ranges of records, not the file.
+
+Rules
+-----
+* **Which tasks.** A task (or an orphan log) with one time log, decoded by the C kernel,
+  whose records tile the binary (no byte passed over, no impossible position: a log
+  with skipped records is read whole, its notes count the file). Parallel logs are
+  joined by time over the whole task (:mod:`.timelogs`): read whole.
+* **Framing** (:func:`~.tlg.frame_log`): one walk over the file in bounded buffers
+  finds where each record starts (one byte a record is kept); a run of records is then
+  decoded alone from its bytes (:meth:`~.tlg.LogFraming.decode`).
+* **Summary pass** (:func:`plan_ranges`): the ranges are decoded once in order to
+  learn what :mod:`.table` decides over the whole log — whether each DLV is written at
+  all, its first, last, smallest and largest value, the value at the first record (a
+  section's lateral order), the cultural practices logged (:class:`.timelogs.Written`)
+  — and, where each window starts, the value of every DLV written last before it: a
+  window's channels fill forward from it, and backfill a width or work state that the
+  log has not written yet with the log's first value (:meth:`.TaskRecords.filled`).
+  Machine totals (:mod:`.totals`) need only each DLV's first and last value:
+  :meth:`RangePlan.summary` holds them as a log of two records.
+* **Windows.** A range's table is built from a window of records around it and then
+  cut to the range: one record before it (the step distance from the previous
+  position), back to the last value of every running total written before the range
+  and on to its first value at or after the range's last record, since a running
+  total's increase is spread over the records between two of its values
+  (:func:`.totals.increments`). Every other column of a record depends on that record
+  and the filled-forward state alone. A running total that writes no value for more
+  than a range (the window would reach two ranges away) refuses the ranges.
+* **Actual rate in another resolution** (:mod:`.properties`): detected on the median
+  ratio of actual to setpoint rate over every record. When a planting or application
+  maps both, every range's ratios are collected first (one more build of each range,
+  8 bytes a record) and the exponent of their median — the whole log's — is used in
+  every range.
+
+The pipeline then checks that every range decides as the first
+(:mod:`leafnb.pipeline.stream`); tests/formats/isoxml/test_ranges.py compares ranged
+and whole reads row for row, and conversions artifact by artifact.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from leafnb.formats.isoxml.table import TaskTable, build_table
+from leafnb.formats.isoxml.timelogs import NotRanged, TaskRecords, Written, join_logs
+from leafnb.formats.isoxml.tlg import (
+    DecodedLog,
+    LogFraming,
+    TlgHeader,
+    frame_log,
+)
+from leafnb.formats.isoxml.totals import RUNNING_TOTALS
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element as XmlElement
+
+    from leafnb.formats.isoxml.taskdata import Taskdata
+
+__all__ = ["RangePlan", "Window", "estimate_records", "plan_ranges"]
+
+#: Actual Cultural Practice, whose values decide the operation type (:mod:`.practice`)
+_PRACTICE = 179
+#: bytes framed to estimate a log's records (:func:`estimate_records`)
+_ESTIMATE_BYTES = 1 << 20
+
+
+def estimate_records(bin_path: Path, header: TlgHeader) -> int | None:
+    """The records of a log, from the mean size of those in its first MiB (None: no kernel).
+
+    Exact for a log of at most a MiB, or of records of one size; a cheap count for
+    deciding whether to read a log in ranges (the ranges themselves frame every record).
+    """
+    framing = frame_log(bin_path, header, chunk_bytes=_ESTIMATE_BYTES, chunks=1)
+    if framing is None or not framing.n_framed:
+        return None
+    size = bin_path.stat().st_size
+    framed = framing.offset(framing.n_framed)
+    if framed >= size:
+        return framing.n_framed
+    return round(framing.n_framed * size / framed)
+
+
+@dataclass
+class Window:
+    """The records decoded for range ``[start, end)``: ``[lo, hi)`` around it."""
+
+    lo: int
+    start: int
+    end: int
+    hi: int
+    #: raw value of each DLV written last before *lo* (None: not yet written)
+    state: list[int | None]
+
+
+@dataclass
+class RangePlan:
+    """A log's ranges, their windows and what the log writes in all (:func:`plan_ranges`)."""
+
+    framing: LogFraming
+    windows: list[Window]
+    written: list[Written]
+
+    def records(self, window: Window) -> TaskRecords:
+        """The :class:`~.timelogs.TaskRecords` of *window* (cut to its range by the caller)."""
+        log = self.framing.decode(window.lo, window.hi)
+        records = self._joined(log, window.state)
+        records.core = (window.start - window.lo, window.end - window.lo)
+        return records
+
+    def build(
+        self,
+        td: Taskdata,
+        task: XmlElement | None,
+        window: Window,
+        *,
+        resolution: int | None = None,
+        ratios: list[np.ndarray] | None = None,
+    ) -> TaskTable:
+        """:func:`~.table.build_table` of *window*.
+
+        *resolution* / *ratios*: the actual rate's resolution rule in a range
+        (:class:`~.timelogs.TaskRecords`).
+        """
+        records = self.records(window)
+        records.resolution, records.ratios = resolution, ratios
+        return build_table(td, task, records)
+
+    def summary(self) -> TaskRecords:
+        """Each DLV's first and last value as a log of those records (machine totals)."""
+        # record 0: a value's first write, record 1: its last (positions are not read)
+        header = replace(self.framing.header, logged=(), constants={})
+        recs, vals = [], []
+        for w in self.written:
+            k = 0 if not w.count else 1 if w.first_rec == w.last_rec else 2
+            recs.append(np.arange(k, dtype=np.int64))
+            vals.append(np.array([w.first, w.last][:k], np.int32))
+        log = DecodedLog(header, 2, 0, np.zeros(2, np.int64), {}, recs, vals)
+        return self._joined(log, [None] * len(header.dlvs))
+
+    def _joined(self, log: DecodedLog, state: list[int | None]) -> TaskRecords:
+        records = join_logs([log])
+        for i, dlv in enumerate(log.header.dlvs):
+            key = (dlv.ddi, dlv.det, dlv.pgn, dlv.start_bit, dlv.stop_bit)
+            ch = records.channels[key]
+            if state[i] is not None:
+                ch.init = {0: state[i]}
+            ch.whole = self.written[i]
+        records.ranged = True
+        return records
+
+
+def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
+    """Decode *framing*'s log range by range once: its windows and what it writes.
+
+    Raises :class:`~.timelogs.NotRanged` when a window would reach two ranges away.
+    """
+    header = framing.header
+    n, k_dlv = framing.n_framed, len(header.dlvs)
+    bounds = [*range(0, n, rows), n]
+    totals = [i for i, d in enumerate(header.dlvs) if d.ddi in RUNNING_TOTALS]
+    count = np.zeros(k_dlv, np.int64)
+    first: list[int | None] = [None] * k_dlv
+    first_rec = [-1] * k_dlv
+    last: list[int | None] = [None] * k_dlv
+    last_rec = [-1] * k_dlv
+    vmin, vmax = [0] * k_dlv, [0] * k_dlv
+    practice: dict[int, Counter[int]] = {}
+    windows: list[Window] = []
+    #: (window, DLV) whose next value was not found within the next range
+    open_ahead: list[tuple[Window, int]] = []
+    before: list[int | None] = [None] * k_dlv  # values before the previous range
+    previous: DecodedLog | None = None
+    for r in range(len(bounds) - 1):
+        a, b = bounds[r], bounds[r + 1]
+        log = framing.decode(a, b)
+        if r == 0:
+            window = Window(0, a, b, b, [None] * k_dlv)
+        else:
+            assert previous is not None
+            back = [last_rec[i] for i in totals if last_rec[i] >= 0]
+            lo = min([a - 1, *back])
+            pa = bounds[r - 1]
+            if lo < pa:
+                raise NotRanged("a running total writes no value for more than a range")
+            state = list(before)
+            for i in range(k_dlv):
+                rec = previous.dlv_rec[i]
+                j = int(np.searchsorted(rec, lo - pa)) - 1
+                if j >= 0:
+                    state[i] = int(previous.dlv_val[i][j])
+            window = Window(lo, a, b, b, state)
+            # the previous window reaches on to the first value in this range
+            for w, i in [x for x in open_ahead if x[0] is windows[-1]]:
+                open_ahead.remove((w, i))
+                rec = log.dlv_rec[i]
+                if len(rec):
+                    w.hi = max(w.hi, a + int(rec[0]) + 1)
+                else:
+                    open_ahead.append((w, i))  # checked against the log's last value
+        windows.append(window)
+        for i in totals:
+            rec = log.dlv_rec[i]
+            if not (len(rec) and int(rec[-1]) == b - a - 1):
+                open_ahead.append((window, i))
+        # what the log has written up to the end of this range
+        before = [last[i] for i in range(k_dlv)]
+        for i in range(k_dlv):
+            rec, val = log.dlv_rec[i], log.dlv_val[i]
+            if not len(rec):
+                continue
+            lo_v, hi_v = int(val.min()), int(val.max())
+            if first[i] is None:
+                first[i], first_rec[i] = int(val[0]), a + int(rec[0])
+                vmin[i], vmax[i] = lo_v, hi_v
+            else:
+                vmin[i], vmax[i] = min(vmin[i], lo_v), max(vmax[i], hi_v)
+            count[i] += len(rec)
+            last[i], last_rec[i] = int(val[-1]), a + int(rec[-1])
+            if header.dlvs[i].ddi == _PRACTICE:
+                # in the order first written: a tie between practices goes to the
+                # first (Counter.most_common, :mod:`.practice`)
+                values, at, times = np.unique(
+                    val, return_index=True, return_counts=True
+                )
+                order = np.argsort(at, kind="stable")
+                practice.setdefault(i, Counter()).update(
+                    dict(
+                        zip(values[order].tolist(), times[order].tolist(), strict=True)
+                    )
+                )
+        previous = log
+    for w, i in open_ahead:
+        if last_rec[i] >= w.end:
+            raise NotRanged("a running total writes no value for more than a range")
+    written = []
+    for i, dlv in enumerate(header.dlvs):
+        f = first[i]
+        if f is None:
+            written.append(Written(start=dlv.value))
+            continue
+        start = f if first_rec[i] == 0 or dlv.value is None else dlv.value
+        written.append(
+            Written(
+                count=int(count[i]),
+                first=f,
+                last=int(last[i]),  # type: ignore[arg-type]
+                first_rec=first_rec[i],
+                last_rec=last_rec[i],
+                vmin=vmin[i],
+                vmax=vmax[i],
+                start=start,
+                values=tuple(practice.get(i, Counter()).items()),
+            )
+        )
+    return RangePlan(framing, windows, written)
