@@ -35,6 +35,8 @@ def _vm(key: str) -> int:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(REPO))
+    # first, as in leafnb's workers: it chooses Arrow's memory pool (leafnb/__init__.py)
+    import leafnb  # noqa: F401
     whole = "--whole" in argv
     trace = "--trace" in argv
     args = [a for a in argv if a not in ("--whole", "--preload", "--trace")]
