@@ -6,10 +6,10 @@ Converts *PATH* with ``leafnb.pipeline.steps.convert_file`` in this process, sam
 ``VmRSS`` every 5 ms, and prints for each of Leaf's file steps the RSS after it and the
 peak within it. A big GeoPackage or shapefile is converted in record ranges up to its
 standard points, all inside the ``rawGeojson`` step (docs/streaming.md); ``--whole``
-reads every file whole, as before ranges; ``--preload`` loads pint's registry first, as
-``bench_targets.py`` does (pyogrio is always loaded first); ``--trace`` also prints, for
-each step, what was allocated at its peak: Arrow's pool (``pa.total_allocated_bytes``)
-and the largest Python/numpy allocations ``tracemalloc`` saw live, by the line that made
+reads every file whole, as before ranges (an ISOXML log too); ``--preload`` loads pint's
+registry first, as ``bench_targets.py`` does (leafnb is imported first, as in its workers:
+it chooses Arrow's memory pool; then pyogrio); ``--trace`` also prints, for each step,
+what was allocated at its peak: Arrow's pool (``pa.total_allocated_bytes``) and the largest Python/numpy allocations ``tracemalloc`` saw live, by the line that made
 them (slower; GDAL's and GEOS's own allocations are in neither). Shows where a file's
 peak memory comes from. Asserts nothing.
 """
@@ -37,6 +37,7 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(REPO))
     # first, as in leafnb's workers: it chooses Arrow's memory pool (leafnb/__init__.py)
     import leafnb  # noqa: F401
+
     whole = "--whole" in argv
     trace = "--trace" in argv
     args = [a for a in argv if a not in ("--whole", "--preload", "--trace")]
@@ -87,7 +88,7 @@ def main(argv: list[str]) -> int:
     from leafnb.pipeline import stream
 
     if whole:
-        stream.STREAM_ROWS = 2**62
+        stream.STREAM_ABOVE = 2**62  # no file is converted in ranges
     run_steps = steps.run_steps
 
     def watched_steps(runners, what):
