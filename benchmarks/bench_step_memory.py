@@ -10,8 +10,9 @@ reads every file whole, as before ranges (an ISOXML log too); ``--preload`` load
 registry first, as ``bench_targets.py`` does (leafnb is imported first, as in its workers:
 it chooses Arrow's memory pool; then pyogrio); ``--trace`` also prints, for each step,
 what was allocated at its peak: Arrow's pool (``pa.total_allocated_bytes``) and the
-largest Python/numpy allocations ``tracemalloc`` saw live, by the line that made them (slower; GDAL's and GEOS's own allocations are in neither). Shows where a file's
-peak memory comes from. Asserts nothing.
+largest Python/numpy allocations ``tracemalloc`` saw live, by the line that made them
+(slower; GDAL's and GEOS's own allocations are in neither). Shows where a file's peak
+memory comes from. Asserts nothing.
 """
 
 from __future__ import annotations
