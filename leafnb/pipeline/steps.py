@@ -183,8 +183,14 @@ def write_summary(
     return facts
 
 
+#: a table of fewer rows frees too little in a step (≈ 1 MB) to hand back to the system
+SMALL_TABLE_ROWS = 4096
+
+
 def run_steps(
-    runners: Mapping[Step, Callable[[], str | None]], what: str
+    runners: Mapping[Step, Callable[[], str | None]],
+    what: str,
+    release: Callable[[], bool] = lambda: True,
 ) -> list[StepResult]:
     """Run Leaf's file steps (:data:`~leafnb.keys.FILE_STEPS`) in order, each with a status.
 
@@ -192,6 +198,9 @@ def run_steps(
     SKIPPED). A runner that raises fails its step with the error's message (a
     :class:`~leafnb.errors.LeafnbError`'s step message, otherwise "internal error: ...",
     logged with *what* names the file), and the later steps are skipped: nothing raises.
+    After a step, freed memory goes back to the system when *release* says so
+    (:func:`~leafnb.pipeline.memory.release_memory`; not worth its calls for a small
+    table).
 
     Examples
     --------
@@ -222,7 +231,8 @@ def run_steps(
         else:
             status = StepStatus.FAILED if failed else StepStatus.PROCESSED
         results.append(StepResult(step.value, status.value, message))
-        release_memory()  # what the step freed, before the next one allocates
+        if release():
+            release_memory()  # what the step freed, before the next one allocates
     return results
 
 
@@ -407,7 +417,7 @@ def convert_file(job: FileJob) -> FileOutcome:
         outcome.facts.update(
             raw_facts({"record_count": raw.table.num_rows, **raw.meta})
         )
-        state["raw"] = raw
+        state["raw"], state["rows"] = raw, raw.table.num_rows
         notes = list(raw.issues) + [
             str(w.message) for w in caught if str(w.message) not in raw.issues
         ]
@@ -528,5 +538,10 @@ def convert_file(job: FileJob) -> FileOutcome:
         Step.SUMMARY: step_summary,
         Step.UNITS: step_units,
     }
-    outcome.steps.extend(run_steps(runners, job.file_id))
+
+    def release() -> bool:
+        """Hand memory back unless the file is a small table read whole."""
+        return state.get("rows", SMALL_TABLE_ROWS) >= SMALL_TABLE_ROWS
+
+    outcome.steps.extend(run_steps(runners, job.file_id, release))
     return outcome
