@@ -374,7 +374,9 @@ class _Values:
     def flag(self) -> bool:
         """Only 0 and 1, both present: a yes/no column, not a quantity."""
         v = self.numeric
-        if v is None or v.size == 0 or not np.all((v == 0) | (v == 1)):
+        if v is None or v.size == 0 or v[0] not in (0.0, 1.0):
+            return False  # (most columns: their first value is neither)
+        if not np.all((v == 0) | (v == 1)):
             return False
         return bool(np.any(v == 0) and np.any(v == 1))
 
@@ -465,7 +467,7 @@ def _values(arr: pa.ChunkedArray | pa.Array, num: Any = _UNKNOWN) -> _Values:
         v = np.asarray(num.values.to_numpy(zero_copy_only=False), dtype="float64")
         v = v[np.isfinite(v)]
         return _Values(v, v.size)
-    text = pc.drop_null(s.cast(pa.string()))
+    text = pc.drop_null(s if s.type == pa.string() else s.cast(pa.string()))
     text = text.filter(pc.not_equal(pc.utf8_trim_whitespace(text), ""))
     return _Values(None, len(text), text)
 
