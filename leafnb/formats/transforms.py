@@ -138,9 +138,8 @@ _MISSING = frozenset(MISSING_TOKENS)
 _DOT_RE = re.compile(_DOT[1:-1], re.ASCII)
 _COMMA_RE = re.compile(_COMMA[1:-1], re.ASCII)
 _DOT_FRACTION_RE = re.compile(_DOT_FRACTION[1:], re.ASCII)
-#: a number Python's ``float`` and Arrow's cast read alike: no exponent, at most 30
-#: characters (neither overflows nor underflows; both round correctly)
-_PLAIN_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)", re.ASCII)
+#: a number Python's ``float`` and Arrow's cast read alike has no exponent and at most
+#: this many characters (neither overflows nor underflows; both round correctly)
 _PLAIN_LENGTH = 30
 
 
@@ -159,10 +158,11 @@ def _read_small(arrays: list[pa.Array]) -> list[NumericColumn | None] | None:
     A small file's text columns cost :func:`_read_text` two dozen Arrow kernel calls
     (20–70 µs each, a regex compiled per call) for a few hundred cells. For ASCII
     text the rules read the same in Python: Arrow's whitespace trim is ``str.strip``,
-    ``utf8_lower`` is ``str.lower``, RE2's ``\d`` is ``re.ASCII``'s, and a plain number
-    (:data:`_PLAIN_RE`) is correctly rounded by both ``float`` and Arrow's cast. None
+    ``utf8_lower`` is ``str.lower``, RE2's ``\d`` is ``re.ASCII``'s, and a number
+    without an exponent is correctly rounded by both ``float`` and Arrow's cast. None
     (Arrow reads them) when a cell is not ASCII or a number has an exponent or more
-    than 30 characters. ``tests/formats/test_small_numbers.py`` compares both.
+    than :data:`_PLAIN_LENGTH` characters. ``tests/formats/test_small_numbers.py``
+    compares both.
     """
     columns: list[list[str | None]] = []
     comma_anywhere = False
@@ -177,34 +177,33 @@ def _read_small(arrays: list[pa.Array]) -> list[NumericColumn | None] | None:
         columns.append(cells)
     out: list[NumericColumn | None] = []
     for cells in columns:
-        present = [v is not None and v.lower() not in _MISSING for v in cells]
-        ok = [v is not None and _DOT_RE.fullmatch(v) is not None for v in cells]
-        decimal_comma = False
-        if comma_anywhere:  # as _read_text: the comma rules only when a cell has one
-            comma = [
-                v is not None and _COMMA_RE.fullmatch(v) is not None for v in cells
-            ]
-            decimal_comma = any(comma) and not any(
-                v is not None and _DOT_FRACTION_RE.match(v) for v in cells
-            )
-            if decimal_comma:
-                ok = [d or c for d, c in zip(ok, comma, strict=True)]
-        n_present = sum(present)
-        if not (n_present > 0 and sum(ok) >= NUMERIC_SHARE * n_present):
+        # as _read_text: the comma rules only when some cell holds a comma
+        decimal_comma = comma_anywhere and _writes_decimal_comma(cells)
+        numbers: list[str | None] = []  # a number's text, None for the other cells
+        bad: list[str] = []
+        n_present = 0
+        for v in cells:
+            m = None
+            if v is not None:
+                m = _DOT_RE.fullmatch(v) or (
+                    _COMMA_RE.fullmatch(v) if decimal_comma else None
+                )
+            if m is not None:
+                if m.group(2) is not None or len(v) > _PLAIN_LENGTH:  # type: ignore[arg-type]
+                    return None  # Arrow's cast decides (an exponent, a long number)
+                n_present += 1
+            elif v is not None and v.lower() not in _MISSING:
+                n_present += 1
+                bad.append(v)
+            numbers.append(None if m is None else v)
+        n_ok = n_present - len(bad)
+        if not (n_present > 0 and n_ok >= NUMERIC_SHARE * n_present):
             out.append(None)
             continue
-        values: list[float | None] = []
-        bad: list[str] = []
-        for v, is_ok, is_present in zip(cells, ok, present, strict=True):
-            if is_ok:
-                number = v.replace(",", ".") if decimal_comma else v  # type: ignore[union-attr]
-                if len(number) > _PLAIN_LENGTH or not _PLAIN_RE.fullmatch(number):
-                    return None  # Arrow's cast decides (an exponent, a long number)
-                values.append(float(number))
-            else:
-                values.append(None)
-                if is_present:
-                    bad.append(v)  # type: ignore[arg-type]
+        values = [
+            None if t is None else float(t.replace(",", ".") if decimal_comma else t)
+            for t in numbers
+        ]
         out.append(
             NumericColumn(
                 pa.array(values, pa.float64()),
@@ -214,6 +213,13 @@ def _read_small(arrays: list[pa.Array]) -> list[NumericColumn | None] | None:
             )
         )
     return out
+
+
+def _writes_decimal_comma(cells: list[str | None]) -> bool:
+    """A column with a decimal-comma number and no decimal-point fraction (trimmed cells)."""
+    return any(
+        v is not None and _COMMA_RE.fullmatch(v) is not None for v in cells
+    ) and not any(v is not None and _DOT_FRACTION_RE.match(v) for v in cells)
 
 
 def _read_text(arrays: list[pa.Array]) -> list[NumericColumn | None]:
