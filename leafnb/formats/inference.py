@@ -77,6 +77,7 @@ from leafnb.formats.columns import (
 )
 from leafnb.formats.timeparse import classify_numeric_time, looks_like_time_of_day
 from leafnb.formats.transforms import (
+    SMALL_CELLS,
     TOGETHER_CELLS,
     NumericColumn,
     coerce_numeric,
@@ -467,9 +468,24 @@ def _values(arr: pa.ChunkedArray | pa.Array, num: Any = _UNKNOWN) -> _Values:
         v = np.asarray(num.values.to_numpy(zero_copy_only=False), dtype="float64")
         v = v[np.isfinite(v)]
         return _Values(v, v.size)
-    text = pc.drop_null(s if s.type == pa.string() else s.cast(pa.string()))
-    text = text.filter(pc.not_equal(pc.utf8_trim_whitespace(text), ""))
+    text = _non_blank(s)
     return _Values(None, len(text), text)
+
+
+def _non_blank(s: pa.Array) -> pa.Array:
+    """The cells of *s* as text, without nulls and cells that are only whitespace.
+
+    A few ASCII cells in Python (Arrow's whitespace is ``str.strip``'s there: three
+    kernel calls cost a small file's column more than its cells); else Arrow.
+    """
+    if pa.types.is_string(s.type) and len(s) <= SMALL_CELLS:
+        cells = s.to_pylist()
+        if all(v is None or v.isascii() for v in cells):
+            return pa.array(
+                [v for v in cells if v is not None and v.strip()], pa.string()
+            )
+    text = pc.drop_null(s if s.type == pa.string() else s.cast(pa.string()))
+    return text.filter(pc.not_equal(pc.utf8_trim_whitespace(text), ""))
 
 
 def _plausible(prop: str, values: np.ndarray, unit: str | None) -> bool | None:

@@ -95,3 +95,32 @@ def test_a_small_files_columns_are_read_in_python(monkeypatch):
     assert out[1].values.to_pylist()[:2] == [7.0, 7.1]
     assert out[2].decimal_comma and out[2].unparseable == 1 and out[2].examples == ["-"]
     assert out[2].values.to_pylist()[:3] == [16.8, 16.9, None]
+
+
+def test_non_blank_text_in_python_equals_arrow():
+    """Inference's text evidence: the cells without nulls and blanks, as Arrow keeps them."""
+    import pyarrow.compute as pc
+
+    from leafnb.formats.inference import _non_blank
+
+    rng = random.Random(3)
+    pool = [
+        "Corn",
+        " Corn ",
+        "",
+        " ",
+        "\t",
+        "\x1c",
+        "\x1f\n",
+        None,
+        "15:00:01",
+        "a b",
+        "é",
+        "\u3000",
+    ]
+    for _ in range(300):
+        s = pa.array([rng.choice(pool) for _ in range(rng.randint(0, 8))], pa.string())
+        arrow = pc.drop_null(s)
+        want = arrow.filter(pc.not_equal(pc.utf8_trim_whitespace(arrow), ""))
+        got = _non_blank(s)
+        assert got.type == pa.string() and got.to_pylist() == want.to_pylist(), s
