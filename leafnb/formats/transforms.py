@@ -1,6 +1,8 @@
 """Cell-level normalisation of tabular sources: numbers from text, crops, status codes.
 
-Rules (each vectorised over the whole column):
+Rules (each vectorised over the whole column; a few ASCII cells — a small file's —
+are read by the same rules in Python, :func:`_read_small`, which Arrow's kernels
+would cost more than the cells):
 
 Numbers from text (:func:`coerce_numeric`)
     A text column is numeric when at least 80 % of its non-empty cells are numbers.
