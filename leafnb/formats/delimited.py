@@ -121,14 +121,26 @@ def _split(line: str, delimiter: str) -> list[str]:
         return line.split(delimiter)
 
 
-@functools.lru_cache(maxsize=64)
-def _delimiter(sample: str) -> str:
-    """The delimiter of *sample* (a file's head), once per distinct text.
+#: first lines of up to this many characters in all have their delimiter cached
+_CACHED_LINES = 2048
 
-    Detection sniffs and describes a file from its head and the read asks again; a
-    small file's head is the whole file, the same text each time.
+
+def _delimiter(sample: str) -> str:
+    """The delimiter of *sample* (a file's head), decided by its first five lines.
+
+    Detection sniffs and describes every file of a batch, then each is read: three
+    times the same question, a batch apart. The answer depends only on those lines,
+    so it is kept for the batch (:func:`_delimiter_of`), unless they are long.
     """
-    lines = [ln for ln in sample.splitlines()[:5] if ln.strip()]
+    lines = tuple(ln for ln in sample.splitlines()[:5] if ln.strip())
+    if sum(len(ln) for ln in lines) > _CACHED_LINES:
+        return _delimiter_of.__wrapped__(lines)
+    return _delimiter_of(lines)
+
+
+@functools.lru_cache(maxsize=512)
+def _delimiter_of(lines: tuple[str, ...]) -> str:
+    """The delimiter of a head's first non-empty lines (among its first five)."""
     if not lines:
         return ","
     best, best_score = ",", -1

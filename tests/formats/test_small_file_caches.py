@@ -79,6 +79,7 @@ def test_head_sniffs_are_cached_per_text_and_not_shared(tmp_path):
         AgLeaderTextReader,
         CsvReader,
         _delimiter,
+        _delimiter_of,
         _looks_like_agleader_text,
     )
 
@@ -94,11 +95,18 @@ def test_head_sniffs_are_cached_per_text_and_not_shared(tmp_path):
     want = {"comma.csv": ",", "semi.csv": ";", "tab.txt": "\t", "agl.txt": ","}
     for _ in range(2):  # the second round from the cache
         for name, text in heads.items():
-            assert _delimiter(text) == _delimiter.__wrapped__(text) == want[name]
+            lines = tuple(ln for ln in text.splitlines()[:5] if ln.strip())
+            assert _delimiter(text) == _delimiter_of.__wrapped__(lines) == want[name]
             agl = _looks_like_agleader_text.__wrapped__(text)
             assert _looks_like_agleader_text(text) is agl is (name == "agl.txt")
     for name, text in heads.items():
         (tmp_path / name).write_text(text)
+    # long first lines are not kept, and still read right
+    wide = (
+        ";".join(f"column{i}" for i in range(400)) + "\n" + ";".join("1" * 400) + "\n"
+    )
+    before = _delimiter_of.cache_info().currsize
+    assert _delimiter(wide) == ";" and _delimiter_of.cache_info().currsize == before
     csv_reader, agl_reader = CsvReader(), AgLeaderTextReader()
     scores = {
         n: (csv_reader.sniff(tmp_path / n), agl_reader.sniff(tmp_path / n))
