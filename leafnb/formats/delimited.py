@@ -121,8 +121,26 @@ def _split(line: str, delimiter: str) -> list[str]:
         return line.split(delimiter)
 
 
+#: first lines of up to this many characters in all have their delimiter cached
+_CACHED_LINES = 2048
+
+
 def _delimiter(sample: str) -> str:
-    lines = [ln for ln in sample.splitlines()[:5] if ln.strip()]
+    """The delimiter of *sample* (a file's head), decided by its first five lines.
+
+    Detection sniffs and describes every file of a batch, then each is read: three
+    times the same question, a batch apart. The answer depends only on those lines,
+    so it is kept for the batch (:func:`_delimiter_of`), unless they are long.
+    """
+    lines = tuple(ln for ln in sample.splitlines()[:5] if ln.strip())
+    if sum(len(ln) for ln in lines) > _CACHED_LINES:
+        return _delimiter_of.__wrapped__(lines)
+    return _delimiter_of(lines)
+
+
+@functools.lru_cache(maxsize=512)
+def _delimiter_of(lines: tuple[str, ...]) -> str:
+    """The delimiter of a head's first non-empty lines (among its first five)."""
     if not lines:
         return ","
     best, best_score = ",", -1
@@ -249,7 +267,12 @@ def _agleader_layout(rows: list[list[str]]) -> list[str] | None:
     return names + [extra.get(i, f"EXTRA{i + 1}") for i in tail]
 
 
+@functools.lru_cache(maxsize=64)
 def _looks_like_agleader_text(text: str) -> bool:
+    """Whether *text* (a file's head) is headerless Ag Leader text, once per distinct text.
+
+    Both delimited readers sniff the same head of a small file (see :func:`_delimiter`).
+    """
     lines = [ln for ln in text.splitlines() if ln.strip()][:5]
     if not lines:
         return False
@@ -275,10 +298,75 @@ def _block_size(data: bytes) -> int:
     return size
 
 
+#: text of up to this many characters may be split in Python (:func:`_split_small`)
+_SMALL_TEXT = 1 << 16
+#: line ends as pyarrow's CSV parser knows them (not ``str.splitlines``'s dozen)
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+#: cells pyarrow reads as null (``strings_can_be_null``: its default null values)
+_NULL_CELLS = frozenset(pacsv.ConvertOptions().null_values)
+
+
+def _split_small(
+    text: str, delimiter: str, names: list[str], *, skip_header: bool
+) -> tuple[pa.Table, int] | None:
+    r"""What :func:`_read_text_table` gives for small text without quotes, split in Python.
+
+    pyarrow's CSV reader costs a small file more than its cells (its set-up, about
+    1 ms a file inside a batch). Text that cannot hold a quoted field (no ``"``) is
+    lines and fields, as pyarrow reads them: a line ends at ``\r\n``, ``\r`` or
+    ``\n``; an empty line is ignored; a line with another number of fields than
+    *names* is skipped and counted; a cell that is one of pyarrow's null values
+    (``""``, ``NA``, ``null`` …) is null. None (pyarrow reads it) for anything else:
+    bigger text, a quote, a byte-order mark, an empty first line where a header is
+    skipped, no record. ``tests/formats/test_small_split.py`` compares both on random
+    text.
+    """
+    if len(text) > _SMALL_TEXT or '"' in text or text.startswith("\ufeff"):
+        return None
+    lines = _LINE_ENDS.split(text)
+    if skip_header:
+        if not lines[0]:
+            return None  # where pyarrow's skipped row is depends on its lexer
+        lines = lines[1:]
+    width, bad, rows = len(names), 0, []
+    for line in lines:
+        if not line:
+            continue
+        fields = line.split(delimiter)
+        if len(fields) == width:
+            rows.append(fields)
+        else:
+            bad += 1
+    if not rows:
+        return None
+    # every cell in one array, column after column; each column a slice of it
+    n = len(rows)
+    cells = pa.array(
+        [
+            None if v in _NULL_CELLS else v
+            for col in zip(*rows, strict=True)
+            for v in col
+        ],
+        pa.string(),
+    )
+    columns = [cells.slice(i * n, n) for i in range(width)]
+    return pa.Table.from_arrays(columns, names=names), bad
+
+
 def _read_text_table(
     text: str, delimiter: str, names: list[str], *, skip_header: bool
 ) -> tuple[pa.Table, int]:
-    """Parse delimited *text* with pyarrow, every column as text → (table, bad lines)."""
+    """Parse delimited *text*, every column as text → (table, bad lines)."""
+    small = _split_small(text, delimiter, names, skip_header=skip_header)
+    if small is not None:
+        return small
+    return _arrow_text_table(text, delimiter, names, skip_header=skip_header)
+
+
+def _arrow_text_table(
+    text: str, delimiter: str, names: list[str], *, skip_header: bool
+) -> tuple[pa.Table, int]:
+    """:func:`_read_text_table` by pyarrow's CSV reader."""
     bad = 0
 
     def handler(row):

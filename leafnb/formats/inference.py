@@ -78,6 +78,7 @@ from leafnb.formats.columns import (
 )
 from leafnb.formats.timeparse import classify_numeric_time, looks_like_time_of_day
 from leafnb.formats.transforms import (
+    SMALL_CELLS,
     TOGETHER_CELLS,
     NumericColumn,
     coerce_numeric,
@@ -375,7 +376,9 @@ class _Values:
     def flag(self) -> bool:
         """Only 0 and 1, both present: a yes/no column, not a quantity."""
         v = self.numeric
-        if v is None or v.size == 0 or not np.all((v == 0) | (v == 1)):
+        if v is None or v.size == 0 or v[0] not in (0.0, 1.0):
+            return False  # (most columns: their first value is neither)
+        if not np.all((v == 0) | (v == 1)):
             return False
         return bool(np.any(v == 0) and np.any(v == 1))
 
@@ -494,9 +497,24 @@ def _values(arr: pa.ChunkedArray | pa.Array, num: Any = _UNKNOWN) -> _Values:
         v = np.asarray(num.values.to_numpy(zero_copy_only=False), dtype="float64")
         v = v[np.isfinite(v)]
         return _Values(v, v.size)
-    text = pc.drop_null(s.cast(pa.string()))
-    text = text.filter(pc.not_equal(pc.utf8_trim_whitespace(text), ""))
+    text = _non_blank(s)
     return _Values(None, len(text), text)
+
+
+def _non_blank(s: pa.Array) -> pa.Array:
+    """The cells of *s* as text, without nulls and cells that are only whitespace.
+
+    A few ASCII cells in Python (Arrow's whitespace is ``str.strip``'s there: three
+    kernel calls cost a small file's column more than its cells); else Arrow.
+    """
+    if pa.types.is_string(s.type) and len(s) <= SMALL_CELLS:
+        cells = s.to_pylist()
+        if all(v is None or v.isascii() for v in cells):
+            return pa.array(
+                [v for v in cells if v is not None and v.strip()], pa.string()
+            )
+    text = pc.drop_null(s if s.type == pa.string() else s.cast(pa.string()))
+    return text.filter(pc.not_equal(pc.utf8_trim_whitespace(text), ""))
 
 
 def _plausible(prop: str, values: np.ndarray, unit: str | None) -> bool | None:

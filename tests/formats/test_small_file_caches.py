@@ -71,3 +71,49 @@ def test_exact_median_is_numpys_bit_for_bit():
         assert (np.isnan(got) and np.isnan(want)) or (
             got == want and np.signbit(got) == np.signbit(want)
         )
+
+
+def test_head_sniffs_are_cached_per_text_and_not_shared(tmp_path):
+    """A head's delimiter and Ag Leader verdict are its own: another text asks again."""
+    from leafnb.formats.delimited import (
+        AgLeaderTextReader,
+        CsvReader,
+        _delimiter,
+        _delimiter_of,
+        _looks_like_agleader_text,
+    )
+
+    heads = {
+        "comma.csv": "Longitude,Latitude,Speed(mph)\n-93.6,42.0,3.1\n-93.6,42.0,3.2\n",
+        "semi.csv": "Longitude;Latitude;Speed(km/h)\n10,5;52,1;5,0\n10,5;52,1;5,1\n",
+        "tab.txt": "Longitude\tLatitude\tSpeed(mph)\n-93.6\t42.0\t3.1\n",
+        "agl.txt": "".join(
+            f"-93.6{i},42.0{i},20.1,1066573500,1,48,360,17.5,33,1,123,F1,L1,Corn\n"
+            for i in range(4)
+        ),
+    }
+    want = {"comma.csv": ",", "semi.csv": ";", "tab.txt": "\t", "agl.txt": ","}
+    for _ in range(2):  # the second round from the cache
+        for name, text in heads.items():
+            lines = tuple(ln for ln in text.splitlines()[:5] if ln.strip())
+            assert _delimiter(text) == _delimiter_of.__wrapped__(lines) == want[name]
+            agl = _looks_like_agleader_text.__wrapped__(text)
+            assert _looks_like_agleader_text(text) is agl is (name == "agl.txt")
+    for name, text in heads.items():
+        (tmp_path / name).write_text(text)
+    # long first lines are not kept, and still read right
+    wide = (
+        ";".join(f"column{i}" for i in range(400)) + "\n" + ";".join("1" * 400) + "\n"
+    )
+    before = _delimiter_of.cache_info().currsize
+    assert _delimiter(wide) == ";" and _delimiter_of.cache_info().currsize == before
+    csv_reader, agl_reader = CsvReader(), AgLeaderTextReader()
+    scores = {
+        n: (csv_reader.sniff(tmp_path / n), agl_reader.sniff(tmp_path / n))
+        for n in heads
+    }
+    assert scores["agl.txt"] == (0.05, 0.9)
+    assert all(c >= 0.6 and a == 0.0 for n, (c, a) in scores.items() if n != "agl.txt")
+    semi = csv_reader.read(tmp_path / "semi.csv")
+    assert semi.meta["delimiter"] == ";"
+    assert semi.table["lon"].to_pylist() == [10.5, 10.5]

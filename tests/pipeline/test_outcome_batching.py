@@ -222,3 +222,62 @@ def test_input_sizes_list_each_folder_once(tmp_path, monkeypatch):
         str(tmp_path / d) for d in ("a", "TASKDATA", "gone")
     )
     assert executors.input_bytes(jobs, 100) == 110  # stops once past the limit
+
+
+#: claimed by the CSV reader (its columns are understood), but no coordinates: fails
+_NO_COORDINATES = (
+    b"Speed(mph),Moisture(%),Yld Vol(Dry)(bu/ac)\n3.0,18.5,150\n3.1,18.4,151\n"
+)
+
+
+def test_a_failing_file_in_a_write_loses_no_other_row(tmp_path, writes):
+    """A failed file's outcome is written with the others of its transaction, each whole."""
+    upload = make_zip(
+        tmp_path / "mixed.zip",
+        {
+            "a.csv": SMS_CSV,
+            "b_broken.csv": _NO_COORDINATES,
+            "c.csv": SMS_CSV.replace(b"2024-10-01", b"2024-10-02"),
+            "d.csv": SMS_CSV.replace(b"2024-10-01", b"2024-10-03"),
+        },
+    )
+    folder = tmp_path / "ws"
+    ws = Workspace(folder, executor="inline")
+    batch = ws.upload_batch(upload, "grower", progress=False)
+    assert sum(writes) == 4 and len(writes) < 4  # outcomes shared a transaction
+    rows = {ws.get_file(f)["fileName"]: ws.get_file(f) for f in batch["leafFiles"]}
+    assert sorted(rows) == ["a.csv", "b_broken.csv", "c.csv", "d.csv"]
+    assert rows.pop("b_broken.csv")["status"] == "failed"
+    assert {r["status"] for r in rows.values()} == {"processed"}
+    catalog = _catalog(folder)
+    assert len({s[0] for s in catalog["steps"]}) == 4  # every file's steps
+    broken = [s for s in catalog["steps"] if s[0] == "b_broken.csv"]
+    assert [s[3] for s in broken][:3] == ["processed", "failed", "skipped"]
+    assert "no coordinate columns" in broken[1][4]
+    kinds = [e[0] for e in catalog["events"]]
+    assert kinds.count("uploadedFileProcessingFinished") == 3
+    assert kinds.count("uploadedFileProcessingFailed") == 1
+
+
+def test_a_reader_of_the_catalog_sees_progress(tmp_path, five_csvs, monkeypatch):
+    """Another connection (a status panel, the server) sees each file once its event is out."""
+    monkeypatch.setattr(OutcomeRecorder, "size", 2)  # several writes in five files
+    monkeypatch.setattr(OutcomeRecorder, "seconds", math.inf)
+    folder = tmp_path / "ws"
+    seen: list[tuple[int, int]] = []
+
+    def look(event):
+        conn = sqlite3.connect(folder / "catalog.sqlite")
+        (processed,) = conn.execute(
+            "SELECT count(*) FROM files WHERE status = 'processed'"
+        ).fetchone()
+        conn.close()
+        seen.append((len(seen) + 1, processed))
+
+    ws = Workspace(folder, executor="inline")
+    ws.on("uploadedFileProcessingFinished", look)
+    ws.upload_batch(five_csvs, "grower", progress=False)
+    # at each event, at least as many files are processed as events were sent
+    assert len(seen) == N_FILES
+    assert all(processed >= n for n, processed in seen)
+    assert seen[0][1] < N_FILES  # the first file shows before the batch ends
