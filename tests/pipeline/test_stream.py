@@ -20,7 +20,9 @@ from leafnb.store.artifacts import read_points_table
 from leafnb.testing import make_points, write_as
 
 
-def _convert(path: Path, reader: str, out: Path, rows: int, monkeypatch) -> tuple:
+def convert_in_ranges(
+    path: Path, reader: str, out: Path, rows: int, monkeypatch, part: str | None = None
+) -> tuple:
     """Convert *path* with ranges of *rows* records; (outcome, folder, streamed?)."""
     monkeypatch.setattr(stream, "STREAM_ROWS", rows)
     monkeypatch.setattr(stream, "STREAM_ABOVE", rows)
@@ -33,7 +35,7 @@ def _convert(path: Path, reader: str, out: Path, rows: int, monkeypatch) -> tupl
 
     monkeypatch.setattr(steps, "stream_standard", spy)
     out.mkdir(parents=True)
-    outcome = convert_file(FileJob("f", reader, str(path), None, str(out), {}))
+    outcome = convert_file(FileJob("f", reader, str(path), part, str(out), {}))
     return outcome, out, streamed == [True]
 
 
@@ -75,8 +77,8 @@ def test_ranges_give_the_whole_file_conversion(fmt, tmp_path, monkeypatch):
     points = make_points("harvested", 3000, seed=3)
     path = write_as(points, fmt, tmp_path / "src")
     reader = "geopackage" if path.suffix == ".gpkg" else "shapefile"
-    ranged = _convert(path, reader, tmp_path / "ranged", 700, monkeypatch)
-    whole = _convert(path, reader, tmp_path / "whole", 10**9, monkeypatch)
+    ranged = convert_in_ranges(path, reader, tmp_path / "ranged", 700, monkeypatch)
+    whole = convert_in_ranges(path, reader, tmp_path / "whole", 10**9, monkeypatch)
     assert ranged[2] and not whole[2]
     assert not ranged[0].failed
     assert_same_conversion(ranged, whole)
@@ -89,8 +91,12 @@ def test_coverage_in_blocks_is_the_same_whole_and_in_ranges(tmp_path, monkeypatc
     monkeypatch.setattr(coverage, "BLOCK_POSITIONS", 450)
     points = make_points("harvested", 3000, seed=5)
     path = write_as(points, "geopackage", tmp_path / "src")
-    ranged = _convert(path, "geopackage", tmp_path / "ranged", 700, monkeypatch)
-    whole = _convert(path, "geopackage", tmp_path / "whole", 10**9, monkeypatch)
+    ranged = convert_in_ranges(
+        path, "geopackage", tmp_path / "ranged", 700, monkeypatch
+    )
+    whole = convert_in_ranges(
+        path, "geopackage", tmp_path / "whole", 10**9, monkeypatch
+    )
     assert ranged[2] and not whole[2]
     assert_same_conversion(ranged, whole)
     summary = json.loads((ranged[1] / "summary.json").read_text())
@@ -109,8 +115,8 @@ def test_time_running_back_converts_the_file_whole(tmp_path, monkeypatch):
         pa.array(shifted, pa.int64()).cast(ts.type),
     )
     path = write_as(points, "jd_shapefile", tmp_path / "src")  # times as written
-    ranged = _convert(path, "shapefile", tmp_path / "ranged", 600, monkeypatch)
-    whole = _convert(path, "shapefile", tmp_path / "whole", 10**9, monkeypatch)
+    ranged = convert_in_ranges(path, "shapefile", tmp_path / "ranged", 600, monkeypatch)
+    whole = convert_in_ranges(path, "shapefile", tmp_path / "whole", 10**9, monkeypatch)
     assert not ranged[2]
     assert_same_conversion(ranged, whole)
 
@@ -124,8 +130,8 @@ def test_skipped_records_convert_the_file_whole(tmp_path, monkeypatch):
         points.schema.get_field_index("lon"), "lon", pa.array(lon)
     )
     path = write_as(points, "sms_shapefile", tmp_path / "src")
-    ranged = _convert(path, "shapefile", tmp_path / "ranged", 600, monkeypatch)
-    whole = _convert(path, "shapefile", tmp_path / "whole", 10**9, monkeypatch)
+    ranged = convert_in_ranges(path, "shapefile", tmp_path / "ranged", 600, monkeypatch)
+    whole = convert_in_ranges(path, "shapefile", tmp_path / "whole", 10**9, monkeypatch)
     assert not ranged[2]
     assert "1 malformed records skipped" in ranged[0].steps[1].message
     assert_same_conversion(ranged, whole)
@@ -154,8 +160,8 @@ REAL = [
 @pytest.mark.parametrize(("name", "reader"), REAL)
 def test_real_files_in_ranges(name, reader, shared_data, tmp_path, monkeypatch):
     path = shared_data / name
-    ranged = _convert(path, reader, tmp_path / "ranged", 500, monkeypatch)
-    whole = _convert(path, reader, tmp_path / "whole", 10**9, monkeypatch)
+    ranged = convert_in_ranges(path, reader, tmp_path / "ranged", 500, monkeypatch)
+    whole = convert_in_ranges(path, reader, tmp_path / "whole", 10**9, monkeypatch)
     assert ranged[2], "converted in ranges"
     assert not ranged[0].failed
     assert_same_conversion(ranged, whole)

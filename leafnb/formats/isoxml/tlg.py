@@ -77,6 +77,7 @@ import struct
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from defusedxml import ElementTree as DET
@@ -938,26 +939,11 @@ def decode_tlg(
     CorruptFile
         The file cannot be read, has no position definition, or holds no usable record.
     """
-    name = header.name
-    if not header.has_ptn or not (
-        ("A" in header.logged or "A" in header.constants)
-        and ("B" in header.logged or "B" in header.constants)
-    ):
-        raise CorruptFile(
-            f"{name}: header has no position (PTN A/B); records cannot be placed",
-            path=bin_path,
-            reader="isoxml",
-        )
+    _check_position(header, bin_path)
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be positive")
     K = _kernel(kernel)
-    try:
-        size = os.path.getsize(bin_path)
-        fh = open(bin_path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise CorruptFile(
-            f"{name}: cannot read binary ({exc})", path=bin_path, reader="isoxml"
-        ) from exc
+    size, fh = _open_binary(header, bin_path)
     with fh:
         mm = _map_file(fh) if K is not None else None
         if mm is None:  # numpy (also for files that cannot be mapped, e.g. empty)
@@ -1055,22 +1041,75 @@ def _decode_kernel(K, mm, header: TlgHeader, chunk_bytes: int) -> _Decoded:
         del buf  # release the export so the map can be closed
 
 
+def _check_position(header: TlgHeader, bin_path: Path) -> None:
+    """Raise :class:`CorruptFile` unless *header* defines both coordinates of a position."""
+    if not header.has_ptn or not (
+        ("A" in header.logged or "A" in header.constants)
+        and ("B" in header.logged or "B" in header.constants)
+    ):
+        raise CorruptFile(
+            f"{header.name}: header has no position (PTN A/B); records cannot be placed",
+            path=bin_path,
+            reader="isoxml",
+        )
+
+
+def _open_binary(header: TlgHeader, bin_path: Path) -> tuple[int, BinaryIO]:
+    """``(size, open binary file)`` of a log's ``.bin``; :class:`CorruptFile` if unreadable."""
+    try:
+        return os.path.getsize(bin_path), open(bin_path, "rb")
+    except OSError as exc:
+        raise CorruptFile(
+            f"{header.name}: cannot read binary ({exc})", path=bin_path, reader="isoxml"
+        ) from exc
+
+
+@dataclass
+class _Framing:
+    """A log's record layout as the kernel takes it, and the per-DLV tallies it keeps."""
+
+    #: ``(prefix bytes, DLV count, north offset, east offset, constant lat, lon)``
+    layout: tuple[int, int, int, int, float, float]
+    #: ``(events, values per DLV, minima, maxima, values kept per DLV)``
+    tallies: tuple[np.ndarray, ...]
+
+    @property
+    def prefix(self) -> int:
+        return self.layout[0]
+
+    @property
+    def n_dlv(self) -> int:
+        return self.layout[1]
+
+    @classmethod
+    def of(cls, header: TlgHeader) -> _Framing:
+        n_dlv = len(header.dlvs)
+        offs = header.offsets()
+        layout = (
+            header.prefix,
+            n_dlv,
+            offs.get("A", -1),
+            offs.get("B", -1),
+            float(header.constants.get("A", np.nan)),
+            float(header.constants.get("B", np.nan)),
+        )
+        tallies = (
+            np.empty(3 * _KERNEL_EVENTS, np.int64),
+            np.zeros(n_dlv, np.int64),
+            np.full(n_dlv, np.iinfo(np.int64).max, np.int64),
+            np.full(n_dlv, np.iinfo(np.int64).min, np.int64),
+            np.zeros(n_dlv, np.int64),  # values kept per DLV (one per record)
+        )
+        return cls(layout, tallies)
+
+
 def _decode_kernel_buf(
     K, buf: np.ndarray, header: TlgHeader, chunk_bytes: int
 ) -> _Decoded:
     size = len(buf)
-    P = header.prefix
-    n_dlv = len(header.dlvs)
-    offs = header.offsets()
-    off_n, off_e = offs.get("A", -1), offs.get("B", -1)
-    clat = float(header.constants.get("A", np.nan))
-    clon = float(header.constants.get("B", np.nan))
-
-    cnt_all = np.zeros(n_dlv, np.int64)
-    vmin = np.full(n_dlv, np.iinfo(np.int64).max, np.int64)
-    vmax = np.full(n_dlv, np.iinfo(np.int64).min, np.int64)
-    kcnt = np.zeros(n_dlv, np.int64)  # values kept per DLV (one per record)
-    events = np.empty(3 * _KERNEL_EVENTS, np.int64)
+    f = _Framing.of(header)
+    P, n_dlv = f.prefix, f.n_dlv
+    events, cnt_all, vmin, vmax, kcnt = f.tallies
     skips = _Skips(n_dlv, P)
     windows: list[tuple[int, np.ndarray]] = []  # (window end, absolute record starts)
     n_framed = n_kept = framed_bytes = 0
@@ -1086,9 +1125,8 @@ def _decode_kernel_buf(
         p, ns = base, 0
         while True:
             status, p, ns, kept, day_ref, nev = K.frame(
-                view, P, n_dlv, off_n, off_e, clat, clon, day_ref, p, ns, final,
-                starts, events, cnt_all, vmin, vmax, kcnt,
-            )  # fmt: skip
+                view, *f.layout, day_ref, p, ns, final, starts, *f.tallies
+            )
             n_kept += kept
             for kind, ep, eq in events[: 3 * nev].reshape(-1, 3).tolist():
                 # byte positions in the chunk, as the numpy path reports them
@@ -1121,7 +1159,7 @@ def _decode_kernel_buf(
 
     # pass 2: scatter into exact outputs
     fields = sorted(header.logged, key=lambda a: -np.dtype(PTN_FIELDS[a][1]).itemsize)
-    layout, dst = [], 0
+    layout, dst, offs = [], 0, header.offsets()
     for a in fields:
         sz = np.dtype(PTN_FIELDS[a][1]).itemsize
         layout += [offs[a], sz, dst]
@@ -1137,7 +1175,7 @@ def _decode_kernel_buf(
     done = 0
     for end, starts in windows:
         done += K.extract(
-            buf[:end], P, n_dlv, off_n, off_e, clat, clon, layout_arr, starts,
+            buf[:end], *f.layout, layout_arr, starts,
             len(starts), n_kept, done, bounds, cursor, t, ptn_block, rec, val,
         )  # fmt: skip
     if done != n_kept or not np.array_equal(cursor, bounds[1:]):  # pragma: no cover
@@ -1374,37 +1412,14 @@ def frame_log(
     K = _kernel()
     if K is None:
         return None
-    if not header.has_ptn or not (
-        ("A" in header.logged or "A" in header.constants)
-        and ("B" in header.logged or "B" in header.constants)
-    ):
-        raise CorruptFile(
-            f"{header.name}: header has no position (PTN A/B); records cannot be placed",
-            path=bin_path,
-            reader="isoxml",
-        )
-    P = header.prefix
-    n_dlv = len(header.dlvs)
-    offs = header.offsets()
-    off_n, off_e = offs.get("A", -1), offs.get("B", -1)
-    clat = float(header.constants.get("A", np.nan))
-    clon = float(header.constants.get("B", np.nan))
-    cnt_all = np.zeros(n_dlv, np.int64)
-    vmin = np.full(n_dlv, np.iinfo(np.int64).max, np.int64)
-    vmax = np.full(n_dlv, np.iinfo(np.int64).min, np.int64)
-    kcnt = np.zeros(n_dlv, np.int64)
-    events = np.empty(3 * _KERNEL_EVENTS, np.int64)
+    _check_position(header, bin_path)
+    f = _Framing.of(header)
+    P = f.prefix
     counts: list[np.ndarray] = []
     marks: list[np.ndarray] = []
     n_framed = n_kept = n_events = 0
     day_ref, at = -1, 0  # ``at``: the file offset of the buffer's first byte
-    try:
-        size = os.path.getsize(bin_path)
-        fh = open(bin_path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise CorruptFile(
-            f"{header.name}: cannot read binary ({exc})", path=bin_path, reader="isoxml"
-        ) from exc
+    size, fh = _open_binary(header, bin_path)
     with fh:
         carry, read = b"", 0
         while True:
@@ -1422,9 +1437,8 @@ def frame_log(
             p = ns = 0
             while True:
                 status, p, ns, kept, day_ref, nev = K.frame(
-                    buf, P, n_dlv, off_n, off_e, clat, clon, day_ref, p, ns, final,
-                    starts, events, cnt_all, vmin, vmax, kcnt,
-                )  # fmt: skip
+                    buf, *f.layout, day_ref, p, ns, final, starts, *f.tallies
+                )
                 n_kept += kept
                 n_events += nev
                 if status == 0:

@@ -9,19 +9,16 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import leafnb.pipeline.steps as steps
 from leafnb.formats.isoxml.ranges import plan_ranges
 from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.taskdata import clear_cache
 from leafnb.formats.isoxml.timelogs import NotRanged
 from leafnb.formats.isoxml.tlg import frame_log, kernel_available, parse_tlg_header
 from leafnb.formats.isoxml.writer import write_taskdata
-from leafnb.pipeline import stream
-from leafnb.pipeline.steps import FileJob, convert_file
 from leafnb.testing import make_points
 from leafnb.testing.writers import write_isoxml
 from tests.formats.isoxml.builders import DlvSpec, TimeLogSpec, track
-from tests.pipeline.test_stream import assert_same_conversion
+from tests.pipeline.test_stream import assert_same_conversion, convert_in_ranges
 
 pytestmark = pytest.mark.skipif(not kernel_available(), reason="needs the C kernel")
 
@@ -181,21 +178,9 @@ def test_a_total_silent_for_more_than_a_range_is_read_whole(tmp_path, monkeypatc
 def _convert(
     path: Path, out: Path, rows: int, monkeypatch, part: str = "TSK1"
 ) -> tuple:
-    """Convert *part* of *path* in ranges of *rows* records (as tests/pipeline/test_stream)."""
-    monkeypatch.setattr(stream, "STREAM_ROWS", rows)
-    monkeypatch.setattr(stream, "STREAM_ABOVE", rows)
-    streamed = []
-
-    def spy(*args, **kwargs):
-        result = stream.stream_standard(*args, **kwargs)
-        streamed.append(result is not None)
-        return result
-
-    monkeypatch.setattr(steps, "stream_standard", spy)
-    out.mkdir(parents=True)
+    """Convert *part* of *path* in ranges of *rows* records (tests/pipeline/test_stream)."""
     clear_cache()
-    outcome = convert_file(FileJob("f", "isoxml", str(path), part, str(out), {}))
-    return outcome, out, streamed == [True]
+    return convert_in_ranges(path, "isoxml", out, rows, monkeypatch, part)
 
 
 def test_conversion_with_machine_totals_in_ranges(tmp_path, monkeypatch):
