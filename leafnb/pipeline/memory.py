@@ -22,7 +22,6 @@ step grew by 0.3–0.45 GB for about 0.2–0.3 GB in use. So:
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 from typing import Any
@@ -101,9 +100,6 @@ def release_memory(force: bool = False) -> None:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
-    if _UNPOOLED:  # Arrow's C++ default pool (Parquet, datasets) is still mimalloc
-        with contextlib.suppress(NotImplementedError, AttributeError):
-            pa.mimalloc_memory_pool().release_unused()
 
 
 def big_buffers_unpooled() -> None:
