@@ -223,9 +223,9 @@ class IsoxmlReader(Reader):
             }
             for log in logs
         ]
-        meta = self._meta(td, task, built, records, time_logs, failures)
-        meta["record_count"] = records.n + dropped
-        meta["skipped_records"] = skipped
+        meta = self._meta(
+            td, task, built, records, time_logs, failures, records.n + dropped, skipped
+        )
         return RawRead(table=built.table, meta=meta, issues=tuple(issues))
 
     def _meta(
@@ -233,15 +233,17 @@ class IsoxmlReader(Reader):
         td: Taskdata,
         task,
         built: TaskTable,
-        records: TaskRecords | None,
+        records: TaskRecords,
         time_logs: list[dict[str, Any]],
         failures: list[tuple[str, str]],
+        record_count: int,
+        skipped: int,
     ) -> dict[str, Any]:
-        """The metadata of a task's table (*records*: what machine totals read; None: none)."""
+        """The metadata of a task's table (*records*: what its machine totals read)."""
         meta: dict[str, Any] = {
             "columns": built.columns,
-            "record_count": 0,
-            "skipped_records": 0,
+            "record_count": record_count,
+            "skipped_records": skipped,
             "file_format": self.file_format,
             "operation_type": built.operation_type,
             "time_logs": time_logs,
@@ -256,7 +258,6 @@ class IsoxmlReader(Reader):
             meta["provider"] = p
         if task is not None:
             task_context(td, task, built.devices, meta)
-        if task is not None and records is not None:
             totals = machine_totals(
                 task,
                 records,
@@ -310,7 +311,7 @@ class IsoxmlReader(Reader):
                 "skipped": 0,
             }
         ]
-        totals: dict[str, Any] | None = None
+        summary = plan.summary()  # what the machine totals read: the whole log's
         ratios: list = []
         built = plan.build(td, task, plan.windows[0], ratios=ratios)
         resolution = None
@@ -327,23 +328,7 @@ class IsoxmlReader(Reader):
                 raise NotRanged(f"{where}: not a field operation (read whole)")
             rows_in = window.end - window.start
             table = built.table.slice(window.start - window.lo, rows_in)
-            if totals is None:  # the whole log's machine totals, once
-                totals = (
-                    machine_totals(
-                        task,
-                        plan.summary(),
-                        built.names,
-                        td.devices,
-                        built.working,
-                        built.operation_type,
-                    )
-                    if task is not None
-                    else {}
-                )
-            meta = self._meta(td, task, built, None, time_logs, [])
-            if totals:
-                meta["machine_totals"] = totals
-            meta["record_count"] = rows_in
+            meta = self._meta(td, task, built, summary, time_logs, [], rows_in, 0)
             built = None
             yield RawRead(table=table, meta=meta)
 
