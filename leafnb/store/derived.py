@@ -54,6 +54,7 @@ __all__ = [
     "apply",
     "distinct",
     "float_array",
+    "lookup_columns",
     "made_by",
     "merge_recipes",
     "needed_columns",
@@ -89,15 +90,53 @@ def distinct(column: pa.ChunkedArray | pa.Array) -> tuple[list[Any], np.ndarray]
         if known == key:
             return list(values), codes
     arr = column.combine_chunks() if chunked else column
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
-    enc = pc.dictionary_encode(arr, null_encoding="encode")
-    values = enc.dictionary.to_pylist()
-    codes = enc.indices.to_numpy(zero_copy_only=False)
+    found = _dictionary_distinct(arr) if pa.types.is_dictionary(arr.type) else None
+    if found is None:
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        enc = pc.dictionary_encode(arr, null_encoding="encode")
+        found = enc.dictionary.to_pylist(), enc.indices.to_numpy(zero_copy_only=False)
+    values, codes = found
     codes.flags.writeable = False  # shared by later calls on the same column
     _DISTINCT[:] = [(key, column, values, codes), *_DISTINCT[: _DISTINCT_KEPT - 1]]
     return list(values), codes
 
+
+def _dictionary_distinct(
+    arr: pa.DictionaryArray,
+) -> tuple[list[Any], np.ndarray] | None:
+    """:func:`distinct` of a dictionary array from its indices (None: not that simple).
+
+    The same answer as encoding the decoded values: values in the order they first
+    occur, a missing value as None. Only for a dictionary of a few distinct entries
+    (e.g. crop names read back from Parquet), where a pass over the indices per entry is
+    cheaper than hashing every row's text.
+
+    >>> arr = pa.array(["b", None, "a", "b"]).dictionary_encode()
+    >>> values, codes = _dictionary_distinct(pc.take(arr, [2, 1, 0, 3]))
+    >>> values, codes.tolist()
+    (['a', None, 'b'], [0, 1, 2, 2])
+    """
+    dictionary = arr.dictionary.to_pylist()
+    if len(dictionary) > _FEW or len(set(dictionary)) < len(dictionary):
+        return None
+    if None in dictionary:  # a missing value in the dictionary and in the indices
+        return None
+    missing = len(dictionary)
+    index = pc.fill_null(arr.indices, missing).to_numpy(zero_copy_only=False)
+    present = np.flatnonzero(np.bincount(index, minlength=missing + 1))
+    # entries in the order they first occur (one vectorised pass an entry)
+    order = sorted(present.tolist(), key=lambda e: int(np.argmax(index == e)))
+    values = [dictionary[e] if e < missing else None for e in order]
+    if order == list(range(len(order))):  # Parquet's dictionaries are in that order
+        return values, index.astype(np.int32)
+    remap = np.zeros(missing + 1, np.int32)
+    remap[order] = np.arange(len(order), dtype=np.int32)
+    return values, remap[index]
+
+
+#: most dictionary entries :func:`_dictionary_distinct` takes
+_FEW = 16
 
 #: the last column :func:`distinct` encoded (a file's crop column is asked for by
 #: area/yield, the derived-column recipe and its check, one after the other):
@@ -148,6 +187,17 @@ def _row_factor(table: pa.Table, recipe: dict[str, Any], kind: str) -> np.ndarra
     moisture = _floats(table, moisture_column) * to_percent
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(np.isnan(std), 1.0, (100.0 - moisture) / (100.0 - std))
+
+
+def lookup_columns(recipe: dict[str, Any] | None) -> list[str]:
+    """The text columns *recipe* looks per-point facts up by (its crop column).
+
+    >>> lookup_columns({"steps": [], "crops": {"maize": [721.0, 15.5]}})
+    ['crop']
+    >>> lookup_columns(None)
+    []
+    """
+    return [_row_inputs(recipe)[0]] if recipe else []
 
 
 def _row_inputs(recipe: dict[str, Any]) -> tuple[str, str]:

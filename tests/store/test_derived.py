@@ -163,3 +163,26 @@ def test_a_table_made_by_its_recipe_is_verified_without_recomputing(monkeypatch)
     changed = {**RECIPE, "steps": RECIPE["steps"][:1]}
     assert derived.verified(table, changed)["steps"] == changed["steps"]
     assert len(calls) == 4
+
+
+def test_distinct_of_a_dictionary_array_equals_that_of_its_values():
+    # read back from Parquet, a crop column is a dictionary: its indices are encoded
+    # instead of its text, with the same answer (order of first occurrence, None)
+    rng = np.random.default_rng(7)
+    for case in range(400):
+        entries = int(rng.integers(1, 20))
+        dictionary = [f"crop{i}" for i in rng.permutation(entries)]
+        if case % 50 == 0:
+            dictionary[-1] = dictionary[0]  # a repeated entry: decoded first
+        rows = int(rng.integers(0, 40))
+        index = rng.integers(0, entries, rows).astype("int32")
+        nulls = rng.random(rows) < 0.2
+        arr = pa.DictionaryArray.from_arrays(
+            pa.array(index, mask=nulls), pa.array(dictionary)
+        )
+        values, codes = derived.distinct(arr)
+        decoded = arr.dictionary_decode().to_pylist()
+        first = list(dict.fromkeys(decoded))
+        assert values == first
+        assert [values[c] for c in codes] == decoded
+        assert codes.dtype == np.int32
