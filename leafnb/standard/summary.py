@@ -70,6 +70,7 @@ TOTALS = {
     "totalDryVolume": "dryVolume",
     "totalFuelUsed": "fuelUsed",
 }
+_SUMMED = frozenset(TOTALS.values())
 #: the unit of ``totalArea`` (and variety/product areas) in each unit system
 AREA_UNIT = {
     UnitSystem.DEFAULT: "m2",
@@ -282,13 +283,20 @@ def summarize(
         props["originalOperationType"] = points.meta["original_operation_type"]
     if points.meta.get("operation_description"):
         props["operationDescription"] = points.meta["operation_description"]
+    # each property's values read once for its statistics and its total (a big file's
+    # columns are read back from its standard file, one at a time)
+    sums: dict[str, float] = {}
     for prop in STAT_PROPERTIES:
         if points.has(prop):
-            stat = _stat(points.array(prop), points.units.get(prop))
+            values = points.array(prop)
+            stat = _stat(values, points.units.get(prop))
             if stat:
                 props[prop] = stat
+            if prop in _SUMMED:
+                sums[prop] = float(np.nansum(values))
+            del values
     area_m2 = points.array("area") if points.has("area") else None
-    props.update(totals(points, system))
+    props.update(_totals(points, system, area_m2, sums))
     props["crop"] = _strings(points, "crop")
     if points.operation_type == OperationType.TILLAGE or points.has("tillType"):
         props["tillType"] = (
@@ -298,7 +306,7 @@ def summarize(
             if points.has("tillType")
             else []
         )
-    varieties = _varieties(points, area_m2, system)
+    varieties = _varieties(points, area_m2, system, sums)
     if varieties:
         props["varieties"] = varieties
     if points.operation_type == OperationType.APPLIED:
@@ -339,9 +347,18 @@ def totals(
     ``totalArea`` is the sum of per-point areas; ``totalPlanted``/``totalApplied`` are
     Σ rate × area in the rate's numerator unit (seeds/ac × ac -> seeds).
     """
-    system = UnitSystem(unit_system)
-    out: dict[str, dict[str, Any]] = {}
     area_m2 = points.array("area") if points.has("area") else None
+    return _totals(points, UnitSystem(unit_system), area_m2, {})
+
+
+def _totals(
+    points: PointSet,
+    system: UnitSystem,
+    area_m2: np.ndarray | None,
+    sums: dict[str, float],
+) -> dict[str, dict[str, Any]]:
+    """:func:`totals` with the points' areas and the sums of properties already known."""
+    out: dict[str, dict[str, Any]] = {}
     if area_m2 is not None:
         area_unit = AREA_UNIT[system]
         out["totalArea"] = {
@@ -355,8 +372,10 @@ def totals(
         }
     for key, prop in TOTALS.items():
         if points.has(prop):
+            if prop not in sums:
+                sums[prop] = float(np.nansum(points.array(prop)))
             out[key] = {
-                "value": float(np.nansum(points.array(prop))),
+                "value": sums[prop],
                 "unit": points.units.get(prop),
             }
     if area_m2 is not None:
@@ -371,7 +390,10 @@ def totals(
     return out
 
 
-def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
+def _varieties(
+    points: PointSet, area_m2, system, sums: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Per variety: area, rate or moisture, totals (*sums*: the whole file's, known)."""
     if not points.has("variety"):
         return []
     values, codes = distinct(points.table.column("variety"))
@@ -408,12 +430,14 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                 entry["harvestMoisture"] = _stat(
                     sub.array("harvestMoisture"), sub.units.get("harvestMoisture")
                 )
-            sums = {}  # each total summed once
+            # each total summed once; one variety's are the file's
+            totals_of = dict(sums) if sub is points else {}
             for prop in ("wetMass", "wetVolume", "dryMass", "dryVolume"):
                 if sub.has(prop):
-                    sums[prop] = np.nansum(sub.array(prop))
+                    if prop not in totals_of:
+                        totals_of[prop] = float(np.nansum(sub.array(prop)))
                     entry[prop] = {
-                        "value": float(sums[prop]),
+                        "value": totals_of[prop],
                         "unit": sub.units.get(prop),
                     }
             area_sum = np.nansum(a) if a is not None else None
@@ -427,7 +451,7 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                 total_prop = prop.replace("PerArea", "")
                 if (
                     sub.has(prop)
-                    and total_prop in sums
+                    and total_prop in totals_of
                     and area_sum is not None
                     and area_sum > 0
                 ):
@@ -436,7 +460,7 @@ def _varieties(points: PointSet, area_m2, system) -> list[dict[str, Any]]:
                     total_unit = denom[1] if denom else None
                     if total_unit:
                         tv = convert(
-                            np.array([sums[total_prop]]),
+                            np.array([totals_of[total_prop]]),
                             sub.units[total_prop],
                             total_unit,
                         )[0]
