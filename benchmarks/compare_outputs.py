@@ -9,7 +9,11 @@ name and part), this checkout's readers compare:
   and values — equal, or the largest relative difference);
 * the filtered points (``leafnb.clean.output.read_filtered``: kept and removed);
 * ``summary.json`` (numbers compared relatively, everything else exactly), its
-  coverage ``geometry`` reported apart (``coverage``).
+  coverage ``geometry`` reported apart (``coverage``);
+* the file's images (``Workspace.get_file_images``: one PNG per numeric property,
+  compared pixel for pixel) and the 7-class legend of each property
+  (``Workspace.legend``, compared as JSON), each made by its own version
+  (``images``, ``legends``).
 
 Float columns equal in value but not in bits (``-0.0``, NaN payloads) are reported.
 
@@ -51,7 +55,26 @@ def _convert(zip_path: str, ws_dir: str) -> dict[str, str]:
         f = ws.get_file(fid)
         key = f"{f.get('fileName')}#{f.get('part') or ''}#{f.get('operationType')}"
         out[key] = str(Path(ws_dir) / "files" / fid)
+        if f.get("status") == "processed":
+            _render(ws, fid, Path(out[key]))
     return out
+
+
+def _render(ws: Any, file_id: str, folder: Path) -> None:
+    """Write the file's images and legends as this version makes them into ``compare.json``."""
+    images, legends = {}, {}
+    try:
+        for item in ws.get_file_images(file_id):
+            images[item["property"]] = str(item["url"])
+    except Exception as exc:  # reported as a difference if the other version succeeds
+        images = {"error": f"{type(exc).__name__}: {exc}"}
+    for prop in sorted(p for p in images if p != "error"):
+        try:
+            legends[prop] = ws.legend(file_id, prop).to_dict()
+        except Exception as exc:
+            legends[prop] = {"error": f"{type(exc).__name__}: {exc}"}
+    doc = {"images": images, "legends": legends}
+    (folder / "compare.json").write_text(json.dumps(doc, default=str))
 
 
 def _child(source: Path, *args: str) -> dict[str, str]:
@@ -161,7 +184,36 @@ def compare_folders(old: Path, new: Path) -> dict[str, tuple[list[str], float]]:
         gb = b.pop("geometry", None) if isinstance(b, dict) else None
         out["summary"] = compare_json(a, b)
         out["coverage"] = compare_json(ga, gb)
+    if (old / "compare.json").exists() or (new / "compare.json").exists():
+        out.update(compare_renders(old / "compare.json", new / "compare.json"))
     return out
+
+
+def compare_renders(old: Path, new: Path) -> dict[str, tuple[list[str], float]]:
+    """Images (pixels) and legends (JSON) two versions made of one file (:func:`_render`)."""
+    from PIL import Image
+
+    a = json.loads(old.read_text()) if old.exists() else {}
+    b = json.loads(new.read_text()) if new.exists() else {}
+    ia, ib = a.get("images") or {}, b.get("images") or {}
+    problems: list[str] = []
+    if set(ia) != set(ib):
+        problems.append(f"images of {sorted(set(ia) ^ set(ib))}")
+    for prop in sorted(set(ia) & set(ib) - {"error"}):
+        pa_, pb_ = (
+            np.asarray(Image.open(p).convert("RGBA")) for p in (ia[prop], ib[prop])
+        )
+        if pa_.shape != pb_.shape:
+            problems.append(f"{prop}: size {pa_.shape} != {pb_.shape}")
+        elif not np.array_equal(pa_, pb_):
+            changed = int(np.any(pa_ != pb_, axis=-1).sum())
+            problems.append(
+                f"{prop}: {changed} of {pa_.shape[0] * pa_.shape[1]} pixels"
+            )
+    return {
+        "images": (problems, 0.0),
+        "legends": compare_json(a.get("legends"), b.get("legends")),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
