@@ -42,9 +42,10 @@ import codecs
 import csv
 import functools
 import io
+import itertools
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -111,6 +112,59 @@ def _head(path: Path, n: int = _SNIFF_BYTES) -> str:
     with open(path, "rb") as fh:
         data = fh.read(n)
     return decode_text(data)[0]
+
+
+#: bytes read at a time when a text file is counted
+_COUNT_BLOCK = 16 << 20
+
+
+def text_record_count(path: Path) -> int | None:
+    r"""Lines after the header of a delimited text file (None: not read in ranges).
+
+    A count of line ends (``\n``), one pass over the file in blocks: the pipeline
+    reads a file of many records in ranges (:func:`text_ranges`). None for UTF-16 text,
+    whose line ends are not single bytes, and for an unreadable file. Blank lines are
+    counted: the number decides only whether ranges are worth it.
+    """
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                return None
+            fh.seek(0)
+            lines = sum(
+                block.count(b"\n") for block in iter(lambda: fh.read(_COUNT_BLOCK), b"")
+            )
+    except OSError:
+        return None
+    return max(lines - 1, 0)
+
+
+def text_ranges(path: Path, rows: int) -> Iterator[bytes]:
+    """A delimited text file in runs of *rows* lines, each with the file's head in front.
+
+    The head is every byte up to the end of the header (the first line that is not
+    blank), so each run reads as a file of its own (:meth:`CsvReader.read_ranges`).
+    Runs end at a line end; one that would end inside a quoted field (an odd number of
+    ``"`` before it) raises ``ValueError``: the file is then read whole.
+    """
+    with open(path, "rb") as fh:
+        head = b""
+        for line in fh:
+            head += line
+            if line.strip() or len(head) > _MAX_HEADER:
+                break
+        quotes = head.count(b'"')
+        while True:
+            lines = list(itertools.islice(fh, rows))
+            if not lines:
+                return
+            data = b"".join(lines)
+            del lines
+            quotes += data.count(b'"')
+            if quotes % 2:
+                raise ValueError("a quoted field runs on across record ranges")
+            yield head + data
+            del data
 
 
 def _split(line: str, delimiter: str) -> list[str]:
@@ -545,8 +599,37 @@ class CsvReader(Reader):
         options: Mapping[str, Any] | None = None,
     ) -> RawRead:
         path = Path(path)
-        options, optype = _options(options)
         text, encoding = _read_file(path, self.name)
+        return self._read_text(path, text, encoding, options)
+
+    def record_count(self, path: Path, part: str | None = None) -> int | None:
+        return text_record_count(Path(path))
+
+    def read_ranges(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        rows: int,
+    ) -> Iterator[RawRead]:
+        path = Path(path)
+        carry: dict[str | None, float] = {}  # durations run on across ranges
+        return (
+            self._read_text(path, *decode_text(data), options, carry)
+            for data in text_ranges(path, rows)
+        )
+
+    def _read_text(
+        self,
+        path: Path,
+        text: str,
+        encoding: str,
+        options: Mapping[str, Any] | None,
+        time_carry: dict[str | None, float] | None = None,
+    ) -> RawRead:
+        """The :class:`RawRead` of the file's decoded *text* (or of one range of it)."""
+        options, optype = _options(options)
         delim = _delimiter(text[:_SNIFF_BYTES])
         header, first = _header_and_first(text, delim)
         if not header or not any(header):
@@ -606,6 +689,7 @@ class CsvReader(Reader):
             unparsed=bad_lines,
             bad_cells=bad_cells,
             load_column=_load_column(table.column_names),
+            time_carry=time_carry,
         )
 
     def _coordinates(self, table, coords, options, path, issues, meta):

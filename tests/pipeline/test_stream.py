@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import leafnb.pipeline.steps as steps
+from leafnb.formats import delimited
 from leafnb.formats.timeparse import _cumulative_ms
 from leafnb.pipeline import stream
 from leafnb.pipeline.steps import FileJob, convert_file
@@ -72,11 +73,16 @@ def assert_same_conversion(ranged: tuple, whole: tuple) -> None:
             assert x.read_bytes() == y.read_bytes(), name
 
 
-@pytest.mark.parametrize("fmt", ["geopackage", "sms_shapefile", "jd_shapefile"])
+_READERS = {".gpkg": "geopackage", ".shp": "shapefile", ".csv": "csv"}
+
+
+@pytest.mark.parametrize(
+    "fmt", ["geopackage", "sms_shapefile", "jd_shapefile", "sms_csv", "csv_wkt"]
+)
 def test_ranges_give_the_whole_file_conversion(fmt, tmp_path, monkeypatch):
     points = make_points("harvested", 3000, seed=3)
     path = write_as(points, fmt, tmp_path / "src")
-    reader = "geopackage" if path.suffix == ".gpkg" else "shapefile"
+    reader = _READERS[path.suffix]
     ranged = convert_in_ranges(path, reader, tmp_path / "ranged", 700, monkeypatch)
     whole = convert_in_ranges(path, reader, tmp_path / "whole", 10**9, monkeypatch)
     assert ranged[2] and not whole[2]
@@ -154,6 +160,7 @@ REAL = [
         "GARY_WILDIFE_ORB NORTH 2999_2013_SOYBEANS_1.shp",
         "shapefile",
     ),
+    ("csv/csiro_pyprecag/area1_yield_ascii_wgs84.csv", "csv"),
 ]
 
 
@@ -164,6 +171,52 @@ def test_real_files_in_ranges(name, reader, shared_data, tmp_path, monkeypatch):
     whole = convert_in_ranges(path, reader, tmp_path / "whole", 10**9, monkeypatch)
     assert ranged[2], "converted in ranges"
     assert not ranged[0].failed
+    assert_same_conversion(ranged, whole)
+
+
+def test_text_ranges_put_the_head_before_each_run_of_lines(tmp_path):
+    path = tmp_path / "a.csv"
+    body = b"".join(b"%d,%d\r\n" % (i, i * i) for i in range(10))
+    path.write_bytes(b"\r\n \r\nx,y\r\n" + body)  # blank lines before the header
+    runs = list(delimited.text_ranges(path, 4))
+    head = b"\r\n \r\nx,y\r\n"
+    assert all(r.startswith(head) for r in runs)
+    assert b"".join(r[len(head) :] for r in runs) == body
+    assert [r.count(b"\n") - 3 for r in runs] == [4, 4, 2]
+    assert delimited.text_record_count(path) == 12  # every line after the first
+
+
+def test_a_quoted_field_across_two_ranges_converts_the_file_whole(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b'x,note\n1,"one\ntwo"\n2,b\n')
+    with pytest.raises(ValueError, match="quoted field"):
+        list(delimited.text_ranges(path, 1))
+    assert len(list(delimited.text_ranges(path, 2))) == 2  # the field in one range
+
+
+def test_utf16_text_is_read_whole(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("x,y\n1,2\n".encode("utf-16"))
+    assert delimited.text_record_count(path) is None
+
+
+def test_a_later_range_in_another_encoding_converts_the_file_whole(
+    tmp_path, monkeypatch, caplog
+):
+    """Read whole, a file that is not UTF-8 throughout is cp1252 throughout."""
+    path = write_as(make_points("harvested", 2000, seed=6), "sms_csv", tmp_path / "src")
+    lines = path.read_bytes().split(b"\n")
+    lines[0] = lines[0].replace(b"\xb0", b"")  # an ASCII header ("Air Temp(C)")
+    lines[1800] = lines[1800].replace(b",Corn,", b",Ma\xefs,")  # cp1252: "Maïs"
+    path.write_bytes(b"\n".join(lines))
+    runs = list(delimited.text_ranges(path, 600))
+    encodings = [delimited.decode_text(r)[1] for r in runs]
+    assert encodings == ["utf-8", "utf-8", "cp1252", "utf-8"]
+    with caplog.at_level("INFO", logger="leafnb.pipeline.stream"):
+        ranged = convert_in_ranges(path, "csv", tmp_path / "ranged", 600, monkeypatch)
+    assert "reader differs between record ranges" in caplog.text
+    whole = convert_in_ranges(path, "csv", tmp_path / "whole", 10**9, monkeypatch)
+    assert not ranged[2]
     assert_same_conversion(ranged, whole)
 
 
