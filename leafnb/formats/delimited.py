@@ -64,7 +64,7 @@ from leafnb.formats.inference import (
     match_columns,
 )
 from leafnb.formats.positions import to_wgs84
-from leafnb.formats.tabular import finish_table
+from leafnb.formats.tabular import RangeCarry, finish_table
 from leafnb.formats.transforms import (
     coerce_numeric_columns,
     distinct_values,
@@ -119,12 +119,12 @@ _COUNT_BLOCK = 16 << 20
 
 
 def text_record_count(path: Path) -> int | None:
-    r"""Lines after the header of a delimited text file (None: not read in ranges).
+    r"""The lines of a delimited text file (None: not read in ranges).
 
     A count of line ends (``\n``), one pass over the file in blocks: the pipeline
     reads a file of many records in ranges (:func:`text_ranges`). None for UTF-16 text,
-    whose line ends are not single bytes, and for an unreadable file. Blank lines are
-    counted: the number decides only whether ranges are worth it.
+    whose line ends are not single bytes, and for an unreadable file. A header and
+    blank lines are counted: the number decides only whether ranges are worth it.
     """
     try:
         with open(path, "rb") as fh:
@@ -136,20 +136,21 @@ def text_record_count(path: Path) -> int | None:
             )
     except OSError:
         return None
-    return max(lines - 1, 0)
+    return lines
 
 
-def text_ranges(path: Path, rows: int) -> Iterator[bytes]:
+def text_ranges(path: Path, rows: int, *, header: bool = True) -> Iterator[bytes]:
     """A delimited text file in runs of *rows* lines, each with the file's head in front.
 
-    The head is every byte up to the end of the header (the first line that is not
-    blank), so each run reads as a file of its own (:meth:`CsvReader.read_ranges`).
-    Runs end at a line end; one that would end inside a quoted field (an odd number of
-    ``"`` before it) raises ``ValueError``: the file is then read whole.
+    With a *header*, the head is every byte up to the end of the header (the first
+    line that is not blank); without, there is none. Each run then reads as a file of
+    its own (:meth:`CsvReader.read_ranges`). Runs end at a line end; one that would
+    end inside a quoted field (an odd number of ``"`` before it) raises
+    ``ValueError``: the file is then read whole.
     """
     with open(path, "rb") as fh:
         head = b""
-        for line in fh:
+        for line in fh if header else ():
             head += line
             if line.strip() or len(head) > _MAX_HEADER:
                 break
@@ -614,7 +615,7 @@ class CsvReader(Reader):
         rows: int,
     ) -> Iterator[RawRead]:
         path = Path(path)
-        carry: dict[str | None, float] = {}  # durations run on across ranges
+        carry = RangeCarry()  # durations and held values run on across ranges
         return (
             self._read_text(path, *decode_text(data), options, carry)
             for data in text_ranges(path, rows)
@@ -626,7 +627,7 @@ class CsvReader(Reader):
         text: str,
         encoding: str,
         options: Mapping[str, Any] | None,
-        time_carry: dict[str | None, float] | None = None,
+        carry: RangeCarry | None = None,
     ) -> RawRead:
         """The :class:`RawRead` of the file's decoded *text* (or of one range of it)."""
         options, optype = _options(options)
@@ -689,7 +690,7 @@ class CsvReader(Reader):
             unparsed=bad_lines,
             bad_cells=bad_cells,
             load_column=_load_column(table.column_names),
-            time_carry=time_carry,
+            carry=carry,
         )
 
     def _coordinates(self, table, coords, options, path, issues, meta):
@@ -784,8 +785,34 @@ class AgLeaderTextReader(Reader):
         options: Mapping[str, Any] | None = None,
     ) -> RawRead:
         path = Path(path)
+        return self._read_text(path, *_read_file(path, self.name), options)
+
+    def record_count(self, path: Path, part: str | None = None) -> int | None:
+        return text_record_count(Path(path))
+
+    def read_ranges(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        rows: int,
+    ) -> Iterator[RawRead]:
+        path = Path(path)
+        return (
+            self._read_text(path, *decode_text(data), options)
+            for data in text_ranges(path, rows, header=False)
+        )
+
+    def _read_text(
+        self,
+        path: Path,
+        text: str,
+        encoding: str,
+        options: Mapping[str, Any] | None,
+    ) -> RawRead:
+        """The :class:`RawRead` of the file's decoded *text* (or of one range of it)."""
         options, _ = _options(options)
-        text, encoding = _read_file(path, self.name)
         rows = [_split(ln, ",") for ln in _first_lines(text, 20)]
         names = _agleader_layout(rows)
         if names is None:

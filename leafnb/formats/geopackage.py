@@ -25,7 +25,7 @@ from leafnb.formats.shapefile import (
     read_ogr_points,
     region_hints,
 )
-from leafnb.formats.tabular import finish_table
+from leafnb.formats.tabular import RangeCarry, finish_table
 from leafnb.standard.optype import OperationType
 
 __all__ = ["GeoPackageReader"]
@@ -160,7 +160,7 @@ class GeoPackageReader(Reader):
         path = Path(path)
         layer = part if part is not None else _point_layers(path)[0][0]
         ranges = ogr_point_ranges(path, layer=layer, reader=self.name, rows=rows)
-        carry: dict[str | None, float] = {}  # durations run on across ranges
+        carry = RangeCarry()  # durations and held values run on across ranges
         return (self._finish(path, layer, *r, options, carry) for r in ranges)
 
     def _finish(
@@ -173,7 +173,7 @@ class GeoPackageReader(Reader):
         ogr_meta: dict[str, Any],
         issues: list[str],
         options: Mapping[str, Any] | None,
-        time_carry: dict[str | None, float] | None = None,
+        carry: RangeCarry | None = None,
     ) -> RawRead:
         """The :class:`RawRead` of an OGR point table of *layer*."""
         # pyogrio returns the fid separately; keep attribute columns only
@@ -200,5 +200,5 @@ class GeoPackageReader(Reader):
             duration_column=duration_column(table.column_names),
             meta=meta,
             issues=issues,
-            time_carry=time_carry,
+            carry=carry,
         )

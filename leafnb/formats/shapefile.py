@@ -30,7 +30,7 @@ from leafnb.formats.columns import FAMILY_PROVIDER, dedupe_names, normalise_key
 from leafnb.formats.inference import infer_columns, match_columns
 from leafnb.formats.members import find_member
 from leafnb.formats.positions import to_wgs84, unreadable_prj_note
-from leafnb.formats.tabular import finish_table
+from leafnb.formats.tabular import RangeCarry, finish_table
 from leafnb.formats.transforms import distinct_values, normalise_crop
 from leafnb.standard.optype import OperationType
 from leafnb.standard.units import parse_unit
@@ -589,7 +589,7 @@ class ShapefileReader(Reader):
         ranges = ogr_point_ranges(
             path, layer=None, reader=self.name, rows=rows, prj=_sibling(path, ".prj")
         )
-        carry: dict[str | None, float] = {}  # durations run on across ranges
+        carry = RangeCarry()  # durations and held values run on across ranges
         return (self._finish(path, *r, options, carry) for r in ranges)
 
     def _finish(
@@ -601,7 +601,7 @@ class ShapefileReader(Reader):
         ogr_meta: dict[str, Any],
         issues: list[str],
         options: Mapping[str, Any] | None,
-        time_carry: dict[str | None, float] | None = None,
+        carry: RangeCarry | None = None,
     ) -> RawRead:
         """The :class:`RawRead` of an OGR point table of this shapefile."""
         meta: dict[str, Any] = {"crs": ogr_meta.get("crs")}
@@ -642,7 +642,7 @@ class ShapefileReader(Reader):
             duration_column=duration_column(table.column_names),
             meta=meta,
             issues=issues,
-            time_carry=time_carry,
+            carry=carry,
         )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ from leafnb.formats.timeparse import build_timestamp
 from leafnb.formats.transforms import apply_transform, numeric_array
 from leafnb.standard.units import convert
 
-__all__ = ["bad_cells_note", "finish_table", "valid_coords"]
+__all__ = ["RangeCarry", "bad_cells_note", "finish_table", "valid_coords"]
 
 
 def valid_coords(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -78,6 +79,20 @@ def _motion(table: pa.Table, match: ColumnMatch) -> dict[str, np.ndarray]:
     return out
 
 
+@dataclass
+class RangeCarry:
+    """What one record range of a file hands on to the next (:mod:`leafnb.pipeline.stream`).
+
+    Records that depend on records before them read in ranges as in one piece:
+    ``durations``, each dataset's elapsed time (SMS records are timed by the sum of
+    the durations before them); ``held``, the last value logged in each column whose
+    value holds until the next one (an ISO 11783 time log decoded to CSV).
+    """
+
+    durations: dict[str | None, float] = field(default_factory=dict)
+    held: dict[str, float] = field(default_factory=dict)
+
+
 def finish_table(
     source: pa.Table,
     lon: np.ndarray,
@@ -95,14 +110,15 @@ def finish_table(
     bad_cells: Mapping[str, tuple[int, list[str]]] | None = None,
     load_column: str | None = None,
     check_order: bool = True,
-    time_carry: dict[str | None, float] | None = None,
+    carry: RangeCarry | None = None,
 ):
     """Assemble a :class:`~leafnb.formats.base.RawRead` from source columns + coordinates.
 
     *unparsed* is the number of source lines the caller already dropped as
     unparseable; they count as records read and skipped. *bad_cells* maps a column to
-    (count, examples) of cells read as missing. *time_carry* continues the durations
-    of a file read in record ranges (:func:`~leafnb.formats.timeparse.build_timestamp`).
+    (count, examples) of cells read as missing. *carry* continues a file read in
+    record ranges: its durations (:func:`~leafnb.formats.timeparse.build_timestamp`)
+    and its held values (:func:`~leafnb.formats.transforms.apply_transform`).
 
     Raises
     ------
@@ -158,14 +174,15 @@ def finish_table(
         duration_column=duration_column,
         lon_hint=lon_hint,
         load_column=load_column,
-        carry=time_carry,
+        carry=None if carry is None else carry.durations,
     )
     drop = set(drop) | {"lon", "lat", "timestamp"}
     src = src.select([c for c in src.column_names if c not in drop])
     for col, how in match.transforms.items():
         if col in src.column_names:
             i = src.column_names.index(col)
-            src = src.set_column(i, col, apply_transform(src[col], how))
+            held = None if carry is None else carry.held
+            src = src.set_column(i, col, apply_transform(src[col], how, held, col))
     columns = dict(match.columns)
     for new, factors in DERIVED.get(match.family or "", ()):
         if new not in src.column_names and all(f in src.column_names for f in factors):

@@ -372,10 +372,42 @@ def _by_unique(arr: pa.Array, fn) -> pa.Array:
     return pc.take(mapped, enc.indices)
 
 
-def apply_transform(arr: pa.Array | pa.ChunkedArray, how: str) -> pa.Array:
-    """Apply a column-table transform (``crop``, ``agleader_status``, ``on_off``)."""
+#: transforms of logged values that hold until the next one (ISO 11783 time logs)
+HELD = frozenset(("fill", "increments", "work_state"))
+
+
+def apply_transform(
+    arr: pa.Array | pa.ChunkedArray,
+    how: str,
+    held: dict[str, float] | None = None,
+    key: str = "",
+) -> pa.Array:
+    """Apply a column-table transform (``crop``, ``agleader_status``, ``on_off``, ...).
+
+    *held* (a file read in record ranges): ``held[key]`` is the value the records
+    before *arr* left held (NaN: none yet; absent: *arr* starts the file), and is set
+    to the value *arr* leaves held. A :data:`HELD` transform then gives what it gives
+    for these records in the whole file.
+
+    >>> held = {}
+    >>> [apply_transform(pa.array(v), "increments", held, "t").to_pylist()
+    ...  for v in ([5.0, None], [None, 9.0])]
+    [[0.0, 0.0], [0.0, 4.0]]
+    >>> apply_transform(pa.array([None, 9.0]), "fill", {"t": 5.0}, "t").to_pylist()
+    [5.0, 9.0]
+    """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if how in HELD and held is not None:
+        logged = numeric_array(arr)
+        before = held.get(key)
+        finite = logged[np.isfinite(logged)]
+        held[key] = (
+            float(finite[-1]) if len(finite) else (np.nan if before is None else before)
+        )
+        if before is not None:  # the held value in front, as the record before
+            out = apply_transform(pa.array(np.r_[before, logged]), how)
+            return out.slice(1)
     if how == "crop":
         return _by_unique(arr, normalise_crop)
     if how == "agleader_status":

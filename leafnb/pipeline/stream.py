@@ -29,6 +29,9 @@ difference (:class:`Unstreamable`) sends the file back to the in-memory path:
 - **normalising and the derivations**: each range's properties, units, notes and
   derivation rules must equal the first's; so must the required properties it lacks,
   and the derived-column recipe (its crops included) that rebuilds stored columns;
+- **values carried from the records before**: SMS durations (each record's time is the
+  sum of the durations before it) and the held values of a time log decoded to CSV run
+  on from range to range (:class:`~leafnb.formats.tabular.RangeCarry`);
 - **steps between records**: distance, heading and the speed window need the records
   before a range, so each range is computed with the end of the previous one in front
   (every record of the last :data:`~leafnb.standard.area_yield.SPEED_WINDOW_S`, and one

@@ -73,11 +73,24 @@ def assert_same_conversion(ranged: tuple, whole: tuple) -> None:
             assert x.read_bytes() == y.read_bytes(), name
 
 
-_READERS = {".gpkg": "geopackage", ".shp": "shapefile", ".csv": "csv"}
+_READERS = {
+    ".gpkg": "geopackage",
+    ".shp": "shapefile",
+    ".csv": "csv",
+    ".txt": "agleader_text",
+}
 
 
 @pytest.mark.parametrize(
-    "fmt", ["geopackage", "sms_shapefile", "jd_shapefile", "sms_csv", "csv_wkt"]
+    "fmt",
+    [
+        "geopackage",
+        "sms_shapefile",
+        "jd_shapefile",
+        "sms_csv",
+        "csv_wkt",
+        "agleader_text",
+    ],
 )
 def test_ranges_give_the_whole_file_conversion(fmt, tmp_path, monkeypatch):
     points = make_points("harvested", 3000, seed=3)
@@ -161,6 +174,10 @@ REAL = [
         "shapefile",
     ),
     ("csv/csiro_pyprecag/area1_yield_ascii_wgs84.csv", "csv"),
+    (
+        "shapefile/isu_strips_yield/agleader_advanced_export/2010-orbweaver.txt",
+        "agleader_text",
+    ),
 ]
 
 
@@ -183,7 +200,8 @@ def test_text_ranges_put_the_head_before_each_run_of_lines(tmp_path):
     assert all(r.startswith(head) for r in runs)
     assert b"".join(r[len(head) :] for r in runs) == body
     assert [r.count(b"\n") - 3 for r in runs] == [4, 4, 2]
-    assert delimited.text_record_count(path) == 12  # every line after the first
+    assert delimited.text_record_count(path) == 13  # every line
+    assert b"".join(delimited.text_ranges(path, 4, header=False)) == path.read_bytes()
 
 
 def test_a_quoted_field_across_two_ranges_converts_the_file_whole(tmp_path):
@@ -217,6 +235,32 @@ def test_a_later_range_in_another_encoding_converts_the_file_whole(
     assert "reader differs between record ranges" in caplog.text
     whole = convert_in_ranges(path, "csv", tmp_path / "whole", 10**9, monkeypatch)
     assert not ranged[2]
+    assert_same_conversion(ranged, whole)
+
+
+def test_held_values_of_a_decoded_time_log_run_on_across_ranges(tmp_path, monkeypatch):
+    """A time log decoded to CSV ('90/-1 columns) logs a value when it changes; it holds until the next."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    t0 = np.datetime64("2012-05-16T09:59:18")
+    total = np.cumsum(rng.uniform(5, 15, n))  # DDI 90, a running total (kg)
+    lines = ["Date,Time,Latitude,Longitude,'99/-1,'90/-1,'141/-1"]
+    for i in range(n):
+        t = (t0 + np.timedelta64(i, "s")).astype(object)
+        moisture = str(int(rng.integers(120_000, 180_000))) if i % 7 == 3 else ""
+        mass = f"{total[i]:.0f}" if i % 11 == 5 else ""
+        state = ("1" if (i // 400) % 4 else "0") if i % 400 == 17 else ""
+        lines.append(
+            f"{t:%d.%m.%Y},{t:%H:%M:%S},{52.31 + i * 1e-5:.7f},{7.375:.7f},"
+            f"{moisture},{mass},{state}"
+        )
+    path = tmp_path / "TLG00001.csv"
+    path.write_text("\n".join(lines) + "\n")
+    ranged = convert_in_ranges(path, "csv", tmp_path / "ranged", 500, monkeypatch)
+    whole = convert_in_ranges(path, "csv", tmp_path / "whole", 10**9, monkeypatch)
+    assert ranged[2] and not ranged[0].failed
+    points, _ = read_points_table(ranged[1] / "standard.parquet")
+    assert {"harvestMoisture", "wetMass", "recordingStatus"} <= set(points.column_names)
     assert_same_conversion(ranged, whole)
 
 
