@@ -32,7 +32,7 @@ from leafnb.formats.assets import assets_from_columns
 from leafnb.formats.columns import DERIVED
 from leafnb.formats.inference import ColumnMatch, exact_median, infer_columns
 from leafnb.formats.positions import check_axis_order
-from leafnb.formats.timeparse import build_timestamp
+from leafnb.formats.timeparse import build_timestamp, date_order
 from leafnb.formats.transforms import apply_transform, numeric_array
 from leafnb.standard.units import convert
 
@@ -91,6 +91,31 @@ class RangeCarry:
 
     durations: dict[str | None, float] = field(default_factory=dict)
     held: dict[str, float] = field(default_factory=dict)
+
+
+def _date_orders(
+    table: pa.Table, match: ColumnMatch, lon_hint: float | None
+) -> dict[str, str]:
+    """``{column: "day first" | "month first"}`` for the text date columns read (:func:`date_order`).
+
+    Recorded for each record range of a file (:mod:`leafnb.pipeline.stream` compares a
+    range's metadata with the first's): a range whose dates are all 12 or under is read
+    by the region's custom, which another range's dates may contradict.
+    """
+    orders = {}
+    for kind in ("datetime", "date"):
+        name = match.time_sources.get(kind)
+        if name is None or name not in table.column_names:
+            continue
+        column = table[name]
+        value_type = column.type
+        if pa.types.is_dictionary(value_type):
+            value_type = value_type.value_type
+        if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+            order = date_order(column, lon_hint=lon_hint)
+            if order:
+                orders[name] = order
+    return orders
 
 
 def finish_table(
@@ -176,6 +201,8 @@ def finish_table(
         load_column=load_column,
         carry=None if carry is None else carry.durations,
     )
+    # a range of a file says how it read its slash dates: the ranges must agree
+    orders = {} if carry is None else _date_orders(src, match, lon_hint)
     drop = set(drop) | {"lon", "lat", "timestamp"}
     src = src.select([c for c in src.column_names if c not in drop])
     for col, how in match.transforms.items():
@@ -215,6 +242,8 @@ def finish_table(
         out_meta["provider"] = match.provider
     if bad_cells:
         out_meta["bad_cells"] = {k: v[0] for k, v in bad_cells.items()}
+    if orders:
+        out_meta["date_order"] = orders
     # machines/operators named by columns; the reader's own metadata (meta) wins
     out_meta.update(assets_from_columns(source))
     out_meta.update(meta or {})

@@ -52,6 +52,7 @@ __all__ = [
     "EARLIEST_MS",
     "build_timestamp",
     "classify_numeric_time",
+    "date_order",
     "latest_ms",
     "looks_like_time_of_day",
 ]
@@ -200,26 +201,15 @@ def _parse_many(values: list[Any], *, lon_hint: float | None) -> np.ndarray:
         return np.full(len(s), NAT)
     first = str(sample.iloc[0])
     kw: dict[str, Any] = {"errors": "coerce", "utc": True}
-    if re.match(
-        r"^\d{2}/\d{2}/\d{2}-\d{2}:\d{2}:\d{2}", first
-    ):  # SMS 13/09/30-16:45:42
+    if _SMS_STAMP.match(first):  # SMS 13/09/30-16:45:42
         kw["format"] = "%y/%m/%d-%H:%M:%S"
     elif re.match(
         r"^\d{1,2}\.\d{1,2}\.\d{2,4}", first
     ):  # 16.05.2012: European, day first
         kw["dayfirst"] = True
         kw["format"] = "mixed"
-    elif re.match(r"^\d{1,2}/\d{1,2}/\d{2,4}", first):
-        parts = sample.str.extract(r"^(\d{1,2})/(\d{1,2})/")
-        a = pd.to_numeric(parts[0], errors="coerce")
-        b = pd.to_numeric(parts[1], errors="coerce")
-        if (a > 12).any():
-            dayfirst = True
-        elif (b > 12).any():
-            dayfirst = False
-        else:  # ambiguous: month-first in the Americas, day-first elsewhere
-            dayfirst = not (lon_hint is not None and lon_hint < -30)
-        kw["dayfirst"] = dayfirst
+    elif _SLASH_DATE.match(first):
+        kw["dayfirst"] = _slash_day_first(sample, lon_hint)
         kw["format"] = "mixed"
     else:
         kw["format"] = "mixed"
@@ -229,6 +219,62 @@ def _parse_many(values: list[Any], *, lon_hint: float | None) -> np.ndarray:
         return np.full(len(s), NAT)
     out = ts.astype("datetime64[ms, UTC]").array.asi8
     return np.asarray(out, dtype="int64")
+
+
+#: a date written d/m/y or m/y/d (which, the values or the region tell)
+_SLASH_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}")
+#: SMS's fixed ``yy/mm/dd-hh:mm:ss``
+_SMS_STAMP = re.compile(r"^\d{2}/\d{2}/\d{2}-\d{2}:\d{2}:\d{2}")
+
+
+def _slash_day_first(sample: Any, lon_hint: float | None) -> bool:
+    """Whether slash dates (*sample*, a pandas Series of stripped strings) are day first.
+
+    A first number above 12 says day first; a second above 12, month first; neither:
+    month first in the Americas (*lon_hint* west of 30° W), day first elsewhere.
+    """
+    import pandas as pd
+
+    parts = sample.str.extract(r"^(\d{1,2})/(\d{1,2})/")
+    if (pd.to_numeric(parts[0], errors="coerce") > 12).any():
+        return True
+    if (pd.to_numeric(parts[1], errors="coerce") > 12).any():
+        return False
+    return not (lon_hint is not None and lon_hint < -30)
+
+
+def date_order(
+    values: pa.Array | pa.ChunkedArray, *, lon_hint: float | None
+) -> str | None:
+    """How the slash dates of a text column are read: ``"day first"`` or ``"month first"``.
+
+    None when the column's first date is not a slash date (the order is then not a
+    choice). The answer the parse makes (:func:`_parse_datetime_strings`): a file
+    read in record ranges records it per range, so that a range without a day above
+    12, read by the region's custom, cannot disagree silently with the others
+    (:mod:`leafnb.pipeline.stream`).
+
+    >>> date_order(pa.array(["05/03/2023", "13/03/2023"]), lon_hint=-47.9)
+    'day first'
+    >>> date_order(pa.array(["05/03/2023"]), lon_hint=-47.9)
+    'month first'
+    >>> date_order(pa.array(["2023-03-05"]), lon_hint=None) is None
+    True
+    """
+    import pandas as pd
+
+    enc = pc.dictionary_encode(_as_text(values))
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    distinct = pc.utf8_trim_whitespace(enc.dictionary).to_pylist()
+    sample = pd.Series(distinct, dtype="object").astype("string").str.strip().dropna()
+    sample = sample[sample != ""]
+    if sample.empty:
+        return None
+    first = str(sample.iloc[0])
+    if _SMS_STAMP.match(first) or not _SLASH_DATE.match(first):
+        return None
+    return "day first" if _slash_day_first(sample, lon_hint) else "month first"
 
 
 def _iso_8601(values: list[Any]) -> np.ndarray | None:

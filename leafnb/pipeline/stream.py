@@ -18,7 +18,8 @@ in-memory conversion makes over the whole file is checked range by range, and th
 difference (:class:`Unstreamable`) sends the file back to the in-memory path:
 
 - **the reader's**: each range is read as if alone (its own column inference, units,
-  operation type, file facts, notes); all must equal the first range's. A range with
+  operation type, file facts, notes, the order of its slash dates); all must equal the
+  first range's. A range with
   skipped records or unreadable cells is not streamed: their notes and facts count the
   file;
 - **machine totals** (the totals a machine recorded, e.g. an ISOXML task's ``TIM``):

@@ -264,6 +264,32 @@ def test_held_values_of_a_decoded_time_log_run_on_across_ranges(tmp_path, monkey
     assert_same_conversion(ranged, whole)
 
 
+def test_a_range_that_reads_its_dates_another_way_converts_the_file_whole(
+    tmp_path, monkeypatch, caplog
+):
+    """Day-first dates in the Americas: the last range's 02/05 alone would be 5 February."""
+    lines = ["Longitude,Latitude,Date,Time,Yield (bu/ac),Moisture (%),Crop"]
+    for i in range(2000):
+        day, month = (13 + (i * 18) // 1800, 1) if i < 1800 else (2, 5)
+        sec = 8 * 3600 + i * 7
+        clock = f"{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}"
+        lines.append(
+            f"{-47.9 + i * 1e-5:.6f},-15.6,{day:02d}/{month:02d}/2023,{clock},"
+            f"{150 + i % 20},15.5,Soybeans"
+        )
+    path = tmp_path / "brazil.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with caplog.at_level("INFO", logger="leafnb.pipeline.stream"):
+        ranged = convert_in_ranges(path, "csv", tmp_path / "ranged", 600, monkeypatch)
+    assert "reader differs between record ranges" in caplog.text
+    whole = convert_in_ranges(path, "csv", tmp_path / "whole", 10**9, monkeypatch)
+    assert not ranged[2]
+    assert_same_conversion(ranged, whole)
+    points, _ = read_points_table(ranged[1] / "standard.parquet")
+    last = points.column("timestamp")[-1].as_py()
+    assert (last.month, last.day) == (5, 2)
+
+
 def test_durations_run_on_across_ranges():
     """SMS records are timed by the cumulative duration within their dataset."""
     rng = np.random.default_rng(0)
