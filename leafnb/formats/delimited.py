@@ -535,7 +535,53 @@ def _load_column(names: list[str]) -> str | None:
     return None
 
 
-class CsvReader(Reader):
+class _TextReader(Reader):
+    """A reader of delimited text: read whole, or in runs of lines (:func:`text_ranges`)."""
+
+    #: whether the text starts with a header line (repeated before each run of lines)
+    header: ClassVar[bool] = True
+
+    def read(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> RawRead:
+        path = Path(path)
+        return self._read_text(path, *_read_file(path, self.name), options)
+
+    def record_count(self, path: Path, part: str | None = None) -> int | None:
+        return text_record_count(Path(path))
+
+    def read_ranges(
+        self,
+        path: Path,
+        *,
+        part: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        rows: int,
+    ) -> Iterator[RawRead]:
+        path = Path(path)
+        carry = RangeCarry()  # durations and held values run on across ranges
+        return (
+            self._read_text(path, *decode_text(data), options, carry)
+            for data in text_ranges(path, rows, header=self.header)
+        )
+
+    def _read_text(
+        self,
+        path: Path,
+        text: str,
+        encoding: str,
+        options: Mapping[str, Any] | None,
+        carry: RangeCarry | None = None,
+    ) -> RawRead:
+        """The :class:`RawRead` of the file's decoded *text* (or of one range of it)."""
+        raise NotImplementedError
+
+
+class CsvReader(_TextReader):
     """Point CSV: SMS-style (units in headers), generic lon/lat, X/Y or WKT columns."""
 
     name: ClassVar[str] = "csv"
@@ -591,35 +637,6 @@ class CsvReader(Reader):
             return _header_match(tuple(header)).facts(self.file_format)
         except Exception:
             return {"provider": None, "file_format": self.file_format}
-
-    def read(
-        self,
-        path: Path,
-        *,
-        part: str | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> RawRead:
-        path = Path(path)
-        text, encoding = _read_file(path, self.name)
-        return self._read_text(path, text, encoding, options)
-
-    def record_count(self, path: Path, part: str | None = None) -> int | None:
-        return text_record_count(Path(path))
-
-    def read_ranges(
-        self,
-        path: Path,
-        *,
-        part: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        rows: int,
-    ) -> Iterator[RawRead]:
-        path = Path(path)
-        carry = RangeCarry()  # durations and held values run on across ranges
-        return (
-            self._read_text(path, *decode_text(data), options, carry)
-            for data in text_ranges(path, rows)
-        )
 
     def _read_text(
         self,
@@ -747,7 +764,7 @@ class CsvReader(Reader):
         return x, y, used
 
 
-class AgLeaderTextReader(Reader):
+class AgLeaderTextReader(_TextReader):
     """Ag Leader advanced-export text and the Yield Editor dialects (14–17 fields, no header)."""
 
     name: ClassVar[str] = "agleader_text"
@@ -759,6 +776,7 @@ class AgLeaderTextReader(Reader):
     )
     provider: ClassVar[str | None] = "AgLeader"
     file_format: ClassVar[str] = "AGLEADER_TEXT"
+    header: ClassVar[bool] = False
     extensions: ClassVar[tuple[str, ...]] = (".txt", ".csv")
 
     def sniff(self, path: Path) -> float:
@@ -777,39 +795,13 @@ class AgLeaderTextReader(Reader):
             "operation_type": "harvested",
         }
 
-    def read(
-        self,
-        path: Path,
-        *,
-        part: str | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> RawRead:
-        path = Path(path)
-        return self._read_text(path, *_read_file(path, self.name), options)
-
-    def record_count(self, path: Path, part: str | None = None) -> int | None:
-        return text_record_count(Path(path))
-
-    def read_ranges(
-        self,
-        path: Path,
-        *,
-        part: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        rows: int,
-    ) -> Iterator[RawRead]:
-        path = Path(path)
-        return (
-            self._read_text(path, *decode_text(data), options)
-            for data in text_ranges(path, rows, header=False)
-        )
-
     def _read_text(
         self,
         path: Path,
         text: str,
         encoding: str,
         options: Mapping[str, Any] | None,
+        carry: RangeCarry | None = None,
     ) -> RawRead:
         """The :class:`RawRead` of the file's decoded *text* (or of one range of it)."""
         options, _ = _options(options)
@@ -859,6 +851,7 @@ class AgLeaderTextReader(Reader):
             unparsed=bad_lines,
             bad_cells=bad_cells,
             load_column="LOAD",
+            carry=carry,
         )
         crops = distinct_values(rr.table["CROP"])
         if len(crops) == 1:

@@ -218,6 +218,17 @@ def test_utf16_text_is_read_whole(tmp_path):
     assert delimited.text_record_count(path) is None
 
 
+def _read_whole_as_ranges_differ(path: Path, tmp_path, monkeypatch, caplog) -> tuple:
+    """Convert the CSV *path* in ranges of 600: its reader decisions differ, so it is read whole."""
+    with caplog.at_level("INFO", logger="leafnb.pipeline.stream"):
+        ranged = convert_in_ranges(path, "csv", tmp_path / "ranged", 600, monkeypatch)
+    assert "reader differs between record ranges" in caplog.text
+    whole = convert_in_ranges(path, "csv", tmp_path / "whole", 10**9, monkeypatch)
+    assert not ranged[2]
+    assert_same_conversion(ranged, whole)
+    return ranged
+
+
 def test_a_later_range_in_another_encoding_converts_the_file_whole(
     tmp_path, monkeypatch, caplog
 ):
@@ -230,12 +241,7 @@ def test_a_later_range_in_another_encoding_converts_the_file_whole(
     runs = list(delimited.text_ranges(path, 600))
     encodings = [delimited.decode_text(r)[1] for r in runs]
     assert encodings == ["utf-8", "utf-8", "cp1252", "utf-8"]
-    with caplog.at_level("INFO", logger="leafnb.pipeline.stream"):
-        ranged = convert_in_ranges(path, "csv", tmp_path / "ranged", 600, monkeypatch)
-    assert "reader differs between record ranges" in caplog.text
-    whole = convert_in_ranges(path, "csv", tmp_path / "whole", 10**9, monkeypatch)
-    assert not ranged[2]
-    assert_same_conversion(ranged, whole)
+    _read_whole_as_ranges_differ(path, tmp_path, monkeypatch, caplog)
 
 
 def test_held_values_of_a_decoded_time_log_run_on_across_ranges(tmp_path, monkeypatch):
@@ -279,12 +285,7 @@ def test_a_range_that_reads_its_dates_another_way_converts_the_file_whole(
         )
     path = tmp_path / "brazil.csv"
     path.write_text("\n".join(lines) + "\n")
-    with caplog.at_level("INFO", logger="leafnb.pipeline.stream"):
-        ranged = convert_in_ranges(path, "csv", tmp_path / "ranged", 600, monkeypatch)
-    assert "reader differs between record ranges" in caplog.text
-    whole = convert_in_ranges(path, "csv", tmp_path / "whole", 10**9, monkeypatch)
-    assert not ranged[2]
-    assert_same_conversion(ranged, whole)
+    ranged = _read_whole_as_ranges_differ(path, tmp_path, monkeypatch, caplog)
     points, _ = read_points_table(ranged[1] / "standard.parquet")
     last = points.column("timestamp")[-1].as_py()
     assert (last.month, last.day) == (5, 2)
