@@ -200,15 +200,15 @@ def compare_renders(old: Path, new: Path) -> dict[str, tuple[list[str], float]]:
     if set(ia) != set(ib):
         problems.append(f"images of {sorted(set(ia) ^ set(ib))}")
     for prop in sorted(set(ia) & set(ib) - {"error"}):
-        pa_, pb_ = (
+        old_px, new_px = (
             np.asarray(Image.open(p).convert("RGBA")) for p in (ia[prop], ib[prop])
         )
-        if pa_.shape != pb_.shape:
-            problems.append(f"{prop}: size {pa_.shape} != {pb_.shape}")
-        elif not np.array_equal(pa_, pb_):
-            changed = int(np.any(pa_ != pb_, axis=-1).sum())
+        if old_px.shape != new_px.shape:
+            problems.append(f"{prop}: size {old_px.shape} != {new_px.shape}")
+        elif not np.array_equal(old_px, new_px):
+            changed = int(np.any(old_px != new_px, axis=-1).sum())
             problems.append(
-                f"{prop}: {changed} of {pa_.shape[0] * pa_.shape[1]} pixels"
+                f"{prop}: {changed} of {old_px.shape[0] * old_px.shape[1]} pixels"
             )
     return {
         "images": (problems, 0.0),

@@ -152,7 +152,8 @@ def text_ranges(path: Path, rows: int, *, header: bool = True) -> Iterator[bytes
         head = b""
         for line in fh if header else ():
             head += line
-            if line.strip() or len(head) > _MAX_HEADER:
+            # the header: the first line with more than a byte-order mark and spaces
+            if line.replace(codecs.BOM_UTF8, b"").strip() or len(head) > _MAX_HEADER:
                 break
         quotes = head.count(b'"')
         while True:

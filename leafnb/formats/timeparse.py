@@ -141,16 +141,33 @@ def _parse_datetime_strings(
     (a date column, or SMS dataset labels, holds a few distinct values over
     thousands of rows; a parse per row would be a Python call per point).
     """
-    enc = pc.dictionary_encode(_as_text(values))
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks()
-    # trimmed once per distinct value (two that differ by spaces are parsed twice)
-    trimmed = pc.utf8_trim_whitespace(enc.dictionary)
-    parsed = _parse_distinct(trimmed.to_pylist(), lon_hint=lon_hint)
+    enc, distinct = _distinct_text(values)
+    parsed = _parse_distinct(distinct, lon_hint=lon_hint)
     codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False))
     if parsed.size == 0:
         return np.full(codes.size, NAT)
     return np.where(codes >= 0, parsed[codes], NAT)
+
+
+def _distinct_text(
+    values: pa.Array | pa.ChunkedArray,
+) -> tuple[pa.DictionaryArray, list[str | None]]:
+    """*values* dictionary-encoded as text, and the distinct strings trimmed.
+
+    Trimmed once per distinct value (two that differ by spaces are parsed twice).
+    """
+    enc = pc.dictionary_encode(_as_text(values))
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    return enc, pc.utf8_trim_whitespace(enc.dictionary).to_pylist()
+
+
+def _present(values: list[Any]) -> Any:
+    """The non-blank strings of *values*, stripped, as a pandas Series (in order)."""
+    import pandas as pd
+
+    s = pd.Series(values, dtype="object").astype("string").str.strip().dropna()
+    return s[s != ""]
 
 
 def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -195,8 +212,7 @@ def _parse_many(values: list[Any], *, lon_hint: float | None) -> np.ndarray:
     import pandas as pd
 
     s = pd.Series(values, dtype="object").astype("string").str.strip()
-    sample = s.dropna()
-    sample = sample[sample != ""]
+    sample = _present(values)
     if sample.empty:
         return np.full(len(s), NAT)
     first = str(sample.iloc[0])
@@ -261,14 +277,7 @@ def date_order(
     >>> date_order(pa.array(["2023-03-05"]), lon_hint=None) is None
     True
     """
-    import pandas as pd
-
-    enc = pc.dictionary_encode(_as_text(values))
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks()
-    distinct = pc.utf8_trim_whitespace(enc.dictionary).to_pylist()
-    sample = pd.Series(distinct, dtype="object").astype("string").str.strip().dropna()
-    sample = sample[sample != ""]
+    sample = _present(_distinct_text(values)[1])
     if sample.empty:
         return None
     first = str(sample.iloc[0])

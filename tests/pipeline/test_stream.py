@@ -204,6 +204,16 @@ def test_text_ranges_put_the_head_before_each_run_of_lines(tmp_path):
     assert b"".join(delimited.text_ranges(path, 4, header=False)) == path.read_bytes()
 
 
+def test_the_head_of_text_with_a_byte_order_mark_ends_with_its_header(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\xef\xbb\xbf\r\nx,y\r\n1,2\r\n3,4\r\n")
+    runs = list(delimited.text_ranges(path, 1))
+    assert runs == [
+        b"\xef\xbb\xbf\r\nx,y\r\n1,2\r\n",
+        b"\xef\xbb\xbf\r\nx,y\r\n3,4\r\n",
+    ]
+
+
 def test_a_quoted_field_across_two_ranges_converts_the_file_whole(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes(b'x,note\n1,"one\ntwo"\n2,b\n')
