@@ -6,7 +6,10 @@ single files become a zip in :mod:`leafnb.inputs`). The rules:
 
 * **Extracted while the batch runs.** :func:`leafnb.pipeline.batch.ingest` extracts the
   upload into ``batches/<id>/extracted/``; once the batch settles the folder is deleted
-  (:func:`discard`). Every file keeps the path of its original in that folder.
+  (:func:`discard`). Every file keeps the path of its original in that folder. The
+  folder is renamed away at once and deleted in the background (:func:`delete_later`):
+  deleting a season's 200 extracted files took 3 s of its 46 s on an ext4 disk
+  mounted with ``discard``, with every result already written.
 * **Extracted again, safely.** An original needed again is extracted from
   ``upload.zip`` by the same safe extractor with the same limits
   (:func:`leafnb.formats.archive.extract_zip`: names, entry types, entry counts, nesting
@@ -47,10 +50,13 @@ False
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
 import os
+import queue
+import threading
 import time
 import uuid
 import warnings
@@ -67,6 +73,7 @@ from leafnb.store.layout import RAW, RAW_SOURCE
 __all__ = [
     "EXTRACTED",
     "UPLOAD",
+    "delete_later",
     "discard",
     "locate",
     "make_raw",
@@ -75,6 +82,7 @@ __all__ = [
     "raw_source",
     "restore",
     "sweep",
+    "wait_deleted",
 ]
 
 UPLOAD, EXTRACTED = "upload.zip", "extracted"
@@ -82,6 +90,8 @@ UPLOAD, EXTRACTED = "upload.zip", "extracted"
 _RESTORED = ".restored"
 _LOCK = ".originals.lock"
 _TMP = ".extract-"
+#: an ``extracted/`` folder renamed away by :func:`discard`, being deleted (nobody reads it)
+_DISCARDED = ".discarded-"
 #: temporary extraction folders older than this are a crashed extraction's leftovers
 _STALE_SECONDS = 3600.0
 
@@ -192,21 +202,102 @@ def mark_extracted(bdir: str | Path) -> None:
 
 
 def discard(bdir: str | Path) -> None:
-    """Delete ``extracted/`` (the upload stays) and temporary extractions left by a crash."""
+    """Delete ``extracted/`` (the upload stays) and temporary extractions left by a crash.
+
+    ``extracted/`` is gone when this returns: it is renamed to a ``.discarded-`` folder
+    that :func:`delete_later` deletes in the background.
+    """
     bdir = Path(bdir)
     if not bdir.is_dir():
         return
     with _locked(bdir):
         (bdir / _RESTORED).unlink(missing_ok=True)
-        remove_tree(bdir / EXTRACTED)
+        trash = bdir / f"{_DISCARDED}{uuid.uuid4().hex}"
+        try:
+            os.rename(bdir / EXTRACTED, trash)
+        except FileNotFoundError:
+            trash = None
+        except OSError:  # e.g. a file where the folder was
+            remove_tree(bdir / EXTRACTED)
+            trash = None
+    if trash is not None:
+        delete_later(trash)
     sweep(bdir)
+
+
+class _Deleter:
+    """One background thread deleting folders in order; the process waits for it at exit.
+
+    Deleting many files is slow on some disks (ext4 mounted with ``discard``: 1 GB of
+    files in 1.15 s) and nobody waits for it: the folders are renamed away first. A
+    process killed before the end leaves a ``.discarded-`` folder, removed by the next
+    :func:`sweep` of its batch (at any age: nobody reads it).
+    """
+
+    def __init__(self) -> None:
+        self._todo: queue.Queue[Path] = queue.Queue()
+        self._pending: set[Path] = set()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def put(self, path: Path) -> None:
+        with self._lock:
+            self._pending.add(path)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="leafnb-delete", daemon=True
+                )
+                self._thread.start()
+                atexit.register(self.join)
+        self._todo.put(path)
+
+    def pending(self, path: Path) -> bool:
+        """True while *path* waits for or is in this process's deletion."""
+        with self._lock:
+            return path in self._pending
+
+    def _run(self) -> None:
+        while True:
+            path = self._todo.get()
+            try:
+                remove_tree(path)
+            finally:
+                with self._lock:
+                    self._pending.discard(path)
+                self._todo.task_done()
+
+    def join(self) -> None:
+        self._todo.join()
+
+
+_DELETER = _Deleter()
+
+
+def delete_later(path: str | Path) -> None:
+    """Delete the folder *path* in a background thread (it must be nobody's any more).
+
+    The process waits for the deletions at exit; :func:`wait_deleted` waits now.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "old"
+    >>> folder.mkdir()
+    >>> delete_later(folder); wait_deleted(); folder.exists()
+    False
+    """
+    _DELETER.put(Path(path))
+
+
+def wait_deleted() -> None:
+    """Wait until every folder handed to :func:`delete_later` so far is deleted."""
+    _DELETER.join()
 
 
 def sweep(bdir: str | Path, min_age: float = _STALE_SECONDS) -> list[Path]:
     """Remove temporary extractions of *bdir* untouched for *min_age* seconds; return them.
 
     A download whose client went away, or a process killed while extracting, leaves
-    one; younger ones may still be in use.
+    one; younger ones may still be in use. A discarded ``extracted/`` folder that a
+    killed process did not finish deleting is removed at any age.
     """
     removed = []
     now = time.time()
@@ -215,6 +306,10 @@ def sweep(bdir: str | Path, min_age: float = _STALE_SECONDS) -> list[Path]:
             if now - tmp.lstat().st_mtime >= min_age:
                 remove_tree(tmp)
                 removed.append(tmp)
+    for trash in Path(bdir).glob(f"{_DISCARDED}*"):
+        if not _DELETER.pending(trash):
+            remove_tree(trash)
+            removed.append(trash)
     return removed
 
 

@@ -248,3 +248,43 @@ def test_crash_outcome_tells_how_far_a_conversion_got_without_the_raw_table(tmp_
         ("rawGeojson", "processed"),
         ("normalizedGeojson", "failed"),
     ]
+
+
+def test_discard_renames_extracted_away_at_once_and_deletes_it_in_the_background(
+    tmp_path, monkeypatch
+):
+    """The batch sees no ``extracted/`` when discard returns; the files go after."""
+    from leafnb.pipeline import originals
+
+    bdir = tmp_path / "b"
+    (bdir / EXTRACTED / "TASKDATA").mkdir(parents=True)
+    (bdir / EXTRACTED / "TASKDATA" / "TLG00001.bin").write_bytes(b"x" * 100)
+    started, release = threading.Event(), threading.Event()
+    real_remove = originals.remove_tree
+
+    def slow_remove(path):
+        started.set()
+        release.wait(30)  # the deletion is held until the test has looked
+        real_remove(path)
+
+    monkeypatch.setattr(originals, "remove_tree", slow_remove)
+    originals.discard(bdir)
+    assert not (bdir / EXTRACTED).exists()
+    assert started.wait(30)
+    (trash,) = bdir.glob(".discarded-*")  # being deleted: the sweep leaves it
+    assert originals.sweep(bdir) == []
+    assert trash.exists()
+    release.set()
+    originals.wait_deleted()
+    assert not trash.exists()
+    assert sorted(p.name for p in bdir.iterdir()) == [".originals.lock"]
+
+
+def test_sweep_removes_a_discarded_folder_a_killed_process_left(tmp_path):
+    from leafnb.pipeline import originals
+
+    leftover = tmp_path / ".discarded-0123" / "TASKDATA"
+    leftover.mkdir(parents=True)
+    (leftover / "TLG00001.bin").write_bytes(b"x")
+    assert originals.sweep(tmp_path) == [tmp_path / ".discarded-0123"]
+    assert not (tmp_path / ".discarded-0123").exists()

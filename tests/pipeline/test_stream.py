@@ -78,6 +78,7 @@ _READERS = {
     ".shp": "shapefile",
     ".csv": "csv",
     ".txt": "agleader_text",
+    ".geojson": "geojson",
 }
 
 
@@ -90,6 +91,7 @@ _READERS = {
         "sms_csv",
         "csv_wkt",
         "agleader_text",
+        "farmobile_geojson",
     ],
 )
 def test_ranges_give_the_whole_file_conversion(fmt, tmp_path, monkeypatch):
@@ -189,6 +191,17 @@ def test_real_files_in_ranges(name, reader, shared_data, tmp_path, monkeypatch):
     assert ranged[2], "converted in ranges"
     assert not ranged[0].failed
     assert_same_conversion(ranged, whole)
+
+
+def test_geojson_features_are_counted_across_the_scan_s_chunks(tmp_path, monkeypatch):
+    from leafnb.formats import geojson
+
+    points = make_points("harvested", 257, seed=5)
+    path = write_as(points, "farmobile_geojson", tmp_path)
+    expected = len(json.loads(path.read_text())["features"])
+    for size in (7, 9, 64, 1000, 1 << 20):  # a "Feature" token cut at every place
+        monkeypatch.setattr(geojson, "_SCAN_BYTES", size)
+        assert geojson.feature_count(path) == expected == 257
 
 
 def test_text_ranges_put_the_head_before_each_run_of_lines(tmp_path):
