@@ -19,3 +19,8 @@ def raise_on_marker(job: FileJob) -> FileOutcome:
     if "crash" in os.path.basename(job.path):
         raise MemoryError("simulated")
     return convert_file(job)
+
+
+def pid_outcome(job: FileJob) -> FileOutcome:
+    """No conversion: the outcome names the process that ran the job."""
+    return FileOutcome(facts={"pid": os.getpid()})

@@ -156,3 +156,28 @@ def test_dask_local_cluster_matches_inline(season_zip, inline_results, tmp_path)
         batch2 = ws2.upload_batch(season_zip, "grower-1", progress=False)
         assert _results(ws2, batch2) == inline_results
         ws2.executor.close()
+
+
+def test_many_small_files_start_the_workers_and_a_few_stay_in_process(tmp_path):
+    """Bytes alone do not decide: a batch of many small files is worth the workers."""
+    import os
+
+    from scale_helpers import pid_outcome
+
+    from leafnb.pipeline.steps import FileJob
+
+    (tmp_path / "a.csv").write_text("lon,lat\n1,2\n")
+    jobs = [
+        FileJob(
+            f"f{i}", "csv", str(tmp_path / "a.csv"), None, str(tmp_path / f"o{i}"), {}
+        )
+        for i in range(4)
+    ]
+    runner = ProcessPoolRunner(2, min_files=4, fn=pid_outcome)
+    try:
+        few = {o.facts["pid"] for _, o in runner.run(jobs[:3])}
+        assert few == {os.getpid()} and runner._pool is None
+        many = {o.facts["pid"] for _, o in runner.run(jobs)}
+        assert os.getpid() not in many and runner._pool is not None
+    finally:
+        runner.close()
