@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,13 @@ __all__ = [
 PROFILES = ("leaf", "standard", "aggressive", "custom")
 
 
+@functools.cache
+def _parameters(name: str) -> frozenset[str]:
+    """The parameters filter *name* accepts (its signature: read once, not per file)."""
+    accepted = set(inspect.signature(FILTERS[name].func).parameters)
+    return frozenset(accepted - {"track", "alive"})
+
+
 @dataclass(frozen=True)
 class FilterStep:
     """One filter of a pipeline: the registered filter name, its parameters and an optional label."""
@@ -54,10 +62,7 @@ class FilterStep:
             raise InvalidRequest(
                 f"unknown filter {self.filter!r}; filters: {', '.join(FILTERS)}"
             )
-        accepted = set(inspect.signature(FILTERS[self.filter].func).parameters) - {
-            "track",
-            "alive",
-        }
+        accepted = _parameters(self.filter)
         bad = set(self.params) - accepted
         if bad:
             raise InvalidRequest(

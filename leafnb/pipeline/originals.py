@@ -235,6 +235,11 @@ class _Deleter:
     """
 
     def __init__(self) -> None:
+        self._reset()
+        # a forked child has no deletion thread: it must not wait for the parent's
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._todo: queue.Queue[Path] = queue.Queue()
         self._pending: set[Path] = set()
         self._thread: threading.Thread | None = None

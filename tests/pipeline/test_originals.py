@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -288,3 +289,36 @@ def test_sweep_removes_a_discarded_folder_a_killed_process_left(tmp_path):
     (leftover / "TLG00001.bin").write_bytes(b"x")
     assert originals.sweep(tmp_path) == [tmp_path / ".discarded-0123"]
     assert not (tmp_path / ".discarded-0123").exists()
+
+
+def test_a_forked_child_does_not_wait_for_the_parent_s_deletions(tmp_path, monkeypatch):
+    import os
+
+    from leafnb.pipeline import originals
+
+    release = threading.Event()
+    real_remove = originals.remove_tree
+    monkeypatch.setattr(
+        originals, "remove_tree", lambda p: (release.wait(30), real_remove(p))
+    )
+    (tmp_path / "old").mkdir()
+    originals.delete_later(tmp_path / "old")  # held: still pending when we fork
+    pid = os.fork()
+    if pid == 0:  # the child: its wait returns at once, then it exits
+        originals.wait_deleted()
+        os._exit(0)
+    try:
+        for _ in range(300):  # 30 s at most: a child waiting for the parent never ends
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child waited for the parent's deletions")
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        release.set()
+    originals.wait_deleted()
+    assert not (tmp_path / "old").exists()
