@@ -212,7 +212,7 @@ def discard(bdir: str | Path) -> None:
         return
     with _locked(bdir):
         (bdir / _RESTORED).unlink(missing_ok=True)
-        trash = bdir / f"{_DISCARDED}{uuid.uuid4().hex}"
+        trash: Path | None = bdir / f"{_DISCARDED}{uuid.uuid4().hex}"
         try:
             os.rename(bdir / EXTRACTED, trash)
         except FileNotFoundError:
