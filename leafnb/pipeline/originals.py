@@ -212,15 +212,14 @@ def discard(bdir: str | Path) -> None:
         return
     with _locked(bdir):
         (bdir / _RESTORED).unlink(missing_ok=True)
-        trash: Path | None = bdir / f"{_DISCARDED}{uuid.uuid4().hex}"
+        trash = bdir / f"{_DISCARDED}{uuid.uuid4().hex}"
         try:
             os.rename(bdir / EXTRACTED, trash)
-        except FileNotFoundError:
-            trash = None
+        except FileNotFoundError:  # nothing extracted
+            pass
         except OSError:  # e.g. a file where the folder was
             remove_tree(bdir / EXTRACTED)
-            trash = None
-    if trash is not None:
+    if trash.exists():
         delete_later(trash)
     sweep(bdir)
 
