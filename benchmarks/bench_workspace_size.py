@@ -82,6 +82,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from leafnb import Workspace
+    from leafnb.pipeline.originals import wait_deleted
 
     tmp = Path(tempfile.mkdtemp(prefix="leafnb-wsize-"))
     try:
@@ -113,6 +114,9 @@ def main() -> None:
         elapsed = time.perf_counter() - t0
         ws.executor.close()
         statuses = Counter(ws.get_file(f)["status"] for f in batch["leafFiles"])
+        # the extracted upload is renamed away when the batch settles and deleted in
+        # the background (leafnb.pipeline.originals): measure what stays
+        wait_deleted()
         sizes = measure(Path(ws_dir))
         zip_bytes = season.stat().st_size
         total = sum(sizes.values())

@@ -759,7 +759,15 @@ def _read_guard(label: str, info: zipfile.ZipInfo, read: Callable[[], Any]) -> A
 
 
 def remove_tree(path: Path) -> None:
-    """Delete an extraction folder (used when an upload is refused or fails)."""
-    shutil.rmtree(path, ignore_errors=True)
-    if os.path.lexists(path):  # a file or link left where the folder was
+    """Delete an extraction folder (used when an upload is refused or fails).
+
+    Another deletion of a folder inside it at the same time (a discarded extraction,
+    :mod:`leafnb.pipeline.originals`) can leave a folder it had not emptied yet when
+    this one gave up on it: a second pass removes what is left.
+    """
+    for _ in range(3):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.isdir(path) or os.path.islink(path):
+            break
+    if os.path.lexists(path) and not os.path.isdir(path):  # a file or link left there
         Path(path).unlink(missing_ok=True)

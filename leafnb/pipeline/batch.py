@@ -248,6 +248,7 @@ def open_upload(
 def _delete_batch(ctx: Context, batch_id: str) -> None:
     """Forget a batch that never got past extraction (row, lease, folder)."""
     batch_rows.delete_batch(ctx.catalog, batch_id)
+    originals.wait_deleted()  # a discarded extraction of it may still be going
     remove_tree(_batch_dir(ctx, batch_id))
 
 
@@ -280,6 +281,7 @@ def ingest(ctx: Context, batch_id: str, *, raise_refused: bool = False) -> bool:
         if raise_refused:
             _delete_batch(ctx, batch_id)
             raise
+        originals.wait_deleted()
         remove_tree(bdir)
         _set_stage(ctx, batch_id, REFUSED)
         _settle(ctx, batch_id, details=str(exc))

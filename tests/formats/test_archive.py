@@ -290,3 +290,26 @@ def test_a_corrupt_deflated_entry_is_refused(tmp_path, where):
     with pytest.raises(InvalidRequest, match="corrupt or truncated"):
         extract_zip(z, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_remove_tree_removes_what_a_concurrent_deletion_left(tmp_path, monkeypatch):
+    """A folder another deleter had not emptied when the first pass reached it goes too."""
+    import shutil
+
+    from leafnb.formats import archive
+
+    folder = tmp_path / "batch"
+    (folder / ".discarded-1" / "sub").mkdir(parents=True)
+    real = shutil.rmtree
+    calls = []
+
+    def racing_rmtree(path, ignore_errors=False):
+        calls.append(path)
+        if len(calls) == 1:  # the first pass gives up on a folder still being emptied
+            real(folder / ".discarded-1" / "sub", ignore_errors=True)
+            return
+        real(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(archive.shutil, "rmtree", racing_rmtree)
+    archive.remove_tree(folder)
+    assert not folder.exists() and len(calls) == 2
