@@ -103,23 +103,6 @@ def test_isoxml_set_matches_its_independent_facts(folder):
 
 
 @pytest.mark.skipif(
-    not (CORPUS / "topcon_case2150s_planter").is_dir(), reason="set absent"
-)
-def test_topcon_planter_width_and_parallel_logs():
-    """3 parallel TLGs x 3,633 records -> 3,633 records; the implement is the 32 row
-    units (12.192 m), never the 63.8 m sum of the tree; row 2 never plants (its
-    condensed work state bits stay 00), so the working width is 31 rows."""
-    raw, points = _read(_taskdata(CORPUS / "topcon_case2150s_planter"), "TSK4")
-    facts = raw.meta["isoxml"]
-    assert facts["parallel_logs"] == [["TLG00001", "TLG00002", "TLG00003"]]
-    assert "32 unit at depth 4" in facts["width"][0]
-    assert np.nanmax(points.array("equipmentWidth")) == pytest.approx(12.192)
-    working = raw.table["agg_workingWidth"].to_numpy(zero_copy_only=False)
-    assert np.nanmax(working) == pytest.approx(12_192 - 381)
-    assert raw.table.num_rows == raw.meta["record_count"] == 3_633
-
-
-@pytest.mark.skipif(
     not (CORPUS / "trimble_fmx_potato_harvester").is_dir(), reason="set absent"
 )
 def test_trimble_potato_harvester_area_and_flow_against_the_monitor():

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.timelogs import join_logs
 from leafnb.formats.isoxml.tlg import decode_tlg, parse_tlg_header
 from leafnb.formats.isoxml.writer import split_parallel, write_tlg
+from leafnb.standard.area_yield import compute_area_and_yield
+from leafnb.standard.normalize import normalize
 from tests.formats.isoxml.builders import (
     DeviceSpec,
     DlvSpec,
@@ -106,3 +112,21 @@ def test_sequential_logs_follow_each_other_and_are_not_filled_across(tmp_path):
     values = raw.table["DDI0063"].to_numpy(zero_copy_only=False)
     assert values[:5].tolist() == [7] * 5
     assert np.isnan(values[5:7]).all() and values[7:].tolist() == [9] * 3
+
+
+def test_topcon_planter_width_and_parallel_logs():
+    """A real task (tests/data, committed): 3 parallel TLGs x 3,633 records -> 3,633
+    records; the implement is the 32 row units (12.192 m), never the 63.8 m sum of the
+    tree; row 2 never plants (its condensed work state bits stay 00), so the working
+    width is 31 rows."""
+    folder = Path(__file__).resolve().parents[2] / "data" / "topcon_case2150s_planter"
+    path = next(p for p in folder.rglob("*") if p.name.lower() == "taskdata.xml")
+    raw = IsoxmlReader().read(path, part="TSK4")
+    points = compute_area_and_yield(normalize(raw))
+    facts = raw.meta["isoxml"]
+    assert facts["parallel_logs"] == [["TLG00001", "TLG00002", "TLG00003"]]
+    assert "32 unit at depth 4" in facts["width"][0]
+    assert np.nanmax(points.array("equipmentWidth")) == pytest.approx(12.192)
+    working = raw.table["agg_workingWidth"].to_numpy(zero_copy_only=False)
+    assert np.nanmax(working) == pytest.approx(12_192 - 381)
+    assert raw.table.num_rows == raw.meta["record_count"] == 3_633
