@@ -118,15 +118,33 @@ def crash_outcome(job: FileJob, error: BaseException | str) -> FileOutcome:
 
 
 def watch_parent(parent_pid: int) -> None:
-    """Pool initializer: exit this worker as soon as process *parent_pid* is gone."""
-    if os.getppid() != parent_pid:  # the parent died while this worker started
+    """Pool initializer: exit this worker as soon as process *parent_pid* is gone.
+
+    *parent_pid* is the process that made the pool, not necessarily this worker's
+    parent: under ``forkserver`` a worker is the fork server's child.
+    """
+
+    def alive() -> bool:
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # it exists, as another user
+            return True
+        return True
+
+    try:
+        fd: int | None = os.pidfd_open(parent_pid)
+    except ProcessLookupError:  # the pool's maker died while this worker started
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfds (old kernel, not Linux)
+        fd = None
+    if fd is None and not alive():
         os._exit(1)
 
     def watch() -> None:
-        try:
-            fd = os.pidfd_open(parent_pid)
-        except (AttributeError, OSError):  # no pidfds (old kernel, not Linux)
-            while os.getppid() == parent_pid:
+        if fd is None:
+            while alive():
                 time.sleep(0.5)
             os._exit(1)
         poller = select.poll()

@@ -181,3 +181,27 @@ def test_many_small_files_start_the_workers_and_a_few_stay_in_process(tmp_path):
         assert os.getpid() not in many and runner._pool is not None
     finally:
         runner.close()
+
+
+def test_forkserver_workers_convert(tmp_path):
+    """A forkserver worker is the fork server's child: it must not take that for its
+    pool's maker having died (every job came back as a crashed worker)."""
+    import os
+
+    from scale_helpers import pid_outcome
+
+    from leafnb.pipeline.steps import FileJob
+
+    (tmp_path / "a.csv").write_text("lon,lat\n1,2\n")
+    jobs = [
+        FileJob(
+            f"f{i}", "csv", str(tmp_path / "a.csv"), None, str(tmp_path / f"o{i}"), {}
+        )
+        for i in range(3)
+    ]
+    runner = ProcessPoolRunner(2, min_bytes=0, mp_context="forkserver", fn=pid_outcome)
+    try:
+        pids = {o.facts.get("pid") for _, o in runner.run(jobs)}
+    finally:
+        runner.close()
+    assert None not in pids and os.getpid() not in pids
