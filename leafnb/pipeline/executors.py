@@ -189,6 +189,28 @@ def _clear_marker(job: FileJob) -> None:
     (Path(job.out_dir) / RUNNING_MARKER).unlink(missing_ok=True)
 
 
+def refuse_while_a_worker_starts() -> None:
+    """Raise when called while this process is a starting worker re-importing ``__main__``.
+
+    A spawned (or forkserver) worker imports the script that made the pool again; a
+    script that uploads a batch at its top level, without ``if __name__ ==
+    "__main__":``, would start a batch of its own in every worker (a second, failed
+    batch in the workspace). Raised there instead, before anything is written: the
+    worker exits, and the pool's maker converts in-process (:meth:`ProcessPoolRunner.run`).
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "leafnb: a batch was started while a worker process was starting: the "
+            "script that made the workers starts a batch at import time; put that code "
+            'under `if __name__ == "__main__":`'
+        )
+
+
+def _ping() -> int:
+    """A worker's first job: proves the workers start (see :meth:`ProcessPoolRunner.run`)."""
+    return os.getpid()
+
+
 def _spawn_safe() -> bool:
     """False when spawned workers could not re-import ``__main__`` (a script read from stdin).
 
@@ -406,6 +428,8 @@ class ProcessPoolRunner:
         self.fn = fn
         self._pool: ProcessPoolExecutor | None = None
         self._stopped = False  # close(kill=True) happened: broken pools are not re-run
+        #: why workers could not start in this process (then every batch runs in it)
+        self._unstartable: str | None = None
         self._lock = threading.Lock()
         atexit.register(self.close)
 
@@ -426,6 +450,25 @@ class ProcessPoolRunner:
                 self._pool = self._new_pool(self.workers)
                 self._stopped = False
             return self._pool
+
+    def _started(self) -> bool:
+        """Whether the pool's workers run jobs (a new pool proves it with :func:`_ping`)."""
+        if self._pool is not None:
+            return True
+        pool = self._get_pool()
+        try:
+            pool.submit(_ping).result()
+            return True
+        except BrokenProcessPool as exc:
+            self._discard(pool)
+            self._unstartable = str(exc) or "a worker process died while starting"
+            log.warning(
+                "leafnb's worker processes could not start (%s); converting in this "
+                "process. A script that starts a batch at import time needs "
+                '`if __name__ == "__main__":`',
+                self._unstartable,
+            )
+            return False
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:
@@ -453,7 +496,14 @@ class ProcessPoolRunner:
     def run(
         self, jobs: Sequence[FileJob], fn: ConvertFn | None = None
     ) -> Iterator[Pair]:
-        """Yield ``(job, outcome)`` as the worker processes complete each job."""
+        """Yield ``(job, outcome)`` as the worker processes complete each job.
+
+        A new pool first runs a no-op job: if its workers die before any job (a script
+        that starts a batch at import time, :func:`refuse_while_a_worker_starts`; no
+        memory to start them), the jobs run in this process, with a warning, as do
+        later batches of this runner.
+        """
+        refuse_while_a_worker_starts()
         fn = fn or self.fn or convert_file
         jobs = list(jobs)
         small = (
@@ -462,7 +512,14 @@ class ProcessPoolRunner:
             and len(jobs) < self.min_files
             and input_bytes(jobs, self.min_bytes) < self.min_bytes
         )
-        if len(jobs) < self.min_jobs or self.workers <= 1 or small or not _spawn_safe():
+        if (
+            len(jobs) < self.min_jobs
+            or self.workers <= 1
+            or small
+            or not _spawn_safe()
+            or self._unstartable
+            or not self._started()
+        ):
             yield from InlineRunner(fn).run(jobs)
             return
         pending = largest_first(jobs)

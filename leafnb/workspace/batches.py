@@ -11,6 +11,7 @@ from typing import Any, cast
 from leafnb.leafwire import batch_wire
 from leafnb.operations import automerge as am
 from leafnb.pipeline import batch as batch_mod
+from leafnb.pipeline.executors import refuse_while_a_worker_starts
 from leafnb.resources import Batch, File, Resource, ResourceList
 from leafnb.store.query import BATCH_QUERY
 from leafnb.store.records import (
@@ -82,6 +83,7 @@ class Batches(Face):
             entries, zip bombs (see :mod:`leafnb.formats.archive`), more than 3 GB.
             With ``wait=True`` a refused upload leaves no batch behind.
         """
+        refuse_while_a_worker_starts()  # nothing written by a script re-run in a worker
         batch_id, lease = batch_mod.open_upload(
             self.ctx, zip_path, leaf_user_id, provider, column_mapping, move=move
         )

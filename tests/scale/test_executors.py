@@ -205,3 +205,69 @@ def test_forkserver_workers_convert(tmp_path):
     finally:
         runner.close()
     assert None not in pids and os.getpid() not in pids
+
+
+def test_workers_that_cannot_start_leave_the_batch_in_process(
+    tmp_path, monkeypatch, caplog
+):
+    """A pool whose workers die before any job (here: their maker's pid is already gone)
+    converts in this process, says why, and later batches do not try again."""
+    import multiprocessing
+    import os
+    import subprocess
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    from scale_helpers import pid_outcome
+
+    from leafnb.pipeline.executors import watch_parent
+    from leafnb.pipeline.steps import FileJob
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    runner = ProcessPoolRunner(2, min_bytes=0, fn=pid_outcome)
+    monkeypatch.setattr(
+        runner,
+        "_new_pool",
+        lambda workers: ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=watch_parent,
+            initargs=(gone.pid,),
+        ),
+    )
+    (tmp_path / "a.csv").write_text("lon,lat\n1,2\n")
+    jobs = [
+        FileJob(
+            f"f{i}", "csv", str(tmp_path / "a.csv"), None, str(tmp_path / f"o{i}"), {}
+        )
+        for i in range(3)
+    ]
+    try:
+        first = {o.facts["pid"] for _, o in runner.run(jobs)}
+        again = {o.facts["pid"] for _, o in runner.run(jobs)}
+    finally:
+        runner.close()
+    assert first == again == {os.getpid()}
+    assert runner._unstartable and runner._pool is None
+    assert "worker processes could not start" in caplog.text
+
+
+def test_a_batch_started_while_a_worker_starts_is_refused_before_it_is_written(
+    tmp_path, monkeypatch
+):
+    """A script without a main guard, re-imported by a starting worker, adds no batch."""
+    import multiprocessing
+
+    from tests.conftest import SMS_CSV, make_zip
+
+    ws = Workspace(tmp_path / "ws", executor="inline")
+    upload = make_zip(tmp_path / "a.zip", {"a.csv": SMS_CSV})
+    monkeypatch.setattr(
+        multiprocessing.current_process(), "_inheriting", True, raising=False
+    )
+    with pytest.raises(RuntimeError, match='if __name__ == "__main__"'):
+        ws.upload_batch(upload, "grower-1", progress=False)
+    monkeypatch.undo()
+    assert not list((tmp_path / "ws").glob("batches/*"))
+    assert len(ws.get_batches()) == 0
