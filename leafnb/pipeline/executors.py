@@ -401,7 +401,9 @@ class ProcessPoolRunner:
 
     The pool starts on first use and is reused by later batches; :meth:`close` (or
     interpreter exit) shuts it down. Scripts that convert batches at import time need the
-    usual ``if __name__ == "__main__":`` guard, as with any ``spawn`` multiprocessing.
+    usual ``if __name__ == "__main__":`` guard, as with any ``spawn`` multiprocessing;
+    without it the workers cannot start (:func:`refuse_while_a_worker_starts`) and the
+    batch converts in-process with a warning.
 
     When a worker dies, :class:`~concurrent.futures.ProcessPoolExecutor` breaks and every
     unfinished job of the pool comes back as ``BrokenProcessPool``. Jobs that were
