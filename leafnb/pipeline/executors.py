@@ -482,10 +482,12 @@ class ProcessPoolRunner:
         """Shut the worker processes down (a later batch starts a new pool).
 
         ``kill=True`` kills workers busy with a file instead of waiting for them (a
-        server stopping): their files' batches are then interrupted.
+        server stopping): their files' batches are then interrupted. Workers that could
+        not start are tried again by the next batch.
         """
         with self._lock:
             pool, self._pool = self._pool, None
+            self._unstartable = None
         if pool is None:
             return
         if kill:
