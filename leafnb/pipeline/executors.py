@@ -198,6 +198,9 @@ def refuse_while_a_worker_starts() -> None:
     batch in the workspace). Raised there instead, before anything is written: the
     worker exits, and the pool's maker converts in-process (:meth:`ProcessPoolRunner.run`).
     """
+    # multiprocessing's own flag: set while a spawn/forkserver child unpickles its
+    # preparation (re-importing __main__), the check behind its own "bootstrapping
+    # phase" error
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise RuntimeError(
             "leafnb: a batch was started while a worker process was starting: the "
