@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
-from scale_helpers import crash_on_marker, raise_on_marker
+from scale_helpers import crash_on_marker, pid_outcome, raise_on_marker
 
 from leafnb import Workspace
 from leafnb.pipeline.executors import (
@@ -16,7 +20,10 @@ from leafnb.pipeline.executors import (
     InlineRunner,
     ProcessPoolRunner,
     resolve_executor,
+    watch_parent,
 )
+from leafnb.pipeline.steps import FileJob
+from tests.conftest import SMS_CSV, make_zip
 
 
 def _results(ws: Workspace, batch: dict) -> dict[str, tuple]:
@@ -158,21 +165,18 @@ def test_dask_local_cluster_matches_inline(season_zip, inline_results, tmp_path)
         ws2.executor.close()
 
 
+def _tiny_jobs(folder, n: int) -> list[FileJob]:
+    """*n* jobs of one two-line CSV (for a substituted per-file function)."""
+    (folder / "a.csv").write_text("lon,lat\n1,2\n")
+    return [
+        FileJob(f"f{i}", "csv", str(folder / "a.csv"), None, str(folder / f"o{i}"), {})
+        for i in range(n)
+    ]
+
+
 def test_many_small_files_start_the_workers_and_a_few_stay_in_process(tmp_path):
     """Bytes alone do not decide: a batch of many small files is worth the workers."""
-    import os
-
-    from scale_helpers import pid_outcome
-
-    from leafnb.pipeline.steps import FileJob
-
-    (tmp_path / "a.csv").write_text("lon,lat\n1,2\n")
-    jobs = [
-        FileJob(
-            f"f{i}", "csv", str(tmp_path / "a.csv"), None, str(tmp_path / f"o{i}"), {}
-        )
-        for i in range(4)
-    ]
+    jobs = _tiny_jobs(tmp_path, 4)
     runner = ProcessPoolRunner(2, min_files=4, fn=pid_outcome)
     try:
         few = {o.facts["pid"] for _, o in runner.run(jobs[:3])}
@@ -186,19 +190,7 @@ def test_many_small_files_start_the_workers_and_a_few_stay_in_process(tmp_path):
 def test_forkserver_workers_convert(tmp_path):
     """A forkserver worker is the fork server's child: it must not take that for its
     pool's maker having died (every job came back as a crashed worker)."""
-    import os
-
-    from scale_helpers import pid_outcome
-
-    from leafnb.pipeline.steps import FileJob
-
-    (tmp_path / "a.csv").write_text("lon,lat\n1,2\n")
-    jobs = [
-        FileJob(
-            f"f{i}", "csv", str(tmp_path / "a.csv"), None, str(tmp_path / f"o{i}"), {}
-        )
-        for i in range(3)
-    ]
+    jobs = _tiny_jobs(tmp_path, 3)
     runner = ProcessPoolRunner(2, min_bytes=0, mp_context="forkserver", fn=pid_outcome)
     try:
         pids = {o.facts.get("pid") for _, o in runner.run(jobs)}
@@ -212,17 +204,6 @@ def test_workers_that_cannot_start_leave_the_batch_in_process(
 ):
     """A pool whose workers die before any job (here: their maker's pid is already gone)
     converts in this process, says why, and later batches do not try again."""
-    import multiprocessing
-    import os
-    import subprocess
-    import sys
-    from concurrent.futures import ProcessPoolExecutor
-
-    from scale_helpers import pid_outcome
-
-    from leafnb.pipeline.executors import watch_parent
-    from leafnb.pipeline.steps import FileJob
-
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     runner = ProcessPoolRunner(2, min_bytes=0, fn=pid_outcome)
@@ -236,13 +217,7 @@ def test_workers_that_cannot_start_leave_the_batch_in_process(
             initargs=(gone.pid,),
         ),
     )
-    (tmp_path / "a.csv").write_text("lon,lat\n1,2\n")
-    jobs = [
-        FileJob(
-            f"f{i}", "csv", str(tmp_path / "a.csv"), None, str(tmp_path / f"o{i}"), {}
-        )
-        for i in range(3)
-    ]
+    jobs = _tiny_jobs(tmp_path, 3)
     try:
         first = {o.facts["pid"] for _, o in runner.run(jobs)}
         again = {o.facts["pid"] for _, o in runner.run(jobs)}
@@ -258,10 +233,6 @@ def test_a_batch_started_while_a_worker_starts_is_refused_before_it_is_written(
     tmp_path, monkeypatch
 ):
     """A script without a main guard, re-imported by a starting worker, adds no batch."""
-    import multiprocessing
-
-    from tests.conftest import SMS_CSV, make_zip
-
     ws = Workspace(tmp_path / "ws", executor="inline")
     upload = make_zip(tmp_path / "a.zip", {"a.csv": SMS_CSV})
     monkeypatch.setattr(
