@@ -193,6 +193,52 @@ def test_real_files_in_ranges(name, reader, shared_data, tmp_path, monkeypatch):
     assert_same_conversion(ranged, whole)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "shapefile/isu_strips_yield/agleader_advanced_export/2010-orbweaver.shp",
+        "shapefile/datacarpentry_trial_lesson_gpkg/asplanted.gpkg",
+    ],
+)
+def test_real_records_saved_as_geojson_in_ranges(
+    name, shared_data, tmp_path, monkeypatch
+):
+    """Real records saved as GeoJSON by GDAL (as QGIS's "Save as" does): in ranges as read
+    whole, with the summary totals of the original file."""
+    import pyogrio
+
+    src = shared_data / name
+    meta, table = pyogrio.read_arrow(src)
+    path = tmp_path / "src" / f"{src.stem}.geojson"
+    path.parent.mkdir()
+    pyogrio.write_arrow(
+        table,
+        path,
+        driver="GeoJSON",
+        geometry_name=meta["geometry_name"] or "wkb_geometry",
+        geometry_type=meta["geometry_type"],
+        crs=meta["crs"],
+    )
+    ranged = convert_in_ranges(path, "geojson", tmp_path / "ranged", 500, monkeypatch)
+    whole = convert_in_ranges(path, "geojson", tmp_path / "whole", 10**9, monkeypatch)
+    original = convert_in_ranges(
+        src, _READERS[src.suffix], tmp_path / "original", 10**9, monkeypatch
+    )
+    assert ranged[2] and not ranged[0].failed
+    assert_same_conversion(ranged, whole)
+    totals = [
+        {
+            k: v
+            for k, v in json.loads((c[1] / "summary.json").read_text())[
+                "properties"
+            ].items()
+            if k.startswith("total")
+        }
+        for c in (whole, original)
+    ]
+    assert totals[0] == totals[1] and totals[0]
+
+
 def test_geojson_features_are_counted_across_the_scan_s_chunks(tmp_path, monkeypatch):
     from leafnb.formats import geojson
 
