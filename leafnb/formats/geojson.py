@@ -64,13 +64,14 @@ def feature_count(path: Path) -> int:
     >>> feature_count(path)
     2
     """
+    keep = len(_FEATURE) - 1  # bytes of a token that can be cut off at a chunk's end
     count, tail = 0, b""
     with open(path, "rb") as fh:
         while chunk := fh.read(_SCAN_BYTES):
-            # a token cut by the chunk's start is whole in the tail's bytes before it
-            data = tail + chunk
-            count += data.count(_FEATURE)
-            tail = data[-(len(_FEATURE) - 1) :]
+            # the tokens inside the chunk, and one cut by its start (begun in the tail);
+            # no copy of the chunk
+            count += chunk.count(_FEATURE) + (tail + chunk[:keep]).count(_FEATURE)
+            tail = (tail + chunk[-keep:])[-keep:]
     return count
 
 
