@@ -58,7 +58,7 @@ from leafnb.keys import (
 )
 from leafnb.pipeline import originals
 from leafnb.pipeline.checkpoints import checkpoint
-from leafnb.pipeline.executors import input_sizes, run_jobs
+from leafnb.pipeline.executors import input_sizes, prepare_workers, run_jobs
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult
 from leafnb.store import batch_rows, records, runs
 from leafnb.store.runs import RunLease
@@ -158,8 +158,9 @@ def create_batch(
         raise InvalidRequest(
             f"{source.name}: only .zip uploads are accepted (spec §4.3)"
         )
-    inspect_zip(source)
+    entries = inspect_zip(source)
     size = source.stat().st_size
+    prepare_workers(ctx.executor, entries, size)
     batch_id = str(uuid.uuid4())
     now = utc_now()
     with ctx.catalog.transaction() as conn:

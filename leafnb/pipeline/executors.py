@@ -72,6 +72,7 @@ __all__ = [
     "input_sizes",
     "largest_first",
     "map_tasks",
+    "prepare_workers",
     "resolve_executor",
     "watch_parent",
 ]
@@ -210,7 +211,18 @@ def refuse_while_a_worker_starts() -> None:
 
 
 def _ping() -> int:
-    """A worker's first job: proves the workers start (see :meth:`ProcessPoolRunner.run`)."""
+    """A worker's first job: proves the workers start (see :meth:`ProcessPoolRunner.run`).
+
+    It also pays what every worker's first file would (pandas, which pyarrow imports
+    at its first ``pa.array``; the CRS of the GeoParquet metadata; pint's registry):
+    started by :meth:`ProcessPoolRunner.prepare`, that overlaps the upload's extraction.
+    """
+    try:
+        from leafnb.pipeline.steps import warm_up
+
+        warm_up()
+    except Exception:  # the first file pays it again, and reports what fails
+        log.debug("worker warm-up failed", exc_info=True)
     return os.getpid()
 
 
@@ -435,6 +447,8 @@ class ProcessPoolRunner:
         self._stopped = False  # close(kill=True) happened: broken pools are not re-run
         #: why workers could not start in this process (then every batch runs in it)
         self._unstartable: str | None = None
+        #: the first jobs of a pool :meth:`prepare` started (:meth:`_started` waits)
+        self._pings: list[Any] = []
         self._lock = threading.Lock()
         atexit.register(self.close)
 
@@ -456,13 +470,50 @@ class ProcessPoolRunner:
                 self._stopped = False
             return self._pool
 
+    def _wanted(self, files: int, nbytes: Callable[[], int]) -> bool:
+        """Whether a batch of *files* files of ``nbytes()`` bytes runs on the workers."""
+        small = (
+            self._pool is None
+            and self.min_bytes > 0
+            and files < self.min_files
+            and nbytes() < self.min_bytes
+        )
+        return not (
+            files < self.min_jobs
+            or self.workers <= 1
+            or small
+            or not _spawn_safe()
+            or self._unstartable
+        )
+
+    def prepare(self, files: int, nbytes: int) -> None:
+        """Start the workers now for a coming batch of *files* files (*nbytes* bytes).
+
+        The batch's code calls it before extracting an upload: the workers start and
+        import (about 0.5 s each) while the files are extracted and detected, instead
+        of after. Nothing happens when the batch would run in-process, or the pool is
+        running already.
+
+        >>> runner = ProcessPoolRunner(2)
+        >>> runner.prepare(files=3, nbytes=1000)  # a small batch: in-process, no pool
+        >>> runner._pool is None
+        True
+        """
+        if self._pool is not None or not self._wanted(files, lambda: nbytes):
+            return
+        refuse_while_a_worker_starts()
+        pool = self._get_pool()
+        self._pings = [pool.submit(_ping) for _ in range(self.workers)]
+
     def _started(self) -> bool:
         """Whether the pool's workers run jobs (a new pool proves it with :func:`_ping`)."""
-        if self._pool is not None:
+        pings, self._pings = self._pings, []
+        if self._pool is not None and not pings:
             return True
         pool = self._get_pool()
         try:
-            pool.submit(_ping).result()
+            for ping in pings or [pool.submit(_ping)]:
+                ping.result()
             return True
         except BrokenProcessPool as exc:
             self._discard(pool)
@@ -491,6 +542,7 @@ class ProcessPoolRunner:
         with self._lock:
             pool, self._pool = self._pool, None
             self._unstartable = None
+            self._pings = []
         if pool is None:
             return
         if kill:
@@ -513,19 +565,9 @@ class ProcessPoolRunner:
         refuse_while_a_worker_starts()
         fn = fn or self.fn or convert_file
         jobs = list(jobs)
-        small = (
-            self._pool is None
-            and self.min_bytes > 0
-            and len(jobs) < self.min_files
-            and input_bytes(jobs, self.min_bytes) < self.min_bytes
-        )
-        if (
-            len(jobs) < self.min_jobs
-            or self.workers <= 1
-            or small
-            or not _spawn_safe()
-            or self._unstartable
-            or not self._started()
+        if not (
+            self._wanted(len(jobs), lambda: input_bytes(jobs, self.min_bytes))
+            and self._started()
         ):
             yield from InlineRunner(fn).run(jobs)
             return
@@ -781,6 +823,16 @@ def map_tasks(
     finally:
         if runner is not executor and runner is not _DEFAULT:
             runner.close()
+
+
+def prepare_workers(runner: Any, files: int, nbytes: int) -> None:
+    """Let *runner* start its workers for a coming batch (:meth:`ProcessPoolRunner.prepare`).
+
+    Runners without workers to start (in-process, Dask, a user's executor) ignore it.
+    """
+    prepare = getattr(runner, "prepare", None)
+    if callable(prepare):
+        prepare(files, nbytes)
 
 
 def run_jobs(

@@ -48,6 +48,7 @@ __all__ = [
     "convert_file",
     "missing_essential",
     "missing_required",
+    "warm_up",
     "write_summary",
 ]
 
@@ -368,6 +369,23 @@ def filter_step(
     report = make_filtered(points, config, out)
     kept, total, profile = report["kept"], report["total"], report["profile"]
     return f"ok: kept {kept} of {total} points (profile {profile})", dict(report)
+
+
+def warm_up() -> None:
+    """Pay now what a process's first conversion pays whatever its file (about 0.5 s).
+
+    pandas (pyarrow imports it at its first ``pa.array``), pint and its registry, the
+    CRS of the GeoParquet metadata. A worker process does it before its first job
+    (:meth:`~leafnb.pipeline.executors.ProcessPoolRunner.prepare`).
+    """
+    import pyarrow as pa
+
+    from leafnb.standard.units import get_registry
+    from leafnb.store.artifacts import geoparquet_metadata
+
+    pa.array(np.zeros(1))
+    get_registry()
+    geoparquet_metadata(pa.table({"lon": [0.0], "lat": [0.0]}))
 
 
 def convert_file(job: FileJob) -> FileOutcome:

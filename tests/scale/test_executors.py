@@ -243,3 +243,60 @@ def test_a_batch_started_while_a_worker_starts_is_refused_before_it_is_written(
     monkeypatch.undo()
     assert not list((tmp_path / "ws").glob("batches/*"))
     assert len(ws.get_batches()) == 0
+
+
+def test_an_upload_of_many_files_starts_the_workers_before_extraction(tmp_path):
+    """The workers start (and warm up) while the upload is extracted; the batch runs on them."""
+    runner = ProcessPoolRunner(2, min_files=4)
+    prepared: list[tuple[int, int]] = []
+    prepare = runner.prepare
+    runner.prepare = lambda files, nbytes: (  # type: ignore[method-assign]
+        prepared.append((files, nbytes)),
+        prepare(files, nbytes),
+    )
+    ws = Workspace(tmp_path / "ws", executor=runner)
+    try:
+        few = make_zip(tmp_path / "few.zip", {f"{i}.csv": SMS_CSV for i in range(2)})
+        ws.upload_batch(few, "grower-1", progress=False)
+        assert runner._pool is None  # two files: in-process, no pool
+        many = make_zip(tmp_path / "many.zip", {f"{i}.csv": SMS_CSV for i in range(5)})
+        batch = ws.upload_batch(many, "grower-1", progress=False)
+        assert runner._pool is not None and runner._pings == []
+        assert [f for f, _ in prepared] == [2, 5]
+        assert {ws.get_file(f)["status"] for f in batch["leafFiles"]} == {"processed"}
+    finally:
+        runner.close()
+
+
+def test_workers_prepared_but_unable_to_start_leave_the_batch_in_process(
+    tmp_path, monkeypatch, caplog
+):
+    """Workers started early that die before any job: the batch still runs, in-process."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    runner = ProcessPoolRunner(2, min_files=3, fn=pid_outcome)
+    monkeypatch.setattr(
+        runner,
+        "_new_pool",
+        lambda workers: ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=watch_parent,
+            initargs=(gone.pid,),
+        ),
+    )
+    try:
+        runner.prepare(files=3, nbytes=0)
+        assert runner._pool is not None and len(runner._pings) == 2
+        pids = {o.facts["pid"] for _, o in runner.run(_tiny_jobs(tmp_path, 3))}
+    finally:
+        runner.close()
+    assert pids == {os.getpid()}
+    assert "worker processes could not start" in caplog.text
+
+
+def test_warm_up_runs_in_this_process():
+    """What a worker's first job runs before any file (its failure would only be logged)."""
+    from leafnb.pipeline.steps import warm_up
+
+    warm_up()
