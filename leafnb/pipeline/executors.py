@@ -616,11 +616,17 @@ class ProcessPoolRunner:
 
         *fn* and the items must pickle (module-level functions). Errors propagate; a
         worker that dies raises ``BrokenProcessPool`` (no isolation re-run, unlike
-        :meth:`run`). In-process when there is one worker or ``__main__`` cannot be
-        re-imported by spawned workers.
+        :meth:`run`). In-process when there is one worker, ``__main__`` cannot be
+        re-imported by spawned workers, or the workers cannot start (as :meth:`run`).
         """
         items = list(items)
-        if self.workers <= 1 or len(items) < 2 or not _spawn_safe():
+        if (
+            self.workers <= 1
+            or len(items) < 2
+            or not _spawn_safe()
+            or self._unstartable
+            or not self._started()
+        ):
             return [fn(x) for x in items]
         return list(self._get_pool().map(fn, items))
 

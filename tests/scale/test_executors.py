@@ -229,6 +229,29 @@ def test_workers_that_cannot_start_leave_the_batch_in_process(
     assert runner._unstartable is None  # closing lets the next batch try again
 
 
+def test_map_on_workers_that_cannot_start_runs_in_process(monkeypatch, caplog):
+    """``map`` (the scale functions' tasks) falls back as ``run`` does, with the warning."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    runner = ProcessPoolRunner(2)
+    monkeypatch.setattr(
+        runner,
+        "_new_pool",
+        lambda workers: ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=watch_parent,
+            initargs=(gone.pid,),
+        ),
+    )
+    try:
+        assert runner.map(str, [1, 2, 3]) == ["1", "2", "3"]
+        assert runner._unstartable and runner._pool is None
+    finally:
+        runner.close()
+    assert "worker processes could not start" in caplog.text
+
+
 def test_a_batch_started_while_a_worker_starts_is_refused_before_it_is_written(
     tmp_path, monkeypatch
 ):
