@@ -408,7 +408,8 @@ class ProcessPoolRunner:
         ... unless the batch has at least this many files: each file costs ~15 ms
         however small it is, so a batch of hundreds of small files is worth the
         workers (200 files of 10 points on 2 cores: 3.3–3.5 s instead of 3.9–5.2 s;
-        64 files: the same either way). Default 64.
+        64 files: the same either way; 32 files: in-process is faster, even with the
+        workers started during the extraction, :meth:`prepare`). Default 64.
     mp_context : str
         Multiprocessing start method, ``"spawn"`` (default) or ``"forkserver"``.
     fn : callable, optional
