@@ -199,14 +199,10 @@ def test_forkserver_workers_convert(tmp_path):
     assert None not in pids and os.getpid() not in pids
 
 
-def test_workers_that_cannot_start_leave_the_batch_in_process(
-    tmp_path, monkeypatch, caplog
-):
-    """A pool whose workers die before any job (here: their maker's pid is already gone)
-    converts in this process, says why, and later batches do not try again."""
+def _workers_cannot_start(runner: ProcessPoolRunner, monkeypatch) -> None:
+    """Make *runner*'s pools of workers that die at once (their maker's pid is gone)."""
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    runner = ProcessPoolRunner(2, min_bytes=0, fn=pid_outcome)
     monkeypatch.setattr(
         runner,
         "_new_pool",
@@ -217,6 +213,15 @@ def test_workers_that_cannot_start_leave_the_batch_in_process(
             initargs=(gone.pid,),
         ),
     )
+
+
+def test_workers_that_cannot_start_leave_the_batch_in_process(
+    tmp_path, monkeypatch, caplog
+):
+    """A pool whose workers die before any job (here: their maker's pid is already gone)
+    converts in this process, says why, and later batches do not try again."""
+    runner = ProcessPoolRunner(2, min_bytes=0, fn=pid_outcome)
+    _workers_cannot_start(runner, monkeypatch)
     jobs = _tiny_jobs(tmp_path, 3)
     try:
         first = {o.facts["pid"] for _, o in runner.run(jobs)}
@@ -231,19 +236,8 @@ def test_workers_that_cannot_start_leave_the_batch_in_process(
 
 def test_map_on_workers_that_cannot_start_runs_in_process(monkeypatch, caplog):
     """``map`` (the scale functions' tasks) falls back as ``run`` does, with the warning."""
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
     runner = ProcessPoolRunner(2)
-    monkeypatch.setattr(
-        runner,
-        "_new_pool",
-        lambda workers: ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=watch_parent,
-            initargs=(gone.pid,),
-        ),
-    )
+    _workers_cannot_start(runner, monkeypatch)
     try:
         assert runner.map(str, [1, 2, 3]) == ["1", "2", "3"]
         assert runner._unstartable and runner._pool is None
@@ -295,19 +289,8 @@ def test_workers_prepared_but_unable_to_start_leave_the_batch_in_process(
     tmp_path, monkeypatch, caplog
 ):
     """Workers started early that die before any job: the batch still runs, in-process."""
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
     runner = ProcessPoolRunner(2, min_files=3, fn=pid_outcome)
-    monkeypatch.setattr(
-        runner,
-        "_new_pool",
-        lambda workers: ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=watch_parent,
-            initargs=(gone.pid,),
-        ),
-    )
+    _workers_cannot_start(runner, monkeypatch)
     try:
         runner.prepare(files=3, nbytes=0)
         assert runner._pool is not None and len(runner._pings) == 2
