@@ -26,8 +26,8 @@ process pool by this tree and by ``--season-baseline`` (a ``git archive`` of tha
 with the peak of the summed RSS of the process tree (≤ 2 GB).
 
 ``--pairs N`` runs each ratio row's two children N times, alternating, and reports the
-median ratio with its range (the small-file rows too: their median and range): on a machine whose speed drifts one pair can land on
-either side of a bound. Generated inputs are cached in ``--data`` (default ``/tmp/leafnb-bench-targets``).
+median ratio with its range (the small-file rows too: their median and range): on a
+machine whose speed drifts one pair can land on either side of a bound. Generated inputs are cached in ``--data`` (default ``/tmp/leafnb-bench-targets``).
 Asserts nothing; prints one table (work | leafnb | floor | ratio | target).
 """
 
