@@ -53,6 +53,7 @@ from leafnb.store.artifacts import (
     write_geojson,
     write_geoparquet,
     write_json,
+    write_parquet,
 )
 from leafnb.store.layout import FILTER_MASK
 
@@ -107,10 +108,7 @@ def write_filtered(out_dir: str | Path, result: FilterResult) -> CleaningReport:
     table = pa.table({"filterReason": column}).replace_schema_metadata(
         {b"leafnb.filterProfile": str(result.report["profile"]).encode()}
     )
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{MASK}.tmp"
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(out / MASK)
+    write_parquet(out / MASK, table, compression="zstd")
     write_json(out / REPORT, dict(result.report))
     for name in EXPORTS:  # a stale export would disagree
         (out / name).unlink(missing_ok=True)

@@ -55,6 +55,7 @@ __all__ = [
     "write_geojson",
     "write_geoparquet",
     "write_json",
+    "write_parquet",
 ]
 
 
@@ -92,6 +93,31 @@ def _atomic(path: Path, write) -> Path:
 def write_bytes(path: str | Path, data: bytes) -> Path:
     """Write *data* to *path* atomically (temp file + rename)."""
     return _atomic(Path(path), lambda tmp: Path(tmp).write_bytes(data))
+
+
+#: bytes a Parquet file's writes are gathered into before they reach the file
+_WRITE_BUFFER = 1 << 20
+
+
+def write_parquet(path: str | Path, table: pa.Table, **options: Any) -> Path:
+    """Write *table* to *path* as Parquet (``pq.write_table`` *options*), atomically.
+
+    Through a buffered stream: given a path, Arrow writes the file unbuffered, dozens
+    of small writes for a small table's pages and footer (a third of the time of a
+    10-row file here); the bytes are the same.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> _ = write_parquet(path, pa.table({"a": [1.0, 2.0]}), compression="zstd")
+    >>> pq.read_table(path).column("a").to_pylist()
+    [1.0, 2.0]
+    """
+
+    def write(tmp: str) -> None:
+        with pa.output_stream(tmp, compression=None, buffer_size=_WRITE_BUFFER) as sink:
+            pq.write_table(table, sink, **options)
+
+    return _atomic(Path(path), write)
 
 
 #: Decimals GeoJSON geometry coordinates are written with by :func:`write_json`:
@@ -506,8 +532,7 @@ def write_geoparquet(
     property stored as a column, nothing to rebuild.
     """
     out, _ = _artifact(table, extra_metadata, compact)
-    options = _write_options(out)
-    return _atomic(Path(path), lambda tmp: pq.write_table(out, tmp, **options))
+    return write_parquet(path, out, **_write_options(out))
 
 
 def _artifact(
