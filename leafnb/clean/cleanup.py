@@ -149,8 +149,9 @@ def cleanup_mask(
     n = len(points)
     keep = np.ones(n, dtype=bool)
     removed: dict[str, int] = {}
+    names = set(points.table.column_names)  # (``column_names`` makes a list per call)
     for prop, items in rules.items():
-        if prop not in points.table.column_names:
+        if prop not in names:
             continue
         values, present = _values(points, prop)
         ok = present.copy()

@@ -66,8 +66,9 @@ def bad_cells_note(bad: Mapping[str, tuple[int, list[str]]]) -> str | None:
 def _motion(table: pa.Table, match: ColumnMatch) -> dict[str, np.ndarray]:
     """Logged heading (deg) and distance (m) per record, for the lat/lon order check."""
     out: dict[str, np.ndarray] = {}
+    names = set(table.column_names)  # (``column_names`` makes a list per call)
     for src, col in match.columns.items():
-        if src not in table.column_names:
+        if src not in names:
             continue
         if col.property == "heading":
             out["heading"] = numeric_array(table[src])

@@ -230,8 +230,10 @@ def _canonical_unit(prop: str, unit: str) -> str:
 
 def to_canonical(points: PointSet) -> PointSet:
     """Convert every numeric property with a unit to its canonical unit."""
+    # the loop only replaces columns: their names, looked up once (a list made per call)
+    names = set(points.table.column_names)
     for prop, unit in list(points.units.items()):
-        if prop not in points.table.column_names:
+        if prop not in names:
             continue
         canon = _canonical_unit(prop, unit)
         if canon != unit:
@@ -639,8 +641,9 @@ def to_unit_system(points: PointSet, system: UnitSystem | str) -> PointSet:
     for prop, unit in points.source_units.items():
         if prop in PROPERTIES and prop != "area":
             sibling.setdefault(PROPERTIES[prop][1], unit)
+    names = set(points.table.column_names)  # (as in to_canonical)
     for prop, unit in list(points.units.items()):
-        if prop not in points.table.column_names or prop == "area":
+        if prop not in names or prop == "area":
             continue
         dim = PROPERTIES[prop][1]
         if system is UnitSystem.DEFAULT:

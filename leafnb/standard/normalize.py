@@ -130,8 +130,9 @@ def normalize(raw: RawRead) -> PointSet:
     table = raw.table
     mapping: dict[str, Column] = dict(meta.get("columns") or {})
     chosen: dict[str, tuple[str, Column]] = {}
+    names = set(table.column_names)  # (``column_names`` makes a list per call)
     for src, col in mapping.items():
-        if src not in table.column_names:
+        if src not in names:
             continue
         if (
             col.property in chosen

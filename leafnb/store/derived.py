@@ -66,7 +66,7 @@ __all__ = [
 
 def _floats(table: pa.Table, name: str) -> np.ndarray:
     """Column *name* as float64 numpy (nulls as NaN); all NaN when absent."""
-    if name not in table.column_names:
+    if table.schema.get_field_index(name) < 0:  # (no list of every name)
         return np.full(table.num_rows, np.nan)
     return (
         pc.cast(table.column(name), pa.float64())
