@@ -120,11 +120,43 @@ def _yyyymmdd(v: np.ndarray) -> np.ndarray:
 
 
 _TOD = re.compile(r"^\s*\d{1,2}:\d{1,2}(:\d{1,2}(\.\d+)?)?\s*([AaPp][Mm])?\s*$")
+#: a time of day's parts (Arrow's ``extract_regex``: anchored at the start only)
+_TOD_PARTS = r"^\s*(?P<h>\d{1,2}):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}(?:\.\d+)?))?\s*(?P<ap>[AaPp][Mm])?"
+#: up to this many values, :data:`_TOD` and :data:`_TOD_PARTS` are applied in Python:
+#: Arrow compiles a regex per kernel call, which costs a small file more than its cells
+SMALL_TIMES = 4096
+
+
+def _python_regex(pattern: str) -> re.Pattern[str]:
+    r"""*pattern* (RE2, as Arrow runs it) for Python's ``re``, matching the same text.
+
+    RE2's ``\d`` is ``[0-9]`` and its ``\s`` is ``[\t\n\f\r ]`` (no ``\v``, nothing
+    beyond ASCII); RE2's ``$`` is the end of the text only (Python's also matches
+    before a final newline), so a ``^…$`` pattern becomes a full match.
+    """
+    py = pattern.replace(r"\d", "[0-9]").replace(r"\s", r"[\t\n\f\r ]")
+    return re.compile(py[:-1] if py.endswith("$") else py)
+
+
+_TOD_PY = _python_regex(_TOD.pattern)
+_TOD_PARTS_PY = _python_regex(_TOD_PARTS)
 
 
 def looks_like_time_of_day(values: pa.Array | pa.ChunkedArray) -> bool:
-    """True when text values are times of day (``8:04:24``, ``16:33``, ``4:05:01 PM``)."""
-    s = pc.drop_null(pc.cast(values, pa.string()))
+    """True when text values are times of day (``8:04:24``, ``16:33``, ``4:05:01 PM``).
+
+    >>> looks_like_time_of_day(pa.array(["8:04:24", None, " 4:05:01 PM"]))
+    True
+    >>> looks_like_time_of_day(pa.array(["8:04:24", "8.04"]))
+    False
+    """
+    s = pc.cast(values, pa.string())
+    if (
+        len(s) <= SMALL_TIMES
+    ):  # the same rule in Python (tests/formats/test_small_times.py)
+        cells = [v for v in s.to_pylist() if v is not None][:200]
+        return bool(cells) and all(_TOD_PY.fullmatch(v) for v in cells)
+    s = pc.drop_null(s)
     if len(s) == 0:
         return False
     sample = s.slice(0, 200)
@@ -358,10 +390,17 @@ def _time_of_day_ms(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         return _seconds_to_ms(numeric_array(col))
     s = pc.cast(col, pa.string())
-    parts = pc.extract_regex(
-        s,
-        r"^\s*(?P<h>\d{1,2}):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}(?:\.\d+)?))?\s*(?P<ap>[AaPp][Mm])?",
-    )
+    if len(s) <= SMALL_TIMES:
+        h, m, sec, pm, am = _time_parts_small(s.to_pylist())
+    else:
+        h, m, sec, pm, am = _time_parts(s)
+    h = np.where(pm & (h < 12), h + 12, np.where(am & (h == 12), 0, h))
+    return _seconds_to_ms((h * 60 + m) * 60 + sec)
+
+
+def _time_parts(s: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, ...]:
+    """Hours, minutes, seconds (NaN: no time of day) and the PM and AM flags of text *s*."""
+    parts = pc.extract_regex(s, _TOD_PARTS)
     # the parts are ASCII digits (RE2's \d), so a plain cast reads them (the numeric-text
     # rules of coerce_numeric cost a small file more than its values); the absent seconds
     # of "16:33" are "": "0" in front reads them as 0 (and "07" as "007"). A row that is
@@ -379,8 +418,23 @@ def _time_of_day_ms(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     ap = pc.utf8_lower(pc.struct_field(parts, "ap"))
     pm = np.asarray(pc.fill_null(pc.equal(ap, "pm"), False), dtype=bool)
     am = np.asarray(pc.fill_null(pc.equal(ap, "am"), False), dtype=bool)
-    h = np.where(pm & (h < 12), h + 12, np.where(am & (h == 12), 0, h))
-    return _seconds_to_ms((h * 60 + m) * 60 + sec)
+    return h, m, sec, pm, am
+
+
+def _time_parts_small(cells: list[str | None]) -> tuple[np.ndarray, ...]:
+    """:func:`_time_parts` of a few cells, in Python (``float`` of ASCII digits is Arrow's cast)."""
+    n = len(cells)
+    h, m, sec = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    pm, am = np.zeros(n, bool), np.zeros(n, bool)
+    for i, v in enumerate(cells):
+        found = None if v is None else _TOD_PARTS_PY.match(v)
+        if found is None:
+            continue
+        h[i], m[i] = float(found["h"]), float(found["m"])
+        sec[i] = float("0" + (found["s"] or ""))
+        ap = (found["ap"] or "").lower()
+        pm[i], am[i] = ap == "pm", ap == "am"
+    return h, m, sec, pm, am
 
 
 def _load_label_days(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
