@@ -96,6 +96,8 @@ def _numbers(arr: pa.ChunkedArray, src: str, notes: list[str]) -> pa.Array:
     """A mapped numeric column as float64; text cells that are not numbers become null (noted)."""
     from leafnb.formats.transforms import coerce_numeric
 
+    if pa.types.is_float64(arr.type):
+        return arr  # (a cast call costs more than a small column's values)
     if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
         return pc.cast(arr, pa.float64(), safe=False)
     if pa.types.is_boolean(arr.type):

@@ -68,11 +68,10 @@ def _floats(table: pa.Table, name: str) -> np.ndarray:
     """Column *name* as float64 numpy (nulls as NaN); all NaN when absent."""
     if table.schema.get_field_index(name) < 0:  # (no list of every name)
         return np.full(table.num_rows, np.nan)
-    return (
-        pc.cast(table.column(name), pa.float64())
-        .to_numpy(zero_copy_only=False)
-        .astype("float64", copy=False)
-    )
+    column = table.column(name)
+    if column.type != pa.float64():  # (a cast call costs more than a small column)
+        column = pc.cast(column, pa.float64())
+    return column.to_numpy(zero_copy_only=False).astype("float64", copy=False)
 
 
 def distinct(column: pa.ChunkedArray | pa.Array) -> tuple[list[Any], np.ndarray]:
