@@ -151,9 +151,8 @@ def looks_like_time_of_day(values: pa.Array | pa.ChunkedArray) -> bool:
     False
     """
     s = pc.cast(values, pa.string())
-    if (
-        len(s) <= SMALL_TIMES
-    ):  # the same rule in Python (tests/formats/test_small_times.py)
+    # a few values: the same rule in Python (tests/formats/test_small_times.py)
+    if len(s) <= SMALL_TIMES:
         cells = [v for v in s.to_pylist() if v is not None][:200]
         return bool(cells) and all(_TOD_PY.fullmatch(v) for v in cells)
     s = pc.drop_null(s)
