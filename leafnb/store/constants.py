@@ -74,18 +74,24 @@ def _constant(column: pa.ChunkedArray) -> bool:
         if lengths.min() != lengths.max():
             return False
         head = pc.list_flatten(first)
-        # item j of every list against item j of the first (no n x width index)
+        # item j of every list against item j of the first (no n x width index), on
+        # the probed rows first
         return all(
-            _all_equal(pc.list_element(values, j), head.slice(j, 1))
+            _all_equal(pc.list_element(rows, j), head.slice(j, 1))
+            for rows in (*_probed(values), values)
             for j in range(len(head))
         )
     if not _flat(values.type):
         return False
-    if n > _PROBES:  # (a small table is compared whole at once)
-        probes = np.unique(np.linspace(0, n - 1, _PROBES).astype(np.int64))
-        if not _all_equal(values.take(probes), first):
-            return False
-    return _all_equal(values, first)
+    return all(_all_equal(rows, first) for rows in (*_probed(values), values))
+
+
+def _probed(values: pa.Array) -> tuple[pa.Array, ...]:
+    """:data:`_PROBES` rows of *values* spread over it (none for a small array)."""
+    n = len(values)
+    if n <= _PROBES:  # (a small table is compared whole at once)
+        return ()
+    return (values.take(np.unique(np.linspace(0, n - 1, _PROBES).astype(np.int64))),)
 
 
 def constant_columns(table: pa.Table, skip: Iterable[str] = ()) -> list[str]:

@@ -117,3 +117,16 @@ def test_a_copy_of_a_constant_column_is_rebuilt(tmp_path):
     assert read_points_table(path)[0].equals(table)
     swath, _ = read_points_table(path, columns=["swath"])
     assert swath.column("swath").equals(pa.chunked_array([width]))
+
+
+@pytest.mark.parametrize("at", [None, 0, 37, 999])
+def test_a_long_column_varying_between_its_probed_rows_is_not_constant(at):
+    """The probed rows only refuse early; a value between them still counts (lists too)."""
+    n = 1000  # the probes: 64 rows spread over it, row 37 not among them
+    flat = np.full(n, 2.5)
+    lists = [[1, 2]] * n
+    if at is not None:
+        flat[at] = 3.5
+        lists = [*lists[:at], [1, 3], *lists[at + 1 :]]
+    table = pa.table({"flat": flat, "lists": pa.array(lists, pa.list_(pa.int32()))})
+    assert constant_columns(table) == ([] if at is not None else ["flat", "lists"])
