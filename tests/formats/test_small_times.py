@@ -65,3 +65,21 @@ def test_edges_of_the_two_regex_dialects(monkeypatch, cell):
     for fn in (timeparse.looks_like_time_of_day, timeparse._time_of_day_ms):
         small, arrow = _both(monkeypatch, fn, values)
         assert np.array_equal(small, arrow), (cell, small, arrow)
+
+
+def test_real_times_of_day_read_alike(monkeypatch, shared_data):
+    """A real yield export's TimeStamp (CSIRO pyprecag, 14,756 rows), in the slices of a
+    small file: Python's and Arrow's readings agree on every cell."""
+    import pyarrow.csv as pacsv
+
+    path = shared_data / "csv" / "csiro_pyprecag" / "area1_yield_ascii_wgs84.csv"
+    times = pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(column_types={"TimeStamp": pa.string()}),
+    )["TimeStamp"]
+    for start in range(0, len(times), timeparse.SMALL_TIMES):
+        values = times.slice(start, timeparse.SMALL_TIMES)
+        small, arrow = _both(monkeypatch, timeparse.looks_like_time_of_day, values)
+        assert small is arrow is True
+        small, arrow = _both(monkeypatch, timeparse._time_of_day_ms, values)
+        assert np.array_equal(small, arrow) and (arrow >= 0).all()
