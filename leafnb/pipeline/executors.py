@@ -471,6 +471,10 @@ class ProcessPoolRunner:
                 self._stopped = False
             return self._pool
 
+    def _usable(self) -> bool:
+        """Whether there are workers to use: several, startable, ``__main__`` importable."""
+        return self.workers > 1 and _spawn_safe() and not self._unstartable
+
     def _wanted(self, files: int, nbytes: Callable[[], int]) -> bool:
         """Whether a batch of *files* files of ``nbytes()`` bytes runs on the workers."""
         small = (
@@ -479,13 +483,7 @@ class ProcessPoolRunner:
             and files < self.min_files
             and nbytes() < self.min_bytes
         )
-        return not (
-            files < self.min_jobs
-            or self.workers <= 1
-            or small
-            or not _spawn_safe()
-            or self._unstartable
-        )
+        return files >= self.min_jobs and not small and self._usable()
 
     def prepare(self, files: int, nbytes: int) -> None:
         """Start the workers now for a coming batch of *files* files (*nbytes* bytes).
@@ -621,13 +619,7 @@ class ProcessPoolRunner:
         re-imported by spawned workers, or the workers cannot start (as :meth:`run`).
         """
         items = list(items)
-        if (
-            self.workers <= 1
-            or len(items) < 2
-            or not _spawn_safe()
-            or self._unstartable
-            or not self._started()
-        ):
+        if not (len(items) >= 2 and self._usable() and self._started()):
             return [fn(x) for x in items]
         return list(self._get_pool().map(fn, items))
 
