@@ -1,7 +1,7 @@
 """Benchmark: issue 16's "Done when" rows, each against its floor, measured in one run.
 
     python benchmarks/bench_targets.py [--data DIR] [--points 1000000] [--big 4000000]
-                                       [--tlg-big 10000000] [--small 200]
+                                       [--tlg-big 10000000] [--tlg-logs 3] [--small 200]
                                        [--season ZIP [--season-baseline REF]] [--pairs N]
 
 Every conversion runs in a fresh process (``leafnb.pipeline.steps.convert_file``, the
@@ -19,7 +19,8 @@ their modules compiled (``harness.installed_env``). Floors:
 
 Rows: 1M-record TLG vs isoxml-js (target ≤ 0.5×); 1M-point GeoPackage and shapefile vs
 their floor (≤ 2×); peak RSS of a 4M-point GeoPackage vs a 1M one (≤ 1.2×, ≤ 600 MB);
-peak RSS of a 10M-record TLG (≤ 1 GB); 200 files of 10 points as one in-process batch
+peak RSS of a 10M-record TLG (≤ 1 GB), and of the same records as a task of
+``--tlg-logs`` logs one after another (a task stopped and resumed); 200 files of 10 points as one in-process batch
 and with the default executor (a process pool for a batch of 64 files or more),
 imports included (≤ 2 s); with ``--season``, the whole season uploaded with the default
 process pool by this tree and by ``--season-baseline`` (a ``git archive`` of that ref),
@@ -199,9 +200,26 @@ def _isoxml_js(taskdata: Path) -> tuple[float, float] | None:
 
 
 # ----------------------------------------------------------------------------- data
-def _generate(data: Path, points: int, big: int, tlg_big: int, small: int) -> dict:
+def _resumed(points, logs: int) -> list:
+    """*points* cut into *logs* parts, each an hour after the one before."""
+    import pyarrow as pa
+
+    n, parts = points.num_rows, []
+    i = points.schema.get_field_index("timestamp")
+    for k in range(logs):
+        part = points.slice(k * n // logs, (k + 1) * n // logs - k * n // logs)
+        t = part["timestamp"].cast(pa.int64()).to_numpy() + k * 3_600_000
+        parts.append(
+            part.set_column(i, "timestamp", pa.array(t).cast(part.schema[i].type))
+        )
+    return parts
+
+
+def _generate(
+    data: Path, points: int, big: int, tlg_big: int, small: int, tlg_logs: int = 0
+) -> dict:
     from leafnb.testing import make_points, write_as
-    from leafnb.testing.writers import write_isoxml
+    from leafnb.testing.writers import write_isoxml, write_isoxml_task
 
     files: dict[str, Path] = {}
 
@@ -241,6 +259,13 @@ def _generate(data: Path, points: int, big: int, tlg_big: int, small: int) -> di
             "TASKDATA.XML",
             lambda p, f: write_isoxml(p, f),
         )
+        if tlg_logs > 1:  # the same records as a task resumed: logs one after another
+            make(
+                f"tlg_{tag(tlg_big)}_{tlg_logs}logs",
+                tlg_big,
+                "TASKDATA.XML",
+                lambda p, f: write_isoxml_task(_resumed(p, tlg_logs), f),
+            )
     zpath = data / f"small_{small}.zip"
     if not zpath.exists():
         tmp = Path(tempfile.mkdtemp(dir=data))
@@ -262,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--big", type=int, default=4_000_000)
     ap.add_argument("--tlg-big", type=int, default=10_000_000, help="0: skip")
+    ap.add_argument(
+        "--tlg-logs",
+        type=int,
+        default=3,
+        help="the --tlg-big records also as a task of this many logs (≤ 1: skip)",
+    )
     ap.add_argument("--small", type=int, default=200)
     ap.add_argument("--season", type=Path, help="a season zip (leafnb.datagen --zip)")
     ap.add_argument("--season-baseline", default=None, help="git ref to compare with")
@@ -275,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO))
     args.data.mkdir(parents=True, exist_ok=True)
-    f = _generate(args.data, args.points, args.big, args.tlg_big, args.small)
+    f = _generate(
+        args.data, args.points, args.big, args.tlg_big, args.small, args.tlg_logs
+    )
     keys = list(f)
     tlg, gpkg, shp, big = keys[0], keys[1], keys[2], keys[3]
     rows: list[tuple[str, str, str, str, str]] = []
@@ -356,6 +389,18 @@ def main(argv: list[str] | None = None) -> int:
                 "≤ 1024 MB",
             )
         )
+        if args.tlg_logs > 1:
+            r = conv(keys[5], "isoxml", "TSK1")
+            add(
+                (
+                    f"peak RSS, {args.tlg_big:,} records in a task of "
+                    f"{args.tlg_logs} logs (MB)",
+                    f"{r['rss']:.0f} ({r['cpu']:.1f} CPU s)",
+                    "",
+                    "",
+                    "≤ 1024 MB",
+                )
+            )
     small: dict[str, list[dict]] = {"inline": [], "default": []}
     for _ in range(max(args.pairs, 1)):  # alternating, as the ratio rows
         for executor in small:

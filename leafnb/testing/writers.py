@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from leafnb.standard.units import convert
 from leafnb.testing.points import OPERATION_TYPE_KEY, point_units
 
-__all__ = ["FORMATS", "write_as", "write_isoxml"]
+__all__ = ["FORMATS", "write_as", "write_isoxml", "write_isoxml_task"]
 
 #: writable formats → operation types each supports
 FORMATS: dict[str, tuple[str, ...]] = {
@@ -427,35 +427,65 @@ def write_isoxml(points: pa.Table, folder: Path, name: str = "TLG00001") -> Path
     total mass (kg, cumulative), 67 working width (mm), 397 speed (mm/s), 141 work state;
     elevation in the position (mm). Returns ``TASKDATA.XML``.
     """
+    return write_isoxml_task([points], folder, first=int(name[3:]))
+
+
+def write_isoxml_task(parts: list[pa.Table], folder: Path, first: int = 1) -> Path:
+    """Write harvest *parts* as one task of as many time logs, as :func:`write_isoxml`.
+
+    Log *k* is named ``TLG<first + k>`` (five digits); each starts by writing every
+    value, as a task controller starts a log (a task stopped and resumed). Give parts
+    that follow each other in time (parallel logs are joined by time). The yield total
+    (DDI 90) counts on from log to log, and the task's total is the last log's.
+
+    >>> import tempfile
+    >>> from leafnb.testing import make_points
+    >>> parts = [make_points("harvested", 50, seed=k) for k in (1, 2)]
+    >>> later = pa.array(parts[1]["timestamp"].cast(pa.int64()).to_numpy() + 3_600_000)
+    >>> parts[1] = parts[1].set_column(
+    ...     parts[1].schema.get_field_index("timestamp"), "timestamp",
+    ...     later.cast(pa.timestamp("ms", tz="UTC")))
+    >>> path = write_isoxml_task(parts, Path(tempfile.mkdtemp()))
+    >>> sorted(p.name for p in path.parent.glob("TLG*.xml"))
+    ['TLG00001.xml', 'TLG00002.xml']
+    """
     from leafnb.formats.isoxml.writer import DlvSpec, TimeLogSpec, write_taskdata
 
-    n = points.num_rows
-    col = lambda c: points[c].to_numpy(zero_copy_only=False)  # noqa: E731
-    on = np.asarray(pc.fill_null(pc.equal(points["recordingStatus"], "On"), False))
-    moist_ppm = np.round(col("harvestMoisture") * 10_000).astype(np.int64)
-    changed = np.ones(n, bool)
-    changed[1:] = moist_ppm[1:] != moist_ppm[:-1]
-    total_kg = np.floor(np.cumsum(np.nan_to_num(col("wetMass")))).astype(np.int64)
-    dlvs = [
-        DlvSpec(
-            84, values=np.round(col("wetMassPerArea") * 100).astype(np.int64)
-        ),  # kg/ha -> mg/m2
-        DlvSpec(99, values=moist_ppm, present=changed),
-        DlvSpec(90, values=total_kg),
-        DlvSpec(67, values=np.round(col("equipmentWidth") * 1000).astype(np.int64)),
-        DlvSpec(397, values=np.round(col("speed") * 1000).astype(np.int64)),
-        DlvSpec(141, values=on.astype(np.int64)),
-    ]
-    spec = TimeLogSpec(
-        name,
-        points["timestamp"].cast(pa.int64()).to_numpy(),
-        col("lat"),
-        col("lon"),
-        dlvs=dlvs,
-        logged="ABC",
-        ptn_values={"C": np.round(col("elevation") * 1000).astype(np.int64)},
-    )
+    specs, total = [], 0
+    for k, points in enumerate(parts):
+        n = points.num_rows
+        col = lambda c, t=points: t[c].to_numpy(zero_copy_only=False)  # noqa: E731
+        on = np.asarray(pc.fill_null(pc.equal(points["recordingStatus"], "On"), False))
+        moist_ppm = np.round(col("harvestMoisture") * 10_000).astype(np.int64)
+        changed = np.ones(n, bool)
+        changed[1:] = moist_ppm[1:] != moist_ppm[:-1]
+        total_kg = total + np.floor(np.cumsum(np.nan_to_num(col("wetMass")))).astype(
+            np.int64
+        )
+        total = int(total_kg[-1])
+        dlvs = [
+            DlvSpec(
+                84, values=np.round(col("wetMassPerArea") * 100).astype(np.int64)
+            ),  # kg/ha -> mg/m2
+            DlvSpec(99, values=moist_ppm, present=changed),
+            DlvSpec(90, values=total_kg),
+            DlvSpec(67, values=np.round(col("equipmentWidth") * 1000).astype(np.int64)),
+            DlvSpec(397, values=np.round(col("speed") * 1000).astype(np.int64)),
+            DlvSpec(141, values=on.astype(np.int64)),
+        ]
+        specs.append(
+            TimeLogSpec(
+                f"TLG{first + k:05d}",
+                points["timestamp"].cast(pa.int64()).to_numpy(),
+                col("lat"),
+                col("lon"),
+                dlvs=dlvs,
+                logged="ABC",
+                ptn_values={"C": np.round(col("elevation") * 1000).astype(np.int64)},
+            )
+        )
+    points = parts[0]
     variety = points["variety"][0].as_py() if "variety" in points.column_names else None
     return write_taskdata(
-        folder, [spec], crop="Corn", variety=variety, totals={90: int(total_kg[-1])}
+        folder, specs, crop="Corn", variety=variety, totals={90: total}
     )

@@ -373,7 +373,7 @@ def width_source(element: Element, records: TaskRecords) -> WidthSource | None:
     for ddi in WIDTH_DDIS:
         ch = records.channel(ddi, element.id)
         if ch is not None and (
-            ch.any_positive() or any(v > 0 for v in ch.init.values())
+            ch.any_positive() or any(v > 0 for v in ch.header_values())
         ):
             return WidthSource(ddi, channel=ch)
         value = element.properties.get(ddi)
@@ -413,7 +413,7 @@ def offset_values(element: Element, records: TaskRecords) -> np.ndarray | None:
     """Lateral offset (DDI 135, mm) of *element* per record, or None when unknown."""
     value = element.properties.get(OFFSET_Y)
     ch = records.channel(OFFSET_Y, element.id)
-    if ch is not None and (ch.written() or ch.init):
+    if ch is not None and (ch.written() or ch.header_values()):
         offsets = records.filled(ch, backfill=True)
         if value is not None:
             offsets = np.where(np.isnan(offsets), float(value), offsets)

@@ -5,10 +5,22 @@ without decoding it whole: the peak is a few ranges of records, not the file.
 
 Rules
 -----
-* **Which tasks.** A task (or an orphan log) with one time log, decoded by the C kernel,
-  whose records tile the binary (no byte passed over, no impossible position: a log
-  with skipped records is read whole, its notes count the file). Parallel logs are
-  joined by time over the whole task (:mod:`.timelogs`): read whole.
+* **Which tasks.** A task (or an orphan log) whose time logs are decoded by the C
+  kernel and whose records tile each binary (no byte passed over, no impossible
+  position: a log with skipped records is read whole, its notes count the file).
+  Parallel logs — logs whose times overlap — are joined record by record over the
+  whole task (:mod:`.timelogs`): read whole.
+* **Logs one after another** (a task stopped and resumed: the Krone baler's and CCI
+  harvester's tasks of two and three logs) are read log by log, each in ranges
+  (:func:`plan_task`); a range never spans two logs, as values never fill forward from
+  one group of logs into the next. What the whole read decides over every record of
+  the task is gathered over every log first (:class:`TaskPlan`): a range has every
+  channel of the task, in the order the whole read meets them (empty where its log
+  does not name one), with the task's counts, extremes, practices and header values
+  (:class:`.timelogs.Written`), its own log's first value for the backfill, and the
+  PTN fields of every log. Machine totals read each log's first and last values, a
+  group each. A lateral offset (DDI 135) that some log neither writes nor gives in its
+  header is filled with the task's median by the whole read: read whole.
 * **Framing** (:func:`~.tlg.frame_log`): one walk over the file in bounded buffers
   finds where each record starts (one byte a record is kept); a run of records is then
   decoded alone from its bytes (:meth:`~.tlg.LogFraming.decode`).
@@ -43,14 +55,23 @@ and whole reads row for row, and conversions artifact by artifact.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from leafnb.formats.isoxml.devices import OFFSET_Y
 from leafnb.formats.isoxml.table import TaskTable, build_table
-from leafnb.formats.isoxml.timelogs import NotRanged, TaskRecords, Written, join_logs
+from leafnb.formats.isoxml.timelogs import (
+    Channel,
+    NotRanged,
+    TaskRecords,
+    Written,
+    join_logs,
+    overlapping,
+)
 from leafnb.formats.isoxml.tlg import (
     DecodedLog,
     LogFraming,
@@ -64,7 +85,14 @@ if TYPE_CHECKING:
 
     from leafnb.formats.isoxml.taskdata import Taskdata
 
-__all__ = ["RangePlan", "Window", "estimate_records", "plan_ranges"]
+__all__ = [
+    "RangePlan",
+    "TaskPlan",
+    "Window",
+    "estimate_records",
+    "plan_ranges",
+    "plan_task",
+]
 
 #: Actual Cultural Practice, whose values decide the operation type (:mod:`.practice`)
 _PRACTICE = 179
@@ -107,6 +135,8 @@ class RangePlan:
     framing: LogFraming
     windows: list[Window]
     written: list[Written]
+    #: the first and the last time the log records (Unix ms)
+    span: tuple[int, int] = (0, 0)
 
     def records(self, window: Window) -> TaskRecords:
         """The :class:`~.timelogs.TaskRecords` of *window* (cut to its range by the caller)."""
@@ -133,17 +163,21 @@ class RangePlan:
         records.resolution, records.ratios = resolution, ratios
         return build_table(td, task, records)
 
-    def summary(self) -> TaskRecords:
-        """Each DLV's first and last value as a log of those records (machine totals)."""
-        # record 0: a value's first write, record 1: its last (positions are not read)
+    def summary_log(self, at: int = 0) -> DecodedLog:
+        """Each DLV's first and last value as a log of two records at times *at*, *at* + 1.
+
+        Machine totals (:mod:`.totals`) read no more; positions are not read.
+        """
+        # record 0: a value's first write, record 1: its last
         header = replace(self.framing.header, logged=(), constants={})
         recs, vals = [], []
         for w in self.written:
             k = 0 if not w.count else 1 if w.first_rec == w.last_rec else 2
             recs.append(np.arange(k, dtype=np.int64))
             vals.append(np.array([w.first, w.last][:k], np.int32))
-        log = DecodedLog(header, 2, 0, np.zeros(2, np.int64), {}, recs, vals)
-        return self._joined(log, [None] * len(header.dlvs))
+        return DecodedLog(
+            header, 2, 0, np.array([at, at + 1], np.int64), {}, recs, vals
+        )
 
     def _joined(self, log: DecodedLog, state: list[int | None]) -> TaskRecords:
         records = join_logs([log])
@@ -178,9 +212,14 @@ def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
     open_ahead: list[tuple[Window, int]] = []
     before: list[int | None] = [None] * k_dlv  # values before the previous range
     previous: DecodedLog | None = None
+    t_lo, t_hi = None, None  # the log's first and last time (its span in its task)
     for r in range(len(bounds) - 1):
         a, b = bounds[r], bounds[r + 1]
         log = framing.decode(a, b)
+        if len(log.time_ms):
+            lo_t, hi_t = int(log.time_ms.min()), int(log.time_ms.max())
+            t_lo = lo_t if t_lo is None else min(t_lo, lo_t)
+            t_hi = hi_t if t_hi is None else max(t_hi, hi_t)
         if r == 0:
             window = Window(0, a, b, b, [None] * k_dlv)
         else:
@@ -243,8 +282,9 @@ def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
     written = []
     for i, dlv in enumerate(header.dlvs):
         f = first[i]
+        inits = () if dlv.value is None else (dlv.value,)
         if f is None:
-            written.append(Written(start=dlv.value))
+            written.append(Written(start=dlv.value, inits=inits))
             continue
         start = f if first_rec[i] == 0 or dlv.value is None else dlv.value
         written.append(
@@ -258,6 +298,158 @@ def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
                 vmax=vmax[i],
                 start=start,
                 values=tuple(practice.get(i, Counter()).items()),
+                inits=inits,
+                backfill=f,
             )
         )
-    return RangePlan(framing, windows, written)
+    assert t_lo is not None and t_hi is not None  # a clean log of records
+    return RangePlan(framing, windows, written, (t_lo, t_hi))
+
+
+def _key(dlv) -> tuple:
+    return (dlv.ddi, dlv.det, dlv.pgn, dlv.start_bit, dlv.stop_bit)
+
+
+@dataclass
+class TaskPlan:
+    """A task's time logs, one after another in time, each in ranges (:func:`plan_task`).
+
+    A range's records are one log's (:meth:`RangePlan.records`) with the task's
+    channels: every channel of the task, in the order the whole read meets them (a
+    channel its log does not name is empty), each with what the task writes on it
+    (:attr:`written`) and its own log's first value (what a backfill holds before it).
+    """
+
+    plans: list[RangePlan]
+    #: every channel key of the task, in the whole read's order: what the task writes
+    written: dict[tuple, Written]
+    #: PTN fields any log records or gives as a constant (NaN in a log without them)
+    ptn: tuple[str, ...] = ()
+
+    def windows(self) -> Iterator[tuple[int, Window]]:
+        """``(log index, window)`` of every range, in the whole read's order."""
+        for k, plan in enumerate(self.plans):
+            for window in plan.windows:
+                yield k, window
+
+    def records(self, k: int, window: Window) -> TaskRecords:
+        """The records of *window* of log *k*, with the task's channels."""
+        records = self.plans[k].records(window)
+        channels = {}
+        for key, whole in self.written.items():
+            ch = records.channels.get(key)
+            if ch is None:
+                ch = Channel(key, np.zeros(0, np.int64), np.zeros(0, np.int64))
+            own = ch.whole  # the log's own (None: the log does not name it)
+            ch.whole = replace(whole, backfill=own.backfill if own else None)
+            channels[key] = ch
+        records.channels = channels
+        for attr in self.ptn:
+            if attr not in records.ptn:
+                records.ptn[attr] = np.full(records.n, np.nan)
+        return records
+
+    def build(
+        self,
+        td: Taskdata,
+        task: XmlElement | None,
+        k: int,
+        window: Window,
+        *,
+        resolution: int | None = None,
+        ratios: list[np.ndarray] | None = None,
+    ) -> TaskTable:
+        """:func:`~.table.build_table` of *window* of log *k*.
+
+        *resolution* / *ratios*: the actual rate's resolution rule in a range
+        (:class:`~.timelogs.TaskRecords`).
+        """
+        records = self.records(k, window)
+        records.resolution, records.ratios = resolution, ratios
+        return build_table(td, task, records)
+
+    def summary(self) -> TaskRecords:
+        """Each channel's first and last value in each log, as the task's logs (machine totals)."""
+        return join_logs(plan.summary_log(2 * k) for k, plan in enumerate(self.plans))
+
+
+def plan_task(framings: list[LogFraming], rows: int) -> TaskPlan:
+    """Plan a task's logs (task order) in ranges of *rows* records: :class:`TaskPlan`.
+
+    Raises :class:`~.timelogs.NotRanged` (read whole) for logs that overlap in time —
+    parallel logs, joined record by record (:mod:`.timelogs`) — checked on each log's
+    first and last record before any range is decoded, then on its whole span; for a
+    lateral offset that a log neither writes nor gives in its header (the whole read
+    fills it with the task's median); and as :func:`plan_ranges`.
+    """
+    if len(framings) > 1:
+        ends = []
+        for f in framings:
+            t = [int(f.decode(i, i + 1).time_ms[0]) for i in (0, f.n_framed - 1)]
+            ends.append((min(t), max(t)))
+        _sequential(ends)
+    plans = [plan_ranges(f, rows) for f in framings]
+    if len(plans) > 1:
+        _sequential([p.span for p in plans])
+    written: dict[tuple, Written] = {}
+    ptn: dict[str, None] = {}
+    offset = 0
+    for k, plan in enumerate(plans):
+        header = plan.framing.header
+        own = {_key(d): w for d, w in zip(header.dlvs, plan.written, strict=True)}
+        for key, w in own.items():
+            w = _shifted(w, offset)
+            if key not in written:
+                written[key] = w if k == 0 else replace(w, start=None)
+            else:
+                written[key] = _merged(written[key], w)
+        ptn.update(dict.fromkeys(a for a in (*header.logged, *header.constants)))
+        offset += plan.framing.n_framed
+    for key in written:
+        if key[0] != OFFSET_Y or len(plans) == 1:
+            continue
+        for plan in plans:
+            own = {
+                _key(d): w
+                for d, w in zip(plan.framing.header.dlvs, plan.written, strict=True)
+            }
+            w = own.get(key)
+            if w is None or not (w.count or w.inits):
+                raise NotRanged(
+                    f"{plan.framing.header.name} gives no lateral offset of {key[1]}: "
+                    "the task's is filled in (read whole)"
+                )
+    return TaskPlan(plans, written, tuple(a for a in ptn if a not in ("A", "B")))
+
+
+def _sequential(spans: list[tuple[int, int]]) -> None:
+    if any(len(g) > 1 for g in overlapping(spans)):
+        raise NotRanged("parallel logs (overlapping in time) are joined: read whole")
+
+
+def _shifted(w: Written, offset: int) -> Written:
+    """*w* of a log whose first record is record *offset* of its task."""
+    if not offset or not w.count:
+        return w
+    return replace(w, first_rec=w.first_rec + offset, last_rec=w.last_rec + offset)
+
+
+def _merged(a: Written, b: Written) -> Written:
+    """What a channel writes over two stretches of a task, *a* before *b*."""
+    values = Counter(dict(a.values))
+    values.update(dict(b.values))  # a practice first written in *b* comes after
+    inits = a.inits + b.inits
+    if not b.count:
+        return replace(a, inits=inits)
+    if not a.count:
+        return replace(b, start=a.start, inits=inits, values=tuple(values.items()))
+    return replace(
+        a,
+        count=a.count + b.count,
+        last=b.last,
+        last_rec=b.last_rec,
+        vmin=min(a.vmin, b.vmin),
+        vmax=max(a.vmax, b.vmax),
+        values=tuple(values.items()),
+        inits=inits,
+    )

@@ -47,7 +47,7 @@ from leafnb.formats.isoxml.context import provider, task_context
 from leafnb.formats.isoxml.devices import task_devices, working_devices
 from leafnb.formats.isoxml.practice import decide_operation_type
 from leafnb.formats.isoxml.properties import EVIDENCE, ratio_exponent
-from leafnb.formats.isoxml.ranges import estimate_records, plan_ranges
+from leafnb.formats.isoxml.ranges import estimate_records, plan_task
 from leafnb.formats.isoxml.table import (
     AREA_MODEL,
     WORK_DDIS,
@@ -272,13 +272,16 @@ class IsoxmlReader(Reader):
 
     # -- record ranges (module :mod:`.ranges`) ----------------------------------------
     def record_count(self, path: Path, part: str | None = None) -> int | None:
-        """The records of a task with one time log, estimated from its first MiB.
+        """The records of a task's time logs, each estimated from its first MiB.
 
-        None (read whole) for a task of several logs, or without the C kernel.
+        None (read whole) without the C kernel, or when a log's file is missing.
         """
         try:
-            found = _single_log(path, part)
-            return None if found is None else estimate_records(found[4], found[3])
+            found = _task_logs(path, part)
+            if found is None:
+                return None
+            counts = [estimate_records(binp, header) for header, binp in found[3]]
+            return None if None in counts else sum(counts)  # type: ignore[arg-type]
         except Exception:  # the whole read reports what is wrong
             return None
 
@@ -293,37 +296,42 @@ class IsoxmlReader(Reader):
         """The task's records in ranges of *rows*, each exactly as the whole read's rows.
 
         See :mod:`.ranges`; raises :class:`~.timelogs.NotRanged` (read whole) when a
-        range cannot decide as the whole log does.
+        range cannot decide as the whole task does.
         """
-        found = _single_log(path, part)
+        found = _task_logs(path, part)
         if found is None:
-            raise NotRanged(f"{path.name} {part}: not one time log")
-        td, task, where, header, binp = found
-        framing = frame_log(binp, header)
-        if framing is None or not framing.clean or not framing.n_framed:
-            raise NotRanged(f"{where}: records are skipped (read whole)")
-        plan = plan_ranges(framing, rows)
+            raise NotRanged(f"{path.name} {part}: no time log to read in ranges")
+        td, task, where, logs = found
+        framings = []
+        for header, binp in logs:
+            framing = frame_log(binp, header)
+            if framing is None or not framing.clean or not framing.n_framed:
+                raise NotRanged(f"{where}: records are skipped (read whole)")
+            framings.append(framing)
+        plan = plan_task(framings, rows)
         time_logs = [
             {
-                "name": header.name,
-                "records": framing.n_framed,
-                "kept": framing.n_kept,
+                "name": f.header.name,
+                "records": f.n_framed,
+                "kept": f.n_kept,
                 "skipped": 0,
             }
+            for f in framings
         ]
-        summary = plan.summary()  # what the machine totals read: the whole log's
+        summary = plan.summary()  # what the machine totals read: the whole task's
         ratios: list = []
-        built = plan.build(td, task, plan.windows[0], ratios=ratios)
+        windows = list(plan.windows())
+        built = plan.build(td, task, *windows[0], ratios=ratios)
         resolution = None
         if ratios:  # the actual rate's resolution: a median over every record
-            for window in plan.windows[1:]:
-                plan.build(td, task, window, ratios=ratios)
+            for k, window in windows[1:]:
+                plan.build(td, task, k, window, ratios=ratios)
             resolution = ratio_exponent(np.concatenate(ratios))
             del ratios
             built = None
-        for window in plan.windows:
+        for k, window in windows:
             if built is None:
-                built = plan.build(td, task, window, resolution=resolution)
+                built = plan.build(td, task, k, window, resolution=resolution)
             if built.operation_type is None:
                 raise NotRanged(f"{where}: not a field operation (read whole)")
             rows_in = window.end - window.start
@@ -354,23 +362,26 @@ def _part(td: Taskdata, part: str | None):
     return None, []
 
 
-def _single_log(path: Path, part: str | None):
-    """``(taskdata, task, where, header, binary)`` of a part with one time log, else None.
+def _task_logs(path: Path, part: str | None):
+    """``(taskdata, task, where, [(header, binary), ...])`` of a part's time logs, or None.
 
-    None also without the C kernel (:mod:`.ranges`) or when a file is missing.
+    The logs in task order, each once. None without the C kernel (:mod:`.ranges`), for
+    a part without logs, or when a log's file is missing (the whole read reports it).
     """
     if not kernel_available():
         return None
     td = load_taskdata(path)
     task, names = _part(td, part)
-    names = list(dict.fromkeys(names))
-    if len(names) != 1:
+    logs = []
+    for name in dict.fromkeys(names):
+        xml = find_file(td.folder, name + ".xml", what="TLG reference")
+        binp = find_file(td.folder, name + ".bin", what="TLG reference")
+        if xml is None or binp is None:
+            return None
+        logs.append((parse_tlg_header(xml, name), binp))
+    if not logs:
         return None
-    xml = find_file(td.folder, names[0] + ".xml", what="TLG reference")
-    binp = find_file(td.folder, names[0] + ".bin", what="TLG reference")
-    if xml is None or binp is None:
-        return None
-    return td, task, f"{path.name} {part}", parse_tlg_header(xml, names[0]), binp
+    return td, task, f"{path.name} {part}", logs
 
 
 def _decode_log(folder: Path, name: str) -> DecodedLog:

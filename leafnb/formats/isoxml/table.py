@@ -181,7 +181,9 @@ def build_table(
             if ch.ddi in WORK_DDIS and ch.written()
         ),
     )
-    logged = {k[0] for k, ch in records.channels.items() if ch.written() or ch.init}
+    logged = {
+        k[0] for k, ch in records.channels.items() if ch.written() or ch.header_values()
+    }
     decision = _decide(td, task, records, working, logged)
     facts: dict[str, Any] = {
         "operation_type_source": decision.reason,

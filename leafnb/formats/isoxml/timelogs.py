@@ -37,7 +37,7 @@ import numpy as np
 
 from leafnb.formats.isoxml.tlg import PTN_FIELDS, DecodedLog
 
-__all__ = ["Channel", "NotRanged", "TaskRecords", "Written", "join_logs"]
+__all__ = ["Channel", "NotRanged", "TaskRecords", "Written", "join_logs", "overlapping"]
 
 #: occurrences per timestamp kept apart in a join key (more records in one ms merge)
 _OCC_BITS = 20
@@ -70,6 +70,12 @@ class Written:
     #: (value, times written) of a cultural practice (DDI 179), in the order first
     #: written (empty for other DDIs)
     values: tuple[tuple[int, int], ...] = ()
+    #: the header DLV values (``B``) of the task's logs that name the channel, in task
+    #: order (what :attr:`Channel.init` holds when the task is read whole)
+    inits: tuple[int, ...] = ()
+    #: the first value written in the range's own log (None: the log writes none): what
+    #: holds before it with ``backfill`` (:meth:`TaskRecords.filled`)
+    backfill: int | None = None
 
 
 @dataclass
@@ -108,6 +114,16 @@ class Channel:
         if self.whole:
             return float(self.whole.vmin), float(self.whole.vmax)
         return float(np.min(self.val)), float(np.max(self.val))
+
+    def header_values(self) -> tuple[int, ...]:
+        """The header DLV values (``B``) the task's logs give the channel.
+
+        Read whole, what :attr:`init` holds (one a group of logs); in a record range,
+        every log's (:attr:`Written.inits`), not the value before the range.
+        """
+        if self.whole:
+            return self.whole.inits
+        return tuple(self.init.values())
 
     def all_values(self) -> np.ndarray:
         """Every raw value written, to count cultural practices.
@@ -202,9 +218,14 @@ class TaskRecords:
         )
         rec = channel.rec
         ascending = len(rec) > 0 and bool(np.all(rec[1:] > rec[:-1]))
-        if backfill and channel.whole and channel.whole.count and 0 not in channel.init:
+        if (
+            backfill
+            and channel.whole
+            and channel.whole.backfill is not None
+            and 0 not in channel.init
+        ):
             # a range of a log (one group) before the log's first value: that value
-            init[0] = channel.whole.first * scale
+            init[0] = channel.whole.backfill * scale
         if backfill and len(rec):
             group = self.group_of(rec)
             if ascending:  # groups ascend too: each group's first is where it changes
@@ -259,7 +280,17 @@ def _occurrence(t: np.ndarray) -> np.ndarray:
 
 def _groups(logs: list[DecodedLog]) -> list[list[int]]:
     """Indices of logs whose time ranges overlap (transitively), in task order."""
-    spans = [(int(log.time_ms.min()), int(log.time_ms.max())) for log in logs]
+    return overlapping(
+        [(int(log.time_ms.min()), int(log.time_ms.max())) for log in logs]
+    )
+
+
+def overlapping(spans: list[tuple[int, int]]) -> list[list[int]]:
+    """Groups of the indices of *spans* (first, last time) that overlap, transitively.
+
+    >>> overlapping([(0, 10), (20, 30), (5, 21), (40, 50)])
+    [[0, 1, 2], [3]]
+    """
     groups: list[list[int]] = []
     bounds: list[list[int]] = []
     for i, (lo, hi) in enumerate(spans):

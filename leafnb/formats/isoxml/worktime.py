@@ -127,7 +127,7 @@ class WorkStates:
             return self._explicit[element.id]
         result = None
         ch = self.records.channel(WORK_STATE, element.id)
-        if ch is not None and (ch.written() or ch.init):
+        if ch is not None and (ch.written() or ch.header_values()):
             result = _codes(self.records.filled(ch, backfill=True))
         else:
             for ancestor in element.ancestors():

@@ -40,6 +40,8 @@ class DlvSpec:
     det: str = "DET-1"
     values: np.ndarray | None = None  # raw integers per record
     present: np.ndarray | None = None  # bool per record (default: all)
+    #: the header's value (``DLV B``): what holds before the first record writes one
+    header: int | None = None
 
 
 @dataclass
@@ -121,7 +123,8 @@ def write_tlg(folder: Path, spec: TimeLogSpec) -> tuple[Path, Path]:
         f"    <PTN {' '.join(attrs)}/>",
     ]
     for d in spec.dlvs:
-        lines.append(f'    <DLV A="{d.ddi:04X}" B="" C={quoteattr(d.det)}/>')
+        b = "" if d.header is None else str(d.header)
+        lines.append(f'    <DLV A="{d.ddi:04X}" B="{b}" C={quoteattr(d.det)}/>')
     lines.append("</TIM>")
     xml = folder / f"{spec.name}.xml"
     xml.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -18,25 +18,17 @@ from leafnb.formats.isoxml.writer import write_taskdata
 from leafnb.testing import make_points
 from leafnb.testing.writers import write_isoxml
 from tests.formats.isoxml.builders import DlvSpec, TimeLogSpec, track
-from tests.pipeline.test_stream import assert_same_conversion, convert_in_ranges
+from tests.pipeline.test_stream import (
+    assert_same_conversion,
+    convert_in_ranges,
+    same_values,
+)
 
 pytestmark = pytest.mark.skipif(not kernel_available(), reason="needs the C kernel")
 
 READER = IsoxmlReader()
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data" / "isoxml"
-
-
-def _same_column(x: pa.ChunkedArray, y: pa.ChunkedArray) -> bool:
-    """Equal values, NaN equal to NaN (Arrow's ``equals`` says NaN != NaN)."""
-    if x.type != y.type or x.null_count != y.null_count:
-        return False
-    if x.equals(y):
-        return True
-    if not pa.types.is_floating(x.type):
-        return False
-    a, b = x.to_numpy(), y.to_numpy()
-    return bool(((a == b) | (np.isnan(a) & np.isnan(b))).all())
 
 
 def assert_ranges_are_whole(path: Path, part: str, rows: int) -> int:
@@ -47,10 +39,11 @@ def assert_ranges_are_whole(path: Path, part: str, rows: int) -> int:
     table = pa.concat_tables([r.table for r in ranges])
     assert table.schema.equals(whole.table.schema)
     differ = [
-        c for c in table.column_names if not _same_column(table[c], whole.table[c])
+        c for c in table.column_names if not same_values(table[c], whole.table[c])
     ]
     assert not differ, differ
-    assert [r.table.num_rows for r in ranges[:-1]] == [rows] * (len(ranges) - 1)
+    # ranges of *rows* records, a log's last range shorter (a range is one log's)
+    assert all(0 < r.table.num_rows <= rows for r in ranges)
     counts = [r.meta["record_count"] for r in ranges]
     assert sum(counts) == whole.meta["record_count"]
     strip = lambda meta: {k: v for k, v in meta.items() if k != "record_count"}  # noqa: E731
@@ -216,7 +209,173 @@ def test_parallel_logs_are_read_whole(tmp_path):
     logs = split_parallel(_sparse_log(500, total_every=3), 3)
     assert len(logs) > 1
     path = write_taskdata(tmp_path / "TASKDATA", logs)
-    assert READER.record_count(path, "TSK1") is None
+    with pytest.raises(NotRanged, match="parallel logs"):
+        list(READER.read_ranges(path, part="TSK1", rows=100))
+
+
+# -- a task of several logs, one after another ---------------------------------------------
+
+HOUR = 3_600_000
+
+
+def _later(spec: TimeLogSpec, name: str, after_ms: int, **changes) -> TimeLogSpec:
+    """*spec* recorded *after_ms* later as log *name*, with *changes* to its fields."""
+    from dataclasses import replace
+
+    return replace(spec, name=name, time_ms=spec.time_ms + after_ms, **changes)
+
+
+def _resumed_task() -> list[TimeLogSpec]:
+    """A harvest resumed twice: three logs one after another, each naming other values.
+
+    The second log drops the flow (DDI 84), gives the width in its header only (never
+    writes it) and writes a running total the first log does not; the third writes
+    only the work state and the area total, and logs heading (PTN E) as well.
+    """
+    first = _sparse_log(1500, total_every=37)
+    n = 1200
+    second = _sparse_log(n, total_every=11)
+    i = np.arange(n)
+    dlvs = [d for d in second.dlvs if d.ddi not in (84, 67)]
+    dlvs += [
+        DlvSpec(67, values=np.full(n, 7000), present=np.zeros(n, bool), header=7000),
+        DlvSpec(91, values=np.cumsum(i % 3), present=i % 7 == 2),
+    ]
+    second = _later(second, "TLG00002", 2 * HOUR, dlvs=dlvs)
+    third = _later(
+        _sparse_log(900, total_every=5),
+        "TLG00003",
+        4 * HOUR,
+        logged="ABDE",
+        ptn_values={"E": np.arange(900) % 360},
+    )
+    third.dlvs = [d for d in third.dlvs if d.ddi in (141, 116)]
+    return [first, second, third]
+
+
+@pytest.mark.parametrize("rows", [250, 700, 1500, 5000])
+def test_logs_one_after_another_in_ranges(tmp_path, rows):
+    """Each log's ranges, in task order, are the whole task's rows: columns of every
+    log, values filled forward within a log only, totals spread within a log."""
+    clear_cache()
+    path = write_taskdata(
+        tmp_path / "TASKDATA", _resumed_task(), totals={90: 4000, 116: 9000}
+    )
+    assert READER.record_count(path, "TSK1") == 1500 + 1200 + 900
+    raw = READER.read(path, part="TSK1")
+    assert raw.meta["record_count"] == 3600
+    pdop = raw.table["PTN_pdop"].to_numpy()  # PTN E: the third log's only
+    assert np.isnan(pdop[:2700]).all() and not np.isnan(pdop[2700:]).any()
+    n = assert_ranges_are_whole(path, "TSK1", rows)
+    assert n == sum(-(-k // rows) for k in (1500, 1200, 900))
+
+
+def test_header_values_of_every_log_decide_in_ranges(tmp_path):
+    """A width the logs never write but one header gives (DLV B) decides the working
+    width of the whole task, in the ranges of the other logs too."""
+    clear_cache()
+    n = 800
+    t, lat, lon = track(n)
+    on = np.ones(n, np.int64)
+    logs = [
+        TimeLogSpec(
+            f"TLG0000{k + 1}",
+            t + k * HOUR,
+            lat,
+            lon,
+            dlvs=[
+                DlvSpec(84, values=np.full(n, 600 + k)),
+                DlvSpec(141, values=on),
+                DlvSpec(
+                    67,
+                    values=np.zeros(n),
+                    present=np.zeros(n, bool),
+                    header=9000 if k == 1 else None,
+                ),
+            ],
+        )
+        for k in range(3)
+    ]
+    path = write_taskdata(tmp_path / "TASKDATA", logs)
+    raw = READER.read(path, part="TSK1")
+    width = raw.table["agg_equipmentWidth"].to_numpy()
+    assert (width[n : 2 * n] == 9000).all()  # the other logs give none
+    assert not (width[:n] == 9000).any() and not (width[2 * n :] == 9000).any()
+    assert_ranges_are_whole(path, "TSK1", 300)
+
+
+def test_practice_over_every_log_in_ranges(tmp_path):
+    """The cultural practice counted over the task's logs: a practice the first log
+    writes now and then loses to one the second log writes on every record."""
+    clear_cache()
+    n = 1000
+    t, lat, lon = track(n)
+    i = np.arange(n)
+    logs = [
+        TimeLogSpec(
+            f"TLG0000{k + 1}",
+            t + k * HOUR,
+            lat,
+            lon,
+            dlvs=[
+                DlvSpec(
+                    179,
+                    values=np.full(n, 1 if k == 0 else 4),
+                    present=(i % 10 == 0) if k == 0 else None,
+                ),
+                DlvSpec(67, values=np.full(n, 6000)),
+                DlvSpec(141, values=np.ones(n, np.int64)),
+            ],
+        )
+        for k in range(2)
+    ]
+    path = write_taskdata(tmp_path / "TASKDATA", logs, device_class=0, task_name="Job")
+    raw = READER.read(path, part="TSK1")
+    assert raw.meta["operation_type"] == "tillage"
+    assert_ranges_are_whole(path, "TSK1", 300)  # the first log's ranges alone: applied
+
+
+def test_a_log_without_the_lateral_offset_is_read_whole(tmp_path):
+    """A lateral offset (DDI 135) one log does not give is filled with the task's
+    median when read whole: the ranges refuse it."""
+    clear_cache()
+    n = 600
+    t, lat, lon = track(n)
+    base = [DlvSpec(84, values=np.full(n, 700)), DlvSpec(67, values=np.full(n, 6000))]
+    logs = [
+        TimeLogSpec("TLG00001", t, lat, lon,
+                    dlvs=[*base, DlvSpec(135, values=np.full(n, -250))]),
+        TimeLogSpec("TLG00002", t + HOUR, lat, lon, dlvs=base),
+    ]  # fmt: skip
+    path = write_taskdata(tmp_path / "TASKDATA", logs)
+    with pytest.raises(NotRanged, match="lateral offset"):
+        list(READER.read_ranges(path, part="TSK1", rows=200))
+    logs[1].dlvs = [
+        *base,
+        DlvSpec(135, values=np.zeros(n), present=np.zeros(n, bool), header=-250),
+    ]
+    clear_cache()
+    path = write_taskdata(tmp_path / "T2" / "TASKDATA", logs)
+    assert_ranges_are_whole(path, "TSK1", 200)  # the header gives it: ranges
+
+
+def test_conversion_of_logs_one_after_another_in_ranges(tmp_path, monkeypatch):
+    """Every artifact and fact as whole, machine totals over every log."""
+    clear_cache()
+    logs = [_sparse_log(1500, total_every=37)]
+    # (no range all at work state off: it would derive no yield per area)
+    for k, n in ((1, 1200), (2, 1000)):
+        log = _sparse_log(n, total_every=5 + k)
+        log.dlvs[3].present = np.arange(n) % 500 == 20  # the width, now and then
+        logs.append(_later(log, f"TLG0000{k + 1}", 2 * k * HOUR))
+    path = write_taskdata(
+        tmp_path / "src" / "TASKDATA", logs, totals={90: 4000, 116: 9000}
+    )
+    ranged = _convert(path, tmp_path / "ranged", 700, monkeypatch)
+    whole = _convert(path, tmp_path / "whole", 10**9, monkeypatch)
+    assert ranged[2] and not whole[2]
+    assert not ranged[0].failed
+    assert_same_conversion(ranged, whole)
 
 
 def test_skipped_records_are_read_whole(tmp_path):
@@ -257,18 +416,25 @@ def test_real_tasks_in_ranges():
             refused.append(str(exc))
     # the CCI forage harvester's tasks of one clean log each are read in ranges
     assert sum("cci_forage_harvester_yield" in r for r in ranged) >= 17
-    # parallel logs and skipped records are read whole
-    assert any("not one time log" in r for r in refused)
+    # tasks of logs one after another too (each CCI task of two logs)
+    assert {
+        "cci_forage_harvester_yield TSK6",
+        "cci_forage_harvester_yield TSK14",
+    } <= set(ranged)
+    # skipped records, and a lateral offset one log of a task lacks, are read whole
     assert any("skipped" in r for r in refused)
+    assert any("lateral offset" in r for r in refused)
     assert not any("resolution" in r for r in refused)
     assert any("kverneland_imtpro_benchtest" in r for r in ranged)
 
 
 @pytest.mark.real_data
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
-@pytest.mark.parametrize("part", ["TSK3", "TSK12", "TSK19", "TSK7"])
+@pytest.mark.parametrize("part", ["TSK3", "TSK12", "TSK19", "TSK7", "TSK6", "TSK14"])
 def test_real_conversion_in_ranges(part, tmp_path, monkeypatch):
     """CCI harvests with Total Area and yield totals (TIM) convert in ranges as whole.
+
+    TSK6 and TSK14 are tasks of two logs, one after the other.
 
     TSK7's ranges differ in what the pipeline derives (a range without dry yield per
     area): the stream converts it whole, with the same result.
