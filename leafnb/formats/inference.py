@@ -895,7 +895,7 @@ def infer_columns(
     allowed = (family, "generic")
     result = ColumnMatch(family=family, scores=fam_scores)
     values: dict[str, _Values] = {}
-    in_table = set(table.column_names) if table is not None else set()
+    in_table = set(table.schema.names) if table is not None else set()
     numbers: dict[str, NumericColumn | None] = dict.fromkeys(text_columns)
     numbers.update(_small_table_numbers(table, [n for n in order if n not in numbers]))
 

@@ -231,7 +231,7 @@ def _canonical_unit(prop: str, unit: str) -> str:
 def to_canonical(points: PointSet) -> PointSet:
     """Convert every numeric property with a unit to its canonical unit."""
     # the loop only replaces columns: their names, looked up once (a list made per call)
-    names = set(points.table.column_names)
+    names = set(points.table.schema.names)
     for prop, unit in list(points.units.items()):
         if prop not in names:
             continue
@@ -641,7 +641,7 @@ def to_unit_system(points: PointSet, system: UnitSystem | str) -> PointSet:
     for prop, unit in points.source_units.items():
         if prop in PROPERTIES and prop != "area":
             sibling.setdefault(PROPERTIES[prop][1], unit)
-    names = set(points.table.column_names)  # (as in to_canonical)
+    names = set(points.table.schema.names)  # (as in to_canonical)
     for prop, unit in list(points.units.items()):
         if prop not in names or prop == "area":
             continue

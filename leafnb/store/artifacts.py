@@ -382,7 +382,7 @@ def _storable(
         metadata["constants"] = pack(table.select(fixed))
     if not drop:
         return table, metadata
-    return table.drop_columns(drop), {**metadata, "columns": table.column_names}
+    return table.drop_columns(drop), {**metadata, "columns": table.schema.names}
 
 
 #: zstd level of points artifacts (zstd's own default; pyarrow's is 1)
@@ -678,13 +678,13 @@ def restore_points(
     order they were written (or *columns*).
     """
     order = meta.get("columns")
-    names = table.column_names
+    names = table.schema.names
     if order and "lon" in order and "lon" not in names and "geometry" in names:
         geometry = table.column("geometry")
         table = table.append_column(
             "lon", pc.struct_field(geometry, "x")
         ).append_column("lat", pc.struct_field(geometry, "y"))
-    if "geometry" in table.column_names:
+    if "geometry" in table.schema.names:
         table = table.drop_columns(["geometry"])
     copies = meta.get("copies") or {}
     if meta.get("constants"):
@@ -692,14 +692,14 @@ def restore_points(
         need = _needed(meta, columns)
         rows = table.num_rows
         for name, values in rebuild(meta["constants"], rows).items():
-            if name not in table.column_names and (need is None or name in need):
+            if name not in table.schema.names and (need is None or name in need):
                 table = table.append_column(name, values)
     for name, source in copies.items():
-        if name not in table.column_names and source in table.column_names:
+        if name not in table.schema.names and source in table.schema.names:
             field = table.schema.field(source).with_name(name)
             table = table.append_column(field, table.column(source))
     table = derived.apply(table, meta.get("derived"), columns)
-    names = table.column_names
+    names = table.schema.names
     wanted = columns if columns is not None else (order or names)
     return table.select(
         [c for c in dict.fromkeys(wanted) if c in names]
