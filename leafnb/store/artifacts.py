@@ -291,7 +291,10 @@ def point_column(lon: pa.ChunkedArray, lat: pa.ChunkedArray) -> pa.ChunkedArray:
 def _bits(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """A float column's values as raw bit patterns (nulls as NaN) and its null mask."""
     values = np.ascontiguousarray(column.to_numpy(zero_copy_only=False))
-    mask = column.is_null().to_numpy(zero_copy_only=False)
+    if column.null_count:
+        mask = column.is_null().to_numpy(zero_copy_only=False)
+    else:  # (no kernel call for the usual column without nulls)
+        mask = np.zeros(len(values), dtype=bool)
     return values.view(f"u{values.dtype.itemsize}"), mask
 
 
@@ -313,24 +316,28 @@ def copied_columns(table: pa.Table, skip: Iterable[str] = ()) -> dict[str, str]:
     whole = table.num_rows <= len(rows)
     first: dict[tuple, list[str]] = {}
     copies: dict[str, str] = {}
-    for field in table.schema:
-        if field.name in skip or not pa.types.is_floating(field.type):
+    # by position: a Field object per column (``for field in table.schema``) costs more
+    # than a small column's bits
+    for i, field_name in enumerate(table.schema.names):
+        if field_name in skip:
             continue
-        column = table.column(field.name)
+        column = table.column(i)
+        if not pa.types.is_floating(column.type):
+            continue
         sample = column if whole else column.take(rows)
-        key = (field.type, column.null_count, *map(bytes, _bits(sample)))
+        key = (column.type, column.null_count, *map(bytes, _bits(sample)))
         if whole and key in first:
-            copies[field.name] = first[key][0]
+            copies[field_name] = first[key][0]
             continue
         bits = None
         for name in first.get(key, ()):
             bits = bits or _bits(column)
             other = _bits(table.column(name))
             if all(np.array_equal(a, b) for a, b in zip(bits, other, strict=True)):
-                copies[field.name] = name
+                copies[field_name] = name
                 break
         else:
-            first.setdefault(key, []).append(field.name)
+            first.setdefault(key, []).append(field_name)
     return copies
 
 
