@@ -231,6 +231,33 @@ def _crs84_projjson() -> dict[str, Any]:
     return CRS("OGC:CRS84").to_json_dict()
 
 
+#: stands for the CRS in the text of ``geo`` metadata (:func:`_geo_text`); no JSON
+#: string value of that metadata holds a NUL
+_CRS_MARK = "\0crs"
+
+
+@functools.cache
+def _crs84_text() -> str:
+    return json.dumps(_crs84_projjson())
+
+
+def _geo_text(geo: dict[str, Any]) -> str:
+    """``json.dumps(geo)`` of :func:`geoparquet_metadata`, its CRS encoded once a process.
+
+    The PROJJSON of OGC:CRS84 is most of the text and the same in every file.
+
+    >>> geo = geoparquet_metadata(pa.table({"lon": [1.0], "lat": [2.0]}))
+    >>> _geo_text(geo) == json.dumps(geo)
+    True
+    """
+    column = geo["columns"]["geometry"]
+    if column.get("crs") is not _crs84_projjson():
+        return json.dumps(geo)
+    columns = {**geo["columns"], "geometry": {**column, "crs": _CRS_MARK}}
+    marked = {**geo, "columns": columns}
+    return json.dumps(marked).replace(json.dumps(_CRS_MARK), _crs84_text(), 1)
+
+
 def geoparquet_metadata(table: pa.Table, bbox: bool = True) -> dict[str, Any]:
     """GeoParquet 1.1 ``geo`` metadata for a native (GeoArrow) point column in WGS84.
 
@@ -282,8 +309,12 @@ def point_column(lon: pa.ChunkedArray, lat: pa.ChunkedArray) -> pa.ChunkedArray:
     for values in (lon, lat):
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
+        if values.type != pa.float64():  # (a no-op cast is still a compute call)
+            values = values.cast(pa.float64())
         # a missing coordinate is NaN, as in WKB's POINT (NaN NaN): children are not null
-        xy.append(pc.fill_null(values.cast(pa.float64()), float("nan")))
+        if values.null_count:
+            values = pc.fill_null(values, float("nan"))
+        xy.append(values)
     arr = pa.StructArray.from_arrays(xy, fields=list(POINT_TYPE))
     return pa.chunked_array([arr], POINT_TYPE)
 
@@ -457,7 +488,10 @@ def float_encodings(table: pa.Table) -> dict[str, str]:
     ... }))
     {'lat': 'BYTE_STREAM_SPLIT', 'flow': 'BYTE_STREAM_SPLIT'}
     """
-    # a table of a few thousand rows is a few kB whatever the encoding
+    # a table of a few thousand rows is a few kB whatever the encoding (every column,
+    # a point's x/y too, has the table's rows: none is looked at in a smaller table)
+    if table.num_rows < _SAMPLE_ROWS:
+        return {}
     columns = [(p, v) for p, v in _float_columns(table) if len(v) >= _SAMPLE_ROWS]
     if not columns:
         return {}
@@ -560,7 +594,7 @@ def _artifact(
     out = stored.append_column("geometry", geometry)
     meta = dict(out.schema.metadata or {})
     geo = geoparquet_metadata(table, bbox=not ranged)
-    meta[b"geo"] = json.dumps(geo).encode()
+    meta[b"geo"] = _geo_text(geo).encode()
     for key, value in extra.items():
         meta[f"leafnb.{key}".encode()] = json.dumps(value).encode()
     return out.replace_schema_metadata(meta), extra
