@@ -149,7 +149,7 @@ def cleanup_mask(
     n = len(points)
     keep = np.ones(n, dtype=bool)
     removed: dict[str, int] = {}
-    names = set(points.table.column_names)  # (``column_names`` makes a list per call)
+    names = set(points.table.schema.names)  # (``schema.names`` makes a list per call)
     for prop, items in rules.items():
         if prop not in names:
             continue

@@ -461,11 +461,11 @@ def _typed(
     """
     bad: dict[str, tuple[int, list[str]]] = {}
     cols = []
-    names = [n for n in table.column_names if n not in keep_text]
+    names = [n for n in table.schema.names if n not in keep_text]
     typed = dict(
         zip(names, coerce_numeric_columns([table[n] for n in names]), strict=True)
     )
-    for name in table.column_names:
+    for name in table.schema.names:
         col = table[name]
         res = typed.get(name)
         if res is None:
@@ -475,7 +475,7 @@ def _typed(
         if res.unparseable:
             bad[name] = (res.unparseable, res.examples)
     text = [n for n in names if typed[n] is None]
-    return pa.Table.from_arrays(cols, names=table.column_names), bad, text
+    return pa.Table.from_arrays(cols, names=table.schema.names), bad, text
 
 
 def _read_file(path: Path, reader: str) -> tuple[str, str]:
@@ -672,7 +672,7 @@ class CsvReader(_TextReader):
         lon, lat, used = self._coordinates(table, coords, options, path, issues, meta)
         lon_hint, lat_hint = _hints(lon, lat)
         match = infer_columns(
-            table.column_names,
+            table.schema.names,
             table=table,
             operation_type=optype,
             exclude=used,
@@ -687,7 +687,7 @@ class CsvReader(_TextReader):
         ) or next(
             (
                 n
-                for n in table.column_names
+                for n in table.schema.names
                 if normalise_key(split_header_unit(n)[0]) in ("duration", "durations")
             ),
             None,
@@ -707,7 +707,7 @@ class CsvReader(_TextReader):
             drop=used,
             unparsed=bad_lines,
             bad_cells=bad_cells,
-            load_column=_load_column(table.column_names),
+            load_column=_load_column(table.schema.names),
             carry=carry,
         )
 
@@ -824,7 +824,7 @@ class AgLeaderTextReader(_TextReader):
         lat = numeric_array(table["LATITUDE"])
         lon_hint, lat_hint = _hints(lon, lat)
         match = infer_columns(
-            table.column_names,
+            table.schema.names,
             table=table,
             family="agleader",
             operation_type="harvested",

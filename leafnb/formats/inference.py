@@ -386,12 +386,17 @@ class _Values:
 _SAMPLE = 20_000
 
 
+#: values :func:`exact_median` sorts in Python (a float64 array of at most this many)
+_SORTED_MEDIAN = 32
+
+
 def exact_median(v: np.ndarray) -> float:
     """``float(np.median(v))`` of a float array, bit for bit, without its overhead.
 
     The same partition ``np.median`` makes (the middle element(s) and the largest, which
     is NaN when any value is) and the same sum; a small file's column costs the
-    partition, not numpy's generic reduction machinery.
+    partition, not numpy's generic reduction machinery (up to :data:`_SORTED_MEDIAN`
+    float64 values, a Python sort: the same middle values).
     (``np.median`` of an even count is the mean of the two middle values, ``(a + b) / 2``.)
 
     >>> exact_median(np.array([3.0, 1.0, 2.0, 10.0])), exact_median(np.array([2.0, 1.0, 5.0]))
@@ -401,6 +406,16 @@ def exact_median(v: np.ndarray) -> float:
     if n == 0 or n > 4096 or v.dtype.kind != "f":
         return float(np.median(v))
     k = n // 2
+    if n <= _SORTED_MEDIAN and v.dtype == np.float64 and v.ndim == 1:
+        # a small file's column: Python's sort of a few floats costs less than a numpy
+        # call; the same order statistics once NaN is ruled out (it sorts anywhere), and
+        # the same float64 sums (a zero's sign is lost to the +0.0 whichever sorts first)
+        ordered = sorted(v.tolist())
+        if any(x != x for x in ordered):
+            return float("nan")
+        if n % 2:
+            return 0.0 + ordered[k]
+        return (0.0 + ordered[k - 1] + ordered[k]) / 2.0
     part = np.partition(v, [k - 1, k, -1] if n % 2 == 0 else [k, -1])
     if np.isnan(part[-1]):  # NaN sorts last; np.median gives NaN
         return float("nan")
@@ -895,7 +910,7 @@ def infer_columns(
     allowed = (family, "generic")
     result = ColumnMatch(family=family, scores=fam_scores)
     values: dict[str, _Values] = {}
-    in_table = set(table.column_names) if table is not None else set()
+    in_table = set(table.schema.names) if table is not None else set()
     numbers: dict[str, NumericColumn | None] = dict.fromkeys(text_columns)
     numbers.update(_small_table_numbers(table, [n for n in order if n not in numbers]))
 

@@ -66,7 +66,7 @@ def bad_cells_note(bad: Mapping[str, tuple[int, list[str]]]) -> str | None:
 def _motion(table: pa.Table, match: ColumnMatch) -> dict[str, np.ndarray]:
     """Logged heading (deg) and distance (m) per record, for the lat/lon order check."""
     out: dict[str, np.ndarray] = {}
-    names = set(table.column_names)  # (``column_names`` makes a list per call)
+    names = set(table.schema.names)  # (``schema.names`` makes a list per call)
     for src, col in match.columns.items():
         if src not in names:
             continue
@@ -106,7 +106,7 @@ def _date_orders(
     orders = {}
     for kind in ("datetime", "date"):
         name = match.time_sources.get(kind)
-        if name is None or name not in table.column_names:
+        if name is None or name not in table.schema.names:
             continue
         column = table[name]
         value_type = column.type
@@ -205,15 +205,15 @@ def finish_table(
     # a range of a file says how it read its slash dates: the ranges must agree
     orders = {} if carry is None else _date_orders(src, match, lon_hint)
     drop = set(drop) | {"lon", "lat", "timestamp"}
-    src = src.select([c for c in src.column_names if c not in drop])
+    src = src.select([c for c in src.schema.names if c not in drop])
     for col, how in match.transforms.items():
-        if col in src.column_names:
-            i = src.column_names.index(col)
+        if col in src.schema.names:
+            i = src.schema.names.index(col)
             held = None if carry is None else carry.held
             src = src.set_column(i, col, apply_transform(src[col], how, held, col))
     columns = dict(match.columns)
     for new, factors in DERIVED.get(match.family or "", ()):
-        if new not in src.column_names and all(f in src.column_names for f in factors):
+        if new not in src.schema.names and all(f in src.schema.names for f in factors):
             prod = None
             for f in factors:
                 v = pa.array(numeric_array(src[f]), pa.float64(), from_pandas=True)
@@ -230,7 +230,7 @@ def finish_table(
         arrays.append(ts)
         names.append("timestamp")
     table = pa.Table.from_arrays(
-        arrays + [src[c] for c in src.column_names], names=names + src.column_names
+        arrays + [src[c] for c in src.schema.names], names=names + src.schema.names
     )
     out_meta: dict[str, Any] = {
         "columns": columns,

@@ -478,7 +478,7 @@ def _cumulative_ms(
     record so far}``, read and updated, so a group's later records count on from the
     earlier ranges (whole milliseconds agree with reading the file whole).
     """
-    if not duration_column or duration_column not in table.column_names:
+    if not duration_column or duration_column not in table.schema.names:
         return None
     dur = np.nan_to_num(numeric_array(table[duration_column])) * 1000.0
     if groups is None:
@@ -560,7 +560,7 @@ def build_timestamp(
 
     def col(kind):
         name = time_sources.get(kind)
-        return None if name is None or name not in table.column_names else table[name]
+        return None if name is None or name not in table.schema.names else table[name]
 
     def done(ms: np.ndarray, label: str):
         arr, n_bad = _finish(ms, notes, label)
@@ -600,7 +600,7 @@ def build_timestamp(
         )
         if enc == "seconds_of_day":
             tod_name = time_sources["epoch"]
-    tod = table[tod_name] if tod_name and tod_name in table.column_names else None
+    tod = table[tod_name] if tod_name and tod_name in table.schema.names else None
     if date_ms is not None and tod is not None:
         t = _time_of_day_ms(tod)
         day = np.where(date_ms == NAT, NAT, (date_ms // _DAY_MS) * _DAY_MS)
@@ -638,7 +638,7 @@ def build_timestamp(
                     "timestamps are the SMS Dataset start time; local time read as UTC"
                 )
             return done(ms, repr(time_sources["sms_dataset"]))
-    if tod is not None and load_column and load_column in table.column_names:
+    if tod is not None and load_column and load_column in table.schema.names:
         day = _load_label_days(table[load_column])
         if np.any(day != NAT):
             t = _time_of_day_ms(tod)

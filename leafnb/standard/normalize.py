@@ -132,7 +132,7 @@ def normalize(raw: RawRead) -> PointSet:
     table = raw.table
     mapping: dict[str, Column] = dict(meta.get("columns") or {})
     chosen: dict[str, tuple[str, Column]] = {}
-    names = set(table.column_names)  # (``column_names`` makes a list per call)
+    names = set(table.schema.names)  # (``schema.names`` makes a list per call)
     for src, col in mapping.items():
         if src not in names:
             continue
@@ -173,7 +173,7 @@ def normalize(raw: RawRead) -> PointSet:
         "lat": pc.cast(table.column("lat"), pa.float64()),
     }
     units: dict[str, str] = {}
-    if "timestamp" in table.column_names:
+    if "timestamp" in table.schema.names:
         out["timestamp"] = pc.cast(
             table.column("timestamp"), pa.timestamp("ms", tz="UTC")
         )

@@ -42,7 +42,7 @@ class PointSet:
     @property
     def columns(self) -> list[str]:
         """Standard property columns present (without lon/lat)."""
-        return [c for c in self.table.column_names if c not in ("lon", "lat")]
+        return [c for c in self.table.schema.names if c not in ("lon", "lat")]
 
     def has(self, prop: str) -> bool:
         """True when *prop* is a column with at least one non-null value."""

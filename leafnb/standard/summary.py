@@ -102,7 +102,7 @@ def _stat(values: np.ndarray, unit: str | None) -> dict[str, Any] | None:
 
 def units_map(points: PointSet) -> dict[str, str]:
     """``GET /files/{id}/units``: ``{property: unit}`` for the numeric properties present."""
-    names = set(points.table.column_names)  # a new list at each call
+    names = set(points.table.schema.names)  # a new list at each call
     return {p: u for p, u in points.units.items() if p in names and points.has(p)}
 
 

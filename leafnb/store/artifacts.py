@@ -231,6 +231,33 @@ def _crs84_projjson() -> dict[str, Any]:
     return CRS("OGC:CRS84").to_json_dict()
 
 
+#: stands for the CRS in the text of ``geo`` metadata (:func:`_geo_text`); no JSON
+#: string value of that metadata holds a NUL
+_CRS_MARK = "\0crs"
+
+
+@functools.cache
+def _crs84_text() -> str:
+    return json.dumps(_crs84_projjson())
+
+
+def _geo_text(geo: dict[str, Any]) -> str:
+    """``json.dumps(geo)`` of :func:`geoparquet_metadata`, its CRS encoded once a process.
+
+    The PROJJSON of OGC:CRS84 is most of the text and the same in every file.
+
+    >>> geo = geoparquet_metadata(pa.table({"lon": [1.0], "lat": [2.0]}))
+    >>> _geo_text(geo) == json.dumps(geo)
+    True
+    """
+    column = geo["columns"]["geometry"]
+    if column.get("crs") is not _crs84_projjson():
+        return json.dumps(geo)
+    columns = {**geo["columns"], "geometry": {**column, "crs": _CRS_MARK}}
+    marked = {**geo, "columns": columns}
+    return json.dumps(marked).replace(json.dumps(_CRS_MARK), _crs84_text(), 1)
+
+
 def geoparquet_metadata(table: pa.Table, bbox: bool = True) -> dict[str, Any]:
     """GeoParquet 1.1 ``geo`` metadata for a native (GeoArrow) point column in WGS84.
 
@@ -282,8 +309,12 @@ def point_column(lon: pa.ChunkedArray, lat: pa.ChunkedArray) -> pa.ChunkedArray:
     for values in (lon, lat):
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
+        if values.type != pa.float64():  # (a no-op cast is still a compute call)
+            values = values.cast(pa.float64())
         # a missing coordinate is NaN, as in WKB's POINT (NaN NaN): children are not null
-        xy.append(pc.fill_null(values.cast(pa.float64()), float("nan")))
+        if values.null_count:
+            values = pc.fill_null(values, float("nan"))
+        xy.append(values)
     arr = pa.StructArray.from_arrays(xy, fields=list(POINT_TYPE))
     return pa.chunked_array([arr], POINT_TYPE)
 
@@ -291,7 +322,10 @@ def point_column(lon: pa.ChunkedArray, lat: pa.ChunkedArray) -> pa.ChunkedArray:
 def _bits(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """A float column's values as raw bit patterns (nulls as NaN) and its null mask."""
     values = np.ascontiguousarray(column.to_numpy(zero_copy_only=False))
-    mask = column.is_null().to_numpy(zero_copy_only=False)
+    if column.null_count:
+        mask = column.is_null().to_numpy(zero_copy_only=False)
+    else:  # (no kernel call for the usual column without nulls)
+        mask = np.zeros(len(values), dtype=bool)
     return values.view(f"u{values.dtype.itemsize}"), mask
 
 
@@ -313,24 +347,28 @@ def copied_columns(table: pa.Table, skip: Iterable[str] = ()) -> dict[str, str]:
     whole = table.num_rows <= len(rows)
     first: dict[tuple, list[str]] = {}
     copies: dict[str, str] = {}
-    for field in table.schema:
-        if field.name in skip or not pa.types.is_floating(field.type):
+    # by position: a Field object per column (``for field in table.schema``) costs more
+    # than a small column's bits
+    for i, field_name in enumerate(table.schema.names):
+        if field_name in skip:
             continue
-        column = table.column(field.name)
+        column = table.column(i)
+        if not pa.types.is_floating(column.type):
+            continue
         sample = column if whole else column.take(rows)
-        key = (field.type, column.null_count, *map(bytes, _bits(sample)))
+        key = (column.type, column.null_count, *map(bytes, _bits(sample)))
         if whole and key in first:
-            copies[field.name] = first[key][0]
+            copies[field_name] = first[key][0]
             continue
         bits = None
         for name in first.get(key, ()):
             bits = bits or _bits(column)
             other = _bits(table.column(name))
             if all(np.array_equal(a, b) for a, b in zip(bits, other, strict=True)):
-                copies[field.name] = name
+                copies[field_name] = name
                 break
         else:
-            first.setdefault(key, []).append(field.name)
+            first.setdefault(key, []).append(field_name)
     return copies
 
 
@@ -382,7 +420,7 @@ def _storable(
         metadata["constants"] = pack(table.select(fixed))
     if not drop:
         return table, metadata
-    return table.drop_columns(drop), {**metadata, "columns": table.column_names}
+    return table.drop_columns(drop), {**metadata, "columns": table.schema.names}
 
 
 #: zstd level of points artifacts (zstd's own default; pyarrow's is 1)
@@ -450,7 +488,10 @@ def float_encodings(table: pa.Table) -> dict[str, str]:
     ... }))
     {'lat': 'BYTE_STREAM_SPLIT', 'flow': 'BYTE_STREAM_SPLIT'}
     """
-    # a table of a few thousand rows is a few kB whatever the encoding
+    # a table of a few thousand rows is a few kB whatever the encoding (every column,
+    # a point's x/y too, has the table's rows: none is looked at in a smaller table)
+    if table.num_rows < _SAMPLE_ROWS:
+        return {}
     columns = [(p, v) for p, v in _float_columns(table) if len(v) >= _SAMPLE_ROWS]
     if not columns:
         return {}
@@ -553,7 +594,7 @@ def _artifact(
     out = stored.append_column("geometry", geometry)
     meta = dict(out.schema.metadata or {})
     geo = geoparquet_metadata(table, bbox=not ranged)
-    meta[b"geo"] = json.dumps(geo).encode()
+    meta[b"geo"] = _geo_text(geo).encode()
     for key, value in extra.items():
         meta[f"leafnb.{key}".encode()] = json.dumps(value).encode()
     return out.replace_schema_metadata(meta), extra
@@ -678,13 +719,13 @@ def restore_points(
     order they were written (or *columns*).
     """
     order = meta.get("columns")
-    names = table.column_names
+    names = table.schema.names
     if order and "lon" in order and "lon" not in names and "geometry" in names:
         geometry = table.column("geometry")
         table = table.append_column(
             "lon", pc.struct_field(geometry, "x")
         ).append_column("lat", pc.struct_field(geometry, "y"))
-    if "geometry" in table.column_names:
+    if "geometry" in table.schema.names:
         table = table.drop_columns(["geometry"])
     copies = meta.get("copies") or {}
     if meta.get("constants"):
@@ -692,14 +733,14 @@ def restore_points(
         need = _needed(meta, columns)
         rows = table.num_rows
         for name, values in rebuild(meta["constants"], rows).items():
-            if name not in table.column_names and (need is None or name in need):
+            if name not in table.schema.names and (need is None or name in need):
                 table = table.append_column(name, values)
     for name, source in copies.items():
-        if name not in table.column_names and source in table.column_names:
+        if name not in table.schema.names and source in table.schema.names:
             field = table.schema.field(source).with_name(name)
             table = table.append_column(field, table.column(source))
     table = derived.apply(table, meta.get("derived"), columns)
-    names = table.column_names
+    names = table.schema.names
     wanted = columns if columns is not None else (order or names)
     return table.select(
         [c for c in dict.fromkeys(wanted) if c in names]

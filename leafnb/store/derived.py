@@ -164,7 +164,7 @@ def _crop_values(table: pa.Table, recipe: dict[str, Any], index: int) -> np.ndar
     crops = recipe.get("crops") or {}
     column = recipe.get("crop_column", "crop")
     n = table.num_rows
-    if column not in table.column_names or not crops or n == 0:
+    if column not in table.schema.names or not crops or n == 0:
         return np.full(n, np.nan)
     values, codes = distinct(table.column(column))
     # a crop is looked up by its text, as written in the recipe (a missing one: "None")
@@ -363,7 +363,7 @@ def verified(table: pa.Table, recipe: dict[str, Any] | None) -> dict[str, Any] |
     rows: dict[str, np.ndarray] = {}
     for step in recipe.get("steps") or ():
         name = step["column"]
-        if name not in table.column_names or not pa.types.is_float64(
+        if name not in table.schema.names or not pa.types.is_float64(
             table.schema.field(name).type
         ):
             continue

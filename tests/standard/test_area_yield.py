@@ -264,3 +264,26 @@ def test_step_distances_of_a_track_changed_in_place_are_measured_again():
     np.testing.assert_array_equal(
         _step_distances(lon, lat), haversine(lon[:-1], lat[:-1], lon[1:], lat[1:])
     )
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_small_column_converts_in_numpy_as_in_arrow(seed):
+    """``_converted``'s NumPy path (one chunk, no nulls) against its Arrow path (chunks)."""
+    from leafnb.standard.area_yield import _converted
+
+    rng = np.random.default_rng(seed)
+    special = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 5e-324, 1e308])
+    for n in (1, 2, 10, 100, 4096):
+        values = rng.normal(0, 10.0 ** rng.integers(-3, 6), n)
+        if rng.random() < 0.5:
+            values[rng.integers(0, n, max(1, n // 4))] = rng.choice(special)
+        for unit, target in (("km/hr", "m/s"), ("bu/ac", "m3/ha"), ("lb", "kg")):
+            small = PointSet(pa.table({"v": values}), "harvested")
+            split = pa.chunked_array([values[: n // 2], values[n // 2 :]])
+            chunked = PointSet(pa.table({"v": split}), "harvested")
+            assert small.table.column("v").num_chunks == 1
+            got = _converted(small, "v", unit, target)
+            want = _converted(chunked, "v", unit, target)
+            got = np.asarray(pa.chunked_array([got]).to_numpy(zero_copy_only=False))
+            want = np.asarray(pa.chunked_array([want]).to_numpy(zero_copy_only=False))
+            assert got.view(np.uint64).tolist() == want.view(np.uint64).tolist()

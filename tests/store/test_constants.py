@@ -130,3 +130,21 @@ def test_a_long_column_varying_between_its_probed_rows_is_not_constant(at):
         lists = [*lists[:at], [1, 3], *lists[at + 1 :]]
     table = pa.table({"flat": flat, "lists": pa.array(lists, pa.list_(pa.int32()))})
     assert constant_columns(table) == ([] if at is not None else ["flat", "lists"])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_small_float_column_is_constant_exactly_as_the_general_rule_says(seed):
+    """The small float path of ``_constant`` against ``_all_equal`` of the whole column."""
+    from leafnb.store.constants import _PROBES, _all_equal, _constant
+
+    rng = np.random.default_rng(seed)
+    nan_payload = np.array([0x7FF8000000000001], np.uint64).view(np.float64)[0]
+    pool = np.array([1.5, -0.0, 0.0, np.nan, nan_payload, np.inf, 12.192])
+    for n in (1, 2, 3, 10, _PROBES):
+        for _ in range(20):
+            values = rng.choice(pool[: rng.integers(1, len(pool) + 1)], n)
+            dtype = rng.choice([np.float64, np.float32, np.float16])
+            chunks = np.array_split(values.astype(dtype), rng.integers(1, 3))
+            column = pa.chunked_array([pa.array(c) for c in chunks if len(c)])
+            whole = column.combine_chunks()
+            assert _constant(column) == _all_equal(whole, whole.slice(0, 1))
