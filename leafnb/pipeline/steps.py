@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import traceback
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from leafnb.pipeline.checkpoints import checkpoint
 from leafnb.pipeline.memory import release_memory
 from leafnb.pipeline.originals import raw_source
 from leafnb.pipeline.stream import stream_standard
+from leafnb.pipeline.warned import warnings_of_this_thread
 from leafnb.standard.area_yield import (
     compute_area_and_yield,
     exact_derived,
@@ -419,16 +419,13 @@ def convert_file(job: FileJob) -> FileOutcome:
             outcome.facts.update(streamed.facts)
             state["streamed"], state["points"] = streamed.messages, streamed.points
             return streamed.messages[Step.RAW_GEOJSON]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warnings_of_this_thread() as caught:
             raw = reader.read(Path(job.path), part=job.part, options=config)
         outcome.facts.update(
             raw_facts({"record_count": raw.table.num_rows, **raw.meta})
         )
         state["raw"] = raw
-        notes = list(raw.issues) + [
-            str(w.message) for w in caught if str(w.message) not in raw.issues
-        ]
+        notes = list(raw.issues) + [w for w in caught if w not in raw.issues]
         if notes:
             outcome.facts["notes"] = list(notes)
         if raw.table.num_rows == 0:

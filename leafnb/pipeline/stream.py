@@ -56,7 +56,6 @@ import gc
 import logging
 import os
 import tempfile
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -71,6 +70,7 @@ from leafnb.clean.cleanup import cleanup_message, cleanup_step
 from leafnb.formats.base import RawRead, Reader
 from leafnb.keys import Step
 from leafnb.pipeline.memory import big_buffers_unpooled, release_memory
+from leafnb.pipeline.warned import warnings_of_this_thread
 from leafnb.standard.area_yield import (
     SPEED_WINDOW_S,
     compute_area_and_yield,
@@ -347,12 +347,11 @@ class _Run:
     def convert(self, ranges: Iterator[RawRead]) -> None:
         """Convert every range (raises :class:`Unstreamable`)."""
         while True:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with warnings_of_this_thread() as caught:
                 raw = next(ranges, None)
             if raw is None:
                 return
-            self.read(raw, [str(w.message) for w in caught])
+            self.read(raw, caught)
             del raw
             # numpy arrays do not count toward the collector's thresholds, so garbage
             # cycles of a range's steps would wait; collecting the young generations
