@@ -398,7 +398,16 @@ class ProcessPoolRunner:
     max_workers : int, optional
         Worker processes (default ``os.cpu_count()``).
     min_jobs : int
-        Batches with fewer jobs run in-process (no pool start-up cost). Default 2.
+        Batches with fewer jobs run in-process (no pool start-up cost), unless they are
+        big (*isolate_bytes*). Default 2.
+    isolate_bytes : int
+        A batch of fewer than *min_jobs* files of at least this many input bytes runs
+        on a worker: a big file's conversion holds a GB or more, which a notebook's
+        kernel would keep in its allocators (Arrow's is mimalloc there when pandas was
+        imported before leafnb: the 10M-record log peaked at 1.18 instead of 0.90 GB),
+        and a reader crashing on a broken file kills a worker, not the kernel. The
+        pool's start (about 1 s) is a few per cent of such a file's conversion.
+        Default 256 MiB; 0 never.
     min_bytes : int
         While the pool is not started yet, batches whose input files total fewer bytes
         (and that have fewer than *min_files* files) run in-process: starting workers
@@ -433,6 +442,7 @@ class ProcessPoolRunner:
         max_workers: int | None = None,
         *,
         min_jobs: int = 2,
+        isolate_bytes: int = 256 * 2**20,
         min_bytes: int = 32 * 2**20,
         min_files: int = 64,
         mp_context: str = "spawn",
@@ -440,6 +450,7 @@ class ProcessPoolRunner:
     ):
         self.workers = max(1, int(max_workers or os.cpu_count() or 1))
         self.min_jobs = min_jobs
+        self.isolate_bytes = isolate_bytes
         self.min_bytes = min_bytes
         self.min_files = min_files
         self.mp_context = mp_context
@@ -477,6 +488,13 @@ class ProcessPoolRunner:
 
     def _wanted(self, files: int, nbytes: Callable[[], int]) -> bool:
         """Whether a batch of *files* files of ``nbytes()`` bytes runs on the workers."""
+        if files < self.min_jobs:  # one file: on a worker when it is big
+            return (
+                files > 0
+                and self.isolate_bytes > 0
+                and nbytes() >= self.isolate_bytes
+                and self._usable()
+            )
         small = (
             self._pool is None
             and self.min_bytes > 0
@@ -565,7 +583,10 @@ class ProcessPoolRunner:
         fn = fn or self.fn or convert_file
         jobs = list(jobs)
         if not (
-            self._wanted(len(jobs), lambda: input_bytes(jobs, self.min_bytes))
+            self._wanted(
+                len(jobs),
+                lambda: input_bytes(jobs, max(self.min_bytes, self.isolate_bytes)),
+            )
             and self._started()
         ):
             yield from InlineRunner(fn).run(jobs)

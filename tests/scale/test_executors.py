@@ -187,6 +187,23 @@ def test_many_small_files_start_the_workers_and_a_few_stay_in_process(tmp_path):
         runner.close()
 
 
+def test_one_big_file_converts_on_a_worker(tmp_path):
+    """A batch of one file runs in-process unless its input reaches ``isolate_bytes``:
+    then a worker holds its memory, and a crash there is not the caller's."""
+    (job,) = _tiny_jobs(tmp_path, 1)  # 12 bytes
+    small = ProcessPoolRunner(2, isolate_bytes=13, fn=pid_outcome)
+    big = ProcessPoolRunner(2, isolate_bytes=12, fn=pid_outcome)
+    never = ProcessPoolRunner(2, isolate_bytes=0, fn=pid_outcome)
+    try:
+        assert [o.facts["pid"] for _, o in small.run([job])] == [os.getpid()]
+        assert [o.facts["pid"] for _, o in never.run([job])] == [os.getpid()]
+        assert small._pool is None and never._pool is None
+        (pid,) = [o.facts["pid"] for _, o in big.run([job])]
+        assert pid != os.getpid() and big._pool is not None
+    finally:
+        big.close()
+
+
 def test_forkserver_workers_convert(tmp_path):
     """A forkserver worker is the fork server's child: it must not take that for its
     pool's maker having died (every job came back as a crashed worker)."""
