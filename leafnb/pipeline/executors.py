@@ -508,15 +508,27 @@ class ProcessPoolRunner:
 
         The batch's code calls it before extracting an upload: the workers start and
         import (about 0.5 s each) while the files are extracted and detected, instead
-        of after. Nothing happens when the batch would run in-process, or the pool is
-        running already.
+        of after. Only where that second counts and the workers will be used whatever
+        the upload holds: an upload of at least *min_files* entries (small files: their
+        batch is about as long as the workers' start), or of at least *isolate_bytes*
+        (one big file runs on a worker too). An upload of a few entries of more than
+        *min_bytes* may be one file in several entries (an ISOXML task, a shapefile):
+        its workers start after detection, if there is more than one file — before,
+        the two idle workers' start took CPU from the conversion in this process.
+        Nothing happens when the pool is running already.
 
         >>> runner = ProcessPoolRunner(2)
         >>> runner.prepare(files=3, nbytes=1000)  # a small batch: in-process, no pool
+        >>> runner.prepare(files=3, nbytes=100 * 2**20)  # one ISOXML task, perhaps
         >>> runner._pool is None
         True
         """
-        if self._pool is not None or not self._wanted(files, lambda: nbytes):
+        if self._pool is not None:
+            return
+        sure = files >= self.min_files or (
+            self.isolate_bytes > 0 and nbytes >= self.isolate_bytes
+        )
+        if not (sure and self._wanted(files, lambda: nbytes)):
             return
         refuse_while_a_worker_starts()
         pool = self._get_pool()

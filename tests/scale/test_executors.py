@@ -302,6 +302,26 @@ def test_an_upload_of_many_files_starts_the_workers_before_extraction(tmp_path):
         runner.close()
 
 
+def test_an_upload_of_a_few_big_entries_starts_the_workers_when_they_are_used(
+    tmp_path,
+):
+    """A few entries of many bytes may be one file (an ISOXML task): no idle workers
+    started early; more than one file starts them after detection."""
+    runner = ProcessPoolRunner(2, min_bytes=100, isolate_bytes=10**9, fn=pid_outcome)
+    try:
+        runner.prepare(files=3, nbytes=10**6)
+        assert runner._pool is None
+        jobs = _tiny_jobs(tmp_path, 3)
+        (tmp_path / "a.csv").write_text("lon,lat\n" + "1,2\n" * 100)  # > min_bytes
+        pids = {o.facts["pid"] for _, o in runner.run(jobs)}
+        assert os.getpid() not in pids and runner._pool is not None
+        runner.close()
+        runner.prepare(files=3, nbytes=10**9)  # one big file runs on a worker: now
+        assert runner._pool is not None and len(runner._pings) == 2
+    finally:
+        runner.close()
+
+
 def test_workers_prepared_but_unable_to_start_leave_the_batch_in_process(
     tmp_path, monkeypatch, caplog
 ):
