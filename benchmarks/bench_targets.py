@@ -55,6 +55,13 @@ ORACLE = REPO / "tests" / "oracle"
 
 # ----------------------------------------------------------------------------- children
 def _convert(path: str, reader: str, part: str | None) -> dict:
+    # leafnb before pyogrio (which imports pyarrow): as in leafnb's worker processes,
+    # where a big file converts (``ProcessPoolRunner.isolate_bytes``), Arrow's C++ pool
+    # is then the system allocator; pyarrow first, it is mimalloc (docs/performance.md:
+    # the 10M-record log 1.18 instead of 0.90 GB)
+    import leafnb  # noqa: F401
+
+    # isort: split
     import pyogrio  # noqa: F401  (imported before timing, as by the floor)
 
     from leafnb.pipeline.steps import FileJob, convert_file
