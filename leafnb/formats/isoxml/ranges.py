@@ -69,6 +69,7 @@ from leafnb.formats.isoxml.timelogs import (
     NotRanged,
     TaskRecords,
     Written,
+    dlv_key,
     join_logs,
     overlapping,
 )
@@ -182,8 +183,7 @@ class RangePlan:
     def _joined(self, log: DecodedLog, state: list[int | None]) -> TaskRecords:
         records = join_logs([log])
         for i, dlv in enumerate(log.header.dlvs):
-            key = (dlv.ddi, dlv.det, dlv.pgn, dlv.start_bit, dlv.stop_bit)
-            ch = records.channels[key]
+            ch = records.channels[dlv_key(dlv)]
             if state[i] is not None:
                 ch.init = {0: state[i]}
             ch.whole = self.written[i]
@@ -306,10 +306,6 @@ def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
     return RangePlan(framing, windows, written, (t_lo, t_hi))
 
 
-def _key(dlv) -> tuple:
-    return (dlv.ddi, dlv.det, dlv.pgn, dlv.start_bit, dlv.stop_bit)
-
-
 @dataclass
 class TaskPlan:
     """A task's time logs, one after another in time, each in ranges (:func:`plan_task`).
@@ -391,28 +387,28 @@ def plan_task(framings: list[LogFraming], rows: int) -> TaskPlan:
     plans = [plan_ranges(f, rows) for f in framings]
     if len(plans) > 1:
         _sequential([p.span for p in plans])
+    # each log's channels (a key named twice: the last DLV, as RangePlan.records)
+    owns = [
+        {dlv_key(d): w for d, w in zip(p.framing.header.dlvs, p.written, strict=True)}
+        for p in plans
+    ]
     written: dict[tuple, Written] = {}
     ptn: dict[str, None] = {}
     offset = 0
-    for k, plan in enumerate(plans):
-        header = plan.framing.header
-        own = {_key(d): w for d, w in zip(header.dlvs, plan.written, strict=True)}
+    for k, (plan, own) in enumerate(zip(plans, owns, strict=True)):
         for key, w in own.items():
             w = _shifted(w, offset)
             if key not in written:
                 written[key] = w if k == 0 else replace(w, start=None)
             else:
                 written[key] = _merged(written[key], w)
+        header = plan.framing.header
         ptn.update(dict.fromkeys(a for a in (*header.logged, *header.constants)))
         offset += plan.framing.n_framed
     for key in written:
         if key[0] != OFFSET_Y or len(plans) == 1:
             continue
-        for plan in plans:
-            own = {
-                _key(d): w
-                for d, w in zip(plan.framing.header.dlvs, plan.written, strict=True)
-            }
+        for plan, own in zip(plans, owns, strict=True):
             w = own.get(key)
             if w is None or not (w.count or w.inits):
                 raise NotRanged(

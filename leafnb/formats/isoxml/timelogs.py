@@ -35,9 +35,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from leafnb.formats.isoxml.tlg import PTN_FIELDS, DecodedLog
+from leafnb.formats.isoxml.tlg import PTN_FIELDS, DecodedLog, Dlv
 
-__all__ = ["Channel", "NotRanged", "TaskRecords", "Written", "join_logs", "overlapping"]
+__all__ = [
+    "Channel",
+    "NotRanged",
+    "TaskRecords",
+    "Written",
+    "dlv_key",
+    "join_logs",
+    "overlapping",
+]
 
 #: occurrences per timestamp kept apart in a join key (more records in one ms merge)
 _OCC_BITS = 20
@@ -309,9 +317,9 @@ def overlapping(spans: list[tuple[int, int]]) -> list[list[int]]:
     return [sorted(g) for g in groups]
 
 
-def _dlv_key(log: DecodedLog, i: int) -> tuple:
-    d = log.header.dlvs[i]
-    return (d.ddi, d.det, d.pgn, d.start_bit, d.stop_bit)
+def dlv_key(dlv: Dlv) -> tuple:
+    """The key of the channel a DLV writes: DDI, element, PGN and its bits."""
+    return (dlv.ddi, dlv.det, dlv.pgn, dlv.start_bit, dlv.stop_bit)
 
 
 def join_logs(logs: Iterable[DecodedLog]) -> TaskRecords:
@@ -359,7 +367,7 @@ def join_logs(logs: Iterable[DecodedLog]) -> TaskRecords:
         for m, idx in zip(members, index, strict=True):
             log = logs[m]
             for i, dlv in enumerate(log.header.dlvs):
-                key = _dlv_key(log, i)
+                key = dlv_key(dlv)
                 ch = channels.get(key)
                 if ch is None:
                     ch = channels[key] = Channel(
