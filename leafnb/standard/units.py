@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
 from enum import StrEnum
 from pathlib import Path
 
@@ -115,9 +116,26 @@ class _LazyDask:
         return visualize(*args, **kwargs)
 
 
-@functools.cache
+_registry = None
+_registry_lock = threading.Lock()
+
+
 def get_registry():
-    """The pint registry with leafnb's definitions (created on first use: pint is slow to import)."""
+    """The pint registry with leafnb's definitions (created on first use: pint is slow to import).
+
+    One a process, also when threads ask for it first at once (uploads in background
+    threads, the server): each made its own, and units of two registries met in a later
+    step ("Cannot operate with Unit and Unit of different registries").
+    """
+    global _registry
+    if _registry is None:
+        with _registry_lock:
+            if _registry is None:
+                _registry = _new_registry()
+    return _registry
+
+
+def _new_registry():
     pint = _import_pint()
 
     try:

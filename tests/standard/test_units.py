@@ -113,3 +113,35 @@ def test_registry_imports_pint_without_dask():
         "print('ok')\n"
     )
     assert python_output(code).split() == ["False", "ok"]
+
+
+def test_one_registry_when_threads_ask_at_once(monkeypatch):
+    from leafnb.standard import units
+
+    """Threads asking first at once get one registry (each made its own, and units of
+    two registries met: "Cannot operate with Unit and Unit of different registries")."""
+    import threading
+    import time
+
+    made = []
+
+    def slow():  # creating a registry takes a while: every thread would be inside
+        made.append(object())
+        time.sleep(0.05)
+        return made[-1]
+
+    monkeypatch.setattr(units, "_registry", None)
+    monkeypatch.setattr(units, "_new_registry", slow)
+    start = threading.Barrier(4)
+    got = []
+
+    def ask():
+        start.wait()
+        got.append(units.get_registry())
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and all(r is made[0] for r in got)
