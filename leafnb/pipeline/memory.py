@@ -6,10 +6,12 @@ GeoPackage converted in ranges, the memory they kept, not the memory in use, mad
 peaks: the process held 0.23 GB more after the ranges than before them, and each later
 step grew by 0.3–0.45 GB for about 0.2–0.3 GB in use. So:
 
-- :func:`release_memory` (after each record range and each file step) returns what
-  both hold free: ``malloc_trim`` and Arrow's ``release_unused``, in a process of more
-  than :data:`RELEASE_ABOVE` resident bytes (a small file's freed memory is better
-  reused than given back and faulted in again);
+- :func:`release_memory` (after each record range and each step of a file converted
+  in ranges, after the last step of any file) returns what both hold free:
+  ``malloc_trim`` and Arrow's ``release_unused``, in a process of more than
+  :data:`RELEASE_ABOVE` resident bytes (a small file's freed memory is better reused
+  than given back and faulted in again; so is a file's between its steps when it is
+  read whole);
 - :func:`big_buffers_unpooled` (once a file is converted in record ranges) has every buffer of 1 MiB or more mapped on its own and unmapped when
   freed, for the rest of the process: glibc's ``M_MMAP_THRESHOLD`` fixed at 1 MiB
   (otherwise it rises to 32 MiB after the first big free, and a 4M-point column of
@@ -91,7 +93,7 @@ def _peak_resident() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def release_memory(force: bool = False) -> None:
+def release_memory(force: bool = False, *, between_steps: bool = False) -> None:
     """Return the C heap's and Arrow's pool's free memory to the system.
 
     Readers (GDAL's record batches) and numpy allocate from ``malloc``. After the
@@ -104,9 +106,15 @@ def release_memory(force: bool = False) -> None:
 
     Only in a process that holds more than :data:`RELEASE_ABOVE` bytes, or has
     converted a file in record ranges (:func:`big_buffers_unpooled`), or when *force*.
+    *between_steps* (the steps of a file read whole): only in the latter two cases —
+    the next step reuses what the last one freed, where memory given back cost a page
+    fault per page allocated again (the 1M-point GeoPackage: 170k instead of 145k
+    faults, a tenth of its CPU, for a 6 % lower peak); it goes back after the file.
 
     >>> release_memory(force=True)
     """
+    if between_steps and not (force or _UNPOOLED):
+        return
     if not (force or _UNPOOLED) and (
         _peak_resident() <= RELEASE_ABOVE  # never this big: no need to look now
         or (_resident() or RELEASE_ABOVE + 1) <= RELEASE_ABOVE

@@ -223,7 +223,8 @@ def run_steps(
         else:
             status = StepStatus.FAILED if failed else StepStatus.PROCESSED
         results.append(StepResult(step.value, status.value, message))
-        release_memory()  # what the step freed, before the next one allocates
+        release_memory(between_steps=True)  # (a big file's, before the next step)
+    release_memory()  # what the file's steps freed, before the next file
     return results
 
 
