@@ -270,32 +270,34 @@ def test_logs_one_after_another_in_ranges(tmp_path, rows):
     assert n == sum(-(-k // rows) for k in (1500, 1200, 900))
 
 
+def _hourly_logs(n: int, count: int, dlvs) -> list[TimeLogSpec]:
+    """*count* logs of *n* records on one track, an hour apart; ``dlvs(k)`` of log *k*."""
+    t, lat, lon = track(n)
+    return [
+        TimeLogSpec(f"TLG{k + 1:05d}", t + k * HOUR, lat, lon, dlvs=dlvs(k))
+        for k in range(count)
+    ]
+
+
 def test_header_values_of_every_log_decide_in_ranges(tmp_path):
     """A width the logs never write but one header gives (DLV B) decides the working
     width of the whole task, in the ranges of the other logs too."""
     clear_cache()
     n = 800
-    t, lat, lon = track(n)
-    on = np.ones(n, np.int64)
-    logs = [
-        TimeLogSpec(
-            f"TLG0000{k + 1}",
-            t + k * HOUR,
-            lat,
-            lon,
-            dlvs=[
-                DlvSpec(84, values=np.full(n, 600 + k)),
-                DlvSpec(141, values=on),
-                DlvSpec(
-                    67,
-                    values=np.zeros(n),
-                    present=np.zeros(n, bool),
-                    header=9000 if k == 1 else None,
-                ),
-            ],
-        )
-        for k in range(3)
-    ]
+    logs = _hourly_logs(
+        n,
+        3,
+        lambda k: [
+            DlvSpec(84, values=np.full(n, 600 + k)),
+            DlvSpec(141, values=np.ones(n, np.int64)),
+            DlvSpec(
+                67,
+                values=np.zeros(n),
+                present=np.zeros(n, bool),
+                header=9000 if k == 1 else None,
+            ),
+        ],
+    )
     path = write_taskdata(tmp_path / "TASKDATA", logs)
     raw = READER.read(path, part="TSK1")
     width = raw.table["agg_equipmentWidth"].to_numpy()
@@ -309,26 +311,20 @@ def test_practice_over_every_log_in_ranges(tmp_path):
     writes now and then loses to one the second log writes on every record."""
     clear_cache()
     n = 1000
-    t, lat, lon = track(n)
     i = np.arange(n)
-    logs = [
-        TimeLogSpec(
-            f"TLG0000{k + 1}",
-            t + k * HOUR,
-            lat,
-            lon,
-            dlvs=[
-                DlvSpec(
-                    179,
-                    values=np.full(n, 1 if k == 0 else 4),
-                    present=(i % 10 == 0) if k == 0 else None,
-                ),
-                DlvSpec(67, values=np.full(n, 6000)),
-                DlvSpec(141, values=np.ones(n, np.int64)),
-            ],
-        )
-        for k in range(2)
-    ]
+    logs = _hourly_logs(
+        n,
+        2,
+        lambda k: [
+            DlvSpec(
+                179,
+                values=np.full(n, 1 if k == 0 else 4),
+                present=(i % 10 == 0) if k == 0 else None,
+            ),
+            DlvSpec(67, values=np.full(n, 6000)),
+            DlvSpec(141, values=np.ones(n, np.int64)),
+        ],
+    )
     path = write_taskdata(tmp_path / "TASKDATA", logs, device_class=0, task_name="Job")
     raw = READER.read(path, part="TSK1")
     assert raw.meta["operation_type"] == "tillage"
@@ -340,13 +336,9 @@ def test_a_log_without_the_lateral_offset_is_read_whole(tmp_path):
     median when read whole: the ranges refuse it."""
     clear_cache()
     n = 600
-    t, lat, lon = track(n)
     base = [DlvSpec(84, values=np.full(n, 700)), DlvSpec(67, values=np.full(n, 6000))]
-    logs = [
-        TimeLogSpec("TLG00001", t, lat, lon,
-                    dlvs=[*base, DlvSpec(135, values=np.full(n, -250))]),
-        TimeLogSpec("TLG00002", t + HOUR, lat, lon, dlvs=base),
-    ]  # fmt: skip
+    offset = DlvSpec(135, values=np.full(n, -250))
+    logs = _hourly_logs(n, 2, lambda k: [*base, offset] if k == 0 else base)
     path = write_taskdata(tmp_path / "TASKDATA", logs)
     with pytest.raises(NotRanged, match="lateral offset"):
         list(READER.read_ranges(path, part="TSK1", rows=200))
