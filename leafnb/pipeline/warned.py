@@ -48,12 +48,15 @@ def warnings_of_this_thread() -> Iterator[list[str]]:
     """Record the messages of the warnings this thread raises inside the block.
 
     >>> import threading, warnings
+    >>> shown = []  # (where the warnings of the process are shown)
+    >>> show, warnings.showwarning = warnings.showwarning, lambda m, *_: shown.append(str(m))
     >>> with warnings_of_this_thread() as mine:
     ...     warnings.warn("mine")
     ...     t = threading.Thread(target=warnings.warn, args=("another thread's",))
     ...     t.start(); t.join()
-    >>> mine
-    ['mine']
+    >>> warnings.showwarning = show
+    >>> mine, shown
+    (['mine'], ["another thread's"])
     """
     global _users, _saved
     with _lock:
