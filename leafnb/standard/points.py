@@ -7,13 +7,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from leafnb.store.derived import float_array
+from leafnb.store.derived import float_array, float_values
 
 __all__ = ["PointSet"]
-
-_FLOAT64 = pa.float64()
 
 
 @dataclass(frozen=True)
@@ -57,10 +54,7 @@ class PointSet:
 
     def array(self, prop: str) -> np.ndarray:
         """Return a numeric column as float64 numpy (nulls as NaN)."""
-        col = self.table.column(prop)
-        if col.type != _FLOAT64:  # a cast call costs more than a small column's values
-            col = pc.cast(col, _FLOAT64)
-        return col.to_numpy(zero_copy_only=False).astype("float64", copy=False)
+        return float_values(self.table.column(prop))
 
     def with_column(
         self, prop: str, values, unit: str | None = None, arrow_type=None

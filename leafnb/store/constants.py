@@ -52,11 +52,14 @@ def _all_equal(values: pa.Array, first: pa.Array) -> bool:
     if values.null_count or first.null_count:
         return False
     if pa.types.is_floating(values.type):
-        bits = values.to_numpy(zero_copy_only=False)
-        width = f"u{bits.dtype.itemsize}"
-        ref = first.to_numpy(zero_copy_only=False).view(width)[0]
-        return bool(np.all(bits.view(width) == ref))
+        return bool(np.all(_bits(values) == _bits(first)[0]))
     return pc.all(pc.equal(values, first[0])).as_py() is True
+
+
+def _bits(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Float values (no nulls) as unsigned integers of their width: equal bit for bit."""
+    floats = values.to_numpy(zero_copy_only=False)
+    return floats.view(f"u{floats.dtype.itemsize}")
 
 
 def _constant(column: pa.ChunkedArray) -> bool:
@@ -68,8 +71,7 @@ def _constant(column: pa.ChunkedArray) -> bool:
     if n <= _PROBES and pa.types.is_floating(column.type):
         # what _all_equal does for a small float column (no probes: compared whole at
         # once), without its slices and type checks (a small file has a dozen of these)
-        bits = column.to_numpy()
-        bits = bits.view(f"u{bits.dtype.itemsize}")
+        bits = _bits(column)
         return bool((bits == bits[0]).all())
     values = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     first = values.slice(0, 1)

@@ -54,6 +54,7 @@ __all__ = [
     "apply",
     "distinct",
     "float_array",
+    "float_values",
     "lookup_columns",
     "made_by",
     "merge_recipes",
@@ -64,14 +65,22 @@ __all__ = [
 ]
 
 
+def float_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A numeric column as float64 numpy (nulls as NaN).
+
+    >>> float_values(pa.chunked_array([[1, None]])).tolist()
+    [1.0, nan]
+    """
+    if column.type != pa.float64():  # (a cast call costs more than a small column)
+        column = pc.cast(column, pa.float64())
+    return column.to_numpy(zero_copy_only=False).astype("float64", copy=False)
+
+
 def _floats(table: pa.Table, name: str) -> np.ndarray:
     """Column *name* as float64 numpy (nulls as NaN); all NaN when absent."""
     if table.schema.get_field_index(name) < 0:  # (no list of every name)
         return np.full(table.num_rows, np.nan)
-    column = table.column(name)
-    if column.type != pa.float64():  # (a cast call costs more than a small column)
-        column = pc.cast(column, pa.float64())
-    return column.to_numpy(zero_copy_only=False).astype("float64", copy=False)
+    return float_values(table.column(name))
 
 
 def distinct(column: pa.ChunkedArray | pa.Array) -> tuple[list[Any], np.ndarray]:

@@ -32,7 +32,7 @@ Rules
   window's channels fill forward from it, and backfill a width or work state that the
   log has not written yet with the log's first value (:meth:`.TaskRecords.filled`).
   Machine totals (:mod:`.totals`) need only each DLV's first and last value:
-  :meth:`RangePlan.summary` holds them as a log of two records.
+  :meth:`TaskPlan.summary` holds them, two records for each log.
 * **Windows.** A range's table is built from a window of records around it and then
   cut to the range: one record before it (the step distance from the previous
   position), back to the last value of every running total written before the range
@@ -140,29 +140,14 @@ class RangePlan:
     span: tuple[int, int] = (0, 0)
 
     def records(self, window: Window) -> TaskRecords:
-        """The :class:`~.timelogs.TaskRecords` of *window* (cut to its range by the caller)."""
+        """The records of *window*, the log's own channels (cut to its range by the caller).
+
+        What the whole task writes on each channel is :meth:`TaskPlan.records`'s to add.
+        """
         log = self.framing.decode(window.lo, window.hi)
         records = self._joined(log, window.state)
         records.core = (window.start - window.lo, window.end - window.lo)
         return records
-
-    def build(
-        self,
-        td: Taskdata,
-        task: XmlElement | None,
-        window: Window,
-        *,
-        resolution: int | None = None,
-        ratios: list[np.ndarray] | None = None,
-    ) -> TaskTable:
-        """:func:`~.table.build_table` of *window*.
-
-        *resolution* / *ratios*: the actual rate's resolution rule in a range
-        (:class:`~.timelogs.TaskRecords`).
-        """
-        records = self.records(window)
-        records.resolution, records.ratios = resolution, ratios
-        return build_table(td, task, records)
 
     def summary_log(self, at: int = 0) -> DecodedLog:
         """Each DLV's first and last value as a log of two records at times *at*, *at* + 1.
@@ -186,7 +171,6 @@ class RangePlan:
             ch = records.channels[dlv_key(dlv)]
             if state[i] is not None:
                 ch.init = {0: state[i]}
-            ch.whole = self.written[i]
         records.ranged = True
         return records
 
@@ -317,8 +301,9 @@ class TaskPlan:
     """
 
     plans: list[RangePlan]
-    #: every channel key of the task, in the whole read's order: what the task writes
-    written: dict[tuple, Written]
+    #: per log, every channel key of the task in the whole read's order: what the task
+    #: writes on it, with that log's first value as :attr:`~.timelogs.Written.backfill`
+    written: list[dict[tuple, Written]]
     #: PTN fields any log records or gives as a constant (NaN in a log without them)
     ptn: tuple[str, ...] = ()
 
@@ -332,12 +317,11 @@ class TaskPlan:
         """The records of *window* of log *k*, with the task's channels."""
         records = self.plans[k].records(window)
         channels = {}
-        for key, whole in self.written.items():
+        for key, whole in self.written[k].items():
             ch = records.channels.get(key)
-            if ch is None:
+            if ch is None:  # a channel this log does not name
                 ch = Channel(key, np.zeros(0, np.int64), np.zeros(0, np.int64))
-            own = ch.whole  # the log's own (None: the log does not name it)
-            ch.whole = replace(whole, backfill=own.backfill if own else None)
+            ch.whole = whole
             channels[key] = ch
         records.channels = channels
         for attr in self.ptn:
@@ -415,7 +399,14 @@ def plan_task(framings: list[LogFraming], rows: int) -> TaskPlan:
                     f"{plan.framing.header.name} gives no lateral offset of {key[1]}: "
                     "the task's is filled in (read whole)"
                 )
-    return TaskPlan(plans, written, tuple(a for a in ptn if a not in ("A", "B")))
+    per_log = [
+        {
+            key: replace(w, backfill=own[key].backfill if key in own else None)
+            for key, w in written.items()
+        }
+        for own in owns
+    ]
+    return TaskPlan(plans, per_log, tuple(a for a in ptn if a not in ("A", "B")))
 
 
 def _sequential(spans: list[tuple[int, int]]) -> None:
