@@ -23,7 +23,7 @@ from leafnb.formats.members import is_regular_file
 from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
 from leafnb.pipeline.checkpoints import checkpoint
-from leafnb.pipeline.memory import release_memory
+from leafnb.pipeline.memory import no_hugepage_advice, release_memory
 from leafnb.pipeline.originals import raw_source
 from leafnb.pipeline.stream import stream_standard
 from leafnb.pipeline.warned import warnings_of_this_thread
@@ -544,5 +544,6 @@ def convert_file(job: FileJob) -> FileOutcome:
         Step.SUMMARY: step_summary,
         Step.UNITS: step_units,
     }
-    outcome.steps.extend(run_steps(runners, job.file_id))
+    with no_hugepage_advice():  # (huge pages cost more than they gain here)
+        outcome.steps.extend(run_steps(runners, job.file_id))
     return outcome

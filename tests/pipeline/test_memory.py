@@ -79,3 +79,74 @@ def test_memory_is_released_only_from_a_big_process(monkeypatch):
     monkeypatch.setattr(memory, "RELEASE_ABOVE", resident // 4)
     memory.release_memory()
     assert libc.trims == 3
+
+
+def _advice():
+    """numpy's huge-page advice setting, or skip where numpy has no switch."""
+    import pytest
+
+    from leafnb.pipeline.memory import _hugepage_setter
+
+    setter = _hugepage_setter()
+    if setter is None:
+        pytest.skip("this numpy has no huge-page switch")
+    getter = sys.modules[setter.__module__]._get_madvise_hugepage
+    return setter, getter
+
+
+def test_no_hugepage_advice_while_any_conversion_runs():
+    import threading
+
+    from leafnb.pipeline.memory import no_hugepage_advice
+
+    setter, getter = _advice()
+    before = setter(True)
+    try:
+        inside, release, seen = threading.Event(), threading.Event(), []
+
+        def other():  # a second conversion, in another thread, ending later
+            with no_hugepage_advice():
+                inside.set()
+                release.wait(10)
+                seen.append(getter())
+
+        thread = threading.Thread(target=other)
+        with no_hugepage_advice():
+            assert getter() is False
+            thread.start()
+            assert inside.wait(10)
+        assert getter() is False  # the other conversion still runs
+        release.set()
+        thread.join(10)
+        assert seen == [False]
+        assert getter() is True  # the last one restored it
+        setter(False)  # a process that had turned it off keeps it off
+        with no_hugepage_advice():
+            pass
+        assert getter() is False
+    finally:
+        setter(before)
+
+
+def test_a_file_converts_without_hugepage_advice(tmp_path, monkeypatch):
+    import leafnb.pipeline.steps as steps
+    from leafnb.testing import make_points, write_as
+
+    setter, getter = _advice()
+    seen = []
+    run_steps = steps.run_steps
+
+    def spy(runners, what):
+        seen.append(getter())
+        return run_steps(runners, what)
+
+    monkeypatch.setattr(steps, "run_steps", spy)
+    path = write_as(make_points("harvested", 20, seed=1), "sms_csv", tmp_path, "f")
+    before = setter(True)
+    try:
+        job = steps.FileJob("f", "csv", str(path), None, str(tmp_path / "o"), {})
+        outcome = steps.convert_file(job)
+        assert seen == [False] and getter() is True
+    finally:
+        setter(before)
+    assert not outcome.failed
