@@ -13,7 +13,10 @@
 - value transforms of the matched rules (crop text, header status codes) are applied;
 - the family's derived columns are added (Ag Leader ``WETMASS`` = flow × interval);
 - ``meta["column_mapping"]`` records what was understood (source → property, unit,
-  score, basis; unused columns and why), ``meta["bad_cells"]`` the unparseable cells.
+  score, basis; unused columns and why), ``meta["bad_cells"]`` the unparseable cells;
+- ``meta["skips"]`` (when anything was passed over) says what, for the notes
+  :func:`skip_notes` writes: a file read in record ranges sums its ranges' with
+  :func:`add_skips` and writes the notes of the file read whole.
 """
 
 from __future__ import annotations
@@ -36,7 +39,14 @@ from leafnb.formats.timeparse import build_timestamp, date_order
 from leafnb.formats.transforms import apply_transform, numeric_array
 from leafnb.standard.units import convert
 
-__all__ = ["RangeCarry", "bad_cells_note", "finish_table", "valid_coords"]
+__all__ = [
+    "RangeCarry",
+    "add_skips",
+    "bad_cells_note",
+    "finish_table",
+    "skip_notes",
+    "valid_coords",
+]
 
 
 def valid_coords(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -61,6 +71,71 @@ def bad_cells_note(bad: Mapping[str, tuple[int, list[str]]]) -> str | None:
         ex = ", ".join(repr(e) for e in examples)
         parts.append(f"{col} {n}" + (f" ({ex})" if ex else ""))
     return f"{total} unparseable cells read as missing: " + "; ".join(parts)
+
+
+def skip_notes(skips: Mapping[str, Any]) -> list[str]:
+    """The notes of what a read passed over (``meta["skips"]`` of :func:`finish_table`).
+
+    The unreadable cells (:func:`bad_cells_note`), then the records skipped.
+
+    >>> skip_notes({"reader": "csv", "read": 10, "invalid": 2, "unparsed": 1,
+    ...             "bad_cells": {"Speed": [1, ["x"], 4]}})  # doctest: +NORMALIZE_WHITESPACE
+    ["1 unparseable cells read as missing: Speed 1 ('x')",
+     'csv: skipped 3 of 10 records (2 with missing or invalid coordinates; 1 unparseable lines)']
+    """
+    notes = []
+    bad = {col: (n, examples) for col, (n, examples, _) in skips["bad_cells"].items()}
+    note = bad_cells_note(bad)
+    if note:
+        notes.append(note)
+    invalid, unparsed = skips["invalid"], skips["unparsed"]
+    if invalid or unparsed:
+        parts = []
+        if invalid:
+            parts.append(f"{invalid} with missing or invalid coordinates")
+        if unparsed:
+            parts.append(f"{unparsed} unparseable lines")
+        notes.append(
+            f"{skips['reader']}: skipped {invalid + unparsed} of {skips['read']} "
+            f"records ({'; '.join(parts)})"
+        )
+    return notes
+
+
+def add_skips(
+    total: Mapping[str, Any] | None, part: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """What two consecutive parts of a file passed over, as the whole file's read says it.
+
+    Counts add up; a column's example cells are the first three distinct of both parts
+    in order (so the first three distinct of the whole: each part's are its first
+    three), and the columns stay in the file's order.
+
+    >>> a = {"reader": "csv", "read": 5, "invalid": 1, "unparsed": 0,
+    ...      "bad_cells": {"Speed": [2, ["x", "y"], 4]}}
+    >>> b = {"reader": "csv", "read": 5, "invalid": 0, "unparsed": 1,
+    ...      "bad_cells": {"Flow": [1, ["-"], 3], "Speed": [2, ["y", "z"], 4]}}
+    >>> add_skips(a, b)["bad_cells"]
+    {'Flow': [1, ['-'], 3], 'Speed': [4, ['x', 'y', 'z'], 4]}
+    """
+    if total is None or part is None:
+        either = part if total is None else total
+        return None if either is None else dict(either)
+    bad = {col: list(v) for col, v in total["bad_cells"].items()}
+    for col, (n, examples, position) in part["bad_cells"].items():
+        if col in bad:
+            seen = bad[col][1]
+            merged = list(dict.fromkeys([*seen, *examples]))[:3]
+            bad[col] = [bad[col][0] + n, merged, position]
+        else:
+            bad[col] = [n, list(examples), position]
+    return {
+        "reader": total["reader"],
+        "read": total["read"] + part["read"],
+        "invalid": total["invalid"] + part["invalid"],
+        "unparsed": total["unparsed"] + part["unparsed"],
+        "bad_cells": dict(sorted(bad.items(), key=lambda kv: kv[1][2])),
+    }
 
 
 def _motion(table: pa.Table, match: ColumnMatch) -> dict[str, np.ndarray]:
@@ -249,19 +324,20 @@ def finish_table(
     out_meta.update(assets_from_columns(source))
     out_meta.update(meta or {})
     all_issues += list(match.notes) + notes
-    note = bad_cells_note(bad_cells or {})
-    if note:
-        all_issues.append(note)
+    position = {name: i for i, name in enumerate(source.schema.names)}
+    skips = {
+        "reader": reader,
+        "read": n + unparsed,
+        "invalid": skipped,
+        "unparsed": unparsed,
+        "bad_cells": {
+            col: [count, list(examples), position.get(col, len(position))]
+            for col, (count, examples) in (bad_cells or {}).items()
+        },
+    }
+    if skipped or unparsed or bad_cells:
+        out_meta["skips"] = skips
+        all_issues += skip_notes(skips)
     if skipped or unparsed:
-        parts = []
-        if skipped:
-            parts.append(f"{skipped} with missing or invalid coordinates")
-        if unparsed:
-            parts.append(f"{unparsed} unparseable lines")
-        msg = (
-            f"{reader}: skipped {skipped + unparsed} of {n + unparsed} records "
-            f"({'; '.join(parts)})"
-        )
-        all_issues.append(msg)
-        warnings.warn(msg, SkippedRecordsWarning, stacklevel=3)
+        warnings.warn(all_issues[-1], SkippedRecordsWarning, stacklevel=3)
     return RawRead(table=table, meta=out_meta, issues=tuple(all_issues))

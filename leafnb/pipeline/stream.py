@@ -19,9 +19,10 @@ difference (:class:`Unstreamable`) sends the file back to the in-memory path:
 
 - **the reader's**: each range is read as if alone (its own column inference, units,
   operation type, file facts, notes, the order of its slash dates); all must equal the
-  first range's. A range with
-  skipped records or unreadable cells is not streamed: their notes and facts count the
-  file;
+  first range's, except what a range passed over (records without a position,
+  lines that are not records, unreadable cells: ``meta["skips"]``), which is summed
+  and written as the file read whole writes it (:func:`~leafnb.formats.tabular.add_skips`,
+  :func:`~leafnb.formats.tabular.skip_notes`);
 - **machine totals** (the totals a machine recorded, e.g. an ISOXML task's ``TIM``):
   the reader gives the whole file's in every range; the totals over every record before
   cleanup they are reconciled with (``all_record_totals``) are summed at the end over
@@ -68,6 +69,7 @@ import pyarrow.parquet as pq
 
 from leafnb.clean.cleanup import cleanup_message, cleanup_step
 from leafnb.formats.base import RawRead, Reader
+from leafnb.formats.tabular import add_skips, skip_notes
 from leafnb.keys import Step
 from leafnb.pipeline.memory import big_buffers_unpooled, release_memory
 from leafnb.pipeline.warned import warnings_of_this_thread
@@ -314,7 +316,11 @@ class _Run:
     #: the file's output folder
     out: Path
     first: dict[str, Any] = field(default_factory=dict)
+    #: records read (skipped ones included), and the rows of the ranges' raw tables
     records: int = 0
+    rows: int = 0
+    #: what the ranges passed over, summed (:func:`~leafnb.formats.tabular.add_skips`)
+    skips: dict[str, Any] | None = None
     excluded: int = 0
     removed: dict[str, int] = field(default_factory=dict)
     kept: int = 0
@@ -361,14 +367,25 @@ class _Run:
 
     def read(self, raw: RawRead, warned: list[str]) -> None:
         meta = dict(raw.meta)
-        if meta.get("skipped_records") or meta.get("bad_cells"):
-            raise Unstreamable("records or cells were skipped")
+        # what the range passed over is summed over the ranges, and its notes are
+        # written for the whole file at the end; the rest must be the first range's
+        skips = meta.pop("skips", None)
+        skipped = int(meta.pop("skipped_records", 0))
+        bad = meta.pop("bad_cells", None)
+        if skipped != (skips["invalid"] + skips["unparsed"] if skips else 0) or (
+            bad and not skips
+        ):
+            raise Unstreamable("records or cells were skipped (not counted by range)")
         rows = raw.table.num_rows
         if rows == 0:
             raise Unstreamable("a range without records")
         self.records += int(meta.pop("record_count", rows))
-        notes = list(raw.issues) + [w for w in warned if w not in raw.issues]
-        self.same("reader", (_decisions(meta), notes))
+        self.rows += rows
+        own = skip_notes(skips) if skips else []
+        issues = [i for i in raw.issues if i not in own]
+        warned = [w for w in warned if w not in raw.issues]
+        self.same("reader", (_decisions(meta), issues, warned))
+        self.skips = add_skips(self.skips, skips)
         self.first.setdefault("meta", meta)
         # the file's record count is set at the end
         points = normalize(replace(raw, meta=meta))
@@ -506,7 +523,12 @@ class _Run:
             return None
         if self.template is None or self.writer is None:
             return None  # no point passed cleanup: the in-memory run says so
-        meta, (_, notes) = self.first["meta"], self.first["reader"]
+        meta, (_, issues, warned) = self.first["meta"], self.first["reader"]
+        # the notes of the file read whole: the reader's, what it passed over (of every
+        # record read, also by ranges that passed over nothing), warnings
+        passed = skip_notes({**self.skips, "read": self.records}) if self.skips else []
+        notes = issues + passed + warned
+        skipped = self.skips["invalid"] + self.skips["unparsed"] if self.skips else 0
         points = self.template
         file_meta = {**points.meta, "record_count": self.records}
         if self.excluded:
@@ -520,7 +542,9 @@ class _Run:
         points = replace(points, meta=file_meta, table=cast(pa.Table, table))
         outcome = FileOutcome()
         outcome.facts.update(
-            raw_facts({**meta, "record_count": self.records, "skipped_records": 0})
+            raw_facts(
+                {**meta, "record_count": self.records, "skipped_records": skipped}
+            )
         )
         if notes:
             outcome.facts["notes"] = list(notes)
@@ -529,7 +553,7 @@ class _Run:
             outcome.facts.setdefault("notes", []).extend(normalized)
         outcome.facts["operationType"] = points.operation_type
         messages: dict[Step, str | None] = {
-            Step.RAW_GEOJSON: raw_message(self.records, 0, notes),
+            Step.RAW_GEOJSON: raw_message(self.rows, skipped, notes),
             Step.NORMALIZED_GEOJSON: noted_message(normalized),
             Step.AREA_AND_YIELD: area_message(self.excluded),
             Step.CLEANUP_GEOJSON: None,

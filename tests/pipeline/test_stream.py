@@ -158,19 +158,76 @@ def test_time_running_back_converts_the_file_whole(tmp_path, monkeypatch):
     assert_same_conversion(ranged, whole)
 
 
-def test_skipped_records_convert_the_file_whole(tmp_path, monkeypatch):
-    """Skipped records are counted over the file in the step message: read whole."""
-    points = make_points("planted", 2000, seed=5)
+@pytest.mark.parametrize(
+    "fmt", ["sms_shapefile", "geopackage", "farmobile_geojson", "agleader_text"]
+)
+def test_skipped_records_are_counted_over_the_ranges(fmt, tmp_path, monkeypatch):
+    """A record without a position is skipped and counted by its range; the sum is the file's."""
+    points = make_points("harvested", 2000, seed=5)
     lon = points.column("lon").to_numpy().copy()
-    lon[1700] = 400.0  # no longitude: skipped and counted
+    lon[[300, 1700, 1701]] = 400.0  # no longitude: skipped and counted
     points = points.set_column(
         points.schema.get_field_index("lon"), "lon", pa.array(lon)
     )
-    path = write_as(points, "sms_shapefile", tmp_path / "src")
-    ranged = convert_in_ranges(path, "shapefile", tmp_path / "ranged", 600, monkeypatch)
-    whole = convert_in_ranges(path, "shapefile", tmp_path / "whole", 10**9, monkeypatch)
-    assert not ranged[2]
-    assert "1 malformed records skipped" in ranged[0].steps[1].message
+    path = write_as(points, fmt, tmp_path / "src")
+    reader = _READERS[path.suffix]
+    ranged = convert_in_ranges(path, reader, tmp_path / "ranged", 600, monkeypatch)
+    whole = convert_in_ranges(path, reader, tmp_path / "whole", 10**9, monkeypatch)
+    assert ranged[2] and not whole[2]
+    assert "3 malformed records skipped" in ranged[0].steps[1].message
+    assert ranged[0].facts["skippedRecords"] == 3
+    assert_same_conversion(ranged, whole)
+
+
+def _spoil(path: Path, edits: list[tuple[int, str | None, bytes]]) -> None:
+    """Set field *column* of data line *i* to *value* (*column* None: the whole line)."""
+    data = path.read_bytes()
+    newline = b"\r\n" if b"\r\n" in data else b"\n"
+    lines = data.split(newline)
+    header = lines[0].split(b",")
+    for i, column, value in edits:
+        if column is None:
+            lines[1 + i] = value
+            continue
+        fields = lines[1 + i].split(b",")
+        fields[header.index(column.encode("latin-1"))] = value
+        lines[1 + i] = b",".join(fields)
+    path.write_bytes(newline.join(lines))
+
+
+def test_unreadable_cells_and_lines_are_counted_over_the_ranges(tmp_path, monkeypatch):
+    """Bad cells, lines and positions in several ranges: the notes of the file read whole.
+
+    A column's examples are its first three distinct bad cells in the file; a column
+    with bad cells only in a later range still takes its place in the file's order.
+    """
+    points = make_points("harvested", 3000, seed=6)
+    path = write_as(points, "sms_csv", tmp_path / "src")
+    moisture, speed = "Moisture(%)", "Speed(km/h)"
+    _spoil(
+        path,
+        [
+            (100, moisture, b"x"),  # range 1
+            (150, moisture, b"-"),
+            (900, "Longitude", b"400"),  # range 2: no position
+            (1600, None, b"1,2"),  # range 3: not a record of this file
+            (2200, moisture, b"bad"),  # range 4: a third and fourth example
+            (2300, moisture, b"?"),
+            (2400, moisture, b"x"),
+            (2500, speed, b"fast"),  # a column before Moisture, bad in range 4 only
+        ],
+    )
+    ranged = convert_in_ranges(path, "csv", tmp_path / "ranged", 700, monkeypatch)
+    whole = convert_in_ranges(path, "csv", tmp_path / "whole", 10**9, monkeypatch)
+    assert ranged[2] and not whole[2]
+    assert not ranged[0].failed
+    notes = ranged[0].facts["notes"]
+    assert (
+        "6 unparseable cells read as missing: Speed(km/h) 1 ('fast'); "
+        "Moisture(%) 5 ('x', '-', 'bad')" in notes
+    )
+    assert any("skipped 2 of 3000 records" in n for n in notes), notes
+    assert ranged[0].facts["skippedRecords"] == 2
     assert_same_conversion(ranged, whole)
 
 
