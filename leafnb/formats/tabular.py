@@ -337,7 +337,8 @@ def finish_table(
     }
     if skipped or unparsed or bad_cells:
         out_meta["skips"] = skips
-        all_issues += skip_notes(skips)
-    if skipped or unparsed:
-        warnings.warn(all_issues[-1], SkippedRecordsWarning, stacklevel=3)
+        passed = skip_notes(skips)
+        all_issues += passed
+        if skipped or unparsed:  # the records skipped: the last note
+            warnings.warn(passed[-1], SkippedRecordsWarning, stacklevel=3)
     return RawRead(table=table, meta=out_meta, issues=tuple(all_issues))
