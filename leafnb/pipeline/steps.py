@@ -22,8 +22,9 @@ from leafnb.errors import LeafnbError, MissingProperties, NoPointsPassed
 from leafnb.formats.members import is_regular_file
 from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, Step, StepStatus
+from leafnb.pages import no_hugepage_advice
 from leafnb.pipeline.checkpoints import checkpoint
-from leafnb.pipeline.memory import no_hugepage_advice, release_memory
+from leafnb.pipeline.memory import release_memory
 from leafnb.pipeline.originals import raw_source
 from leafnb.pipeline.stream import stream_standard
 from leafnb.pipeline.warned import warnings_of_this_thread

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from leafnb.pages import no_hugepage_advice
 from leafnb.render.legend import Legend, quantile_legend
 from leafnb.render.png import write_png
 from leafnb.render.ramps import LEAF_RAMP, colorize
@@ -228,6 +229,7 @@ def _minmax(v: np.ndarray) -> tuple[float, float]:
     return (float(f.min()), float(f.max())) if len(f) else (math.nan, math.nan)
 
 
+@no_hugepage_advice()  # new grids, RGBA and PNG buffers (leafnb.pages)
 def build_v1(
     prep: Prepared,
     out_dir: Path,
@@ -279,6 +281,7 @@ def _v2_resolution(prep: Prepared) -> float:
     )
 
 
+@no_hugepage_advice()  # new grids, RGBA and PNG buffers (leafnb.pages)
 def build_v2(
     prep: Prepared, out_dir: Path, props: list[str], *, max_size: int = MAX_SIZE
 ) -> tuple[list[dict], GridSpec]:
@@ -304,6 +307,7 @@ def build_v2(
     return items, spec
 
 
+@no_hugepage_advice()  # new grids, RGBA and PNG buffers (leafnb.pages)
 def build_overlay(
     prep: Prepared, path: Path, prop: str, *, max_size: int = 1024
 ) -> dict[str, Any]:
@@ -322,6 +326,7 @@ def build_overlay(
     }
 
 
+@no_hugepage_advice()  # new grids, RGBA and PNG buffers (leafnb.pages)
 def build_geotiffs(
     prep: Prepared,
     out_dir: Path,
@@ -351,6 +356,7 @@ def build_geotiffs(
     return items, spec
 
 
+@no_hugepage_advice()  # new grids, RGBA and PNG buffers (leafnb.pages)
 def build_grid(
     prep: Prepared,
     props: list[str],

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from leafnb.pages import no_hugepage_advice
+
 __all__ = [
     "GridSpec",
     "footprint_radii",
@@ -315,6 +317,7 @@ def spread(a: np.ndarray, rx: int, ry: int, round_shape: bool) -> np.ndarray:
     return out
 
 
+@no_hugepage_advice()  # its grids are new arrays each time (leafnb.pages)
 def rasterize(
     spec: GridSpec,
     x: np.ndarray,
