@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from typing import cast
@@ -15,6 +16,7 @@ from typing import cast
 __all__ = ["no_hugepage_advice"]
 
 
+@functools.cache  # (looked up once a process, not at every block)
 def _hugepage_setter() -> Callable[[bool], bool] | None:
     """The switch of numpy's huge-page advice (returns the previous setting), if any."""
     for name in ("numpy._core.multiarray", "numpy.core.multiarray"):

@@ -324,18 +324,18 @@ def finish_table(
     out_meta.update(assets_from_columns(source))
     out_meta.update(meta or {})
     all_issues += list(match.notes) + notes
-    position = {name: i for i, name in enumerate(source.schema.names)}
-    skips = {
-        "reader": reader,
-        "read": n + unparsed,
-        "invalid": skipped,
-        "unparsed": unparsed,
-        "bad_cells": {
-            col: [count, list(examples), position.get(col, len(position))]
-            for col, (count, examples) in (bad_cells or {}).items()
-        },
-    }
     if skipped or unparsed or bad_cells:
+        position = {name: i for i, name in enumerate(source.schema.names)}
+        skips = {
+            "reader": reader,
+            "read": n + unparsed,
+            "invalid": skipped,
+            "unparsed": unparsed,
+            "bad_cells": {
+                col: [count, list(examples), position.get(col, len(position))]
+                for col, (count, examples) in (bad_cells or {}).items()
+            },
+        }
         out_meta["skips"] = skips
         passed = skip_notes(skips)
         all_issues += passed

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from leafnb.store import derived
 from leafnb.store.collector import collector_paused
-from leafnb.store.constants import constant_columns, pack, rebuild
+from leafnb.store.constants import constant_columns, float_bits, pack, rebuild
 
 __all__ = [
     "COORDINATE_DECIMALS",
@@ -321,12 +321,12 @@ def point_column(lon: pa.ChunkedArray, lat: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _bits(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """A float column's values as raw bit patterns (nulls as NaN) and its null mask."""
-    values = np.ascontiguousarray(column.to_numpy(zero_copy_only=False))
+    bits = float_bits(column)
     if column.null_count:
         mask = column.is_null().to_numpy(zero_copy_only=False)
     else:  # (no kernel call for the usual column without nulls)
-        mask = np.zeros(len(values), dtype=bool)
-    return values.view(f"u{values.dtype.itemsize}"), mask
+        mask = np.zeros(len(bits), dtype=bool)
+    return bits, mask
 
 
 def copied_columns(table: pa.Table, skip: Iterable[str] = ()) -> dict[str, str]:

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["constant_columns", "pack", "rebuild"]
+__all__ = ["constant_columns", "float_bits", "pack", "rebuild"]
 
 #: rows compared first: a column that varies is told apart without a pass over it
 _PROBES = 64
@@ -52,12 +52,16 @@ def _all_equal(values: pa.Array, first: pa.Array) -> bool:
     if values.null_count or first.null_count:
         return False
     if pa.types.is_floating(values.type):
-        return bool(np.all(_bits(values) == _bits(first)[0]))
+        return bool(np.all(float_bits(values) == float_bits(first)[0]))
     return pc.all(pc.equal(values, first[0])).as_py() is True
 
 
-def _bits(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Float values (no nulls) as unsigned integers of their width: equal bit for bit."""
+def float_bits(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Float values (nulls as NaN) as unsigned integers of their width: equal bit for bit.
+
+    >>> float_bits(pa.array([0.0, -0.0])).tolist()
+    [0, 9223372036854775808]
+    """
     floats = values.to_numpy(zero_copy_only=False)
     return floats.view(f"u{floats.dtype.itemsize}")
 
@@ -71,7 +75,7 @@ def _constant(column: pa.ChunkedArray) -> bool:
     if n <= _PROBES and pa.types.is_floating(column.type):
         # what _all_equal does for a small float column (no probes: compared whole at
         # once), without its slices and type checks (a small file has a dozen of these)
-        bits = _bits(column)
+        bits = float_bits(column)
         return bool((bits == bits[0]).all())
     values = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     first = values.slice(0, 1)
