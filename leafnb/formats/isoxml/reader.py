@@ -83,6 +83,9 @@ class IsoxmlReader(Reader):
     provider: ClassVar[str | None] = None
     file_format: ClassVar[str] = "ISO11783"
     extensions: ClassVar[tuple[str, ...]] = (".xml",)
+    #: XML by the standard library's parser; TLG binaries by the kernel, which checks
+    #: every record against the buffer's bounds (or by numpy without it)
+    in_process_safe: ClassVar[bool] = True
 
     # -- detection -------------------------------------------------------------------
     def sniff(self, path: Path) -> float:
@@ -158,15 +161,13 @@ class IsoxmlReader(Reader):
         options: Mapping[str, Any] | None = None,
     ) -> RawRead:
         td = load_taskdata(path)  # raises CorruptFile with the reason
+        part = part or self._first_part(path)
         if part is None:
-            parts = [p for p in self.parts(path) if p is not None]
-            if not parts:
-                raise CorruptFile(
-                    f"{path.name}: no task with a time log (TLG)",
-                    path=path,
-                    reader=self.name,
-                )
-            part = parts[0]
+            raise CorruptFile(
+                f"{path.name}: no task with a time log (TLG)",
+                path=path,
+                reader=self.name,
+            )
         task, log_names = _part(td, part)
         if task is None and not log_names:
             raise CorruptFile(
@@ -270,14 +271,19 @@ class IsoxmlReader(Reader):
                 meta["machine_totals"] = totals
         return meta
 
+    def _first_part(self, path: Path) -> str | None:
+        """The part read when none is named: the first task (or orphan log) with a log."""
+        return next((p for p in self.parts(path) if p is not None), None)
+
     # -- record ranges (module :mod:`.ranges`) ----------------------------------------
     def record_count(self, path: Path, part: str | None = None) -> int | None:
         """The records of a task's time logs, each estimated from its first MiB.
 
-        None (read whole) without the C kernel, or when a log's file is missing.
+        None (read whole) without the C kernel, or when a log's file is missing. No
+        *part*: the one :meth:`read` reads.
         """
         try:
-            found = _task_logs(path, part)
+            found = _task_logs(path, part or self._first_part(path))
             if found is None:
                 return None
             counts = [estimate_records(binp, header) for header, binp in found[3]]
@@ -298,6 +304,7 @@ class IsoxmlReader(Reader):
         See :mod:`.ranges`; raises :class:`~.timelogs.NotRanged` (read whole) when a
         range cannot decide as the whole task does.
         """
+        part = part or self._first_part(path)
         found = _task_logs(path, part)
         if found is None:
             raise NotRanged(f"{path.name} {part}: no time log to read in ranges")

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared" / "data" / "isoxml"
 
 
-def assert_ranges_are_whole(path: Path, part: str, rows: int) -> int:
+def assert_ranges_are_whole(path: Path, part: str | None, rows: int) -> int:
     """The ranges, concatenated, are the whole read: rows, metadata, record count."""
     clear_cache()
     ranges = list(READER.read_ranges(path, part=part, rows=rows))
@@ -64,6 +64,14 @@ def test_generated_harvest_in_ranges(tmp_path, rows):
     assert READER.record_count(path, "TSK1") == 3000  # one record size: exact
     n = assert_ranges_are_whole(path, "TSK1", rows)
     assert n == -(-3000 // rows)
+
+
+def test_no_part_named_is_the_first_task_in_ranges_too(tmp_path):
+    """``part=None`` reads the first task with a log, whole and in ranges alike (the
+    ranges used to find no log, and a big task was then read whole)."""
+    path = _harvest(tmp_path / "TASKDATA")
+    assert READER.record_count(path) == READER.record_count(path, "TSK1") == 3000
+    assert assert_ranges_are_whole(path, None, 1000) == 3
 
 
 def _sparse_log(n: int, total_every: int) -> TimeLogSpec:
