@@ -92,6 +92,14 @@ class Reader:
     decodes: ClassVar[bool] = True
     #: lower-case file name endings this reader's main file can have, e.g. (".shp",)
     extensions: ClassVar[tuple[str, ...]] = ()
+    #: True when a malformed file can only make :meth:`read` raise, never crash the
+    #: process: the file's bytes are parsed in Python, or by code written for hostile
+    #: input (Arrow's CSV parser, leafnb's bounds-checked TLG kernel). A batch's small
+    #: files of such readers may be converted by the calling process beside the
+    #: workers (:class:`~leafnb.pipeline.executors.ProcessPoolRunner`); files of the
+    #: others (GDAL's drivers) always convert on a worker, where a crash fails only
+    #: the file. False by default: a plugin's reader is isolated unless it says so.
+    in_process_safe: ClassVar[bool] = False
 
     def sniff(self, path: Path) -> float:
         """Return 0.0–1.0 confidence that *path* is the main file of this format.

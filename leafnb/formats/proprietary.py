@@ -314,6 +314,8 @@ class ProprietaryReader(Reader):
 
     fmt: ClassVar[ProprietaryFormat]
     decodes: ClassVar[bool] = False
+    #: read() only says what the format is
+    in_process_safe: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ layout
     def _root(self, path: Path) -> tuple[Path | None, bool]:

@@ -58,6 +58,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from leafnb.formats.registry import get_reader
 from leafnb.keys import FILE_STEPS, StepStatus
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult, convert_file
 from leafnb.store.layout import RAW_SOURCE
@@ -68,7 +69,6 @@ __all__ = [
     "InlineRunner",
     "ProcessPoolRunner",
     "crash_outcome",
-    "input_bytes",
     "input_sizes",
     "largest_first",
     "map_tasks",
@@ -237,17 +237,9 @@ def _spawn_safe() -> bool:
     return path is None or os.path.isfile(path)
 
 
-def input_bytes(jobs: Sequence[FileJob], stop: int) -> int:
-    """Approximate input size of *jobs* (:func:`input_sizes`), summed until *stop*."""
-    total = 0
-    for size in input_sizes(jobs):
-        total += size
-        if total >= stop:
-            break
-    return total
-
-
-def largest_first(jobs: Sequence[FileJob]) -> list[FileJob]:
+def largest_first(
+    jobs: Sequence[FileJob], sizes: Sequence[int] | None = None
+) -> list[FileJob]:
     """*jobs* by input size (:func:`input_sizes`), largest first; equal sizes keep their order.
 
     Workers take jobs in submission order: a big file started last runs alone while
@@ -263,7 +255,7 @@ def largest_first(jobs: Sequence[FileJob]) -> list[FileJob]:
     ['b.csv', 'c.csv', 'a.csv']
     """
     jobs = list(jobs)
-    sizes = list(input_sizes(jobs))
+    sizes = list(input_sizes(jobs)) if sizes is None else sizes
     order = sorted(range(len(jobs)), key=lambda i: -sizes[i])
     return [jobs[i] for i in order]
 
@@ -359,6 +351,48 @@ def _drain(futures: dict[Future, FileJob]) -> Iterator[tuple[FileJob, Future]]:
             fut.cancel()
 
 
+def _in_process_safe(reader: str) -> bool:
+    """Whether files of *reader* may convert in the calling process (``Reader.in_process_safe``)."""
+    try:
+        return bool(get_reader(reader).in_process_safe)
+    except Exception:  # an unknown reader: its job fails on a worker and says why
+        return False
+
+
+def _shared(
+    futures: dict[Future, FileJob], ours: Callable[[FileJob], bool]
+) -> Iterator[tuple[FileJob, Future | None]]:
+    """:func:`_drain`, with the calling process converting jobs too: ``(job, None)``.
+
+    Whenever no job has completed, the last job submitted that no worker has taken yet
+    is taken back (``Future.cancel``), when *ours* allows it, and yielded for the
+    caller to convert: the workers work from the front of the batch, the caller from
+    its back. When none can be taken back, this waits for the workers.
+    """
+    order = list(futures)  # submission order
+    try:
+        while order:
+            done = [f for f in order if f.done()]
+            for fut in done:
+                order.remove(fut)
+                yield futures[fut], fut
+            if done:
+                continue
+            taken = next(
+                (f for f in reversed(order) if ours(futures[f]) and f.cancel()), None
+            )
+            if taken is not None:
+                order.remove(taken)
+                yield futures[taken], None
+                continue
+            fut = next(as_completed(order))
+            order.remove(fut)
+            yield futures[fut], fut
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
 class ExecutorRunner:
     """Run conversions on a user-supplied :class:`concurrent.futures.Executor` (not owned)."""
 
@@ -419,6 +453,17 @@ class ProcessPoolRunner:
         workers (200 files of 10 points on 2 cores: 3.3–3.5 s instead of 3.9–5.2 s;
         64 files: the same either way; 32 files: in-process is faster, even with the
         workers started during the extraction, :meth:`prepare`). Default 64.
+    share_bytes : int
+        Files of fewer input bytes are converted by this process too while the workers
+        start and run, taken from the small end of the batch (the workers take it from
+        the big end): the process would otherwise wait. Only files of readers that a
+        malformed file cannot crash (``Reader.in_process_safe``: the text readers,
+        ISOXML; not GDAL's formats). A batch whose files are all such starts one
+        worker fewer (a worker's start is ~0.6 CPU s of imports and warm-up, a small
+        file ~10 ms): on 2 cores, one worker and this process; a later batch with
+        other files replaces that pool by a full one. 200 files of 10 points: 0.75×
+        the time with two workers (``benchmarks/bench_targets.py``). Default 1 MiB;
+        0 never.
     mp_context : str
         Multiprocessing start method, ``"spawn"`` (default) or ``"forkserver"``.
     fn : callable, optional
@@ -445,6 +490,7 @@ class ProcessPoolRunner:
         isolate_bytes: int = 256 * 2**20,
         min_bytes: int = 32 * 2**20,
         min_files: int = 64,
+        share_bytes: int = 2**20,
         mp_context: str = "spawn",
         fn: ConvertFn | None = None,
     ):
@@ -453,9 +499,11 @@ class ProcessPoolRunner:
         self.isolate_bytes = isolate_bytes
         self.min_bytes = min_bytes
         self.min_files = min_files
+        self.share_bytes = share_bytes
         self.mp_context = mp_context
         self.fn = fn
         self._pool: ProcessPoolExecutor | None = None
+        self._pool_workers = 0  # the running pool's size
         self._stopped = False  # close(kill=True) happened: broken pools are not re-run
         #: why workers could not start in this process (then every batch runs in it)
         self._unstartable: str | None = None
@@ -475,12 +523,20 @@ class ProcessPoolRunner:
             initargs=(os.getpid(),),
         )
 
-    def _get_pool(self) -> ProcessPoolExecutor:
+    def _get_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
+        """The running pool, or a new one of *workers* (default: all) workers."""
         with self._lock:
             if self._pool is None:
-                self._pool = self._new_pool(self.workers)
+                self._pool_workers = max(1, workers or self.workers)
+                self._pool = self._new_pool(self._pool_workers)
                 self._stopped = False
             return self._pool
+
+    def _pool_size(self, small_files: bool) -> int:
+        """Workers a batch wants: one fewer when this process converts its small files too."""
+        if small_files and self.share_bytes > 0:
+            return max(1, self.workers - 1)
+        return self.workers
 
     def _usable(self) -> bool:
         """Whether there are workers to use: several, startable, ``__main__`` importable."""
@@ -531,17 +587,41 @@ class ProcessPoolRunner:
         if not (sure and self._wanted(files, lambda: nbytes)):
             return
         refuse_while_a_worker_starts()
-        pool = self._get_pool()
-        self._pings = [pool.submit(_ping) for _ in range(self.workers)]
+        # entries of less than share_bytes on average: small files, which this
+        # process converts too (their upload's size is what is known before extraction)
+        workers = self._pool_size(nbytes < files * self.share_bytes)
+        pool = self._get_pool(workers)
+        self._pings = [pool.submit(_ping) for _ in range(workers)]
 
-    def _started(self) -> bool:
-        """Whether the pool's workers run jobs (a new pool proves it with :func:`_ping`)."""
+    def _start(self, workers: int | None = None) -> None:
+        """Have a pool of at least *workers* (default: all) workers, started or starting.
+
+        A pool started for small files (*share_bytes*) is replaced by a bigger one. A
+        new pool is sent a :func:`_ping` (:meth:`_started` waits for it).
+        """
+        pool = self._pool
+        if workers and pool is not None and self._pool_workers < workers:
+            self._pings = []
+            self._discard(pool)
+        if self._pool is None:
+            self._pings = [self._get_pool(workers).submit(_ping)]
+
+    def _starting(self) -> bool:
+        """Whether the workers have not yet answered their first job."""
+        return any(not ping.done() for ping in self._pings)
+
+    def _started(self, workers: int | None = None) -> bool:
+        """Whether the pool's workers run jobs (a new pool proves it with :func:`_ping`).
+
+        Starts the pool first (:meth:`_start`, *workers*), then waits for its workers.
+        """
+        self._start(workers)
         pings, self._pings = self._pings, []
-        if self._pool is not None and not pings:
+        if not pings:
             return True
         pool = self._get_pool()
         try:
-            for ping in pings or [pool.submit(_ping)]:
+            for ping in pings:
                 ping.result()
             return True
         except BrokenProcessPool as exc:
@@ -594,16 +674,28 @@ class ProcessPoolRunner:
         refuse_while_a_worker_starts()
         fn = fn or self.fn or convert_file
         jobs = list(jobs)
-        if not (
-            self._wanted(
-                len(jobs),
-                lambda: input_bytes(jobs, max(self.min_bytes, self.isolate_bytes)),
-            )
-            and self._started()
-        ):
+        sizes = list(input_sizes(jobs))
+        # the jobs this process may convert too (FileJob holds a dict: not hashable)
+        below = min(self.share_bytes, self.isolate_bytes or self.share_bytes)
+        small = {
+            id(j)
+            for j, n in zip(jobs, sizes, strict=True)
+            if n < below and _in_process_safe(j.reader)
+        }
+        if not self._wanted(len(jobs), lambda: sum(sizes)):
             yield from InlineRunner(fn).run(jobs)
             return
-        pending = largest_first(jobs)
+        pending = largest_first(jobs, sizes)
+        self._start(self._pool_size(len(small) == len(jobs)))
+        # while the workers start, this process converts small files from the end
+        while pending and id(pending[-1]) in small and self._starting():
+            job = pending.pop()
+            yield job, _call(fn, job)
+        if not pending:  # all done here: the workers go on starting for the next batch
+            return
+        if not self._started():
+            yield from InlineRunner(fn).run(pending)
+            return
         while pending:
             for job in pending:
                 _clear_marker(job)
@@ -618,7 +710,10 @@ class ProcessPoolRunner:
                     id(j) for j in futures.values()
                 }  # FileJob holds a dict: not hashable
                 unresolved += [j for j in pending if id(j) not in submitted]
-            for job, fut in _drain(futures):
+            for job, fut in _shared(futures, lambda j: id(j) in small):
+                if fut is None:  # taken back from the pool: converted here
+                    yield job, _call(fn, job)
+                    continue
                 try:
                     outcome = fut.result()
                 except BrokenProcessPool:

@@ -33,7 +33,7 @@ from leafnb import Workspace
 from leafnb.pipeline.executors import ProcessPoolRunner
 
 folder, upload, kind = sys.argv[1:4]
-runner = ProcessPoolRunner(2, min_bytes=0) if kind == "pool" else "inline"
+runner = ProcessPoolRunner(2, min_bytes=0, share_bytes=0) if kind == "pool" else "inline"
 Workspace(folder, executor=runner).upload_batch(upload, "grower", progress=False)
 """
 

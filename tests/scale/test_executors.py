@@ -8,7 +8,8 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 from scale_helpers import crash_on_marker, pid_outcome, raise_on_marker
@@ -19,6 +20,8 @@ from leafnb.pipeline.executors import (
     ExecutorRunner,
     InlineRunner,
     ProcessPoolRunner,
+    _in_process_safe,
+    _shared,
     resolve_executor,
     watch_parent,
 )
@@ -127,7 +130,7 @@ def _zip_with_crash(season_zip, tmp_path):
 )
 def test_worker_crash_fails_only_that_file(season_zip, inline_results, tmp_path, fn):
     upload = _zip_with_crash(season_zip, tmp_path)
-    runner = ProcessPoolRunner(2, min_bytes=0, fn=fn)
+    runner = ProcessPoolRunner(2, min_bytes=0, share_bytes=0, fn=fn)
     try:
         ws = Workspace(tmp_path / "ws", executor=runner)
         batch = ws.upload_batch(upload, "grower-1", progress=False)
@@ -177,7 +180,7 @@ def _tiny_jobs(folder, n: int) -> list[FileJob]:
 def test_many_small_files_start_the_workers_and_a_few_stay_in_process(tmp_path):
     """Bytes alone do not decide: a batch of many small files is worth the workers."""
     jobs = _tiny_jobs(tmp_path, 4)
-    runner = ProcessPoolRunner(2, min_files=4, fn=pid_outcome)
+    runner = ProcessPoolRunner(2, min_files=4, share_bytes=0, fn=pid_outcome)
     try:
         few = {o.facts["pid"] for _, o in runner.run(jobs[:3])}
         assert few == {os.getpid()} and runner._pool is None
@@ -208,7 +211,9 @@ def test_forkserver_workers_convert(tmp_path):
     """A forkserver worker is the fork server's child: it must not take that for its
     pool's maker having died (every job came back as a crashed worker)."""
     jobs = _tiny_jobs(tmp_path, 3)
-    runner = ProcessPoolRunner(2, min_bytes=0, mp_context="forkserver", fn=pid_outcome)
+    runner = ProcessPoolRunner(
+        2, min_bytes=0, share_bytes=0, mp_context="forkserver", fn=pid_outcome
+    )
     try:
         pids = {o.facts.get("pid") for _, o in runner.run(jobs)}
     finally:
@@ -237,7 +242,7 @@ def test_workers_that_cannot_start_leave_the_batch_in_process(
 ):
     """A pool whose workers die before any job (here: their maker's pid is already gone)
     converts in this process, says why, and later batches do not try again."""
-    runner = ProcessPoolRunner(2, min_bytes=0, fn=pid_outcome)
+    runner = ProcessPoolRunner(2, min_bytes=0, share_bytes=0, fn=pid_outcome)
     _workers_cannot_start(runner, monkeypatch)
     jobs = _tiny_jobs(tmp_path, 3)
     try:
@@ -281,7 +286,7 @@ def test_a_batch_started_while_a_worker_starts_is_refused_before_it_is_written(
 
 def test_an_upload_of_many_files_starts_the_workers_before_extraction(tmp_path):
     """The workers start (and warm up) while the upload is extracted; the batch runs on them."""
-    runner = ProcessPoolRunner(2, min_files=4)
+    runner = ProcessPoolRunner(2, min_files=4, share_bytes=0)
     prepared: list[tuple[int, int]] = []
     prepare = runner.prepare
     runner.prepare = lambda files, nbytes: (  # type: ignore[method-assign]
@@ -307,7 +312,9 @@ def test_an_upload_of_a_few_big_entries_starts_the_workers_when_they_are_used(
 ):
     """A few entries of many bytes may be one file (an ISOXML task): no idle workers
     started early; more than one file starts them after detection."""
-    runner = ProcessPoolRunner(2, min_bytes=100, isolate_bytes=10**9, fn=pid_outcome)
+    runner = ProcessPoolRunner(
+        2, min_bytes=100, isolate_bytes=10**9, share_bytes=0, fn=pid_outcome
+    )
     try:
         runner.prepare(files=3, nbytes=10**6)
         assert runner._pool is None
@@ -326,7 +333,7 @@ def test_workers_prepared_but_unable_to_start_leave_the_batch_in_process(
     tmp_path, monkeypatch, caplog
 ):
     """Workers started early that die before any job: the batch still runs, in-process."""
-    runner = ProcessPoolRunner(2, min_files=3, fn=pid_outcome)
+    runner = ProcessPoolRunner(2, min_files=3, share_bytes=0, fn=pid_outcome)
     _workers_cannot_start(runner, monkeypatch)
     try:
         runner.prepare(files=3, nbytes=0)
@@ -343,3 +350,67 @@ def test_warm_up_runs_in_this_process():
     from leafnb.pipeline.steps import warm_up
 
     warm_up()
+
+
+def test_the_caller_takes_back_the_last_job_no_worker_has_started():
+    """``_shared``: completed jobs first; else the last job no worker has started, if the
+    caller may convert it (``(job, None)``); a job a worker runs is waited for."""
+    jobs = [FileJob(x, "csv", x, None, "", {}) for x in "abcd"]
+    done, running, theirs, last = (Future() for _ in range(4))
+    done.set_result("a")
+    running.set_running_or_notify_cancel()
+    futures = {done: jobs[0], running: jobs[1], theirs: jobs[2], last: jobs[3]}
+    seen = []
+    for job, fut in _shared(futures, lambda j: j.file_id != "c"):
+        seen.append((job.file_id, fut is None))
+        if job.file_id == "d":  # meanwhile the workers finished b and took c
+            running.set_result("b")
+            theirs.set_running_or_notify_cancel()
+            theirs.set_result("c")
+    assert seen == [("a", False), ("d", True), ("b", False), ("c", False)]
+    assert last.cancelled() and not theirs.cancelled()
+
+
+def test_small_files_of_safe_readers_leave_one_worker_to_the_caller(tmp_path):
+    """A batch of small text files starts one worker fewer (the caller converts too);
+    a batch with files the caller must not read (GDAL's) gets every worker, and those
+    files are converted on them only."""
+    assert _in_process_safe("csv") and _in_process_safe("isoxml")
+    assert not any(map(_in_process_safe, ("shapefile", "geopackage", "geojson", "?")))
+    runner = ProcessPoolRunner(2, min_bytes=0, fn=pid_outcome)
+    try:
+        text = _tiny_jobs(tmp_path, 4)
+        assert len({j.file_id for j, _ in runner.run(text)}) == 4
+        assert runner._pool_workers == 1
+        gdal = [
+            replace(j, file_id=f"s{i}", reader="shapefile", out_dir=f"{j.out_dir}s")
+            for i, j in enumerate(text)
+        ]
+        pids = {j.file_id: o.facts["pid"] for j, o in runner.run(text + gdal)}
+        assert len(pids) == 8 and runner._pool_workers == 2
+        assert os.getpid() not in {pids[j.file_id] for j in gdal}
+    finally:
+        runner.close()
+    prepared = ProcessPoolRunner(2, min_files=4)
+    try:
+        prepared.prepare(files=100, nbytes=100 * 1000)  # small entries: one worker
+        assert prepared._pool_workers == 1 and len(prepared._pings) == 1
+    finally:
+        prepared.close()
+
+
+def test_workers_that_cannot_start_while_the_caller_converts_too(
+    tmp_path, monkeypatch, caplog
+):
+    """The caller converts the small text files while the workers start; when they
+    cannot, the rest (a file it may not read beside them) converts in-process too."""
+    runner = ProcessPoolRunner(2, min_bytes=0, fn=pid_outcome)
+    _workers_cannot_start(runner, monkeypatch)
+    text = _tiny_jobs(tmp_path, 3)
+    gdal = replace(text[0], file_id="s", reader="shapefile", out_dir=f"{tmp_path}/s")
+    try:
+        pids = {j.file_id: o.facts["pid"] for j, o in runner.run([*text, gdal])}
+    finally:
+        runner.close()
+    assert pids == dict.fromkeys(("f0", "f1", "f2", "s"), os.getpid())
+    assert "worker processes could not start" in caplog.text
