@@ -2,6 +2,7 @@
 
     python benchmarks/bench_targets.py [--data DIR] [--points 1000000] [--big 4000000]
                                        [--tlg-big 10000000] [--tlg-logs 3] [--small 200]
+                                       [--small-baseline REF]
                                        [--season ZIP [--season-baseline REF]] [--pairs N]
 
 Every conversion runs in a fresh process (``leafnb.pipeline.steps.convert_file``, the
@@ -23,7 +24,8 @@ peak RSS of a 10M-record TLG (≤ 1 GB), and of the same records as a task of
 ``--tlg-logs`` logs one after another (a task stopped and resumed); 200 files of 10 points as one in-process batch
 and with the default executor (a process pool for a batch of 64 files or more),
 imports included (≤ 2 s), with beside it the same batch uploaded again in that process
-(a notebook's later upload, the pool running); with ``--season``, the whole season uploaded with the default
+(a notebook's later upload, the pool running), and with ``--small-baseline`` the
+default executor's batch of that ref's tree alternating with this one's (their ratio); with ``--season``, the whole season uploaded with the default
 process pool by this tree and by ``--season-baseline`` (a ``git archive`` of that ref),
 with the peak of the summed RSS of the process tree (≤ 2 GB).
 
@@ -306,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the --tlg-big records also as a task of this many logs (≤ 1: skip)",
     )
     ap.add_argument("--small", type=int, default=200)
+    ap.add_argument(
+        "--small-baseline",
+        default=None,
+        help="git ref whose default-executor small batch alternates with this tree's",
+    )
     ap.add_argument("--season", type=Path, help="a season zip (leafnb.datagen --zip)")
     ap.add_argument("--season-baseline", default=None, help="git ref to compare with")
     ap.add_argument(
@@ -414,9 +421,21 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     small: dict[str, list[dict]] = {"inline": [], "default": []}
-    for _ in range(max(args.pairs, 1)):  # alternating, as the ratio rows
-        for executor in small:
-            small[executor].append(_child(REPO, "small", str(f["small"]), executor))
+    base_small: list[dict] = []
+    tmp_small = Path(tempfile.mkdtemp(prefix="leafnb-bench-"))
+    base_root = (
+        baseline_tree(args.small_baseline, tmp_small) if args.small_baseline else None
+    )
+    try:
+        for _ in range(max(args.pairs, 1)):  # alternating, as the ratio rows
+            for executor in small:
+                small[executor].append(_child(REPO, "small", str(f["small"]), executor))
+            if base_root is not None:
+                base_small.append(
+                    _child(base_root, "small", str(f["small"]), "default")
+                )
+    finally:
+        shutil.rmtree(tmp_small, ignore_errors=True)
     for executor, how in (
         ("inline", "one in-process batch"),
         ("default", "default executor (process pool)"),
@@ -438,6 +457,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"upload_batch alone {batch:.2f}; a second batch {again:.2f}",
                 f"{1000 * wall / max(res[0]['files'], 1):.1f} ms a file",
                 "≤ 2 s",
+            )
+        )
+    if base_small:
+        this = [r["wall"] for r in small["default"]]
+        base = [r["wall"] for r in base_small]
+        add(
+            (
+                f"{args.small} files of 10 points, default executor, this tree vs "
+                f"{args.small_baseline} in the same run, incl. imports (s)",
+                f"{statistics.median(this):.2f} ({min(this):.2f}–{max(this):.2f})",
+                f"{statistics.median(base):.2f} ({min(base):.2f}–{max(base):.2f})",
+                ratio([a / b for a, b in zip(this, base, strict=True)]),
+                "",
             )
         )
     if args.season:
