@@ -541,7 +541,7 @@ class _TextReader(Reader):
 
     #: whether the text starts with a header line (repeated before each run of lines)
     header: ClassVar[bool] = True
-    #: text split in Python, or by Arrow's CSV parser (fuzzed for hostile input)
+    #: text split in Python, or by Arrow's CSV parser (bad input: an error, not a crash)
     in_process_safe: ClassVar[bool] = True
 
     def read(

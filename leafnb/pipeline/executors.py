@@ -46,6 +46,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import select
 import sys
 import threading
@@ -367,29 +368,44 @@ def _shared(
     Whenever no job has completed, the last job submitted that no worker has taken yet
     is taken back (``Future.cancel``), when *ours* allows it, and yielded for the
     caller to convert: the workers work from the front of the batch, the caller from
-    its back. When none can be taken back, this waits for the workers.
+    its back. When none can be taken back, this waits for the workers. Each future is
+    looked at once from the back (a job a worker has taken stays taken) and each
+    completion arrives once (a callback): linear in the jobs.
     """
     order = list(futures)  # submission order
+    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
+    for fut in order:
+        fut.add_done_callback(finished.put)
+    taken: set[int] = set()  # cancelled here: their callbacks run too
+    back, left = len(order), len(order)
+
+    def take_back() -> Future | None:
+        nonlocal back
+        while back > 0:
+            back -= 1
+            fut = order[back]
+            if ours(futures[fut]) and fut.cancel():
+                taken.add(id(fut))
+                return fut
+        return None
+
     try:
-        while order:
-            done = [f for f in order if f.done()]
-            for fut in done:
-                order.remove(fut)
-                yield futures[fut], fut
-            if done:
+        while left:
+            try:
+                fut = finished.get_nowait()
+            except queue.Empty:
+                mine = take_back()
+                if mine is not None:
+                    left -= 1
+                    yield futures[mine], None
+                    continue
+                fut = finished.get()  # nothing to take back: a worker's next outcome
+            if id(fut) in taken:
                 continue
-            taken = next(
-                (f for f in reversed(order) if ours(futures[f]) and f.cancel()), None
-            )
-            if taken is not None:
-                order.remove(taken)
-                yield futures[taken], None
-                continue
-            fut = next(as_completed(order))
-            order.remove(fut)
+            left -= 1
             yield futures[fut], fut
     finally:
-        for fut in futures:
+        for fut in order:
             fut.cancel()
 
 
@@ -687,10 +703,14 @@ class ProcessPoolRunner:
             return
         pending = largest_first(jobs, sizes)
         self._start(self._pool_size(len(small) == len(jobs)))
-        # while the workers start, this process converts small files from the end
-        while pending and id(pending[-1]) in small and self._starting():
-            job = pending.pop()
+        # while the workers start, this process converts small files, smallest first
+        early: set[int] = set()
+        for job in [j for j in reversed(pending) if id(j) in small]:
+            if not self._starting():
+                break
+            early.add(id(job))
             yield job, _call(fn, job)
+        pending = [j for j in pending if id(j) not in early]
         if not pending:  # all done here: the workers go on starting for the next batch
             return
         if not self._started():

@@ -355,20 +355,21 @@ def test_warm_up_runs_in_this_process():
 def test_the_caller_takes_back_the_last_job_no_worker_has_started():
     """``_shared``: completed jobs first; else the last job no worker has started, if the
     caller may convert it (``(job, None)``); a job a worker runs is waited for."""
-    jobs = [FileJob(x, "csv", x, None, "", {}) for x in "abcd"]
-    done, running, theirs, last = (Future() for _ in range(4))
+    jobs = [FileJob(x, "csv", x, None, "", {}) for x in "abcde"]
+    done, running, theirs, mine, big = (Future() for _ in range(5))
     done.set_result("a")
     running.set_running_or_notify_cancel()
-    futures = {done: jobs[0], running: jobs[1], theirs: jobs[2], last: jobs[3]}
+    futures = dict(zip((done, running, theirs, mine, big), jobs, strict=True))
     seen = []
-    for job, fut in _shared(futures, lambda j: j.file_id != "c"):
+    for job, fut in _shared(futures, lambda j: j.file_id not in ("c", "e")):
         seen.append((job.file_id, fut is None))
-        if job.file_id == "d":  # meanwhile the workers finished b and took c
+        if job.file_id == "d":  # meanwhile the workers finished b, and took c and e
             running.set_result("b")
-            theirs.set_running_or_notify_cancel()
-            theirs.set_result("c")
-    assert seen == [("a", False), ("d", True), ("b", False), ("c", False)]
-    assert last.cancelled() and not theirs.cancelled()
+            for f in (theirs, big):
+                f.set_running_or_notify_cancel()
+                f.set_result("")
+    assert seen == [("a", False), ("d", True), ("b", False), ("c", False), ("e", False)]
+    assert mine.cancelled() and not theirs.cancelled() and not big.cancelled()
 
 
 def test_small_files_of_safe_readers_leave_one_worker_to_the_caller(tmp_path):
