@@ -167,6 +167,8 @@ class ExtractReport:
     written: int = 0
     #: entries seen over every nesting level (what ``max_entries`` bounds)
     entries: int = 0
+    #: the checked file entries' paths (``/``-separated, as they will be extracted)
+    names: list[str] = field(default_factory=list)
 
 
 def format_bytes(n: float) -> str:
@@ -302,6 +304,7 @@ def _check_entries(
         add_folder(rel.parent)
         declared += info.file_size
         plan.append((info, rel))
+        report.names.append(str(rel))
     if report.written + declared > budget:
         raise _bomb(
             label,
@@ -395,10 +398,14 @@ def _check_size(source: Path, limits: ExtractLimits) -> int:
     return size
 
 
-def inspect_zip(source: str | Path, limits: ExtractLimits | None = None) -> int:
+def inspect_zip(
+    source: str | Path, limits: ExtractLimits | None = None
+) -> ExtractReport:
     """Check an upload's size and central directory without writing anything.
 
-    Returns the number of entries. Nested zips are checked when they are extracted.
+    Returns what the directory says: its ``entries`` and the file entries' ``names``
+    (nothing is written: ``files`` stays empty). Nested zips are checked when they are
+    extracted.
 
     Raises
     ------
@@ -418,6 +425,11 @@ def inspect_zip(source: str | Path, limits: ExtractLimits | None = None) -> int:
     Traceback (most recent call last):
     ...
     leafnb.errors.UnsafeArchive: a.zip: 'a' is both a file and a folder; refusing to extract
+    >>> with zipfile.ZipFile(d / "b.zip", "w") as zf:
+    ...     zf.writestr("a/b.csv", "x,y")
+    >>> report = inspect_zip(d / "b.zip")
+    >>> report.entries, report.names
+    (1, ['a/b.csv'])
     """
     limits = limits or ExtractLimits()
     source = Path(source)
@@ -425,7 +437,7 @@ def inspect_zip(source: str | Path, limits: ExtractLimits | None = None) -> int:
     with _open(source, source.name, limits) as zf:
         report = ExtractReport()
         _check_entries(zf, source.name, limits, report, limits.budget(size))
-        return report.entries
+        return report
 
 
 def extract_zip(

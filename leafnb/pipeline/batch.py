@@ -158,9 +158,9 @@ def create_batch(
         raise InvalidRequest(
             f"{source.name}: only .zip uploads are accepted (spec §4.3)"
         )
-    entries = inspect_zip(source)
+    contents = inspect_zip(source)
     size = source.stat().st_size
-    prepare_workers(ctx.executor, entries, size)
+    prepare_workers(ctx.executor, contents.entries, size, contents.names)
     batch_id = str(uuid.uuid4())
     now = utc_now()
     with ctx.catalog.transaction() as conn:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
@@ -56,10 +57,10 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from leafnb.formats.registry import get_reader
+from leafnb.formats.registry import get_reader, readers_for
 from leafnb.keys import FILE_STEPS, StepStatus
 from leafnb.pipeline.steps import FileJob, FileOutcome, StepResult, convert_file
 from leafnb.store.layout import RAW_SOURCE
@@ -360,6 +361,29 @@ def _in_process_safe(reader: str) -> bool:
         return False
 
 
+@functools.cache
+def _ending_shareable(ending: str) -> bool:
+    """Whether every reader that claims files ending in *ending* is ``in_process_safe``."""
+    return all(reader.in_process_safe for _, _, reader in readers_for(f"f{ending}"))
+
+
+def _shareable(names: Sequence[str]) -> bool:
+    """Whether an upload's entries *names* can only be files this process may convert too.
+
+    Judged on the names' endings before extraction, by the readers that claim them
+    (:func:`~leafnb.formats.registry.readers_for`): a ``.shp`` or ``.gpkg`` is GDAL's,
+    converted on a worker; a nested zip may hold anything. Endings no reader claims
+    (``.dbf``, ``.prj``, a photo) are not files of their own.
+
+    >>> _shareable(["a/yield.csv", "TASKDATA/TASKDATA.XML", "TASKDATA/TLG00001.BIN"])
+    True
+    >>> _shareable(["f.csv", "f.shp", "f.dbf"]), _shareable(["more.zip"])
+    (False, False)
+    """
+    endings = {PurePosixPath(name).suffix.lower() for name in names}
+    return ".zip" not in endings and all(_ending_shareable(e) for e in endings)
+
+
 def _shared(
     futures: dict[Future, FileJob], ours: Callable[[FileJob], bool]
 ) -> Iterator[tuple[FileJob, Future | None]]:
@@ -575,7 +599,7 @@ class ProcessPoolRunner:
         )
         return files >= self.min_jobs and not small and self._usable()
 
-    def prepare(self, files: int, nbytes: int) -> None:
+    def prepare(self, files: int, nbytes: int, names: Sequence[str] = ()) -> None:
         """Start the workers now for a coming batch of *files* files (*nbytes* bytes).
 
         The batch's code calls it before extracting an upload: the workers start and
@@ -587,7 +611,10 @@ class ProcessPoolRunner:
         *min_bytes* may be one file in several entries (an ISOXML task, a shapefile):
         its workers start after detection, if there is more than one file — before,
         the two idle workers' start took CPU from the conversion in this process.
-        Nothing happens when the pool is running already.
+        Nothing happens when the pool is running already. One worker fewer starts
+        when the entries are small (less than *share_bytes* on average) and their
+        *names* (the upload's file entries) are only of readers whose files this
+        process converts too (*share_bytes*): the batch's :meth:`run` then wants no more.
 
         >>> runner = ProcessPoolRunner(2)
         >>> runner.prepare(files=3, nbytes=1000)  # a small batch: in-process, no pool
@@ -603,9 +630,12 @@ class ProcessPoolRunner:
         if not (sure and self._wanted(files, lambda: nbytes)):
             return
         refuse_while_a_worker_starts()
-        # entries of less than share_bytes on average: small files, which this
-        # process converts too (their upload's size is what is known before extraction)
-        workers = self._pool_size(nbytes < files * self.share_bytes)
+        # entries of less than share_bytes on average, of readers whose files this
+        # process converts too (their upload's size and names are what is known before
+        # extraction): run() starts no more workers (a bigger pool would replace this)
+        workers = self._pool_size(
+            nbytes < files * self.share_bytes and _shareable(names)
+        )
         pool = self._get_pool(workers)
         self._pings = [pool.submit(_ping) for _ in range(workers)]
 
@@ -972,14 +1002,17 @@ def map_tasks(
             runner.close()
 
 
-def prepare_workers(runner: Any, files: int, nbytes: int) -> None:
+def prepare_workers(
+    runner: Any, files: int, nbytes: int, names: Sequence[str] = ()
+) -> None:
     """Let *runner* start its workers for a coming batch (:meth:`ProcessPoolRunner.prepare`).
 
-    Runners without workers to start (in-process, Dask, a user's executor) ignore it.
+    *names*: the upload's file entries. Runners without workers to start (in-process,
+    Dask, a user's executor) ignore it.
     """
     prepare = getattr(runner, "prepare", None)
     if callable(prepare):
-        prepare(files, nbytes)
+        prepare(files, nbytes, names)
 
 
 def run_jobs(

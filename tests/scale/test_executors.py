@@ -287,11 +287,11 @@ def test_a_batch_started_while_a_worker_starts_is_refused_before_it_is_written(
 def test_an_upload_of_many_files_starts_the_workers_before_extraction(tmp_path):
     """The workers start (and warm up) while the upload is extracted; the batch runs on them."""
     runner = ProcessPoolRunner(2, min_files=4, share_bytes=0)
-    prepared: list[tuple[int, int]] = []
+    prepared: list[tuple[int, int, list[str]]] = []
     prepare = runner.prepare
-    runner.prepare = lambda files, nbytes: (  # type: ignore[method-assign]
-        prepared.append((files, nbytes)),
-        prepare(files, nbytes),
+    runner.prepare = lambda files, nbytes, names=(): (  # type: ignore[method-assign]
+        prepared.append((files, nbytes, sorted(names))),
+        prepare(files, nbytes, names),
     )
     ws = Workspace(tmp_path / "ws", executor=runner)
     try:
@@ -301,7 +301,8 @@ def test_an_upload_of_many_files_starts_the_workers_before_extraction(tmp_path):
         many = make_zip(tmp_path / "many.zip", {f"{i}.csv": SMS_CSV for i in range(5)})
         batch = ws.upload_batch(many, "grower-1", progress=False)
         assert runner._pool is not None and runner._pings == []
-        assert [f for f, _ in prepared] == [2, 5]
+        assert [f for f, _, _ in prepared] == [2, 5]
+        assert prepared[1][2] == [f"{i}.csv" for i in range(5)]  # the entries' names
         assert {ws.get_file(f)["status"] for f in batch["leafFiles"]} == {"processed"}
     finally:
         runner.close()
@@ -394,10 +395,20 @@ def test_small_files_of_safe_readers_leave_one_worker_to_the_caller(tmp_path):
         runner.close()
     prepared = ProcessPoolRunner(2, min_files=4)
     try:
-        prepared.prepare(files=100, nbytes=100 * 1000)  # small entries: one worker
+        # small entries of text files: one worker (run() wants no more)
+        prepared.prepare(100, 100 * 1000, [f"{i}.csv" for i in range(100)])
         assert prepared._pool_workers == 1 and len(prepared._pings) == 1
     finally:
         prepared.close()
+    # small shapefiles (or a nested zip): every worker, at once — one worker started
+    # here would be replaced by run(), its start wasted
+    for names in (["a.shp", "a.dbf", "a.shx", "b.csv"], ["in.zip", "b.csv"]):
+        prepared = ProcessPoolRunner(2, min_files=2)
+        try:
+            prepared.prepare(len(names), 1000, names)
+            assert prepared._pool_workers == 2 and len(prepared._pings) == 2
+        finally:
+            prepared.close()
 
 
 def test_workers_that_cannot_start_while_the_caller_converts_too(
