@@ -167,8 +167,9 @@ class ExtractReport:
     written: int = 0
     #: entries seen over every nesting level (what ``max_entries`` bounds)
     entries: int = 0
-    #: the checked file entries' paths (``/``-separated, as they will be extracted)
-    names: list[str] = field(default_factory=list)
+    #: ``(path, declared size)`` of every file entry checked (paths ``/``-separated, as
+    #: they will be extracted; sizes uncompressed, as the directory declares them)
+    declared: list[tuple[str, int]] = field(default_factory=list)
 
 
 def format_bytes(n: float) -> str:
@@ -304,7 +305,7 @@ def _check_entries(
         add_folder(rel.parent)
         declared += info.file_size
         plan.append((info, rel))
-        report.names.append(str(rel))
+        report.declared.append((str(rel), info.file_size))
     if report.written + declared > budget:
         raise _bomb(
             label,
@@ -403,9 +404,9 @@ def inspect_zip(
 ) -> ExtractReport:
     """Check an upload's size and central directory without writing anything.
 
-    Returns what the directory says: its ``entries`` and the file entries' ``names``
-    (nothing is written: ``files`` stays empty). Nested zips are checked when they are
-    extracted.
+    Returns what the directory says: its ``entries``, and each file entry's path and
+    declared size (``declared``; nothing is written: ``files`` stays empty). Nested
+    zips are checked when they are extracted.
 
     Raises
     ------
@@ -428,8 +429,8 @@ def inspect_zip(
     >>> with zipfile.ZipFile(d / "b.zip", "w") as zf:
     ...     zf.writestr("a/b.csv", "x,y")
     >>> report = inspect_zip(d / "b.zip")
-    >>> report.entries, report.names
-    (1, ['a/b.csv'])
+    >>> report.entries, report.declared
+    (1, [('a/b.csv', 3)])
     """
     limits = limits or ExtractLimits()
     source = Path(source)

@@ -160,7 +160,7 @@ def create_batch(
         )
     contents = inspect_zip(source)
     size = source.stat().st_size
-    prepare_workers(ctx.executor, contents.entries, size, contents.names)
+    prepare_workers(ctx.executor, contents.entries, size, contents.declared)
     batch_id = str(uuid.uuid4())
     now = utc_now()
     with ctx.catalog.transaction() as conn:

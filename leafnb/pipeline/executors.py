@@ -367,20 +367,27 @@ def _ending_shareable(ending: str) -> bool:
     return all(reader.in_process_safe for _, _, reader in readers_for(f"f{ending}"))
 
 
-def _shareable(names: Sequence[str]) -> bool:
-    """Whether an upload's entries *names* can only be files this process may convert too.
+def _shareable(declared: Sequence[tuple[str, int]], below: int) -> bool:
+    """Whether an upload's file entries can only be files this process converts too.
 
-    Judged on the names' endings before extraction, by the readers that claim them
-    (:func:`~leafnb.formats.registry.readers_for`): a ``.shp`` or ``.gpkg`` is GDAL's,
-    converted on a worker; a nested zip may hold anything. Endings no reader claims
-    (``.dbf``, ``.prj``, a photo) are not files of their own.
+    *declared*: ``(path, size)`` of each entry, as the zip's directory declares them
+    (:func:`~leafnb.formats.archive.inspect_zip`), judged before extraction as
+    :meth:`ProcessPoolRunner.run` judges the files after detection: every entry smaller
+    than *below* bytes, and every ending claimed only by readers whose files this
+    process may convert (:func:`~leafnb.formats.registry.readers_for`): a ``.shp`` or
+    ``.gpkg`` is GDAL's, converted on a worker; a nested zip may hold anything.
+    Endings no reader claims (``.dbf``, ``.prj``, a TLG's ``.bin``) count by size.
 
-    >>> _shareable(["a/yield.csv", "TASKDATA/TASKDATA.XML", "TASKDATA/TLG00001.BIN"])
+    >>> _shareable([("a/yield.csv", 900), ("TASKDATA/TASKDATA.XML", 900)], 1000)
     True
-    >>> _shareable(["f.csv", "f.shp", "f.dbf"]), _shareable(["more.zip"])
+    >>> _shareable([("a/yield.csv", 900), ("a/big.csv", 5000)], 1000)
+    False
+    >>> _shareable([("f.csv", 9), ("f.shp", 9)], 1000), _shareable([("a.zip", 9)], 1000)
     (False, False)
     """
-    endings = {PurePosixPath(name).suffix.lower() for name in names}
+    if any(size >= below for _, size in declared):
+        return False
+    endings = {PurePosixPath(name).suffix.lower() for name, _ in declared}
     return ".zip" not in endings and all(_ending_shareable(e) for e in endings)
 
 
@@ -572,6 +579,10 @@ class ProcessPoolRunner:
                 self._stopped = False
             return self._pool
 
+    def _share_below(self) -> int:
+        """Files of fewer bytes may be converted by this process too (*share_bytes*)."""
+        return min(self.share_bytes, self.isolate_bytes or self.share_bytes)
+
     def _pool_size(self, small_files: bool) -> int:
         """Workers a batch wants: one fewer when this process converts its small files too."""
         if small_files and self.share_bytes > 0:
@@ -599,7 +610,9 @@ class ProcessPoolRunner:
         )
         return files >= self.min_jobs and not small and self._usable()
 
-    def prepare(self, files: int, nbytes: int, names: Sequence[str] = ()) -> None:
+    def prepare(
+        self, files: int, nbytes: int, declared: Sequence[tuple[str, int]] = ()
+    ) -> None:
         """Start the workers now for a coming batch of *files* files (*nbytes* bytes).
 
         The batch's code calls it before extracting an upload: the workers start and
@@ -612,9 +625,9 @@ class ProcessPoolRunner:
         its workers start after detection, if there is more than one file — before,
         the two idle workers' start took CPU from the conversion in this process.
         Nothing happens when the pool is running already. One worker fewer starts
-        when the entries are small (less than *share_bytes* on average) and their
-        *names* (the upload's file entries) are only of readers whose files this
-        process converts too (*share_bytes*): the batch's :meth:`run` then wants no more.
+        when the upload's file entries (*declared*: path and size each) can only be
+        files this process converts too (*share_bytes*), as :meth:`run` will find
+        them; without *declared*, when the upload's mean entry is under *share_bytes*.
 
         >>> runner = ProcessPoolRunner(2)
         >>> runner.prepare(files=3, nbytes=1000)  # a small batch: in-process, no pool
@@ -630,12 +643,14 @@ class ProcessPoolRunner:
         if not (sure and self._wanted(files, lambda: nbytes)):
             return
         refuse_while_a_worker_starts()
-        # entries of less than share_bytes on average, of readers whose files this
-        # process converts too (their upload's size and names are what is known before
-        # extraction): run() starts no more workers (a bigger pool would replace this)
-        workers = self._pool_size(
-            nbytes < files * self.share_bytes and _shareable(names)
+        # a pool of the size run() will want: a bigger one would replace this one,
+        # its start wasted
+        small = (
+            _shareable(declared, self._share_below())
+            if declared
+            else nbytes < files * self.share_bytes
         )
+        workers = self._pool_size(small)
         pool = self._get_pool(workers)
         self._pings = [pool.submit(_ping) for _ in range(workers)]
 
@@ -722,7 +737,7 @@ class ProcessPoolRunner:
         jobs = list(jobs)
         sizes = list(input_sizes(jobs))
         # the jobs this process may convert too (FileJob holds a dict: not hashable)
-        below = min(self.share_bytes, self.isolate_bytes or self.share_bytes)
+        below = self._share_below()
         small = {
             id(j)
             for j, n in zip(jobs, sizes, strict=True)
@@ -1003,16 +1018,16 @@ def map_tasks(
 
 
 def prepare_workers(
-    runner: Any, files: int, nbytes: int, names: Sequence[str] = ()
+    runner: Any, files: int, nbytes: int, declared: Sequence[tuple[str, int]] = ()
 ) -> None:
     """Let *runner* start its workers for a coming batch (:meth:`ProcessPoolRunner.prepare`).
 
-    *names*: the upload's file entries. Runners without workers to start (in-process,
-    Dask, a user's executor) ignore it.
+    *declared*: the upload's file entries, ``(path, size)``. Runners without workers to
+    start (in-process, Dask, a user's executor) ignore it.
     """
     prepare = getattr(runner, "prepare", None)
     if callable(prepare):
-        prepare(files, nbytes, names)
+        prepare(files, nbytes, declared)
 
 
 def run_jobs(

@@ -289,9 +289,9 @@ def test_an_upload_of_many_files_starts_the_workers_before_extraction(tmp_path):
     runner = ProcessPoolRunner(2, min_files=4, share_bytes=0)
     prepared: list[tuple[int, int, list[str]]] = []
     prepare = runner.prepare
-    runner.prepare = lambda files, nbytes, names=(): (  # type: ignore[method-assign]
-        prepared.append((files, nbytes, sorted(names))),
-        prepare(files, nbytes, names),
+    runner.prepare = lambda files, nbytes, declared=(): (  # type: ignore[method-assign]
+        prepared.append((files, nbytes, sorted(n for n, _ in declared))),
+        prepare(files, nbytes, declared),
     )
     ws = Workspace(tmp_path / "ws", executor=runner)
     try:
@@ -396,16 +396,21 @@ def test_small_files_of_safe_readers_leave_one_worker_to_the_caller(tmp_path):
     prepared = ProcessPoolRunner(2, min_files=4)
     try:
         # small entries of text files: one worker (run() wants no more)
-        prepared.prepare(100, 100 * 1000, [f"{i}.csv" for i in range(100)])
+        prepared.prepare(100, 100 * 1000, [(f"{i}.csv", 5000) for i in range(100)])
         assert prepared._pool_workers == 1 and len(prepared._pings) == 1
     finally:
         prepared.close()
-    # small shapefiles (or a nested zip): every worker, at once — one worker started
-    # here would be replaced by run(), its start wasted
-    for names in (["a.shp", "a.dbf", "a.shx", "b.csv"], ["in.zip", "b.csv"]):
+    # small shapefiles, a nested zip, or text files that inflate to more than
+    # share_bytes (a zip's mean entry is small): every worker, at once — one worker
+    # started here would be replaced by run(), its start wasted
+    for declared in (
+        [("a.shp", 100), ("a.dbf", 100), ("a.shx", 100), ("b.csv", 100)],
+        [("in.zip", 100), ("b.csv", 100)],
+        [("a.csv", 2**20), ("b.csv", 100)],
+    ):
         prepared = ProcessPoolRunner(2, min_files=2)
         try:
-            prepared.prepare(len(names), 1000, names)
+            prepared.prepare(len(declared), 1000, declared)
             assert prepared._pool_workers == 2 and len(prepared._pings) == 2
         finally:
             prepared.close()
