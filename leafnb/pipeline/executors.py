@@ -54,6 +54,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -372,20 +373,30 @@ def _shareable(declared: Sequence[tuple[str, int]], below: int) -> bool:
 
     *declared*: ``(path, size)`` of each entry, as the zip's directory declares them
     (:func:`~leafnb.formats.archive.inspect_zip`), judged before extraction as
-    :meth:`ProcessPoolRunner.run` judges the files after detection: every entry smaller
-    than *below* bytes, and every ending claimed only by readers whose files this
-    process may convert (:func:`~leafnb.formats.registry.readers_for`): a ``.shp`` or
-    ``.gpkg`` is GDAL's, converted on a worker; a nested zip may hold anything.
-    Endings no reader claims (``.dbf``, ``.prj``, a TLG's ``.bin``) count by size.
+    :meth:`ProcessPoolRunner.run` judges the files after detection: each file smaller
+    than *below* bytes, counted as :func:`input_sizes` counts it (with its same-stem
+    sidecars; an ISOXML task with every ``.xml`` and ``.bin`` of its folder), and every
+    ending claimed only by readers whose files this process may convert
+    (:func:`~leafnb.formats.registry.readers_for`): a ``.shp`` or ``.gpkg`` is GDAL's,
+    converted on a worker; a nested zip may hold anything.
 
-    >>> _shareable([("a/yield.csv", 900), ("TASKDATA/TASKDATA.XML", 900)], 1000)
+    >>> _shareable([("a/yield.csv", 900), ("b/TASKDATA.XML", 100)], 1000)
     True
-    >>> _shareable([("a/yield.csv", 900), ("a/big.csv", 5000)], 1000)
+    >>> _shareable([("a/yield.csv", 900), ("a/yield.prj", 200)], 1000)
+    False
+    >>> _shareable([("b/TASKDATA.XML", 100), ("b/TLG00001.BIN", 900)], 1000)
     False
     >>> _shareable([("f.csv", 9), ("f.shp", 9)], 1000), _shareable([("a.zip", 9)], 1000)
     (False, False)
     """
-    if any(size >= below for _, size in declared):
+    totals: Counter[tuple[str, str]] = Counter()
+    for name, size in declared:
+        path = PurePosixPath(name)
+        stem = (
+            "" if path.suffix.lower() in (".xml", ".bin") else path.name.split(".")[0]
+        )
+        totals[str(path.parent), stem] += size
+    if any(total >= below for total in totals.values()):
         return False
     endings = {PurePosixPath(name).suffix.lower() for name, _ in declared}
     return ".zip" not in endings and all(_ending_shareable(e) for e in endings)

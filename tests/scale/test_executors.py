@@ -400,13 +400,15 @@ def test_small_files_of_safe_readers_leave_one_worker_to_the_caller(tmp_path):
         assert prepared._pool_workers == 1 and len(prepared._pings) == 1
     finally:
         prepared.close()
-    # small shapefiles, a nested zip, or text files that inflate to more than
-    # share_bytes (a zip's mean entry is small): every worker, at once — one worker
-    # started here would be replaced by run(), its start wasted
+    # small shapefiles, a nested zip, or files that inflate to more than share_bytes
+    # (a zip's mean entry is small): every worker, at once — one worker started here
+    # would be replaced by run(), its start wasted
     for declared in (
         [("a.shp", 100), ("a.dbf", 100), ("a.shx", 100), ("b.csv", 100)],
         [("in.zip", 100), ("b.csv", 100)],
         [("a.csv", 2**20), ("b.csv", 100)],
+        # an ISOXML task counts with every log of its folder, as run() counts it
+        [("T/TASKDATA.XML", 100), *((f"T/TLG{i}.BIN", 2**19) for i in range(2))],
     ):
         prepared = ProcessPoolRunner(2, min_files=2)
         try:
