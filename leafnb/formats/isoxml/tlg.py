@@ -1447,9 +1447,12 @@ def frame_log(
                     raise RuntimeError(f"TLG kernel: record start buffer full at {p}")
             mine = starts[:ns]
             c = buf[mine + P]
-            # records tile the buffer when each starts where the one before ends
-            if ns and (mine[0] != 0 or (np.diff(mine) != P + 1 + 5 * c[:-1]).any()):
+            # records tile the buffer when each starts where the one before ends (the
+            # sizes in int64: 5 * a uint8 count of 52 DLVs or more wraps around)
+            size = P + 1 + 5 * c[:-1].astype(np.int64)
+            if ns and (mine[0] != 0 or (np.diff(mine) != size).any()):
                 n_events += 1
+            del size
             first = -n_framed % FRAMING_MARK
             marks.append(mine[first::FRAMING_MARK] + at)
             counts.append(c.copy())

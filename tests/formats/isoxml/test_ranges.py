@@ -390,6 +390,27 @@ def test_skipped_records_are_read_whole(tmp_path):
         list(READER.read_ranges(path, part="TSK1", rows=100))
 
 
+def test_records_of_many_values_are_framed_in_ranges(tmp_path):
+    """A record of 52 values or more (5 bytes each: 260 or more) tiles its log as any
+    other: the framing's check summed the record sizes in the counts' byte type, 5 × 52
+    wrapped around, and such a log was read whole (the CNH spreader's logs of ~70 values
+    a record: 10 of its 15)."""
+    clear_cache()
+    n = 600
+    t, lat, lon = track(n)
+    rng = np.random.default_rng(3)
+    values = [DlvSpec(84, values=rng.integers(500, 900, n))]
+    values += [DlvSpec(400 + k, values=rng.integers(0, 100, n)) for k in range(59)]
+    path = write_taskdata(
+        tmp_path / "TASKDATA", [TimeLogSpec("TLG00001", t, lat, lon, dlvs=values)]
+    )
+    header = parse_tlg_header(path.parent / "TLG00001.xml")
+    framing = frame_log(path.parent / "TLG00001.bin", header)
+    assert framing is not None and framing.clean and framing.n_framed == n
+    assert framing.offset(n) == (path.parent / "TLG00001.bin").stat().st_size
+    assert assert_ranges_are_whole(path, "TSK1", 250) == 3
+
+
 # -- real data ----------------------------------------------------------------------------
 
 
@@ -426,6 +447,8 @@ def test_real_tasks_in_ranges():
     assert any("lateral offset" in r for r in refused)
     assert not any("resolution" in r for r in refused)
     assert any("kverneland_imtpro_benchtest" in r for r in ranged)
+    # the CNH spreader's logs of ~70 values a record (were refused as "skipped")
+    assert sum("cnh_pro1200_spreader_benchtest" in r for r in ranged) >= 12
 
 
 @pytest.mark.real_data
@@ -444,6 +467,18 @@ def test_real_conversion_in_ranges(part, tmp_path, monkeypatch):
     whole = _convert(path, tmp_path / "whole", 10**9, monkeypatch, part)
     assert ranged[2] == (part != "TSK7") and not whole[2]
     assert "machineTotals" in ranged[0].facts
+    assert_same_conversion(ranged, whole)
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
+@pytest.mark.parametrize("part", ["TSK-10", "TSK-14", "TSK-20"])
+def test_real_records_of_many_values_convert_in_ranges(part, tmp_path, monkeypatch):
+    """The CNH spreader's tasks (~70 values a record) convert in ranges as whole."""
+    path = SHARED / "cnh_pro1200_spreader_benchtest" / "TASKDATA" / "TASKDATA.XML"
+    ranged = _convert(path, tmp_path / "ranged", 50, monkeypatch, part)
+    whole = _convert(path, tmp_path / "whole", 10**9, monkeypatch, part)
+    assert ranged[2] and not whole[2]
     assert_same_conversion(ranged, whole)
 
 
