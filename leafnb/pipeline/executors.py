@@ -362,7 +362,7 @@ def _in_process_safe(reader: str) -> bool:
         return False
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # (bounded: the endings come from users' uploads)
 def _ending_shareable(ending: str) -> bool:
     """Whether every reader that claims files ending in *ending* is ``in_process_safe``."""
     return all(reader.in_process_safe for _, _, reader in readers_for(f"f{ending}"))
