@@ -707,7 +707,7 @@ def ddi_hit(name: str) -> NameHit | None:
     return NameHit(prop, entry.unit, "isoxml_csv", 1.0, order, transform=transform)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # (bounded: column names come from users' files)
 def name_hits(name: str, header_units: bool = True) -> tuple[NameHit, ...]:
     """Every piece of name evidence for column *name*, strongest first.
 

@@ -304,7 +304,7 @@ _LEAF_SPELLING: dict[str, str] = {
 }
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)  # (bounded: units come from users' files)
 def parse_unit(unit: str):
     """Parse a Leaf or machine-header unit string into a pint unit.
 
@@ -339,13 +339,13 @@ def leaf_unit(unit) -> str:
     return _LEAF_SPELLING.get(str(unit), str(unit).replace(" ", ""))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)
 def _leaf_spelling(unit: str) -> str:
     # once per string: pint formats a unit slowly (~0.1 ms) and steps ask per property
     return leaf_unit(parse_unit(unit))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)
 def conversion_factor(from_unit: str, to_unit: str) -> float:
     """Return the multiplier that converts values in *from_unit* to *to_unit*."""
     return float(

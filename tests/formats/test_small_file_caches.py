@@ -120,3 +120,46 @@ def test_head_sniffs_are_cached_per_text_and_not_shared(tmp_path):
     semi = csv_reader.read(tmp_path / "semi.csv")
     assert semi.meta["delimiter"] == ";"
     assert semi.table["lon"].to_pylist() == [10.5, 10.5]
+
+
+#: caches whose keys are not what an upload holds (none, names of built-in readers or
+#: filters, UTM zones): they cannot grow with what users send
+_FIXED_KEYS = {
+    "leafnb.clean.profiles._parameters",
+    "leafnb.formats.columns.common_words",
+    "leafnb.formats.isoxml.ddi.load_dictionary",
+    "leafnb.formats.registry._builtin",
+    "leafnb.formats.registry._plugins",
+    "leafnb.formats.registry.list_readers",
+    "leafnb.pages._hugepage_setter",
+    "leafnb.standard.crops.list_crop_codes",
+    "leafnb.standard.crops.list_crops",
+    "leafnb.standard.summary._utm_transformers",
+    "leafnb.store.artifacts._crs84_projjson",
+    "leafnb.store.artifacts._crs84_text",
+    "leafnb.store.runs.host_id",
+}
+
+
+def test_caches_keyed_by_what_uploads_hold_are_bounded():
+    """A long-running process (the server, a notebook) meets every column name, unit
+    and file ending its users send: a cache keyed by them keeps at most a bound."""
+    import importlib
+    import pkgutil
+
+    import leafnb
+
+    unbounded = set()
+    for info in pkgutil.walk_packages(leafnb.__path__, "leafnb."):
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional extra's module
+            continue
+        for name, value in vars(module).items():
+            if getattr(value, "__module__", None) != module.__name__:
+                continue
+            if hasattr(value, "cache_parameters") and (
+                value.cache_parameters()["maxsize"] is None
+            ):
+                unbounded.add(f"{module.__name__}.{name}")
+    assert unbounded <= _FIXED_KEYS, unbounded - _FIXED_KEYS
