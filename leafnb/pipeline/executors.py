@@ -263,6 +263,10 @@ def largest_first(
     return [jobs[i] for i in order]
 
 
+#: the files an ISOXML task's size counts, every one of its folder
+_TASK_ENDINGS = (".bin", ".xml")
+
+
 def input_sizes(jobs: Sequence[FileJob]) -> Iterator[int]:
     """Approximate input size of each job (file and sidecars, or an ISOXML task's files).
 
@@ -309,7 +313,7 @@ def input_sizes(jobs: Sequence[FileJob]) -> Iterator[int]:
             yield sum(
                 size(e)
                 for e in listing(str(path.parent))
-                if os.path.splitext(e.name)[1].lower() in (".bin", ".xml")
+                if os.path.splitext(e.name)[1].lower() in _TASK_ENDINGS
             )
         else:
             stem = path.name[: -len(path.suffix)] if path.suffix else path.name
@@ -390,15 +394,15 @@ def _shareable(declared: Sequence[tuple[str, int]], below: int) -> bool:
     (False, False)
     """
     totals: Counter[tuple[str, str]] = Counter()
+    endings = set()
     for name, size in declared:
         path = PurePosixPath(name)
-        stem = (
-            "" if path.suffix.lower() in (".xml", ".bin") else path.name.split(".")[0]
-        )
+        ending = path.suffix.lower()
+        endings.add(ending)
+        stem = "" if ending in _TASK_ENDINGS else path.name.split(".")[0]
         totals[str(path.parent), stem] += size
     if any(total >= below for total in totals.values()):
         return False
-    endings = {PurePosixPath(name).suffix.lower() for name, _ in declared}
     return ".zip" not in endings and all(_ending_shareable(e) for e in endings)
 
 
