@@ -1449,10 +1449,11 @@ def frame_log(
             c = buf[mine + P]
             # records tile the buffer when each starts where the one before ends (the
             # sizes in int64: 5 * a uint8 count of 52 DLVs or more wraps around)
-            size = P + 1 + 5 * c[:-1].astype(np.int64)
-            if ns and (mine[0] != 0 or (np.diff(mine) != size).any()):
+            # (not named ``size``: that is the file's, asked again for the next buffer)
+            sizes = P + 1 + 5 * c[:-1].astype(np.int64)
+            if ns and (mine[0] != 0 or (np.diff(mine) != sizes).any()):
                 n_events += 1
-            del size
+            del sizes
             first = -n_framed % FRAMING_MARK
             marks.append(mine[first::FRAMING_MARK] + at)
             counts.append(c.copy())

@@ -411,6 +411,26 @@ def test_records_of_many_values_are_framed_in_ranges(tmp_path):
     assert assert_ranges_are_whole(path, "TSK1", 250) == 3
 
 
+@pytest.mark.parametrize("chunk", [4093, 1 << 16])
+def test_a_log_of_many_buffers_is_framed_as_of_one(tmp_path, chunk):
+    """A log longer than the framing's read buffer (32 MiB: the 10M-record log) frames
+    as if read in one: the buffers' records, and the records cut by a buffer's end,
+    follow on. (A local name shadowed the file's size: from the second buffer on the
+    framing failed, and every log of more than 32 MiB was read whole, 3.5 GB for the
+    10M-record log.)"""
+    path = _harvest(tmp_path / "TASKDATA", n=3000)
+    binp = path.parent / "TLG00001.bin"
+    header = parse_tlg_header(path.parent / "TLG00001.xml")
+    one = frame_log(binp, header)
+    many = frame_log(binp, header, chunk_bytes=chunk)
+    assert binp.stat().st_size > 2 * chunk  # several buffers
+    assert one is not None and many is not None and one.clean and many.clean
+    assert many.n_framed == one.n_framed == 3000
+    assert np.array_equal(many.counts, one.counts)
+    assert np.array_equal(many.marks, one.marks)
+    assert many.offset(3000) == binp.stat().st_size
+
+
 # -- real data ----------------------------------------------------------------------------
 
 
