@@ -17,6 +17,7 @@ __all__ = [
     "OriginalUnavailable",
     "OwnerConflict",
     "PluginLoadWarning",
+    "RangedReadWarning",
     "ReaderRegistrationError",
     "SkippedRecordsWarning",
     "StoreError",
@@ -178,6 +179,16 @@ class SkippedRecordsWarning(LeafnbWarning):
 
 class PluginLoadWarning(LeafnbWarning, RuntimeWarning):
     """A reader plugin failed to load and was skipped."""
+
+
+class RangedReadWarning(LeafnbWarning, RuntimeWarning):
+    """A big file's conversion in record ranges failed unexpectedly; it was converted whole.
+
+    Its results are the same; its memory is the whole file's. A reader refusing ranges
+    (:class:`leafnb.formats.base.NotRanged`), ranges deciding differently and a file
+    broken at some range are expected and read whole without it: this warning is a
+    defect of leafnb, to report.
+    """
 
 
 class TiedClassesWarning(LeafnbWarning):

@@ -45,7 +45,15 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-__all__ = ["Column", "RawRead", "Reader"]
+__all__ = ["Column", "NotRanged", "RawRead", "Reader"]
+
+
+class NotRanged(ValueError):
+    """A dataset that cannot be read in record ranges exactly as whole (:meth:`Reader.read_ranges`).
+
+    The pipeline then reads it whole (:mod:`leafnb.pipeline.stream`), quietly: the
+    results are the same.
+    """
 
 
 @dataclass(frozen=True)
@@ -180,5 +188,12 @@ class Reader:
         (its own column inference and metadata); the pipeline checks that every range
         decided as the first did and otherwise reads the file whole
         (:mod:`leafnb.pipeline.stream`).
+
+        Raises
+        ------
+        NotRanged
+            The ranges cannot be read exactly as the whole dataset (read whole).
+        leafnb.errors.CorruptFile
+            The bytes of some range cannot be decoded (the whole read reports it).
         """
         raise NotImplementedError

@@ -57,6 +57,7 @@ import gc
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -68,7 +69,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from leafnb.clean.cleanup import cleanup_message, cleanup_step
-from leafnb.formats.base import RawRead, Reader
+from leafnb.errors import RangedReadWarning
+from leafnb.formats.base import NotRanged, RawRead, Reader
 from leafnb.formats.tabular import add_skips, skip_notes
 from leafnb.keys import Step
 from leafnb.pipeline.memory import big_buffers_unpooled, release_memory
@@ -103,6 +105,18 @@ STREAM_ROWS = BLOCK_POSITIONS
 #: faster (ranges cost about 15 % more CPU: each range infers its columns again, and
 #: later steps read columns in chunks) and peaks under 0.7 GB
 STREAM_ABOVE = 1_048_576
+
+
+#: what a defect of the ranged path raises (not a file's bytes, which readers report as
+#: :class:`~leafnb.errors.CorruptFile`): it warns (:class:`~leafnb.errors.RangedReadWarning`)
+_DEFECTS = (
+    ArithmeticError,
+    AssertionError,
+    AttributeError,
+    LookupError,
+    NameError,
+    TypeError,
+)
 
 
 class Unstreamable(Exception):
@@ -146,9 +160,19 @@ def stream_standard(
         with _one_reader_thread():
             run.convert(ranges)
         streamed = run.finish()
-    except Unstreamable as exc:
+    except (Unstreamable, NotRanged) as exc:
         log.info("%s is converted whole: %s", path.name, exc)
-    except Exception as exc:  # the in-memory run reports it as its step's failure
+    except _DEFECTS as exc:
+        # the same results, whole, but said: an UnboundLocalError once had every ISOXML
+        # log of more than 32 MiB read whole, unnoticed (3.5 GB for 10M records)
+        log.warning("ranged conversion of %s failed", path.name, exc_info=True)
+        warnings.warn(
+            f"{path.name}: converting it in record ranges failed "
+            f"({type(exc).__name__}: {exc}); converted whole, in more memory",
+            RangedReadWarning,
+            stacklevel=2,
+        )
+    except Exception as exc:  # a file broken at some range: the whole read reports it
         log.info(
             "%s is converted whole after %s: %s", path.name, type(exc).__name__, exc
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import leafnb.pipeline.steps as steps
+from leafnb.errors import RangedReadWarning
 from leafnb.formats import delimited
+from leafnb.formats.base import NotRanged
 from leafnb.formats.timeparse import _cumulative_ms
 from leafnb.pipeline import stream
 from leafnb.pipeline.steps import FileJob, convert_file
@@ -156,6 +159,47 @@ def test_time_running_back_converts_the_file_whole(tmp_path, monkeypatch):
     whole = convert_in_ranges(path, "shapefile", tmp_path / "whole", 10**9, monkeypatch)
     assert not ranged[2]
     assert_same_conversion(ranged, whole)
+
+
+def test_a_defect_of_the_ranged_path_converts_whole_and_warns(tmp_path, monkeypatch):
+    """A bug in the ranges (here a TypeError) does not cost the file, but is said: an
+    UnboundLocalError once sent every ISOXML log of more than 32 MiB to the whole read
+    unnoticed (3.5 GB for 10M records)."""
+    points = make_points("harvested", 2000, seed=6)
+    path = write_as(points, "geopackage", tmp_path / "src")
+    whole = convert_in_ranges(
+        path, "geopackage", tmp_path / "whole", 10**9, monkeypatch
+    )
+
+    def broken(self, ranges):
+        raise TypeError("a defect")
+
+    monkeypatch.setattr(stream._Run, "convert", broken)
+    with pytest.warns(RangedReadWarning, match="TypeError: a defect"):
+        ranged = convert_in_ranges(
+            path, "geopackage", tmp_path / "ranged", 700, monkeypatch
+        )
+    assert not ranged[2] and not ranged[0].failed
+    assert_same_conversion(ranged, whole)
+
+
+def test_a_reader_refusing_ranges_converts_whole_quietly(tmp_path, monkeypatch, caplog):
+    """NotRanged (a reader's answer, not a defect) reads whole without a warning."""
+    points = make_points("harvested", 2000, seed=6)
+    path = write_as(points, "geopackage", tmp_path / "src")
+
+    def refused(self, ranges):
+        raise NotRanged("the ranges would differ")
+
+    monkeypatch.setattr(stream._Run, "convert", refused)
+    caplog.set_level("INFO", logger="leafnb.pipeline.stream")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ranged = convert_in_ranges(
+            path, "geopackage", tmp_path / "ranged", 700, monkeypatch
+        )
+    assert not ranged[2] and not ranged[0].failed
+    assert "converted whole: the ranges would differ" in caplog.text
 
 
 @pytest.mark.parametrize(

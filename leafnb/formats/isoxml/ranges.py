@@ -62,11 +62,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from leafnb.formats.base import NotRanged
 from leafnb.formats.isoxml.devices import OFFSET_Y
 from leafnb.formats.isoxml.table import TaskTable, build_table
 from leafnb.formats.isoxml.timelogs import (
     Channel,
-    NotRanged,
     TaskRecords,
     Written,
     dlv_key,
@@ -178,7 +178,7 @@ class RangePlan:
 def plan_ranges(framing: LogFraming, rows: int) -> RangePlan:
     """Decode *framing*'s log range by range once: its windows and what it writes.
 
-    Raises :class:`~.timelogs.NotRanged` when a window would reach two ranges away.
+    Raises :class:`~leafnb.formats.base.NotRanged` when a window would reach two ranges away.
     """
     header = framing.header
     n, k_dlv = framing.n_framed, len(header.dlvs)
@@ -356,7 +356,7 @@ class TaskPlan:
 def plan_task(framings: list[LogFraming], rows: int) -> TaskPlan:
     """Plan a task's logs (task order) in ranges of *rows* records: :class:`TaskPlan`.
 
-    Raises :class:`~.timelogs.NotRanged` (read whole) for logs that overlap in time —
+    Raises :class:`~leafnb.formats.base.NotRanged` (read whole) for logs that overlap in time —
     parallel logs, joined record by record (:mod:`.timelogs`) — checked on each log's
     first and last record before any range is decoded, then on its whole span; for a
     lateral offset that a log neither writes nor gives in its header (the whole read

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from leafnb.errors import CorruptFile, FormatError, SkippedRecordsWarning
-from leafnb.formats.base import RawRead, Reader
+from leafnb.formats.base import NotRanged, RawRead, Reader
 from leafnb.formats.isoxml.context import provider, task_context
 from leafnb.formats.isoxml.devices import task_devices, working_devices
 from leafnb.formats.isoxml.practice import decide_operation_type
@@ -56,7 +56,7 @@ from leafnb.formats.isoxml.table import (
     channel_label,
 )
 from leafnb.formats.isoxml.taskdata import ROOT_TAG, Taskdata, find_file, load_taskdata
-from leafnb.formats.isoxml.timelogs import NotRanged, TaskRecords, join_logs
+from leafnb.formats.isoxml.timelogs import TaskRecords, join_logs
 from leafnb.formats.isoxml.tlg import (
     DecodedLog,
     decode_tlg,
@@ -301,7 +301,7 @@ class IsoxmlReader(Reader):
     ) -> Iterator[RawRead]:
         """The task's records in ranges of *rows*, each exactly as the whole read's rows.
 
-        See :mod:`.ranges`; raises :class:`~.timelogs.NotRanged` (read whole) when a
+        See :mod:`.ranges`; raises :class:`~leafnb.formats.base.NotRanged` (read whole) when a
         range cannot decide as the whole task does.
         """
         part = part or self._first_part(path)

@@ -39,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leafnb.formats.base import Column
+from leafnb.formats.base import Column, NotRanged
 from leafnb.formats.isoxml import ddi as D
 from leafnb.formats.isoxml.devices import (
     WIDTH_DDIS,
@@ -67,7 +67,6 @@ from leafnb.formats.isoxml.properties import (
     rate_ratios,
     resolution_exponent,
 )
-from leafnb.formats.isoxml.timelogs import NotRanged
 from leafnb.formats.isoxml.totals import (
     AREA_LIKE,
     EFFECTIVE_DISTANCE,

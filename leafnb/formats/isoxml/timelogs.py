@@ -39,7 +39,6 @@ from leafnb.formats.isoxml.tlg import PTN_FIELDS, DecodedLog, Dlv
 
 __all__ = [
     "Channel",
-    "NotRanged",
     "TaskRecords",
     "Written",
     "dlv_key",
@@ -49,10 +48,6 @@ __all__ = [
 
 #: occurrences per timestamp kept apart in a join key (more records in one ms merge)
 _OCC_BITS = 20
-
-
-class NotRanged(ValueError):
-    """A task that cannot be read in record ranges exactly as whole (:mod:`.ranges`)."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +169,8 @@ class TaskRecords:
     #: the records are a window of one log (:mod:`.ranges`) around the range *core*
     #: (``[lo, hi)`` of these records); the actual rate's resolution exponent is the
     #: whole log's *resolution*, or, while it is looked for, each range's rate ratios
-    #: go to *ratios*; without either that rule raises :class:`NotRanged`
+    #: go to *ratios*; without either that rule raises
+    #: :class:`~leafnb.formats.base.NotRanged`
     ranged: bool = False
     core: tuple[int, int] = (0, 0)
     resolution: int | None = None

@@ -9,10 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from leafnb.formats.base import NotRanged
 from leafnb.formats.isoxml.ranges import plan_ranges
 from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.taskdata import clear_cache
-from leafnb.formats.isoxml.timelogs import NotRanged
 from leafnb.formats.isoxml.tlg import frame_log, kernel_available, parse_tlg_header
 from leafnb.formats.isoxml.writer import write_taskdata
 from leafnb.testing import make_points
