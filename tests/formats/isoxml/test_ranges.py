@@ -502,6 +502,31 @@ def test_real_records_of_many_values_convert_in_ranges(part, tmp_path, monkeypat
     assert_same_conversion(ranged, whole)
 
 
+@pytest.mark.real_data
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
+def test_real_logs_framed_in_many_buffers_as_in_one():
+    """Every real log (none reaches one 32 MiB buffer) frames alike in buffers of
+    4,093 bytes: records cut by a buffer's end, on real record layouts."""
+    from tests.formats.isoxml.test_oracle_isoxml_js import real_pairs
+
+    framed = 0
+    for xml, binp in real_pairs():
+        header = parse_tlg_header(xml)
+        one = frame_log(binp, header)
+        many = frame_log(binp, header, chunk_bytes=4093)
+        assert one is not None and many is not None
+        assert (many.clean, many.n_framed, many.n_kept) == (
+            one.clean,
+            one.n_framed,
+            one.n_kept,
+        ), xml
+        assert np.array_equal(many.counts, one.counts), xml
+        if one.clean:
+            assert np.array_equal(many.marks, one.marks), xml
+            framed += binp.stat().st_size > 4093
+    assert framed >= 10
+
+
 ORACLE = REPO / "tests" / "oracle"
 
 
