@@ -231,13 +231,13 @@ def _candidates(ctx: Context, leaf_user_id: str) -> list:
     return records.processed_upload_rows(ctx.catalog, leaf_user_id, by_start_time=True)
 
 
-def _summary_geometry(ctx: Context, file_id: str, geometry: bool = True):
-    """The coverage shape and properties of a file's summary (no shape: *geometry* False)."""
+def _summary_geometry(ctx: Context, file_id: str):
+    """The coverage shape and properties of a file's summary."""
     path = ctx.layout.file_dir(file_id) / "summary.json"
     if not path.exists():
         return None, {}
     doc = read_json(path)
-    geom = geojson_shape(doc["geometry"]) if geometry and doc.get("geometry") else None
+    geom = geojson_shape(doc["geometry"]) if doc.get("geometry") else None
     if geom is not None and not geom.is_valid:
         geom = shapely.make_valid(geom)
     return geom, doc.get("properties", {})
@@ -251,17 +251,23 @@ def _rate_kind(ctx: Context, file_id: str) -> tuple:
 def link_file(
     ctx: Context, file_id: str, fields: list[_Field], threshold: float
 ) -> tuple[list[str], dict[str, Any]]:
-    """Fields a file is linked to (intersection % > threshold and ≥ 1 point inside)."""
-    # the shape only matters against fields (a user without fields: only the properties)
-    geom, props = _summary_geometry(ctx, file_id, geometry=bool(fields))
+    """Fields a file is linked to (intersection % > threshold and ≥ 1 point inside).
+
+    With them, its summary's properties (``{}`` when it is linked to none: they are not
+    used then). Automerge asks this of every processed file of the user at every
+    upload, so only what decides is read: nothing for a user without fields, the
+    summary (its coverage shape: megabytes for a big file) only of a file with points
+    inside some field.
+    """
     std = ctx.layout.file_dir(file_id) / "standard.parquet"
-    if not std.exists() or not fields:
-        return [], props
+    if not fields or not std.exists():
+        return [], {}
     t, _ = read_points_table(std, columns=["lon", "lat"])
     lon, lat = (
         t.column("lon").to_numpy(zero_copy_only=False),
         t.column("lat").to_numpy(zero_copy_only=False),
     )
+    summary: tuple[Any, dict[str, Any]] | None = None
     linked = []
     minx, miny, maxx, maxy = (
         float(np.nanmin(lon)),
@@ -276,6 +282,9 @@ def link_file(
         inside = int(clip_mask(lon, lat, fld.geom).sum())
         if not inside:
             continue
+        if summary is None:
+            summary = _summary_geometry(ctx, file_id)
+        geom = summary[0]
         pct = (
             100.0 * intersection_area_m2(geom, fld.geom, fld.utm) / fld.area_m2
             if (geom is not None and fld.area_m2 > 0)
@@ -283,7 +292,7 @@ def link_file(
         )
         if pct > threshold:
             linked.append(fld.id)
-    return linked, props
+    return linked, (summary[1] if linked and summary is not None else {})
 
 
 def run_automerge(ctx: Context, leaf_user_id: str) -> dict[str, list[str]]:

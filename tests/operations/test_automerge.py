@@ -117,6 +117,27 @@ def test_no_fields_no_operations_then_field_creates_them(ws, season):
     assert [x["id"] for x in ws.get_files(origin="automerged")] == [op["leafFileId"]]
 
 
+def test_automerge_reads_the_summaries_that_decide(ws, season, monkeypatch):
+    """Automerge looks at every processed file of the user at every upload: a user
+    without fields has nothing of its files read, and with fields only the summaries
+    (a big file's coverage shape is megabytes) of files with points in a field are."""
+    from leafnb.operations import automerge
+
+    ids, h1, _far = season
+    read: list[str] = []
+    real = automerge._summary_geometry
+
+    def counted(ctx, file_id, *args, **kwargs):
+        read.append(file_id)
+        return real(ctx, file_id, *args, **kwargs)
+
+    monkeypatch.setattr(automerge, "_summary_geometry", counted)
+    assert ws.run_automerge(UID) is not None and read == []
+    ws.create_field(UID, mapping(field_around(h1, 200)), name="North 40")
+    assert sorted(set(read)) == sorted([ids["h1"], ids["h2"]])  # not the far file
+    assert ws.get_file(ids["far"])["fields"] == []
+
+
 def test_operation_totals_equal_sum_of_files(ws, season):
     ids, h1, _ = season
     ws.create_field(
