@@ -50,6 +50,10 @@ class Context:
     render : callable
         ``render(operation_id)``: build the images of an operation once its points are
         written (set by the face; a no-op by default).
+    links : dict
+        Each file's links to fields as automerge last found them, with what they were
+        found from (:func:`leafnb.operations.automerge.file_links`): kept between runs,
+        so an upload does not read every earlier file's points again.
     """
 
     catalog: Catalog
@@ -59,6 +63,7 @@ class Context:
     executor: Any = None
     lock: Any = field(default=OPERATIONS_LOCK)
     render: Callable[[str], None] = _no_render
+    links: dict[str, Any] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:

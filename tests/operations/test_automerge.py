@@ -138,6 +138,43 @@ def test_automerge_reads_the_summaries_that_decide(ws, season, monkeypatch):
     assert ws.get_file(ids["far"])["fields"] == []
 
 
+def test_links_are_found_again_only_when_what_they_are_found_from_changes(
+    ws, season, monkeypatch
+):
+    """An upload automerges every processed file of its user: a file's links (all its
+    points read) are found again only after the file is reprocessed, or the fields or
+    the threshold change; the operations are those of a fresh search."""
+    from leafnb.operations import automerge
+
+    ids, h1, _far = season
+    field = ws.create_field(UID, mapping(field_around(h1, 200)), name="North 40")
+    before = _ops(ws)
+    searched: list[str] = []
+    real = automerge.link_file
+
+    def counted(ctx, file_id, *args, **kwargs):
+        searched.append(file_id)
+        return real(ctx, file_id, *args, **kwargs)
+
+    monkeypatch.setattr(automerge, "link_file", counted)
+    assert ws.run_automerge(UID)["unchanged"] and searched == []
+    ws.reprocess_file(ids["h1"])
+    assert searched == [ids["h1"]]
+    searched.clear()
+    ws.update_field(field["id"], geometry=mapping(field_around(h1, 300)))
+    assert sorted(searched) == sorted(ids.values())
+    searched.clear()
+    ws.set_config({"fieldsAttachIntersection": 0.02}, leaf_user_id=UID)
+    ws.run_automerge(UID)
+    assert sorted(searched) == sorted(ids.values())
+    settled = _ops(ws)
+    assert [_files(op) for op in settled] == [_files(op) for op in before]
+    ws.ctx.links.clear()  # a fresh search finds what the kept links gave
+    report = ws.run_automerge(UID)
+    assert not (report["created"] or report["updated"] or report["deleted"])
+    assert [_files(op) for op in _ops(ws)] == [_files(op) for op in settled]
+
+
 def test_operation_totals_equal_sum_of_files(ws, season):
     ids, h1, _ = season
     ws.create_field(
