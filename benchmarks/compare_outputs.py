@@ -120,12 +120,35 @@ def compare_tables(a: pa.Table, b: pa.Table) -> tuple[list[str], float]:
             if not np.array_equal(np.isnan(xa), np.isnan(ya)):
                 problems.append(f"{name}: missing values differ")
             rel = _rel(xa, ya)
+            if rel:
+                k = int(np.nanargmax(np.abs(xa - ya) / np.maximum(abs(xa), abs(ya))))
+                _note_worst(rel, f"{name}[{k}]", float(xa[k]), float(ya[k]))
             if rel == 0 and not np.array_equal(xa.view("u8"), ya.view("u8")):
                 problems.append(f"{name}: bits differ (signed zeros or NaN payloads)")
             worst = max(worst, rel)
         elif not x.equals(y):
             problems.append(f"{name}: values differ")
     return problems, worst
+
+
+#: where the comparison running now found its largest relative difference:
+#: ``(relative difference, path, old value, new value)``
+_WORST: list[tuple[float, str, Any, Any]] = []
+#: per artifact of the last :func:`compare_folders`, where its largest difference is
+LOCATED: dict[str, tuple[float, str, Any, Any]] = {}
+
+
+def _note_worst(rel: float, where: str, a: Any, b: Any) -> None:
+    if not _WORST or rel > _WORST[0][0]:
+        _WORST[:] = [(rel, where, a, b)]
+
+
+def _located(kind: str, result: tuple[list[str], float]) -> tuple[list[str], float]:
+    """*result* of one artifact's comparison; where its largest difference is, kept."""
+    if _WORST:
+        LOCATED[kind] = _WORST[0]
+    _WORST.clear()
+    return result
 
 
 def compare_json(a: Any, b: Any, path: str = "") -> tuple[list[str], float]:
@@ -155,7 +178,9 @@ def compare_json(a: Any, b: Any, path: str = "") -> tuple[list[str], float]:
     if isinstance(a, int | float) and not isinstance(a, bool):
         if a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b)):
             return [], 0.0
-        return [], abs(a - b) / max(abs(a), abs(b))
+        rel = abs(a - b) / max(abs(a), abs(b))
+        _note_worst(rel, path, a, b)
+        return [], rel
     return ([] if a == b else [f"{path}: {a!r} != {b!r}"[:200]]), 0.0
 
 
@@ -165,10 +190,15 @@ def compare_folders(old: Path, new: Path) -> dict[str, tuple[list[str], float]]:
     from leafnb.store.artifacts import read_json, read_points_table
 
     out: dict[str, tuple[list[str], float]] = {}
+    LOCATED.clear()
+    _WORST.clear()
     if (old / "standard.parquet").exists() or (new / "standard.parquet").exists():
-        out["standard"] = compare_tables(
-            read_points_table(old / "standard.parquet")[0],
-            read_points_table(new / "standard.parquet")[0],
+        out["standard"] = _located(
+            "standard",
+            compare_tables(
+                read_points_table(old / "standard.parquet")[0],
+                read_points_table(new / "standard.parquet")[0],
+            ),
         )
     if has_filtered(old) or has_filtered(new):
         a, b = read_filtered(old), read_filtered(new)
@@ -176,16 +206,20 @@ def compare_folders(old: Path, new: Path) -> dict[str, tuple[list[str], float]]:
             compare_tables(a.kept.table, b.kept.table),
             compare_tables(a.removed.table, b.removed.table),
         )
-        out["filtered"] = (kept[0] + removed[0], max(kept[1], removed[1]))
+        out["filtered"] = _located(
+            "filtered", (kept[0] + removed[0], max(kept[1], removed[1]))
+        )
     if (old / "summary.json").exists() or (new / "summary.json").exists():
         a, b = read_json(old / "summary.json"), read_json(new / "summary.json")
         # the coverage geometry apart: its coordinates are written rounded (1e-7°)
         ga = a.pop("geometry", None) if isinstance(a, dict) else None
         gb = b.pop("geometry", None) if isinstance(b, dict) else None
-        out["summary"] = compare_json(a, b)
-        out["coverage"] = compare_json(ga, gb)
+        out["summary"] = _located("summary", compare_json(a, b))
+        out["coverage"] = _located("coverage", compare_json(ga, gb))
     if (old / "compare.json").exists() or (new / "compare.json").exists():
-        out.update(compare_renders(old / "compare.json", new / "compare.json"))
+        renders = compare_renders(old / "compare.json", new / "compare.json")
+        out["images"] = renders["images"]
+        out["legends"] = _located("legends", renders["legends"])
     return out
 
 
@@ -224,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="leafnb-compare-"))
     tree = baseline_tree(args.baseline, tmp)
     worst: dict[str, float] = {}
+    worst_at: dict[str, tuple[str, str, Any]] = {}
     files = differing = 0
     try:
         for ds in discover(args.folders):
@@ -238,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
                 result = compare_folders(Path(old[key]), Path(new[key]))
                 bad = {k: p for k, (p, _w) in result.items() if p}
                 for k, (_p, w) in result.items():
-                    worst[k] = max(worst.get(k, 0.0), w)
+                    if w > worst.get(k, 0.0):
+                        worst[k] = w
+                        worst_at[k] = (ds.name, key, LOCATED.get(k))
                 if bad:
                     differing += 1
                     print(f"{ds.name} {key}: {bad}")
@@ -249,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         "largest relative difference: "
         + ", ".join(f"{k} {v:.1e}" for k, v in sorted(worst.items()))
     )
+    for k, (name, key, at) in sorted(worst_at.items()):
+        if at is not None:
+            print(f"  largest {k}: {name} {key} {at[1]}: {at[2]!r} -> {at[3]!r}")
     return 0
 
 

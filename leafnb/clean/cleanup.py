@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from leafnb.errors import InvalidRequest
+from leafnb.standard.area_yield import canonical_array
 from leafnb.standard.points import PointSet
 
 __all__ = [
@@ -103,7 +104,8 @@ def _values(points: PointSet, prop: str) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_string(col.type):
         arr = col.to_numpy(zero_copy_only=False)
         return arr, ~pc.is_null(col).to_numpy(zero_copy_only=False)
-    arr = points.array(prop)
+    # thresholds are in canonical units, whatever units the points carry now
+    arr = canonical_array(points, prop)
     return arr, ~np.isnan(arr)
 
 

@@ -77,6 +77,7 @@ from leafnb.pipeline.memory import big_buffers_unpooled, release_memory
 from leafnb.pipeline.warned import warnings_of_this_thread
 from leafnb.standard.area_yield import (
     SPEED_WINDOW_S,
+    canonical_array,
     compute_area_and_yield,
     running_distance,
 )
@@ -459,7 +460,9 @@ class _Run:
             distance_before=self.distance_before,
         )
         # the running distance at the next lead's first record, summed as in one pass
-        distance = np.concatenate([self.lead_distance, points.array("distance")])
+        distance = np.concatenate(
+            [self.lead_distance, canonical_array(points, "distance")]
+        )
         self.distance_before = float(
             running_distance(distance[: start + 1], self.distance_before)[-1]
         )

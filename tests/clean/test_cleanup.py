@@ -53,3 +53,22 @@ def test_custom_rules_validated():
     with pytest.raises(InvalidRequest, match="operator must be one of EQ, NE"):
         validate_rules({"crop": [{"operator": "GT", "value": 1}]})
     assert validate_rules({"area": [{"operator": "GT", "value": 0.5}]})
+
+
+def test_rule_values_are_in_canonical_units_whatever_the_points_carry():
+    """A rule's number is in the property's canonical unit (kg for a mass): the points
+    may carry their source's unit (pounds), as compute_area_and_yield leaves them."""
+    pounds = np.array([10.0, 12.0, 2.0])  # 4.54, 5.44 and 0.91 kg
+    table = pa.table(
+        {"lon": [0.0, 0.0, 0.0], "lat": [0.0, 0.0, 0.0], "wetMass": pounds}
+    )
+    in_lb = PointSet(table, "harvested", units={"wetMass": "lb"})
+    in_kg = PointSet(
+        table.set_column(2, "wetMass", pa.array(pounds * 0.45359237)),
+        "harvested",
+        units={"wetMass": "kg"},
+    )
+    rules = {"wetMass": [{"operator": "GT", "value": 5.0}]}
+    for points in (in_lb, in_kg):
+        keep, removed = cleanup_mask(points, rules)
+        assert keep.tolist() == [False, True, False] and removed == {"wetMass": 2}

@@ -3,6 +3,7 @@ import pyarrow as pa
 import pytest
 
 from leafnb.standard.area_yield import (
+    canonical_array,
     compute_area_and_yield,
     haversine,
     initial_bearing,
@@ -11,6 +12,7 @@ from leafnb.standard.area_yield import (
 from leafnb.standard.crops import get_crop, list_crops, normalize_crop
 from leafnb.standard.optype import OperationType, detect_operation_type
 from leafnb.standard.points import PointSet
+from leafnb.standard.units import conversion_factor
 
 
 def test_haversine_and_bearing_known_values():
@@ -287,3 +289,45 @@ def test_a_small_column_converts_in_numpy_as_in_arrow(seed):
             got = np.asarray(pa.chunked_array([got]).to_numpy(zero_copy_only=False))
             want = np.asarray(pa.chunked_array([want]).to_numpy(zero_copy_only=False))
             assert got.view(np.uint64).tolist() == want.view(np.uint64).tolist()
+
+
+def test_the_source_values_are_kept_as_written():
+    """A source column in imperial units goes through canonical units for the
+    computations, and comes back with its own values, bit for bit (x · f · (1/f) is not
+    x in the last bits for most values); a value filled in where the source had none
+    is converted once; what the rules compare is in canonical units."""
+    n = 2000
+    rng = np.random.default_rng(7)
+    speed = np.round(rng.uniform(2, 6, n), 2)  # mi/hr, as a monitor writes it
+    elevation = np.round(rng.uniform(900, 1100, n), 1)  # ft
+    distance = np.round(rng.uniform(3, 8, n), 2)  # ft
+    distance[[5, 50]] = np.nan  # the source has none here: filled from the track
+    source = PointSet(
+        _harvest(
+            n,
+            timestamp=pa.array(np.arange(n) * 1000, pa.timestamp("ms", tz="UTC")),
+            speed=speed,
+            elevation=elevation,
+            distance=distance,
+        ),
+        "harvested",
+        units={"speed": "mi/hr", "elevation": "ft", "distance": "ft"},
+        source_units={"speed": "mi/hr", "elevation": "ft", "distance": "ft"},
+    )
+    there, back = conversion_factor("mi/hr", "m/s"), conversion_factor("m/s", "mi/hr")
+    assert np.mean(speed * there * back != speed) > 0.1  # (a round trip differs)
+    points = compute_area_and_yield(source)
+    assert points.units["speed"] == "mi/hr" and points.units["elevation"] == "ft"
+    assert np.array_equal(points.array("speed"), speed)
+    assert np.array_equal(points.array("elevation"), elevation)
+    assert points.units["distance"] == "ft"
+    got = points.array("distance")
+    kept = ~np.isnan(distance)
+    assert np.array_equal(got[kept], distance[kept])
+    assert not np.isnan(got).any()  # the two missing steps filled, in feet
+    step = haversine(-93.6 + 4 * 0.0001, 42.0, -93.6 + 5 * 0.0001, 42.0)
+    assert got[5] == pytest.approx(step / 0.3048, rel=1e-12)
+    assert canonical_array(points, "speed") == pytest.approx(speed * 0.44704, rel=1e-15)
+    stored = to_unit_system(points, "DEFAULT")
+    assert np.array_equal(stored.array("speed"), speed)
+    assert np.array_equal(stored.array("elevation"), elevation)

@@ -11,7 +11,7 @@ from leafnb.formats.isoxml.reader import IsoxmlReader
 from leafnb.formats.isoxml.timelogs import join_logs
 from leafnb.formats.isoxml.tlg import decode_tlg, parse_tlg_header
 from leafnb.formats.isoxml.writer import split_parallel, write_tlg
-from leafnb.standard.area_yield import compute_area_and_yield
+from leafnb.standard.area_yield import canonical_array, compute_area_and_yield
 from leafnb.standard.normalize import normalize
 from tests.formats.isoxml.builders import (
     DeviceSpec,
@@ -126,7 +126,7 @@ def test_topcon_planter_width_and_parallel_logs():
     facts = raw.meta["isoxml"]
     assert facts["parallel_logs"] == [["TLG00001", "TLG00002", "TLG00003"]]
     assert "32 unit at depth 4" in facts["width"][0]
-    assert np.nanmax(points.array("equipmentWidth")) == pytest.approx(12.192)
+    assert np.nanmax(canonical_array(points, "equipmentWidth")) == pytest.approx(12.192)
     working = raw.table["agg_workingWidth"].to_numpy(zero_copy_only=False)
     assert np.nanmax(working) == pytest.approx(12_192 - 381)
     assert raw.table.num_rows == raw.meta["record_count"] == 3_633
