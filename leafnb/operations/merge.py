@@ -33,7 +33,6 @@ from leafnb.pipeline.steps import (
     write_standard,
     write_summary,
 )
-from leafnb.standard.area_yield import to_canonical
 from leafnb.standard.points import PointSet
 from leafnb.standard.summary import units_map
 from leafnb.store import records
@@ -239,9 +238,8 @@ def build_points(
             state["keep"] = np.ones(len(points), dtype=bool)
             return None
         rules = common_rules(config.get("cleanupRules") or {}, state["members"])
-        state["keep"], outcome.facts["cleanup"], message = cleanup_step(
-            to_canonical(points), rules
-        )
+        # (the rules read their properties in canonical units: leafnb.clean.cleanup)
+        state["keep"], outcome.facts["cleanup"], message = cleanup_step(points, rules)
         return message
 
     def standard():
