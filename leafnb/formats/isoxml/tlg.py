@@ -1394,15 +1394,16 @@ def frame_log(
     bin_path: Path,
     header: TlgHeader,
     *,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
     chunks: int | None = None,
 ) -> LogFraming | None:
     """Frame the records of *bin_path* (:class:`LogFraming`); None without the C kernel.
 
     The walk is :func:`decode_tlg`'s on the same chunk buffers (a record cut by a
     chunk's end is carried to the next), so it frames the same records. Memory: one
-    chunk, plus one byte a record. With *chunks*, only the records of the first
-    *chunks* chunks (``clean`` is then False: the rest is not looked at).
+    chunk (*chunk_bytes*, default :data:`CHUNK_BYTES` as it is when called), plus one
+    byte a record. With *chunks*, only the records of the first *chunks* chunks
+    (``clean`` is then False: the rest is not looked at).
 
     Raises
     ------
@@ -1413,6 +1414,8 @@ def frame_log(
     if K is None:
         return None
     _check_position(header, bin_path)
+    if chunk_bytes is None:
+        chunk_bytes = CHUNK_BYTES
     f = _Framing.of(header)
     P = f.prefix
     counts: list[np.ndarray] = []

@@ -184,6 +184,22 @@ def _convert(
     return convert_in_ranges(path, "isoxml", out, rows, monkeypatch, part)
 
 
+def test_a_log_of_many_buffers_converts_in_ranges(tmp_path, monkeypatch):
+    """The whole conversion of a log longer than the framing's buffer, in ranges, as the
+    benchmark's 10M-record log (32 MiB buffers): every artifact as the whole read's.
+    (Framed in one buffer, every test passed while such logs were read whole.)"""
+    from leafnb.formats.isoxml import tlg
+
+    path = _harvest(tmp_path / "src" / "TASKDATA")
+    assert (path.parent / "TLG00001.bin").stat().st_size > 10 * 4093
+    monkeypatch.setattr(tlg, "CHUNK_BYTES", 4093)
+    ranged = _convert(path, tmp_path / "ranged", 700, monkeypatch)
+    whole = _convert(path, tmp_path / "whole", 10**9, monkeypatch)
+    assert ranged[2] and not whole[2]
+    assert not ranged[0].failed
+    assert_same_conversion(ranged, whole)
+
+
 def test_conversion_with_machine_totals_in_ranges(tmp_path, monkeypatch):
     """Every artifact and fact as whole, machine totals reconciled over every record."""
     path = _harvest(tmp_path / "src" / "TASKDATA")
