@@ -60,6 +60,17 @@ ORACLE = REPO / "tests" / "oracle"
 
 
 # ----------------------------------------------------------------------------- children
+class _Messages(logging.Handler):
+    """Keeps the messages logged to it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def _convert(path: str, reader: str, part: str | None) -> dict:
     # leafnb before pyogrio (which imports pyarrow): as in leafnb's worker processes,
     # where a big file converts (``ProcessPoolRunner.isolate_bytes``), Arrow's C++ pool
@@ -77,11 +88,8 @@ def _convert(path: str, reader: str, part: str | None) -> dict:
 
     # why a file to be converted in record ranges was read whole (a memory row's
     # number means little without it: a defect once sent every big log there unseen)
-    whole: list[str] = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: whole.append(record.getMessage())  # type: ignore[method-assign]
     stream_log = logging.getLogger("leafnb.pipeline.stream")
-    stream_log.addHandler(handler)
+    stream_log.addHandler(handler := _Messages())
     stream_log.setLevel(logging.INFO)
     out = tempfile.mkdtemp(prefix="leafnb-bench-targets-")
     c0, t0 = time.process_time(), time.perf_counter()
@@ -93,7 +101,9 @@ def _convert(path: str, reader: str, part: str | None) -> dict:
         "wall": wall,
         "rss": peak_rss_mb(),
         "failed": outcome.failed,
-        "whole": [w for w in whole if "converted whole" in w or "failed" in w],
+        "whole": [
+            m for m in handler.messages if "converted whole" in m or "failed" in m
+        ],
     }
 
 

@@ -117,21 +117,27 @@ def test_no_fields_no_operations_then_field_creates_them(ws, season):
     assert [x["id"] for x in ws.get_files(origin="automerged")] == [op["leafFileId"]]
 
 
+def _files_passed_to(name: str, monkeypatch) -> list[str]:
+    """The file ids automerge's function *name* is called with from now on, in order."""
+    from leafnb.operations import automerge
+
+    seen: list[str] = []
+    real = getattr(automerge, name)
+
+    def counted(ctx, file_id, *args, **kwargs):
+        seen.append(file_id)
+        return real(ctx, file_id, *args, **kwargs)
+
+    monkeypatch.setattr(automerge, name, counted)
+    return seen
+
+
 def test_automerge_reads_the_summaries_that_decide(ws, season, monkeypatch):
     """Automerge looks at every processed file of the user at every upload: a user
     without fields has nothing of its files read, and with fields only the summaries
     (a big file's coverage shape is megabytes) of files with points in a field are."""
-    from leafnb.operations import automerge
-
     ids, h1, _far = season
-    read: list[str] = []
-    real = automerge._summary_geometry
-
-    def counted(ctx, file_id, *args, **kwargs):
-        read.append(file_id)
-        return real(ctx, file_id, *args, **kwargs)
-
-    monkeypatch.setattr(automerge, "_summary_geometry", counted)
+    read = _files_passed_to("_summary_geometry", monkeypatch)
     assert ws.run_automerge(UID) is not None and read == []
     ws.create_field(UID, mapping(field_around(h1, 200)), name="North 40")
     assert sorted(set(read)) == sorted([ids["h1"], ids["h2"]])  # not the far file
@@ -144,19 +150,10 @@ def test_links_are_found_again_only_when_what_they_are_found_from_changes(
     """An upload automerges every processed file of its user: a file's links (all its
     points read) are found again only after the file is reprocessed, or the fields or
     the threshold change; the operations are those of a fresh search."""
-    from leafnb.operations import automerge
-
     ids, h1, _far = season
     field = ws.create_field(UID, mapping(field_around(h1, 200)), name="North 40")
     before = _ops(ws)
-    searched: list[str] = []
-    real = automerge.link_file
-
-    def counted(ctx, file_id, *args, **kwargs):
-        searched.append(file_id)
-        return real(ctx, file_id, *args, **kwargs)
-
-    monkeypatch.setattr(automerge, "link_file", counted)
+    searched = _files_passed_to("link_file", monkeypatch)
     assert ws.run_automerge(UID)["unchanged"] and searched == []
     ws.reprocess_file(ids["h1"])
     assert searched == [ids["h1"]]
