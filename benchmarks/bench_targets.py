@@ -53,7 +53,13 @@ import time
 import zipfile
 from pathlib import Path
 
-from harness import baseline_tree, child_command, installed_env, peak_rss_mb
+from harness import (
+    baseline_tree,
+    child_command,
+    installed_env,
+    peak_rss_mb,
+    tree_rss_mb,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ORACLE = REPO / "tests" / "oracle"
@@ -164,27 +170,6 @@ def _season(zip_path: str) -> dict:
     return {"wall": wall, "files": len(batch["leafFiles"]), "ok": ok}
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Summed RSS (MB) of *pid* and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(d.name))
-            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        todo.extend(children.get(p, []))
-    return total / 2**20
-
-
 def _child(root: Path, kind: str, *args, tree_rss: bool = False) -> dict:
     proc = subprocess.Popen(
         child_command(root, "bench_targets", f"_{kind}", *args),
@@ -199,7 +184,7 @@ def _child(root: Path, kind: str, *args, tree_rss: bool = False) -> dict:
 
         def sample():
             while proc.poll() is None:
-                peak[0] = max(peak[0], _tree_rss_mb(proc.pid))
+                peak[0] = max(peak[0], sum(tree_rss_mb(proc.pid).values()))
                 time.sleep(0.2)
 
         threading.Thread(target=sample, daemon=True).start()

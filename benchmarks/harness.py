@@ -29,6 +29,28 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
+def tree_rss_mb(pid: int) -> dict[int, float]:
+    """Resident memory (MB) of *pid* and of each of its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(d.name))
+            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    out: dict[int, float] = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        out[p] = rss.get(p, 0) / 2**20
+        todo.extend(children.get(p, []))
+    return out
+
+
 def baseline_tree(ref: str, where: Path) -> Path:
     """The source tree of *ref* (``git archive``) in *where*, with this checkout's TLG kernel."""
     root = where / f"baseline-{ref}"

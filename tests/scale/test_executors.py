@@ -168,6 +168,65 @@ def test_dask_local_cluster_matches_inline(season_zip, inline_results, tmp_path)
         ws2.executor.close()
 
 
+def test_dask_runs_the_streamed_steps(tmp_path, monkeypatch):
+    """A big file converts in record ranges on a Dask worker as in process (issue 16).
+
+    The workers are threads of this process (``processes=False``), so the range size
+    set here is theirs too: each file of the upload is converted in ranges on both
+    executors, and every file's results and tables are the same.
+    """
+    distributed = pytest.importorskip("distributed")
+    import leafnb.pipeline.steps as steps
+    from leafnb.pipeline import stream
+    from leafnb.store.artifacts import read_points_table
+    from leafnb.testing import make_points, write_as
+
+    monkeypatch.setattr(stream, "STREAM_ROWS", 1500)
+    monkeypatch.setattr(stream, "STREAM_ABOVE", 1500)
+    streamed: list[bool] = []
+
+    def spy(*args, **kwargs):
+        result = stream.stream_standard(*args, **kwargs)
+        streamed.append(result is not None)
+        return result
+
+    monkeypatch.setattr(steps, "stream_standard", spy)
+    src = tmp_path / "src"
+    upload = tmp_path / "big.zip"
+    with zipfile.ZipFile(upload, "w") as zf:
+        for i, fmt in enumerate(("sms_csv", "jd_shapefile")):
+            folder = src / fmt
+            write_as(make_points("harvested", 5000, seed=i), fmt, folder)
+            for f in folder.iterdir():
+                zf.write(f, f"{fmt}/{f.name}")
+
+    def convert(executor, where):
+        ws = Workspace(tmp_path / where, executor=executor)
+        batch = ws.upload_batch(upload, "grower-1", progress=False)
+        tables = {
+            ws.get_file(fid)["fileName"]: read_points_table(
+                ws.ctx.layout.file_dir(fid) / "standard.parquet"
+            )
+            for fid in batch["leafFiles"]
+        }
+        return _results(ws, batch), tables
+
+    inline = convert("inline", "inline")
+    assert streamed == [True, True]
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = convert(client, "dask")
+    assert streamed == [True] * 4  # both files in ranges on the Dask workers too
+    assert on_dask[0] == inline[0]
+    assert on_dask[0] and all(r[0] == "processed" for r in inline[0].values())
+    for name, (table, meta) in inline[1].items():
+        assert on_dask[1][name][0].equals(table) and on_dask[1][name][1] == meta
+
+
 def _tiny_jobs(folder, n: int) -> list[FileJob]:
     """*n* jobs of one two-line CSV (for a substituted per-file function)."""
     (folder / "a.csv").write_text("lon,lat\n1,2\n")
