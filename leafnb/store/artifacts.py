@@ -590,8 +590,9 @@ def write_geoparquet(
     back, exactly. Encodings (all lossless; measured in docs/performance.md,
     "Workspace size"): timestamps delta-encoded (a log's times grow by one interval a
     record), float columns as :func:`float_encodings` finds smallest, other columns
-    with a dictionary of up to :data:`DICTIONARY_PAGE_BYTES`; zstd at :data:`ZSTD_LEVEL`.
-    ``compact=False`` writes an export for other tools (geopandas, GDAL, duckdb): every
+    with a dictionary of up to :data:`DICTIONARY_PAGE_BYTES`; zstd at :data:`ZSTD_LEVEL`
+    (a table of fewer than :data:`UNCOMPRESSED_BELOW_ROWS` points: uncompressed,
+    :func:`write_parquet`). ``compact=False`` writes an export for other tools (geopandas, GDAL, duckdb): every
     property stored as a column, nothing to rebuild.
     """
     out, _ = _artifact(table, extra_metadata, compact)
