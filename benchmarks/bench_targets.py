@@ -19,7 +19,8 @@ their modules compiled (``harness.installed_env``). Floors:
   of the same file in a fresh process (CPU seconds of the two calls).
 
 Rows: 1M-record TLG vs isoxml-js (target ≤ 0.5×); 1M-point GeoPackage and shapefile vs
-their floor (≤ 2×); peak RSS of a 4M-point GeoPackage vs a 1M one (≤ 1.2×, ≤ 600 MB);
+their floor (≤ 2×); peak RSS of a 4M-point GeoPackage, TLG and SMS shapefile, each vs
+the 1M-point one of its format (≤ 1.2×, ≤ 600 MB);
 peak RSS of a 10M-record TLG (≤ 1 GB), and of the same records as a task of
 ``--tlg-logs`` logs one after another (a task stopped and resumed); 200 files of 10 points as one in-process batch
 and with the default executor (a process pool for a batch of 64 files or more),
@@ -254,7 +255,8 @@ def _generate(
 
     files: dict[str, Path] = {}
 
-    def make(key: str, n: int, main: str, write) -> None:
+    def make(role: str, key: str, n: int, main: str, write) -> None:
+        """Generate *n* points into the folder *key* once; ``files[role]``: its file."""
         folder = data / key
         done = folder / ".done"
         if not done.exists():
@@ -266,32 +268,31 @@ def _generate(
             print(
                 f"generated {key} in {time.perf_counter() - t0:.0f} s", file=sys.stderr
             )
-        files[key] = next(folder.rglob(main))
+        files[role] = next(folder.rglob(main))
 
     tag = lambda n: f"{n // 1_000_000}m" if n >= 1_000_000 else f"{n // 1000}k"  # noqa: E731
-    make(f"tlg_{tag(points)}", points, "TASKDATA.XML", lambda p, f: write_isoxml(p, f))
-    make(
-        f"gpkg_{tag(points)}",
-        points,
-        "*.gpkg",
-        lambda p, f: write_as(p, "geopackage", f),
-    )
-    make(
-        f"shp_{tag(points)}",
-        points,
-        "*.shp",
-        lambda p, f: write_as(p, "sms_shapefile", f),
-    )
-    make(f"gpkg_{tag(big)}", big, "*.gpkg", lambda p, f: write_as(p, "geopackage", f))
-    if tlg_big:
+    isoxml = lambda p, f: write_isoxml(p, f)  # noqa: E731
+    for role, n in (("", points), ("big_", big)):
+        make(f"{role}tlg", f"tlg_{tag(n)}", n, "TASKDATA.XML", isoxml)
         make(
-            f"tlg_{tag(tlg_big)}",
-            tlg_big,
-            "TASKDATA.XML",
-            lambda p, f: write_isoxml(p, f),
+            f"{role}gpkg",
+            f"gpkg_{tag(n)}",
+            n,
+            "*.gpkg",
+            lambda p, f: write_as(p, "geopackage", f),
         )
+        make(
+            f"{role}shp",
+            f"shp_{tag(n)}",
+            n,
+            "*.shp",
+            lambda p, f: write_as(p, "sms_shapefile", f),
+        )
+    if tlg_big:
+        make("huge_tlg", f"tlg_{tag(tlg_big)}", tlg_big, "TASKDATA.XML", isoxml)
         if tlg_logs > 1:  # the same records as a task resumed: logs one after another
             make(
+                "huge_tlg_logs",
                 f"tlg_{tag(tlg_big)}_{tlg_logs}logs",
                 tlg_big,
                 "TASKDATA.XML",
@@ -345,8 +346,6 @@ def main(argv: list[str] | None = None) -> int:
     f = _generate(
         args.data, args.points, args.big, args.tlg_big, args.small, args.tlg_logs
     )
-    keys = list(f)
-    tlg, gpkg, shp, big = keys[0], keys[1], keys[2], keys[3]
     rows: list[tuple[str, str, str, str, str]] = []
 
     def add(row: tuple[str, str, str, str, str]) -> None:
@@ -368,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
 
     runs, ratios = [], []
     for _ in range(max(args.pairs, 1)):
-        r = conv(tlg, "isoxml", "TSK1")
-        js = _isoxml_js(f[tlg])
+        r = conv("tlg", "isoxml", "TSK1")
+        js = _isoxml_js(f["tlg"])
         runs.append((r, js))
         if js:
             ratios.append(r["cpu"] / js[1])
@@ -386,15 +385,14 @@ def main(argv: list[str] | None = None) -> int:
             "≤ 0.5x",
         )
     )
-    small_rss = None
-    for key, reader in ((gpkg, "geopackage"), (shp, "shapefile")):
+    small_rss = {"tlg": r["rss"]}
+    for key, reader in (("gpkg", "geopackage"), ("shp", "shapefile")):
         ratios = []
         for _ in range(max(args.pairs, 1)):
             r = conv(key, reader)
             fl = _child(REPO, "floor", str(f[key]))
             ratios.append(r["cpu"] / fl["cpu"])
-        if key == gpkg:
-            small_rss = r["rss"]
+        small_rss[key] = r["rss"]
         add(
             (
                 f"{args.points:,}-point {reader}, whole conversion vs read_arrow + write_table (CPU s)",
@@ -404,18 +402,23 @@ def main(argv: list[str] | None = None) -> int:
                 "≤ 2x",
             )
         )
-    r = conv(big, "geopackage")
-    add(
-        (
-            f"peak RSS, {args.big:,}-point geopackage vs {args.points:,}-point (MB)",
-            f"{r['rss']:.0f} ({r['cpu']:.1f} CPU s){_whole(r)}",
-            f"{small_rss:.0f}",
-            f"{r['rss'] / small_rss:.2f}x",
-            "≤ 1.2x and ≤ 600 MB",
+    for key, reader, part, unit, name in (
+        ("gpkg", "geopackage", None, "-point", "geopackage"),
+        ("tlg", "isoxml", "TSK1", "-record", "TLG"),
+        ("shp", "shapefile", None, "-point", "shapefile"),
+    ):
+        r = conv(f"big_{key}", reader, part)
+        add(
+            (
+                f"peak RSS, {args.big:,}{unit} {name} vs {args.points:,}{unit} (MB)",
+                f"{r['rss']:.0f} ({r['cpu']:.1f} CPU s){_whole(r)}",
+                f"{small_rss[key]:.0f}",
+                f"{r['rss'] / small_rss[key]:.2f}x",
+                "≤ 1.2x and ≤ 600 MB",
+            )
         )
-    )
     if args.tlg_big:
-        r = conv(keys[4], "isoxml", "TSK1")
+        r = conv("huge_tlg", "isoxml", "TSK1")
         add(
             (
                 f"peak RSS, {args.tlg_big:,}-record TLG (MB)",
@@ -426,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         if args.tlg_logs > 1:
-            r = conv(keys[5], "isoxml", "TSK1")
+            r = conv("huge_tlg_logs", "isoxml", "TSK1")
             add(
                 (
                     f"peak RSS, {args.tlg_big:,} records in a task of "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -203,22 +203,61 @@ def ogr_point_ranges(
     reader: str,
     rows: int,
     prj: Path | None = None,
+    batches: int = 1,
 ) -> Iterator[tuple[pa.Table, np.ndarray, np.ndarray, dict[str, Any], list[str]]]:
     """:func:`read_ogr_points` of each run of *rows* records, in one pass over the layer.
 
     Each range is what :func:`read_ogr_points` gives for those records alone
-    (``pyogrio.open_arrow``: one reader, batches of *rows*).
+    (``pyogrio.open_arrow``: one reader, batches of *rows* records, or of a
+    *batches*-th of them joined into ranges of *rows*: :func:`_runs_of`).
     """
     import pyogrio
 
-    with pyogrio.open_arrow(path, layer=layer, batch_size=rows, use_pyarrow=True) as (
-        meta,
-        stream,
-    ):
-        for batch in stream:
-            yield _ogr_points(
-                pa.Table.from_batches([batch]), meta, path=path, reader=reader, prj=prj
-            )
+    batch_size = max(1, -(-rows // batches))
+    with pyogrio.open_arrow(
+        path, layer=layer, batch_size=batch_size, use_pyarrow=True
+    ) as (meta, stream):
+        runs = stream if batches == 1 else _runs_of(stream, rows)
+        for run in runs:
+            table = run if isinstance(run, pa.Table) else pa.Table.from_batches([run])
+            yield _ogr_points(table, meta, path=path, reader=reader, prj=prj)
+
+
+#: GDAL batches a shapefile's record range is read in (:func:`ogr_point_ranges`).
+#: GDAL fills a batch of a DBF in buffers of its fields' declared widths: an SMS
+#: export's 254-character text fields took about 1 kB a record, 261 MB for a batch of
+#: 262,144 records whose Arrow table is 53 MB. The 4M-point SMS shapefile's whole
+#: conversion peaked at 587 MB with one batch a range, 553 with 2, 541 with 4 and
+#: 534–537 MB with 8 (docs/performance.md, "Issue 16").
+DBF_BATCHES = 8
+
+
+def _runs_of(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Tables of exactly *rows* records (the last: what is left) from record *batches*.
+
+    Each table's columns are one chunk each, as a batch of *rows* records gave them
+    (the steps after take a chunked column's values with a copy); a batch cut by a
+    range's end goes on into the next.
+
+    >>> batches = [pa.record_batch({"a": range(i, i + 3)}) for i in (0, 3, 6)]
+    >>> [t["a"].to_pylist() for t in _runs_of(batches, 4)]
+    [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
+    >>> {t["a"].num_chunks for t in _runs_of(batches, 4)}
+    {1}
+    """
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        while count + batch.num_rows >= rows:
+            cut = rows - count
+            pending.append(batch.slice(0, cut))
+            yield pa.Table.from_batches(pending).combine_chunks()
+            batch, pending, count = batch.slice(cut), [], 0
+        if batch.num_rows:
+            pending.append(batch)
+            count += batch.num_rows
+    if count:
+        yield pa.Table.from_batches(pending).combine_chunks()
 
 
 def ogr_record_count(path: Path, layer: str | None) -> int | None:
@@ -587,7 +626,12 @@ class ShapefileReader(Reader):
     ) -> Iterator[RawRead]:
         path = Path(path)
         ranges = ogr_point_ranges(
-            path, layer=None, reader=self.name, rows=rows, prj=_sibling(path, ".prj")
+            path,
+            layer=None,
+            reader=self.name,
+            rows=rows,
+            prj=_sibling(path, ".prj"),
+            batches=DBF_BATCHES,
         )
         carry = RangeCarry()  # durations and held values run on across ranges
         return (self._finish(path, *r, options, carry) for r in ranges)
