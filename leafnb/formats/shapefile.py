@@ -217,9 +217,7 @@ def ogr_point_ranges(
     with pyogrio.open_arrow(
         path, layer=layer, batch_size=batch_size, use_pyarrow=True
     ) as (meta, stream):
-        runs = stream if batches == 1 else _runs_of(stream, rows)
-        for run in runs:
-            table = run if isinstance(run, pa.Table) else pa.Table.from_batches([run])
+        for table in _runs_of(stream, rows):
             yield _ogr_points(table, meta, path=path, reader=reader, prj=prj)
 
 
@@ -236,8 +234,8 @@ def _runs_of(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]
     """Tables of exactly *rows* records (the last: what is left) from record *batches*.
 
     Each table's columns are one chunk each, as a batch of *rows* records gave them
-    (the steps after take a chunked column's values with a copy); a batch cut by a
-    range's end goes on into the next.
+    (the steps after take a chunked column's values with a copy; a table of one batch
+    is that batch, not a copy); a batch cut by a range's end goes on into the next.
 
     >>> batches = [pa.record_batch({"a": range(i, i + 3)}) for i in (0, 3, 6)]
     >>> [t["a"].to_pylist() for t in _runs_of(batches, 4)]

@@ -592,8 +592,8 @@ def write_geoparquet(
     record), float columns as :func:`float_encodings` finds smallest, other columns
     with a dictionary of up to :data:`DICTIONARY_PAGE_BYTES`; zstd at :data:`ZSTD_LEVEL`
     (a table of fewer than :data:`UNCOMPRESSED_BELOW_ROWS` points: uncompressed,
-    :func:`write_parquet`). ``compact=False`` writes an export for other tools (geopandas, GDAL, duckdb): every
-    property stored as a column, nothing to rebuild.
+    :func:`write_parquet`). ``compact=False`` writes an export for other tools
+    (geopandas, GDAL, duckdb): every property stored as a column, nothing to rebuild.
     """
     out, _ = _artifact(table, extra_metadata, compact)
     return write_parquet(path, out, **_write_options(out))
