@@ -14,7 +14,8 @@ an input: *ZIP* (a season from ``python -m leafnb.datagen --zip``) and every ``-
 
 * **in process**: ``Workspace(executor="inline")``;
 * **Dask**: ``Workspace(executor=client)`` on ``distributed.LocalCluster(n_workers=
-  --workers, threads_per_worker=1, processes=True, memory_limit=--memory-limit)``.
+  --workers, threads_per_worker=1, processes=True, memory_limit=--memory-limit)``,
+  every input uploaded at once (``wait=False``, then ``Workspace.wait``).
   Dask's nanny restarts a worker whose memory passes 95 % of its limit (a file then
   fails after ``allowed-failures`` retries, or converts again elsewhere): the run
   records the workers' addresses before and after, and any change is reported.
@@ -91,7 +92,12 @@ def _convert(folder: str, uploads: list[str], how: str, workers: int, limit: str
         before = sorted(client.scheduler_info()["workers"])
         t0 = time.perf_counter()
         ws = leafnb.Workspace(folder, executor=client)
-        batches = [ws.upload_batch(u, "bench", progress=False) for u in uploads]
+        # every upload at once, as a user sends a season's: the workers take their
+        # files as they come (one after another, each big file's batch held a worker
+        # while the other had nothing to do)
+        started = [ws.upload_batch(u, "bench", wait=False) for u in uploads]
+        ws.wait()
+        batches = [ws.get_batch(b["id"]) for b in started]
         wall = time.perf_counter() - t0
         after = sorted(client.scheduler_info()["workers"])
         limits = [
