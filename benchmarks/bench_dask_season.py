@@ -33,18 +33,15 @@ or a worker was restarted.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, child_command, installed_env, tree_rss_mb
+from harness import REPO, run_installed
 
 
 # ----------------------------------------------------------------------------- children
@@ -128,31 +125,7 @@ def _zipped(path: Path, data: Path) -> Path:
 
 
 def _child(args: list, *, sample: bool = False) -> dict:
-    proc = subprocess.Popen(
-        child_command(REPO, "bench_dask_season", "_convert", *args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=installed_env(REPO),
-    )
-    peak = {"tree": 0.0, "process": 0.0}
-    if sample:
-
-        def watch():
-            while proc.poll() is None:
-                rss = tree_rss_mb(proc.pid)
-                peak["tree"] = max(peak["tree"], sum(rss.values()))
-                peak["process"] = max(peak["process"], max(rss.values(), default=0))
-                time.sleep(0.2)
-
-        threading.Thread(target=watch, daemon=True).start()
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"the {args[2]} run failed:\n{err[-3000:]}")
-    res = json.loads(out.strip().splitlines()[-1])
-    res["peak"] = peak
-    return res
+    return run_installed(REPO, "bench_dask_season", "_convert", *args, watch=sample)
 
 
 def _tables_differ(a: Path, b: Path) -> list[str]:
@@ -224,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     dask_ok = sum(f["status"] == "processed" for f in dask["files"].values())
     print(
         f"| Dask LocalCluster, {args.workers} workers × {args.memory_limit} | "
-        f"{dask['wall']:.1f} | {dask['peak']['process']:.0f} MB the largest process, "
-        f"{dask['peak']['tree']:.0f} MB all | {dask_ok}/{len(dask['files'])} |"
+        f"{dask['wall']:.1f} | {dask['peak_process_mb']:.0f} MB the largest process, "
+        f"{dask['peak_tree_mb']:.0f} MB all | {dask_ok}/{len(dask['files'])} |"
     )
     print()
     print(

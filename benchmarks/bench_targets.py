@@ -49,18 +49,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from pathlib import Path
 
-from harness import (
-    baseline_tree,
-    child_command,
-    installed_env,
-    peak_rss_mb,
-    tree_rss_mb,
-)
+from harness import baseline_tree, peak_rss_mb, run_installed
 
 REPO = Path(__file__).resolve().parents[1]
 ORACLE = REPO / "tests" / "oracle"
@@ -172,30 +165,8 @@ def _season(zip_path: str) -> dict:
 
 
 def _child(root: Path, kind: str, *args, tree_rss: bool = False) -> dict:
-    proc = subprocess.Popen(
-        child_command(root, "bench_targets", f"_{kind}", *args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=root,
-        env=installed_env(root),
-    )
-    peak = [0.0]
-    if tree_rss:  # sample the whole process tree (parent + pool workers)
-
-        def sample():
-            while proc.poll() is None:
-                peak[0] = max(peak[0], sum(tree_rss_mb(proc.pid).values()))
-                time.sleep(0.2)
-
-        threading.Thread(target=sample, daemon=True).start()
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{kind} in {root} failed:\n{err[-3000:]}")
-    res = json.loads(out.strip().splitlines()[-1])
-    if tree_rss:
-        res["tree_rss"] = peak[0]
-    return res
+    """``_<kind>(*args)`` of *root*'s tree, fresh (*tree_rss*: its workers' memory too)."""
+    return run_installed(root, "bench_targets", f"_{kind}", *args, watch=tree_rss)
 
 
 def _isoxml_js(taskdata: Path) -> tuple[float, float] | None:
@@ -507,12 +478,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-            base = f"{b['wall']:.1f} s ({b['tree_rss']:.0f} MB) {args.season_baseline}"
+            base = (
+                f"{b['wall']:.1f} s ({b['peak_tree_mb']:.0f} MB) {args.season_baseline}"
+            )
             ratio = f"{b['wall'] / r['wall']:.2f}x faster"
         add(
             (
                 f"season {args.season.name}, default process pool (wall s / peak MB, all processes)",
-                f"{r['wall']:.1f} s ({r['tree_rss']:.0f} MB, {r['ok']}/{r['files']})",
+                f"{r['wall']:.1f} s ({r['peak_tree_mb']:.0f} MB, {r['ok']}/{r['files']})",
                 base,
                 ratio,
                 "≥ 3x, ≤ 2048 MB",

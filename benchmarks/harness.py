@@ -15,6 +15,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,6 +87,43 @@ def run_child(root: Path, module: str, function: str, *args) -> dict:
     if res.returncode != 0:
         raise RuntimeError(f"{function} in {root} failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def run_installed(
+    root: Path, module: str, function: str, *args, watch: bool = False
+) -> dict:
+    """:func:`run_child` as an installed package runs (:func:`installed_env`).
+
+    With *watch*, the child's process tree (its workers, a cluster's processes) is
+    sampled from /proc every 0.2 s and the JSON gets ``peak_tree_mb`` (the largest sum)
+    and ``peak_process_mb`` (the largest single process).
+    """
+    proc = subprocess.Popen(
+        child_command(root, module, function, *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env=installed_env(root),
+    )
+    peak = {"peak_tree_mb": 0.0, "peak_process_mb": 0.0}
+
+    def sample() -> None:
+        while proc.poll() is None:
+            rss = tree_rss_mb(proc.pid)
+            peak["peak_tree_mb"] = max(peak["peak_tree_mb"], sum(rss.values()))
+            peak["peak_process_mb"] = max(
+                peak["peak_process_mb"], max(rss.values(), default=0.0)
+            )
+            time.sleep(0.2)
+
+    if watch:
+        threading.Thread(target=sample, daemon=True).start()
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{function} in {root} failed:\n{err[-3000:]}")
+    res = json.loads(out.strip().splitlines()[-1])
+    return {**res, **peak} if watch else res
 
 
 def installed_env(root: Path) -> dict[str, str]:
