@@ -31,7 +31,14 @@ import pyarrow.parquet as pq
 
 from leafnb.store import derived
 from leafnb.store.collector import collector_paused
-from leafnb.store.constants import constant_columns, float_bits, pack, rebuild
+from leafnb.store.constants import (
+    constant_columns,
+    float_bits,
+    pack,
+    rebuild,
+    take_rows,
+)
+from leafnb.store.geojson_text import COORDINATE_DECIMALS, json_text, rounded_geometries
 
 __all__ = [
     "COORDINATE_DECIMALS",
@@ -142,102 +149,12 @@ def write_parquet(path: str | Path, table: pa.Table, **options: Any) -> Path:
     return _atomic(Path(path), write)
 
 
-#: Decimals GeoJSON geometry coordinates are written with by :func:`write_json`:
-#: 1e-7° is at most 0.56 cm off (half a unit, on a meridian)
-COORDINATE_DECIMALS = 7
-
-_GEOJSON_GEOMETRIES = frozenset(
-    ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
-)
-
-
-def _round_position(position: Any, decimals: int) -> list[Any]:
-    return [round(c, decimals) if isinstance(c, float) else c for c in position]
-
-
-def _round_coordinates(coords: Any, decimals: int) -> Any:
-    """GeoJSON ``coordinates`` with every float rounded (tuples become lists)."""
-    if isinstance(coords, float):
-        return round(coords, decimals)
-    if not isinstance(coords, list | tuple):
-        return coords
-    if not coords or not isinstance(coords[0], list | tuple):
-        return _round_position(coords, decimals)  # a position (or empty)
-    if coords[0] and not isinstance(coords[0][0], list | tuple):
-        # a line or ring (a coverage polygon has hundreds of thousands of positions):
-        # floats only, all positions of one dimension: in numpy; else position by position
-        rounded = _round_floats(coords, decimals)
-        if rounded is not None:
-            return rounded
-        return [_round_position(p, decimals) for p in coords]
-    return [_round_coordinates(c, decimals) for c in coords]
-
-
-def _round_floats(positions: Any, decimals: int) -> list[list[float]] | None:
-    """*positions* with every value as ``round(value, decimals)``, computed in numpy.
-
-    None unless every value is a float and every position has as many. ``round`` rounds
-    the exact value half to even and gives the float nearest the decimal; numpy's
-    ``rint(v * 10**d) / 10**d`` gives the same float (the division of an exact integer
-    by an exact power of ten is correctly rounded) unless ``v * 10**d`` was rounded
-    across a half — values that close to a half are rounded by ``round`` itself.
-
-    >>> _round_floats([(0.12345678949, 1.0), (-2.5e-8, 1e300)], 7)
-    [[0.1234568, 1.0], [-0.0, 1e+300]]
-    >>> _round_floats([(1, 2.0)], 7) is None
-    True
-    """
-    if not 0 <= decimals <= 22:  # 10**decimals exact in a float
-        return None
-    if set(map(type, itertools.chain.from_iterable(positions))) != {float}:
-        return None
-    try:
-        values = np.array(positions, dtype=np.float64)
-    except ValueError:  # positions of different lengths
-        return None
-    if values.ndim != 2:
-        return None
-    scale = float(10**decimals)
-    scaled = values * scale
-    out = np.rint(scaled) / scale
-    # |error of the product| <= |scaled| * 2**-53; ties, huge and non-finite values exact
-    with np.errstate(invalid="ignore"):  # inf - inf: non-finite values go to round
-        frac = np.abs(scaled - np.floor(scaled) - 0.5)
-    near = ~(frac > np.abs(scaled) * 2.0**-50) | ~(np.abs(scaled) < 2.0**52)
-    out[near] = [round(v, decimals) for v in values[near].tolist()]
-    return out.tolist()
-
-
-def rounded_geometries(doc: Any, decimals: int = COORDINATE_DECIMALS) -> Any:
-    """*doc* with the coordinates of every GeoJSON geometry in it rounded to *decimals*.
-
-    The geometries leafnb writes (coverage, boundaries) are computed from the
-    points, not measured; RFC 7946 (§11.2) notes that 6 decimals of a degree are
-    ~10 cm and that 15 nearly double a text's size. Other numbers are left as they
-    are; *doc* itself is not changed.
-
-    >>> rounded_geometries({"type": "Feature", "properties": {"area": 0.123456789123},
-    ...     "geometry": {"type": "Point", "coordinates": [-93.56691604958532, 42.0]}})
-    {'type': 'Feature', 'properties': {'area': 0.123456789123}, 'geometry': {'type': 'Point', 'coordinates': [-93.566916, 42.0]}}
-    """
-    if isinstance(doc, dict):
-        if doc.get("type") in _GEOJSON_GEOMETRIES and "coordinates" in doc:
-            return {
-                k: _round_coordinates(v, decimals) if k == "coordinates" else v
-                for k, v in doc.items()
-            }
-        return {k: rounded_geometries(v, decimals) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [rounded_geometries(v, decimals) for v in doc]
-    return doc
-
-
 def write_json(path: str | Path, doc: Any) -> Path:
     """Write *doc* as compact JSON atomically, GeoJSON coordinates to 1e-7° (:func:`rounded_geometries`)."""
     # compact: a summary's coverage polygon has thousands of coordinates (rounded into
     # as many new lists: the collector paused meanwhile, leafnb.store.collector)
     with collector_paused():
-        text = json.dumps(rounded_geometries(doc), separators=(",", ":"), default=str)
+        text = json_text(doc)
     return write_bytes(path, text.encode("utf-8"))
 
 
@@ -377,7 +294,7 @@ def copied_columns(table: pa.Table, skip: Iterable[str] = ()) -> dict[str, str]:
         column = table.column(i)
         if not pa.types.is_floating(column.type):
             continue
-        sample = column if whole else column.take(rows)
+        sample = column if whole else take_rows(column, rows)
         key = (column.type, column.null_count, *map(bytes, _bits(sample)))
         if whole and key in first:
             copies[field_name] = first[key][0]

@@ -230,7 +230,7 @@ def test_json_geometries_to_a_centimetre_other_numbers_untouched(tmp_path):
 
 def test_coordinate_rounding_of_every_geojson_shape():
     """Rings take a fast path; every shape rounds as position-by-position rounding does."""
-    from leafnb.store.artifacts import _round_coordinates
+    from leafnb.store.geojson_text import _round_coordinates
 
     def reference(coords):
         if isinstance(coords, float):
