@@ -1,7 +1,9 @@
 """Point shapefiles: Ag Leader SMS, John Deere Operations Center, Trimble AgGPS, generic.
 
-Columns are mapped with the one table in :mod:`leafnb.formats.columns`. Geometry is read
-Arrow-first with :func:`pyogrio.read_arrow` and reprojected to WGS84 with pyproj.
+Columns are mapped with the one table in :mod:`leafnb.formats.columns`. Attributes are
+read Arrow-first with :func:`pyogrio.read_arrow`; the positions of a point shapefile's
+records straight from its ``.shp`` (:mod:`leafnb.formats.shp_points`, by GDAL's FIDs),
+of anything else by GDAL; all are reprojected to WGS84 with pyproj.
 
 John Deere metadata JSON
     A ``<stem>.json`` next to a JD shapefile is read when present. No public schema of
@@ -30,6 +32,7 @@ from leafnb.formats.columns import FAMILY_PROVIDER, dedupe_names, normalise_key
 from leafnb.formats.inference import infer_columns, match_columns
 from leafnb.formats.members import find_member
 from leafnb.formats.positions import to_wgs84, unreadable_prj_note
+from leafnb.formats.shp_points import ShpPoints
 from leafnb.formats.tabular import RangeCarry, finish_table
 from leafnb.formats.transforms import distinct_values, normalise_crop
 from leafnb.standard.optype import OperationType
@@ -184,7 +187,22 @@ def read_ogr_points(
     """
     import pyogrio
 
+    points = _shp_points(path, layer)
     try:
+        if points is not None:  # GDAL reads the attributes, numpy the positions
+            meta, table = pyogrio.read_arrow(
+                path, layer=layer, read_geometry=False, return_fids=True
+            )
+            xy = _positions_by_fid(table, meta, points)
+            if xy is not None:
+                return _ogr_points(
+                    table.drop_columns([meta["fid_column"]]),
+                    meta,
+                    path=path,
+                    reader=reader,
+                    prj=prj,
+                    xy=xy,
+                )
         meta, table = pyogrio.read_arrow(path, layer=layer)
     except Exception as exc:  # pyogrio/GDAL raise several types
         if prj is None or _prj_parses(prj):
@@ -214,11 +232,62 @@ def ogr_point_ranges(
     import pyogrio
 
     batch_size = max(1, -(-rows // batches))
+    points = _shp_points(path, layer)
     with pyogrio.open_arrow(
-        path, layer=layer, batch_size=batch_size, use_pyarrow=True
+        path,
+        layer=layer,
+        batch_size=batch_size,
+        use_pyarrow=True,
+        read_geometry=points is None,
+        return_fids=points is not None,
     ) as (meta, stream):
         for table in _runs_of(stream, rows):
-            yield _ogr_points(table, meta, path=path, reader=reader, prj=prj)
+            if points is None:
+                yield _ogr_points(table, meta, path=path, reader=reader, prj=prj)
+                continue
+            xy = _positions_by_fid(table, meta, points)
+            if xy is None:
+                raise CorruptFile(
+                    f"{reader}: {path.name}: GDAL's features are not the shapefile's "
+                    "records",
+                    path=path,
+                    reader=reader,
+                )
+            fid = meta["fid_column"]
+            yield _ogr_points(
+                table.drop_columns([fid]),
+                meta,
+                path=path,
+                reader=reader,
+                prj=prj,
+                xy=xy,
+            )
+
+
+def _shp_points(path: Path, layer: str | None) -> ShpPoints | None:
+    """The point records of a shapefile, when numpy can read its positions (else None)."""
+    if layer is not None or Path(path).suffix.lower() != ".shp":
+        return None
+    return ShpPoints.open(Path(path), _sibling(Path(path), ".shx"))
+
+
+def _positions_by_fid(
+    table: pa.Table, meta: dict[str, Any], points: ShpPoints
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """x, y of the features of *table* (its first column their FIDs: record numbers).
+
+    None when the table has no FID column of integers within the shapefile's records.
+    """
+    fid = meta.get("fid_column")
+    if not fid or not table.num_columns or table.column_names[0] != fid:
+        return None
+    column = table.column(0)
+    if not pa.types.is_integer(column.type) or column.null_count:
+        return None
+    records = column.to_numpy()
+    if len(records) and (records.min() < 0 or records.max() >= points.records):
+        return None
+    return points.xy(records)
 
 
 #: GDAL batches a shapefile's record range is read in (:func:`ogr_point_ranges`).
@@ -276,8 +345,12 @@ def _ogr_points(
     path: Path,
     reader: str,
     prj: Path | None,
+    xy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[pa.Table, np.ndarray, np.ndarray, dict[str, Any], list[str]]:
-    """Positions of an OGR point table (see :func:`read_ogr_points`)."""
+    """Positions of an OGR point table (see :func:`read_ogr_points`).
+
+    *xy*: the records' positions, read already (the table has no geometry column).
+    """
     issues: list[str] = []
     gtype = str(meta.get("geometry_type") or "")
     if gtype and "point" not in gtype.lower() and gtype.lower() != "unknown":
@@ -286,14 +359,14 @@ def _ogr_points(
             path=path,
             reader=reader,
         )
-    gcol = _geometry_column(table)
-    wkb = table[gcol]
-    table = table.drop_columns([gcol])
-    xy = wkb_point_xy(wkb)
-    if xy is not None:
-        x, y = xy
-    else:  # multi-points or other geometries among the points: decode with GEOS
-        x, y = _decode_mixed(wkb, path, issues)
+    if xy is None:
+        gcol = _geometry_column(table)
+        wkb = table[gcol]
+        table = table.drop_columns([gcol])
+        xy = wkb_point_xy(wkb)
+        if xy is None:  # multi-points or other geometries among the points: GEOS
+            xy = _decode_mixed(wkb, path, issues)
+    x, y = xy
     crs = meta.get("crs")
     finite = np.isfinite(x) & np.isfinite(y)
     if not finite.any():
