@@ -60,7 +60,11 @@ class ShpPoints:
 
     @classmethod
     def open(cls, shp: Path, shx: Path | None = None) -> ShpPoints | None:
-        """The records of *shp* (its ``.shx``: *shx* or beside it), or None (module docstring)."""
+        """The records of *shp* (its ``.shx``: *shx* or beside it), or None (module docstring).
+
+        Both files are read in pieces of :data:`CHUNK_RECORDS` records: a 10M-record
+        file's index alone is 80 MB.
+        """
         shp = Path(shp)
         shx = shx or _beside(shp, ".shx")
         if shx is None:
@@ -68,46 +72,53 @@ class ShpPoints:
         try:
             with open(shp, "rb") as fh:
                 head = fh.read(_HEADER)
-            size = shp.stat().st_size
-            index = np.fromfile(shx, dtype=">i4", offset=_HEADER)
-        except (OSError, ValueError):
+            size, index_size = shp.stat().st_size, shx.stat().st_size
+        except OSError:
             return None
         if len(head) < _HEADER or struct.unpack(">i", head[:4])[0] != 9994:
             return None
-        if struct.unpack("<i", head[32:36])[0] not in POINT_TYPES:
+        kind = struct.unpack("<i", head[32:36])[0]
+        if (
+            kind not in POINT_TYPES
+            or (index_size - _HEADER) % 8
+            or index_size < _HEADER
+        ):
             return None
-        if index.size % 2 or shx.stat().st_size != _HEADER + 4 * index.size:
+        records = (index_size - _HEADER) // 8
+        if not records:
+            return cls(shp, 0, None, 0, None)
+        try:
+            uniform = _uniform(shp, shx, records, kind, size)
+        except (OSError, ValueError):
+            return None
+        if uniform is not None:  # the usual file: point after point, one size each
+            first, stride = uniform
+            return cls(shp, records, np.array([first]), stride, None)
+        return cls._any(shp, shx, kind, size)
+
+    @classmethod
+    def _any(cls, shp: Path, shx: Path, kind: int, size: int) -> ShpPoints | None:
+        """:meth:`open` of a file whose records are not one after another, of one size."""
+        try:
+            index = np.fromfile(shx, dtype=">i4", offset=_HEADER)
+        except (OSError, ValueError):
             return None
         offset = index[0::2].astype(np.int64) * 2
         words = index[1::2].astype(np.int64)
         starts = offset + 8
-        if len(starts) and (offset.min() < _HEADER or (starts + 4).max() > size):
+        if offset.min() < _HEADER or (starts + 4).max() > size:
             return None
-        if not len(starts):
-            return cls(shp, 0, None, 0, None)
         mapped = np.memmap(shp, dtype=np.uint8, mode="r")
-        steps = np.diff(starts)
-        stride = int(steps[0]) if len(steps) else 0
-        uniform = stride > 0 and bool((steps == stride).all())
-        types = (
-            _strided(mapped, int(starts[0]), stride, len(starts), "<i4")
-            if uniform
-            else _gather(mapped, starts, "<i4")
-        )
-        header_type = struct.unpack("<i", head[32:36])[0]
+        types = _gather(mapped, starts, "<i4")
         null = types == _NULL
-        point = types == header_type
+        point = types == kind
         if not (null | point).all():
             return None  # another shape among the points: GDAL decides
         if (words[point] < _POINT_WORDS).any() or (starts[point] + 20).max(
             initial=0
         ) > size:
             return None
-        if null.any() or not (uniform or len(starts) == 1):
-            return cls(shp, len(starts), starts, 0, null)
-        # the usual file: point after point, one size each (no offsets kept: a 10M
-        # record file's would be 80 MB)
-        return cls(shp, len(starts), starts[:1], stride or 1, None)
+        return cls(shp, len(starts), starts, 0, null)
 
     def xy(self, records: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The x and y of *records* (record numbers: GDAL's FIDs); NaN for a null shape."""
@@ -117,25 +128,24 @@ class ShpPoints:
         if records.min() < 0 or records.max() >= self.records:
             raise IndexError("a FID beyond the shapefile's index")
         assert self.starts is not None
-        mapped = np.memmap(self.shp, dtype=np.uint8, mode="r")
         first, n = int(records[0]), len(records)
         if (
             self.stride
             and records[-1] - first == n - 1
             and (np.diff(records) == 1).all()
         ):
-            # consecutive records (a range of the file): two strided reads
-            at = int(self.starts[0]) + first * self.stride
-            x = _strided(mapped, at + 4, self.stride, n, "<f8")
-            y = _strided(mapped, at + 12, self.stride, n, "<f8")
-        else:
-            starts = (
-                self.starts[0] + records * self.stride
-                if self.stride
-                else self.starts[records]
-            )
-            x = _gather(mapped, starts + 4, "<f8")
-            y = _gather(mapped, starts + 12, "<f8")
+            # consecutive records (a range of the file): their bytes, read once
+            at = int(self.starts[0]) - 8 + first * self.stride
+            rows = _records(self.shp, at, self.stride, n)
+            return _field(rows, 12, "<f8"), _field(rows, 20, "<f8")
+        mapped = np.memmap(self.shp, dtype=np.uint8, mode="r")
+        starts = (
+            self.starts[0] + records * self.stride
+            if self.stride
+            else self.starts[records]
+        )
+        x = _gather(mapped, starts + 4, "<f8")
+        y = _gather(mapped, starts + 12, "<f8")
         if self.null is not None:
             null = self.null[records]
             x[null] = np.nan
@@ -143,12 +153,62 @@ class ShpPoints:
         return x, y
 
 
-def _strided(
-    mapped: np.ndarray, at: int, stride: int, n: int, dtype: str
-) -> np.ndarray:
-    """*n* values of *dtype* from byte *at* of *mapped*, *stride* bytes apart (a copy)."""
-    view = np.ndarray((n,), dtype=dtype, buffer=mapped, offset=at, strides=(stride,))
-    return view.astype(np.dtype(dtype).newbyteorder("="))
+#: records read at a time by :meth:`ShpPoints.open` (8 MB of index, 28 MB of points)
+CHUNK_RECORDS = 2**20
+
+
+def _uniform(
+    shp: Path, shx: Path, records: int, kind: int, size: int
+) -> tuple[int, int] | None:
+    """Where the records are, when they are points of *kind* one after another, one size each.
+
+    (The first record's content offset, the records' stride), or None.
+    """
+    first = stride = words = None
+    for start in range(0, records, CHUNK_RECORDS):
+        m = min(CHUNK_RECORDS, records - start)
+        index = np.fromfile(shx, dtype=">i4", count=2 * m, offset=_HEADER + 8 * start)
+        if index.size != 2 * m:
+            return None
+        offset = index[0::2].astype(np.int64) * 2
+        if first is None:
+            first, words = int(offset[0]) + 8, int(index[1])
+            stride = 8 + 2 * words
+        expected = first - 8 + stride * np.arange(start, start + m, dtype=np.int64)
+        if not (np.array_equal(offset, expected) and (index[1::2] == words).all()):
+            return None
+    assert first is not None and stride is not None and words is not None
+    if (
+        first - 8 < _HEADER
+        or words < _POINT_WORDS
+        or first + stride * records - 8 > size
+    ):
+        return None
+    for start in range(0, records, CHUNK_RECORDS):
+        m = min(CHUNK_RECORDS, records - start)
+        rows = _records(shp, first - 8 + start * stride, stride, m)
+        if not (_field(rows, 8, "<i4") == kind).all():
+            return None  # a null shape or another among the points: as any file
+    return first, stride
+
+
+def _records(shp: Path, at: int, stride: int, n: int) -> np.ndarray:
+    """*n* records of *stride* bytes (header included) from byte *at* of *shp*, a row each."""
+    data = np.fromfile(shp, dtype=np.uint8, count=n * stride, offset=at)
+    if data.size != n * stride:
+        raise ValueError("the shapefile ends before its records do")
+    return data.reshape(n, stride)
+
+
+def _field(rows: np.ndarray, at: int, dtype: str) -> np.ndarray:
+    """The value of *dtype* at byte *at* of each row, as native numbers (a copy)."""
+    width = np.dtype(dtype).itemsize
+    return (
+        np.ascontiguousarray(rows[:, at : at + width])
+        .view(dtype)
+        .ravel()
+        .astype(np.dtype(dtype).newbyteorder("="))
+    )
 
 
 def _gather(mapped: np.ndarray, at: np.ndarray, dtype: str) -> np.ndarray:

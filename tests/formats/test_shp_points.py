@@ -179,3 +179,20 @@ def test_every_real_point_shapefile_reads_as_gdal_reads_it(shared_data, monkeypa
             continue
         _same(read_ogr_points(path, layer=None, reader="shapefile"), expected)
     assert fast >= 5  # the SMS and Ag Leader exports, the CSIRO points
+
+
+def test_files_read_in_pieces_agree(tmp_path, monkeypatch):
+    """The index and records read a few at a time (a 10M-record file's pieces)."""
+    from leafnb.formats import shp_points
+
+    geoms = _points(50, seed=3)
+    path = _write(tmp_path, geoms)
+    expected = _by_gdal(path, monkeypatch)
+    monkeypatch.setattr(shp_points, "CHUNK_RECORDS", 7)
+    points = ShpPoints.open(path)
+    assert points.stride == 28 and points.null is None
+    _same(read_ogr_points(path, layer=None, reader="shapefile"), expected)
+    data = bytearray(path.read_bytes())
+    data[100 + 28 * 45 + 8 : 100 + 28 * 45 + 12] = struct.pack("<i", 8)  # 46th record
+    path.write_bytes(bytes(data))
+    assert ShpPoints.open(path) is None  # found in the last piece
