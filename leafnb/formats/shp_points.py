@@ -10,7 +10,9 @@ leafnb decodes again: about a fifth of a 1M-point SMS shapefile's read
 (docs/performance.md, "Issue 16"). Here GDAL reads the attributes only, with each
 feature's FID — a shapefile's FID is its record number, so a record GDAL skips (one
 flagged deleted in the ``.dbf``) cannot shift the positions against the attributes —
-and the positions are gathered by FID from the memory-mapped files.
+and the positions are read by FID: a range of records one after another of one size
+(the usual file) by :func:`numpy.fromfile` in one read, anything else gathered at each
+record's offset from a memory map.
 
 Only files whose every record is a point of the header's type or a null shape, with an
 index of one entry a record pointing inside the ``.shp``, are read this way
@@ -51,9 +53,11 @@ class ShpPoints:
 
     shp: Path
     records: int
-    #: byte offset of each record's content (its shape type), record by record; None
-    #: when the records are points one after another, *stride* bytes apart
+    #: byte offset of each record's content (its shape type), record by record; only
+    #: the first's when the records are points one after another, *stride* bytes
+    #: apart (None: no record)
     starts: np.ndarray | None
+    #: bytes from one record to the next (0: records not one after another)
     stride: int
     #: the records that are null shapes (None: none)
     null: np.ndarray | None
