@@ -97,7 +97,13 @@ def run_installed(
     With *watch*, the child's process tree (its workers, a cluster's processes) is
     sampled from /proc every 0.2 s and the JSON gets ``peak_tree_mb`` (the largest sum)
     and ``peak_process_mb`` (the largest single process).
+
+    The file system's pending writes are flushed first (``os.sync``): a child before
+    may have written and deleted gigabytes (a 10M-record log's outputs, a season's
+    extraction), whose write-back and discards would otherwise land in this child's
+    time — most of all in a batch of small files, which is file creations.
     """
+    os.sync()
     proc = subprocess.Popen(
         child_command(root, module, function, *args),
         stdout=subprocess.PIPE,
