@@ -32,7 +32,7 @@ from leafnb.formats.columns import FAMILY_PROVIDER, dedupe_names, normalise_key
 from leafnb.formats.inference import infer_columns, match_columns
 from leafnb.formats.members import find_member
 from leafnb.formats.positions import to_wgs84, unreadable_prj_note
-from leafnb.formats.shp_points import ShpPoints
+from leafnb.formats.shp_points import ShpPoints, shape_type
 from leafnb.formats.tabular import RangeCarry, finish_table
 from leafnb.formats.transforms import distinct_values, normalise_crop
 from leafnb.standard.optype import OperationType
@@ -64,14 +64,6 @@ def _sibling(path: Path, suffix: str) -> Path | None:
     """Find the regular file ``<stem><suffix>`` next to *path*, ignoring case."""
     stem = path.name[: -len(path.suffix)] if path.suffix else path.name
     return find_member(path.parent, stem + suffix, what="shapefile part")
-
-
-def _shp_shape_type(path: Path) -> int | None:
-    with open(path, "rb") as fh:
-        head = fh.read(100)
-    if len(head) < 36 or struct.unpack(">i", head[:4])[0] != 9994:
-        return None
-    return struct.unpack("<i", head[32:36])[0]
 
 
 def dbf_field_names(path: Path, limit: int = 255) -> list[str]:
@@ -193,15 +185,11 @@ def read_ogr_points(
             meta, table = pyogrio.read_arrow(
                 path, layer=layer, read_geometry=False, return_fids=True
             )
-            xy = _positions_by_fid(table, meta, points)
-            if xy is not None:
+            found = _positions_by_fid(table, meta, points)
+            if found is not None:
+                attributes, xy = found
                 return _ogr_points(
-                    table.drop_columns([meta["fid_column"]]),
-                    meta,
-                    path=path,
-                    reader=reader,
-                    prj=prj,
-                    xy=xy,
+                    attributes, meta, path=path, reader=reader, prj=prj, xy=xy
                 )
         meta, table = pyogrio.read_arrow(path, layer=layer)
     except Exception as exc:  # pyogrio/GDAL raise several types
@@ -245,22 +233,17 @@ def ogr_point_ranges(
             if points is None:
                 yield _ogr_points(table, meta, path=path, reader=reader, prj=prj)
                 continue
-            xy = _positions_by_fid(table, meta, points)
-            if xy is None:
+            found = _positions_by_fid(table, meta, points)
+            if found is None:
                 raise CorruptFile(
                     f"{reader}: {path.name}: GDAL's features are not the shapefile's "
                     "records",
                     path=path,
                     reader=reader,
                 )
-            fid = meta["fid_column"]
+            attributes, xy = found
             yield _ogr_points(
-                table.drop_columns([fid]),
-                meta,
-                path=path,
-                reader=reader,
-                prj=prj,
-                xy=xy,
+                attributes, meta, path=path, reader=reader, prj=prj, xy=xy
             )
 
 
@@ -273,8 +256,8 @@ def _shp_points(path: Path, layer: str | None) -> ShpPoints | None:
 
 def _positions_by_fid(
     table: pa.Table, meta: dict[str, Any], points: ShpPoints
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """x, y of the features of *table* (its first column their FIDs: record numbers).
+) -> tuple[pa.Table, tuple[np.ndarray, np.ndarray]] | None:
+    """*table* without its FIDs (its first column: record numbers), and their x, y.
 
     None when the table has no FID column of integers within the shapefile's records.
     """
@@ -287,7 +270,7 @@ def _positions_by_fid(
     records = column.to_numpy()
     if len(records) and (records.min() < 0 or records.max() >= points.records):
         return None
-    return points.xy(records)
+    return table.drop_columns([fid]), points.xy(records)
 
 
 #: GDAL batches a shapefile's record range is read in (:func:`ogr_point_ranges`).
@@ -590,7 +573,7 @@ class ShapefileReader(Reader):
             path = Path(path)
             if path.suffix.lower() != ".shp" or not path.is_file():
                 return 0.0
-            stype = _shp_shape_type(path)
+            stype = shape_type(path)
             if stype is None or stype not in _POINT_TYPES:
                 return 0.0
             dbf = _sibling(path, ".dbf")
@@ -609,7 +592,7 @@ class ShapefileReader(Reader):
         path = Path(path)
         if path.suffix.lower() != ".shp":
             return None
-        stype = _shp_shape_type(path)
+        stype = shape_type(path)
         if stype is None:
             return "not a shapefile (bad .shp header)"
         if stype == 0:
@@ -639,7 +622,7 @@ class ShapefileReader(Reader):
         path = Path(path)
         out: dict[str, Any] = {"provider": None, "file_format": self.file_format}
         try:
-            if _shp_shape_type(path) not in _POINT_TYPES:
+            if shape_type(path) not in _POINT_TYPES:
                 return out
             dbf = _sibling(path, ".dbf")
             match = match_columns(dbf_field_names(dbf)) if dbf else None

@@ -36,7 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["POINT_TYPES", "ShpPoints", "write_points"]
+from leafnb.formats.members import find_member
+
+__all__ = ["POINT_TYPES", "ShpPoints", "shape_type", "write_points"]
 
 #: shape types of a single point: Point, PointZ, PointM (their x, y at the same bytes)
 POINT_TYPES = (1, 11, 21)
@@ -70,18 +72,14 @@ class ShpPoints:
         file's index alone is 80 MB.
         """
         shp = Path(shp)
-        shx = shx or _beside(shp, ".shx")
+        shx = shx or find_member(shp.parent, f"{shp.stem}.shx", what="shapefile part")
         if shx is None:
             return None
         try:
-            with open(shp, "rb") as fh:
-                head = fh.read(_HEADER)
+            kind = shape_type(shp)
             size, index_size = shp.stat().st_size, shx.stat().st_size
         except OSError:
             return None
-        if len(head) < _HEADER or struct.unpack(">i", head[:4])[0] != 9994:
-            return None
-        kind = struct.unpack("<i", head[32:36])[0]
         if (
             kind not in POINT_TYPES
             or (index_size - _HEADER) % 8
@@ -227,11 +225,13 @@ def _gather(mapped: np.ndarray, at: np.ndarray, dtype: str) -> np.ndarray:
     return raw.view(dtype).ravel().astype(np.dtype(dtype).newbyteorder("="))
 
 
-def _beside(shp: Path, suffix: str) -> Path | None:
-    for candidate in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
-        if candidate.is_file():
-            return candidate
-    return None
+def shape_type(shp: Path) -> int | None:
+    """The shape type a ``.shp`` header declares (None: not a shapefile's header)."""
+    with open(shp, "rb") as fh:
+        head = fh.read(_HEADER)
+    if len(head) < _HEADER or struct.unpack(">i", head[:4])[0] != 9994:
+        return None
+    return struct.unpack("<i", head[32:36])[0]
 
 
 def write_points(shp: Path, points: list[tuple[float, float] | None]) -> Path:

@@ -132,22 +132,18 @@ def _round_coordinates(coords: Any, decimals: int) -> Any:
 
 def _coordinates_text(coords: Any, decimals: int) -> str:
     """The JSON text of :func:`_round_coordinates` of *coords* (compact)."""
-    if (
-        isinstance(coords, list | tuple)
-        and _is_line(coords)
-        and len(coords) >= _ARROW_FROM
-    ):
-        values = _float_positions(coords, decimals)
-        if values is not None:
-            return _line_text(_rounded(values, decimals))
-    if (
+    if _is_line(coords):
+        if len(coords) >= _ARROW_FROM:
+            values = _float_positions(coords, decimals)
+            if values is not None:
+                return _line_text(_rounded(values, decimals))
+    elif (
         isinstance(coords, list | tuple)
         and coords
         and isinstance(coords[0], list | tuple)
-        and not _is_line(coords)
-    ):  # lines, polygons: each on its own
-        inner = ",".join(_coordinates_text(c, decimals) for c in coords)
-        return f"[{inner}]"
+    ):
+        # lines, polygons: each on its own
+        return "[" + ",".join(_coordinates_text(c, decimals) for c in coords) + "]"
     return json.dumps(
         _round_coordinates(coords, decimals), separators=(",", ":"), default=str
     )
@@ -192,7 +188,8 @@ def _rounded(values: np.ndarray, decimals: int) -> np.ndarray:
 def _line_text(values: np.ndarray) -> str:
     """``[[x,y],...]`` of the positions *values* (rows), each number as ``repr`` spells it."""
     columns = [_spelled(values[:, d]) for d in range(values.shape[1])]
-    positions = pc.binary_join_element_wise("[", *_interleave(columns, ","), "]", "")
+    parts = [part for column in columns for part in (",", column)][1:]  # x "," y ...
+    positions = pc.binary_join_element_wise("[", *parts, "]", "")
     line = pa.ListArray.from_arrays(
         pa.array([0, len(positions)], pa.int32()), positions
     )
@@ -222,13 +219,3 @@ def _spelled(values: np.ndarray) -> pa.Array:
     at = np.flatnonzero(~arrow)
     spelled[at] = [json.dumps(v) for v in values[at].tolist()]
     return pa.array(spelled, pa.string())
-
-
-def _interleave(columns: list[Any], separator: str) -> list[Any]:
-    """``[c0, sep, c1, sep, c2]``: the arguments that join *columns* with *separator*."""
-    out: list[Any] = []
-    for i, column in enumerate(columns):
-        if i:
-            out.append(separator)
-        out.append(column)
-    return out
