@@ -7,11 +7,11 @@ from typing import Any
 
 from leafnb.clean.output import (
     FILTERED,
-    REPORT,
     has_filtered,
     make_filtered,
     materialize,
     read_filtered,
+    read_report,
     write_filtered,
 )
 from leafnb.clean.profiles import FilterPipeline, FilterResult, resolve_pipeline
@@ -19,7 +19,6 @@ from leafnb.clean.report import CleaningReport
 from leafnb.errors import NotFound
 from leafnb.resources import Resource
 from leafnb.standard.points import PointSet
-from leafnb.store.artifacts import read_json
 from leafnb.store.records import file_owner, operation_owner
 
 
@@ -29,8 +28,8 @@ class FilteringAPI:
     The filtered points of a file or operation are its standard points after the filter
     pipeline of the config's ``filterProfile`` (``leaf`` by default: Leaf's two rules,
     spec §6.2). They are stored as the name of the filter that removed each point
-    (``filter.parquet``) beside the standard points, with the report
-    (``cleaning.json``); ``filtered.parquet``/``.geojson`` are written when asked for
+    (``filter.parquet``, the report in its metadata) beside the standard points;
+    ``filtered.parquet``/``.geojson`` are written when asked for
     (:mod:`leafnb.clean.output`).
     """
 
@@ -48,7 +47,7 @@ class FilteringAPI:
     def _make_filtered(self, resource_id: str, boundary: Any = None) -> dict | None:
         """Filter a file's or operation's standard points with the owner's ``filterProfile``.
 
-        Builds ``filtered.parquet`` (+ ``removed.parquet``, ``cleaning.json``) beside them.
+        Writes ``filter.parquet`` (the reason per point, the report) beside them.
 
         Called by the operations pipeline after an operation's standard points are written.
         Returns the cleaning report, or None when ``operationsFilteredGeojson`` is false.
@@ -127,7 +126,7 @@ class FilteringAPI:
     # ------------------------------------------------------------------ leafnb extensions
     def get_cleaning_report(self, resource_id: str) -> CleaningReport:
         """The cleaning report of a file or operation: per filter, points removed, % of points, % of mass."""
-        return CleaningReport(read_json(self._filter_folder(resource_id) / REPORT))
+        return read_report(self._filter_folder(resource_id))
 
     def removed_points(self, resource_id: str) -> PointSet:
         """The points the filters removed, with ``filterReason`` (first filter that removed each point)."""

@@ -7,9 +7,11 @@ is small: which filter removed each point, and the delays it resolved. So
 :func:`write_filtered` stores
 
 * ``filter.parquet`` (:data:`MASK`) — one row per standard point, in table order, with
-  ``filterReason`` (the filter that removed the point, null when kept);
-* ``cleaning.json`` (:data:`REPORT`) — the report, with each filter's resolved
-  parameters;
+  ``filterReason`` (the filter that removed the point, null when kept), and in its
+  metadata (:data:`REPORT_KEY`) the report, with each filter's resolved parameters
+  (:func:`read_report`). One file, not two: creating a file is most of what writing a
+  small one costs (docs/performance.md); folders written before kept the report in
+  ``cleaning.json`` (:data:`REPORT`), which is still read;
 
 and :func:`read_filtered` rebuilds the kept and removed point sets from the standard
 points: it replays the value-changing filters with the resolved delays
@@ -31,6 +33,7 @@ True
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,9 +55,9 @@ from leafnb.store.artifacts import (
     read_points_table,
     write_geojson,
     write_geoparquet,
-    write_json,
     write_parquet,
 )
+from leafnb.store.geojson_text import json_text
 from leafnb.store.layout import FILTER_MASK
 
 __all__ = [
@@ -63,15 +66,19 @@ __all__ = [
     "MASK",
     "REMOVED",
     "REPORT",
+    "REPORT_KEY",
     "has_filtered",
     "make_filtered",
     "materialize",
     "read_filtered",
+    "read_report",
     "write_filtered",
 ]
 
 FILTERED, REMOVED, REPORT = "filtered.parquet", "removed.parquet", "cleaning.json"
 MASK = FILTER_MASK
+#: the key of the cleaning report (compact JSON) in ``filter.parquet``'s metadata
+REPORT_KEY = b"leafnb.cleaning"
 #: exports written from the mask on request; stale ones go when the mask changes
 EXPORTS = (FILTERED, REMOVED, "filtered.geojson")
 
@@ -99,18 +106,21 @@ def _reason_column(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
 
 
 def write_filtered(out_dir: str | Path, result: FilterResult) -> CleaningReport:
-    """Write ``filter.parquet`` (reason per standard point) and ``cleaning.json``."""
+    """Write ``filter.parquet``: the reason per standard point, and the report in its metadata."""
     out = Path(out_dir)
     codes = result.reason_codes()
     if codes is None:  # pragma: no cover - every FilterResult of this package has them
         raise ValueError("a filter result without per-point reasons cannot be stored")
     column = _reason_column(*codes)
     table = pa.table({"filterReason": column}).replace_schema_metadata(
-        {b"leafnb.filterProfile": str(result.report["profile"]).encode()}
+        {
+            b"leafnb.filterProfile": str(result.report["profile"]).encode(),
+            REPORT_KEY: json_text(dict(result.report)).encode(),
+        }
     )
     write_parquet(out / MASK, table, compression="zstd")
-    write_json(out / REPORT, dict(result.report))
-    for name in EXPORTS:  # a stale export would disagree
+    # a stale export, or the report of an earlier layout, would disagree
+    for name in (*EXPORTS, REPORT):
         (out / name).unlink(missing_ok=True)
     return result.report
 
@@ -125,6 +135,21 @@ def make_filtered(
     """Filter *points* with *pipeline* (default: the config's ``filterProfile``) and write the artifacts."""
     result = resolve_pipeline(pipeline, config).run(points, boundary=boundary)
     return write_filtered(out_dir, result)
+
+
+def read_report(folder: str | Path) -> CleaningReport:
+    """The cleaning report of the filter result in *folder* (:func:`write_filtered`).
+
+    From ``filter.parquet``'s metadata (its footer only), or from ``cleaning.json`` in a
+    folder written before the report moved there. ``FileNotFoundError`` when there is
+    neither.
+    """
+    folder = Path(folder)
+    if (folder / MASK).is_file():
+        meta = pq.read_schema(folder / MASK).metadata or {}
+        if REPORT_KEY in meta:
+            return CleaningReport(json.loads(meta[REPORT_KEY]))
+    return CleaningReport(read_json(folder / REPORT))
 
 
 def has_filtered(folder: str | Path) -> bool:
@@ -143,14 +168,14 @@ def _standard(folder: Path) -> PointSet:
 def read_filtered(folder: str | Path) -> FilterResult:
     """The kept and removed points of the filter result in *folder*.
 
-    Rebuilt from ``standard.parquet``, ``filter.parquet`` and ``cleaning.json``; a
+    Rebuilt from ``standard.parquet`` and ``filter.parquet`` (:func:`read_report`); a
     folder written before the mask existed (``filtered.parquet`` + ``removed.parquet``)
     is read as it is. ``FileNotFoundError`` when there is no filter result.
     """
     folder = Path(folder)
     if not (folder / MASK).is_file():
         return _read_copies(folder)
-    report = CleaningReport(read_json(folder / REPORT))
+    report = read_report(folder)
     points = _standard(folder)
     mask = pq.read_table(folder / MASK).column("filterReason")
     reasons = np.asarray(mask.cast(pa.string()).fill_null("").to_pylist(), dtype=object)

@@ -48,7 +48,7 @@ from shapely.geometry import shape
 from leafnb.context import Context
 from leafnb.keys import Event, Origin, StepStatus
 from leafnb.operations import merge as merge_mod
-from leafnb.operations.combine import clip_mask, rate_kind
+from leafnb.operations.combine import clip_mask
 from leafnb.operations.fields import (
     area_m2,
     geojson_shape,
@@ -62,7 +62,7 @@ from leafnb.store.artifacts import (
     read_points_table,
     write_json,
 )
-from leafnb.store.layout import FILTER_MASK, STANDARD, SUMMARY
+from leafnb.store.layout import FILTER_MASK, STANDARD, SUMMARY, UNITS
 
 __all__ = ["FileFacts", "build_operation", "file_links", "group_files", "run_automerge"]
 
@@ -70,9 +70,9 @@ __all__ = ["FileFacts", "build_operation", "file_links", "group_files", "run_aut
 _SHARED = (
     "standard.parquet",
     "summary.json",
-    "units.json",
+    UNITS,  # (an operation built before the units map moved into STANDARD's footer)
     FILTER_MASK,
-    "cleaning.json",
+    "cleaning.json",  # (an operation built before the report moved into FILTER_MASK)
     # exports of the filter result written on request: never stale ones
     "filtered.parquet",
     "removed.parquet",
@@ -244,8 +244,7 @@ def _summary_geometry(ctx: Context, file_id: str):
 
 
 def _rate_kind(ctx: Context, file_id: str) -> tuple:
-    path = ctx.layout.file_dir(file_id) / "units.json"
-    return rate_kind(read_json(path) if path.exists() else {})
+    return merge_mod.folder_rate_kind(ctx.layout.file_dir(file_id))
 
 
 def link_file(

@@ -30,14 +30,14 @@ from leafnb.pipeline.steps import (
     missing_essential,
     missing_required,
     run_steps,
+    units_step,
     write_standard,
     write_summary,
 )
 from leafnb.standard.points import PointSet
-from leafnb.standard.summary import units_map
 from leafnb.store import records
-from leafnb.store.artifacts import read_json, write_json
-from leafnb.store.layout import MANIFEST, STANDARD
+from leafnb.store.artifacts import read_json, stored_units, write_json
+from leafnb.store.layout import MANIFEST, STANDARD, UNITS
 from leafnb.store.records import file_row
 
 __all__ = [
@@ -108,8 +108,7 @@ def validate_merge(ctx: Context, ids: Any) -> list:
         )
     by_kind: dict[str, list[str]] = defaultdict(list)
     for r in ordered:
-        units = ctx.layout.file_dir(r["id"]) / "units.json"
-        kind = rate_kind(read_json(units) if units.exists() else {})
+        kind = folder_rate_kind(ctx.layout.file_dir(r["id"]))
         by_kind[", ".join(f"{p} in {d}" for p, d in kind) or "no rate"].append(r["id"])
     if len(by_kind) > 1:
         raise InvalidRequest(
@@ -265,8 +264,7 @@ def build_points(
         return "ok"
 
     def units():
-        write_json(out / "units.json", units_map(state["points"]))
-        return "ok"
+        return units_step(out)
 
     runners = dict(
         zip(
@@ -290,6 +288,14 @@ def build_points(
     return outcome, None if outcome.failed else state.get("points")
 
 
+def folder_rate_kind(folder: Path) -> tuple[tuple[str, str], ...]:
+    """:func:`~leafnb.operations.combine.rate_kind` of the standard points in *folder* (none: no rate)."""
+    try:
+        return rate_kind(stored_units(folder))
+    except FileNotFoundError:
+        return ()
+
+
 def member_folders(ctx: Context, rows: list) -> list[tuple[str, Path]]:
     """``(file id, artifact folder)`` of merge members, in start-time order."""
     rows = sorted(rows, key=lambda r: (r["start_time"] or "", r["id"]))
@@ -302,7 +308,7 @@ def process_merged_file(
     """Build a manual merge from its members' standard points and record the outcome (+ its alert)."""
     row = file_row(ctx.catalog, file_id)
     fdir = ctx.layout.file_dir(file_id)
-    for name in ("standard.parquet", "summary.json", "units.json", "standard.geojson"):
+    for name in ("standard.parquet", "summary.json", UNITS, "standard.geojson"):
         (fdir / name).unlink(missing_ok=True)
     outcome, _points = build_points(member_folders(ctx, rows), config, fdir)
     record_outcome(ctx, file_id, outcome, Origin(row["origin"]), row["leaf_user_id"])

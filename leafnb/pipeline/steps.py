@@ -39,8 +39,13 @@ from leafnb.standard.points import PointSet
 from leafnb.standard.schema import REQUIRED
 from leafnb.standard.summary import summarize, units_map
 from leafnb.standard.units import convert
-from leafnb.store.artifacts import write_geoparquet, write_json
-from leafnb.store.layout import RAW, RAW_SOURCE, STANDARD, STANDARD_EXPORT
+from leafnb.store.artifacts import (
+    stored_units,
+    units_entry,
+    write_geoparquet,
+    write_json,
+)
+from leafnb.store.layout import RAW, RAW_SOURCE, STANDARD, STANDARD_EXPORT, UNITS
 
 __all__ = [
     "FileJob",
@@ -274,9 +279,16 @@ def store_standard(
     out: Path,
     outcome: FileOutcome,
 ) -> str:
-    """Write *points* (from :func:`standard_points`) as ``standard.parquet``; the step message."""
+    """Write *points* (from :func:`standard_points`) as ``standard.parquet``; the step message.
+
+    Their ``{property: unit}`` map goes in the file's footer (the ``units`` step's
+    result, :func:`~leafnb.store.artifacts.stored_units`).
+    """
     write_geoparquet(
-        out / STANDARD, points.table, standard_metadata(points, recipe, missing)
+        out / STANDARD,
+        points.table,
+        standard_metadata(points, recipe, missing),
+        footer=units_entry(units_map(points)),
     )
     return standard_stored(missing, out, outcome)
 
@@ -300,11 +312,23 @@ def standard_stored(missing: list[str], out: Path, outcome: FileOutcome) -> str:
     """After ``standard.parquet`` is written: stale exports go; the step's message."""
     if missing:
         outcome.facts["outOfStandard"] = missing
-    # exports made on request from earlier standard points would disagree
-    for name in ("standard.geojson", STANDARD_EXPORT):
+    # exports made on request from earlier standard points would disagree (and the
+    # units map of an earlier layout: it is in the points' footer now)
+    for name in ("standard.geojson", STANDARD_EXPORT, UNITS):
         (out / name).unlink(missing_ok=True)
     if missing:
         return f"ok (out of standard: missing {', '.join(missing)})"
+    return "ok"
+
+
+def units_step(out: Path) -> str:
+    """The ``units`` step: the ``{property: unit}`` map of the standard points is stored.
+
+    It was written with them (:func:`store_standard`; a file converted in record ranges:
+    at the end, :mod:`leafnb.pipeline.stream`), in ``standard.parquet``'s footer; this
+    reads it back (``FileNotFoundError`` fails the step when it is not there).
+    """
+    stored_units(out)
     return "ok"
 
 
@@ -501,8 +525,7 @@ def convert_file(job: FileJob) -> FileOutcome:
         return "ok"
 
     def step_units():
-        write_json(out / "units.json", units_map(state["points"]))
-        return "ok"
+        return units_step(out)
 
     def _understood() -> str:
         """The file and what its columns were understood as (for failure messages)."""

@@ -4,8 +4,9 @@ A file's steps from ``rawGeojson`` to ``standardGeojson`` — read, normalise, a
 yield, cleanup, unit system, derived-column recipe — run one range of
 :data:`STREAM_ROWS` records at a time (:meth:`~leafnb.formats.base.Reader.read_ranges`),
 and each range's standard points are appended to ``standard.parquet``
-(:class:`~leafnb.store.artifacts.PointsWriter`). The filter, summary and units steps
-then run as on a file read whole, on points whose columns are read from that file
+(:class:`~leafnb.store.artifacts.PointsWriter`; the file's units map, known only at
+the end, in its footer). The filter, summary and units steps then run as on a file
+read whole, on points whose columns are read from that file
 when a step asks for one (:class:`~leafnb.store.stored_columns.StoredColumns`). The
 peak is one range's raw and intermediate columns, or the few columns a later step
 works on, instead of the raw table plus every intermediate copy (docs/streaming.md has
@@ -84,8 +85,8 @@ from leafnb.standard.area_yield import (
 from leafnb.standard.coverage import BLOCK_POSITIONS
 from leafnb.standard.normalize import normalize
 from leafnb.standard.points import PointSet
-from leafnb.standard.summary import TOTALS, totals
-from leafnb.store.artifacts import PointsWriter
+from leafnb.standard.summary import TOTALS, totals, units_map
+from leafnb.store.artifacts import PointsWriter, units_entry
 from leafnb.store.layout import STANDARD
 from leafnb.store.stored_columns import StoredColumns
 
@@ -361,6 +362,8 @@ class _Run:
     #: writes ``standard.parquet`` range by range (opened with the first range's points)
     writer: PointsWriter | None = None
     template: PointSet | None = None
+    #: the stored properties with a value in some range (the file's units map)
+    valued: set[str] = field(default_factory=set)
     #: the columns of the all-record totals (a file with machine totals)
     all_records: _AllRecords | None = None
 
@@ -526,6 +529,7 @@ class _Run:
         elif not points.table.schema.equals(self.template.table.schema):
             raise Unstreamable("the column types differ between record ranges")
         assert self.writer is not None
+        self.valued.update(units_map(points))
         try:
             self.writer.write(points.table)
         except ValueError as exc:  # a copy or derivation does not hold in this range
@@ -562,9 +566,11 @@ class _Run:
             file_meta["excluded_steps"] = self.excluded
         if self.all_records is not None:
             file_meta["all_record_totals"] = self.all_records.totals()
+        # the units map of the whole file: a property with a value in any range
+        units = {p: u for p, u in points.units.items() if p in self.valued}
+        path = self.writer.close(footer=units_entry(units))
         # the points are read back column by column by the steps after (filter,
-        # summary, units): never one table in memory
-        path = self.writer.close()
+        # summary): never one table in memory
         table = StoredColumns(path, points.table.schema, self.writer.rows)
         points = replace(points, meta=file_meta, table=cast(pa.Table, table))
         outcome = FileOutcome()

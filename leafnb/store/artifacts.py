@@ -16,6 +16,7 @@ docs/performance.md, "Workspace size"):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -39,17 +40,20 @@ from leafnb.store.constants import (
     take_rows,
 )
 from leafnb.store.geojson_text import COORDINATE_DECIMALS, json_text, rounded_geometries
+from leafnb.store.layout import STANDARD, UNITS
 
 __all__ = [
     "COORDINATE_DECIMALS",
     "DICTIONARY_PAGE_BYTES",
     "POINT_TYPE",
     "UNCOMPRESSED_BELOW_ROWS",
+    "UNITS_KEY",
     "ZSTD_LEVEL",
     "PointsWriter",
     "copied_columns",
     "export_points",
     "float_encodings",
+    "footer_entry",
     "geoparquet_metadata",
     "iter_points_tables",
     "leafnb_metadata",
@@ -59,6 +63,8 @@ __all__ = [
     "read_points_table",
     "restore_points",
     "rounded_geometries",
+    "stored_units",
+    "units_entry",
     "write_bytes",
     "write_geojson",
     "write_geoparquet",
@@ -110,8 +116,17 @@ _WRITE_BUFFER = 1 << 20
 UNCOMPRESSED_BELOW_ROWS = 256
 
 
-def write_parquet(path: str | Path, table: pa.Table, **options: Any) -> Path:
+def write_parquet(
+    path: str | Path,
+    table: pa.Table,
+    *,
+    footer: dict[str, str] | None = None,
+    **options: Any,
+) -> Path:
     """Write *table* to *path* as Parquet (``pq.write_table`` *options*), atomically.
+
+    *footer*: key-value entries added to the file's footer beside the schema's
+    (:func:`footer_entry` reads one).
 
     Through a buffered stream: given a path, Arrow writes the file unbuffered, dozens
     of small writes for a small table's pages and footer (a third of the time of a
@@ -144,9 +159,63 @@ def write_parquet(path: str | Path, table: pa.Table, **options: Any) -> Path:
 
     def write(tmp: str) -> None:
         with pa.output_stream(tmp, compression=None, buffer_size=_WRITE_BUFFER) as sink:
-            pq.write_table(table, sink, **options)
+            if not footer:
+                pq.write_table(table, sink, **options)
+                return
+            with pq.ParquetWriter(sink, table.schema, **options) as writer:
+                writer.write_table(table)
+                writer.add_key_value_metadata(footer)
 
     return _atomic(Path(path), write)
+
+
+#: the footer key of standard points' ``{property: unit}`` map (``GET /files/{id}/units``)
+UNITS_KEY = "leafnb.propertyUnits"
+
+
+def units_entry(units: dict[str, str]) -> dict[str, str]:
+    """*units* (``{property: unit}``) as the footer entry :func:`stored_units` reads."""
+    return {UNITS_KEY: json.dumps(units, separators=(",", ":"))}
+
+
+def stored_units(folder: str | Path) -> dict[str, str]:
+    """``{property: unit}`` of the standard points in *folder* (a file's or operation's).
+
+    The map is in the footer of ``standard.parquet`` (:func:`units_entry`), written with
+    the points: one file, not two, for what creating a small file costs
+    (docs/performance.md). A folder of an earlier leafnb has it in ``units.json``.
+    ``FileNotFoundError`` when there is neither.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> table = pa.table({"lon": [1.0], "lat": [2.0], "speed": [3.0]})
+    >>> _ = write_geoparquet(folder / STANDARD, table, footer=units_entry({"speed": "m/s"}))
+    >>> stored_units(folder)
+    {'speed': 'm/s'}
+    """
+    folder = Path(folder)
+    with contextlib.suppress(FileNotFoundError):
+        value = footer_entry(folder / STANDARD, UNITS_KEY)
+        if value is not None:
+            return json.loads(value)
+    return read_json(folder / UNITS)
+
+
+def footer_entry(path: str | Path, key: str) -> str | None:
+    """The value of *key* among a Parquet file's footer key-value entries (None: absent).
+
+    The footer's entries are the schema's metadata and what the writer added at the end
+    (*footer* of :func:`write_parquet`, :meth:`PointsWriter.close`); Arrow's schema
+    (``pq.read_schema``) holds only the former.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> _ = write_parquet(path, pa.table({"a": [1]}), footer={"k": "v"})
+    >>> footer_entry(path, "k"), footer_entry(path, "other")
+    ('v', None)
+    """
+    value = (pq.read_metadata(path).metadata or {}).get(key.encode())
+    return None if value is None else value.decode()
 
 
 def write_json(path: str | Path, doc: Any) -> Path:
@@ -495,6 +564,7 @@ def write_geoparquet(
     extra_metadata: dict[str, Any] | None = None,
     *,
     compact: bool = True,
+    footer: dict[str, str] | None = None,
 ) -> Path:
     """Write a points table (``lon``/``lat`` columns) as GeoParquet 1.1 with a native point ``geometry``.
 
@@ -511,9 +581,10 @@ def write_geoparquet(
     (a table of fewer than :data:`UNCOMPRESSED_BELOW_ROWS` points: uncompressed,
     :func:`write_parquet`). ``compact=False`` writes an export for other tools
     (geopandas, GDAL, duckdb): every property stored as a column, nothing to rebuild.
+    *footer*: entries for the file's footer (:func:`write_parquet`).
     """
     out, _ = _artifact(table, extra_metadata, compact)
-    return write_parquet(path, out, **_write_options(out))
+    return write_parquet(path, out, footer=footer, **_write_options(out))
 
 
 def _artifact(
@@ -600,10 +671,12 @@ class PointsWriter:
         self._writer.write_table(out)
         self.rows += table.num_rows
 
-    def close(self) -> Path:
-        """Finish the file (at :attr:`path`)."""
+    def close(self, footer: dict[str, str] | None = None) -> Path:
+        """Finish the file (at :attr:`path`), with *footer* entries (:func:`write_parquet`)."""
         if self._writer is None:
             raise ValueError("no points were written")
+        if footer:
+            self._writer.add_key_value_metadata(footer)
         self._writer.close()
         os.replace(self._tmp, self.path)
         return self.path

@@ -33,12 +33,10 @@ __all__ = [
     "Layout",
 ]
 
-RAW, STANDARD, SUMMARY, UNITS = (
-    "raw.parquet",
-    "standard.parquet",
-    "summary.json",
-    "units.json",
-)
+RAW, STANDARD, SUMMARY = "raw.parquet", "standard.parquet", "summary.json"
+#: where a folder of an earlier leafnb kept its units map (now in :data:`STANDARD`'s
+#: footer: :func:`leafnb.store.artifacts.stored_units`)
+UNITS = "units.json"
 #: the filter result beside standard points: which filter removed each point
 #: (:mod:`leafnb.clean.output`; ``filtered.parquet`` is written from it on request)
 FILTER_MASK = "filter.parquet"

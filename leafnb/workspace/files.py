@@ -19,8 +19,13 @@ from leafnb.resources import (
 )
 from leafnb.standard.leaf_units import summary_wire, units_map_wire
 from leafnb.standard.points import PointSet
-from leafnb.store.artifacts import read_json, read_points_table, write_geojson
-from leafnb.store.layout import STANDARD_EXPORT
+from leafnb.store.artifacts import (
+    read_json,
+    read_points_table,
+    stored_units,
+    write_geojson,
+)
+from leafnb.store.layout import STANDARD, STANDARD_EXPORT
 from leafnb.store.query import FILE_QUERY
 from leafnb.store.records import (
     file_artifact,
@@ -101,7 +106,10 @@ class Files(Face):
 
     def get_file_units(self, file_id: str) -> Resource:
         """``{property: unit}`` of a file's standard points (``GET /files/{id}/units``)."""
-        units = read_json(self._artifact(file_id, "units.json"))
+        try:  # (in the standard points' footer; units.json in an older folder)
+            units = stored_units(self._artifact(file_id, STANDARD).parent)
+        except FileNotFoundError as exc:
+            raise NotFound(f"file {file_id} has no units") from exc
         return Resource(
             units_map_wire(units, self._file_row(file_id)["operation_type"])
         )

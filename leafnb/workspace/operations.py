@@ -12,8 +12,13 @@ from leafnb.operations import rebuild
 from leafnb.operations import sessions as sess
 from leafnb.resources import Operation, Resource, ResourceList
 from leafnb.standard.leaf_units import summary_wire, units_map_wire
-from leafnb.store.artifacts import read_json, read_points_table, write_geojson
-from leafnb.store.layout import STANDARD_EXPORT
+from leafnb.store.artifacts import (
+    read_json,
+    read_points_table,
+    stored_units,
+    write_geojson,
+)
+from leafnb.store.layout import STANDARD, STANDARD_EXPORT
 from leafnb.store.records import (
     file_exists,
     operation_resource,
@@ -77,7 +82,10 @@ class Operations(Face):
 
     def get_operation_units(self, op_id: str) -> Resource:
         """``{property: unit}`` of an operation (``GET /operations/{id}/units``)."""
-        units = read_json(self._operation_artifact(op_id, "units.json"))
+        try:  # (in the standard points' footer; units.json in an older folder)
+            units = stored_units(self._operation_artifact(op_id, STANDARD).parent)
+        except FileNotFoundError as exc:
+            raise NotFound(f"operation {op_id} has no units") from exc
         return Resource(units_map_wire(units, self._operation_row(op_id)["type"]))
 
     def get_operation_standard_geojson(self, op_id: str) -> Resource:

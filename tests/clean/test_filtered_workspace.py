@@ -151,3 +151,39 @@ def test_make_filtered_for_an_operation_folder(workspace, harvest_zip):
     assert len(workspace.points("op-1", filtered=True)) == report["kept"]
     with pytest.raises(NotFound):
         workspace.get_file_filtered_geojson("op-1")
+
+
+def test_the_report_lives_in_the_mask_and_an_older_folder_still_reads(
+    workspace, harvest_zip
+):
+    """One file a filter result (creating files is what small ones cost); cleaning.json of before still read."""
+    import pyarrow.parquet as pq
+
+    from leafnb.clean.output import MASK, REPORT, REPORT_KEY, read_filtered, read_report
+
+    fid = workspace.upload_batch(harvest_zip, "g")["leafFiles"][0]
+    folder = workspace.path / "files" / fid
+    assert not (folder / REPORT).exists()
+    report = workspace.get_cleaning_report(fid)
+    meta = pq.read_schema(folder / MASK).metadata
+    assert json.loads(meta[REPORT_KEY]) == dict(report) == dict(read_report(folder))
+    assert report["filters"][1]["parameters"]["k"] == 3
+    kept = len(read_filtered(folder).kept)
+    # a folder of an earlier leafnb: the mask without the report, cleaning.json beside
+    mask = pq.read_table(folder / MASK)
+    pq.write_table(
+        mask.replace_schema_metadata(
+            {k: v for k, v in meta.items() if k != REPORT_KEY}
+        ),
+        folder / MASK,
+    )
+    (folder / REPORT).write_text(json.dumps(dict(report)))
+    assert dict(read_report(folder)) == dict(report)
+    assert len(read_filtered(folder).kept) == kept == report["kept"]
+    # filtering again writes the new layout and drops the old report
+    workspace._make_filtered(fid)
+    assert not (folder / REPORT).exists()
+    assert REPORT_KEY in pq.read_schema(folder / MASK).metadata
+    (folder / MASK).unlink()
+    with pytest.raises(FileNotFoundError):
+        read_report(folder)

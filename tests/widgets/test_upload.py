@@ -361,8 +361,7 @@ def test_file_bars_move_by_step(inline_ws, harvest_csv_zip, monkeypatch):
     assert seen == [
         ("raw.json", 2, "info"),  # how the raw table is read again (made on request)
         ("standard.parquet", 6, "info"),
-        ("summary.json", 8, "info"),
-        ("units.json", 8, "info"),
+        ("summary.json", 8, "info"),  # (the units map is in standard.parquet's footer)
     ]
     (row,) = panel.file_progress.children
     assert (row.bar.value, row.bar.bar_style) == (9, "success")
