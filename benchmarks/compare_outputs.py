@@ -7,7 +7,9 @@ name and part), this checkout's readers compare:
 
 * the standard points (``read_points_table``: columns, order, types, missing values,
   and values — equal, or the largest relative difference);
-* the filtered points (``leafnb.clean.output.read_filtered``: kept and removed);
+* the filtered points (``leafnb.clean.output.read_filtered``: kept and removed) and
+  the cleaning report (``cleaning``);
+* the units map (``leafnb.store.artifacts.stored_units``: ``units``);
 * ``summary.json`` (numbers compared relatively, everything else exactly), its
   coverage ``geometry`` reported apart (``coverage``);
 * the file's images (``Workspace.get_file_images``: one PNG per numeric property,
@@ -187,7 +189,7 @@ def compare_json(a: Any, b: Any, path: str = "") -> tuple[list[str], float]:
 def compare_folders(old: Path, new: Path) -> dict[str, tuple[list[str], float]]:
     """Per artifact: (differences, largest relative difference)."""
     from leafnb.clean.output import has_filtered, read_filtered
-    from leafnb.store.artifacts import read_json, read_points_table
+    from leafnb.store.artifacts import read_json, read_points_table, stored_units
 
     out: dict[str, tuple[list[str], float]] = {}
     LOCATED.clear()
@@ -208,6 +210,14 @@ def compare_folders(old: Path, new: Path) -> dict[str, tuple[list[str], float]]:
         )
         out["filtered"] = _located(
             "filtered", (kept[0] + removed[0], max(kept[1], removed[1]))
+        )
+        out["cleaning"] = _located(
+            "cleaning", compare_json(dict(a.report), dict(b.report))
+        )
+    if (old / "standard.parquet").exists() and (new / "standard.parquet").exists():
+        # (units.json of a version before; standard.parquet's footer since)
+        out["units"] = _located(
+            "units", compare_json(stored_units(old), stored_units(new))
         )
     if (old / "summary.json").exists() or (new / "summary.json").exists():
         a, b = read_json(old / "summary.json"), read_json(new / "summary.json")
