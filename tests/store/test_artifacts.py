@@ -49,3 +49,43 @@ def test_geo_metadata_text_is_json_dumps_of_it():
             assert _geo_text(geo) == json.dumps(geo)
     other = {"version": "1.1.0", "columns": {"geometry": {"crs": None}}}
     assert _geo_text(other) == json.dumps(other)
+
+
+def test_units_map_in_the_footer_and_units_json_of_an_older_folder(tmp_path):
+    """stored_units: the footer of standard.parquet (whole or range by range), else units.json."""
+    import json
+
+    import pytest
+
+    from leafnb.store.artifacts import (
+        UNITS_KEY,
+        PointsWriter,
+        footer_entry,
+        read_points_table,
+        stored_units,
+        units_entry,
+        write_geoparquet,
+    )
+
+    table = pa.table({"lon": [1.0, 2.0], "lat": [3.0, 4.0], "speed": [5.0, 6.0]})
+    units = {"speed": "km/h"}
+    whole, ranged, old, empty = (tmp_path / n for n in ("w", "r", "o", "e"))
+    for folder in (whole, ranged, old, empty):
+        folder.mkdir()
+    write_geoparquet(
+        whole / "standard.parquet", table, {"units": units}, footer=units_entry(units)
+    )
+    writer = PointsWriter(ranged / "standard.parquet", {"units": units})
+    writer.write(table.slice(0, 1))
+    writer.write(table.slice(1))
+    writer.close(footer=units_entry(units))  # known after the last range
+    assert stored_units(whole) == stored_units(ranged) == units
+    assert json.loads(footer_entry(whole / "standard.parquet", UNITS_KEY)) == units
+    # the footer entry is not one of the points' metadata (not carried into a merge)
+    assert "propertyUnits" not in read_points_table(whole / "standard.parquet")[1]
+    # a folder of an earlier leafnb: no footer entry, units.json beside
+    write_geoparquet(old / "standard.parquet", table, {"units": units})
+    (old / "units.json").write_text(json.dumps({"speed": "mi/hr"}))
+    assert stored_units(old) == {"speed": "mi/hr"}
+    with pytest.raises(FileNotFoundError):
+        stored_units(empty)
