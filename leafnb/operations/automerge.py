@@ -45,6 +45,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 
+from leafnb.clean.output import REPORT
 from leafnb.context import Context
 from leafnb.keys import Event, Origin, StepStatus
 from leafnb.operations import merge as merge_mod
@@ -72,7 +73,7 @@ _SHARED = (
     "summary.json",
     UNITS,  # (an operation built before the units map moved into STANDARD's footer)
     FILTER_MASK,
-    "cleaning.json",  # (an operation built before the report moved into FILTER_MASK)
+    REPORT,  # (an operation built before the report moved into FILTER_MASK)
     # exports of the filter result written on request: never stale ones
     "filtered.parquet",
     "removed.parquet",
