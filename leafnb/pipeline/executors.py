@@ -96,8 +96,8 @@ def crash_outcome(job: FileJob, error: BaseException | str) -> FileOutcome:
     """The outcome of a file whose conversion never returned (worker died or task errored).
 
     ``originalFile`` is processed when the original exists, ``rawGeojson`` when the
-    step recorded how it read the raw table (``raw.json``; the table itself is made on
-    request); the step after the last one done is ``failed`` with
+    step read it and recorded how (``raw.json``, written after the read; the table
+    itself is made on request); the step after the last one done is ``failed`` with
     ``internal error: ...``; later steps are ``skipped``.
     """
     if isinstance(error, BaseException):

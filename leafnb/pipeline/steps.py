@@ -435,18 +435,22 @@ def convert_file(job: FileJob) -> FileOutcome:
 
     def step_raw():
         reader = get_reader(job.reader)
-        # the raw table is not kept: how to read it again is (leafnb.pipeline.originals);
-        # a raw table (and its GeoJSON) made on request from an earlier conversion is stale
-        for name in (RAW, "raw.geojson"):
+        # the raw table is not kept: how to read it again is (raw.json, written once the
+        # original was read: leafnb.pipeline.originals); what an earlier conversion left
+        # (and a raw table or its GeoJSON made on request from it) is stale
+        for name in (RAW, "raw.geojson", RAW_SOURCE):
             (out / name).unlink(missing_ok=True)
-        write_json(out / RAW_SOURCE, raw_source(job))
         streamed = stream_standard(reader, Path(job.path), job.part, config, out)
         if streamed is not None:  # a big file, converted in record ranges
+            write_json(out / RAW_SOURCE, raw_source(job))
             outcome.facts.update(streamed.facts)
             state["streamed"], state["points"] = streamed.messages, streamed.points
             return streamed.messages[Step.RAW_GEOJSON]
         with warnings_of_this_thread() as caught:
             raw = reader.read(Path(job.path), part=job.part, options=config)
+        # only now: a worker that dies while reading leaves no sign that the read
+        # succeeded (crash_outcome then fails rawGeojson, not the step after it)
+        write_json(out / RAW_SOURCE, raw_source(job))
         outcome.facts.update(
             raw_facts({"record_count": raw.table.num_rows, **raw.meta})
         )

@@ -46,6 +46,8 @@ _ARTIFACT_STEPS = (
     ("filteredGeoparquet", FILE_STEPS.index("filteredGeojson") + 1),
     ("standardGeoparquet", FILE_STEPS.index("standardGeojson") + 1),
     ("rawGeoparquet", FILE_STEPS.index("rawGeojson") + 1),
+    # (the original is extracted, or can be from the upload: it is being read)
+    ("downloadOriginalFile", FILE_STEPS.index("originalFile") + 1),
 )
 #: most entries listed by the folder browser
 _MAX_ENTRIES = 500

@@ -251,6 +251,40 @@ def test_crash_outcome_tells_how_far_a_conversion_got_without_the_raw_table(tmp_
     ]
 
 
+def test_raw_json_is_written_once_the_original_was_read(tmp_path, monkeypatch):
+    """A worker dying inside the reader (GDAL on a broken file) must fail rawGeojson.
+
+    ``raw.json`` (how the raw table is read again) is written after the read: while
+    the read runs, and after one that failed, the folder says the read did not happen
+    (and an earlier conversion's ``raw.json`` is gone).
+    """
+    from leafnb.pipeline.steps import convert_file
+    from leafnb.store.layout import RAW_SOURCE
+
+    original = tmp_path / "a.csv"
+    original.write_bytes(SMS_CSV)
+    out = tmp_path / "files" / "f"
+    job = FileJob("f", "csv", str(original), None, str(out), {})
+    assert not convert_file(job).failed
+    assert json.loads((out / RAW_SOURCE).read_text())["reader"] == "csv"
+    seen = []
+    reader = type(get_reader("csv"))
+
+    def dying(self, path, part=None, options=None):
+        seen.append((out / RAW_SOURCE).exists())
+        raise MemoryError("the worker would die here")
+
+    monkeypatch.setattr(reader, "read", dying)
+    outcome = convert_file(job)  # converted again: the earlier raw.json goes first
+    assert seen == [False] and not (out / RAW_SOURCE).exists()
+    assert [(s.step, s.status) for s in outcome.steps[:2]] == [
+        ("originalFile", "processed"),
+        ("rawGeojson", "failed"),
+    ]
+    steps = [(s.step, s.status) for s in crash_outcome(job, "died").steps[:2]]
+    assert steps == [("originalFile", "processed"), ("rawGeojson", "failed")]
+
+
 def test_discard_renames_extracted_away_at_once_and_deletes_it_in_the_background(
     tmp_path, monkeypatch
 ):

@@ -384,6 +384,11 @@ def test_failed_file_bar_stops_at_its_failed_step(failed_batch):
     ("resource", "expected"),
     [
         ({"status": "processing"}, (0, "originalFile…")),
+        # the original is there: reading it is what goes on (raw.json comes after)
+        (
+            {"status": "processing", "downloadOriginalFile": "file:///o.csv"},
+            (1, "rawGeojson…"),
+        ),
         ({"status": "processing", "rawGeoparquet": "r"}, (2, "normalizedGeojson…")),
         (
             {"status": "processing", "rawGeoparquet": "r", "standardGeoparquet": "s"},
