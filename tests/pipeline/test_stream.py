@@ -25,7 +25,13 @@ from leafnb.testing import make_points, write_as
 
 
 def convert_in_ranges(
-    path: Path, reader: str, out: Path, rows: int, monkeypatch, part: str | None = None
+    path: Path,
+    reader: str,
+    out: Path,
+    rows: int,
+    monkeypatch,
+    part: str | None = None,
+    config: dict | None = None,
 ) -> tuple:
     """Convert *path* with ranges of *rows* records; (outcome, folder, streamed?)."""
     monkeypatch.setattr(stream, "STREAM_ROWS", rows)
@@ -39,7 +45,9 @@ def convert_in_ranges(
 
     monkeypatch.setattr(steps, "stream_standard", spy)
     out.mkdir(parents=True)
-    outcome = convert_file(FileJob("f", reader, str(path), part, str(out), {}))
+    outcome = convert_file(
+        FileJob("f", reader, str(path), part, str(out), config or {})
+    )
     return outcome, out, streamed == [True]
 
 
@@ -512,10 +520,8 @@ def test_running_distance_continues_bit_for_bit():
 def test_the_units_map_is_the_whole_files(tmp_path, monkeypatch):
     """The units map (standard.parquet's footer) is written after the last range.
 
-    A property without any value is left out, as from a file read whole. (One with
-    values in some ranges only is kept, :class:`leafnb.pipeline.stream._Run` unites the
-    ranges' maps; such a file is read whole today: a column empty in a range is not
-    mapped there.)
+    A property without any value is left out, as from a file read whole (one with
+    values in some ranges' stored points only is kept: the next test).
     """
     points = make_points("harvested", 3000, seed=8)
     i = points.schema.get_field_index("elevation")
@@ -533,3 +539,50 @@ def test_the_units_map_is_the_whole_files(tmp_path, monkeypatch):
     assert_same_conversion(ranged, whole)
     units = stored_units(ranged[1])
     assert "elevation" not in units and units["wetMass"] == "lb"
+
+
+def test_a_property_valued_only_in_later_ranges_stored_points_keeps_its_unit(
+    tmp_path, monkeypatch
+):
+    """The units map unites the ranges': the first ranges' stored points lack a property.
+
+    Elevation is recorded in every range (so each range maps it), but in the first two
+    only on points the cleanup removes (no mass): their stored points have none.
+    """
+    points = make_points("harvested", 3000, seed=9)
+    n = points.num_rows
+    removed = np.zeros(n, bool)
+    removed[0:10] = removed[700:710] = True
+    valued = removed.copy()
+    valued[1400:] = True
+    i = points.schema.get_field_index("elevation")
+    elevation = points.column(i).to_numpy()
+    points = points.set_column(
+        i, "elevation", pa.array(np.where(valued, elevation, np.nan), from_pandas=True)
+    )
+    j = points.schema.get_field_index("wetMassPerArea")  # (the file's Yld_Mass_W)
+    mass = points.column(j).to_numpy()
+    points = points.set_column(
+        j, "wetMassPerArea", pa.array(np.where(removed, 0.0, mass))
+    )
+    path = write_as(points, "geopackage", tmp_path / "src")
+    config = {"cleanupRules": {"wetMassPerArea": [{"operator": "GT", "value": 0.0}]}}
+    per_range = []
+
+    def units_map(points):
+        per_range.append(stream_units_map(points))
+        return per_range[-1]
+
+    stream_units_map = stream.units_map
+    monkeypatch.setattr(stream, "units_map", units_map)
+    ranged = convert_in_ranges(
+        path, "geopackage", tmp_path / "ranged", 700, monkeypatch, config=config
+    )
+    whole = convert_in_ranges(
+        path, "geopackage", tmp_path / "whole", 10**9, monkeypatch, config=config
+    )
+    assert ranged[2] and not whole[2]
+    assert_same_conversion(ranged, whole)
+    # the first two ranges' stored points have no elevation, the later ones have
+    assert [("elevation" in m) for m in per_range] == [False, False, True, True, True]
+    assert "elevation" in stored_units(ranged[1]) == stored_units(whole[1])
