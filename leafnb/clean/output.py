@@ -51,6 +51,7 @@ from leafnb.clean.profiles import (
 from leafnb.clean.report import CleaningReport
 from leafnb.standard.points import PointSet
 from leafnb.store.artifacts import (
+    footer_entry,
     read_json,
     read_points_table,
     write_geojson,
@@ -146,9 +147,9 @@ def read_report(folder: str | Path) -> CleaningReport:
     """
     folder = Path(folder)
     if (folder / MASK).is_file():
-        meta = pq.read_schema(folder / MASK).metadata or {}
-        if REPORT_KEY in meta:
-            return CleaningReport(json.loads(meta[REPORT_KEY]))
+        text = footer_entry(folder / MASK, REPORT_KEY.decode())
+        if text is not None:
+            return CleaningReport(json.loads(text))
     return CleaningReport(read_json(folder / REPORT))
 
 

@@ -51,6 +51,24 @@ def convert_in_ranges(
     return outcome, out, streamed == [True]
 
 
+def ranged_and_whole(
+    path: Path,
+    reader: str,
+    tmp_path: Path,
+    monkeypatch,
+    rows: int = 700,
+    config: dict | None = None,
+) -> tuple[tuple, tuple]:
+    """*path* converted in ranges of *rows* records and whole (:func:`convert_in_ranges`)."""
+    ranged = convert_in_ranges(
+        path, reader, tmp_path / "ranged", rows, monkeypatch, config=config
+    )
+    whole = convert_in_ranges(
+        path, reader, tmp_path / "whole", 10**9, monkeypatch, config=config
+    )
+    return ranged, whole
+
+
 def _mapping_decisions(facts: dict) -> str:
     """The facts without the evidence a column mapping quotes (it is the first range's)."""
     facts = dict(facts)
@@ -125,8 +143,7 @@ def test_ranges_give_the_whole_file_conversion(fmt, tmp_path, monkeypatch):
     points = make_points("harvested", 3000, seed=3)
     path = write_as(points, fmt, tmp_path / "src")
     reader = _READERS[path.suffix]
-    ranged = convert_in_ranges(path, reader, tmp_path / "ranged", 700, monkeypatch)
-    whole = convert_in_ranges(path, reader, tmp_path / "whole", 10**9, monkeypatch)
+    ranged, whole = ranged_and_whole(path, reader, tmp_path, monkeypatch)
     assert ranged[2] and not whole[2]
     assert not ranged[0].failed
     assert_same_conversion(ranged, whole)
@@ -139,12 +156,7 @@ def test_coverage_in_blocks_is_the_same_whole_and_in_ranges(tmp_path, monkeypatc
     monkeypatch.setattr(coverage, "BLOCK_POSITIONS", 450)
     points = make_points("harvested", 3000, seed=5)
     path = write_as(points, "geopackage", tmp_path / "src")
-    ranged = convert_in_ranges(
-        path, "geopackage", tmp_path / "ranged", 700, monkeypatch
-    )
-    whole = convert_in_ranges(
-        path, "geopackage", tmp_path / "whole", 10**9, monkeypatch
-    )
+    ranged, whole = ranged_and_whole(path, "geopackage", tmp_path, monkeypatch)
     assert ranged[2] and not whole[2]
     assert_same_conversion(ranged, whole)
     summary = json.loads((ranged[1] / "summary.json").read_text())
@@ -529,12 +541,7 @@ def test_the_units_map_is_the_whole_files(tmp_path, monkeypatch):
     values[:] = [None] * len(values)
     points = points.set_column(i, "elevation", pa.array(values, pa.float64()))
     path = write_as(points, "geopackage", tmp_path / "src")
-    ranged = convert_in_ranges(
-        path, "geopackage", tmp_path / "ranged", 700, monkeypatch
-    )
-    whole = convert_in_ranges(
-        path, "geopackage", tmp_path / "whole", 10**9, monkeypatch
-    )
+    ranged, whole = ranged_and_whole(path, "geopackage", tmp_path, monkeypatch)
     assert ranged[2] and not whole[2]
     assert_same_conversion(ranged, whole)
     units = stored_units(ranged[1])
@@ -575,11 +582,8 @@ def test_a_property_valued_only_in_later_ranges_stored_points_keeps_its_unit(
 
     stream_units_map = stream.units_map
     monkeypatch.setattr(stream, "units_map", units_map)
-    ranged = convert_in_ranges(
-        path, "geopackage", tmp_path / "ranged", 700, monkeypatch, config=config
-    )
-    whole = convert_in_ranges(
-        path, "geopackage", tmp_path / "whole", 10**9, monkeypatch, config=config
+    ranged, whole = ranged_and_whole(
+        path, "geopackage", tmp_path, monkeypatch, config=config
     )
     assert ranged[2] and not whole[2]
     assert_same_conversion(ranged, whole)
