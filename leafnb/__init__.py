@@ -1,6 +1,7 @@
 """leafnb: farm machine files converted, cleaned and summarised on your own machine, in Jupyter."""
 
 import os
+from typing import TYPE_CHECKING, Any
 
 # Arrow's C++ default memory pool (Parquet reads and writes, datasets) is chosen when
 # pyarrow is imported, from this variable; mimalloc (the default) kept 0.22 GB of a
@@ -19,7 +20,9 @@ from leafnb.errors import (
     UnsupportedFormat,
 )
 from leafnb.formats.registry import get_reader, list_readers, refresh_readers
-from leafnb.workspace import Workspace
+
+if TYPE_CHECKING:
+    from leafnb.workspace import Workspace
 
 __all__ = [
     "CorruptFile",
@@ -34,3 +37,25 @@ __all__ = [
     "list_readers",
     "refresh_readers",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``leafnb.Workspace``, imported when first asked for.
+
+    A worker process converting files imports :mod:`leafnb` too (its functions are
+    leafnb's) but needs none of the workspace (catalog, batches, the API): 30 ms of
+    each worker's start.
+
+    >>> from leafnb import Workspace
+    >>> Workspace.__module__
+    'leafnb.workspace'
+    """
+    if name == "Workspace":
+        from leafnb.workspace import Workspace
+
+        return Workspace
+    raise AttributeError(f"module 'leafnb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

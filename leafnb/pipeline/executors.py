@@ -44,6 +44,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import itertools
 import logging
 import multiprocessing
 import os
@@ -85,8 +86,9 @@ log = logging.getLogger(__name__)
 ConvertFn = Callable[[FileJob], FileOutcome]
 Pair = tuple[FileJob, FileOutcome]
 
-#: marker a worker writes into the job's folder while it converts (crash forensics)
-RUNNING_MARKER = ".converting"
+#: in a worker process: the shared slots of its pool and this worker's slot
+#: (:func:`_init_worker`; None elsewhere)
+_SLOT: tuple[Any, int] | None = None
 
 _DASK_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
 
@@ -169,28 +171,53 @@ def _call(fn: ConvertFn, job: FileJob) -> FileOutcome:
         return crash_outcome(job, exc)
 
 
-def _marked_call(fn: ConvertFn, job: FileJob) -> FileOutcome:
-    """Worker-side wrapper: write a marker into the job folder while converting."""
-    marker = Path(job.out_dir) / RUNNING_MARKER
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(str(os.getpid()))
-        written = True
-    except OSError:
-        written = False
+def _init_worker(parent_pid: int, slots: Any, taken: Any) -> None:
+    """Pool initializer: :func:`watch_parent`, and take this worker's slot of *slots*."""
+    global _SLOT
+    watch_parent(parent_pid)
+    with taken.get_lock():
+        slot = taken.value
+        taken.value += 1
+    if slot < len(slots):
+        _SLOT = (slots, slot)
+
+
+def _marked_call(fn: ConvertFn, job: FileJob, number: int) -> FileOutcome:
+    """Worker-side wrapper: job *number* is in this worker's slot while it converts.
+
+    (Shared memory, not a file: a marker file cost a small file's conversion a file
+    creation and a deletion.)
+    """
+    if _SLOT is None:
+        return fn(job)
+    slots, slot = _SLOT
+    slots[slot] = number
     try:
         return fn(job)
     finally:
-        if written:
-            marker.unlink(missing_ok=True)
+        slots[slot] = 0
 
 
-def _was_running(job: FileJob) -> bool:
-    return (Path(job.out_dir) / RUNNING_MARKER).exists()
+class _WorkerPool(ProcessPoolExecutor):
+    """A process pool whose workers show which job each converts (crash forensics).
 
+    Each worker has a slot in shared memory holding the number of the job it is
+    converting (0: none; :func:`_marked_call`); when a worker dies and the pool breaks,
+    the numbers left in the slots are the jobs that were converting.
+    """
 
-def _clear_marker(job: FileJob) -> None:
-    (Path(job.out_dir) / RUNNING_MARKER).unlink(missing_ok=True)
+    def __init__(self, workers: int, context: Any):
+        self.slots = context.Array("q", workers, lock=False)
+        super().__init__(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(os.getpid(), self.slots, context.Value("i", 0)),
+        )
+
+    def converting(self) -> set[int]:
+        """The numbers of the jobs the workers are (or were, when they died) converting."""
+        return {n for n in self.slots if n}
 
 
 def refuse_while_a_worker_starts() -> None:
@@ -539,8 +566,8 @@ class ProcessPoolRunner:
 
     When a worker dies, :class:`~concurrent.futures.ProcessPoolExecutor` breaks and every
     unfinished job of the pool comes back as ``BrokenProcessPool``. Jobs that were
-    converting at that moment (they left a marker in their folder) are re-run one at a
-    time in a fresh single-worker process, so the culprit is identified and fails alone;
+    converting at that moment (their numbers are in their workers' slots of shared
+    memory, :class:`_WorkerPool`) are re-run one at a time in a fresh single-worker process, so the culprit is identified and fails alone;
     jobs that had not started are resubmitted to a new pool.
     """
 
@@ -564,28 +591,25 @@ class ProcessPoolRunner:
         self.share_bytes = share_bytes
         self.mp_context = mp_context
         self.fn = fn
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: _WorkerPool | None = None
         self._pool_workers = 0  # the running pool's size
         self._stopped = False  # close(kill=True) happened: broken pools are not re-run
         #: why workers could not start in this process (then every batch runs in it)
         self._unstartable: str | None = None
         #: the first jobs of a pool :meth:`prepare` started (:meth:`_started` waits)
         self._pings: list[Any] = []
+        #: numbers of submitted jobs (unique in this runner: batches may share a pool)
+        self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         atexit.register(self.close)
 
     def __repr__(self) -> str:
         return f"ProcessPoolRunner(max_workers={self.workers}, mp_context={self.mp_context!r})"
 
-    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context(self.mp_context),
-            initializer=watch_parent,
-            initargs=(os.getpid(),),
-        )
+    def _new_pool(self, workers: int) -> _WorkerPool:
+        return _WorkerPool(workers, multiprocessing.get_context(self.mp_context))
 
-    def _get_pool(self, workers: int | None = None) -> ProcessPoolExecutor:
+    def _get_pool(self, workers: int | None = None) -> _WorkerPool:
         """The running pool, or a new one of *workers* (default: all) workers."""
         with self._lock:
             if self._pool is None:
@@ -777,14 +801,14 @@ class ProcessPoolRunner:
             yield from InlineRunner(fn).run(pending)
             return
         while pending:
-            for job in pending:
-                _clear_marker(job)
             pool = self._get_pool()
             futures = {}
+            numbers: dict[int, int] = {}  # id(job) -> its number (_marked_call)
             unresolved: list[FileJob] = []
             try:
                 for job in pending:
-                    futures[pool.submit(_marked_call, fn, job)] = job
+                    numbers[id(job)] = number = next(self._numbers)
+                    futures[pool.submit(_marked_call, fn, job, number)] = job
             except (BrokenProcessPool, RuntimeError):
                 submitted = {
                     id(j) for j in futures.values()
@@ -807,7 +831,8 @@ class ProcessPoolRunner:
             if self._stopped:
                 raise RuntimeError("the worker processes were stopped (shutting down)")
             self._discard(pool)
-            suspects = [j for j in unresolved if _was_running(j)]
+            converting = pool.converting()
+            suspects = [j for j in unresolved if numbers.get(id(j)) in converting]
             if not suspects:  # the pool broke before anything ran: do not loop forever
                 suspects = unresolved
             log.warning(
@@ -833,12 +858,10 @@ class ProcessPoolRunner:
 
     def _isolated(self, fn: ConvertFn, job: FileJob) -> FileOutcome:
         """Convert one job alone in a fresh process; if that process dies too, the job failed."""
-        _clear_marker(job)
         pool = self._new_pool(1)
         try:
-            return pool.submit(_marked_call, fn, job).result()
+            return pool.submit(_marked_call, fn, job, next(self._numbers)).result()
         except BrokenProcessPool:
-            _clear_marker(job)
             return crash_outcome(
                 job,
                 "WorkerCrashed: the worker process converting this file died "

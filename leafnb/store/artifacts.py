@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.resources
 import itertools
 import json
 import os
@@ -234,9 +235,14 @@ def read_json(path: str | Path) -> Any:
 
 @functools.cache
 def _crs84_projjson() -> dict[str, Any]:
-    from pyproj import CRS
+    """The PROJJSON of OGC:CRS84 (WGS84 longitude/latitude), as pyproj 3.7 writes it.
 
-    return CRS("OGC:CRS84").to_json_dict()
+    Read from ``crs84.json`` beside this module rather than made by pyproj: importing
+    pyproj cost every worker process 30 ms. ``tests/store/test_artifacts.py`` checks
+    that pyproj reads it as OGC:CRS84.
+    """
+    text = importlib.resources.files("leafnb.store").joinpath("crs84.json").read_text()
+    return json.loads(text)
 
 
 #: stands for the CRS in the text of ``geo`` metadata (:func:`_geo_text`); no JSON

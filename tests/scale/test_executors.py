@@ -9,10 +9,11 @@ import subprocess
 import sys
 import zipfile
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 import pytest
-from scale_helpers import crash_on_marker, pid_outcome, raise_on_marker
+from scale_helpers import crash_on_marker, exit_now, pid_outcome, raise_on_marker
 
 from leafnb import Workspace
 from leafnb.pipeline.executors import (
@@ -21,6 +22,7 @@ from leafnb.pipeline.executors import (
     InlineRunner,
     ProcessPoolRunner,
     _in_process_safe,
+    _marked_call,
     _shared,
     resolve_executor,
     watch_parent,
@@ -78,8 +80,9 @@ def test_processes_match_inline(season_zip, inline_results, tmp_path):
         assert batch["status"] == "PROCESSED" and len(batch["leafFiles"]) == 12
         assert _results(ws, batch) == inline_results
         assert all(r[0] == "processed" for r in inline_results.values())
-        # the catalog was written by this process only; workers left no markers behind
-        assert not list((tmp_path / "ws" / "files").rglob(".converting"))
+        # workers wrote only their files' artifacts (no marker files)
+        names = {p.name for p in (tmp_path / "ws" / "files").rglob("*")}
+        assert not {n for n in names if n.startswith(".")}
     finally:
         runner.close()
 
@@ -147,6 +150,20 @@ def test_worker_crash_fails_only_that_file(season_zip, inline_results, tmp_path,
     assert expected in failed[0][2]
     status = ws.get_batch_status(batch["id"])
     assert len(status["converted"]["leafFiles"]) == 12
+
+
+def test_a_dead_workers_job_is_known_by_its_number():
+    """The job a worker was converting when it died is the number left in its slot."""
+    pool = ProcessPoolRunner(2)._new_pool(2)
+    try:
+        assert pool.submit(_marked_call, pid_outcome, "done", 5).result().facts["pid"]
+        assert pool.converting() == set()  # a finished job leaves its slot
+        dying = pool.submit(_marked_call, exit_now, "fatal", 7)
+        with pytest.raises(BrokenProcessPool):
+            dying.result()
+        assert pool.converting() == {7}
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @pytest.mark.slow  # ~40 s: cluster start-up + worker imports

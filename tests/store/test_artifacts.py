@@ -17,6 +17,17 @@ def test_geoparquet_declares_wgs84_lon_lat(tmp_path):
     assert list(gdf.geometry.x) == [9.0, 9.1]
 
 
+def test_the_stored_crs_is_ogc_crs84_as_pyproj_writes_it():
+    """``crs84.json`` (read instead of importing pyproj) is the CRS pyproj makes of OGC:CRS84."""
+    from pyproj import CRS
+
+    from leafnb.store.artifacts import _crs84_projjson
+
+    stored = CRS.from_json_dict(_crs84_projjson())
+    assert stored.equals(CRS("OGC:CRS84"))
+    assert stored.to_authority() == ("OGC", "CRS84")
+
+
 def test_geometry_is_a_native_point_column_holding_lon_lat(tmp_path):
     import json
 
