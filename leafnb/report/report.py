@@ -162,8 +162,8 @@ def write_report(
     """
     system = DisplaySystem(system)
     out_dir = Path(out_dir)
+    kind, resource = resolve(ws, resource_id)  # (an unknown id makes no folder)
     out_dir.mkdir(parents=True, exist_ok=True)
-    kind, resource = resolve(ws, resource_id)
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>leafnb {kind} report</title>"
         f"<style>{CSS}</style></head><body>"

@@ -87,7 +87,7 @@ def test_html_pieces():
     assert histogram_svg(list(range(100)), bins=10).count("<rect") == 10
 
 
-def test_cli_report(converted, tmp_path, capsys):
+def test_cli_report(converted, tmp_path, capsys, monkeypatch):
     ws, _batch, fid = converted
     assert (
         main(
@@ -104,6 +104,8 @@ def test_cli_report(converted, tmp_path, capsys):
     )
     assert (tmp_path / "r" / "report.html").is_file()
     assert "report:" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
     assert main(["report", "nope", "--workspace", str(ws.path)]) == 2
     assert "NotFound" in capsys.readouterr().err
+    assert not (tmp_path / "report_nope").exists()  # nothing left behind
     assert main(["report", fid, "--workspace", str(tmp_path / "empty")]) == 2
