@@ -567,8 +567,9 @@ class ProcessPoolRunner:
     When a worker dies, :class:`~concurrent.futures.ProcessPoolExecutor` breaks and every
     unfinished job of the pool comes back as ``BrokenProcessPool``. Jobs that were
     converting at that moment (their numbers are in their workers' slots of shared
-    memory, :class:`_WorkerPool`) are re-run one at a time in a fresh single-worker process, so the culprit is identified and fails alone;
-    jobs that had not started are resubmitted to a new pool.
+    memory, :class:`_WorkerPool`) are re-run one at a time in a fresh single-worker
+    process, so the culprit is identified and fails alone; jobs that had not started
+    are resubmitted to a new pool.
     """
 
     def __init__(
