@@ -127,6 +127,6 @@ def test_assert_points_equal_detects_differences():
 def test_write_samples(tmp_path):
     paths = write_samples(tmp_path)
     assert [p.suffix for p in paths] == [".shp", ".shp", ".csv", ".txt"]
-    assert (tmp_path / "jd_planting_corn.json").exists()
+    assert (tmp_path / "jd_planting_corn-Deere-Metadata.json").exists()
     total = sum(p.stat().st_size for p in tmp_path.iterdir())
     assert total < 2_000_000

@@ -164,10 +164,19 @@ def jd_operations_center(path: Path) -> dict[str, Any]:
     code), WetMass lb/ac, Moisture %, Time, Heading, VARIETY, Elevation ft, IsoTime.
     ``yield_bu`` was added by the course author. area = Σ DISTANCE × SWATHWIDTH.
     """
-    if path.suffix.lower() == ".shp":
+    if path.suffix.lower() in (".shp", ".zip"):
         import pyogrio
 
-        df = pyogrio.read_dataframe(path, read_geometry=False)
+        source = str(path)
+        if path.suffix.lower() == ".zip":  # the export as downloaded: its shapefile
+            with zipfile.ZipFile(path) as zf:
+                shp = next(
+                    n
+                    for n in zf.namelist()
+                    if n.endswith(".shp") and not n.startswith("__MACOSX")
+                )
+            source = f"/vsizip/{path}/{shp}"
+        df = pyogrio.read_dataframe(source, read_geometry=False)
     else:
         df = pd.read_csv(path)
     area_ac = df["DISTANCE"] * df["SWATHWIDTH"] * FOOT * FOOT / ACRE
@@ -283,6 +292,64 @@ def sms_shapefile(path: Path) -> dict[str, Any]:
         "area_ac": float(area_ac.sum()),
         "wetMass_lb": float((df["Yld_Mass_W"] * area_ac).sum()),
         "dryVolume_bu": float((df["Yld_Vol_Dr"] * area_ac).sum()),
+    }
+
+
+def jd_seeding_export(path: Path) -> dict[str, Any]:
+    """A zipped JD Operations Center seeding export: the shapefile and its -Deere-Metadata.json.
+
+    The metadata's DataAttributes give the units (AppliedRate lb1ac-1 = lb/ac, SWATHWIDTH
+    and DISTANCE ft); this copy's DBF abbreviates the names (AppldRt, SWATHWI, DISTANC).
+    """
+    import pyogrio
+
+    with zipfile.ZipFile(path) as zf:
+        meta_name = next(
+            n
+            for n in zf.namelist()
+            if n.endswith("-Deere-Metadata.json") and not n.startswith("__MACOSX")
+        )
+        meta = json.loads(zf.read(meta_name))
+        shp = next(
+            n
+            for n in zf.namelist()
+            if n.endswith(".shp") and not n.startswith("__MACOSX")
+        )
+    units = {a["Name"]: a.get("Unit") for a in meta["DataAttributes"]}
+    df = pyogrio.read_dataframe(f"/vsizip/{path}/{shp}", read_geometry=False)
+    area_ft2 = df["SWATHWI"] * df["DISTANC"]
+    return {
+        "rows": len(df),
+        "operation": meta["Operation"],
+        "cropToken": meta["CropToken"],
+        "units": {k: units[k] for k in ("AppliedRate", "SWATHWIDTH", "DISTANCE")},
+        "rateMissing": int(df["AppldRt"].isna().sum()),
+        "area_ft2": float(area_ft2.sum()),
+        "planted_lb": float((df["AppldRt"] * area_ft2).sum() / 43560.0),
+        "start": str(df["IsoTime"].min()),
+        "end": str(df["IsoTime"].max()),
+    }
+
+
+def _jd_seeding_expect(f):
+    return {
+        "records": f["rows"],
+        "recordsSource": "DBF rows (pyogrio)",
+        "operationType": "planted",
+        "operationTypeReason": f"the export's metadata: Operation {f['operation']!r}",
+        "totals": {
+            "totalPlanted": {
+                "value": f["planted_lb"] * LB,
+                "unit": "kg",
+                "source": "Σ AppliedRate [lb/ac] × SWATHWIDTH [ft] × DISTANCE [ft] / 43,560 "
+                "(units from the metadata's DataAttributes)",
+            },
+            "totalArea": {
+                "value": f["area_ft2"] * FOOT * FOOT,
+                "unit": "m2",
+                "source": "Σ SWATHWIDTH [ft] × DISTANCE [ft] over all rows",
+            },
+        },
     }
 
 
@@ -740,6 +807,41 @@ SETS: dict[str, dict[str, Any]] = {
         "controller": "KRONE big baler TC (TLG decoded to CSV by an unknown 2019 tool)",
         "description": "Baling, Spelle (DE) 16 May 2012, 11,713 rows; values only where the log wrote them",
         "build": _table(tlg_csv_semicolon, _tlg_csv_expect),
+    },
+    "ofpe_jd_harvest_wheat_2019": {
+        "origin": {
+            "repo": "paulhegedus/OFPEDATA",
+            "commit": "ae70c5d8ad4fe154fd4b746a7ec43f3031a6e0a9",
+            "path": "data-raw/FarmerB Farms Inc.-FarmerB Family LLC-sec 1 west-Wheat (Hrd Rd Wtr)-1.zip",
+        },
+        "licence": "MIT",
+        "format": "John Deere Operations Center yield export: point shapefile, no metadata JSON "
+        "(DISTANCE, SWATHWIDTH, VRYIELDVOL, SECTIONID, Crop=26, WetMass, Moisture, IsoTime ...)",
+        "controller": "John Deere (Operations Center export)",
+        "description": "Hard red winter wheat, 'sec 1 west' field, Montana State University OFPE "
+        "project, 16 August 2019; a record per header section (8 × 5 ft); 18,400 points",
+        "build": _table(
+            jd_operations_center,
+            lambda f: {
+                **jd_expect(f),
+                "operationTypeReason": "yield export: VRYIELDVOL / WetMass per area "
+                "(Crop 26, wheat per the file name)",
+            },
+        ),
+    },
+    "ofpe_jd_seeding_wheat_2019": {
+        "origin": {
+            "repo": "paulhegedus/OFPEDATA",
+            "commit": "ae70c5d8ad4fe154fd4b746a7ec43f3031a6e0a9",
+            "path": "data-raw/FarmerC Hill Farms-FarmerC Hill Farms-Millview-Wheat (Hrd Rd Spr) seeding.zip",
+        },
+        "licence": "MIT",
+        "format": "John Deere Operations Center seeding export: point shapefile + -Deere-Metadata.json "
+        "(DBF names abbreviated to 7 characters when the data was saved again)",
+        "controller": "John Deere (Operations Center export)",
+        "description": "Hard red spring wheat seeded by mass (lb/ac), Millview field, Montana State "
+        "University OFPE project, May 2019; 23,047 points",
+        "build": _table(jd_seeding_export, _jd_seeding_expect),
     },
     "difm_ofpetrial_yield_asapplied": {
         "origin": {

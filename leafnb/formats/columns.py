@@ -218,6 +218,10 @@ RULES: tuple[ColumnRule, ...] = (
     _r("Elevation", "elevation", "ft", "jd"),
     _r(("VEHICLSPEED", "VEHICLSPEE", "SPEED", "VehicleSpeed"), "speed", "mi/hr", "jd"),
     _r("SECTIONID", "sectionId", None, "jd"),
+    # a seeding export's applied rate is its seed rate, by count or by mass (the
+    # metadata's Operation says which operation; its unit which rate)
+    _r("AppliedRate", "seedRate", None, "jd", optype=_P),
+    _r("TargetRate", "seedRateTarget", None, "jd", optype=_P),
     _r(("VRAPPRATE", "AppliedRate"), "appliedRate", "gal/ac", "jd"),
     _r(("VRAPPTRGT", "TargetRate"), "appliedRateTarget", "gal/ac", "jd", optype=_A),
     _r(("VRSEEDRATE", "SeedRate"), "seedRate", "seeds/ac", "jd"),

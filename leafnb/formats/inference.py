@@ -532,11 +532,21 @@ def _non_blank(s: pa.Array) -> pa.Array:
     return text.filter(pc.not_equal(pc.utf8_trim_whitespace(text), ""))
 
 
+#: a seed rate by mass or by volume (a drill or an air cart metering seed by weight;
+#: ISO 11783's DDI 7 and 2 as a seed rate), physical and typical ranges
+_SEED_BY = {
+    "mass": ("kg/ha", 0.0, 2000.0, 1.0, 1000.0),
+    "volume": ("L/ha", 0.0, 3000.0, 1.0, 1500.0),
+}
+
+
 def _plausible(prop: str, values: np.ndarray, unit: str | None) -> bool | None:
     """True/False when *prop* in *unit* is (im)plausible for the values; None = no check."""
     rng = PLAUSIBLE.get(prop)
     if rng is None or unit is None or values.size == 0:
         return None
+    if prop in ("seedRate", "seedRateTarget"):
+        rng = _SEED_BY.get(_seed_measure(unit), rng)
     canon, lo, hi, mlo, mhi = rng
     try:
         v = convert(values, unit, canon)
@@ -545,6 +555,33 @@ def _plausible(prop: str, values: np.ndarray, unit: str | None) -> bool | None:
     med = exact_median(v)
     inside = np.count_nonzero((v >= lo) & (v <= hi)) / v.size  # = np.mean
     return inside >= 0.8 and mlo <= med <= mhi
+
+
+def _typed_meaning(exact: list[NameHit], operation_type: str | None) -> bool:
+    """Whether a column's name means another property in a file of the known operation type.
+
+    A John Deere seeding export's ``AppliedRate`` is its seed rate, an application's its
+    product's rate: the operation's own rule decides, not the general one.
+    """
+    if not operation_type:
+        return False
+    typed = {h.property for h in exact if h.optype == str(operation_type)}
+    return bool(typed) and any(
+        h.property not in typed for h in exact if h.optype is None
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _seed_measure(unit: str) -> str | None:
+    """``count``, ``mass`` or ``volume`` for a seed rate in *unit* (per area); else None."""
+    try:
+        u = parse_unit(unit)
+    except ValueError:
+        return None
+    for measure, ref in (("count", "seeds/ha"), ("mass", "kg/ha"), ("volume", "L/ha")):
+        if parse_unit(ref).dimensionality == u.dimensionality:
+            return measure
+    return None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -569,6 +606,8 @@ def _fits_dimension(prop: str, unit: str) -> bool:
             parse_unit(c).dimensionality == u.dimensionality
             for c in ("L/ha", "kg/ha", "seeds/ha")
         )
+    if dim == "seed_rate":  # seeds, or seed by mass or volume, per area
+        return _seed_measure(unit) is not None
     ref = samples.get(dim)
     return ref is None or parse_unit(ref).dimensionality == u.dimensionality
 
@@ -976,6 +1015,8 @@ def infer_columns(
             usable = exact or [h for h in hs if not h.exact]
             # the family's own rule before a generic one
             usable.sort(key=lambda h: (h.family != family, -h.score, h.order))
+            if with_optype is None and _typed_meaning(exact, operation_type):
+                continue  # (its rule for the known operation type, in the second pass)
             own = [h for h in exact if h.family == family]
             if own and all(h.property is None for h in own):  # a vendor marker
                 if with_optype is None:

@@ -6,12 +6,21 @@ records straight from its ``.shp`` (:mod:`leafnb.formats.shp_points`, by GDAL's 
 of anything else by GDAL; all are reprojected to WGS84 with pyproj.
 
 John Deere metadata JSON
-    A ``<stem>.json`` next to a JD shapefile is read when present. No public schema of
-    that file was found; leafnb reads these keys (case-insensitive, all optional) and
-    :func:`leafnb.testing.write_as` writes them: ``OperationType`` (e.g. ``Harvest``,
-    ``Seeding``, ``Application``), ``Crop``, ``Variety``, ``Units``
-    (``{column: unit}``), ``Machines`` (list of ``{Name, Type, Brand, SerialNumber}``),
-    ``Client``/``Farm``/``Field`` names. Units given there win over the JD defaults.
+    Operations Center exports a shapefile with ``<stem>-Deere-Metadata.json`` beside
+    it (read when present; else a ``<stem>.json``). Its keys, as exports write them
+    (case-insensitive, all optional): ``Operation`` (``Harvest``, ``Seeding``,
+    ``Application``, ...), ``CropToken`` (``WHEAT_HRD_RD_SPR``: the crop, its qualifiers
+    the display name's parentheses, "Wheat (Hrd Rd Spr)"), ``ClientName``/
+    ``FarmName``/``FieldName``, and ``DataAttributes``: per column its ``Name`` and
+    ``Unit`` as an ADAPT ``unitId`` (``lb1ac-1``, :func:`leafnb.standard.units.adapt_unit`).
+    A column's name in the DBF may be shorter than its ``Name`` (a DBF name holds 10
+    characters; a shapefile written again by another tool may abbreviate further,
+    ``AppldRt`` for ``AppliedRate``): it is named by the attribute it abbreviates
+    (:func:`jd_column_names`), and its unit wins over the JD defaults. The keys an
+    earlier leafnb test writer used (``OperationType``, ``Crop``, ``Variety``,
+    ``Units``, ``Machines``, ``Client``/``Farm``/``Field``) are read too. In a seeding
+    export ``AppliedRate``/``TargetRate`` are the seed rate and its target (by count or
+    by mass), in an application the product's rate.
 """
 
 from __future__ import annotations
@@ -35,8 +44,9 @@ from leafnb.formats.positions import to_wgs84, unreadable_prj_note
 from leafnb.formats.shp_points import ShpPoints, shape_type
 from leafnb.formats.tabular import RangeCarry, finish_table
 from leafnb.formats.transforms import distinct_values, normalise_crop
+from leafnb.standard.crops import get_crop
 from leafnb.standard.optype import OperationType
-from leafnb.standard.units import parse_unit
+from leafnb.standard.units import adapt_unit, parse_unit
 
 __all__ = ["ShapefileReader"]
 
@@ -49,6 +59,7 @@ _SIDECAR_SUFFIXES = (
     ".sbx",
     ".qpj",
     ".shp.xml",
+    "-Deere-Metadata.json",
     ".json",
 )
 # shapefile shape types: point, pointZ, pointM, multipoint(Z/M)
@@ -84,7 +95,7 @@ def dbf_field_names(path: Path, limit: int = 255) -> list[str]:
 
 
 def _jd_metadata(path: Path) -> dict[str, Any] | None:
-    js = _sibling(path, ".json")
+    js = _sibling(path, "-Deere-Metadata.json") or _sibling(path, ".json")
     if js is None:
         return None
     try:
@@ -111,8 +122,11 @@ def jd_meta_to_leaf(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
         with contextlib.suppress(ValueError):
             meta["operation_type"] = str(OperationType(op))
     crop = _ci(data, "Crop", "CropName")
+    token = _ci(data, "CropToken")
     if isinstance(crop, str) and normalise_crop(crop):
         meta["crop"] = normalise_crop(crop)
+    elif isinstance(token, str) and token.strip():
+        meta["crop"] = jd_crop(token)
     variety = _ci(data, "Variety")
     if isinstance(variety, str):
         meta["variety"] = variety
@@ -139,7 +153,7 @@ def jd_meta_to_leaf(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
         ("Farm", "originalOperationFarm"),
         ("Field", "originalOperationField"),
     ):
-        v = _ci(data, key)
+        v = _ci(data, key, key + "Name")
         if isinstance(v, str):
             ood[leaf] = v
     if ood:
@@ -153,7 +167,86 @@ def jd_meta_to_leaf(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
             except ValueError:
                 continue
             units[str(col)] = str(unit)
+    for attribute in jd_attributes(data):
+        unit_id = _ci(attribute, "Unit")
+        unit = adapt_unit(unit_id) if isinstance(unit_id, str) else None
+        if unit is not None:
+            units[str(_ci(attribute, "Name"))] = unit
     return meta, units
+
+
+def jd_attributes(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The ``DataAttributes`` of a JD metadata JSON that name a column."""
+    attributes = _ci(data, "DataAttributes")
+    if not isinstance(attributes, list):
+        return []
+    return [
+        a
+        for a in attributes
+        if isinstance(a, Mapping) and isinstance(_ci(a, "Name"), str)
+    ]
+
+
+def jd_crop(token: str) -> str:
+    """The crop of a JD ``CropToken``: its display name when Leaf's crop table has it.
+
+    A token's first word is the crop and the others qualify it, as the display name
+    writes them in parentheses ("Wheat (Hrd Rd Spr)"). The display name when the crop
+    table knows it, else the crop word when the table knows that, else the words.
+
+    >>> jd_crop("WHEAT_HRD_RD_SPR"), jd_crop("SOYBEANS"), jd_crop("CORN_WET")
+    ('wheat (hrd rd spr)', 'soybeans', 'corn')
+    >>> jd_crop("FOO_BAR")
+    'foo bar'
+    """
+    words = [w for w in token.strip().lower().split("_") if w]
+    display = words[0] + (f" ({' '.join(words[1:])})" if len(words) > 1 else "")
+    for name in (display, words[0]):
+        if get_crop(name) is not None:
+            return name
+    return " ".join(words)
+
+
+def jd_column_names(names: Iterable[str], attributes: Iterable[str]) -> dict[str, str]:
+    """``{DBF column: metadata attribute}`` for the columns named shorter than their attribute.
+
+    A DBF field name holds at most 10 characters, and a shapefile written again by
+    another tool may abbreviate further (R's ``abbreviate``: ``AppldRt``, ``SWATHWI``).
+    A column is an attribute's abbreviation when its letters appear in the attribute's
+    name in order, starting with its first (case-insensitive), and that attribute is
+    the only one it fits and fits no other column. A column named as an attribute is
+    left as it is.
+
+    >>> jd_column_names(["AppldRt", "CntrlRt", "TargtRt", "SWATHWI", "Heading"],
+    ...                 ["AppliedRate", "TargetRate", "ControlRate", "SWATHWIDTH", "Heading"])
+    {'AppldRt': 'AppliedRate', 'CntrlRt': 'ControlRate', 'TargtRt': 'TargetRate', 'SWATHWI': 'SWATHWIDTH'}
+    """
+    names, attributes = list(names), list(attributes)
+    exact = {a.lower() for a in attributes} & {n.lower() for n in names}
+    free = [a for a in attributes if a.lower() not in exact]
+    fits = {
+        n: [a for a in free if _abbreviates(n, a)]
+        for n in names
+        if n.lower() not in exact
+    }
+    claimed: dict[str, int] = {}
+    for found in fits.values():
+        for a in found:
+            claimed[a] = claimed.get(a, 0) + 1
+    return {
+        n: found[0]
+        for n, found in fits.items()
+        if len(found) == 1 and claimed[found[0]] == 1
+    }
+
+
+def _abbreviates(short: str, name: str) -> bool:
+    """Whether *short*'s letters are in *name* in order, its first letter first."""
+    short, name = short.lower(), name.lower()
+    if not short or not name or short[0] != name[0] or len(short) >= len(name):
+        return False
+    rest = iter(name[1:])
+    return all(c in rest for c in short[1:])
 
 
 def _geometry_column(table: pa.Table) -> str:
@@ -713,6 +806,18 @@ class ShapefileReader(Reader):
             optype = jm.get("operation_type")
             family = "jd"
             meta["jd_metadata"] = js
+            named = jd_column_names(
+                table.column_names, [str(_ci(a, "Name")) for a in jd_attributes(js)]
+            )
+            if named:  # the columns by the names their metadata gives them
+                table = table.rename_columns(
+                    [named.get(n, n) for n in table.column_names]
+                )
+                issues = [
+                    *issues,
+                    "columns named by the John Deere metadata: "
+                    + ", ".join(f"{n} → {a}" for n, a in named.items()),
+                ]
         if options and options.get("operation_type"):
             optype = str(OperationType(options["operation_type"]))
         lon_hint, lat_hint = region_hints(lon, lat)
@@ -722,6 +827,8 @@ class ShapefileReader(Reader):
             family=family,
             operation_type=optype,
             unit_overrides=units,
+            # the metadata names the export's crop; its Crop column holds JD's number
+            exclude=("Crop",) if js is not None and meta.get("crop") else (),
             user_mapping=(options or {}).get("columnMapping"),
             lon_hint=lon_hint,
             lat_hint=lat_hint,

@@ -19,6 +19,7 @@ import numpy as np
 
 __all__ = [
     "UnitSystem",
+    "adapt_unit",
     "conversion_factor",
     "convert",
     "dimension_of",
@@ -302,6 +303,58 @@ _LEAF_SPELLING: dict[str, str] = {
     "gallon / hour": "gal/hr",
     "kilogram / second": "kg/s",
 }
+
+
+#: ADAPT unit-of-measure domain codes (the ``unitId`` of John Deere's API and export
+#: metadata) in the spellings :func:`parse_unit` reads
+_ADAPT_TERMS = {
+    "lb": "lb", "kg": "kg", "g": "g", "t": "t", "ton": "ton", "oz": "oz",
+    "ac": "ac", "ha": "ha", "m2": "m**2", "ft2": "ft**2",
+    "bu": "bu", "gal": "gal", "l": "L", "ml": "mL", "qt": "qt", "pt": "pt",
+    "floz": "fluid_ounce", "m3": "m**3",
+    "ft": "ft", "in": "in", "inch": "in", "m": "m", "cm": "cm", "mm": "mm",
+    "mi": "mi", "km": "km",
+    "hr": "hr", "min": "minute", "sec": "s", "s": "s",
+    "seeds": "seeds", "sds": "seeds", "ksds": "ksds",
+    "prcnt": "%", "arcdeg": "deg", "deg": "deg",
+}  # fmt: skip
+#: one term of an ADAPT composite unit: a domain code (bracketed when it holds digits,
+#: ``[m2]``) and its power
+_ADAPT_TERM = re.compile(r"(\[[^\]]+\]|[A-Za-z]+)(-?\d+)")
+
+
+def adapt_unit(unit_id: str) -> str | None:
+    """The unit of an ADAPT ``unitId`` (``lb1ac-1``, ``bu1[ac]-1``, ``ft``), or None.
+
+    ADAPT (AgGateway's data model, and John Deere's API and export metadata) writes a
+    composite unit as domain codes each followed by its power: ``lb1ac-1`` is lb·ac⁻¹,
+    ``gal1[m2]-1`` gal·m⁻²; a plain code (``ft``, ``prcnt``) is the unit itself. None
+    when a code is not known (the unit is then not used).
+
+    >>> adapt_unit("lb1ac-1"), adapt_unit("mi1hr-1"), adapt_unit("prcnt"), adapt_unit("xyz")
+    ('lb/ac', 'mi/hr', '%', None)
+    >>> adapt_unit("seeds1ac-1"), adapt_unit("l1[ha]-1")
+    ('seeds/ac', 'L/ha')
+    """
+    text = unit_id.strip()
+    if not text or text.lower() == "unitless":
+        return None
+    terms = _ADAPT_TERM.findall(text)
+    if not terms:  # a plain code
+        return _ADAPT_TERMS.get(text.lower())
+    if "".join(code + power for code, power in terms) != text:
+        return None  # not only terms
+    up, down = [], []
+    for code, power in terms:
+        unit = _ADAPT_TERMS.get(code.strip("[]").lower())
+        exponent = int(power)
+        if unit is None or exponent == 0:
+            return None
+        term = unit if abs(exponent) == 1 else f"{unit}**{abs(exponent)}"
+        (up if exponent > 0 else down).append(term)
+    if not up:
+        return None
+    return "*".join(up) + "".join(f"/{d}" for d in down)
 
 
 @functools.lru_cache(maxsize=1024)  # (bounded: units come from users' files)

@@ -7,7 +7,8 @@ order), so every reader can be tested on a round trip without binary fixtures:
 ``sms_shapefile`` / ``geopackage``
     Ag Leader SMS: 10-character DBF names, imperial units.
 ``jd_shapefile``
-    John Deere Operations Center: shapefile plus its metadata ``.json`` (units, machine).
+    John Deere Operations Center: shapefile plus its ``-Deere-Metadata.json``
+    (operation, crop token, each column's ADAPT unit).
 ``sms_csv``
     SMS CSV: long names with metric units in the headers, Latin-1, local date order.
 ``csv_wkt``
@@ -186,24 +187,46 @@ def _jd(points: pa.Table, path: Path) -> None:
             "JD shapefiles are written for harvested, planted and applied points"
         )
     _write_ogr(cols, points, path, "ESRI Shapefile")
+    crops = (
+        sorted(set(points["crop"].to_pylist())) if "crop" in points.schema.names else []
+    )
+    token = crops[0].upper().replace(" ", "_") if len(crops) == 1 else crop
+    # the metadata JSON as Operations Center writes it beside an export's shapefile
     meta = {
-        "Provider": "JohnDeere",
-        "OperationType": jd_op,
-        "Crop": crop,
-        "Client": "Generated Client",
-        "Farm": "Generated Farm",
-        "Field": "North 80",
-        "Machines": [
-            {
-                "Name": "S780" if op == "harvested" else "8R 370",
-                "Type": "Machine",
-                "Brand": "John Deere",
-                "SerialNumber": "1H0S780SXN0000001",
-            },
+        "Version": "1.0",
+        "ClientName": "Generated Client",
+        "FarmName": "Generated Farm",
+        "FieldName": "North 80",
+        "Operation": jd_op,
+        "CropSeason": ts[0].year if ts else 2024,
+        "CropToken": token,
+        "DataAttributes": [
+            {"Name": name, "Unit": _ADAPT_UNITS[units[name]]}
+            if name in units
+            else {"Name": name}
+            for name in cols
         ],
-        "Units": units,
+        "MachineUsage": {
+            "1": {"MachineId": "generated", "MachineSerial": "1H0S780SXN0000001"}
+        },
     }
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    stem = path.name[: -len(path.suffix)]
+    (path.parent / f"{stem}-Deere-Metadata.json").write_text(
+        json.dumps(meta, indent=2), encoding="utf-8"
+    )
+
+
+#: units as ADAPT unitIds (what a JD metadata JSON writes)
+_ADAPT_UNITS = {
+    "m": "m",
+    "ft": "ft",
+    "mi/hr": "mi1hr-1",
+    "bu/ac": "bu1ac-1",
+    "lb/ac": "lb1ac-1",
+    "%": "prcnt",
+    "seeds/ac": "seeds1ac-1",
+    "gal/ac": "gal1ac-1",
+}
 
 
 def _sms_csv(points: pa.Table, path: Path) -> None:

@@ -95,7 +95,8 @@ def test_null_geometry_is_skipped_and_counted(tmp_path):
 
 def test_jd_metadata(tmp_path):
     path = write_as(make_points("planted", 200), "jd_shapefile", tmp_path)
-    assert path.with_suffix(".json") in R.sidecars(path)
+    metadata = path.parent / f"{path.stem}-Deere-Metadata.json"
+    assert metadata in R.sidecars(path)
     d = R.describe(path)
     assert d == {
         "provider": "JohnDeere",
@@ -106,8 +107,95 @@ def test_jd_metadata(tmp_path):
     assert raw.meta["operation_type"] == "planted"
     assert raw.meta["original_operation_type"] == "Seeding"
     assert raw.meta["crop"] == "corn"
-    assert raw.meta["machinery"][0]["name"] == "8R 370"
-    assert raw.meta["columns"]["Elevation"].unit == "m"
+    assert raw.meta["original_operation_data"]["originalOperationField"] == "North 80"
+    assert raw.meta["columns"]["Elevation"].unit == "m"  # the metadata's unit
+    assert raw.meta["columns"]["VRSEEDRATE"].unit == "seeds/ac"
+
+
+def _jd_export(tmp_path, op_name, names, units, values):
+    """A JD export as another tool saved it again: abbreviated DBF names, the metadata's full ones."""
+    import geopandas as gpd
+
+    n = len(next(iter(values.values())))
+    gdf = gpd.GeoDataFrame(
+        dict(zip(names, values.values(), strict=True)),
+        geometry=gpd.points_from_xy(
+            -96.67 + np.arange(n) * 1e-5, np.full(n, 49.55), crs="EPSG:4326"
+        ),
+    )
+    path = tmp_path / "Client-Farm-Field-Wheat.shp"
+    gdf.to_file(path, engine="pyogrio")
+    meta = {
+        "Version": "1.0",
+        "FieldName": "Millview",
+        "Operation": op_name,
+        "CropToken": "WHEAT_HRD_RD_SPR",
+        "DataAttributes": [
+            {"Name": full, "Unit": unit} if unit else {"Name": full}
+            for full, unit in zip(values, units, strict=True)
+        ],
+    }
+    (tmp_path / "Client-Farm-Field-Wheat-Deere-Metadata.json").write_text(
+        json.dumps(meta), encoding="utf-8"
+    )
+    return path
+
+
+def test_jd_seeding_export_rates_are_seed_rates_by_mass(tmp_path):
+    """Operations Center's seeding export: AppliedRate/TargetRate in lb1ac-1 are the seed rate.
+
+    The DBF names are abbreviated (as the OFPEDATA set's); the metadata's
+    ``DataAttributes`` name them and give their ADAPT units.
+    """
+    n = 40
+    values = {
+        "IsoTime": [f"2019-05-05T04:{i // 60:02d}:{i % 60:02d}.000Z" for i in range(n)],
+        "AppliedRate": np.full(n, 172.0),
+        "TargetRate": np.full(n, 180.0),
+        "ControlRate": np.full(n, 180.0),
+        "SWATHWIDTH": np.full(n, 31.5),
+        "DISTANCE": np.full(n, 4.0),
+        "Heading": np.full(n, 90.0),
+        "Elevation": np.full(n, 859.6),
+    }
+    names = [
+        "IsoTime",
+        "AppldRt",
+        "TargtRt",
+        "CntrlRt",
+        "SWATHWI",
+        "DISTANC",
+        "Heading",
+        "Elevatn",
+    ]
+    units = [None, "lb1ac-1", "lb1ac-1", "lb1ac-1", "ft", "ft", None, "ft"]
+    path = _jd_export(tmp_path, "Seeding", names, units, values)
+    raw = R.read(path)
+    assert raw.meta["operation_type"] == "planted"
+    assert raw.meta["crop"] == "wheat (hrd rd spr)"
+    cols = raw.meta["columns"]
+    assert (cols["AppliedRate"].property, cols["AppliedRate"].unit) == (
+        "seedRate",
+        "lb/ac",
+    )
+    assert (cols["TargetRate"].property, cols["TargetRate"].unit) == (
+        "seedRateTarget",
+        "lb/ac",
+    )
+    assert (cols["SWATHWIDTH"].property, cols["SWATHWIDTH"].unit) == (
+        "equipmentWidth",
+        "ft",
+    )
+    assert "AppldRt → AppliedRate" in " ".join(raw.issues)
+    # the same export as an application: the product's rate
+    (tmp_path / "a").mkdir()
+    cols = R.read(_jd_export(tmp_path / "a", "Application", names, units, values)).meta[
+        "columns"
+    ]
+    assert (cols["AppliedRate"].property, cols["AppliedRate"].unit) == (
+        "appliedRate",
+        "lb/ac",
+    )
 
 
 def test_nul_filled_dbf_column(tmp_path):

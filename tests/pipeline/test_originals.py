@@ -33,7 +33,7 @@ SAMPLE = REPO / "sample_data"
 def season(tmp_path):
     """A zip of a CSV, a shapefile (with its sidecars) and an ISOXML TASKDATA in folders."""
     entries: dict[str, bytes | Path] = {"csv/harvest.csv": SMS_CSV}
-    for p in sorted(SAMPLE.glob("jd_planting_corn.*")):
+    for p in sorted(SAMPLE.glob("jd_planting_corn*")):
         entries[f"shp/{p.name}"] = p
     for p in sorted((SAMPLE / "isoxml" / "TASKDATA").iterdir()):
         entries[f"iso/TASKDATA/{p.name}"] = p
@@ -93,7 +93,7 @@ def test_one_files_original_extracts_only_its_folder(converted, season):
     with artifact_file(f["originalFile"]) as path:
         assert path.read_bytes() == _member(season, f["originalFile"])[1]
         assert sorted(p.name for p in path.parent.iterdir()) == sorted(
-            p.name for p in SAMPLE.glob("jd_planting_corn.*")
+            p.name for p in SAMPLE.glob("jd_planting_corn*")
         )
         assert not (path.parent.parent / "csv").exists()
         tmp = path.parent.parent

@@ -58,14 +58,17 @@ def _jd_with_crop(tmp_path, value):
     gdf = gpd.read_file(path)
     gdf["Crop"] = value
     gdf.to_file(path)
-    meta = path.with_suffix(".json")
-    meta.write_text(meta.read_text().replace('"Crop": "CORN"', '"Crop": null'))
+    meta = path.parent / f"{path.stem}-Deere-Metadata.json"  # without the crop's name
+    meta.write_text(
+        meta.read_text().replace('"CropToken": "CORN"', '"CropToken": null')
+    )
     return path
 
 
 def test_numeric_jd_crop_is_kept_and_reported(workspace, tmp_path):
     path = _jd_with_crop(tmp_path, 174)
-    files = [path, *(path.with_suffix(s) for s in (".dbf", ".shx", ".prj", ".json"))]
+    files = [path, *(path.with_suffix(s) for s in (".dbf", ".shx", ".prj"))]
+    files.append(path.parent / f"{path.stem}-Deere-Metadata.json")
     batch = workspace.upload_batch(
         zip_files(tmp_path / "jd.zip", files), "g", progress=False
     )
