@@ -704,10 +704,13 @@ class ShapefileReader(Reader):
                 out.append(p)
         return out
 
-    def _provider(self, path: Path, family: str | None) -> str | None:
+    def _provider(
+        self, path: Path, family: str | None, metadata: Mapping[str, Any] | None
+    ) -> str | None:
+        """The provider of *path*; *metadata*: its JD metadata JSON (:func:`_jd_metadata`)."""
         if any(part.lower() == "aggps" for part in path.parts):
             return "Trimble"
-        if family in ("jd", "generic", None) and _jd_metadata(path) is not None:
+        if family in ("jd", "generic", None) and metadata is not None:
             return "JohnDeere"
         return FAMILY_PROVIDER.get(family or "generic")
 
@@ -719,8 +722,8 @@ class ShapefileReader(Reader):
                 return out
             dbf = _sibling(path, ".dbf")
             match = match_columns(dbf_field_names(dbf)) if dbf else None
-            out["provider"] = self._provider(path, match.family if match else None)
             js = _jd_metadata(path)
+            out["provider"] = self._provider(path, match.family if match else None, js)
             if js:
                 jm, _ = jd_meta_to_leaf(js)
                 if "operation_type" in jm:
@@ -835,7 +838,7 @@ class ShapefileReader(Reader):
         )
         if js is None and match.family == "sms":
             meta.update(_sms_file_facts(table))
-        provider = self._provider(path, match.family)
+        provider = self._provider(path, match.family, js)
         meta["provider"] = provider
         return finish_table(
             table,
