@@ -82,7 +82,7 @@ def _convert(folder: str, uploads: list[str], how: str, workers: int, limit: str
             threads_per_worker=1,
             processes=True,
             memory_limit=limit,
-            dashboard_address=None,
+            dashboard_address=":0",  # (its HTTP server on a free port, not 8787)
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -170,8 +170,9 @@ def test_a_dead_workers_job_is_known_by_its_number():
 def test_dask_local_cluster_matches_inline(season_zip, inline_results, tmp_path):
     distributed = pytest.importorskip("distributed")
     with (
+        # the scheduler's HTTP server on a port the OS picks: 8787 may be taken
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -232,7 +233,7 @@ def test_dask_runs_the_streamed_steps(tmp_path, monkeypatch):
     assert streamed == [True, True]
     with (
         distributed.LocalCluster(
-            n_workers=2, processes=False, dashboard_address=None
+            n_workers=2, processes=False, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
