@@ -353,6 +353,89 @@ def _jd_seeding_expect(f):
     }
 
 
+def cropscan_nmea(path: Path) -> dict[str, Any]:
+    """A zipped CropScan 3300H grain-protein log: NIR samples with the GGA fields decoded.
+
+    Per the NMEA 0183 GGA sentence the position is unsigned magnitudes followed by their
+    hemisphere letters (``y``, ``dir_y`` N|S, ``x``, ``dir_x`` E|W) and ``misc`` is the
+    sentence's UTC time (hhmmss.s). The positions are checked against the same field's
+    yield log of the same day (``ofpe_jd_harvest_wheat_2019``, a John Deere export read
+    by pyogrio): each sample logged while that export runs is compared with the yield
+    point logged the same second.
+    """
+    import pyogrio
+
+    with zipfile.ZipFile(path) as zf:
+        (name,) = [n for n in zf.namelist() if n.lower().endswith(".csv")]
+        df = pd.read_csv(zf.open(name))
+    fix = df["GPS"].eq("GPGGA") & df["x"].notna() & df["y"].notna()
+    lon = np.where(df["dir_x"].eq("W"), -df["x"], df["x"])
+    lat = np.where(df["dir_y"].eq("S"), -df["y"], df["y"])
+    facts: dict[str, Any] = {
+        "rows": len(df),
+        "rowsWithPosition": int(fix.sum()),
+        "hemispheres": sorted(set(df["dir_y"].dropna()) | set(df["dir_x"].dropna())),
+        "lon": [float(np.nanmin(lon)), float(np.nanmax(lon))],
+        "lat": [float(np.nanmin(lat)), float(np.nanmax(lat))],
+        "dates": sorted(df["Date"].dropna().unique().tolist()),
+        "columns": list(df.columns),
+    }
+    harvest = TESTS_DATA / "ofpe_jd_harvest_wheat_2019"
+    zipped = next(harvest.glob("*.zip"), None)
+    if zipped is not None:
+        with zipfile.ZipFile(zipped) as zf:
+            shp = next(
+                n
+                for n in zf.namelist()
+                if n.endswith(".shp") and not n.startswith("__MACOSX")
+            )
+        h = pyogrio.read_dataframe(f"/vsizip/{zipped}/{shp}")
+        day = pd.Timestamp("2019-08-16", tz="UTC")
+        ht = (
+            (pd.to_datetime(h["IsoTime"], utc=True) - day).dt.total_seconds().to_numpy()
+        )
+        gga = df["misc"].to_numpy(dtype=float)
+        nt = (gga // 10000) * 3600 + (gga // 100 % 100) * 60 + gga % 100
+        same = (
+            df["Date"].eq("16/08/2019").to_numpy() & (nt >= ht.min()) & (nt <= ht.max())
+        )
+        order = np.argsort(ht, kind="stable")
+        at = order[np.clip(np.searchsorted(ht[order], nt[same]), 0, len(ht) - 1)]
+        east = (lon[same] - h.geometry.x.to_numpy()[at]) * np.cos(np.radians(46.03))
+        north = lat[same] - h.geometry.y.to_numpy()[at]
+        metres = np.hypot(east * 111_320.0, north * 110_540.0)
+        facts["sameSecondAsHarvest"] = {
+            "harvestSet": "ofpe_jd_harvest_wheat_2019",
+            "samples": int(same.sum()),
+            "medianM": round(float(np.median(metres)), 1),
+            "maxM": round(float(metres.max()), 1),
+            "method": "GGA UTC time (misc) on 16/08/2019 within the export's IsoTime span; "
+            "the export's point with the nearest IsoTime; equirectangular metres",
+        }
+    return facts
+
+
+def _cropscan_refusal(f):
+    return {
+        "outcome": "refused",
+        "refusal": ["missing required", "wetmass"],
+        "note": "an on-combine CropScan 3300H grain-protein analyser's samples (Protein, "
+        "Moisture, 38 NIR bands, every ~10 s): grain quality, no yield mass, volume or flow",
+    }
+
+
+def _refused_table(
+    recipe: Callable[[Path], dict[str, Any]],
+    expect: Callable[[dict[str, Any]], dict[str, Any]],
+):
+    def build(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        (path,) = [p for p in folder.iterdir() if p.suffix.lower() == ".zip"]
+        facts = recipe(path)
+        return {"file": path.name, **facts}, [{"match": "*", **expect(facts)}]
+
+    return build
+
+
 def pyprecag_area2(path: Path) -> dict[str, Any]:
     """SMS-style CSV with units in the headers (Latin-1): Distance(m), Swth Wdth(m), Crop Flw(M)(tonne/h), Duration(s)."""
     df = pd.read_csv(path, encoding="latin1")
@@ -842,6 +925,21 @@ SETS: dict[str, dict[str, Any]] = {
         "description": "Hard red spring wheat seeded by mass (lb/ac), Millview field, Montana State "
         "University OFPE project, May 2019; 23,047 points",
         "build": _table(jd_seeding_export, _jd_seeding_expect),
+    },
+    "ofpe_cropscan_protein_wheat_2019": {
+        "origin": {
+            "repo": "paulhegedus/OFPEDATA",
+            "commit": "ae70c5d8ad4fe154fd4b746a7ec43f3031a6e0a9",
+            "path": "data-raw/SEC 1 WEST_SN1228_2019.csv",
+        },
+        "licence": "MIT",
+        "format": "CropScan 3300H grain-protein CSV (zipped here): SampleID, Sp1-Sp38, Protein, "
+        "Moisture, Product, Date, Time, GPS, misc (GGA UTC time), y, dir_y, x, dir_x",
+        "controller": "CropScan 3300H on-combine NIR analyser (serial SN1228)",
+        "description": "Winter wheat protein samples, 'sec 1 west' field, Montana State "
+        "University OFPE project, 14-16 August 2019; positions as NMEA magnitudes and "
+        "hemisphere letters",
+        "build": _refused_table(cropscan_nmea, _cropscan_refusal),
     },
     "difm_ofpetrial_yield_asapplied": {
         "origin": {

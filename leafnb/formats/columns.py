@@ -500,7 +500,9 @@ def common_words() -> frozenset[str]:
 
     words = {w for t in TERMS for w in t.words if len(w) >= 4}
     words |= {normalise_key(p) for p in PROPERTIES}
-    words |= {"product", "field", "date", "time", "crop", "track", "yield", "pass"}
+    # plain words any tool may write ("gps": an NMEA logger's column of sentence types)
+    words |= {"product", "field", "date", "time", "crop", "track", "yield", "pass",
+              "gps"}  # fmt: skip
     return frozenset(words)
 
 

@@ -45,7 +45,7 @@ import io
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -253,6 +253,106 @@ def _coordinate_columns(
             if _WKT_VALUE.match(v or ""):
                 return {"wkt": h}
     return None
+
+
+#: NMEA 0183 sentences (GGA, RMC, GLL) write a position as unsigned magnitudes, each
+#: followed by its hemisphere: latitude, N|S, longitude, E|W. Loggers that decode the
+#: sentences into columns keep that pair, and the letter is the sign.
+_HEMISPHERE_LETTERS = {"lat": ("N", "S"), "lon": ("E", "W")}
+#: a name that says "hemisphere": N/S, E/W, Hemisphere, or a direction/indicator word
+#: with the coordinate it belongs to (LatDir, dir_y, LonHemisphere) — not "Direction"
+_HEMISPHERE_NAME = re.compile(
+    r"^(ns|ew|nsind(icator)?|ewind(icator)?|hem(isphere)?)$"
+    r"|^(hem(isphere)?|dir(ection)?|ind(icator)?)(lat(itude)?|lon(gitude)?|lng|x|y)$"
+    r"|^(lat(itude)?|lon(gitude)?|lng|x|y)(hem(isphere)?|dir(ection)?|ind(icator)?)$"
+)
+#: a position changes hemisphere only next to the equator or the prime meridian: letters
+#: that differ on positions farther out are something else (a direction of travel)
+_CROSSING_DEGREES = 1.0
+
+
+def _hemisphere_letters(column: pa.ChunkedArray) -> set[str] | None:
+    """The distinct non-blank values of a text *column*, upper-cased (None: too many)."""
+    values = pc.unique(pc.utf8_upper(pc.utf8_trim_whitespace(column.cast(pa.string()))))
+    if len(values) > 4:
+        return None
+    return {v for v in values.to_pylist() if v}
+
+
+def _hemisphere_columns(
+    names: list[str], coords: Mapping[str, str], letters: Mapping[str, set[str]]
+) -> dict[str, str]:
+    """``{"lat"|"lon": column}``: the text column holding each coordinate's hemisphere.
+
+    A column whose every non-blank value is N or S holds a latitude's hemisphere (E or
+    W: a longitude's) when it comes right after the coordinate column, the order of the
+    NMEA fields, or when its name says so (``LatHemisphere``, ``lat_dir``, ``N/S``)
+    and no other column does. A column of letters anywhere else (a one-letter code that
+    happens to be S, a ``Direction`` of travel) is not read as a sign.
+
+    >>> _hemisphere_columns(["y", "dir_y", "x", "dir_x"], {"x": "x", "y": "y"},
+    ...                     {"dir_y": {"N"}, "dir_x": {"W", "E"}})
+    {'lat': 'dir_y', 'lon': 'dir_x'}
+    >>> _hemisphere_columns(["Lat", "Lon", "Size"], {"lon": "Lon", "lat": "Lat"},
+    ...                     {"Size": {"S"}})
+    {}
+    """
+    found: dict[str, str] = {}
+    for kind, (plus, minus) in _HEMISPHERE_LETTERS.items():
+        coordinate = coords.get(kind) or coords.get("y" if kind == "lat" else "x")
+        fits = [c for c, got in letters.items() if got and got <= {plus, minus}]
+        after = names.index(coordinate) + 1 if coordinate in names else -1
+        named = [c for c in fits if _HEMISPHERE_NAME.search(normalise_key(c))]
+        if 0 < after < len(names) and names[after] in fits:
+            found[kind] = names[after]
+        elif len(named) == 1:
+            found[kind] = named[0]
+    return found
+
+
+def _signed_by_hemisphere(
+    table: pa.Table,
+    coords: Mapping[str, str],
+    x: np.ndarray,
+    y: np.ndarray,
+    text: Iterable[str],
+) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """*x*, *y* with the signs their hemisphere columns give, and ``{column: "N/S"|"E/W"}``.
+
+    South and west make a value negative (a value already negative stays so); north,
+    east and a blank letter leave it as written.
+    """
+    names = table.schema.names
+    after = {names[i + 1] for i, n in enumerate(names[:-1]) if n in coords.values()}
+    letters = {}
+    for name in text:  # only where the rule could take it: no pass over other text
+        if name in after or _HEMISPHERE_NAME.search(normalise_key(name)):
+            got = _hemisphere_letters(table[name])
+            if got is not None:
+                letters[name] = got
+    columns = _hemisphere_columns(names, coords, letters)
+    signs: dict[str, str] = {}
+    for kind, column in columns.items():
+        plus, minus = _HEMISPHERE_LETTERS[kind]
+        upper = pc.utf8_upper(pc.utf8_trim_whitespace(table[column].cast(pa.string())))
+        negative = pc.fill_null(pc.equal(upper, minus), False).to_numpy(
+            zero_copy_only=False
+        )
+        values = y if kind == "lat" else x
+        positive = pc.fill_null(pc.equal(upper, plus), False).to_numpy(
+            zero_copy_only=False
+        )
+        if negative.any() and positive.any():
+            lettered = np.abs(values[negative | positive])
+            if np.nanmax(lettered, initial=0.0) > _CROSSING_DEGREES:
+                continue  # both hemispheres far from 0: not hemisphere letters
+        values = np.where(negative, -np.abs(values), values)
+        if kind == "lat":
+            y = values
+        else:
+            x = values
+        signs[column] = f"{plus}/{minus}"
+    return x, y, signs
 
 
 def _first_lines(text: str, n: int = 2) -> list[str]:
@@ -671,7 +771,9 @@ class CsvReader(_TextReader):
         table, bad_cells, text_columns = _typed(table, keep_text=keep)
         issues: list[str] = []
         meta: dict[str, Any] = {"encoding": encoding, "delimiter": delim}
-        lon, lat, used = self._coordinates(table, coords, options, path, issues, meta)
+        lon, lat, used = self._coordinates(
+            table, coords, options, path, issues, meta, text_columns
+        )
         lon_hint, lat_hint = _hints(lon, lat)
         match = infer_columns(
             table.schema.names,
@@ -713,7 +815,7 @@ class CsvReader(_TextReader):
             carry=carry,
         )
 
-    def _coordinates(self, table, coords, options, path, issues, meta):
+    def _coordinates(self, table, coords, options, path, issues, meta, text=()):
         if "wkt" in coords:
             import shapely
 
@@ -764,6 +866,14 @@ class CsvReader(_TextReader):
             issues.append(
                 f"coordinates {', '.join(used)} look like degrees; read as WGS84"
             )
+        if "wkt" not in coords:
+            x, y, signs = _signed_by_hemisphere(table, coords, x, y, text)
+            if signs:
+                used = used + list(signs)
+                issues.append(
+                    "coordinate signs from the hemisphere letters in "
+                    + " and ".join(f"{c} ({k})" for c, k in signs.items())
+                )
         return x, y, used
 
 

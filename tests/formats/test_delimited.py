@@ -85,3 +85,91 @@ def test_agleader_text_bad_line(tmp_path):
         raw = A.read(path)
     assert raw.meta["record_count"] == 21
     assert raw.meta["skipped_records"] == 1
+
+
+# ---- hemisphere letters (NMEA 0183: latitude, N|S, longitude, E|W) -------------------
+def test_nmea_hemisphere_letters_sign_the_coordinates(tmp_path):
+    # the order GGA/RMC write and loggers that decode them keep: magnitude, then letter
+    p = tmp_path / "x.csv"
+    p.write_text(
+        "Time,y,dir_y,x,dir_x,seedRate\n"
+        "10:00:00,33.5,S,64.25,W,70000\n"
+        "10:00:01,33.5,S,64.26,W,70000\n"
+    )
+    raw = C.read(p)
+    assert raw.table["lon"].to_pylist() == [-64.25, -64.26]
+    assert raw.table["lat"].to_pylist() == [-33.5, -33.5]
+    assert "dir_x" not in raw.table.schema.names  # a sign, not a property
+    assert "dir_x" not in raw.meta["column_mapping"]["unused"]
+    assert any("dir_y (N/S) and dir_x (E/W)" in i for i in raw.issues)
+
+
+def test_hemisphere_letters_row_by_row_and_signed_values_kept(tmp_path):
+    # a track across the Greenwich meridian; a value already negative stays negative
+    p = tmp_path / "x.csv"
+    p.write_text(
+        "Latitude,NS,Longitude,EW,seedRate\n"
+        "51.5,N,0.001,E,1\n"
+        "51.5,N,0.001,W,1\n"
+        "51.5,N,-0.002,W,1\n"
+        "51.5,,0.003,,1\n"
+    )
+    raw = C.read(p)
+    assert raw.table["lon"].to_pylist() == [0.001, -0.001, -0.002, 0.003]
+    assert raw.table["lat"].to_pylist() == [51.5] * 4
+
+
+def test_a_column_of_letters_elsewhere_is_not_a_sign(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("Lat,Lon,Grade,seedRate\n42.0,93.6,S,1\n42.0,93.6,S,1\n")
+    raw = C.read(p)
+    assert raw.table["lat"].to_pylist() == [42.0, 42.0]  # as written
+    assert raw.table["lon"].to_pylist() == [93.6, 93.6]
+
+
+def test_a_hemisphere_named_column_signs_its_coordinate(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text(
+        "Lat,Lon,Rate,LatHemisphere,LonHemisphere\n-33.5,18.4,1,S,E\n33.5,18.4,1,S,E\n"
+    )
+    raw = C.read(p)
+    assert raw.table["lat"].to_pylist() == [-33.5, -33.5]
+    assert raw.table["lon"].to_pylist() == [18.4, 18.4]
+
+
+def test_hemisphere_letters_are_not_applied_to_projected_coordinates(tmp_path):
+    # UTM: "S" names the southern zones' false northing, not a sign
+    p = tmp_path / "x.csv"
+    p.write_text("X,Y,Hemisphere,seedRate\n445000,6290000,S,30000\n")
+    raw = C.read(p, options={"crs": "EPSG:32720"})
+    assert -35 < raw.table["lat"][0].as_py() < -33
+
+
+def test_a_direction_of_travel_is_not_a_hemisphere(tmp_path):
+    # N and S far from the equator: the way the machine drove, not a sign
+    p = tmp_path / "x.csv"
+    p.write_text(
+        "Latitude,Direction,Longitude,seedRate\n42.0,N,-93.6,1\n42.001,S,-93.6,1\n"
+    )
+    raw = C.read(p)
+    assert raw.table["lat"].to_pylist() == [42.0, 42.001]
+    assert not any("hemisphere" in i for i in raw.issues)
+
+
+def test_hemisphere_names(tmp_path):
+    from leafnb.formats.columns import normalise_key
+    from leafnb.formats.delimited import _HEMISPHERE_NAME
+
+    named = [
+        "N/S",
+        "EW",
+        "Hemisphere",
+        "LatDir",
+        "dir_y",
+        "LonHemisphere",
+        "lat_ind",
+        "LatitudeDirection",
+    ]
+    other = ["Direction", "Dir", "Heading", "Size", "Index"]
+    assert all(_HEMISPHERE_NAME.search(normalise_key(n)) for n in named)
+    assert not any(_HEMISPHERE_NAME.search(normalise_key(n)) for n in other)

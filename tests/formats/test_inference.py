@@ -107,6 +107,13 @@ def test_plain_words_do_not_make_a_vendor():
     assert m.family == "generic"
 
 
+def test_a_gps_column_is_no_vendor_evidence():
+    # a CropScan protein log: the decoded GGA sentence's type in "GPS" ("GPGGA"), as
+    # any NMEA logger writes it; Ag Leader's "GPS" (a status) is not the only one
+    m = infer_columns(["Protein", "Moisture", "Product", "Date", "Time", "GPS", "misc"])
+    assert m.family == "generic"
+
+
 def test_agleader_header_row_is_the_agleader_family():
     names = [
         "long",
