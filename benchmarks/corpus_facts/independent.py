@@ -353,6 +353,52 @@ def _jd_seeding_expect(f):
     }
 
 
+def yield_editor_shapefile(path: Path) -> dict[str, Any]:
+    """A zipped Yield Editor output shapefile as OFPEDATA's R tools saved it.
+
+    Yield Editor's units (its manual; the publisher's R documentation agrees): swath
+    ``swth_w_`` and distance ``dist_in`` in inches, ``yield`` the cleaned dry yield in
+    bu/ac, ``z_metrs`` the height in metres. area = Σ swath × distance.
+    """
+    import pyogrio
+
+    with zipfile.ZipFile(path) as zf:
+        shp = next(
+            n for n in zf.namelist() if n.endswith(".shp") and not n.startswith("__")
+        )
+    df = pyogrio.read_dataframe(f"/vsizip/{path}/{shp}", read_geometry=False)
+    area_ac = df["swth_w_"] * df["dist_in"] * INCH * INCH / ACRE
+    return {
+        "rows": len(df),
+        "columns": list(df.columns),
+        "crop": sorted(df["crop"].astype(str).unique().tolist()),
+        "area_ac": float(area_ac.sum()),
+        "dryVolume_bu": float((df["yield"] * area_ac).sum()),
+        "elevation_m": [float(df["z_metrs"].min()), float(df["z_metrs"].max())],
+    }
+
+
+def _yield_editor_expect(f):
+    return {
+        "records": f["rows"],
+        "recordsSource": "DBF rows (pyogrio)",
+        "operationType": "harvested",
+        "operationTypeReason": "Yield Editor output: dry yield (bu/ac), moisture, swath",
+        "totals": {
+            "totalArea": {
+                "value": f["area_ac"] * ACRE,
+                "unit": "m2",
+                "source": "Σ swth_w_ [in] × dist_in [in]",
+            },
+            "totalDryVolume": {
+                "value": f["dryVolume_bu"],
+                "unit": "bu",
+                "source": "Σ yield [bu/ac] × swth_w_ × dist_in",
+            },
+        },
+    }
+
+
 def cropscan_nmea(path: Path) -> dict[str, Any]:
     """A zipped CropScan 3300H grain-protein log: NIR samples with the GGA fields decoded.
 
@@ -925,6 +971,20 @@ SETS: dict[str, dict[str, Any]] = {
         "description": "Hard red spring wheat seeded by mass (lb/ac), Millview field, Montana State "
         "University OFPE project, May 2019; 23,047 points",
         "build": _table(jd_seeding_export, _jd_seeding_expect),
+    },
+    "ofpe_yield_editor_wheat_2016": {
+        "origin": {
+            "repo": "paulhegedus/OFPEDATA",
+            "commit": "ae70c5d8ad4fe154fd4b746a7ec43f3031a6e0a9",
+            "path": "data-raw/FarmerI_YE_YLD_2016_henrys.zip",
+        },
+        "licence": "MIT",
+        "format": "Yield Editor output as a point shapefile saved by R (sf): names cut to 7 "
+        "characters (moistur, swth_w_, dist_in, flw_lbs, hdng_dg, z_metrs), an orig_file column",
+        "controller": "Yield Editor (USDA-ARS) output of a combine's yield log",
+        "description": "Winter wheat ('ww'), 'henrys' field, Montana State University OFPE "
+        "project, 2016; 21,551 points, cleaned by Yield Editor",
+        "build": _table(yield_editor_shapefile, _yield_editor_expect),
     },
     "ofpe_cropscan_protein_wheat_2019": {
         "origin": {

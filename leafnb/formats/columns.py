@@ -230,8 +230,9 @@ RULES: tuple[ColumnRule, ...] = (
     _r(("Variety", "VARIETY"), "variety", None, "jd"),
     _r("Product", PRODUCT_NAME, None, "jd", optype=_A),
     _r("IsoTime", "timestamp", None, "jd", kind="datetime"),
-    # VRYILDBAL: cotton lint in bales per acre — leafnb has no bale unit, kept unmapped
-    _r(("Time", "orig_file", "Machine", "FUEL", "DRYMATTER", "PRODUCTHASH", "VRYILDBAL",
+    # VRYILDBAL: cotton lint in bales per acre — leafnb has no bale unit, kept unmapped.
+    # (not "orig_file": R tools that merge shapefiles add it to any vendor's table)
+    _r(("Time", "Machine", "FUEL", "DRYMATTER", "PRODUCTHASH", "VRYILDBAL",
         "VRYIELDBAL"), None, None, "jd"),
     # ---- Ag Leader advanced export text (ISU shapefiles | header rows | Yield Editor) --
     _r(("FLOW", "massflow", "Grain Flow", "GrainFlow"), "cropFlow", "lb/s", "agleader"),
@@ -396,7 +397,7 @@ _DATE = ("date", "datum", "fecha", "datestamp")
 TERMS: tuple[Term, ...] = (
     Term(YIELD, _YIELD, forbids=("lin", "bal", "bale", "bales", "ballen", "goal", "potential")),
     Term("cropFlow", ("flow", "flw", "massflow", "grainflow", "durchsatz", "debit", "flujo",
-                      "fluxo", "flusso"), forbids=(*_VOL, "rate")),
+                      "fluxo", "flusso"), forbids=(*_VOL, "v", "rate")),
     # a bare mass word ("mass", "Masse", "weight"): the crop's mass per record or its
     # mass flow — the values and the file's interval column decide (inference.py)
     Term("cropFlow", _BARE_MASS, forbids=_BARE_MASS_FORBIDS, kind=BARE_MASS),
@@ -578,7 +579,8 @@ _TOKEN_UNITS_2 = {
 }  # fmt: skip
 _TOKEN_UNITS_1 = {
     "mph": "mi/hr", "kmh": "km/h", "kph": "km/h", "ft": "ft", "feet": "ft",
-    "m": "m", "cm": "cm", "mm": "mm", "in": "in", "inch": "in", "inches": "in",
+    "m": "m", "meters": "m", "metres": "m", "meter": "m", "metre": "m", "metrs": "m",
+    "cm": "cm", "mm": "mm", "in": "in", "inch": "in", "inches": "in",
     "s": "s", "sec": "s", "secs": "s", "deg": "deg", "pct": "%", "percent": "%",
     "kgha": "kg/ha", "tha": "t/ha", "buac": "bu/ac", "lbac": "lb/ac", "lbs": "lb",
     "kg": "kg", "lb": "lb", "mps": "m/s", "kgs": "kg/s", "lbsec": "lb/s",

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -699,6 +700,10 @@ def _time_kind(rule_kind: str, vals: _Values | None) -> tuple[str, str | None]:
     return rule_kind, None
 
 
+#: a name's last token of one letter (``crp_flw_m``, ``Yield_m``)
+_LONE_LETTER = re.compile(r"[^A-Za-z][A-Za-z]_*$")
+
+
 def _evaluate(
     src: str,
     hit: NameHit,
@@ -754,6 +759,16 @@ def _evaluate(
         if p == "recordingStatus" and vals is not None and not vals.empty:
             _status_evidence(c, vals, hit)
         unit = declared
+        if (
+            unit is not None
+            and not override
+            and not _fits_dimension(p, unit)
+            and _LONE_LETTER.search(src)
+        ):
+            # SMS's one-letter qualifiers ("Crop Flw(M)": mass, "(V)": volume) stay the
+            # last token of a name cut to fit a DBF ("crp_flw_m"): not metres
+            unit = None
+            c.basis.append(f"last letter of {src!r} a qualifier, not a unit")
         if unit is not None:
             if not _fits_dimension(p, unit):
                 c.reject = c.reject or f"unit {unit} does not fit {p}"

@@ -114,6 +114,41 @@ def test_a_gps_column_is_no_vendor_evidence():
     assert m.family == "generic"
 
 
+def test_sms_names_cut_to_fit_a_dbf_keep_their_qualifier():
+    # SMS "Crop Flw(M)(lb/s)" and "Crop Flw(V)(bu/hr)" as R's shapefile writer cut
+    # them (OFPEDATA's Case combine export): the last letter says mass or volume
+    n = 200
+    t = pa.table(
+        {
+            "crp_flw_m": np.full(n, 18.8),  # lb/s
+            "crp_flw_v": np.full(n, 1128.0),  # bu/hr: the same grain, 60 lb/bu
+            "durtn_s": np.ones(n),
+        }
+    )
+    p = _props(infer_columns(t.column_names, table=t, **IOWA))
+    assert p["crp_flw_m"] == ("cropFlow", "lb/s")
+    assert "crp_flw_v" not in p  # a volume flow: no standard property
+
+
+def test_a_unit_word_for_metres_in_a_name():
+    # Yield Editor output saved by R: "z_metrs" (the publisher: "Height in meters")
+    assert header_unit("z_metrs") == ("z", "m")
+    assert header_unit("Elevation_metres") == ("Elevation", "m")
+    t = pa.table({"z_metrs": np.full(50, 817.1)})
+    assert _props(infer_columns(t.column_names, table=t, **IOWA))["z_metrs"] == (
+        "elevation",
+        "m",
+    )
+
+
+def test_a_merged_tables_file_column_is_no_vendor_evidence():
+    # OFPEDATA's R tools add "orig_file" to every table they merge, whoever wrote it
+    m = infer_columns(
+        ["yield", "moistur", "swth_w_", "dist_in", "rm_code", "orig_file"]
+    )
+    assert m.family != "jd"
+
+
 def test_agleader_header_row_is_the_agleader_family():
     names = [
         "long",
